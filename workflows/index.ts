@@ -1,0 +1,2 @@
+// Every workflow the workers register; bundled once by the worker (and once per test file).
+export { systemCheck } from './system-check.js';
