@@ -1,4 +1,5 @@
 // Shared names and message definitions: the API, workers and tests import these, never workflow bodies.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 export const TASK_QUEUES = {
   pipeline: 'pipeline',
   training: 'training',
@@ -18,4 +19,288 @@ export interface SystemCheckResult {
 
 export function systemCheckWorkflowId(suffix: string): string {
   return `system-check/${suffix}`;
+}
+
+// ───────────────────────────── the pipeline ─────────────────────────────
+
+export type Task = 'binary' | 'regression';
+
+export type DatasetSource = { uri: string } | { connection: string; query: string };
+
+export interface ColumnExpectation {
+  type?: string;
+  nullable?: boolean;
+  maxNullRate?: number;
+  min?: number;
+  max?: number;
+  allowed?: string[];
+}
+
+export interface Expectations {
+  columns?: Record<string, ColumnExpectation>;
+  minRows?: number;
+  psi?: { warn?: number; fail?: number };
+  maxUnseenCategoryShare?: number;
+}
+
+/** e.g. `{ auc: { min: 0.75 }, maxRegression: { auc: 0.005 } }` */
+export interface Gates {
+  [metric: string]: { min?: number; max?: number } | Record<string, number> | undefined;
+  maxRegression?: Record<string, number>;
+}
+
+export interface Policy {
+  autoApprove?: boolean;
+  /** Temporal duration string ('72h', '10 minutes') or milliseconds. */
+  approvalTimeout?: string | number;
+}
+
+export interface TrainerSpec {
+  kind: 'gbdt' | 'linear';
+  params?: Record<string, number | string | boolean>;
+}
+
+/** The body of POST /v1/runs, as validated by the API. */
+export interface RunSpec {
+  model: string;
+  dataset: DatasetSource;
+  /** DuckDB SELECT over the relation `source`. */
+  transform?: string;
+  target: string;
+  task: Task;
+  /** Feature columns; default: every column but the target. */
+  features?: string[];
+  trainer?: TrainerSpec;
+  expectations?: Expectations;
+  gates?: Gates;
+  policy?: Policy;
+}
+
+export interface PipelineInput {
+  runId: string;
+  spec: RunSpec;
+  requestedBy: { keyId: string | null; name: string };
+  scheduleId?: string;
+}
+
+export const RUN_STATUSES = [
+  'running',
+  'awaiting_review',
+  'deployed',
+  'rejected',
+  'expired',
+  'data_rejected',
+  'failed',
+  'deploy_failed',
+  'cancelled',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const PIPELINE_STAGES = [
+  'ingest',
+  'validate',
+  'train',
+  'evaluate',
+  'register',
+  'awaiting_review',
+  'deploy',
+  'monitor',
+  'done',
+] as const;
+export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+
+export interface StageTiming {
+  stage: PipelineStage;
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+}
+
+export interface PipelineStatus {
+  runId: string;
+  model: string;
+  stage: PipelineStage;
+  status: RunStatus;
+  reason?: string;
+  timings: StageTiming[];
+  snapshotSha256?: string;
+  validationReportId?: string;
+  evaluationReportId?: string;
+  modelVersion?: number;
+  gatesPassed?: boolean;
+  review?: ReviewResult;
+}
+
+export interface ReviewInput {
+  decision: 'approve' | 'reject';
+  comment?: string;
+  reviewer: { keyId: string | null; name: string };
+}
+
+export interface ReviewResult {
+  decision: 'approve' | 'reject' | 'expire' | 'auto_approve' | 'auto_reject';
+  reviewer: string;
+  comment?: string;
+  decidedAt: string;
+}
+
+export const reviewUpdate = defineUpdate<ReviewResult, [ReviewInput]>('review');
+export const statusQuery = defineQuery<PipelineStatus>('status');
+
+/** ApplicationFailure types shared by activities, workflows and the API's error mapping. */
+export const FAILURE_TYPES = {
+  dataRejected: 'DATA_REJECTED',
+  sourceNotAllowed: 'SOURCE_NOT_ALLOWED',
+  sourceNotFound: 'SOURCE_NOT_FOUND',
+  sourceUnreadable: 'SOURCE_UNREADABLE',
+  transformRejected: 'TRANSFORM_REJECTED',
+  invalidSpec: 'INVALID_SPEC',
+  trainingFailed: 'TRAINING_FAILED',
+  parityFailed: 'PARITY_FAILED',
+  smokeTestFailed: 'SMOKE_TEST_FAILED',
+  notAwaitingReview: 'NOT_AWAITING_REVIEW',
+  requesterCannotReview: 'REQUESTER_CANNOT_REVIEW',
+} as const;
+
+export function pipelineWorkflowId(model: string, runId: string): string {
+  return `pipeline/${model}/${runId}`;
+}
+
+export function monitorWorkflowId(model: string): string {
+  return `monitor/${model}`;
+}
+
+export const DEFAULT_APPROVAL_TIMEOUT = '72h';
+
+// ─────────────────────── pipeline activity contracts ───────────────────────
+// The workflow proxies these by name; each activity module implements its part.
+
+export interface Actor {
+  keyId: string | null;
+  name: string;
+}
+
+export interface SnapshotDatasetInput {
+  runId: string;
+  source: DatasetSource;
+  transform?: string;
+  requestedBy: Actor;
+}
+export interface SnapshotDatasetResult {
+  snapshotId: string;
+  sha256: string;
+  uri: string;
+  rowCount: number;
+  columns: { name: string; type: string }[];
+}
+
+export interface ValidateDatasetInput {
+  runId: string;
+  model: string;
+  snapshotSha256: string;
+  target: string;
+  task: Task;
+  expectations?: Expectations;
+}
+/** A failing validation throws ApplicationFailure DATA_REJECTED with details [{ reportId, summary }]. */
+export interface ValidateDatasetResult {
+  reportId: string;
+  passed: boolean;
+  summary: string;
+  referenceSha256: string | null;
+}
+
+export interface TrainModelInput {
+  runId: string;
+  model: string;
+  snapshotSha256: string;
+  target: string;
+  task: Task;
+  features?: string[];
+  trainer: TrainerSpec;
+  seed: number;
+}
+export interface TrainModelResult {
+  trainer: 'gbdt' | 'linear';
+  /** ONNX file (with preprocessing) in the artifact store. */
+  artifactSha256: string;
+  artifactUri: string;
+  /** The trainer's own model (JSON) in the artifact store, for the parity check. */
+  modelJsonSha256: string;
+  featureSchema: unknown;
+  params: Record<string, unknown>;
+  metrics: Record<string, number>;
+  bestIteration: number;
+  importance: Record<string, number>;
+  trainRows: number;
+  validRows: number;
+  holdoutRows: number;
+  resumedFromIteration: number | null;
+}
+
+export interface EvaluateModelInput {
+  runId: string;
+  model: string;
+  snapshotSha256: string;
+  target: string;
+  task: Task;
+  features?: string[];
+  seed: number;
+  candidate: { artifactSha256: string; modelJsonSha256: string };
+  gates?: Gates;
+}
+export interface EvaluateModelResult {
+  reportId: string;
+  candidateMetrics: Record<string, number>;
+  champion: { version: number; metrics: Record<string, number> } | null;
+  deltas: Record<string, number>;
+  parity: { passed: boolean; maxAbsDiff: number; rows: number };
+  gatesPassed: boolean;
+  failedGates: string[];
+  /** Challenger no worse than the champion on the primary metric (true when there is no champion). */
+  challengerNoWorse: boolean;
+}
+
+export interface RegisterModelVersionInput {
+  runId: string;
+  model: string;
+  task: Task;
+  target: string;
+  snapshotSha256: string;
+  training: TrainModelResult;
+  evaluation: EvaluateModelResult;
+}
+export interface RegisterModelVersionResult {
+  modelVersionId: string;
+  version: number;
+}
+
+export interface RecordReviewDecisionInput {
+  runId: string;
+  model: string;
+  version: number;
+  result: ReviewResult;
+  reviewerKeyId: string | null;
+}
+
+export interface DeployModelVersionInput {
+  runId: string;
+  model: string;
+  version: number;
+  actor: string;
+  reason: string;
+}
+/** A failed smoke prediction reverts the alias and throws ApplicationFailure SMOKE_TEST_FAILED. */
+export interface DeployModelVersionResult {
+  previousVersion: number | null;
+  smoke: { prediction: unknown; latencyMs: number };
+}
+
+export interface RecordRunProgressInput {
+  runId: string;
+  stage: PipelineStage;
+  status: RunStatus;
+  reason?: string;
+  snapshotSha256?: string;
+  modelVersion?: number;
 }
