@@ -1,0 +1,3 @@
+// Evaluation metrics for binary classification and regression.
+export * from './binary-metrics.js';
+export * from './regression-metrics.js';
