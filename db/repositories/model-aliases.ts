@@ -1,0 +1,98 @@
+// Aliases (`production`) and their append-only history in `deployments`: deploys, rollbacks, reverts.
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { deployments, modelAliases, type DeploymentRow, type ModelAliasRow } from '../schema.js';
+import type { DbOrTx } from './models.js';
+
+export const PRODUCTION_ALIAS = 'production';
+/** Postgres NOTIFY channel; the payload is the model name. Serving processes LISTEN on it. */
+export const MODEL_CHANGED_CHANNEL = 'keel_model_changed';
+
+export type DeploymentAction = 'deploy' | 'rollback' | 'revert';
+
+export async function getAliasVersion(db: DbOrTx, modelId: string, alias: string): Promise<number | null> {
+  const [row] = await db
+    .select({ version: modelAliases.version })
+    .from(modelAliases)
+    .where(and(eq(modelAliases.modelId, modelId), eq(modelAliases.alias, alias)))
+    .limit(1);
+  return row?.version ?? null;
+}
+
+export async function listAliases(db: DbOrTx, modelId: string): Promise<ModelAliasRow[]> {
+  return db.select().from(modelAliases).where(eq(modelAliases.modelId, modelId)).orderBy(asc(modelAliases.alias));
+}
+
+/** Newest first. */
+export async function listDeployments(db: DbOrTx, modelId: string): Promise<DeploymentRow[]> {
+  return db
+    .select()
+    .from(deployments)
+    .where(eq(deployments.modelId, modelId))
+    .orderBy(desc(deployments.createdAt), desc(deployments.id));
+}
+
+export async function getRunDeployment(
+  db: DbOrTx,
+  runId: string,
+  action: DeploymentAction,
+): Promise<DeploymentRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(deployments)
+    .where(and(eq(deployments.runId, runId), eq(deployments.action, action)))
+    .limit(1);
+  return row;
+}
+
+export interface AliasMove {
+  modelId: string;
+  alias: string;
+  toVersion: number;
+  action: DeploymentAction;
+  actor: string;
+  reason: string | null;
+  /** A run's move happens once per action: a retry finds the earlier history row and changes nothing. */
+  runId: string | null;
+}
+
+/**
+ * Points the alias at `toVersion` and appends the history row. Call inside a transaction: the model row
+ * is locked so two moves of one model's aliases serialise.
+ */
+export async function moveAlias(
+  tx: DbOrTx,
+  move: AliasMove,
+): Promise<{ moved: boolean; fromVersion: number | null; deployment: DeploymentRow }> {
+  await tx.execute(sql`SELECT id FROM models WHERE id = ${move.modelId} FOR UPDATE`);
+  if (move.runId !== null) {
+    const earlier = await getRunDeployment(tx, move.runId, move.action);
+    if (earlier) return { moved: false, fromVersion: earlier.fromVersion, deployment: earlier };
+  }
+  const fromVersion = await getAliasVersion(tx, move.modelId, move.alias);
+  await tx
+    .insert(modelAliases)
+    .values({ modelId: move.modelId, alias: move.alias, version: move.toVersion, updatedAt: new Date() })
+    .onConflictDoUpdate({
+      target: [modelAliases.modelId, modelAliases.alias],
+      set: { version: move.toVersion, updatedAt: new Date() },
+    });
+  const [deployment] = await tx
+    .insert(deployments)
+    .values({
+      modelId: move.modelId,
+      alias: move.alias,
+      fromVersion,
+      toVersion: move.toVersion,
+      action: move.action,
+      reason: move.reason,
+      actor: move.actor,
+      runId: move.runId,
+    })
+    .returning();
+  return { moved: true, fromVersion, deployment: deployment! };
+}
+
+/** Tells serving processes the model's aliases changed; inside a transaction it is delivered on commit. */
+export async function notifyModelChanged(db: DbOrTx, modelName: string): Promise<void> {
+  await db.execute(sql`SELECT pg_notify(${MODEL_CHANGED_CHANNEL}, ${modelName})`);
+}

@@ -1,0 +1,50 @@
+// Registered models: one row per model name, created on its first registered version.
+import { asc, eq } from 'drizzle-orm';
+import type { Db } from '../client.js';
+import { models, type ModelRow } from '../schema.js';
+import { RegistryError } from './registry-errors.js';
+
+/** A database or an open transaction. */
+export type DbOrTx = Pick<Db, 'select' | 'insert' | 'update' | 'delete' | 'execute'>;
+
+export interface NewModel {
+  name: string;
+  task: string;
+  target: string;
+  featureSchema: unknown;
+}
+
+export async function getModelByName(db: DbOrTx, name: string): Promise<ModelRow | undefined> {
+  const [row] = await db.select().from(models).where(eq(models.name, name)).limit(1);
+  return row;
+}
+
+export async function listModels(db: DbOrTx): Promise<ModelRow[]> {
+  return db.select().from(models).orderBy(asc(models.name));
+}
+
+/**
+ * The model named `input.name`, created with the given task, target and feature schema if it is new.
+ * A model's task never changes: registering a regression run into a binary model is refused.
+ */
+export async function getOrCreateModel(db: DbOrTx, input: NewModel): Promise<ModelRow> {
+  await db
+    .insert(models)
+    .values({ name: input.name, task: input.task, target: input.target, featureSchema: input.featureSchema })
+    .onConflictDoNothing({ target: models.name });
+  const row = await getModelByName(db, input.name);
+  if (!row) throw new Error(`model "${input.name}" vanished right after being created`);
+  if (row.task !== input.task) {
+    throw new RegistryError(
+      'MODEL_TASK_MISMATCH',
+      `model "${input.name}" is a ${row.task} model; a ${input.task} run cannot register a version of it`,
+      { model: input.name, modelTask: row.task, runTask: input.task },
+    );
+  }
+  return row;
+}
+
+/** Keeps the model's current feature schema (the latest version's) for listing and input help. */
+export async function updateModelFeatureSchema(db: DbOrTx, modelId: string, featureSchema: unknown): Promise<void> {
+  await db.update(models).set({ featureSchema }).where(eq(models.id, modelId));
+}
