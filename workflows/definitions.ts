@@ -1,5 +1,5 @@
 // Shared names and message definitions: the API, workers and tests import these, never workflow bodies.
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 export const TASK_QUEUES = {
   pipeline: 'pipeline',
   training: 'training',
@@ -304,3 +304,39 @@ export interface RecordRunProgressInput {
   snapshotSha256?: string;
   modelVersion?: number;
 }
+
+export interface NotifyMonitorInput {
+  model: string;
+  version: number;
+  runId: string;
+}
+
+/** Every activity the pipeline workflow calls, by name; implemented across the activity modules. */
+export interface PipelineActivities {
+  snapshotDataset(input: SnapshotDatasetInput): Promise<SnapshotDatasetResult>;
+  validateDataset(input: ValidateDatasetInput): Promise<ValidateDatasetResult>;
+  trainModel(input: TrainModelInput): Promise<TrainModelResult>;
+  evaluateModel(input: EvaluateModelInput): Promise<EvaluateModelResult>;
+  registerModelVersion(input: RegisterModelVersionInput): Promise<RegisterModelVersionResult>;
+  recordReviewDecision(input: RecordReviewDecisionInput): Promise<void>;
+  deployModelVersion(input: DeployModelVersionInput): Promise<DeployModelVersionResult>;
+  notifyMonitor(input: NotifyMonitorInput): Promise<void>;
+  recordRunProgress(input: RecordRunProgressInput): Promise<void>;
+}
+
+// ───────────────────────────── the model monitor ─────────────────────────────
+
+export interface MonitorInput {
+  model: string;
+  /** Carried across continue-as-new. */
+  state?: MonitorState;
+}
+
+export interface MonitorState {
+  model: string;
+  productionVersion: number | null;
+  deployments: { version: number; runId: string; at: string }[];
+}
+
+export const versionDeployedSignal = defineSignal<[NotifyMonitorInput]>('versionDeployed');
+export const monitorStateQuery = defineQuery<MonitorState>('monitorState');

@@ -1,0 +1,149 @@
+// `npm start`: the whole local stack on embedded defaults, as child processes this process owns.
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig, type KeelConfig } from '../config.js';
+import { applyMigrations } from '../db/migrate.js';
+import { startProcess, waitFor, type ManagedProcess } from './child-process.js';
+import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
+import { describeTemporalCli, findTemporalCli, projectRoot } from './temporal-cli.js';
+import { isPortFree, startTemporalDevServer, type RunningDevServer } from './temporal-dev-server.js';
+import { bootstrapStack } from './bootstrap.js';
+
+const color = (code: number) => (text: string) => (process.stdout.isTTY ? `\x1b[${code}m${text}\x1b[0m` : text);
+const dim = color(2);
+const bold = color(1);
+
+function log(source: string, line: string): void {
+  process.stdout.write(`${dim(`[${source}]`)} ${line}\n`);
+}
+
+async function requirePortFree(port: number, what: string, envName: string): Promise<void> {
+  if (!(await isPortFree(port))) {
+    throw new Error(`port ${port} for ${what} is in use: stop what holds it or set ${envName}`);
+  }
+}
+
+interface Stack {
+  postgres?: RunningPostgres;
+  temporal?: RunningDevServer;
+  children: ManagedProcess[];
+}
+
+async function stopStack(stack: Stack): Promise<void> {
+  // Reverse order of start: API and workers first so they finish in-flight work, then the servers.
+  await Promise.allSettled(stack.children.map((child) => child.stop(20_000)));
+  await stack.temporal?.stop().catch((error: unknown) => log('keel', `temporal stop: ${String(error)}`));
+  await stack.postgres?.stop().catch((error: unknown) => log('keel', `postgres stop: ${String(error)}`));
+}
+
+function spawnNodeChild(name: string, entry: string, env: NodeJS.ProcessEnv): ManagedProcess {
+  return startProcess(name, process.execPath, ['--import', 'tsx', path.join(projectRoot, entry)], {
+    cwd: projectRoot,
+    env,
+    // An IPC channel lets the child notice when this process dies, even by SIGKILL.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    onOutput: (line) => log(name, line),
+  });
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const config: KeelConfig = loadConfig();
+  const freshDataDir = !existsSync(config.dataDir);
+  await fs.mkdir(config.dataDir, { recursive: true });
+  await fs.mkdir(config.artifactDir, { recursive: true });
+  for (const root of config.dataRoots) await fs.mkdir(root, { recursive: true }).catch(() => undefined);
+
+  const stack: Stack = { children: [] };
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('keel', `${signal}: stopping everything…`);
+    await stopStack(stack);
+    log('keel', 'stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    let databaseUrl = config.databaseUrl;
+    let temporalAddress = config.temporalAddress;
+    const startPostgres = async () => {
+      if (databaseUrl) return log('keel', `using existing Postgres (DATABASE_URL)`);
+      await requirePortFree(config.embeddedPostgresPort, 'embedded Postgres', 'KEEL_POSTGRES_PORT');
+      stack.postgres = await startEmbeddedPostgres({
+        dataDir: path.join(config.dataDir, 'postgres'),
+        port: config.embeddedPostgresPort,
+        persistent: true,
+        log: (line) => {
+          if (/ERROR|FATAL|PANIC/.test(line)) log('postgres', line);
+        },
+      });
+      databaseUrl = stack.postgres.url;
+      log('keel', `embedded Postgres on 127.0.0.1:${config.embeddedPostgresPort} (data in ${path.join(config.dataDir, 'postgres')})`);
+    };
+    const startTemporal = async () => {
+      if (temporalAddress) return log('keel', `using existing Temporal at ${temporalAddress} (TEMPORAL_ADDRESS)`);
+      await requirePortFree(config.temporalPort, 'the Temporal dev server', 'KEEL_TEMPORAL_PORT');
+      await requirePortFree(config.temporalUiPort, 'the Temporal UI', 'KEEL_TEMPORAL_UI_PORT');
+      const cli = await findTemporalCli();
+      log('keel', `Temporal CLI: ${describeTemporalCli(cli)}`);
+      stack.temporal = await startTemporalDevServer({
+        cli,
+        port: config.temporalPort,
+        uiPort: config.temporalUiPort,
+        dbFilename: path.join(config.dataDir, 'temporal.sqlite'),
+        namespace: config.temporalNamespace,
+        log: (line) => log('temporal', line),
+      });
+      temporalAddress = stack.temporal.address;
+      log('keel', `Temporal dev server on ${temporalAddress} (state in ${path.join(config.dataDir, 'temporal.sqlite')})`);
+    };
+    await Promise.all([startPostgres(), startTemporal()]);
+    await applyMigrations(databaseUrl!);
+    log('keel', 'database migrations applied');
+
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      KEEL_DATA_DIR: config.dataDir,
+    };
+    const bootstrap = await bootstrapStack(config, databaseUrl!);
+    stack.children.push(spawnNodeChild('worker:pipeline', 'workers/pipeline-worker.ts', childEnv));
+    stack.children.push(spawnNodeChild('worker:training', 'workers/training-worker.ts', childEnv));
+    stack.children.push(spawnNodeChild('api', 'api/main.ts', childEnv));
+    for (const child of stack.children) {
+      void child.exited.then((code) => {
+        if (!stopping) {
+          log('keel', `${child.name} exited with ${code}; stopping the stack`);
+          void shutdown('child exit');
+        }
+      });
+    }
+    const apiUrl = `http://localhost:${config.port}`;
+    await waitFor('the API', async () => (await fetch(`${apiUrl}/readyz`)).ok, { timeoutMs: 120_000 });
+
+    const lines = [
+      '',
+      bold('Keel is up') + dim(` (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`),
+      `  API          ${apiUrl}`,
+      `  API docs     ${apiUrl}/docs`,
+      stack.temporal?.uiUrl ? `  Temporal UI  ${stack.temporal.uiUrl}` : `  Temporal     ${temporalAddress}`,
+      `  Data dir     ${config.dataDir}`,
+      ...bootstrap.bannerLines,
+    ];
+    process.stdout.write(lines.join('\n') + '\n\n');
+    await bootstrap.afterReady({ apiUrl, freshDataDir, temporalUiUrl: stack.temporal?.uiUrl, log: (line) => log('keel', line) });
+    log('keel', 'Ctrl-C stops everything.');
+  } catch (error) {
+    log('keel', `start failed: ${error instanceof Error ? error.message : String(error)}`);
+    await stopStack(stack);
+    process.exit(1);
+  }
+}
+
+await main();
