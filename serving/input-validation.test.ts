@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { OnnxFeatureSchema } from '../ml/onnx/index.js';
+import { PredictionInputError } from './errors.js';
+import { validateRows } from './input-validation.js';
+
+const features: OnnxFeatureSchema[] = [
+  { name: 'age', kind: 'numeric', input: 'age' },
+  { name: 'plan', kind: 'categorical', categories: ['free', 'pro'], input: 'plan' },
+];
+
+function rejection(rows: unknown[]): PredictionInputError {
+  try {
+    validateRows(rows, features);
+  } catch (error) {
+    if (error instanceof PredictionInputError) return error;
+    throw error;
+  }
+  throw new Error('rows were accepted');
+}
+
+describe('validateRows', () => {
+  it('accepts numbers, strings and nulls, and treats an absent feature as missing', () => {
+    expect(validateRows([{ age: 3.5, plan: 'pro' }, { age: null }, {}], features)).toEqual([
+      { age: 3.5, plan: 'pro' },
+      { age: null, plan: null },
+      { age: null, plan: null },
+    ]);
+  });
+
+  it('rejects an unknown feature, naming the row and the field', () => {
+    expect(rejection([{ age: 1 }, { age: 1, agee: 2 }])).toMatchObject({ rowIndex: 1, field: 'agee' });
+  });
+
+  it('rejects a string for a numeric feature and a number for a categorical one', () => {
+    expect(rejection([{ age: '42' }])).toMatchObject({ rowIndex: 0, field: 'age', message: 'rows[0].age: expected a number or null, got a string' });
+    expect(rejection([{ plan: 1 }])).toMatchObject({ field: 'plan' });
+    expect(rejection([{ plan: { name: 'pro' } }]).message).toContain('got an object');
+  });
+
+  it('rejects non-finite numbers and rows that are not objects', () => {
+    expect(rejection([{ age: Number.POSITIVE_INFINITY }])).toMatchObject({ field: 'age' });
+    expect(rejection([{ age: Number.NaN }])).toMatchObject({ field: 'age' });
+    expect(rejection([{ age: 1 }, [1, 2]])).toMatchObject({ rowIndex: 1, field: '' });
+  });
+});
