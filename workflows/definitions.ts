@@ -81,6 +81,8 @@ export interface PipelineInput {
   spec: RunSpec;
   requestedBy: { keyId: string | null; name: string };
   scheduleId?: string;
+  /** Task queue of the training activity (default `training`); tests and dedicated GPU pools set their own. */
+  trainingTaskQueue?: string;
 }
 
 export const RUN_STATUSES = [

@@ -36,13 +36,15 @@ const light = proxyActivities<PipelineActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
 });
 
-const training = proxyActivities<Pick<PipelineActivities, 'trainModel'>>({
-  taskQueue: TASK_QUEUES.training,
-  startToCloseTimeout: '12 hours',
-  // A killed training worker is noticed within this and the retry resumes from its last checkpoint.
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes },
-});
+function trainingActivities(taskQueue: string) {
+  return proxyActivities<Pick<PipelineActivities, 'trainModel'>>({
+    taskQueue,
+    startToCloseTimeout: '12 hours',
+    // A killed training worker is noticed within this and the retry resumes from its last checkpoint.
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes },
+  });
+}
 
 const bookkeeping = proxyLocalActivities<Pick<PipelineActivities, 'recordRunProgress'>>({
   startToCloseTimeout: '30 seconds',
@@ -83,6 +85,7 @@ function failureReason(error: unknown): { type?: string; message: string } {
 
 export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
   const { runId, spec } = input;
+  const training = trainingActivities(input.trainingTaskQueue ?? TASK_QUEUES.training);
   const state: PipelineStatus = { runId, model: spec.model, stage: 'ingest', status: 'running', timings: [] };
   let pendingReview: ReviewResult | undefined;
   let reviewerKeyId: string | null = null;

@@ -1,7 +1,7 @@
 // Clients and worker connections to the shared test dev server; unique names per test.
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 
 export interface TestTemporal {
@@ -12,7 +12,14 @@ export interface TestTemporal {
   close(): Promise<void>;
 }
 
+let runtimeInstalled = false;
+
 export async function connectTestTemporal(): Promise<TestTemporal> {
+  if (!runtimeInstalled) {
+    // Workers log every state change at INFO; tests only need warnings.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
   const address = inject('temporalAddress');
   const connection = await Connection.connect({ address });
   const workerConnection = await NativeConnection.connect({ address });

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  pipelineWorkflowId,
+  reviewUpdate,
+  statusQuery,
+  type PipelineInput,
+  type PipelineStatus,
+  type Policy,
+  type ReviewInput,
+} from '../workflows/definitions.js';
+import type { pipeline } from '../workflows/pipeline.js';
+import { workflowsPath } from '../workers/workflow-bundle.js';
+import { createScriptedActivities, type Recorder, type Script } from './support/scripted-activities.js';
+import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
+
+// `KEEL_RECORD_HISTORIES=1 npx vitest run test/pipeline-workflow.test.ts` refreshes the replay fixtures.
+const historiesDir = path.join(import.meta.dirname, 'histories');
+const recordHistories = process.env.KEEL_RECORD_HISTORIES === '1';
+
+let temporal: TestTemporal;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  [temporal, bundle] = await Promise.all([connectTestTemporal(), bundleWorkflowCode({ workflowsPath })]);
+});
+
+afterAll(async () => {
+  await temporal?.close();
+});
+
+const engineer = { keyId: randomUUID(), name: 'engineer-alice' };
+const reviewer: ReviewInput['reviewer'] = { keyId: randomUUID(), name: 'reviewer-bob' };
+
+interface Harness {
+  handle: WorkflowHandle<typeof pipeline>;
+  recorder: Recorder;
+  /** Runs `body` while both workers poll; returns its result. */
+  during<T>(body: () => Promise<T>): Promise<T>;
+}
+
+async function startRun(name: string, script: Script, policy?: Policy): Promise<Harness> {
+  const { activities, recorder } = createScriptedActivities(script);
+  const taskQueue = uniqueName('pipeline');
+  const trainingTaskQueue = uniqueName('training');
+  const runId = uniqueName(name);
+  const input: PipelineInput = {
+    runId,
+    spec: {
+      model: 'flights',
+      dataset: { uri: 'file:///data/flights.csv' },
+      target: 'delayed',
+      task: 'binary',
+      policy,
+    },
+    requestedBy: engineer,
+    trainingTaskQueue,
+  };
+  const [pipelineWorker, trainingWorker] = await Promise.all([
+    Worker.create({ connection: temporal.workerConnection, taskQueue, workflowBundle: bundle, activities }),
+    Worker.create({ connection: temporal.workerConnection, taskQueue: trainingTaskQueue, activities }),
+  ]);
+  const handle = await temporal.client.workflow.start<typeof pipeline>('pipeline', {
+    taskQueue,
+    workflowId: pipelineWorkflowId('flights', runId),
+    args: [input],
+  });
+  const during = <T>(body: () => Promise<T>) => pipelineWorker.runUntil(trainingWorker.runUntil(body));
+  return { handle, recorder, during };
+}
+
+async function awaitStage(handle: Harness['handle'], stage: PipelineStatus['stage']): Promise<PipelineStatus> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const status = await handle.query(statusQuery);
+    if (status.stage === stage) return status;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`run never reached stage ${stage}`);
+}
+
+async function keepHistory(name: string, handle: Harness['handle']): Promise<void> {
+  if (!recordHistories) return;
+  await fs.mkdir(historiesDir, { recursive: true });
+  await fs.writeFile(path.join(historiesDir, `pipeline-${name}.json`), historyToJSON(await handle.fetchHistory()));
+}
+
+async function searchAttribute(handle: Harness['handle'], key: string): Promise<unknown> {
+  const description = await handle.describe();
+  return description.searchAttributes[key];
+}
+
+describe('pipeline workflow on the real dev server', () => {
+  it('when a reviewer approves, then the version is deployed and the monitor is told', async () => {
+    const run = await startRun('approve', {});
+    const result = await run.during(async () => {
+      const waiting = await awaitStage(run.handle, 'awaiting_review');
+      expect(waiting.status).toBe('awaiting_review');
+      expect(await searchAttribute(run.handle, 'KeelStage')).toEqual(['awaiting_review']);
+      const review = await run.handle.executeUpdate(reviewUpdate, {
+        args: [{ decision: 'approve', comment: 'looks good', reviewer }],
+      });
+      expect(review).toMatchObject({ decision: 'approve', reviewer: 'reviewer-bob' });
+      return run.handle.result();
+    });
+    expect(result).toMatchObject({ status: 'deployed', stage: 'done', modelVersion: 1 });
+    expect(result.timings.map((timing) => timing.stage)).toEqual([
+      'ingest',
+      'validate',
+      'train',
+      'evaluate',
+      'register',
+      'awaiting_review',
+      'deploy',
+      'monitor',
+    ]);
+    expect(result.timings.every((timing) => timing.durationMs !== undefined)).toBe(true);
+    expect(run.recorder.decisions[0]).toMatchObject({ version: 1, reviewerKeyId: reviewer.keyId, result: { decision: 'approve' } });
+    expect(run.recorder.deployed).toEqual([1]);
+    expect(run.recorder.monitorNotified).toEqual([1]);
+    expect(run.recorder.progress.at(-1)).toMatchObject({ stage: 'done', status: 'deployed' });
+    expect(await searchAttribute(run.handle, 'KeelModel')).toEqual(['flights']);
+    await keepHistory('approve', run.handle);
+  });
+
+  it('when a reviewer rejects, then the run ends rejected and nothing is deployed', async () => {
+    const run = await startRun('reject', {});
+    const result = await run.during(async () => {
+      await awaitStage(run.handle, 'awaiting_review');
+      await run.handle.executeUpdate(reviewUpdate, { args: [{ decision: 'reject', comment: 'AUC too low for launch', reviewer }] });
+      return run.handle.result();
+    });
+    expect(result).toMatchObject({ status: 'rejected', reason: 'AUC too low for launch' });
+    expect(run.recorder.deployed).toEqual([]);
+    expect(run.recorder.decisions[0]?.result.decision).toBe('reject');
+    await keepHistory('reject', run.handle);
+  });
+
+  it('when nobody reviews within the approval timeout, then the run expires', async () => {
+    const run = await startRun('expire', {}, { approvalTimeout: '2 seconds' });
+    const result = await run.during(() => run.handle.result());
+    expect(result.status).toBe('expired');
+    expect(run.recorder.decisions[0]?.result).toMatchObject({ decision: 'expire', reviewer: 'system' });
+    expect(run.recorder.deployed).toEqual([]);
+    await keepHistory('expire', run.handle);
+  });
+
+  it('when auto-approval is allowed and every gate passes, then it deploys without a reviewer', async () => {
+    const run = await startRun('auto-approve', {}, { autoApprove: true });
+    const result = await run.during(() => run.handle.result());
+    expect(result.status).toBe('deployed');
+    expect(run.recorder.decisions[0]?.result.decision).toBe('auto_approve');
+    expect(run.recorder.deployed).toEqual([1]);
+    await keepHistory('auto-approve', run.handle);
+  });
+
+  it('when auto-approval is allowed but a gate fails, then the run is rejected with the reason', async () => {
+    const run = await startRun('auto-reject', { gatesPass: false }, { autoApprove: true });
+    const result = await run.during(() => run.handle.result());
+    expect(result.status).toBe('rejected');
+    expect(result.reason).toContain('auc 0.9 < min 0.95');
+    expect(run.recorder.deployed).toEqual([]);
+    await keepHistory('auto-reject', run.handle);
+  });
+
+  it('when validation fails, then the run ends data_rejected and nothing downstream runs', async () => {
+    const run = await startRun('data-rejected', { validationFails: true });
+    const result = await run.during(() => run.handle.result());
+    expect(result).toMatchObject({ status: 'data_rejected', reason: 'column x: null rate 0.4 exceeds 0.1' });
+    expect(result.timings.map((timing) => timing.stage)).toEqual(['ingest', 'validate']);
+    expect(await searchAttribute(run.handle, 'KeelStage')).toEqual(['data_rejected']);
+    await keepHistory('data-rejected', run.handle);
+  });
+
+  it('when the run is cancelled mid-training, then training stops and the run ends cancelled', async () => {
+    const run = await startRun('cancel', { trainingHangs: true });
+    await run.during(async () => {
+      await run.recorder.trainingStarted;
+      await run.handle.cancel();
+      await expect(run.handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    });
+    expect(run.recorder.trainingCancelled).toBe(true);
+    expect((await run.handle.describe()).status.name).toBe('CANCELLED');
+    expect(run.recorder.progress.at(-1)).toMatchObject({ stage: 'done', status: 'cancelled' });
+    await keepHistory('cancel', run.handle);
+  });
+
+  it('rejects a second review once the run has been decided', async () => {
+    const run = await startRun('duplicate-review', {});
+    await run.during(async () => {
+      await awaitStage(run.handle, 'awaiting_review');
+      await run.handle.executeUpdate(reviewUpdate, { args: [{ decision: 'approve', reviewer }] });
+      const second = run.handle.executeUpdate(reviewUpdate, { args: [{ decision: 'reject', reviewer }] });
+      await expect(second).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(second).rejects.toMatchObject({ cause: { type: 'NOT_AWAITING_REVIEW' } });
+      return run.handle.result();
+    });
+    expect(run.recorder.decisions).toHaveLength(1);
+    await keepHistory('duplicate-review', run.handle);
+  });
+
+  it("rejects a review from the run's requester, and accepts another reviewer's", async () => {
+    const run = await startRun('requester-review', {});
+    const result = await run.during(async () => {
+      await awaitStage(run.handle, 'awaiting_review');
+      const ownReview = run.handle.executeUpdate(reviewUpdate, { args: [{ decision: 'approve', reviewer: engineer }] });
+      await expect(ownReview).rejects.toMatchObject({ cause: { type: 'REQUESTER_CANNOT_REVIEW' } });
+      expect((await run.handle.query(statusQuery)).status).toBe('awaiting_review');
+      await run.handle.executeUpdate(reviewUpdate, { args: [{ decision: 'approve', reviewer }] });
+      return run.handle.result();
+    });
+    expect(result.status).toBe('deployed');
+    await keepHistory('requester-review', run.handle);
+  });
+
+  it('when the smoke prediction fails after deploy, then the run ends deploy_failed', async () => {
+    const run = await startRun('deploy-failed', { smokeFails: true }, { autoApprove: true });
+    const result = await run.during(() => run.handle.result());
+    expect(result.status).toBe('deploy_failed');
+    expect(result.reason).toContain('smoke prediction failed');
+    expect(run.recorder.monitorNotified).toEqual([]);
+    await keepHistory('deploy-failed', run.handle);
+  });
+});

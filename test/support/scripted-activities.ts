@@ -1,0 +1,125 @@
+// Scripted pipeline activities for workflow tests: the workflow is the unit under test here; the real
+// activities have their own tests and run together with it in the end-to-end test.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type {
+  EvaluateModelResult,
+  PipelineActivities,
+  RecordReviewDecisionInput,
+  RecordRunProgressInput,
+  TrainModelResult,
+} from '../../workflows/definitions.js';
+import { FAILURE_TYPES } from '../../workflows/definitions.js';
+
+export interface Script {
+  validationFails?: boolean;
+  gatesPass?: boolean;
+  challengerNoWorse?: boolean;
+  smokeFails?: boolean;
+  /** Training heartbeats until cancelled instead of finishing. */
+  trainingHangs?: boolean;
+}
+
+export interface Recorder {
+  progress: RecordRunProgressInput[];
+  decisions: RecordReviewDecisionInput[];
+  deployed: number[];
+  monitorNotified: number[];
+  trainingCancelled: boolean;
+  trainingStarted: Promise<void>;
+}
+
+export function createScriptedActivities(script: Script): { activities: PipelineActivities; recorder: Recorder } {
+  let markTrainingStarted: () => void = () => undefined;
+  const recorder: Recorder = {
+    progress: [],
+    decisions: [],
+    deployed: [],
+    monitorNotified: [],
+    trainingCancelled: false,
+    trainingStarted: new Promise<void>((resolve) => (markTrainingStarted = resolve)),
+  };
+  const training: TrainModelResult = {
+    trainer: 'gbdt',
+    artifactSha256: 'a'.repeat(64),
+    artifactUri: 'file:///artifacts/a',
+    modelJsonSha256: 'b'.repeat(64),
+    featureSchema: [{ name: 'x', kind: 'numeric' }],
+    params: { numTrees: 10 },
+    metrics: { trainLogloss: 0.4 },
+    bestIteration: 10,
+    importance: { x: 1 },
+    trainRows: 70,
+    validRows: 10,
+    holdoutRows: 20,
+    resumedFromIteration: null,
+  };
+  const evaluation = (): EvaluateModelResult => ({
+    reportId: 'evaluation-report',
+    candidateMetrics: { auc: 0.9 },
+    champion: null,
+    deltas: {},
+    parity: { passed: true, maxAbsDiff: 1e-7, rows: 20 },
+    gatesPassed: script.gatesPass ?? true,
+    failedGates: script.gatesPass === false ? ['auc 0.9 < min 0.95'] : [],
+    challengerNoWorse: script.challengerNoWorse ?? true,
+  });
+  const activities: PipelineActivities = {
+    async snapshotDataset() {
+      return { snapshotId: 's1', sha256: 'c'.repeat(64), uri: 'file:///snap', rowCount: 100, columns: [{ name: 'x', type: 'DOUBLE' }] };
+    },
+    async validateDataset() {
+      if (script.validationFails) {
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPES.dataRejected,
+          nonRetryable: true,
+          message: 'column x: null rate 0.4 exceeds 0.1',
+          details: [{ reportId: 'validation-report' }],
+        });
+      }
+      return { reportId: 'validation-report', passed: true, summary: 'all checks passed', referenceSha256: null };
+    },
+    async trainModel() {
+      markTrainingStarted();
+      if (script.trainingHangs) {
+        const context = Context.current();
+        try {
+          for (;;) {
+            context.heartbeat({ iteration: 1 });
+            await context.sleep(100);
+          }
+        } catch (error) {
+          recorder.trainingCancelled = true;
+          throw error;
+        }
+      }
+      return training;
+    },
+    async evaluateModel() {
+      return evaluation();
+    },
+    async registerModelVersion() {
+      return { modelVersionId: 'mv1', version: 1 };
+    },
+    async recordReviewDecision(input) {
+      recorder.decisions.push(input);
+    },
+    async deployModelVersion(input) {
+      if (script.smokeFails) {
+        throw ApplicationFailure.create({
+          type: FAILURE_TYPES.smokeTestFailed,
+          nonRetryable: true,
+          message: 'smoke prediction failed: model could not be loaded',
+        });
+      }
+      recorder.deployed.push(input.version);
+      return { previousVersion: null, smoke: { prediction: { probability: 0.7 }, latencyMs: 2 } };
+    },
+    async notifyMonitor(input) {
+      recorder.monitorNotified.push(input.version);
+    },
+    async recordRunProgress(input) {
+      recorder.progress.push(input);
+    },
+  };
+  return { activities, recorder };
+}
