@@ -1,0 +1,289 @@
+// Profiles every column of a Parquet snapshot in DuckDB: two scans, whatever the number of columns
+// (one for counts, moments and quantiles, one for histograms and category counts).
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { openDuckDb, type DuckDbOptions } from './duckdb-session.js';
+import { quoteIdentifier, quoteString } from './sql-literal.js';
+
+export type ColumnKind = 'numeric' | 'boolean' | 'categorical' | 'temporal' | 'other';
+
+export const QUANTILE_LEVELS = { p1: 0.01, p5: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 } as const;
+export type QuantileName = keyof typeof QUANTILE_LEVELS;
+/** Deciles: the default histogram cut points, so each reference bin holds about a tenth of the rows. */
+const DECILE_LEVELS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+/** Columns with at most this many distinct values keep every category and its count. */
+export const MAX_TRACKED_CATEGORIES = 1000;
+const TOP_VALUES_WHEN_UNTRACKED = 20;
+
+export interface Histogram {
+  /** Strictly increasing; `edges.length - 1` bins, right-closed (see psi.ts `binIndex`). */
+  edges: number[];
+  counts: number[];
+}
+
+export interface ColumnProfile {
+  name: string;
+  /** DuckDB type, e.g. DOUBLE, BIGINT, VARCHAR, DATE. */
+  type: string;
+  kind: ColumnKind;
+  /** Non-null values (NaN and ±Infinity count as non-null). */
+  count: number;
+  nullCount: number;
+  nullRate: number;
+  distinctCount: number | null;
+  /** Numeric: over finite values. Temporal: ISO text. Otherwise null. */
+  min: number | string | null;
+  max: number | string | null;
+  mean: number | null;
+  std: number | null;
+  quantiles: Record<QuantileName, number> | null;
+  nanCount: number;
+  infinityCount: number;
+  /** Numeric columns: finite values on decile edges; the edges are what drift monitoring bins live data on. */
+  histogram: Histogram | null;
+  /** Categorical and boolean columns: values by descending count. */
+  topValues: { value: string; count: number }[] | null;
+  /** True when `topValues` lists every distinct value (≤ MAX_TRACKED_CATEGORIES). */
+  categoriesComplete: boolean;
+  /** Present when profiled against a reference: this column's finite values counted on the reference's edges. */
+  onReferenceEdges?: Histogram;
+}
+
+export interface DatasetProfile {
+  version: 1;
+  rowCount: number;
+  columns: ColumnProfile[];
+}
+
+export interface ProfileOptions {
+  /** Also count numeric columns on this profile's histogram edges (for PSI against it). */
+  reference?: DatasetProfile;
+  duckdb?: DuckDbOptions;
+}
+
+const NUMERIC_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/;
+const FLOATING_TYPES = /^(FLOAT|DOUBLE)$/;
+const TEMPORAL_TYPES = /^(DATE|TIME|TIMESTAMP.*|TIME WITH TIME ZONE|TIMESTAMP WITH TIME ZONE)$/;
+
+export function columnKind(type: string): ColumnKind {
+  const upper = type.toUpperCase();
+  if (NUMERIC_TYPES.test(upper)) return 'numeric';
+  if (upper === 'BOOLEAN') return 'boolean';
+  if (upper === 'VARCHAR' || upper.startsWith('ENUM')) return 'categorical';
+  if (TEMPORAL_TYPES.test(upper)) return 'temporal';
+  return 'other';
+}
+
+function toNumber(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) ? parsed : null;
+}
+
+function mapEntries(value: unknown): { key: unknown; value: unknown }[] {
+  if (value === null || value === undefined) return [];
+  return value as { key: unknown; value: unknown }[];
+}
+
+/** Strictly increasing edges from min, the deciles and max (ties collapse, so a constant column has one bin). */
+function histogramEdges(min: number, max: number, deciles: number[]): number[] {
+  const edges = [min];
+  for (const value of [...deciles, max]) {
+    if (value > edges[edges.length - 1]!) edges.push(value);
+  }
+  if (edges.length === 1) edges.push(min);
+  return edges;
+}
+
+/** SQL for the bin index of `x` on `edges` (right-closed, matching psi.ts `binIndex`). */
+function binIndexSql(x: string, edges: readonly number[]): string {
+  const cuts = edges.slice(1, -1);
+  if (cuts.length === 0) return '0';
+  const branches = cuts.map((cut, index) => `WHEN ${x} <= ${sqlDouble(cut)} THEN ${index}`).join(' ');
+  return `CASE ${branches} ELSE ${cuts.length} END`;
+}
+
+function sqlDouble(value: number): string {
+  if (!Number.isFinite(value)) throw new RangeError(`histogram edge ${value} is not finite`);
+  return `${value.toPrecision(17)}::DOUBLE`;
+}
+
+function countsFromBinMap(entries: { key: unknown; value: unknown }[], bins: number): number[] {
+  const counts = new Array<number>(bins).fill(0);
+  for (const entry of entries) counts[Number(entry.key)] = toNumber(entry.value) ?? 0;
+  return counts;
+}
+
+interface ColumnPlan {
+  name: string;
+  type: string;
+  kind: ColumnKind;
+  sql: string;
+  /** `sql` as a DOUBLE, for numeric columns. */
+  asDouble: string;
+  /** Predicate for values that enter moments, quantiles and histograms. */
+  finite: string;
+  floating: boolean;
+}
+
+function planColumn(name: string, type: string): ColumnPlan {
+  const kind = columnKind(type);
+  const sql = quoteIdentifier(name);
+  const floating = FLOATING_TYPES.test(type.toUpperCase());
+  const asDouble = `${sql}::DOUBLE`;
+  return { name, type, kind, sql, asDouble, finite: floating ? `isfinite(${asDouble})` : `${sql} IS NOT NULL`, floating };
+}
+
+async function readColumns(connection: DuckDBConnection, relation: string): Promise<ColumnPlan[]> {
+  const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+  return reader.getRowsJS().map((row) => planColumn(String(row[0]), String(row[1])));
+}
+
+/** Profiles the Parquet file at `path` (normally an artifact store `localPath`). */
+export async function profileSnapshot(path: string, options: ProfileOptions = {}): Promise<DatasetProfile> {
+  const session = await openDuckDb(options.duckdb);
+  try {
+    return await profileRelation(session.connection, `read_parquet(${quoteString(path)})`, options.reference);
+  } finally {
+    session.close();
+  }
+}
+
+/** Profiles any DuckDB relation expression (a table, a view, a `read_*` call). */
+export async function profileRelation(
+  connection: DuckDBConnection,
+  relation: string,
+  reference?: DatasetProfile,
+): Promise<DatasetProfile> {
+  const plans = await readColumns(connection, relation);
+  const quantileLevels = [...Object.values(QUANTILE_LEVELS), ...DECILE_LEVELS];
+
+  // Scan 1: counts, distinct counts, moments, quantiles, NaN/Infinity for every column at once.
+  const select: string[] = ['count(*)'];
+  const firstPass = plans.map((plan) => {
+    const at = select.length;
+    select.push(`count(${plan.sql})`);
+    select.push(plan.kind === 'other' ? 'NULL' : `count(DISTINCT ${plan.sql})`);
+    if (plan.kind === 'numeric') {
+      const filter = plan.floating ? ` FILTER (WHERE ${plan.finite})` : '';
+      select.push(
+        `min(${plan.asDouble})${filter}`,
+        `max(${plan.asDouble})${filter}`,
+        `avg(${plan.asDouble})${filter}`,
+        `stddev_samp(${plan.asDouble})${filter}`,
+        `quantile_cont(${plan.asDouble}, [${quantileLevels.join(', ')}])${filter}`,
+        plan.floating ? `count(*) FILTER (WHERE isnan(${plan.asDouble}))` : '0',
+        plan.floating ? `count(*) FILTER (WHERE isinf(${plan.asDouble}))` : '0',
+      );
+    } else if (plan.kind === 'temporal') {
+      select.push(`min(${plan.sql})::VARCHAR`, `max(${plan.sql})::VARCHAR`);
+    }
+    return at;
+  });
+  const first = (await connection.runAndReadAll(`SELECT ${select.join(', ')} FROM ${relation}`)).getRowsJS()[0]!;
+  const rowCount = toNumber(first[0]) ?? 0;
+
+  const profiles: ColumnProfile[] = plans.map((plan, index) => {
+    const at = firstPass[index]!;
+    const count = toNumber(first[at]) ?? 0;
+    const nullCount = rowCount - count;
+    const profile: ColumnProfile = {
+      name: plan.name,
+      type: plan.type,
+      kind: plan.kind,
+      count,
+      nullCount,
+      nullRate: rowCount === 0 ? 0 : nullCount / rowCount,
+      distinctCount: toNumber(first[at + 1]),
+      min: null,
+      max: null,
+      mean: null,
+      std: null,
+      quantiles: null,
+      nanCount: 0,
+      infinityCount: 0,
+      histogram: null,
+      topValues: null,
+      categoriesComplete: false,
+    };
+    if (plan.kind === 'numeric') {
+      profile.min = toNumber(first[at + 2]);
+      profile.max = toNumber(first[at + 3]);
+      profile.mean = toNumber(first[at + 4]);
+      profile.std = toNumber(first[at + 5]);
+      const levels = (first[at + 6] as unknown[] | null)?.map(toNumber) ?? null;
+      if (levels && levels.every((value) => value !== null)) {
+        const names = Object.keys(QUANTILE_LEVELS) as QuantileName[];
+        profile.quantiles = Object.fromEntries(names.map((name, i) => [name, levels[i]!])) as Record<QuantileName, number>;
+        const deciles = levels.slice(names.length) as number[];
+        if (profile.min !== null && profile.max !== null) {
+          profile.histogram = { edges: histogramEdges(profile.min, profile.max, deciles), counts: [] };
+        }
+      }
+      profile.nanCount = toNumber(first[at + 7]) ?? 0;
+      profile.infinityCount = toNumber(first[at + 8]) ?? 0;
+    } else if (plan.kind === 'temporal') {
+      profile.min = (first[at + 2] as string | null) ?? null;
+      profile.max = (first[at + 3] as string | null) ?? null;
+    }
+    return profile;
+  });
+
+  // Scan 2: histogram counts (own edges and, when given, the reference's) and category counts.
+  const referenceByName = new Map((reference?.columns ?? []).map((column) => [column.name, column]));
+  const second: string[] = [];
+  const readers: ((row: unknown[]) => void)[] = [];
+  const untracked: { plan: ColumnPlan; profile: ColumnProfile }[] = [];
+  plans.forEach((plan, index) => {
+    const profile = profiles[index]!;
+    if (plan.kind === 'numeric') {
+      const histogram = profile.histogram;
+      if (histogram) {
+        const bins = histogram.edges.length - 1;
+        const at = second.length;
+        second.push(`histogram(${binIndexSql(plan.asDouble, histogram.edges)}) FILTER (WHERE ${plan.finite})`);
+        readers.push((row) => {
+          histogram.counts = countsFromBinMap(mapEntries(row[at]), bins);
+        });
+      }
+      const referenceEdges = referenceByName.get(plan.name)?.histogram?.edges;
+      if (referenceEdges && referenceEdges.length >= 2) {
+        const bins = referenceEdges.length - 1;
+        const at = second.length;
+        second.push(`histogram(${binIndexSql(plan.asDouble, referenceEdges)}) FILTER (WHERE ${plan.finite})`);
+        readers.push((row) => {
+          profile.onReferenceEdges = { edges: [...referenceEdges], counts: countsFromBinMap(mapEntries(row[at]), bins) };
+        });
+      }
+    } else if (plan.kind === 'categorical' || plan.kind === 'boolean') {
+      if ((profile.distinctCount ?? 0) <= MAX_TRACKED_CATEGORIES) {
+        const at = second.length;
+        second.push(`histogram(${plan.sql}::VARCHAR)`);
+        readers.push((row) => {
+          profile.topValues = sortedCounts(mapEntries(row[at]));
+          profile.categoriesComplete = true;
+        });
+      } else {
+        untracked.push({ plan, profile });
+      }
+    }
+  });
+  if (second.length > 0) {
+    const row = (await connection.runAndReadAll(`SELECT ${second.join(', ')} FROM ${relation}`)).getRowsJS()[0]!;
+    for (const read of readers) read(row);
+  }
+  for (const { plan, profile } of untracked) {
+    const reader = await connection.runAndReadAll(
+      `SELECT ${plan.sql}::VARCHAR, count(*) AS n FROM ${relation} WHERE ${plan.sql} IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT ${TOP_VALUES_WHEN_UNTRACKED}`,
+    );
+    profile.topValues = reader.getRowsJS().map((row) => ({ value: String(row[0]), count: toNumber(row[1]) ?? 0 }));
+  }
+  return { version: 1, rowCount, columns: profiles };
+}
+
+function sortedCounts(entries: { key: unknown; value: unknown }[]): { value: string; count: number }[] {
+  return entries
+    .map((entry) => ({ value: String(entry.key), count: toNumber(entry.value) ?? 0 }))
+    .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+}
