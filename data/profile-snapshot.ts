@@ -89,9 +89,11 @@ function mapEntries(value: unknown): { key: unknown; value: unknown }[] {
 /** Strictly increasing edges from min, the deciles and max (ties collapse, so a constant column has one bin). */
 function histogramEdges(min: number, max: number, deciles: number[]): number[] {
   const edges = [min];
-  for (const value of [...deciles, max]) {
-    if (value > edges[edges.length - 1]!) edges.push(value);
+  // Interpolated deciles can land a rounding error past max (7.000000000000001 for a constant 7): keep them inside.
+  for (const value of deciles) {
+    if (value > edges[edges.length - 1]! && value < max) edges.push(value);
   }
+  if (max > edges[edges.length - 1]!) edges.push(max);
   if (edges.length === 1) edges.push(min);
   return edges;
 }

@@ -49,6 +49,8 @@ export interface ValidationReport {
 export interface ValidateOptions {
   /** The training target: must be present and never null. */
   target?: string;
+  /** Binary targets must have at most two distinct values; regression targets must be numeric. */
+  task?: 'binary' | 'regression';
   expectations?: DataExpectations;
   /** The reference snapshot's profile, ideally built with `profileSnapshot(path, { reference })` … of this one. */
   reference?: DatasetProfile;
@@ -133,6 +135,24 @@ export function validateProfile(profile: DatasetProfile, options: ValidateOption
         expected: 0,
         message: `target "${target}" has ${fmt(column.nullCount)} null values`,
       });
+      if (options.task === 'binary') {
+        const classes = column.distinctCount ?? 0;
+        checks.add(classes <= 2, 'error', {
+          name: 'target_classes',
+          column: target,
+          observed: classes,
+          expected: { max: 2 },
+          message: `binary target "${target}" has ${fmt(classes)} distinct values`,
+        });
+      } else if (options.task === 'regression') {
+        checks.add(column.kind === 'numeric', 'error', {
+          name: 'target_type',
+          column: target,
+          observed: column.type,
+          expected: 'numeric',
+          message: `regression target "${target}" is ${column.type}, expected a number`,
+        });
+      }
     }
   }
 
