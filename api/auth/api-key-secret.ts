@@ -1,0 +1,57 @@
+// API key secrets: random, shown once, stored only as a salted scrypt hash.
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+const KEY_PATTERN = /^keel_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
+const PREFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/**
+ * Lookup prefix of an operator-chosen key (KEEL_ADMIN_KEY) that does not follow the `keel_` format.
+ * A fixed value, not derived from the secret: a fast hash of it stored beside the scrypt hash would
+ * let anyone holding the table test guesses cheaply.
+ */
+export const CONFIGURED_KEY_PREFIX = 'configured';
+
+const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32, saltLength: 16 };
+
+export interface GeneratedKey {
+  secret: string;
+  prefix: string;
+}
+
+export function generateApiKey(): GeneratedKey {
+  const bytes = randomBytes(8);
+  let prefix = '';
+  for (const byte of bytes) prefix += PREFIX_ALPHABET[byte % PREFIX_ALPHABET.length];
+  return { prefix, secret: `keel_${prefix}_${randomBytes(32).toString('base64url')}` };
+}
+
+/** The prefix to look a presented secret up by. */
+export function lookupPrefix(secret: string): string {
+  const match = KEY_PATTERN.exec(secret);
+  return match ? match[1] : CONFIGURED_KEY_PREFIX;
+}
+
+function scryptAsync(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(secret, salt, keyLength, options, (error, derived) => (error ? reject(error) : resolve(derived)));
+  });
+}
+
+/** `scrypt$N$r$p$salt$hash`, salt and hash base64url. */
+export async function hashApiKey(secret: string): Promise<string> {
+  const salt = randomBytes(SCRYPT.saltLength);
+  const hash = await scryptAsync(secret, salt, SCRYPT.keyLength, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
+  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
+}
+
+export async function verifyApiKey(secret: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [, n, r, p, saltText, hashText] = parts;
+  const expected = Buffer.from(hashText, 'base64url');
+  const actual = await scryptAsync(secret, Buffer.from(saltText, 'base64url'), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+  });
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}

@@ -1,0 +1,138 @@
+// API key use cases: create, list, find for verification, revoke. Each state change is audited in its transaction.
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { apiKeys, type ApiKeyRow, type Role } from '../../db/schema.js';
+import { writeAudit, type AuditEntry } from '../audit.js';
+import { ApiError } from '../errors.js';
+import { generateApiKey, hashApiKey } from './api-key-secret.js';
+
+export type Actor = Pick<AuditEntry, 'actor' | 'actorKeyId' | 'role'>;
+
+/** What may be shown about a key: never the hash, never the secret. */
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  roles: Role[];
+  createdBy: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export function toApiKeyView(row: ApiKeyRow): ApiKeyView {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    roles: row.roles,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+function auditView(row: ApiKeyRow) {
+  const { id, name, prefix, roles, revokedAt } = toApiKeyView(row);
+  return { id, name, prefix, roles, revokedAt };
+}
+
+/** Postgres unique_violation on the prefix index: a new random prefix is drawn. */
+function isPrefixCollision(error: unknown): boolean {
+  const pgError = (error as { cause?: { code?: string; constraint?: string } }).cause ?? (error as { code?: string; constraint?: string });
+  return pgError.code === '23505' && pgError.constraint === 'api_keys_prefix_idx';
+}
+
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** Inserts a key row (within `tx`) for a generated secret; retries the rare prefix collision. */
+export async function insertGeneratedKey(
+  tx: Tx,
+  input: { name: string; roles: Role[]; createdBy: string | null },
+): Promise<{ row: ApiKeyRow; secret: string }> {
+  for (let attempt = 0; ; attempt++) {
+    const { prefix, secret } = generateApiKey();
+    const secretHash = await hashApiKey(secret);
+    try {
+      // A savepoint, so a collision does not abort the surrounding transaction.
+      const [row] = await tx.transaction((inner) =>
+        inner.insert(apiKeys).values({ name: input.name, roles: input.roles, prefix, secretHash, createdBy: input.createdBy }).returning(),
+      );
+      return { row, secret };
+    } catch (error) {
+      if (attempt < 3 && isPrefixCollision(error)) continue;
+      throw error;
+    }
+  }
+}
+
+export async function createApiKey(
+  db: Db,
+  input: { name: string; roles: Role[] },
+  actor: Actor,
+): Promise<{ key: ApiKeyView; secret: string }> {
+  const roles = [...new Set(input.roles)];
+  return db.transaction(async (tx) => {
+    const { row, secret } = await insertGeneratedKey(tx, { name: input.name, roles, createdBy: actor.actorKeyId });
+    await writeAudit(tx, { ...actor, action: 'api_key.create', subject: `api_key:${row.id}`, after: auditView(row) });
+    return { key: toApiKeyView(row), secret };
+  });
+}
+
+export async function listApiKeys(db: Db, options: { includeRevoked: boolean }): Promise<ApiKeyView[]> {
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(options.includeRevoked ? undefined : isNull(apiKeys.revokedAt))
+    .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+  return rows.map(toApiKeyView);
+}
+
+export async function findActiveKeyByPrefix(db: Db, prefix: string): Promise<ApiKeyRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.prefix, prefix), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return row;
+}
+
+export async function touchLastUsed(db: Db, id: string): Promise<void> {
+  await db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, id));
+}
+
+/**
+ * Revokes a key. Revoking an already revoked key changes nothing (and audits nothing).
+ * Refuses to revoke the last active admin key: nobody could manage keys afterwards.
+ */
+export async function revokeApiKey(db: Db, id: string, actor: Actor): Promise<{ changed: boolean }> {
+  return db.transaction(async (tx) => {
+    // Lock the active admin keys first, so two admins revoking each other cannot both succeed.
+    const activeAdmins = await tx
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(and(isNull(apiKeys.revokedAt), sql`'admin' = any(${apiKeys.roles})`))
+      .orderBy(asc(apiKeys.id))
+      .for('update');
+    const [target] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
+    if (!target) throw new ApiError(404, 'NOT_FOUND', `API key ${id} not found`);
+    if (target.revokedAt) return { changed: false };
+    if (target.roles.includes('admin') && activeAdmins.length <= 1) {
+      throw new ApiError(409, 'CONFLICT', 'cannot revoke the last active admin key; create another admin key first');
+    }
+    const [revoked] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: sql`now()` })
+      .where(eq(apiKeys.id, id))
+      .returning();
+    await writeAudit(tx, {
+      ...actor,
+      action: 'api_key.revoke',
+      subject: `api_key:${id}`,
+      before: auditView(target),
+      after: auditView(revoked),
+    });
+    return { changed: true };
+  });
+}

@@ -1,0 +1,87 @@
+// Bearer API key authentication and role checks, attached to every route that needs them.
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
+import type { Db } from '../../db/client.js';
+import { ApiError } from '../errors.js';
+import { lookupPrefix, verifyApiKey } from './api-key-secret.js';
+import { findActiveKeyByPrefix, touchLastUsed } from './api-keys.js';
+import { hasAnyRole, type Principal } from './principal.js';
+import { VerifiedKeyCache } from './verified-key-cache.js';
+
+export interface AuthOptions {
+  db: Db;
+  /** How long a verified key is trusted without re-checking Postgres; also the revocation delay across processes. */
+  cacheTtlMs?: number;
+}
+
+export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;
+const MAX_TOKEN_LENGTH = 512;
+
+/** A route needs a key when it declares roles, and every /v1/ route does. */
+export function routeRequiresAuth(route: Pick<RouteOptions, 'url' | 'config'>): boolean {
+  const config = route.config as { roles?: unknown } | undefined;
+  return config?.roles !== undefined || route.url.startsWith('/v1/');
+}
+
+function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  if (!header) throw new ApiError(401, 'UNAUTHENTICATED', 'missing API key: send Authorization: Bearer <key>');
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  if (!match || match[1].length > MAX_TOKEN_LENGTH) {
+    throw new ApiError(401, 'UNAUTHENTICATED', 'malformed Authorization header: expected Bearer <key>');
+  }
+  return match[1];
+}
+
+/**
+ * Must be called on the root instance before routes are registered: it hooks `onRoute` to add
+ * authentication (onRequest, so unauthenticated bodies are never parsed) and the OpenAPI security entry.
+ */
+export function registerAuth(app: FastifyInstance, options: AuthOptions): { cache: VerifiedKeyCache } {
+  const cache = new VerifiedKeyCache(options.cacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS);
+  app.decorateRequest('principal', null);
+
+  async function verify(token: string, request: FastifyRequest): Promise<Principal | null> {
+    const digest = VerifiedKeyCache.digest(token);
+    const cached = cache.get(digest);
+    if (cached !== undefined) return cached;
+    const row = await findActiveKeyByPrefix(options.db, lookupPrefix(token));
+    const principal = row && (await verifyApiKey(token, row.secretHash)) ? { keyId: row.id, name: row.name, roles: row.roles } : null;
+    cache.set(digest, principal);
+    if (principal) {
+      // Bookkeeping only: a failure here must not fail the request.
+      touchLastUsed(options.db, principal.keyId).catch((error: unknown) =>
+        request.log.warn({ err: error }, 'could not record API key use'),
+      );
+    }
+    return principal;
+  }
+
+  const authenticate: onRequestHookHandler = async (request) => {
+    const principal = await verify(bearerToken(request), request);
+    if (!principal) throw new ApiError(401, 'UNAUTHENTICATED', 'invalid or revoked API key');
+    request.principal = principal;
+    const roles = request.routeOptions.config.roles ?? [];
+    if (!hasAnyRole(principal, roles)) {
+      throw new ApiError(403, 'FORBIDDEN', `this route requires one of the roles: ${roles.join(', ')}`, {
+        requiredRoles: roles,
+      });
+    }
+  };
+
+  app.addHook('onRoute', (route) => {
+    if (!routeRequiresAuth(route)) return;
+    const existing = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
+    route.onRequest = [authenticate, ...existing];
+    route.schema = {
+      ...route.schema,
+      security: [{ bearerAuth: [] }],
+      response: {
+        401: { $ref: 'ErrorResponse#' },
+        403: { $ref: 'ErrorResponse#' },
+        ...(route.schema?.response as object | undefined),
+      },
+    };
+  });
+
+  return { cache };
+}

@@ -1,0 +1,80 @@
+// The API process: `npx tsx api/main.ts`. Needs DATABASE_URL and TEMPORAL_ADDRESS (npm start sets both).
+import { Client, Connection } from '@temporalio/client';
+import pino from 'pino';
+import { ConfigError, loadConfig, type KeelConfig } from '../config.js';
+import { createDb } from '../db/client.js';
+import { applyMigrations } from '../db/migrate.js';
+import { isMain } from '../workers/is-main.js';
+import { buildApp } from './app.js';
+import { ensureAdminKey } from './auth/admin-bootstrap.js';
+import { checkTemporal, createProbeConnection } from './routes/health.js';
+import { startApiServer, type RunningApiServer } from './server.js';
+
+/** Starts the API against existing Postgres and Temporal servers; resolves once it listens. */
+export async function runApi(config: KeelConfig, logger: pino.Logger): Promise<RunningApiServer> {
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'must be set for the API process');
+  if (!config.temporalAddress) throw new ConfigError('TEMPORAL_ADDRESS', 'must be set for the API process');
+
+  await applyMigrations(config.databaseUrl);
+  const { db, pool, close: closeDb } = createDb(config.databaseUrl);
+  // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up, instead of crash-looping.
+  const connection = Connection.lazy({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const temporal = { client, connection };
+  const probe = createProbeConnection(temporal);
+  const temporalCheck = await checkTemporal(probe).finally(() => probe.close());
+  if (!temporalCheck.ok) {
+    logger.warn({ address: config.temporalAddress, error: temporalCheck.error }, 'Temporal not reachable yet');
+  }
+
+  const bootstrap = await ensureAdminKey(db, config);
+  if (bootstrap.secret) {
+    // Printed once, to stdout and not the structured log; it is not stored anywhere in plain text.
+    process.stdout.write(
+      `\n  Admin API key (shown once, store it now):\n\n    ${bootstrap.secret}\n\n` +
+        '  Use it as: Authorization: Bearer <key>. Set KEEL_ADMIN_KEY before the first start to choose it.\n\n',
+    );
+  } else if (bootstrap.created) {
+    logger.info('admin key installed from KEEL_ADMIN_KEY');
+  }
+
+  const app = await buildApp({ config, db, pool, temporal, logger });
+  const server = await startApiServer({
+    app,
+    host: config.host,
+    port: config.port,
+    closeAfter: [
+      { name: 'temporal', close: () => connection.close() },
+      { name: 'postgres', close: closeDb },
+    ],
+  });
+  logger.info({ url: server.url, docs: `${server.url}/docs` }, 'Keel API listening');
+  return server;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ name: 'keel-api', level: config.logLevel });
+  let server: RunningApiServer;
+  try {
+    server = await runApi(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, 'API failed to start');
+    process.exitCode = 1;
+    return;
+  }
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    server.close().then(
+      () => logger.info('API stopped'),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+if (isMain(import.meta.url)) await main();

@@ -1,0 +1,17 @@
+// Schemas shared by route files: the error body reference and query-string helpers.
+import { Type, type TUnsafe } from '@sinclair/typebox';
+import type { ErrorResponse } from './errors.js';
+
+/** Reference to the shared `ErrorResponse` schema (registered by buildApp); use for each 4xx a route returns. */
+export const ErrorRef: TUnsafe<ErrorResponse> = Type.Unsafe<ErrorResponse>({ $ref: 'ErrorResponse#' });
+
+/**
+ * Type coercion is off, so query-string values are always strings: declare them as such.
+ * `QueryBoolean` accepts exactly "true" or "false".
+ */
+export const QueryBoolean = Type.Union([Type.Literal('true'), Type.Literal('false')]);
+
+/** A non-negative decimal integer in the query string (parse with `Number(...)`). */
+export const QueryInteger = Type.String({ pattern: '^(0|[1-9][0-9]{0,8})$' });
+
+export const Uuid = Type.String({ format: 'uuid' });

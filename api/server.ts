@@ -1,0 +1,40 @@
+// Listens, and shuts down in order: stop taking requests (finishing in-flight ones), then Temporal, then Postgres.
+import type { FastifyInstance } from 'fastify';
+
+export interface ApiServerOptions {
+  app: FastifyInstance;
+  host: string;
+  port: number;
+  /** Closed after the HTTP server, in this order (e.g. the Temporal connection, then the db pool). */
+  closeAfter?: Array<{ name: string; close: () => Promise<void> }>;
+}
+
+export interface RunningApiServer {
+  /** e.g. http://127.0.0.1:3000 */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
+  const { app } = options;
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await app.close();
+      for (const resource of options.closeAfter ?? []) {
+        try {
+          await resource.close();
+        } catch (error) {
+          app.log.error({ err: error, resource: resource.name }, 'could not close resource cleanly');
+        }
+      }
+    })();
+    return closing;
+  };
+  return { url: `http://${shownHost}:${port}`, port, close };
+}
