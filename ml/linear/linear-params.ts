@@ -1,0 +1,46 @@
+// Training parameters of the logistic / ridge trainer.
+import type { Task } from '../model.js';
+
+export interface LinearParams {
+  task: Task;
+  /** Feature columns to use, in model order. Default: every column of the training dataset, sorted by name. */
+  features?: string[];
+  /** L2 penalty on the weights (not the intercept), per row: objective = mean loss + l2/2 · ||w||². */
+  l2: number;
+  /** Newton iterations at most (ridge regression converges in one). */
+  maxIterations: number;
+  /** Stop when half the Newton decrement (the predicted objective decrease) falls below this. */
+  tolerance: number;
+  /** One-hot columns per categorical feature at most; the most frequent categories are kept. */
+  maxCategoriesPerFeature: number;
+  /** Categories seen fewer times than this in training are dropped (encoded as all zeros, like unseen ones). */
+  minDataPerCategory: number;
+}
+
+export const defaultLinearParams: Omit<LinearParams, 'task'> = {
+  l2: 1e-4,
+  maxIterations: 50,
+  tolerance: 1e-12,
+  maxCategoriesPerFeature: 100,
+  minDataPerCategory: 1,
+};
+
+export type LinearParamsInput = Partial<LinearParams> & { task: Task };
+
+/** Fills defaults and rejects values the trainer cannot honour, naming the parameter. */
+export function resolveLinearParams(input: LinearParamsInput): LinearParams {
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const p = { ...defaultLinearParams, ...defined } as LinearParams;
+  const fail = (name: keyof LinearParams, why: string): never => {
+    throw new RangeError(`invalid linear parameter ${name}=${String(p[name])}: ${why}`);
+  };
+  if (p.task !== 'binary' && p.task !== 'regression') fail('task', "must be 'binary' or 'regression'");
+  if (!(p.l2 >= 0) || !Number.isFinite(p.l2)) fail('l2', 'must be a finite number >= 0');
+  if (!Number.isInteger(p.maxIterations) || p.maxIterations < 1) fail('maxIterations', 'must be an integer >= 1');
+  if (!(p.tolerance > 0)) fail('tolerance', 'must be > 0');
+  if (!Number.isInteger(p.maxCategoriesPerFeature) || p.maxCategoriesPerFeature < 0) {
+    fail('maxCategoriesPerFeature', 'must be an integer >= 0');
+  }
+  if (!Number.isInteger(p.minDataPerCategory) || p.minDataPerCategory < 1) fail('minDataPerCategory', 'must be an integer >= 1');
+  return p;
+}
