@@ -207,7 +207,8 @@ export const deployments = pgTable(
       .references(() => models.id),
     alias: text('alias').notNull(),
     fromVersion: integer('from_version'),
-    toVersion: integer('to_version').notNull(),
+    /** Null when a revert leaves the alias unset (the first deploy of a model failed its smoke test). */
+    toVersion: integer('to_version'),
     /** deploy | rollback | revert */
     action: text('action').notNull(),
     reason: text('reason'),

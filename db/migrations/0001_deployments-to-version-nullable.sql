@@ -1,0 +1,1 @@
+ALTER TABLE "deployments" ALTER COLUMN "to_version" DROP NOT NULL;
