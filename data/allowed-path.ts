@@ -10,6 +10,12 @@ export async function resolveAllowedPath(path: string, roots: readonly string[])
   }
   // Relative paths are relative to the first root, so `datasets/x.csv`-style specs stay portable.
   const candidate = isAbsolute(path) ? path : resolve(roots[0]!, path);
+  const outside = () =>
+    new SourceNotAllowedError(`file ${JSON.stringify(path)} resolves outside the allowed data roots (${roots.join(', ')})`, {
+      path,
+    });
+  // Refuse lexical escapes before touching the disk, so errors never reveal what exists outside the roots.
+  if (!roots.some((root) => isInside(candidate, resolve(root)))) throw outside();
   let real: string;
   try {
     real = await realpath(candidate);
@@ -22,12 +28,7 @@ export async function resolveAllowedPath(path: string, roots: readonly string[])
     });
   }
   const realRoots = await Promise.all(roots.map((root) => realpath(root).catch(() => resolve(root))));
-  if (!realRoots.some((root) => isInside(real, root))) {
-    throw new SourceNotAllowedError(
-      `file ${JSON.stringify(path)} resolves outside the allowed data roots (${roots.join(', ')})`,
-      { path },
-    );
-  }
+  if (!realRoots.some((root) => isInside(real, root))) throw outside();
   const info = await stat(real);
   if (!info.isFile()) {
     throw new SourceNotFoundError(`${JSON.stringify(path)} is not a regular file`, { path });

@@ -1,0 +1,179 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { eq } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { datasetSnapshots, modelAliases, models, modelVersions, validationReports } from '../db/schema.js';
+import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
+import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { createDataActivities, sourceFromSpec, type DataActivities } from './data-activities.js';
+
+let database: TestDatabase;
+let sandbox: DataSandbox;
+let activities: DataActivities;
+const env = new MockActivityEnvironment();
+const requestedBy = { keyId: null, name: 'engineer-1' };
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await database?.close();
+});
+
+beforeEach(async () => {
+  sandbox = await createDataSandbox();
+  activities = createDataActivities({ db: database.db, artifacts: sandbox.artifacts, settings: sandbox.settings });
+});
+
+afterEach(async () => {
+  await sandbox.cleanup();
+});
+
+const weatherSpec = { uri: 'seattle-weather.csv' };
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected the activity to fail');
+    },
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(ApplicationFailure);
+  return error as ApplicationFailure;
+}
+
+/** Makes `sha256` the training snapshot of `model`'s production version. */
+async function promote(model: string, sha256: string): Promise<void> {
+  const [row] = await database.db
+    .insert(models)
+    .values({ name: model, task: 'binary', target: 'weather', featureSchema: [] })
+    .returning({ id: models.id });
+  await database.db.insert(modelVersions).values({
+    modelId: row!.id,
+    version: 1,
+    status: 'deployed',
+    artifactUri: 'file:///model.onnx',
+    artifactSha256: 'a'.repeat(64),
+    trainer: 'gbdt',
+    metrics: {},
+    params: {},
+    featureSchema: [],
+    runId: `train-${model}`,
+    snapshotSha256: sha256,
+  });
+  await database.db.insert(modelAliases).values({ modelId: row!.id, alias: 'production', version: 1 });
+}
+
+describe('snapshotDataset activity', () => {
+  it('records one snapshot row per content, even when retried or run by another run', async () => {
+    const first = await env.run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
+    const retried = await env.run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
+    const other = await env.run(activities.snapshotDataset, { runId: 'run-b', source: weatherSpec, requestedBy });
+    expect(retried).toEqual(first);
+    expect(other.snapshotId).toBe(first.snapshotId);
+    expect(first.rowCount).toBe(1461);
+    const rows = await database.db.select().from(datasetSnapshots).where(eq(datasetSnapshots.sha256, first.sha256));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ createdByRun: 'run-a', createdBy: 'engineer-1', rowCount: 1461, source: weatherSpec });
+  });
+
+  it('turns a refused source into a non-retryable failure typed by its code, writing nothing', async () => {
+    const failure = await failureOf(
+      env.run(activities.snapshotDataset, { runId: 'run-escape', source: { uri: '../../etc/passwd' }, requestedBy }),
+    );
+    expect(failure).toMatchObject({ type: 'SOURCE_NOT_ALLOWED', nonRetryable: true });
+    expect(failure.message).toMatch(/outside the allowed data roots/);
+    expect(await sandbox.files()).toEqual([]);
+  });
+
+  it('refuses feature SQL that is not a single SELECT', async () => {
+    const failure = await failureOf(
+      env.run(activities.snapshotDataset, {
+        runId: 'run-drop',
+        source: weatherSpec,
+        transform: 'SELECT * FROM source; DROP VIEW source',
+        requestedBy,
+      }),
+    );
+    expect(failure).toMatchObject({ type: 'TRANSFORM_REJECTED', nonRetryable: true });
+  });
+});
+
+describe('validateDataset activity', () => {
+  it('stores a passing report once, and a retry returns the same report id', async () => {
+    const snapshot = await env.run(activities.snapshotDataset, { runId: 'run-pass', source: weatherSpec, requestedBy });
+    const input = { runId: 'run-pass', model: 'weather-a', snapshotSha256: snapshot.sha256, target: 'weather', task: 'regression' as const };
+    const first = await env.run(activities.validateDataset, { ...input, task: 'binary', expectations: { minRows: 100 } }).catch(
+      (error: unknown) => error,
+    );
+    // Five weather classes are not a binary target: the stored report says so, and a retry sees the same report.
+    const failure = first as ApplicationFailure;
+    expect(failure).toMatchObject({ type: 'DATA_REJECTED', nonRetryable: true });
+    const [{ reportId }] = failure.details as [{ reportId: string }];
+    const again = await failureOf(env.run(activities.validateDataset, { ...input, task: 'binary' }));
+    expect((again.details as [{ reportId: string }])[0].reportId).toBe(reportId);
+
+    const passing = await env.run(activities.validateDataset, { ...input, runId: 'run-pass-2', target: 'temp_max' });
+    expect(passing).toMatchObject({ passed: true, referenceSha256: null });
+    const retried = await env.run(activities.validateDataset, { ...input, runId: 'run-pass-2', target: 'temp_max' });
+    expect(retried.reportId).toBe(passing.reportId);
+    const rows = await database.db.select().from(validationReports).where(eq(validationReports.runId, 'run-pass-2'));
+    expect(rows).toHaveLength(1);
+    const [snapshotRow] = await database.db.select().from(datasetSnapshots).where(eq(datasetSnapshots.sha256, snapshot.sha256));
+    expect(snapshotRow!.profile).toMatchObject({ rowCount: 1461 });
+  });
+
+  it('when the data shifted from the production snapshot, then it stores a failing report and throws DATA_REJECTED', async () => {
+    const reference = await env.run(activities.snapshotDataset, { runId: 'run-ref', source: weatherSpec, requestedBy });
+    await promote('weather-b', reference.sha256);
+    const summer = await env.run(activities.snapshotDataset, {
+      runId: 'run-summer',
+      source: weatherSpec,
+      transform: 'SELECT * FROM source WHERE month(date) IN (6, 7, 8)',
+      requestedBy,
+    });
+    const failure = await failureOf(
+      env.run(activities.validateDataset, {
+        runId: 'run-summer',
+        model: 'weather-b',
+        snapshotSha256: summer.sha256,
+        target: 'temp_max',
+        task: 'regression',
+      }),
+    );
+    expect(failure).toMatchObject({ type: 'DATA_REJECTED', nonRetryable: true });
+    expect(failure.message).toMatch(/^Rejected: .*shifted by PSI/);
+    const [{ reportId }] = failure.details as [{ reportId: string }];
+    const [row] = await database.db.select().from(validationReports).where(eq(validationReports.id, reportId));
+    expect(row).toMatchObject({ runId: 'run-summer', passed: false, referenceSha256: reference.sha256 });
+    const checks = (row!.report as { checks: { name: string; column?: string; passed: boolean; severity: string }[] }).checks;
+    expect(checks.find((check) => check.name === 'psi' && check.column === 'temp_max')).toMatchObject({
+      passed: false,
+      severity: 'error',
+    });
+
+    const same = await env.run(activities.validateDataset, {
+      runId: 'run-same',
+      model: 'weather-b',
+      snapshotSha256: reference.sha256,
+      target: 'temp_max',
+      task: 'regression',
+    });
+    expect(same).toMatchObject({ passed: true, referenceSha256: reference.sha256 });
+  });
+});
+
+describe('sourceFromSpec', () => {
+  it('maps run-spec sources onto data-plane sources', () => {
+    expect(sourceFromSpec({ uri: 'https://example.com/a.csv' })).toEqual({ kind: 'url', url: 'https://example.com/a.csv' });
+    expect(sourceFromSpec({ uri: 'file:///data/a.csv' })).toEqual({ kind: 'file', path: '/data/a.csv' });
+    expect(sourceFromSpec({ uri: 'weather/a.parquet' })).toEqual({ kind: 'file', path: 'weather/a.parquet' });
+    expect(sourceFromSpec({ uri: 'ftp://example.com/a.csv' })).toEqual({ kind: 'url', url: 'ftp://example.com/a.csv' });
+    expect(sourceFromSpec({ connection: 'warehouse', query: 'SELECT 1' })).toEqual({
+      kind: 'sql',
+      connection: 'warehouse',
+      query: 'SELECT 1',
+    });
+  });
+});
