@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -44,13 +44,19 @@ interface Harness {
   during<T>(body: () => Promise<T>): Promise<T>;
 }
 
-async function startRun(name: string, script: Script, policy?: Policy): Promise<Harness> {
+async function startRun(
+  name: string,
+  script: Script,
+  policy?: Policy,
+  options: { scheduled?: boolean } = {},
+): Promise<Harness> {
   const { activities, recorder } = createScriptedActivities(script);
   const taskQueue = uniqueName('pipeline');
   const trainingTaskQueue = uniqueName('training');
   const runId = uniqueName(name);
   const input: PipelineInput = {
-    runId,
+    runId: options.scheduled ? undefined : runId,
+    scheduleId: options.scheduled ? 'nightly' : undefined,
     spec: {
       model: 'flights',
       dataset: { uri: 'file:///data/flights.csv' },
@@ -67,7 +73,7 @@ async function startRun(name: string, script: Script, policy?: Policy): Promise<
   ]);
   const handle = await temporal.client.workflow.start<typeof pipeline>('pipeline', {
     taskQueue,
-    workflowId: pipelineWorkflowId('flights', runId),
+    workflowId: pipelineWorkflowId('flights', options.scheduled ? `sched-nightly-${runId}` : runId),
     args: [input],
   });
   const during = <T>(body: () => Promise<T>) => pipelineWorker.runUntil(trainingWorker.runUntil(body));
@@ -224,5 +230,15 @@ describe('pipeline workflow on the real dev server', () => {
     expect(result.reason).toContain('smoke prediction failed');
     expect(run.recorder.monitorNotified).toEqual([]);
     await keepHistory('deploy-failed', run.handle);
+  });
+
+  it('when a schedule starts a run without a run id, then the id comes from the workflow id and the run is registered', async () => {
+    const run = await startRun('scheduled', {}, { autoApprove: true }, { scheduled: true });
+    const result = await run.during(() => run.handle.result());
+    expect(result.status).toBe('deployed');
+    expect(result.runId).toMatch(/^sched-nightly-scheduled-/);
+    expect(run.recorder.scheduledRuns).toEqual([
+      expect.objectContaining({ runId: result.runId, scheduleId: 'nightly', workflowId: run.handle.workflowId }),
+    ]);
   });
 });

@@ -2,7 +2,7 @@
 // runs in flight (a non-deterministic edit without patched()) fails here.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { workflowsPath } from '../workers/workflow-bundle.js';

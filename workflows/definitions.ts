@@ -77,7 +77,8 @@ export interface RunSpec {
 }
 
 export interface PipelineInput {
-  runId: string;
+  /** Absent for runs started by a Temporal Schedule: derived from the workflow id Temporal makes unique. */
+  runId?: string;
   spec: RunSpec;
   requestedBy: { keyId: string | null; name: string };
   scheduleId?: string;
@@ -324,6 +325,24 @@ export interface PipelineActivities {
   deployModelVersion(input: DeployModelVersionInput): Promise<DeployModelVersionResult>;
   notifyMonitor(input: NotifyMonitorInput): Promise<void>;
   recordRunProgress(input: RecordRunProgressInput): Promise<void>;
+  registerScheduledRun(input: RegisterScheduledRunInput): Promise<void>;
+}
+
+export interface RegisterScheduledRunInput {
+  runId: string;
+  workflowId: string;
+  spec: RunSpec;
+  scheduleId: string;
+  requestedBy: Actor;
+}
+
+export function scheduledWorkflowIdPrefix(model: string, scheduleId: string): string {
+  return pipelineWorkflowId(model, `sched-${scheduleId}`);
+}
+
+/** `pipeline/<model>/<runId>` → `<runId>` (run ids may themselves contain `/`-free timestamps). */
+export function runIdFromWorkflowId(workflowId: string): string {
+  return workflowId.split('/').slice(2).join('/');
 }
 
 // ───────────────────────────── the model monitor ─────────────────────────────

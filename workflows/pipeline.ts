@@ -9,6 +9,7 @@ import {
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import {
@@ -17,6 +18,7 @@ import {
   SEARCH_ATTRIBUTES,
   TASK_QUEUES,
   reviewUpdate,
+  runIdFromWorkflowId,
   statusQuery,
   type EvaluateModelResult,
   type PipelineActivities,
@@ -46,7 +48,7 @@ function trainingActivities(taskQueue: string) {
   });
 }
 
-const bookkeeping = proxyLocalActivities<Pick<PipelineActivities, 'recordRunProgress'>>({
+const bookkeeping = proxyLocalActivities<Pick<PipelineActivities, 'recordRunProgress' | 'registerScheduledRun'>>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 10 },
 });
@@ -84,7 +86,8 @@ function failureReason(error: unknown): { type?: string; message: string } {
 }
 
 export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
-  const { runId, spec } = input;
+  const { spec } = input;
+  const runId = input.runId ?? runIdFromWorkflowId(workflowInfo().workflowId);
   const training = trainingActivities(input.trainingTaskQueue ?? TASK_QUEUES.training);
   const state: PipelineStatus = { runId, model: spec.model, stage: 'ingest', status: 'running', timings: [] };
   let pendingReview: ReviewResult | undefined;
@@ -172,6 +175,16 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
     typeof spec.trainer?.params?.seed === 'number' ? spec.trainer.params.seed : seedFromRunId(runId);
 
   try {
+    if (input.runId === undefined) {
+      // Started by a Schedule: no API request created the run's row.
+      await bookkeeping.registerScheduledRun({
+        runId,
+        workflowId: workflowInfo().workflowId,
+        spec,
+        scheduleId: input.scheduleId ?? 'unknown',
+        requestedBy: input.requestedBy,
+      });
+    }
     await enterStage('ingest');
     const snapshot = await light.snapshotDataset({
       runId,

@@ -6,6 +6,7 @@ import type {
   PipelineActivities,
   RecordReviewDecisionInput,
   RecordRunProgressInput,
+  RegisterScheduledRunInput,
   TrainModelResult,
 } from '../../workflows/definitions.js';
 import { FAILURE_TYPES } from '../../workflows/definitions.js';
@@ -21,6 +22,7 @@ export interface Script {
 
 export interface Recorder {
   progress: RecordRunProgressInput[];
+  scheduledRuns: RegisterScheduledRunInput[];
   decisions: RecordReviewDecisionInput[];
   deployed: number[];
   monitorNotified: number[];
@@ -32,6 +34,7 @@ export function createScriptedActivities(script: Script): { activities: Pipeline
   let markTrainingStarted: () => void = () => undefined;
   const recorder: Recorder = {
     progress: [],
+    scheduledRuns: [],
     decisions: [],
     deployed: [],
     monitorNotified: [],
@@ -119,6 +122,9 @@ export function createScriptedActivities(script: Script): { activities: Pipeline
     },
     async recordRunProgress(input) {
       recorder.progress.push(input);
+    },
+    async registerScheduledRun(input) {
+      recorder.scheduledRuns.push(input);
     },
   };
   return { activities, recorder };
