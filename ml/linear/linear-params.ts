@@ -9,7 +9,10 @@ export interface LinearParams {
   l2: number;
   /** Newton iterations at most (ridge regression converges in one). */
   maxIterations: number;
-  /** Stop when half the Newton decrement (the predicted objective decrease) falls below this. */
+  /**
+   * Convergence: stop when half the Newton decrement (the predicted decrease of the objective) or the decrease
+   * a step achieved falls below this (relative to the objective when it exceeds 1).
+   */
   tolerance: number;
   /** One-hot columns per categorical feature at most; the most frequent categories are kept. */
   maxCategoriesPerFeature: number;
@@ -20,7 +23,7 @@ export interface LinearParams {
 export const defaultLinearParams: Omit<LinearParams, 'task'> = {
   l2: 1e-4,
   maxIterations: 50,
-  tolerance: 1e-12,
+  tolerance: 1e-9,
   maxCategoriesPerFeature: 100,
   minDataPerCategory: 1,
 };

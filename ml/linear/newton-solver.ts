@@ -180,6 +180,7 @@ export function fitNewton(design: LinearDesign, y: Float64Array, initial: Float6
   options.onIteration?.(0, beta, z);
   let current = objective(family, y, z, beta, l2, interceptIndex);
   for (let iteration = 1; iteration <= options.maxIterations; iteration++) {
+    const previous = current;
     const { gradient, hessian } = gradientAndHessian(design, family, y, z, beta, l2);
     const step = solveSymmetric(hessian, gradient); // the Newton step is -step
     let decrement = 0;
@@ -211,6 +212,12 @@ export function fitNewton(design: LinearDesign, y: Float64Array, initial: Float6
     // No decrease possible in floating point: we are at the optimum to machine precision.
     if (!accepted) return { beta, iterations: iteration - 1, converged: true };
     options.onIteration?.(iteration, beta, z);
+    // Least squares is quadratic, so one full Newton step is exact; for logistic loss Newton converges
+    // quadratically, so once a step gains less than the tolerance the next would gain about its square.
+    if (family === 'gaussian' && t === 1) return { beta, iterations: iteration, converged: true };
+    if (previous - current <= options.tolerance * Math.max(1, Math.abs(current))) {
+      return { beta, iterations: iteration, converged: true };
+    }
   }
   return { beta, iterations: options.maxIterations, converged: false };
 }

@@ -290,6 +290,14 @@ describe('exportModelToOnnx for linear models', () => {
     expect(Array.from(value!)).toEqual([2.5, 2.5, 2.5]);
   });
 
+  it('rejects a categorical feature that lists a category twice', () => {
+    const twice: GbdtModel = {
+      kind: 'gbdt', task: 'regression', baseScore: 0, trees: [],
+      features: [{ name: 'colour', kind: 'categorical', categories: ['red', 'red'] }],
+    };
+    expect(() => exportModelToOnnx(twice, meta)).toThrow(/"colour".*twice/);
+  });
+
   it('rejects a model whose weights do not match its encoding', () => {
     expect(() => exportModelToOnnx({ ...linear('binary'), weights: [1, 2] }, meta)).toThrow(/weights/);
   });

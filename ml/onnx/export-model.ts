@@ -44,6 +44,16 @@ export function exportModelToOnnx(model: Model, meta: OnnxExportMeta): Uint8Arra
   for (const feature of model.features) {
     if (names.has(feature.name)) throw new Error(`duplicate feature name "${feature.name}"`);
     names.add(feature.name);
+    if (feature.kind === 'categorical' && new Set(feature.categories).size !== feature.categories.length) {
+      throw new Error(`categorical feature "${feature.name}" lists a category twice`);
+    }
+  }
+  if (model.kind === 'linear') {
+    for (const spec of model.categorical) {
+      if (new Set(spec.categories).size !== spec.categories.length) {
+        throw new Error(`categorical feature "${spec.name}" lists a category twice`);
+      }
+    }
   }
   const schema = featureSchemaOf(model.features);
   const graph = new GraphBuilder();

@@ -6,3 +6,5 @@ export { readOnnxMetadata, METADATA_KEYS } from './onnx-metadata.js';
 export type { OnnxFeatureSchema, OnnxModelMetadata } from './onnx-metadata.js';
 export { createOnnxScorer, OnnxInputError, MISSING_CATEGORY } from './onnx-scorer.js';
 export type { OnnxScorer, OnnxScores, ColumnarInput } from './onnx-scorer.js';
+export { onnxParity, DEFAULT_PARITY_TOLERANCE } from './onnx-parity.js';
+export type { OnnxParityReport } from './onnx-parity.js';

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { onnxParity } from './onnx-parity.js';
+
+describe('onnxParity', () => {
+  it('when probabilities differ by less than the tolerance, then it passes and reports the worst row', () => {
+    const report = onnxParity('binary', { probability: Float32Array.from([0.25, 0.5, 0.75]) }, Float64Array.from([0.25, 0.500004, 0.75]));
+    expect(report).toMatchObject({ rows: 3, worstRow: 1, passed: true });
+    expect(report.maxError).toBeCloseTo(4e-6, 9);
+  });
+
+  it('when a probability is off by more than the tolerance, then it fails', () => {
+    const report = onnxParity('binary', { probability: Float32Array.from([0.25, 0.5]) }, Float64Array.from([0.25, 0.6]));
+    expect(report).toMatchObject({ passed: false, worstRow: 1 });
+  });
+
+  it('when regression values are large, then the error is relative', () => {
+    const ok = onnxParity('regression', { value: Float32Array.from([1_000_000]) }, Float64Array.from([1_000_005]));
+    expect(ok.passed).toBe(true);
+    const bad = onnxParity('regression', { value: Float32Array.from([0.5]) }, Float64Array.from([0.5001]));
+    expect(bad.passed).toBe(false);
+  });
+
+  it('when a score is NaN, then it fails', () => {
+    expect(onnxParity('regression', { value: Float32Array.from([Number.NaN]) }, Float64Array.from([1])).passed).toBe(false);
+  });
+
+  it('rejects scores without the task output or with a different row count', () => {
+    expect(() => onnxParity('binary', { value: new Float32Array(1) }, new Float64Array(1))).toThrow(/probability/);
+    expect(() => onnxParity('regression', { value: new Float32Array(2) }, new Float64Array(1))).toThrow(/2 rows/);
+  });
+});
