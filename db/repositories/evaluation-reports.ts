@@ -4,6 +4,8 @@ import { evaluationReports, type EvaluationReportRow } from '../schema.js';
 import type { DbOrTx } from './models.js';
 
 export interface NewEvaluationReport {
+  /** Chosen by the caller when the id must appear inside the report itself. */
+  id?: string;
   runId: string;
   model: string;
   candidateSha256: string;

@@ -47,7 +47,8 @@ export async function getRunDeployment(
 export interface AliasMove {
   modelId: string;
   alias: string;
-  toVersion: number;
+  /** Null removes the alias (a revert of a model's first deploy). */
+  toVersion: number | null;
   action: DeploymentAction;
   actor: string;
   reason: string | null;
@@ -69,13 +70,17 @@ export async function moveAlias(
     if (earlier) return { moved: false, fromVersion: earlier.fromVersion, deployment: earlier };
   }
   const fromVersion = await getAliasVersion(tx, move.modelId, move.alias);
-  await tx
-    .insert(modelAliases)
-    .values({ modelId: move.modelId, alias: move.alias, version: move.toVersion, updatedAt: new Date() })
-    .onConflictDoUpdate({
-      target: [modelAliases.modelId, modelAliases.alias],
-      set: { version: move.toVersion, updatedAt: new Date() },
-    });
+  if (move.toVersion === null) {
+    await tx.delete(modelAliases).where(and(eq(modelAliases.modelId, move.modelId), eq(modelAliases.alias, move.alias)));
+  } else {
+    await tx
+      .insert(modelAliases)
+      .values({ modelId: move.modelId, alias: move.alias, version: move.toVersion, updatedAt: new Date() })
+      .onConflictDoUpdate({
+        target: [modelAliases.modelId, modelAliases.alias],
+        set: { version: move.toVersion, updatedAt: new Date() },
+      });
+  }
   const [deployment] = await tx
     .insert(deployments)
     .values({

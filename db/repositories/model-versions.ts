@@ -39,6 +39,8 @@ export interface NewModelVersion {
 export async function registerModelVersion(
   db: Db,
   input: NewModelVersion,
+  /** Runs in the same transaction right after a new version is inserted (e.g. its audit row). */
+  afterCreate?: (tx: DbOrTx, version: ModelVersionRow) => Promise<void>,
 ): Promise<{ version: ModelVersionRow; created: boolean }> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`SELECT id FROM models WHERE id = ${input.modelId} FOR UPDATE`);
@@ -53,6 +55,7 @@ export async function registerModelVersion(
       .insert(modelVersions)
       .values({ ...input, version: Number(next), status: 'pending_approval' })
       .returning();
+    await afterCreate?.(tx, row!);
     return { version: row!, created: true };
   });
 }
