@@ -12,6 +12,8 @@ let sandbox: DataSandbox;
 let activities: DataActivities;
 const env = new MockActivityEnvironment();
 const requestedBy = { keyId: null, name: 'engineer-1' };
+/** Runs an activity in the mock context with its real input and output types. */
+const run = <I, O>(activity: (input: I) => Promise<O>, input: I): Promise<O> => env.run(activity, input) as Promise<O>;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -67,9 +69,9 @@ async function promote(model: string, sha256: string): Promise<void> {
 
 describe('snapshotDataset activity', () => {
   it('records one snapshot row per content, even when retried or run by another run', async () => {
-    const first = await env.run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
-    const retried = await env.run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
-    const other = await env.run(activities.snapshotDataset, { runId: 'run-b', source: weatherSpec, requestedBy });
+    const first = await run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
+    const retried = await run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
+    const other = await run(activities.snapshotDataset, { runId: 'run-b', source: weatherSpec, requestedBy });
     expect(retried).toEqual(first);
     expect(other.snapshotId).toBe(first.snapshotId);
     expect(first.rowCount).toBe(1461);
@@ -80,7 +82,7 @@ describe('snapshotDataset activity', () => {
 
   it('turns a refused source into a non-retryable failure typed by its code, writing nothing', async () => {
     const failure = await failureOf(
-      env.run(activities.snapshotDataset, { runId: 'run-escape', source: { uri: '../../etc/passwd' }, requestedBy }),
+      run(activities.snapshotDataset, { runId: 'run-escape', source: { uri: '../../etc/passwd' }, requestedBy }),
     );
     expect(failure).toMatchObject({ type: 'SOURCE_NOT_ALLOWED', nonRetryable: true });
     expect(failure.message).toMatch(/outside the allowed data roots/);
@@ -89,7 +91,7 @@ describe('snapshotDataset activity', () => {
 
   it('refuses feature SQL that is not a single SELECT', async () => {
     const failure = await failureOf(
-      env.run(activities.snapshotDataset, {
+      run(activities.snapshotDataset, {
         runId: 'run-drop',
         source: weatherSpec,
         transform: 'SELECT * FROM source; DROP VIEW source',
@@ -102,21 +104,21 @@ describe('snapshotDataset activity', () => {
 
 describe('validateDataset activity', () => {
   it('stores a passing report once, and a retry returns the same report id', async () => {
-    const snapshot = await env.run(activities.snapshotDataset, { runId: 'run-pass', source: weatherSpec, requestedBy });
-    const input = { runId: 'run-pass', model: 'weather-a', snapshotSha256: snapshot.sha256, target: 'weather', task: 'regression' as const };
-    const first = await env.run(activities.validateDataset, { ...input, task: 'binary', expectations: { minRows: 100 } }).catch(
+    const snapshot = await run(activities.snapshotDataset, { runId: 'run-pass', source: weatherSpec, requestedBy });
+    const input = { runId: 'run-pass', model: 'weather-a', snapshotSha256: snapshot.sha256, target: 'weather', task: 'regression' as 'binary' | 'regression' };
+    const first = await run(activities.validateDataset, { ...input, task: 'binary' as const, expectations: { minRows: 100 } }).catch(
       (error: unknown) => error,
     );
     // Five weather classes are not a binary target: the stored report says so, and a retry sees the same report.
     const failure = first as ApplicationFailure;
     expect(failure).toMatchObject({ type: 'DATA_REJECTED', nonRetryable: true });
     const [{ reportId }] = failure.details as [{ reportId: string }];
-    const again = await failureOf(env.run(activities.validateDataset, { ...input, task: 'binary' }));
+    const again = await failureOf(run(activities.validateDataset, { ...input, task: 'binary' as const }));
     expect((again.details as [{ reportId: string }])[0].reportId).toBe(reportId);
 
-    const passing = await env.run(activities.validateDataset, { ...input, runId: 'run-pass-2', target: 'temp_max' });
+    const passing = await run(activities.validateDataset, { ...input, runId: 'run-pass-2', target: 'temp_max' });
     expect(passing).toMatchObject({ passed: true, referenceSha256: null });
-    const retried = await env.run(activities.validateDataset, { ...input, runId: 'run-pass-2', target: 'temp_max' });
+    const retried = await run(activities.validateDataset, { ...input, runId: 'run-pass-2', target: 'temp_max' });
     expect(retried.reportId).toBe(passing.reportId);
     const rows = await database.db.select().from(validationReports).where(eq(validationReports.runId, 'run-pass-2'));
     expect(rows).toHaveLength(1);
@@ -125,16 +127,16 @@ describe('validateDataset activity', () => {
   });
 
   it('when the data shifted from the production snapshot, then it stores a failing report and throws DATA_REJECTED', async () => {
-    const reference = await env.run(activities.snapshotDataset, { runId: 'run-ref', source: weatherSpec, requestedBy });
+    const reference = await run(activities.snapshotDataset, { runId: 'run-ref', source: weatherSpec, requestedBy });
     await promote('weather-b', reference.sha256);
-    const summer = await env.run(activities.snapshotDataset, {
+    const summer = await run(activities.snapshotDataset, {
       runId: 'run-summer',
       source: weatherSpec,
       transform: 'SELECT * FROM source WHERE month(date) IN (6, 7, 8)',
       requestedBy,
     });
     const failure = await failureOf(
-      env.run(activities.validateDataset, {
+      run(activities.validateDataset, {
         runId: 'run-summer',
         model: 'weather-b',
         snapshotSha256: summer.sha256,
@@ -153,7 +155,7 @@ describe('validateDataset activity', () => {
       severity: 'error',
     });
 
-    const same = await env.run(activities.validateDataset, {
+    const same = await run(activities.validateDataset, {
       runId: 'run-same',
       model: 'weather-b',
       snapshotSha256: reference.sha256,
