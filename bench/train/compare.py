@@ -1,0 +1,76 @@
+"""LightGBM and XGBoost (tree_method=hist) baselines for bench/train/run.ts.
+
+Usage: python compare.py <dir with train.parquet and test.parquet> <num_trees> <num_leaves> <learning_rate> <threads,...>
+Prints one JSON object per line: {"library", "threads", "train_seconds", "test_auc"}.
+"""
+import json
+import sys
+import time
+
+import lightgbm as lgb
+import pandas as pd
+import xgboost as xgb
+from sklearn.metrics import roc_auc_score
+
+FEATURES = ["distance", "hour", "day_of_week", "origin", "destination"]
+CATEGORICAL = ["origin", "destination"]
+
+
+def load(path, categories=None):
+    df = pd.read_parquet(path)
+    for c in CATEGORICAL:
+        df[c] = pd.Categorical(df[c], categories=None if categories is None else categories[c])
+    return df
+
+
+def main():
+    data_dir, num_trees, num_leaves, lr = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    threads = [int(t) for t in sys.argv[5].split(",")]
+    train = load(f"{data_dir}/train.parquet")
+    # Same category codes in test as in train (unseen categories become NaN = missing).
+    test = load(f"{data_dir}/test.parquet", {c: train[c].cat.categories for c in CATEGORICAL})
+    x_train, y_train = train[FEATURES], train["label"]
+    x_test, y_test = test[FEATURES], test["label"]
+
+    for n in threads:
+        params = {
+            "objective": "binary",
+            "num_leaves": num_leaves,
+            "learning_rate": lr,
+            "max_bin": 255,
+            "min_data_in_leaf": 20,
+            "num_threads": n,
+            "verbose": -1,
+            "deterministic": True,
+            "force_row_wise": True,
+        }
+        start = time.perf_counter()
+        ds = lgb.Dataset(x_train, y_train, categorical_feature=CATEGORICAL, free_raw_data=False)
+        booster = lgb.train(params, ds, num_boost_round=num_trees)
+        seconds = time.perf_counter() - start
+        auc = roc_auc_score(y_test, booster.predict(x_test))
+        print(json.dumps({"library": f"lightgbm {lgb.__version__}", "threads": n, "train_seconds": seconds, "test_auc": auc}), flush=True)
+
+    for n in threads:
+        params = {
+            "objective": "binary:logistic",
+            "tree_method": "hist",
+            "grow_policy": "lossguide",
+            "max_leaves": num_leaves,
+            "max_depth": 0,
+            "eta": lr,
+            "max_bin": 255,
+            "nthread": n,
+            "max_cat_to_onehot": 4,
+        }
+        start = time.perf_counter()
+        dtrain = xgb.DMatrix(x_train, y_train, enable_categorical=True, nthread=n)
+        booster = xgb.train(params, dtrain, num_boost_round=num_trees)
+        seconds = time.perf_counter() - start
+        dtest = xgb.DMatrix(x_test, enable_categorical=True, nthread=n)
+        auc = roc_auc_score(y_test, booster.predict(dtest))
+        print(json.dumps({"library": f"xgboost {xgb.__version__}", "threads": n, "train_seconds": seconds, "test_auc": auc}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

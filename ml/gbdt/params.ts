@@ -1,0 +1,103 @@
+// Training parameters of the GBDT trainer. Names and defaults follow LightGBM so results compare.
+
+import type { Task } from '../model.js';
+
+export interface GbdtParams {
+  task: Task;
+  /** Feature columns to use, in model order. Default: every column of the training dataset, sorted by name. */
+  features?: string[];
+  numIterations: number;
+  learningRate: number;
+  numLeaves: number;
+  /** Maximum tree depth; <= 0 means unlimited. */
+  maxDepth: number;
+  minDataInLeaf: number;
+  minSumHessianInLeaf: number;
+  lambdaL2: number;
+  minGainToSplit: number;
+  /** Fraction of rows drawn (without replacement) for each tree; 1 = no bagging. */
+  baggingFraction: number;
+  /** Fraction of features drawn for each tree; 1 = all. */
+  featureFraction: number;
+  /** Stop when the validation metric has not improved for this many rounds; 0 = never stop early. */
+  earlyStoppingRounds: number;
+  /**
+   * When no explicit validation dataset is given: hold out this fraction of the training rows
+   * (the LAST rows, so time-ordered data is validated on its most recent part). 0 = none.
+   */
+  validationFraction: number;
+  seed: number;
+  /** Maximum bins per feature including the missing bin (<= 255: bins are stored as bytes). */
+  maxBin: number;
+  /** Rows sampled to compute numeric bin edges. */
+  binSampleSize: number;
+  /** Categories seen fewer times than this in training are treated as missing. */
+  minDataPerCategory: number;
+  /** Categorical split search (LightGBM's cat_smooth, cat_l2, max_cat_threshold, max_cat_to_onehot, min_data_per_group). */
+  catSmooth: number;
+  catL2: number;
+  maxCatThreshold: number;
+  maxCatToOnehot: number;
+  minDataPerGroup: number;
+}
+
+export const defaultGbdtParams: Omit<GbdtParams, 'task'> = {
+  numIterations: 100,
+  learningRate: 0.1,
+  numLeaves: 31,
+  maxDepth: -1,
+  minDataInLeaf: 20,
+  minSumHessianInLeaf: 1e-3,
+  lambdaL2: 0,
+  minGainToSplit: 0,
+  baggingFraction: 1,
+  featureFraction: 1,
+  earlyStoppingRounds: 0,
+  validationFraction: 0,
+  seed: 42,
+  maxBin: 255,
+  binSampleSize: 200_000,
+  minDataPerCategory: 1,
+  catSmooth: 10,
+  catL2: 10,
+  maxCatThreshold: 32,
+  maxCatToOnehot: 4,
+  minDataPerGroup: 100,
+};
+
+export type GbdtParamsInput = Partial<GbdtParams> & { task: Task };
+
+/** Fills defaults and rejects values the trainer cannot honour, naming the parameter. */
+export function resolveGbdtParams(input: GbdtParamsInput): GbdtParams {
+  const p: GbdtParams = { ...defaultGbdtParams, ...stripUndefined(input), task: input.task };
+  const fail = (name: string, why: string): never => {
+    throw new RangeError(`invalid GBDT parameter ${name}=${String((p as unknown as Record<string, unknown>)[name])}: ${why}`);
+  };
+  if (p.task !== 'binary' && p.task !== 'regression') fail('task', "must be 'binary' or 'regression'");
+  if (!Number.isInteger(p.numIterations) || p.numIterations < 1) fail('numIterations', 'must be an integer >= 1');
+  if (!(p.learningRate > 0)) fail('learningRate', 'must be > 0');
+  if (!Number.isInteger(p.numLeaves) || p.numLeaves < 2) fail('numLeaves', 'must be an integer >= 2');
+  if (!Number.isInteger(p.maxDepth)) fail('maxDepth', 'must be an integer');
+  if (!Number.isInteger(p.minDataInLeaf) || p.minDataInLeaf < 1) fail('minDataInLeaf', 'must be an integer >= 1');
+  if (!(p.minSumHessianInLeaf >= 0)) fail('minSumHessianInLeaf', 'must be >= 0');
+  if (!(p.lambdaL2 >= 0)) fail('lambdaL2', 'must be >= 0');
+  if (!(p.minGainToSplit >= 0)) fail('minGainToSplit', 'must be >= 0');
+  if (!(p.baggingFraction > 0 && p.baggingFraction <= 1)) fail('baggingFraction', 'must be in (0, 1]');
+  if (!(p.featureFraction > 0 && p.featureFraction <= 1)) fail('featureFraction', 'must be in (0, 1]');
+  if (!Number.isInteger(p.earlyStoppingRounds) || p.earlyStoppingRounds < 0) fail('earlyStoppingRounds', 'must be an integer >= 0');
+  if (!(p.validationFraction >= 0 && p.validationFraction < 1)) fail('validationFraction', 'must be in [0, 1)');
+  if (!Number.isInteger(p.seed)) fail('seed', 'must be an integer');
+  if (!Number.isInteger(p.maxBin) || p.maxBin < 3 || p.maxBin > 255) fail('maxBin', 'must be an integer in [3, 255]');
+  if (!Number.isInteger(p.binSampleSize) || p.binSampleSize < 1) fail('binSampleSize', 'must be an integer >= 1');
+  if (!Number.isInteger(p.minDataPerCategory) || p.minDataPerCategory < 1) fail('minDataPerCategory', 'must be an integer >= 1');
+  if (!(p.catSmooth >= 0)) fail('catSmooth', 'must be >= 0');
+  if (!(p.catL2 >= 0)) fail('catL2', 'must be >= 0');
+  if (!Number.isInteger(p.maxCatThreshold) || p.maxCatThreshold < 1) fail('maxCatThreshold', 'must be an integer >= 1');
+  if (!Number.isInteger(p.maxCatToOnehot) || p.maxCatToOnehot < 1) fail('maxCatToOnehot', 'must be an integer >= 1');
+  if (!Number.isInteger(p.minDataPerGroup) || p.minDataPerGroup < 1) fail('minDataPerGroup', 'must be an integer >= 1');
+  return p;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

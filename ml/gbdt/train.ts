@@ -1,0 +1,248 @@
+// The boosting loop: binning, per-iteration gradients, bagging and feature sampling, tree growth,
+// score updates, metrics, early stopping, progress callbacks, checkpoints and cancellation.
+
+import { assertConsistentDataset, sliceDataset, type ColumnarDataset } from '../dataset.js';
+import type { GbdtModel, TrainResult, TrainingCurvePoint, Tree } from '../model.js';
+import { binDataset, buildBinMappers, mapperToFeature, type BinMapper, type BinnedMatrix } from './binning.js';
+import { assertResumable, GBDT_CHECKPOINT_FORMAT, type GbdtCheckpoint } from './checkpoint.js';
+import { histogramLayout } from './histogram.js';
+import { computeGradients, evaluateMetric, initialScore, metricName } from './objective.js';
+import { resolveGbdtParams, type GbdtParams, type GbdtParamsInput } from './params.js';
+import { Mulberry32 } from './prng.js';
+import { leafNodeOfBinnedRow, TreeLearner } from './tree-learner.js';
+
+export interface GbdtProgress {
+  /** Iterations completed (1-based). */
+  iteration: number;
+  numIterations: number;
+  trainMetric: number;
+  validMetric: number | null;
+  bestIteration: number;
+  /** Builds a checkpoint of the state after this iteration (costs a copy of the trees; call when you store one). */
+  checkpoint(): GbdtCheckpoint;
+}
+
+export interface GbdtTrainOptions {
+  /** Early-stopping data; otherwise params.validationFraction holds out the last training rows, or none. */
+  valid?: ColumnarDataset;
+  /** Continue a run from a checkpoint taken with the same data and parameters. */
+  resumeFrom?: GbdtCheckpoint;
+  /** Called after every iteration; awaited, so it may heartbeat or persist the checkpoint. */
+  onIteration?(progress: GbdtProgress): void | Promise<void>;
+  /** Polled between iterations; returning true stops training with a GbdtTrainingCancelled error. */
+  shouldStop?(): boolean;
+}
+
+/** Thrown when shouldStop() asks to stop; carries the checkpoint of the last completed iteration. */
+export class GbdtTrainingCancelled extends Error {
+  constructor(readonly checkpoint: GbdtCheckpoint) {
+    super(`GBDT training cancelled after ${checkpoint.iteration} iterations`);
+    this.name = 'GbdtTrainingCancelled';
+  }
+}
+
+export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsInput, options: GbdtTrainOptions = {}): Promise<TrainResult> {
+  assertConsistentDataset(data);
+  let train = data;
+  let valid = options.valid ?? null;
+  if (valid === null && paramsInput.validationFraction !== undefined && paramsInput.validationFraction > 0) {
+    const cut = data.rowCount - Math.floor(data.rowCount * paramsInput.validationFraction);
+    train = sliceDataset(data, 0, cut);
+    valid = sliceDataset(data, cut, data.rowCount);
+  }
+  if (valid !== null) assertConsistentDataset(valid);
+  const features = paramsInput.features ?? Object.keys(data.columns).sort();
+  const params: GbdtParams = resolveGbdtParams({ ...paramsInput, features });
+  const trainLabel = requireLabel(train, params, 'training');
+  const validLabel = valid === null ? null : requireLabel(valid, params, 'validation');
+  if (train.rowCount === 0) throw new RangeError('training dataset has no rows');
+
+  const resume = options.resumeFrom;
+  if (resume !== undefined) assertResumable(resume, params, train.rowCount, valid?.rowCount ?? 0);
+  const mappers: BinMapper[] = resume?.mappers ?? buildBinMappers(train, features, params);
+  const trainBins = binDataset(train, mappers);
+  const validBins = valid === null ? null : binDataset(valid, mappers);
+  const layout = histogramLayout(mappers);
+  const learner = new TreeLearner(trainBins, layout, mappers.map((m) => m.kind === 'categorical'), params);
+
+  const task = params.task;
+  const baseScore = resume?.baseScore ?? initialScore(task, trainLabel);
+  const trees: Tree[] = resume ? resume.trees.map(cloneTree) : [];
+  const curve: TrainingCurvePoint[] = resume ? resume.curve.map((c) => ({ ...c })) : [];
+  const rng = new Mulberry32(params.seed);
+  if (resume) rng.setState(resume.rngState);
+  let bestIteration = resume?.bestIteration ?? 0;
+  let bestMetric = resume?.bestMetric ?? null;
+
+  const n = train.rowCount;
+  const trainScore = new Float64Array(n).fill(baseScore);
+  const validScore = new Float64Array(valid?.rowCount ?? 0).fill(baseScore);
+  for (const tree of trees) {
+    const masks = rawTreeLeftMasks(tree, mappers);
+    addTreeToScores(tree, masks, trainBins, trainScore);
+    if (validBins) addTreeToScores(tree, masks, validBins, validScore);
+  }
+
+  const grad = new Float64Array(n);
+  const hess = new Float64Array(n);
+  const allRows = Int32Array.from({ length: n }, (_, i) => i);
+  const inBag = params.baggingFraction < 1 ? new Int32Array(n) : allRows;
+  const outOfBag = params.baggingFraction < 1 ? new Int32Array(n) : new Int32Array(0);
+  const usedFeature = new Uint8Array(mappers.length);
+
+  const snapshot = (): GbdtCheckpoint => ({
+    format: GBDT_CHECKPOINT_FORMAT,
+    params,
+    mappers: mappers.map(cloneMapper),
+    trainRowCount: n,
+    validRowCount: valid?.rowCount ?? 0,
+    baseScore,
+    trees: trees.map(cloneTree),
+    iteration: trees.length,
+    rngState: rng.getState(),
+    curve: curve.map((c) => ({ ...c })),
+    bestIteration,
+    bestMetric,
+  });
+
+  let sinceBest = curve.length - bestIteration;
+  computeGradients(task, trainScore, trainLabel, grad, hess);
+  for (let iter = trees.length; iter < params.numIterations; iter++) {
+    if (options.shouldStop?.() === true) throw new GbdtTrainingCancelled(snapshot());
+    if (validBins && params.earlyStoppingRounds > 0 && sinceBest >= params.earlyStoppingRounds) break;
+
+    let inBagCount = n;
+    let outOfBagCount = 0;
+    if (params.baggingFraction < 1) {
+      const want = Math.max(1, Math.round(n * params.baggingFraction));
+      inBagCount = 0;
+      for (let r = 0; r < n; r++) {
+        if ((n - r) * rng.next() < want - inBagCount) inBag[inBagCount++] = r;
+        else outOfBag[outOfBagCount++] = r;
+      }
+    }
+    sampleFeatures(usedFeature, params.featureFraction, rng);
+
+    const grown = learner.grow(grad, hess, inBag, inBagCount, usedFeature);
+    const tree = grown.tree;
+    for (let node = 0; node < tree.feature.length; node++) {
+      const f = tree.feature[node];
+      if (f >= 0 && tree.categorySets[node] === null) {
+        tree.threshold[node] = (mappers[f] as Extract<BinMapper, { kind: 'numeric' }>).upperEdges[tree.threshold[node] - 1];
+      }
+    }
+    trees.push(tree);
+
+    const rows = learner.rows;
+    for (let l = 0; l < grown.leafCount; l++) {
+      const v = grown.leafValue[l];
+      const end = grown.leafBegin[l] + grown.leafSize[l];
+      for (let i = grown.leafBegin[l]; i < end; i++) trainScore[rows[i]] += v;
+    }
+    for (let i = 0; i < outOfBagCount; i++) {
+      const r = outOfBag[i];
+      trainScore[r] += tree.value[leafNodeOfBinnedRow(tree, grown.leftMasks, trainBins, r)];
+    }
+    if (validBins) addTreeToScores(tree, grown.leftMasks, validBins, validScore);
+
+    const trainMetric = computeGradients(task, trainScore, trainLabel, grad, hess);
+    const validMetric = validLabel === null ? null : evaluateMetric(task, validScore, validLabel);
+    const iteration = iter + 1;
+    curve.push({ iteration, trainMetric, validMetric });
+    if (validMetric === null) {
+      bestIteration = iteration;
+    } else if (bestMetric === null || validMetric < bestMetric) {
+      bestMetric = validMetric;
+      bestIteration = iteration;
+      sinceBest = 0;
+    } else {
+      sinceBest++;
+    }
+
+    if (options.onIteration) {
+      await options.onIteration({ iteration, numIterations: params.numIterations, trainMetric, validMetric, bestIteration, checkpoint: snapshot });
+    }
+    // Let timers, heartbeats and cancellation deliveries run between iterations.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  const kept = trees.slice(0, bestIteration);
+  const importance: Record<string, number> = Object.fromEntries(features.map((f) => [f, 0]));
+  for (const tree of kept) {
+    for (let node = 0; node < tree.feature.length; node++) {
+      if (tree.feature[node] >= 0) importance[features[tree.feature[node]]] += tree.gain[node];
+    }
+  }
+  const model: GbdtModel = { kind: 'gbdt', task, features: mappers.map(mapperToFeature), baseScore, trees: kept };
+  return { model, importance, curve, bestIteration, metricName: metricName(task) };
+}
+
+function requireLabel(d: ColumnarDataset, params: GbdtParams, what: string): Float64Array {
+  const label = d.label;
+  if (label === undefined) throw new RangeError(`${what} dataset has no label`);
+  for (let i = 0; i < label.length; i++) {
+    const y = label[i];
+    if (!Number.isFinite(y)) throw new RangeError(`${what} label at row ${i} is not a finite number`);
+    if (params.task === 'binary' && y !== 0 && y !== 1) throw new RangeError(`${what} label at row ${i} is ${y}; binary labels must be 0 or 1`);
+  }
+  return label;
+}
+
+/** Marks round(F × fraction) features (at least 1) as used for this tree; all features when fraction is 1. */
+function sampleFeatures(used: Uint8Array, fraction: number, rng: Mulberry32): void {
+  const f = used.length;
+  if (fraction >= 1) {
+    used.fill(1);
+    return;
+  }
+  const want = Math.max(1, Math.round(f * fraction));
+  used.fill(0);
+  let chosen = 0;
+  for (let j = 0; j < f; j++) {
+    if ((f - j) * rng.next() < want - chosen) {
+      used[j] = 1;
+      chosen++;
+    }
+  }
+}
+
+/** Go-left flags per node of a tree with raw thresholds, in bin space of the given mappers. */
+function rawTreeLeftMasks(tree: Tree, mappers: BinMapper[]): (Uint8Array | null)[] {
+  return tree.feature.map((f, node) => {
+    if (f < 0) return null;
+    const mask = new Uint8Array(256);
+    const mapper = mappers[f];
+    if (mapper.kind === 'numeric') {
+      mapper.upperEdges.forEach((edge, i) => {
+        if (edge <= tree.threshold[node]) mask[i + 1] = 1;
+      });
+    } else {
+      for (const code of tree.categorySets[node] ?? []) mask[code + 1] = 1;
+    }
+    mask[0] = tree.missingLeft[node] ? 1 : 0;
+    return mask;
+  });
+}
+
+function addTreeToScores(tree: Tree, masks: (Uint8Array | null)[], data: BinnedMatrix, score: Float64Array): void {
+  for (let r = 0; r < data.rowCount; r++) {
+    score[r] += tree.value[leafNodeOfBinnedRow(tree, masks, data, r)];
+  }
+}
+
+function cloneTree(t: Tree): Tree {
+  return {
+    feature: [...t.feature],
+    threshold: [...t.threshold],
+    categorySets: t.categorySets.map((s) => (s === null ? null : [...s])),
+    missingLeft: [...t.missingLeft],
+    left: [...t.left],
+    right: [...t.right],
+    value: [...t.value],
+    gain: [...t.gain],
+  };
+}
+
+function cloneMapper(m: BinMapper): BinMapper {
+  return m.kind === 'numeric' ? { ...m, upperEdges: [...m.upperEdges] } : { ...m, categories: [...m.categories] };
+}

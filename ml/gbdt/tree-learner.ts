@@ -1,0 +1,224 @@
+// Leaf-wise (best-first) growth of one tree on binned data, LightGBM style: rows of each leaf are a
+// contiguous, ascending range of one index array (the data partition); only the smaller child's
+// histogram is built from rows, the larger one is the parent's minus it.
+
+import type { Tree } from '../model.js';
+import { MISSING_BIN, type BinnedMatrix } from './binning.js';
+import { globalBinMatrix, histogramKernel, subtractHistogram, type HistogramKernel, type HistogramLayout } from './histogram.js';
+import type { GbdtParams } from './params.js';
+import { findBestSplit, leafOutput, type SplitInfo } from './split-finder.js';
+
+/** A grown tree plus what the trainer needs to update scores without re-traversing in-bag rows. */
+export interface GrownTree {
+  tree: Tree;
+  /** Per interior node: 256 flags, 1 = a row with that bin of the node's feature goes left. Null for leaves. */
+  leftMasks: (Uint8Array | null)[];
+  leafCount: number;
+  /** Leaf l owns partition rows [leafBegin[l], leafBegin[l] + leafSize[l]); its contribution is leafValue[l]. */
+  leafBegin: Int32Array;
+  leafSize: Int32Array;
+  leafValue: Float64Array;
+}
+
+export class TreeLearner {
+  /** The data partition; valid for the last grown tree until the next call. */
+  readonly rows: Int32Array;
+  private readonly scratch: Int32Array;
+  private readonly histPool: Float64Array[];
+  private readonly isCategorical: Uint8Array;
+  private readonly globalBins: Uint16Array;
+  private readonly buildHistogram: HistogramKernel;
+
+  constructor(
+    private readonly data: BinnedMatrix,
+    private readonly layout: HistogramLayout,
+    isCategorical: boolean[],
+    private readonly params: GbdtParams,
+  ) {
+    this.rows = new Int32Array(data.rowCount);
+    this.scratch = new Int32Array(data.rowCount);
+    this.histPool = Array.from({ length: params.numLeaves }, () => new Float64Array(layout.totalBins * 3));
+    this.isCategorical = Uint8Array.from(isCategorical, (c) => (c ? 1 : 0));
+    this.globalBins = globalBinMatrix(data, layout);
+    this.buildHistogram = histogramKernel(data.featureCount);
+  }
+
+  /**
+   * Grows one tree on rows inBag[0..inBagCount) (ascending) with the given gradients.
+   * Leaf values are already multiplied by the learning rate.
+   */
+  grow(grad: Float64Array, hess: Float64Array, inBag: Int32Array, inBagCount: number, usedFeature: Uint8Array): GrownTree {
+    const p = this.params;
+    const maxLeaves = p.numLeaves;
+    const rows = this.rows;
+    rows.set(inBag.subarray(0, inBagCount));
+
+    const leafBegin = new Int32Array(maxLeaves);
+    const leafSize = new Int32Array(maxLeaves);
+    const leafDepth = new Int32Array(maxLeaves);
+    const leafNode = new Int32Array(maxLeaves);
+    const leafGrad = new Float64Array(maxLeaves);
+    const leafHess = new Float64Array(maxLeaves);
+    const leafOut = new Float64Array(maxLeaves);
+    const leafHist: (Float64Array | null)[] = new Array(maxLeaves).fill(null);
+    const leafBest: (SplitInfo | null)[] = new Array(maxLeaves).fill(null);
+    const free = this.histPool.slice();
+
+    const tree: Tree = { feature: [], threshold: [], categorySets: [], missingLeft: [], left: [], right: [], value: [], gain: [] };
+    const leftMasks: (Uint8Array | null)[] = [];
+    const addLeafNode = (): number => {
+      tree.feature.push(-1);
+      tree.threshold.push(0);
+      tree.categorySets.push(null);
+      tree.missingLeft.push(false);
+      tree.left.push(-1);
+      tree.right.push(-1);
+      tree.value.push(0);
+      tree.gain.push(0);
+      leftMasks.push(null);
+      return tree.feature.length - 1;
+    };
+
+    let g0 = 0;
+    let h0 = 0;
+    for (let i = 0; i < inBagCount; i++) {
+      g0 += grad[rows[i]];
+      h0 += hess[rows[i]];
+    }
+    leafBegin[0] = 0;
+    leafSize[0] = inBagCount;
+    leafNode[0] = addLeafNode();
+    leafGrad[0] = g0;
+    leafHess[0] = h0;
+    leafOut[0] = leafOutput(g0, h0, p.lambdaL2);
+    let numLeaves = 1;
+    if (this.canSplit(inBagCount, 0)) {
+      const hist = free.pop()!;
+      this.buildHistogram(hist, this.globalBins, rows, 0, inBagCount, grad, hess);
+      leafHist[0] = hist;
+      leafBest[0] = findBestSplit(hist, this.layout, this.isCategorical, usedFeature, { grad: g0, hess: h0, count: inBagCount }, p);
+    }
+
+    while (numLeaves < maxLeaves) {
+      let target = -1;
+      let targetGain = -Infinity;
+      for (let l = 0; l < numLeaves; l++) {
+        const s = leafBest[l];
+        if (s !== null && s.gain > targetGain) {
+          targetGain = s.gain;
+          target = l;
+        }
+      }
+      if (target < 0) break;
+      const split = leafBest[target]!;
+      const mask = splitLeftMask(split);
+      const begin = leafBegin[target];
+      const leftSize = this.partition(begin, leafSize[target], split.feature, mask);
+      const rightSize = leafSize[target] - leftSize;
+
+      const node = leafNode[target];
+      const leftNode = addLeafNode();
+      const rightNode = addLeafNode();
+      tree.feature[node] = split.feature;
+      tree.threshold[node] = split.leftCategoryBins === null ? split.thresholdBin : 0; // bin index for now; the trainer maps it to a raw edge
+      tree.categorySets[node] = split.leftCategoryBins === null ? null : split.leftCategoryBins.map((b) => b - 1);
+      tree.missingLeft[node] = split.missingLeft;
+      tree.left[node] = leftNode;
+      tree.right[node] = rightNode;
+      tree.gain[node] = split.gain;
+      leftMasks[node] = mask;
+
+      const right = numLeaves++;
+      const depth = leafDepth[target] + 1;
+      leafBegin[right] = begin + leftSize;
+      leafSize[right] = rightSize;
+      leafSize[target] = leftSize;
+      leafDepth[target] = depth;
+      leafDepth[right] = depth;
+      leafNode[target] = leftNode;
+      leafNode[right] = rightNode;
+      leafGrad[target] = split.leftGrad;
+      leafHess[target] = split.leftHess;
+      leafGrad[right] = split.rightGrad;
+      leafHess[right] = split.rightHess;
+      leafOut[target] = leafOutput(split.leftGrad, split.leftHess, split.l2);
+      leafOut[right] = leafOutput(split.rightGrad, split.rightHess, split.l2);
+
+      const parentHist = leafHist[target]!;
+      leafHist[target] = null;
+      leafBest[target] = null;
+      // The last split of a tree needs no child histograms: nothing will be split after it.
+      const moreSplits = numLeaves < maxLeaves;
+      if (moreSplits && (this.canSplit(leftSize, depth) || this.canSplit(rightSize, depth))) {
+        const smaller = leftSize <= rightSize ? target : right;
+        const larger = smaller === target ? right : target;
+        const smallHist = free.pop()!;
+        this.buildHistogram(smallHist, this.globalBins, rows, leafBegin[smaller], leafBegin[smaller] + leafSize[smaller], grad, hess);
+        subtractHistogram(parentHist, smallHist);
+        leafHist[smaller] = smallHist;
+        leafHist[larger] = parentHist;
+        for (const l of [target, right]) {
+          if (this.canSplit(leafSize[l], depth)) {
+            leafBest[l] = findBestSplit(leafHist[l]!, this.layout, this.isCategorical, usedFeature, { grad: leafGrad[l], hess: leafHess[l], count: leafSize[l] }, p);
+          }
+          if (leafBest[l] === null) {
+            free.push(leafHist[l]!);
+            leafHist[l] = null;
+          }
+        }
+      } else {
+        free.push(parentHist);
+      }
+    }
+
+    const leafValue = new Float64Array(numLeaves);
+    for (let l = 0; l < numLeaves; l++) {
+      leafValue[l] = leafOut[l] * p.learningRate;
+      tree.value[leafNode[l]] = leafValue[l];
+    }
+    return { tree, leftMasks, leafCount: numLeaves, leafBegin, leafSize, leafValue };
+  }
+
+  private canSplit(size: number, depth: number): boolean {
+    const p = this.params;
+    return size >= 2 * p.minDataInLeaf && (p.maxDepth <= 0 || depth < p.maxDepth);
+  }
+
+  /** Stable in-place partition of rows[begin, begin+size) by the split; returns the left count. */
+  private partition(begin: number, size: number, feature: number, leftMask: Uint8Array): number {
+    const rows = this.rows;
+    const scratch = this.scratch;
+    const bins = this.data.columns[feature];
+    let l = begin;
+    let r = 0;
+    const end = begin + size;
+    for (let i = begin; i < end; i++) {
+      const row = rows[i];
+      if (leftMask[bins[row]] === 1) rows[l++] = row;
+      else scratch[r++] = row;
+    }
+    rows.set(scratch.subarray(0, r), l);
+    return l - begin;
+  }
+}
+
+/** 256 go-left flags for a split, indexed by bin. */
+export function splitLeftMask(split: Pick<SplitInfo, 'thresholdBin' | 'leftCategoryBins' | 'missingLeft'>): Uint8Array {
+  const mask = new Uint8Array(256);
+  if (split.leftCategoryBins === null) {
+    for (let b = 1; b <= split.thresholdBin; b++) mask[b] = 1;
+  } else {
+    for (const b of split.leftCategoryBins) mask[b] = 1;
+  }
+  mask[MISSING_BIN] = split.missingLeft ? 1 : 0;
+  return mask;
+}
+
+/** Leaf node reached by row `row` of a binned matrix. */
+export function leafNodeOfBinnedRow(tree: Tree, leftMasks: (Uint8Array | null)[], data: BinnedMatrix, row: number): number {
+  let node = 0;
+  while (tree.feature[node] >= 0) {
+    node = leftMasks[node]![data.columns[tree.feature[node]][row]] === 1 ? tree.left[node] : tree.right[node];
+  }
+  return node;
+}
