@@ -14,6 +14,8 @@ import { registerOpenApi } from './openapi.js';
 import type { RouteDeps } from './route-plugin.js';
 import healthRoutes from './routes/health.js';
 import keyRoutes from './routes/keys.js';
+import runRoutes from './routes/runs.js';
+import scheduleRoutes from './routes/schedules.js';
 
 export interface AppDeps {
   config: KeelConfig;
@@ -69,6 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   };
   await app.register(healthRoutes, routeDeps);
   await app.register(keyRoutes, routeDeps);
+  await app.register(runRoutes, routeDeps);
+  await app.register(scheduleRoutes, routeDeps);
 
   return app;
 }

@@ -1,0 +1,175 @@
+// Nightly retrains as Temporal Schedules (overlap: skip), not cron in a process.
+import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
+import { ScheduleAlreadyRunning } from '@temporalio/client';
+import type { Db } from '../../db/client.js';
+import {
+  SEARCH_ATTRIBUTES,
+  TASK_QUEUES,
+  scheduledWorkflowIdPrefix,
+  type PipelineInput,
+  type RunSpec,
+} from '../../workflows/definitions.js';
+import { writeAudit } from '../audit.js';
+import type { Principal } from '../auth/principal.js';
+import { ApiError } from '../errors.js';
+import { checkRunSpec, specSummary } from '../runs/runs-service.js';
+
+export interface SchedulesDeps {
+  db: Db;
+  client: Client;
+  taskQueue?: string;
+}
+
+export interface ScheduleView {
+  id: string;
+  cron: string[];
+  model: string | null;
+  paused: boolean;
+  note: string | null;
+  nextRunAt: string[];
+  recentRuns: { workflowId: string; scheduledAt: string }[];
+}
+
+/** A 5-field cron (or an @-macro); Temporal parses it, this catches the obvious mistakes with a clear message. */
+const CRON_PATTERN = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
+
+function gRpcCode(error: unknown): number | undefined {
+  let current: unknown = error;
+  while (current && typeof current === 'object') {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const GRPC_INVALID_ARGUMENT = 3;
+
+export async function createSchedule(
+  deps: SchedulesDeps,
+  args: { id: string; cron: string; run: RunSpec; principal: Principal },
+): Promise<ScheduleView> {
+  const cron = args.cron.trim();
+  if (!CRON_PATTERN.test(cron)) {
+    throw new ApiError(400, 'VALIDATION_FAILED', `body/cron must be a 5-field cron expression such as "0 2 * * *", got "${args.cron}"`);
+  }
+  checkRunSpec(args.run, 'body/run');
+  const input: PipelineInput = {
+    spec: args.run,
+    scheduleId: args.id,
+    requestedBy: { keyId: args.principal.keyId, name: args.principal.name },
+  };
+  try {
+    await deps.client.schedule.create({
+      scheduleId: args.id,
+      spec: { cronExpressions: [cron] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'pipeline',
+        // Temporal appends the scheduled time, so each run gets its own id under this prefix.
+        workflowId: scheduledWorkflowIdPrefix(args.run.model, args.id),
+        taskQueue: deps.taskQueue ?? TASK_QUEUES.pipeline,
+        args: [input],
+        memo: { spec: specSummary(args.run), requestedBy: args.principal.name, scheduleId: args.id },
+        searchAttributes: { [SEARCH_ATTRIBUTES.model]: [args.run.model], [SEARCH_ATTRIBUTES.stage]: ['queued'] },
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      memo: { model: args.run.model, createdBy: args.principal.name },
+      state: { note: `created by ${args.principal.name}` },
+    });
+  } catch (error) {
+    if (error instanceof ScheduleAlreadyRunning) {
+      throw new ApiError(409, 'CONFLICT', `schedule ${args.id} already exists`);
+    }
+    if (gRpcCode(error) === GRPC_INVALID_ARGUMENT) {
+      throw new ApiError(400, 'VALIDATION_FAILED', `body/cron was refused by Temporal: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+  await writeAudit(deps.db, {
+    actor: args.principal.name,
+    actorKeyId: args.principal.keyId,
+    role: 'engineer',
+    action: 'schedule.create',
+    subject: `schedule:${args.id}`,
+    after: { cron, run: specSummary(args.run) },
+  });
+  return describeSchedule(deps, args.id);
+}
+
+function fromDescription(id: string, description: ScheduleDescription | ScheduleSummary): ScheduleView {
+  const memo = (description.memo ?? {}) as { model?: string };
+  return {
+    id,
+    cron: cronOf(description),
+    model: memo.model ?? null,
+    paused: description.state.paused,
+    note: description.state.note ?? null,
+    nextRunAt: description.info.nextActionTimes.map((time) => time.toISOString()),
+    recentRuns: description.info.recentActions.map((action) => ({
+      workflowId: 'workflow' in action.action ? action.action.workflow.workflowId : '',
+      scheduledAt: action.scheduledAt.toISOString(),
+    })),
+  };
+}
+
+/** Temporal stores cron as calendar specs; give back the comment it keeps, or a readable form. */
+function cronOf(description: ScheduleDescription | ScheduleSummary): string[] {
+  return (description.spec?.calendars ?? []).map((calendar) =>
+    calendar.comment && calendar.comment !== '' ? calendar.comment : JSON.stringify(calendar),
+  );
+}
+
+export async function describeSchedule(deps: SchedulesDeps, id: string): Promise<ScheduleView> {
+  const description = await deps.client.schedule.getHandle(id).describe();
+  return fromDescription(id, description);
+}
+
+export async function listSchedules(deps: SchedulesDeps): Promise<ScheduleView[]> {
+  const views: ScheduleView[] = [];
+  for await (const summary of deps.client.schedule.list({ pageSize: 100 })) {
+    views.push(fromDescription(summary.scheduleId, summary));
+  }
+  return views.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+export type ScheduleAction = 'pause' | 'unpause' | 'trigger';
+
+export async function changeSchedule(
+  deps: SchedulesDeps,
+  args: { id: string; action: ScheduleAction; principal: Principal; role: string; note?: string },
+): Promise<ScheduleView> {
+  const handle = deps.client.schedule.getHandle(args.id);
+  const before = await handle.describe();
+  const note = args.note ?? `${args.action}d by ${args.principal.name}`;
+  if (args.action === 'pause') await handle.pause(note);
+  if (args.action === 'unpause') await handle.unpause(note);
+  if (args.action === 'trigger') await handle.trigger();
+  await writeAudit(deps.db, {
+    actor: args.principal.name,
+    actorKeyId: args.principal.keyId,
+    role: args.role,
+    action: `schedule.${args.action}`,
+    subject: `schedule:${args.id}`,
+    before: { paused: before.state.paused },
+    after: args.action === 'trigger' ? { triggered: true } : { paused: args.action === 'pause' },
+  });
+  return describeSchedule(deps, args.id);
+}
+
+export async function deleteSchedule(
+  deps: SchedulesDeps,
+  args: { id: string; principal: Principal; role: string },
+): Promise<void> {
+  const handle = deps.client.schedule.getHandle(args.id);
+  const before = await handle.describe();
+  await handle.delete();
+  await writeAudit(deps.db, {
+    actor: args.principal.name,
+    actorKeyId: args.principal.keyId,
+    role: args.role,
+    action: 'schedule.delete',
+    subject: `schedule:${args.id}`,
+    before: { paused: before.state.paused, model: (before.memo as { model?: string } | undefined)?.model ?? null },
+  });
+}
