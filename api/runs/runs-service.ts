@@ -275,6 +275,10 @@ export async function reviewRun(
   if (row.requestedBy !== null && row.requestedBy === args.principal.keyId) {
     throw new ApiError(403, 'REQUESTER_CANNOT_REVIEW', 'the key that started a run cannot review it (four eyes)');
   }
+  // The row reaches awaiting_review before the workflow waits, so this answers without a round trip to a worker.
+  if (row.status !== 'awaiting_review') {
+    throw new ApiError(409, 'NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status} (stage ${row.stage}), not awaiting review`);
+  }
   try {
     return await deps.client.workflow.getHandle(row.workflowId).executeUpdate(reviewUpdate, {
       args: [
