@@ -1,0 +1,39 @@
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMonitorActivities } from '../activities/monitor-activities.js';
+import { monitorStateQuery, monitorWorkflowId } from '../workflows/definitions.js';
+import { workflowsPath } from '../workers/workflow-bundle.js';
+import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
+
+let temporal: TestTemporal;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  [temporal, bundle] = await Promise.all([connectTestTemporal(), bundleWorkflowCode({ workflowsPath })]);
+});
+
+afterAll(async () => {
+  await temporal?.close();
+});
+
+describe('model monitor', () => {
+  it('when two versions deploy, then one monitor per model starts and tracks the production version', async () => {
+    const taskQueue = uniqueName('pipeline');
+    const model = uniqueName('model');
+    const { notifyMonitor } = createMonitorActivities({ client: temporal.client, taskQueue });
+    const worker = await Worker.create({ connection: temporal.workerConnection, taskQueue, workflowBundle: bundle, activities: {} });
+    await worker.runUntil(async () => {
+      await notifyMonitor({ model, version: 1, runId: 'r1' });
+      await notifyMonitor({ model, version: 2, runId: 'r2' });
+      const handle = temporal.client.workflow.getHandle(monitorWorkflowId(model));
+      let state = await handle.query(monitorStateQuery);
+      for (let attempt = 0; attempt < 50 && state.deployments.length < 2; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        state = await handle.query(monitorStateQuery);
+      }
+      expect(state.productionVersion).toBe(2);
+      expect(state.deployments.map((deployment) => deployment.runId)).toEqual(['r1', 'r2']);
+      await handle.terminate('test cleanup');
+    });
+  });
+});
