@@ -9,7 +9,7 @@ import { getModelVersion } from '../db/repositories/model-versions.js';
 import { getModelByName } from '../db/repositories/models.js';
 import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
 import { isDataPlaneError } from '../data/errors.js';
-import { loadTrainingData, TrainingDataError, type TrainingDataSpec } from './training-data.js';
+import { loadTrainingData, selectRows, TrainingDataError, type TrainingDataSpec } from './training-data.js';
 import type { ColumnarDataset } from '../ml/dataset.js';
 import { predictGbdt } from '../ml/gbdt/index.js';
 import { predictLinear } from '../ml/linear/index.js';
@@ -58,23 +58,6 @@ export interface EvaluationReport {
   /** The first holdout row (candidate features), which the deploy's smoke prediction sends. */
   smokeRow: RawRow | null;
   result: EvaluateModelResult;
-}
-
-/** Gathers rows `indices` of the columns into a new columnar dataset. */
-function takeRows(data: ColumnarDataset, names: readonly string[], indices: Uint32Array): ColumnarDataset {
-  const columns: ColumnarDataset['columns'] = {};
-  for (const name of names) {
-    const column = data.columns[name]!;
-    if (column instanceof Float64Array) {
-      const out = new Float64Array(indices.length);
-      for (let i = 0; i < indices.length; i++) out[i] = column[indices[i]];
-      columns[name] = out;
-    } else {
-      columns[name] = Array.from(indices, (row) => column[row] ?? null);
-    }
-  }
-  const label = data.label ? Float64Array.from(indices, (row) => data.label![row]) : undefined;
-  return { rowCount: indices.length, columns, label };
 }
 
 function firstRow(data: ColumnarDataset, names: readonly string[]): RawRow | null {
@@ -173,7 +156,7 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
             features: extra.map((f) => f.name),
             categorical: extra.filter((f) => f.kind === 'categorical').map((f) => f.name),
           });
-          const taken = takeRows(more, extra.map((f) => f.name), indices);
+          const taken = selectRows(more, indices);
           data = { ...holdout, columns: { ...holdout.columns, ...taken.columns } };
         } catch (error) {
           return { champion: null, skipped: `champion v${version} is incompatible: ${(error as Error).message}` };
@@ -211,7 +194,7 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
         // Same split as training; rows without a label cannot be scored against it.
         const indices = splitRows(data.rowCount, input.seed).holdout.filter((row) => !Number.isNaN(labels[row]));
         if (indices.length === 0) throw permanent(FAILURE_TYPES.dataRejected, 'the holdout split has no labelled rows');
-        const holdout = takeRows(data, names, indices);
+        const holdout = selectRows(data, indices);
 
         const candidatePredictions = scoresOf(input.task, await scorer.score(holdout));
         const candidateMetrics = holdoutMetrics(input.task, holdout.label!, candidatePredictions);

@@ -23,6 +23,8 @@ let artifacts: FsArtifactStore;
 let cache: ModelCache;
 let activities: RegistryActivities;
 const env = new MockActivityEnvironment();
+/** Runs the activity in a mock activity context (its `run` does not infer the result type). */
+const inActivity = <P extends unknown[], R>(fn: (...args: P) => Promise<R>, ...args: P): Promise<R> => env.run(fn, ...args) as Promise<R>;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -80,7 +82,7 @@ const approve = (model: string, runId: string, version: number) =>
   });
 
 const deploy = (model: string, runId: string, version: number) =>
-  env.run(activities.deployModelVersion, { runId, model, version, actor: 'rita', reason: `run ${runId} approved` });
+  inActivity(activities.deployModelVersion, { runId, model, version, actor: 'rita', reason: `run ${runId} approved` });
 
 async function smokeFailureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
   const error = await promise.then(
@@ -94,12 +96,12 @@ async function smokeFailureOf(promise: Promise<unknown>): Promise<ApplicationFai
 describe('registry activities', () => {
   it('registers version 1 then 2 with lineage, and a retried register returns the same version', async () => {
     const first = await registration('churn', 'churn-run-1');
-    const v1 = await env.run(activities.registerModelVersion, first);
-    const again = await env.run(activities.registerModelVersion, first);
+    const v1 = await inActivity(activities.registerModelVersion, first);
+    const again = await inActivity(activities.registerModelVersion, first);
     expect(again).toEqual(v1);
     const second = await registration('churn', 'churn-run-2', { shift: 1 });
     second.evaluation.champion = { version: 1, metrics: { auc: 0.75 } };
-    const v2 = await env.run(activities.registerModelVersion, second);
+    const v2 = await inActivity(activities.registerModelVersion, second);
     expect([v1.version, v2.version]).toEqual([1, 2]);
     const model = await getModelByName(database.db, 'churn');
     const row = await getModelVersion(database.db, model!.id, 2);
@@ -129,7 +131,7 @@ describe('registry activities', () => {
   });
 
   it('marks a version rejected or expired by the decision', async () => {
-    await env.run(activities.registerModelVersion, await registration('expiring', 'expiring-1'));
+    await inActivity(activities.registerModelVersion, await registration('expiring', 'expiring-1'));
     await activities.recordReviewDecision({
       runId: 'expiring-1',
       model: 'expiring',
@@ -163,7 +165,7 @@ describe('registry activities', () => {
 
   it('when the smoke prediction fails, then production goes back to the previous version and the failure is permanent', async () => {
     const broken = await registration('churn', 'churn-run-3', { bytes: Buffer.from('these bytes are not an ONNX model') });
-    const { version } = await env.run(activities.registerModelVersion, broken);
+    const { version } = await inActivity(activities.registerModelVersion, broken);
     await approve('churn', 'churn-run-3', version);
     const failure = await smokeFailureOf(deploy('churn', 'churn-run-3', version));
     expect(failure).toMatchObject({ type: 'SMOKE_TEST_FAILED', nonRetryable: true });
@@ -186,7 +188,7 @@ describe('registry activities', () => {
 
   it('when the first deploy of a model fails its smoke test, then the model has no production version again', async () => {
     const broken = await registration('fresh', 'fresh-1', { bytes: Buffer.from('still not ONNX') });
-    await env.run(activities.registerModelVersion, broken);
+    await inActivity(activities.registerModelVersion, broken);
     await approve('fresh', 'fresh-1', 1);
     const failure = await smokeFailureOf(deploy('fresh', 'fresh-1', 1));
     expect(failure.message).toMatch(/the model has no production version again$/);
