@@ -1,6 +1,6 @@
 // Public API of the histogram GBDT trainer.
 
-export { trainGbdt, GbdtTrainingCancelled, type GbdtProgress, type GbdtTrainOptions } from './train.js';
+export { trainGbdt, GbdtTrainingCancelled, type GbdtProgress, type GbdtTrainResult, type GbdtTrainOptions } from './train.js';
 export { predictGbdt, predictGbdtRaw, type PredictInput } from './predict.js';
 export { defaultGbdtParams, resolveGbdtParams, type GbdtParams, type GbdtParamsInput } from './params.js';
 export { GBDT_CHECKPOINT_FORMAT, type GbdtCheckpoint } from './checkpoint.js';

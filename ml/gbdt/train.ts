@@ -41,7 +41,10 @@ export class GbdtTrainingCancelled extends Error {
   }
 }
 
-export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsInput, options: GbdtTrainOptions = {}): Promise<TrainResult> {
+/** A TrainResult whose model is known to be a GbdtModel. */
+export type GbdtTrainResult = TrainResult & { model: GbdtModel };
+
+export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsInput, options: GbdtTrainOptions = {}): Promise<GbdtTrainResult> {
   assertConsistentDataset(data);
   let train = data;
   let valid = options.valid ?? null;
