@@ -3,6 +3,7 @@
 import type { GbdtModel, Tree } from '../model.js';
 import { GraphBuilder, ML_DOMAIN, doubleTensor, uint8Tensor } from './graph-builder.js';
 import { OnnxDataType } from './onnx-proto.js';
+import { MISSING_CATEGORY } from './missing-category.js';
 
 const BRANCH_LEQ = 0;
 const BRANCH_MEMBER = 6;
@@ -110,8 +111,9 @@ export function addGbdtRawScore(graph: GraphBuilder, model: GbdtModel, inputName
             'LabelEncoder',
             [input],
             {
-              keys_strings: { strings: feature.categories },
-              values_floats: { floats: feature.categories.map((_, code) => code) },
+              // A feature without categories still needs one key; it maps to NaN like everything else.
+              keys_strings: { strings: feature.categories.length > 0 ? feature.categories : [MISSING_CATEGORY] },
+              values_floats: { floats: feature.categories.length > 0 ? feature.categories.map((_, code) => code) : [Number.NaN] },
               // Unseen categories (and the missing sentinel) become NaN, which the trees route as missing.
               default_float: { float: Number.NaN },
             },

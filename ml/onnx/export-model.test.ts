@@ -196,6 +196,16 @@ describe('exportModelToOnnx for GBDT', () => {
     expect(Array.from((await (await scorerFor(model)).score(rows)).value!)).toEqual([2, 2, 1, 1]);
   });
 
+  it('when a categorical feature has no categories, then every value is missing', async () => {
+    const noCategories: GbdtModel = {
+      kind: 'gbdt', task: 'regression', baseScore: 0,
+      features: [{ name: 'shop', kind: 'categorical', categories: [] }],
+      trees: [{ feature: [0, -1, -1], threshold: [0, 0, 0], categorySets: [[], null, null], missingLeft: [true, false, false], left: [1, -1, -1], right: [2, -1, -1], value: [0, 1, 2], gain: [1, 0, 0] }],
+    };
+    const { value } = await (await scorerFor(noCategories)).score([{ shop: 'a' }, { shop: null }]);
+    expect(Array.from(value!)).toEqual([1, 1]);
+  });
+
   it('rejects a tree that refers to a missing node or splits a categorical without a set', () => {
     const broken: Tree = { ...handTree, left: [1, 3, 99, -1, -1, -1, -1] };
     expect(() => exportModelToOnnx({ kind: 'gbdt', task: 'regression', features, baseScore: 0, trees: [broken] }, meta)).toThrow(/node 99/);

@@ -2,13 +2,8 @@
 import * as ort from 'onnxruntime-node';
 import type { RawRow, Task } from '../model.js';
 import { OUTPUT_NAMES } from './export-model.js';
+import { MISSING_CATEGORY } from './missing-category.js';
 import { readOnnxMetadata, type OnnxFeatureSchema } from './onnx-metadata.js';
-
-/**
- * The string sent for a missing categorical value. It is not among any model's categories, so the graph's
- * LabelEncoder maps it to "missing" exactly like an unseen category.
- */
-export const MISSING_CATEGORY = '\u241fkeel:missing\u241f';
 
 /** A row's value has the wrong type for its feature (serving answers 400 with `feature`). */
 export class OnnxInputError extends Error {
