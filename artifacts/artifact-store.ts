@@ -26,9 +26,17 @@ export interface PutOptions {
   extension?: string;
 }
 
+export interface PutFileOptions extends PutOptions {
+  /**
+   * The caller gives the file up: the store may move it instead of copying (one write less for large
+   * snapshots). The file is gone afterwards either way the store chooses.
+   */
+  move?: boolean;
+}
+
 export interface ArtifactStore {
-  /** Stores a copy of a local file; the caller still owns (and deletes) `tmpPath`. Idempotent per content. */
-  putFile(tmpPath: string, options?: PutOptions): Promise<StoredArtifact>;
+  /** Stores a local file (a copy, unless `move`); idempotent per content. */
+  putFile(tmpPath: string, options?: PutFileOptions): Promise<StoredArtifact>;
   putBytes(bytes: Uint8Array, options?: PutOptions): Promise<StoredArtifact>;
   exists(sha256: string): Promise<boolean>;
   /** A stream of the artifact's bytes that errors with `ArtifactIntegrityError` if they do not hash to `sha256`. */

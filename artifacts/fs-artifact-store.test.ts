@@ -88,3 +88,23 @@ describe('FsArtifactStore', () => {
     await expect(store.exists('../../etc/passwd')).rejects.toThrow(/not a sha256/);
   });
 });
+
+describe('FsArtifactStore.putFile with move', () => {
+  it('takes the file over instead of copying it, leaving nothing at the old path', async () => {
+    const source = join(root, 'snapshot.parquet');
+    await writeFile(source, 'moved bytes');
+    const stored = await store.putFile(source, { extension: '.parquet', move: true });
+    expect(stored.sha256).toBe(sha('moved bytes'));
+    expect(await readFile(fileURLToPath(stored.uri), 'utf8')).toBe('moved bytes');
+    await expect(readFile(source)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('when the content is already stored, then the moved file is simply dropped', async () => {
+    const first = await store.putBytes(Buffer.from('dup'));
+    const source = join(root, 'dup.bin');
+    await writeFile(source, 'dup');
+    expect(await store.putFile(source, { move: true })).toEqual(first);
+    await expect(readFile(source)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await allFiles(join(root, 'store'))).toHaveLength(1);
+  });
+});

@@ -12,6 +12,7 @@ import {
   ArtifactNotFoundError,
   assertSha256,
   type ArtifactStore,
+  type PutFileOptions,
   type PutOptions,
   type StoredArtifact,
 } from './artifact-store.js';
@@ -35,16 +36,24 @@ export class FsArtifactStore implements ArtifactStore {
 
   constructor(readonly root: string) {}
 
-  async putFile(tmpPath: string, options: PutOptions = {}): Promise<StoredArtifact> {
+  async putFile(tmpPath: string, options: PutFileOptions = {}): Promise<StoredArtifact> {
     const extension = checkedExtension(options.extension);
     const { sha256, size } = await sha256OfFile(tmpPath);
     const existing = await this.findPath(sha256);
-    if (existing) return this.describe(sha256, existing, size);
+    if (existing) {
+      if (options.move) await rm(tmpPath, { force: true });
+      return this.describe(sha256, existing, size);
+    }
     const dir = this.shardDir(sha256);
     await mkdir(dir, { recursive: true });
     const staging = join(dir, `${TEMP_PREFIX}${randomUUID()}`);
     try {
+      if (options.move && (await renamedAcrossDirs(tmpPath, staging))) {
+        // Nobody else writes the caller's private file, so the hash taken above still names these bytes.
+        return await this.commit(staging, sha256, extension, size);
+      }
       await copyFile(tmpPath, staging, constants.COPYFILE_FICLONE);
+      if (options.move) await rm(tmpPath, { force: true });
       // The source may have changed between hashing and copying; the stored bytes must match the name.
       const copied = await sha256OfFile(staging);
       if (copied.sha256 !== sha256) throw new ArtifactIntegrityError(sha256, copied.sha256);
@@ -160,6 +169,17 @@ function checkedExtension(extension: string | undefined): string {
   const value = extension ?? '';
   if (!EXTENSION_PATTERN.test(value)) throw new TypeError(`invalid artifact extension ${JSON.stringify(value)}`);
   return value.toLowerCase();
+}
+
+/** Renames when both paths are on one filesystem; false (nothing done) when they are not. */
+async function renamedAcrossDirs(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EXDEV') return false;
+    throw error;
+  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -169,7 +169,7 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
     try {
       // The newline keeps a trailing `--` comment in the transform from swallowing the closing parenthesis.
       const result = await connection.run(
-        `COPY (${query}\n) TO ${quoteString(output)} (FORMAT parquet, COMPRESSION zstd)`,
+        `COPY (${query}\n) TO ${quoteString(output)} (FORMAT parquet)`,
       );
       rowCount = result.rowsChanged;
     } catch (error) {
@@ -179,7 +179,7 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
       }
       throw new SourceUnreadableError(`the data could not be read: ${message}`, {});
     }
-    const stored = await deps.artifacts.putFile(output, { extension: '.parquet' });
+    const stored = await deps.artifacts.putFile(output, { extension: '.parquet', move: true });
     return { sha256: stored.sha256, uri: stored.uri, sizeBytes: stored.size, rowCount, columns };
   } finally {
     session.close();
