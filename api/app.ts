@@ -16,6 +16,10 @@ import healthRoutes from './routes/health.js';
 import keyRoutes from './routes/keys.js';
 import runRoutes from './routes/runs.js';
 import scheduleRoutes from './routes/schedules.js';
+import modelRoutes from './routes/models.js';
+import predictRoutes from './routes/predict.js';
+import { createServingProvider } from './models/serving-provider.js';
+import type { ServingDeps } from '../serving/serving-deps.js';
 
 export interface AppDeps {
   config: KeelConfig;
@@ -31,6 +35,8 @@ export interface AppDeps {
   keyCacheTtlMs?: number;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** The model cache for predictions and rollbacks (owner closes it); absent → created on first use from config, closed with the app. */
+  serving?: ServingDeps;
 }
 
 export type KeelApp = FastifyInstance;
@@ -73,6 +79,9 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   await app.register(keyRoutes, routeDeps);
   await app.register(runRoutes, routeDeps);
   await app.register(scheduleRoutes, routeDeps);
+  const serving = createServingProvider(deps);
+  await app.register(modelRoutes, { ...routeDeps, serving });
+  await app.register(predictRoutes, { ...routeDeps, serving });
 
   return app;
 }

@@ -1,0 +1,150 @@
+// /v1/models: the registry as users see it (versions, aliases, history, lineage) and ops' rollback.
+import { Type } from '@sinclair/typebox';
+import { actorOf } from '../auth/principal.js';
+import { getModelDetail, listModelSummaries, rollbackProduction } from '../models/models-service.js';
+import type { ServingProvider } from '../models/serving-provider.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { RouteDeps } from '../route-plugin.js';
+import { ModelName } from '../runs/run-spec-schema.js';
+import { ErrorRef } from '../schemas.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const Metrics = Type.Record(Type.String(), Type.Unknown());
+
+const ModelSummary = Type.Object({
+  name: Type.String(),
+  task: Type.String(),
+  target: Type.String(),
+  productionVersion: Nullable(Type.Integer()),
+  latestVersion: Nullable(Type.Integer()),
+  versionCount: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+const VersionView = Type.Object({
+  version: Type.Integer(),
+  status: Type.String({ description: 'pending_approval | approved | rejected | expired | deployed | retired | deploy_failed' }),
+  trainer: Type.String(),
+  artifactSha256: Type.String(),
+  metrics: Metrics,
+  params: Metrics,
+  createdAt: Type.String({ format: 'date-time' }),
+  lineage: Type.Object({
+    runId: Type.String(),
+    snapshotSha256: Type.String(),
+    parentVersion: Nullable(Type.Integer({ description: 'The champion this version was compared with.' })),
+    evaluationReportId: Nullable(Type.String()),
+  }),
+  evaluation: Nullable(
+    Type.Object({
+      id: Type.String(),
+      gatesPassed: Type.Boolean(),
+      candidateMetrics: Metrics,
+      champion: Nullable(Type.Object({ version: Type.Integer(), metrics: Metrics })),
+      championSkipped: Nullable(Type.String()),
+      deltas: Metrics,
+      failedGates: Type.Array(Type.String()),
+      gates: Type.Array(Type.Unknown()),
+      parity: Type.Unknown(),
+      challengerNoWorse: Nullable(Type.Boolean()),
+      holdoutRows: Nullable(Type.Integer()),
+    }),
+  ),
+});
+
+const ModelDetail = Type.Object({
+  name: Type.String(),
+  task: Type.String(),
+  target: Type.String(),
+  featureSchema: Type.Unknown(),
+  createdAt: Type.String({ format: 'date-time' }),
+  aliases: Type.Array(Type.Object({ alias: Type.String(), version: Type.Integer(), updatedAt: Type.String({ format: 'date-time' }) })),
+  versions: Type.Array(VersionView),
+  history: Type.Array(
+    Type.Object({
+      alias: Type.String(),
+      action: Type.String({ description: 'deploy | rollback | revert' }),
+      fromVersion: Nullable(Type.Integer()),
+      toVersion: Nullable(Type.Integer()),
+      actor: Type.String(),
+      reason: Nullable(Type.String()),
+      runId: Nullable(Type.String()),
+      at: Type.String({ format: 'date-time' }),
+    }),
+    { description: 'Alias moves, newest first.' },
+  ),
+});
+
+const RollbackBody = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    reason: Type.String({ minLength: 1, maxLength: 2000 }),
+  },
+  { additionalProperties: false },
+);
+
+const RollbackResult = Type.Object({
+  model: Type.String(),
+  alias: Type.String(),
+  version: Type.Integer(),
+  previousVersion: Nullable(Type.Integer()),
+  at: Type.String({ format: 'date-time' }),
+});
+
+/** The usual route deps plus the serving cache (predict and rollback need it). */
+export type ModelRouteDeps = RouteDeps & { serving: ServingProvider };
+export type ModelRoutePlugin = FastifyPluginAsyncTypebox<ModelRouteDeps>;
+
+const modelRoutes: ModelRoutePlugin = async (app, { db, serving }) => {
+  app.addHook('onClose', () => serving.close());
+
+  app.get(
+    '/v1/models',
+    {
+      config: { roles: [] },
+      schema: {
+        tags: ['models'],
+        summary: 'List registered models with their production version',
+        response: { 200: Type.Object({ models: Type.Array(ModelSummary) }) },
+      },
+    },
+    async () => ({ models: await listModelSummaries(db) }),
+  );
+
+  app.get(
+    '/v1/models/:name',
+    {
+      config: { roles: [] },
+      schema: {
+        tags: ['models'],
+        summary: 'A model: versions (status, metrics, params, lineage, evaluation), aliases and their history',
+        params: Type.Object({ name: ModelName }),
+        response: { 200: ModelDetail, 400: ErrorRef, 404: ErrorRef },
+      },
+    },
+    async (request) => getModelDetail(db, request.params.name),
+  );
+
+  app.post(
+    '/v1/models/:name/rollback',
+    {
+      config: { roles: ['ops'] },
+      schema: {
+        tags: ['models'],
+        summary: 'Point production back to an earlier approved (or previously deployed) version',
+        params: Type.Object({ name: ModelName }),
+        body: RollbackBody,
+        response: { 200: RollbackResult, 400: ErrorRef, 404: ErrorRef, 409: ErrorRef, 422: ErrorRef },
+      },
+    },
+    async (request) =>
+      rollbackProduction(db, serving, {
+        model: request.params.name,
+        version: request.body.version,
+        reason: request.body.reason,
+        actor: actorOf(request),
+      }),
+  );
+};
+
+export default modelRoutes;
