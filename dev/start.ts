@@ -97,7 +97,10 @@ async function main(): Promise<void> {
         uiPort: config.temporalUiPort,
         dbFilename: path.join(config.dataDir, 'temporal.sqlite'),
         namespace: config.temporalNamespace,
-        log: (line) => log('temporal', line),
+        // The dev server is chatty (and very much so while it shuts down): keep its errors and banner only.
+        log: (line) => {
+          if (!/level=(WARN|INFO|DEBUG)/.test(line)) log('temporal', line);
+        },
       });
       temporalAddress = stack.temporal.address;
       log('keel', `Temporal dev server on ${temporalAddress} (state in ${path.join(config.dataDir, 'temporal.sqlite')})`);
@@ -111,8 +114,10 @@ async function main(): Promise<void> {
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       KEEL_DATA_DIR: config.dataDir,
+      // Request and worker logs at info drown the banner; LOG_LEVEL=info brings them back.
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     };
-    const bootstrap = await bootstrapStack(config, databaseUrl!);
+    const bootstrap = await bootstrapStack(config, databaseUrl!, { freshDataDir });
     stack.children.push(spawnNodeChild('worker:pipeline', 'workers/pipeline-worker.ts', childEnv));
     stack.children.push(spawnNodeChild('worker:training', 'workers/training-worker.ts', childEnv));
     stack.children.push(spawnNodeChild('api', 'api/main.ts', childEnv));
@@ -137,7 +142,7 @@ async function main(): Promise<void> {
       ...bootstrap.bannerLines,
     ];
     process.stdout.write(lines.join('\n') + '\n\n');
-    await bootstrap.afterReady({ apiUrl, freshDataDir, temporalUiUrl: stack.temporal?.uiUrl, log: (line) => log('keel', line) });
+    await bootstrap.afterReady({ apiUrl, temporalUiUrl: stack.temporal?.uiUrl, log: (line) => log('keel', line) });
     log('keel', 'Ctrl-C stops everything.');
   } catch (error) {
     log('keel', `start failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -25,17 +25,22 @@ export async function setup(project: TestProject): Promise<void> {
   await fs.chmod(scratchDir, 0o755);
   const cli = await findTemporalCli();
   console.log(`[test stack] Temporal CLI: ${describeTemporalCli(cli)}`);
-  const [temporalServer, postgresServer] = await Promise.all([
+  const [temporalResult, postgresResult] = await Promise.allSettled([
     (async () => startTemporalDevServer({ cli, port: await freePort() }))(),
     (async () =>
       startEmbeddedPostgres({ dataDir: path.join(scratchDir!, 'pg'), port: await freePort(), persistent: false }))(),
   ]);
-  temporal = temporalServer;
-  postgres = postgresServer;
-  project.provide('temporalAddress', temporal.address);
-  project.provide('databaseUrl', postgres.url);
-  project.provide('postgresAdminUrl', postgres.urlFor('postgres'));
-  console.log(`[test stack] Temporal ${temporal.address}, Postgres ${postgres.url}`);
+  if (temporalResult.status === 'fulfilled') temporal = temporalResult.value;
+  if (postgresResult.status === 'fulfilled') postgres = postgresResult.value;
+  if (temporalResult.status === 'rejected' || postgresResult.status === 'rejected') {
+    // Vitest skips teardown when setup throws: stop whatever did start, so no server outlives the run.
+    await teardown();
+    throw temporalResult.status === 'rejected' ? temporalResult.reason : (postgresResult as PromiseRejectedResult).reason;
+  }
+  project.provide('temporalAddress', temporal!.address);
+  project.provide('databaseUrl', postgres!.url);
+  project.provide('postgresAdminUrl', postgres!.urlFor('postgres'));
+  console.log(`[test stack] Temporal ${temporal!.address}, Postgres ${postgres!.url}`);
 }
 
 export async function teardown(): Promise<void> {
