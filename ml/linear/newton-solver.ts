@@ -169,6 +169,62 @@ export function solveSymmetric(hessian: Float64Array, b: Float64Array): Float64A
   throw new Error('Newton step failed: the Hessian is not positive definite even with added ridge');
 }
 
+/**
+ * Solves H x = b for symmetric positive definite H by Jacobi-preconditioned conjugate gradients, for parameter
+ * counts where an O(P³) Cholesky factorisation per iteration would dominate. Every CG iterate started at 0 is a
+ * descent direction, so an early stop still gives the line search a usable step.
+ */
+export function solveByConjugateGradient(hessian: Float64Array, b: Float64Array, relativeTolerance = 1e-10, maxIterations = 1000): Float64Array {
+  const P = b.length;
+  const x = new Float64Array(P);
+  const r = Float64Array.from(b);
+  const inverseDiagonal = new Float64Array(P);
+  for (let j = 0; j < P; j++) {
+    const h = hessian[j * P + j];
+    inverseDiagonal[j] = h > 0 ? 1 / h : 1;
+  }
+  const zr = new Float64Array(P);
+  for (let j = 0; j < P; j++) zr[j] = inverseDiagonal[j] * r[j];
+  const p = Float64Array.from(zr);
+  const hp = new Float64Array(P);
+  let rz = 0;
+  let bNorm = 0;
+  for (let j = 0; j < P; j++) {
+    rz += r[j] * zr[j];
+    bNorm += b[j] * b[j];
+  }
+  const stop = relativeTolerance * relativeTolerance * bNorm;
+  for (let iteration = 0; iteration < maxIterations; iteration++) {
+    let rNorm = 0;
+    for (let j = 0; j < P; j++) rNorm += r[j] * r[j];
+    if (rNorm <= stop) break;
+    let pHp = 0;
+    for (let i = 0; i < P; i++) {
+      let sum = 0;
+      const row = i * P;
+      for (let j = 0; j < P; j++) sum += hessian[row + j] * p[j];
+      hp[i] = sum;
+      pHp += p[i] * sum;
+    }
+    if (!(pHp > 0)) break;
+    const alpha = rz / pHp;
+    let rzNext = 0;
+    for (let j = 0; j < P; j++) {
+      x[j] += alpha * p[j];
+      r[j] -= alpha * hp[j];
+      zr[j] = inverseDiagonal[j] * r[j];
+      rzNext += r[j] * zr[j];
+    }
+    const beta = rzNext / rz;
+    rz = rzNext;
+    for (let j = 0; j < P; j++) p[j] = zr[j] + beta * p[j];
+  }
+  return x;
+}
+
+/** Above this many parameters the Newton system is solved by conjugate gradients instead of Cholesky. */
+export const CHOLESKY_MAX_PARAMETERS = 600;
+
 export function fitNewton(design: LinearDesign, y: Float64Array, initial: Float64Array, options: NewtonOptions): NewtonResult {
   const { family, l2, interceptIndex } = { ...options, interceptIndex: design.interceptIndex };
   const n = design.rowCount;
@@ -182,7 +238,9 @@ export function fitNewton(design: LinearDesign, y: Float64Array, initial: Float6
   for (let iteration = 1; iteration <= options.maxIterations; iteration++) {
     const previous = current;
     const { gradient, hessian } = gradientAndHessian(design, family, y, z, beta, l2);
-    const step = solveSymmetric(hessian, gradient); // the Newton step is -step
+    // The Newton step is -step.
+    const step =
+      design.parameterCount <= CHOLESKY_MAX_PARAMETERS ? solveSymmetric(hessian, gradient) : solveByConjugateGradient(hessian, gradient);
     let decrement = 0;
     for (let j = 0; j < step.length; j++) decrement += gradient[j] * step[j];
     multiply(design, step, direction);
