@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from '../test/data-sandbox.js';
 import { openDuckDb, type DuckDbSession } from './duckdb-session.js';
-import { columnKind, profileRelation } from './profile-snapshot.js';
+import { columnKind, profileRelation, QUANTILE_LEVELS } from './profile-snapshot.js';
 import { quoteString } from './sql-literal.js';
 
 let session: DuckDbSession;
@@ -73,6 +74,35 @@ describe('profileRelation', () => {
       edges: reference.columns[0]!.histogram!.edges,
       counts: [1, 0, 0, 0, 0, 0, 0, 0, 0, 2],
     });
+  });
+
+  it('computes the same quantiles as DuckDB quantile_cont from exact value counts, for any data', async () => {
+    const levels = Object.values(QUANTILE_LEVELS);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 1, maxLength: 60 }), async (xs) => {
+        const relation = values(xs.map((x) => `(${x}::INTEGER)`).join(', '));
+        const profile = await profileRelation(session.connection, relation);
+        const direct = await session.connection.runAndReadAll(`SELECT quantile_cont(x, [${levels.join(', ')}]) FROM ${relation}`);
+        const expected = direct.getRowsJS()[0]![0] as number[];
+        const actual = Object.values(profile.columns[0]!.quantiles!);
+        actual.forEach((value, index) => expect(value).toBeCloseTo(expected[index]!, 9));
+        expect(profile.columns[0]!.histogram!.counts.reduce((sum, count) => sum + count, 0)).toBe(xs.length);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('profiles a column with more distinct values than the value-count limit through DuckDB quantiles and bins', async () => {
+    const relation = '(SELECT (x * 7919 % 30011)::DOUBLE AS x FROM range(30011) t(x))';
+    const profile = await profileRelation(session.connection, relation);
+    const [x] = profile.columns;
+    expect(x!.distinctCount).toBe(30011);
+    expect(x!.quantiles!.p50).toBe(15005);
+    expect(x!.quantiles!.p1).toBeCloseTo(300.1, 9);
+    expect(x!.histogram!.edges).toHaveLength(11);
+    expect(x!.histogram!.counts).toEqual([3002, 3001, 3001, 3001, 3001, 3001, 3001, 3001, 3001, 3001]);
+    const again = await profileRelation(session.connection, relation, profile);
+    expect(again.columns[0]!.onReferenceEdges!.counts).toEqual(x!.histogram!.counts);
   });
 
   it('agrees with statistics computed independently from the seattle-weather CSV text', async () => {

@@ -1,7 +1,9 @@
-// Profiles every column of a Parquet snapshot in DuckDB: two scans, whatever the number of columns
-// (one for counts, moments and quantiles, one for histograms and category counts).
+// Profiles every column of a Parquet snapshot in DuckDB in two scans whatever the number of columns (a third
+// only for numeric columns with more than 20,000 distinct values): counts and moments first, then exact value
+// counts (from which quantiles and histograms follow), quantiles of high-cardinality numbers, category counts.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDb, type DuckDbOptions } from './duckdb-session.js';
+import { binIndex } from './psi.js';
 import { quoteIdentifier, quoteString } from './sql-literal.js';
 
 export type ColumnKind = 'numeric' | 'boolean' | 'categorical' | 'temporal' | 'other';
@@ -171,6 +173,63 @@ export async function profileSnapshot(path: string, options: ProfileOptions = {}
   }
 }
 
+/** Numeric columns with at most this many distinct values are profiled from their exact value counts. */
+const MAX_VALUE_COUNT_DISTINCT = 20_000;
+
+/** A numeric column's finite values as sorted distinct values with counts. */
+interface ValueCounts {
+  values: number[];
+  counts: number[];
+  total: number;
+}
+
+function valueCountsFrom(value: unknown): ValueCounts {
+  const pairs = mapEntries(value)
+    .map((entry) => [toNumber(entry.key), toNumber(entry.value) ?? 0] as const)
+    .filter((pair): pair is readonly [number, number] => pair[0] !== null)
+    .sort((a, b) => a[0] - b[0]);
+  return {
+    values: pairs.map((pair) => pair[0]),
+    counts: pairs.map((pair) => pair[1]),
+    total: pairs.reduce((sum, pair) => sum + pair[1], 0),
+  };
+}
+
+/**
+ * Quantiles with DuckDB's `quantile_cont` definition (linear interpolation at position (n − 1)·q between
+ * order statistics), computed from value counts.
+ */
+export function quantilesFromCounts(data: ValueCounts, levels: readonly number[]): number[] {
+  const cumulative: number[] = [];
+  let running = 0;
+  for (const count of data.counts) cumulative.push((running += count));
+  const orderStatistic = (index: number): number => {
+    let low = 0;
+    let high = cumulative.length - 1;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (cumulative[mid]! > index) high = mid;
+      else low = mid + 1;
+    }
+    return data.values[low]!;
+  };
+  return levels.map((level) => {
+    const position = (data.total - 1) * level;
+    const lower = Math.floor(position);
+    const below = orderStatistic(lower);
+    const above = orderStatistic(Math.ceil(position));
+    return below + (position - lower) * (above - below);
+  });
+}
+
+function countsOnEdges(data: ValueCounts, edges: readonly number[]): number[] {
+  const counts = new Array<number>(Math.max(1, edges.length - 1)).fill(0);
+  data.values.forEach((value, index) => {
+    counts[binIndex(edges, value)]! += data.counts[index]!;
+  });
+  return counts;
+}
+
 /** Profiles any DuckDB relation expression (a table, a view, a `read_*` call). */
 export async function profileRelation(
   connection: DuckDBConnection,
@@ -178,9 +237,13 @@ export async function profileRelation(
   reference?: DatasetProfile,
 ): Promise<DatasetProfile> {
   const plans = await readColumns(connection, relation);
+  const quantileNames = Object.keys(QUANTILE_LEVELS) as QuantileName[];
   const quantileLevels = [...Object.values(QUANTILE_LEVELS), ...DECILE_LEVELS];
+  const referenceByName = new Map((reference?.columns ?? []).map((column) => [column.name, column]));
+  const query = async (select: string[]) =>
+    (await connection.runAndReadAll(`SELECT ${select.join(', ')} FROM ${relation}`)).getRowsJS()[0]!;
 
-  // Scan 1: counts, distinct counts, moments, quantiles, NaN/Infinity for every column at once.
+  // Scan 1: counts, distinct counts, moments, NaN/Infinity and temporal ranges for every column at once.
   const select: string[] = ['count(*)'];
   const firstPass = plans.map((plan) => {
     const at = select.length;
@@ -194,7 +257,6 @@ export async function profileRelation(
         `max(${x})${filter}`,
         `avg(${x})${filter}`,
         `stddev_samp(${x})${filter}`,
-        `quantile_cont(${x}, [${quantileLevels.join(', ')}])${filter}`,
         plan.floating ? `count(*) FILTER (WHERE isnan(${plan.sql}))` : '0',
         plan.floating ? `count(*) FILTER (WHERE isinf(${plan.sql}))` : '0',
       );
@@ -203,7 +265,7 @@ export async function profileRelation(
     }
     return at;
   });
-  const first = (await connection.runAndReadAll(`SELECT ${select.join(', ')} FROM ${relation}`)).getRowsJS()[0]!;
+  const first = await query(select);
   const rowCount = toNumber(first[0]) ?? 0;
 
   const profiles: ColumnProfile[] = plans.map((plan, index) => {
@@ -234,17 +296,8 @@ export async function profileRelation(
       profile.max = toNumber(first[at + 3]);
       profile.mean = toNumber(first[at + 4]);
       profile.std = toNumber(first[at + 5]);
-      const levels = (first[at + 6] as unknown[] | null)?.map(toNumber) ?? null;
-      if (levels && levels.every((value) => value !== null)) {
-        const names = Object.keys(QUANTILE_LEVELS) as QuantileName[];
-        profile.quantiles = Object.fromEntries(names.map((name, i) => [name, levels[i]!])) as Record<QuantileName, number>;
-        const deciles = levels.slice(names.length) as number[];
-        if (profile.min !== null && profile.max !== null) {
-          profile.histogram = { edges: histogramEdges(profile.min, profile.max, deciles), counts: [] };
-        }
-      }
-      profile.nanCount = toNumber(first[at + 7]) ?? 0;
-      profile.infinityCount = toNumber(first[at + 8]) ?? 0;
+      profile.nanCount = toNumber(first[at + 6]) ?? 0;
+      profile.infinityCount = toNumber(first[at + 7]) ?? 0;
     } else if (plan.kind === 'temporal') {
       profile.min = (first[at + 2] as string | null) ?? null;
       profile.max = (first[at + 3] as string | null) ?? null;
@@ -252,28 +305,44 @@ export async function profileRelation(
     return profile;
   });
 
-  // Scan 2: histogram counts (own edges and, when given, the reference's) and category counts.
-  const referenceByName = new Map((reference?.columns ?? []).map((column) => [column.name, column]));
+  const setQuantiles = (profile: ColumnProfile, levels: number[]) => {
+    profile.quantiles = Object.fromEntries(quantileNames.map((name, i) => [name, levels[i]!])) as Record<QuantileName, number>;
+    if (profile.min !== null && profile.max !== null) {
+      const edges = histogramEdges(profile.min as number, profile.max as number, levels.slice(quantileNames.length));
+      profile.histogram = { edges, counts: [] };
+    }
+  };
+
+  // Scan 2: exact value counts of low-cardinality numbers (quantiles and bins follow in JS), quantiles of the
+  // others, and category counts.
   const second: string[] = [];
   const readers: ((row: unknown[]) => void)[] = [];
+  const needBins: { plan: ColumnPlan; profile: ColumnProfile }[] = [];
   const untracked: { plan: ColumnPlan; profile: ColumnProfile }[] = [];
   plans.forEach((plan, index) => {
     const profile = profiles[index]!;
     if (plan.kind === 'numeric') {
-      const histogram = profile.histogram;
-      if (histogram) {
-        const at = second.length;
-        second.push(binnedHistogramSql(plan, histogram.edges));
+      if (profile.count - profile.nanCount - profile.infinityCount === 0) return;
+      const filter = plan.floating ? ` FILTER (WHERE ${plan.finite})` : '';
+      const at = second.length;
+      if ((profile.distinctCount ?? Infinity) <= MAX_VALUE_COUNT_DISTINCT) {
+        second.push(`histogram(${plan.aggregated})${filter}`);
         readers.push((row) => {
-          histogram.counts = countsFromHistogram(row[at], histogram.edges);
+          const data = valueCountsFrom(row[at]);
+          if (data.total === 0) return;
+          setQuantiles(profile, quantilesFromCounts(data, quantileLevels));
+          if (profile.histogram) profile.histogram.counts = countsOnEdges(data, profile.histogram.edges);
+          const referenceEdges = referenceByName.get(plan.name)?.histogram?.edges;
+          if (referenceEdges && referenceEdges.length >= 2) {
+            profile.onReferenceEdges = { edges: [...referenceEdges], counts: countsOnEdges(data, referenceEdges) };
+          }
         });
-      }
-      const referenceEdges = referenceByName.get(plan.name)?.histogram?.edges;
-      if (referenceEdges && referenceEdges.length >= 2) {
-        const at = second.length;
-        second.push(binnedHistogramSql(plan, referenceEdges));
+      } else {
+        second.push(`quantile_cont(${plan.aggregated}, [${quantileLevels.join(', ')}])${filter}`);
         readers.push((row) => {
-          profile.onReferenceEdges = { edges: [...referenceEdges], counts: countsFromHistogram(row[at], referenceEdges) };
+          const levels = (row[at] as unknown[] | null)?.map(toNumber) ?? null;
+          if (levels && levels.every((value) => value !== null)) setQuantiles(profile, levels as number[]);
+          needBins.push({ plan, profile });
         });
       }
     } else if (plan.kind === 'categorical' || plan.kind === 'boolean') {
@@ -290,9 +359,36 @@ export async function profileRelation(
     }
   });
   if (second.length > 0) {
-    const row = (await connection.runAndReadAll(`SELECT ${second.join(', ')} FROM ${relation}`)).getRowsJS()[0]!;
+    const row = await query(second);
     for (const read of readers) read(row);
   }
+
+  // Scan 3, only for high-cardinality numbers: counts on their own edges and on the reference's.
+  const third: string[] = [];
+  const thirdReaders: ((row: unknown[]) => void)[] = [];
+  for (const { plan, profile } of needBins) {
+    const histogram = profile.histogram;
+    if (histogram) {
+      const at = third.length;
+      third.push(binnedHistogramSql(plan, histogram.edges));
+      thirdReaders.push((row) => {
+        histogram.counts = countsFromHistogram(row[at], histogram.edges);
+      });
+    }
+    const referenceEdges = referenceByName.get(plan.name)?.histogram?.edges;
+    if (referenceEdges && referenceEdges.length >= 2) {
+      const at = third.length;
+      third.push(binnedHistogramSql(plan, referenceEdges));
+      thirdReaders.push((row) => {
+        profile.onReferenceEdges = { edges: [...referenceEdges], counts: countsFromHistogram(row[at], referenceEdges) };
+      });
+    }
+  }
+  if (third.length > 0) {
+    const row = await query(third);
+    for (const read of thirdReaders) read(row);
+  }
+
   for (const { plan, profile } of untracked) {
     const reader = await connection.runAndReadAll(
       `SELECT ${plan.sql}::VARCHAR, count(*) AS n FROM ${relation} WHERE ${plan.sql} IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT ${TOP_VALUES_WHEN_UNTRACKED}`,
