@@ -1,11 +1,15 @@
 // What activities need, built once per worker process from config (STYLE: deps passed in, not imported).
 import type { KeelConfig } from '../config.js';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { createDb, type DbHandle } from '../db/client.js';
 
 export interface WorkerDeps {
   config: KeelConfig;
   temporalAddress: string;
   db: DbHandle;
+  /** Content-addressed snapshots and models (filesystem store under config.artifactDir). */
+  artifacts: ArtifactStore;
   close(): Promise<void>;
 }
 
@@ -17,6 +21,7 @@ export async function createWorkerDeps(config: KeelConfig): Promise<WorkerDeps> 
     config,
     temporalAddress: config.temporalAddress,
     db,
+    artifacts: new FsArtifactStore(config.artifactDir),
     close: () => db.close(),
   };
 }
