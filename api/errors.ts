@@ -1,7 +1,7 @@
 // The API's one error vocabulary: every failure leaves as `{ error: { code, message, details } }`.
 import { Type, type Static } from '@sinclair/typebox';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
-import { ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { isGrpcServiceError, ScheduleNotFoundError, ServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyError, FastifyInstance } from 'fastify';
 
 /** Throw from any route or hook; the error handler turns it into the JSON error body with `status`. */
@@ -41,6 +41,7 @@ const CODE_BY_STATUS: Record<number, string> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
   422: 'UNPROCESSABLE',
   429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
 };
 
 export interface ValidationIssue {
@@ -81,12 +82,25 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorRe
     const cause = error.cause as { message?: string; type?: string } | undefined;
     return reply(422, 'UNPROCESSABLE', cause?.message ?? error.message, { type: cause?.type ?? null });
   }
+  if (isTemporalUnavailable(error)) {
+    return reply(503, 'SERVICE_UNAVAILABLE', 'Temporal is unreachable; try again shortly');
+  }
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = CODE_BY_STATUS[status] ?? 'BAD_REQUEST';
     return reply(status, code, fastifyError.message ?? code.toLowerCase());
   }
   return reply(500, 'INTERNAL', 'internal server error');
+}
+
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+function isTemporalUnavailable(error: unknown): boolean {
+  const grpcError = error instanceof ServiceError ? error.cause : error;
+  return (
+    isGrpcServiceError(grpcError) && (grpcError.code === GRPC_UNAVAILABLE || grpcError.code === GRPC_DEADLINE_EXCEEDED)
+  );
 }
 
 function reply(status: number, code: string, message: string, details?: unknown) {

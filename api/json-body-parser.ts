@@ -35,7 +35,8 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    defaultParser(request, body as string, (error, parsed) => {
+    // Fastify's default JSON parser is callback-style: it answers through `done`, never a promise.
+    void defaultParser(request, body as string, (error, parsed) => {
       if (error) {
         done(new ApiError(400, 'INVALID_JSON', `request body is not valid JSON: ${error.message}`), undefined);
         return;

@@ -34,7 +34,14 @@ function loadCompose(): ComposeFile {
   return parse(readFileSync(composePath, 'utf8'), { merge: true }) as ComposeFile;
 }
 
+let compiledValidator: ReturnType<Ajv2019['compile']> | undefined;
+
 function composeSchemaValidator() {
+  compiledValidator ??= compileComposeSchema();
+  return compiledValidator;
+}
+
+function compileComposeSchema() {
   // The spec is draft 2019-09, but spells its `$schema` URL http://…# (unknown to Ajv, so Ajv2019 is chosen
   // directly) and carries draft-04 `id` annotations that Ajv refuses: both are dropped (a string-valued
   // `id` is never a property definition), nothing that constrains a document is.

@@ -50,10 +50,10 @@ const ReviewResultSchema = Type.Object({
   decidedAt: Type.String(),
 });
 
-export default defineRoutes(async (app, { db, temporal }) => {
+export default defineRoutes(async (app, { db, temporal, config }) => {
   const deps = (): RunsDeps => {
     if (!temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
-    return { db, client: temporal.client };
+    return { db, client: temporal.client, taskQueues: config.taskQueues };
   };
 
   app.post(

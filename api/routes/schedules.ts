@@ -36,10 +36,10 @@ const CreateScheduleBody = Type.Object(
   { additionalProperties: false },
 );
 
-export default defineRoutes(async (app, { db, temporal }) => {
+export default defineRoutes(async (app, { db, temporal, config }) => {
   const deps = (): SchedulesDeps => {
     if (!temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
-    return { db, client: temporal.client };
+    return { db, client: temporal.client, taskQueues: config.taskQueues };
   };
 
   app.post(

@@ -27,7 +27,7 @@ import { ApiError } from '../errors.js';
 export interface RunsDeps {
   db: Db;
   client: Client;
-  taskQueue?: string;
+  taskQueues?: { pipeline: string; training: string };
 }
 
 /** Canonical JSON (sorted keys), so the same body in another key order is the same request. */
@@ -101,8 +101,19 @@ function toSummary(row: RunRow): RunSummary {
   };
 }
 
-export function pipelineInputFor(runId: string, spec: RunSpec, principal: Pick<Principal, 'keyId' | 'name'>): PipelineInput {
-  return { runId, spec, requestedBy: { keyId: principal.keyId, name: principal.name } };
+export function pipelineInputFor(
+  runId: string,
+  spec: RunSpec,
+  principal: Pick<Principal, 'keyId' | 'name'>,
+  trainingTaskQueue?: string,
+): PipelineInput {
+  return {
+    runId,
+    spec,
+    requestedBy: { keyId: principal.keyId, name: principal.name },
+    // Only when not the default, so ordinary runs carry no routing detail.
+    ...(trainingTaskQueue && trainingTaskQueue !== TASK_QUEUES.training ? { trainingTaskQueue } : {}),
+  };
 }
 
 export async function startRun(
@@ -147,9 +158,9 @@ export async function startRun(
       });
       try {
         await deps.client.workflow.start('pipeline', {
-          taskQueue: deps.taskQueue ?? TASK_QUEUES.pipeline,
+          taskQueue: deps.taskQueues?.pipeline ?? TASK_QUEUES.pipeline,
           workflowId,
-          args: [pipelineInputFor(runId, args.spec, args.principal)],
+          args: [pipelineInputFor(runId, args.spec, args.principal, deps.taskQueues?.training)],
           searchAttributes: { [SEARCH_ATTRIBUTES.model]: [args.spec.model], [SEARCH_ATTRIBUTES.stage]: ['queued'] },
           memo: { spec: specSummary(args.spec), requestedBy: args.principal.name },
         });

@@ -17,7 +17,7 @@ import { checkRunSpec, specSummary } from '../runs/runs-service.js';
 export interface SchedulesDeps {
   db: Db;
   client: Client;
-  taskQueue?: string;
+  taskQueues?: { pipeline: string; training: string };
 }
 
 export interface ScheduleView {
@@ -58,6 +58,7 @@ export async function createSchedule(
     spec: args.run,
     scheduleId: args.id,
     requestedBy: { keyId: args.principal.keyId, name: args.principal.name },
+    ...(deps.taskQueues && deps.taskQueues.training !== TASK_QUEUES.training ? { trainingTaskQueue: deps.taskQueues.training } : {}),
   };
   try {
     await deps.client.schedule.create({
@@ -68,7 +69,7 @@ export async function createSchedule(
         workflowType: 'pipeline',
         // Temporal appends the scheduled time, so each run gets its own id under this prefix.
         workflowId: scheduledWorkflowIdPrefix(args.run.model, args.id),
-        taskQueue: deps.taskQueue ?? TASK_QUEUES.pipeline,
+        taskQueue: deps.taskQueues?.pipeline ?? TASK_QUEUES.pipeline,
         args: [input],
         memo: { spec: specSummary(args.run), requestedBy: args.principal.name, scheduleId: args.id },
         searchAttributes: { [SEARCH_ATTRIBUTES.model]: [args.run.model], [SEARCH_ATTRIBUTES.stage]: ['queued'] },
