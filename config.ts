@@ -33,6 +33,8 @@ export interface KeelConfig {
   logLevel: string;
   /** Start the demo run when the stack boots on an empty data directory. */
   demo: boolean;
+  /** Task queue names; change them to isolate environments that share a Temporal namespace. */
+  taskQueues: { pipeline: string; training: string };
 }
 
 export class ConfigError extends Error {
@@ -115,5 +117,9 @@ export function loadConfig(env: Env = process.env): KeelConfig {
     artifactDir: path.resolve(nonEmpty(env.KEEL_ARTIFACT_DIR) ?? path.join(dataDir, 'artifacts')),
     logLevel: nonEmpty(env.LOG_LEVEL) ?? 'info',
     demo: readBoolean(env, 'KEEL_DEMO', true),
+    taskQueues: {
+      pipeline: nonEmpty(env.KEEL_PIPELINE_TASK_QUEUE) ?? 'pipeline',
+      training: nonEmpty(env.KEEL_TRAINING_TASK_QUEUE) ?? 'training',
+    },
   };
 }

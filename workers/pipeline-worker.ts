@@ -7,7 +7,6 @@ import { createMonitorActivities } from '../activities/monitor-activities.js';
 import { createRegistryActivities } from '../activities/registry-activities.js';
 import { createRunActivities } from '../activities/run-activities.js';
 import { createSystemActivities } from '../activities/system-activities.js';
-import { TASK_QUEUES } from '../workflows/definitions.js';
 import { isMain } from './is-main.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
@@ -15,7 +14,7 @@ import { createWorkerDeps, type WorkerDeps } from './worker-deps.js';
 import { workflowsPath } from './workflow-bundle.js';
 
 /** Every activity the pipeline queue serves, from the worker's deps. */
-export function createPipelineActivities(deps: WorkerDeps, client: Client, taskQueue: string = TASK_QUEUES.pipeline) {
+export function createPipelineActivities(deps: WorkerDeps, client: Client) {
   const { db, pool } = deps.db;
   return {
     ...createSystemActivities({ pool }),
@@ -23,7 +22,7 @@ export function createPipelineActivities(deps: WorkerDeps, client: Client, taskQ
     ...createDataActivities({ db, artifacts: deps.artifacts, settings: dataPlaneSettings(deps.config) }),
     ...createEvaluateActivities({ db, artifacts: deps.artifacts }),
     ...createRegistryActivities({ db, pool, artifacts: deps.artifacts }),
-    ...createMonitorActivities({ client, taskQueue }),
+    ...createMonitorActivities({ client, taskQueue: deps.config.taskQueues.pipeline }),
   };
 }
 
@@ -36,7 +35,7 @@ export async function runPipelineWorker(): Promise<void> {
   await runWorker({
     address: deps.temporalAddress,
     namespace: config.temporalNamespace,
-    taskQueue: TASK_QUEUES.pipeline,
+    taskQueue: config.taskQueues.pipeline,
     logger,
     worker: {
       workflowsPath,
