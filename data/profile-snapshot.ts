@@ -1,6 +1,6 @@
-// Profiles every column of a Parquet snapshot in DuckDB in two scans whatever the number of columns (a third
-// only for numeric columns with more than 20,000 distinct values): counts and moments first, then exact value
-// counts (from which quantiles and histograms follow), quantiles of high-cardinality numbers, category counts.
+// Profiles every column of a Parquet snapshot in DuckDB in two scans whatever the number of columns (more only
+// for numeric columns with over 20,000 distinct values or text with over 1,000): counts and moments first, then
+// exact value counts of every low-cardinality column, from which quantiles and histograms follow.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDb, type DuckDbOptions } from './duckdb-session.js';
 import { binIndex } from './psi.js';
@@ -183,18 +183,6 @@ interface ValueCounts {
   total: number;
 }
 
-function valueCountsFrom(value: unknown): ValueCounts {
-  const pairs = mapEntries(value)
-    .map((entry) => [toNumber(entry.key), toNumber(entry.value) ?? 0] as const)
-    .filter((pair): pair is readonly [number, number] => pair[0] !== null)
-    .sort((a, b) => a[0] - b[0]);
-  return {
-    values: pairs.map((pair) => pair[0]),
-    counts: pairs.map((pair) => pair[1]),
-    total: pairs.reduce((sum, pair) => sum + pair[1], 0),
-  };
-}
-
 /**
  * Quantiles with DuckDB's `quantile_cont` definition (linear interpolation at position (n − 1)·q between
  * order statistics), computed from value counts.
@@ -313,54 +301,83 @@ export async function profileRelation(
     }
   };
 
-  // Scan 2: exact value counts of low-cardinality numbers (quantiles and bins follow in JS), quantiles of the
-  // others, and category counts.
-  const second: string[] = [];
-  const readers: ((row: unknown[]) => void)[] = [];
-  const needBins: { plan: ColumnPlan; profile: ColumnProfile }[] = [];
+  // Scan 2: exact value counts of every low-cardinality column in one GROUPING SETS query (far cheaper than
+  // DuckDB's map-building histogram()); quantiles and bins of numbers follow from the counts in JS.
+  const grouped: { plan: ColumnPlan; profile: ColumnProfile; numeric: boolean }[] = [];
+  const highCardinality: { plan: ColumnPlan; profile: ColumnProfile }[] = [];
   const untracked: { plan: ColumnPlan; profile: ColumnProfile }[] = [];
   plans.forEach((plan, index) => {
     const profile = profiles[index]!;
     if (plan.kind === 'numeric') {
       if (profile.count - profile.nanCount - profile.infinityCount === 0) return;
-      const filter = plan.floating ? ` FILTER (WHERE ${plan.finite})` : '';
-      const at = second.length;
-      if ((profile.distinctCount ?? Infinity) <= MAX_VALUE_COUNT_DISTINCT) {
-        second.push(`histogram(${plan.aggregated})${filter}`);
-        readers.push((row) => {
-          const data = valueCountsFrom(row[at]);
-          if (data.total === 0) return;
-          setQuantiles(profile, quantilesFromCounts(data, quantileLevels));
-          if (profile.histogram) profile.histogram.counts = countsOnEdges(data, profile.histogram.edges);
-          const referenceEdges = referenceByName.get(plan.name)?.histogram?.edges;
-          if (referenceEdges && referenceEdges.length >= 2) {
-            profile.onReferenceEdges = { edges: [...referenceEdges], counts: countsOnEdges(data, referenceEdges) };
-          }
-        });
-      } else {
-        second.push(`quantile_cont(${plan.aggregated}, [${quantileLevels.join(', ')}])${filter}`);
-        readers.push((row) => {
-          const levels = (row[at] as unknown[] | null)?.map(toNumber) ?? null;
-          if (levels && levels.every((value) => value !== null)) setQuantiles(profile, levels as number[]);
-          needBins.push({ plan, profile });
-        });
-      }
+      if ((profile.distinctCount ?? Infinity) <= MAX_VALUE_COUNT_DISTINCT) grouped.push({ plan, profile, numeric: true });
+      else highCardinality.push({ plan, profile });
     } else if (plan.kind === 'categorical' || plan.kind === 'boolean') {
-      if ((profile.distinctCount ?? 0) <= MAX_TRACKED_CATEGORIES) {
-        const at = second.length;
-        second.push(`histogram(${plan.sql}::VARCHAR)`);
-        readers.push((row) => {
-          profile.topValues = sortedCounts(mapEntries(row[at]));
-          profile.categoriesComplete = true;
-        });
-      } else {
-        untracked.push({ plan, profile });
-      }
+      if ((profile.distinctCount ?? 0) <= MAX_TRACKED_CATEGORIES) grouped.push({ plan, profile, numeric: false });
+      else untracked.push({ plan, profile });
     }
   });
-  if (second.length > 0) {
-    const row = await query(second);
-    for (const read of readers) read(row);
+  if (grouped.length > 0) {
+    const keys = grouped.map((_, i) => `k${i}`);
+    const inner = grouped.map((entry, i) => `${entry.numeric ? entry.plan.aggregated : `${entry.plan.sql}::VARCHAR`} AS k${i}`);
+    const rows = (
+      await connection.runAndReadAll(
+        `SELECT ${keys.map((key) => `GROUPING(${key})`).join(', ')}, ${keys.join(', ')}, count(*) ` +
+          `FROM (SELECT ${inner.join(', ')} FROM ${relation}) ` +
+          `GROUP BY GROUPING SETS (${keys.map((key) => `(${key})`).join(', ')})`,
+      )
+    ).getRowsJS();
+    const numericPairs = grouped.map(() => [] as [number, number][]);
+    const categoryPairs = grouped.map(() => [] as { key: unknown; value: unknown }[]);
+    const n = grouped.length;
+    for (const row of rows) {
+      const i = grouped.findIndex((_, column) => Number(row[column]) === 0);
+      if (i < 0) continue;
+      const key = row[n + i];
+      if (key === null || key === undefined) continue; // nulls are already counted
+      if (grouped[i]!.numeric) {
+        const value = toNumber(key); // NaN and ±Infinity stay out of quantiles and bins
+        if (value !== null) numericPairs[i]!.push([value, toNumber(row[2 * n]) ?? 0]);
+      } else {
+        categoryPairs[i]!.push({ key, value: row[2 * n] });
+      }
+    }
+    grouped.forEach(({ plan, profile, numeric }, i) => {
+      if (!numeric) {
+        profile.topValues = sortedCounts(categoryPairs[i]!);
+        profile.categoriesComplete = true;
+        return;
+      }
+      const pairs = numericPairs[i]!.sort((a, b) => a[0] - b[0]);
+      const data: ValueCounts = {
+        values: pairs.map((pair) => pair[0]),
+        counts: pairs.map((pair) => pair[1]),
+        total: pairs.reduce((sum, pair) => sum + pair[1], 0),
+      };
+      if (data.total === 0) return;
+      setQuantiles(profile, quantilesFromCounts(data, quantileLevels));
+      if (profile.histogram) profile.histogram.counts = countsOnEdges(data, profile.histogram.edges);
+      const referenceEdges = referenceByName.get(plan.name)?.histogram?.edges;
+      if (referenceEdges && referenceEdges.length >= 2) {
+        profile.onReferenceEdges = { edges: [...referenceEdges], counts: countsOnEdges(data, referenceEdges) };
+      }
+    });
+  }
+
+  // High-cardinality numbers: DuckDB's exact quantiles, then (scan 3) counts on their edges and the reference's.
+  const needBins: { plan: ColumnPlan; profile: ColumnProfile }[] = [];
+  if (highCardinality.length > 0) {
+    const row = await query(
+      highCardinality.map(({ plan }) => {
+        const filter = plan.floating ? ` FILTER (WHERE ${plan.finite})` : '';
+        return `quantile_cont(${plan.aggregated}, [${quantileLevels.join(', ')}])${filter}`;
+      }),
+    );
+    highCardinality.forEach((entry, i) => {
+      const levels = (row[i] as unknown[] | null)?.map(toNumber) ?? null;
+      if (levels && levels.every((value) => value !== null)) setQuantiles(entry.profile, levels as number[]);
+      needBins.push(entry);
+    });
   }
 
   // Scan 3, only for high-cardinality numbers: counts on their own edges and on the reference's.
