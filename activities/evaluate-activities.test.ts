@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { openDuckDb } from '../data/duckdb-session.js';
@@ -159,6 +160,15 @@ describe('evaluateModel', () => {
     expect(result.challengerNoWorse).toBe(true);
     const report = (await getEvaluationReportByRunId(database.db, 'eval-mismatch'))!.report as EvaluationReport;
     expect(report.championSkipped).toBe('champion v1 is incompatible: feature "color" is numeric for the champion but categorical for the candidate');
+  });
+
+  it('when run as an activity, then it heartbeats while it works', async () => {
+    const env = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    const evaluation = await input('eval-heartbeat', 'heartbeat-model');
+    await env.run(activities.evaluateModel, evaluation);
+    expect(beats[0]).toBe('evaluating run eval-heartbeat');
   });
 
   it('rejects a target that is not in the snapshot as a permanent failure', async () => {

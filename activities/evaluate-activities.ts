@@ -9,6 +9,7 @@ import { getModelVersion } from '../db/repositories/model-versions.js';
 import { getModelByName } from '../db/repositories/models.js';
 import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
 import { isDataPlaneError } from '../data/errors.js';
+import { keepHeartbeating } from './evaluation/activity-heartbeat.js';
 import { loadTrainingData, selectRows, TrainingDataError, type TrainingDataSpec } from './training-data.js';
 import type { ColumnarDataset } from '../ml/dataset.js';
 import { predictGbdt } from '../ml/gbdt/index.js';
@@ -109,7 +110,7 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
       return await artifacts.read(sha256);
     } catch (error) {
       if (error instanceof ArtifactNotFoundError || error instanceof ArtifactIntegrityError) {
-        throw permanent(FAILURE_TYPES.trainingFailed, `${what} ${error.message}`, error);
+        throw permanent(error.code, `${what} ${error.message}`, error);
       }
       throw error;
     }
@@ -178,79 +179,87 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
     async evaluateModel(input: EvaluateModelInput): Promise<EvaluateModelResult> {
       const stored = await getEvaluationReportByRunId(db, input.runId);
       if (stored) return (stored.report as EvaluationReport).result;
-
-      const model = parseModelJson(await readArtifact(input.candidate.modelJsonSha256, 'the trainer model JSON:'));
-      const scorer = await createOnnxScorer(await readArtifact(input.candidate.artifactSha256, 'the candidate ONNX model:'), {
-        intraOpNumThreads: 1,
-      });
+      const stopHeartbeats = keepHeartbeating(`evaluating run ${input.runId}`);
       try {
-        if (scorer.task !== input.task) {
-          throw permanent(FAILURE_TYPES.invalidSpec, `the candidate is a ${scorer.task} model but the run is ${input.task}`);
-        }
-        const names = scorer.features.map((f) => f.name);
-        const snapshotPath = await artifacts.localPath(input.snapshotSha256);
-        const data = await loadColumns(snapshotPath, { features: names, target: input.target, task: input.task });
-        const labels = data.label!;
-        // Same split as training; rows without a label cannot be scored against it.
-        const indices = splitRows(data.rowCount, input.seed).holdout.filter((row) => !Number.isNaN(labels[row]));
-        if (indices.length === 0) throw permanent(FAILURE_TYPES.dataRejected, 'the holdout split has no labelled rows');
-        const holdout = selectRows(data, indices);
-
-        const candidatePredictions = scoresOf(input.task, await scorer.score(holdout));
-        const candidateMetrics = holdoutMetrics(input.task, holdout.label!, candidatePredictions);
-        const parity = parityCheck(input.task, referencePredictions(model, holdout), candidatePredictions);
-        const { champion, skipped } = await scoreChampion(input, scorer.features, holdout, snapshotPath, indices);
-
-        const gates = evaluateGates(input.gates, candidateMetrics, champion?.metrics ?? null);
-        const failedGates = [...gates.failed];
-        if (!parity.passed) {
-          failedGates.push(`parity: onnxruntime differs from the trainer by ${parity.maxAbsDiff.toPrecision(3)} (row ${parity.worstRow})`);
-        }
-        const result: Omit<EvaluateModelResult, 'reportId'> = {
-          candidateMetrics,
-          champion: champion ? { version: champion.version, metrics: champion.metrics } : null,
-          deltas: metricDeltas(candidateMetrics, champion?.metrics ?? null),
-          parity: { passed: parity.passed, maxAbsDiff: parity.maxAbsDiff, rows: parity.rows },
-          gatesPassed: failedGates.length === 0,
-          failedGates,
-          challengerNoWorse: isChallengerNoWorse(input.task, candidateMetrics, champion?.metrics ?? null),
-        };
-        const report: Omit<EvaluationReport, 'result'> = {
-          task: input.task,
-          seed: input.seed,
-          snapshotSha256: input.snapshotSha256,
-          holdoutRows: indices.length,
-          primaryMetric: primaryMetric(input.task),
-          candidate: { ...input.candidate, metrics: candidateMetrics },
-          champion,
-          championSkipped: skipped,
-          deltas: result.deltas,
-          parity,
-          gates: { spec: input.gates ?? null, checks: gates.checks },
-          gatesPassed: result.gatesPassed,
-          failedGates,
-          challengerNoWorse: result.challengerNoWorse,
-          smokeRow: firstRow(holdout, names),
-        };
-        const reportId = randomUUID();
-        const withId: EvaluateModelResult = { ...result, reportId };
-        const { report: row } = await saveEvaluationReport(db, {
-          id: reportId,
-          runId: input.runId,
-          model: input.model,
-          candidateSha256: input.candidate.artifactSha256,
-          championVersion: champion?.version ?? null,
-          gatesPassed: result.gatesPassed,
-          report: { ...report, result: withId },
-        });
-        // A concurrent attempt may have stored its report first: every attempt returns the stored one.
-        const saved = (row.report as EvaluationReport).result;
-        return saved;
+        return await evaluate(input);
       } finally {
-        await scorer.close();
+        stopHeartbeats();
       }
     },
   };
+
+  async function evaluate(input: EvaluateModelInput): Promise<EvaluateModelResult> {
+    const model = parseModelJson(await readArtifact(input.candidate.modelJsonSha256, 'the trainer model JSON:'));
+    const scorer = await createOnnxScorer(await readArtifact(input.candidate.artifactSha256, 'the candidate ONNX model:'), {
+      intraOpNumThreads: 1,
+    });
+    try {
+      if (scorer.task !== input.task) {
+        throw permanent(FAILURE_TYPES.invalidSpec, `the candidate is a ${scorer.task} model but the run is ${input.task}`);
+      }
+      const names = scorer.features.map((f) => f.name);
+      const snapshotPath = await artifacts.localPath(input.snapshotSha256);
+      const data = await loadColumns(snapshotPath, { features: names, target: input.target, task: input.task });
+      const labels = data.label!;
+      // Same split as training; rows without a label cannot be scored against it.
+      const indices = splitRows(data.rowCount, input.seed).holdout.filter((row) => !Number.isNaN(labels[row]));
+      if (indices.length === 0) throw permanent(FAILURE_TYPES.dataRejected, 'the holdout split has no labelled rows');
+      const holdout = selectRows(data, indices);
+
+      const candidatePredictions = scoresOf(input.task, await scorer.score(holdout));
+      const candidateMetrics = holdoutMetrics(input.task, holdout.label!, candidatePredictions);
+      const parity = parityCheck(input.task, referencePredictions(model, holdout), candidatePredictions);
+      const { champion, skipped } = await scoreChampion(input, scorer.features, holdout, snapshotPath, indices);
+
+      const gates = evaluateGates(input.gates, candidateMetrics, champion?.metrics ?? null);
+      const failedGates = [...gates.failed];
+      if (!parity.passed) {
+        failedGates.push(`parity: onnxruntime differs from the trainer by ${parity.maxAbsDiff.toPrecision(3)} (row ${parity.worstRow})`);
+      }
+      const result: Omit<EvaluateModelResult, 'reportId'> = {
+        candidateMetrics,
+        champion: champion ? { version: champion.version, metrics: champion.metrics } : null,
+        deltas: metricDeltas(candidateMetrics, champion?.metrics ?? null),
+        parity: { passed: parity.passed, maxAbsDiff: parity.maxAbsDiff, rows: parity.rows },
+        gatesPassed: failedGates.length === 0,
+        failedGates,
+        challengerNoWorse: isChallengerNoWorse(input.task, candidateMetrics, champion?.metrics ?? null),
+      };
+      const report: Omit<EvaluationReport, 'result'> = {
+        task: input.task,
+        seed: input.seed,
+        snapshotSha256: input.snapshotSha256,
+        holdoutRows: indices.length,
+        primaryMetric: primaryMetric(input.task),
+        candidate: { ...input.candidate, metrics: candidateMetrics },
+        champion,
+        championSkipped: skipped,
+        deltas: result.deltas,
+        parity,
+        gates: { spec: input.gates ?? null, checks: gates.checks },
+        gatesPassed: result.gatesPassed,
+        failedGates,
+        challengerNoWorse: result.challengerNoWorse,
+        smokeRow: firstRow(holdout, names),
+      };
+      const reportId = randomUUID();
+      const withId: EvaluateModelResult = { ...result, reportId };
+      const { report: row } = await saveEvaluationReport(db, {
+        id: reportId,
+        runId: input.runId,
+        model: input.model,
+        candidateSha256: input.candidate.artifactSha256,
+        championVersion: champion?.version ?? null,
+        gatesPassed: result.gatesPassed,
+        report: { ...report, result: withId },
+      });
+      // A concurrent attempt may have stored its report first: every attempt returns the stored one.
+      const saved = (row.report as EvaluationReport).result;
+      return saved;
+    } finally {
+      await scorer.close();
+    }
+  }
 }
 
 export type EvaluateActivities = ReturnType<typeof createEvaluateActivities>;

@@ -33,6 +33,7 @@ import {
   type ReviewResult,
 } from '../workflows/definitions.js';
 import type pg from 'pg';
+import { keepHeartbeating } from './evaluation/activity-heartbeat.js';
 
 export interface RegistryActivityDeps {
   db: Db;
@@ -224,50 +225,11 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
     },
 
     async deployModelVersion(input: DeployModelVersionInput): Promise<DeployModelVersionResult> {
-      const { model, row } = await requireVersion(input.model, input.version);
-      // An earlier attempt already failed the smoke test and reverted: report the same outcome again.
-      const reverted = await getRunDeployment(db, input.runId, 'revert');
-      if (reverted) throw smokeFailure(input, reverted.toVersion, reverted.reason ?? 'smoke test failed');
-      if (!DEPLOYABLE_STATUSES.includes(row.status as ModelVersionStatus)) {
-        throw permanent(FAILURE_TYPES.invalidSpec, `version ${input.version} of "${input.model}" is ${row.status}, not approved`);
-      }
-      const { fromVersion } = await db.transaction(async (tx) => {
-        const move = await moveAlias(tx, {
-          modelId: model.id,
-          alias: PRODUCTION_ALIAS,
-          toVersion: input.version,
-          action: 'deploy',
-          actor: input.actor,
-          reason: input.reason,
-          runId: input.runId,
-        });
-        if (!move.moved) return move;
-        if (move.fromVersion !== null && move.fromVersion !== input.version) {
-          await setModelVersionStatus(tx, model.id, move.fromVersion, 'retired', ['deployed']);
-        }
-        await setModelVersionStatus(tx, model.id, input.version, 'deployed');
-        await writeAudit(tx, {
-          actor: input.actor,
-          actorKeyId: null,
-          role: null,
-          action: 'model.deploy',
-          subject: `model:${input.model}`,
-          before: { production: move.fromVersion },
-          after: { production: input.version, runId: input.runId, reason: input.reason },
-        });
-        await notifyModelChanged(tx, input.model);
-        return move;
-      });
-      // A retry after another run deployed a newer version must not smoke-test (and revert) that one.
-      const current = await getAliasVersion(db, model.id, PRODUCTION_ALIAS);
-      if (current !== input.version) return { previousVersion: fromVersion, smoke: { prediction: null, latencyMs: 0 } };
+      const stopHeartbeats = keepHeartbeating(`deploying version ${input.version} of ${input.model}`);
       try {
-        const smoke = await smokePrediction(input.model, row);
-        return { previousVersion: fromVersion, smoke };
-      } catch (error) {
-        const problem = (error as Error).message;
-        await revertDeploy(input, model, fromVersion, problem);
-        throw smokeFailure(input, fromVersion, problem);
+        return await deploy(input);
+      } finally {
+        stopHeartbeats();
       }
     },
 
@@ -275,6 +237,54 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
       await updateRunProgress(db, input, clock());
     },
   };
+
+  async function deploy(input: DeployModelVersionInput): Promise<DeployModelVersionResult> {
+    const { model, row } = await requireVersion(input.model, input.version);
+    // An earlier attempt already failed the smoke test and reverted: report the same outcome again.
+    const reverted = await getRunDeployment(db, input.runId, 'revert');
+    if (reverted) throw smokeFailure(input, reverted.toVersion, reverted.reason ?? 'smoke test failed');
+    if (!DEPLOYABLE_STATUSES.includes(row.status as ModelVersionStatus)) {
+      throw permanent(FAILURE_TYPES.invalidSpec, `version ${input.version} of "${input.model}" is ${row.status}, not approved`);
+    }
+    const { fromVersion } = await db.transaction(async (tx) => {
+      const move = await moveAlias(tx, {
+        modelId: model.id,
+        alias: PRODUCTION_ALIAS,
+        toVersion: input.version,
+        action: 'deploy',
+        actor: input.actor,
+        reason: input.reason,
+        runId: input.runId,
+      });
+      if (!move.moved) return move;
+      if (move.fromVersion !== null && move.fromVersion !== input.version) {
+        await setModelVersionStatus(tx, model.id, move.fromVersion, 'retired', ['deployed']);
+      }
+      await setModelVersionStatus(tx, model.id, input.version, 'deployed');
+      await writeAudit(tx, {
+        actor: input.actor,
+        actorKeyId: null,
+        role: null,
+        action: 'model.deploy',
+        subject: `model:${input.model}`,
+        before: { production: move.fromVersion },
+        after: { production: input.version, runId: input.runId, reason: input.reason },
+      });
+      await notifyModelChanged(tx, input.model);
+      return move;
+    });
+    // A retry after another run deployed a newer version must not smoke-test (and revert) that one.
+    const current = await getAliasVersion(db, model.id, PRODUCTION_ALIAS);
+    if (current !== input.version) return { previousVersion: fromVersion, smoke: { prediction: null, latencyMs: 0 } };
+    try {
+      const smoke = await smokePrediction(input.model, row);
+      return { previousVersion: fromVersion, smoke };
+    } catch (error) {
+      const problem = (error as Error).message;
+      await revertDeploy(input, model, fromVersion, problem);
+      throw smokeFailure(input, fromVersion, problem);
+    }
+  }
 }
 
 export type RegistryActivities = ReturnType<typeof createRegistryActivities>;
