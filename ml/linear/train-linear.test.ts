@@ -51,6 +51,33 @@ function weightOf(model: LinearModel, feature: string, category?: string): numbe
   throw new Error(`no weight for ${feature}`);
 }
 
+/** Largest |∂/∂θ (mean log loss + l2/2·||w||²)| over the intercept and every encoded column of the x1, x2, colour data. */
+function worstLogisticGradient(model: LinearModel, data: ColumnarDataset, l2: number): number {
+  const p = predictLinear(model, data);
+  const y = data.label!;
+  const n = data.rowCount;
+  const x1 = data.columns.x1 as Float64Array;
+  const x2 = data.columns.x2 as Float64Array;
+  const colour = data.columns.colour as (string | null)[];
+  const spec1 = model.numeric.find((s) => s.name === 'x1')!;
+  const spec2 = model.numeric.find((s) => s.name === 'x2')!;
+  const gradient = { intercept: 0, x1: 0, x2: 0, a: 0, b: 0, c: 0 };
+  for (let i = 0; i < n; i++) {
+    const r = (p[i] - y[i]) / n;
+    gradient.intercept += r;
+    gradient.x1 += (r * ((Number.isNaN(x1[i]) ? spec1.impute : x1[i]) - spec1.mean)) / spec1.std;
+    gradient.x2 += (r * (x2[i] - spec2.mean)) / spec2.std;
+    if (colour[i] !== null) gradient[colour[i] as 'a' | 'b' | 'c'] += r;
+  }
+  const w = (name: string): number => model.weights[model.numeric.findIndex((s) => s.name === name)];
+  return Math.max(
+    Math.abs(gradient.intercept),
+    Math.abs(gradient.x1 + l2 * w('x1')),
+    Math.abs(gradient.x2 + l2 * w('x2')),
+    ...(['a', 'b', 'c'] as const).map((c) => Math.abs(gradient[c] + l2 * weightOf(model, 'colour', c))),
+  );
+}
+
 describe('trainLinear (logistic)', () => {
   // True log-odds: -0.5 + 0.6·x1 - 2·x2 + colour effect; missing x1 contributes its mean, 2 (= +1.2).
   const truth = (x1: number, x2: number, colour: string | null): number =>
@@ -68,30 +95,14 @@ describe('trainLinear (logistic)', () => {
   });
 
   it('when converged, then the gradient of the penalised log loss is zero in every encoded column', () => {
-    const p = predictLinear(model, data);
-    const y = data.label!;
-    const n = data.rowCount;
-    const x1 = data.columns.x1 as Float64Array;
-    const x2 = data.columns.x2 as Float64Array;
-    const colour = data.columns.colour as (string | null)[];
-    const spec1 = model.numeric.find((s) => s.name === 'x1')!;
-    const spec2 = model.numeric.find((s) => s.name === 'x2')!;
-    const gradient = { intercept: 0, x1: 0, x2: 0, a: 0, b: 0, c: 0 };
-    for (let i = 0; i < n; i++) {
-      const r = (p[i] - y[i]) / n;
-      gradient.intercept += r;
-      gradient.x1 += r * ((Number.isNaN(x1[i]) ? spec1.impute : x1[i]) - spec1.mean) / spec1.std;
-      gradient.x2 += r * (x2[i] - spec2.mean) / spec2.std;
-      if (colour[i] !== null) gradient[colour[i] as 'a' | 'b' | 'c'] += r;
-    }
-    const l2 = 1e-6;
-    const w = (name: string): number => model.weights[model.numeric.findIndex((s) => s.name === name)];
-    expect(Math.abs(gradient.intercept)).toBeLessThan(1e-9);
-    expect(Math.abs(gradient.x1 + l2 * w('x1'))).toBeLessThan(1e-9);
-    expect(Math.abs(gradient.x2 + l2 * w('x2'))).toBeLessThan(1e-9);
-    for (const c of ['a', 'b', 'c'] as const) {
-      expect(Math.abs(gradient[c] + l2 * weightOf(model, 'colour', c))).toBeLessThan(1e-9);
-    }
+    expect(worstLogisticGradient(model, data, 1e-6)).toBeLessThan(1e-9);
+  });
+
+  it('when there are enough rows to warm-start on a subsample, then the full-data optimum is still reached', () => {
+    const big = synthetic(13, 220_000, truth, true);
+    const warm = trainLinear(big, { task: 'binary', l2: 1e-6 });
+    expect(worstLogisticGradient(warm.model as LinearModel, big, 1e-6)).toBeLessThan(1e-9);
+    expect(weightOf(warm.model as LinearModel, 'x2')).toBeCloseTo(-2, 1);
   });
 
   it('when trained, then the encoding holds training means, stds and categories most frequent first', () => {
