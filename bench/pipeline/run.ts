@@ -1,0 +1,142 @@
+// bench/pipeline: what orchestration costs. Starts its own dev server, embedded Postgres and workers, then
+//  1. one auto-approved run on the shipped dataset: wall time vs the sum of its activities' own times;
+//  2. N runs started at once (default 20): all must finish; wall time and per-run overhead.
+// Usage: npx tsx bench/pipeline/run.ts [--concurrent 20]
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { createTrainingActivities } from '../../activities/training-activities.js';
+import { FsArtifactStore } from '../../artifacts/fs-artifact-store.js';
+import { loadConfig } from '../../config.js';
+import { createDb } from '../../db/client.js';
+import { applyMigrations } from '../../db/migrate.js';
+import { DEMO_DATASET, demoRunSpec } from '../../dev/bootstrap.js';
+import { startEmbeddedPostgres } from '../../dev/embedded-postgres.js';
+import { findTemporalCli } from '../../dev/temporal-cli.js';
+import { freePort, startTemporalDevServer } from '../../dev/temporal-dev-server.js';
+import { createPipelineActivities } from '../../workers/pipeline-worker.js';
+import { workflowsPath } from '../../workers/workflow-bundle.js';
+import { pipelineWorkflowId, type PipelineInput, type PipelineStatus } from '../../workflows/definitions.js';
+
+const concurrentArg = process.argv.indexOf('--concurrent');
+const concurrent = concurrentArg > 0 ? Number(process.argv[concurrentArg + 1]) : 20;
+
+interface RunTiming {
+  wallMs: number;
+  activityMs: number;
+  activities: number;
+  status: string;
+}
+
+/** Sum of each activity's own execution (started → completed) from the workflow history. */
+async function activityTime(client: Client, workflowId: string): Promise<{ ms: number; count: number }> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const started = new Map<string, number>();
+  let total = 0;
+  let count = 0;
+  for (const event of history.events ?? []) {
+    const at = Number(event.eventTime?.seconds ?? 0) * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
+    if (event.activityTaskStartedEventAttributes) {
+      started.set(String(event.activityTaskStartedEventAttributes.scheduledEventId), at);
+    }
+    if (event.activityTaskCompletedEventAttributes) {
+      const from = started.get(String(event.activityTaskCompletedEventAttributes.scheduledEventId));
+      if (from !== undefined) {
+        total += at - from;
+        count++;
+      }
+    }
+  }
+  return { ms: total, count };
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'keel-bench-pipeline-'));
+  await fs.chmod(scratch, 0o755);
+  const cli = await findTemporalCli();
+  const [temporalServer, postgres] = await Promise.all([
+    (async () => startTemporalDevServer({ cli, port: await freePort() }))(),
+    (async () => startEmbeddedPostgres({ dataDir: path.join(scratch, 'pg'), port: await freePort(), persistent: false }))(),
+  ]);
+  try {
+    await applyMigrations(postgres.url);
+    const config = loadConfig({ KEEL_DATA_DIR: scratch, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporalServer.address });
+    await fs.mkdir(config.dataRoots[0]!, { recursive: true });
+    const datasetPath = path.join(config.dataRoots[0]!, 'seattle-weather.csv');
+    await fs.copyFile(DEMO_DATASET, datasetPath);
+    const db = createDb(postgres.url);
+    const artifacts = new FsArtifactStore(config.artifactDir);
+    const connection = await Connection.connect({ address: temporalServer.address });
+    const client = new Client({ connection });
+    const workerConnection = await NativeConnection.connect({ address: temporalServer.address });
+    const deps = { config, temporalAddress: temporalServer.address, db, artifacts, close: async () => undefined };
+    const pipelineWorker = await Worker.create({
+      connection: workerConnection,
+      taskQueue: config.taskQueues.pipeline,
+      workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }),
+      activities: createPipelineActivities(deps, client),
+    });
+    const trainingWorker = await Worker.create({
+      connection: workerConnection,
+      taskQueue: config.taskQueues.training,
+      activities: createTrainingActivities({ artifacts, checkpointDir: path.join(scratch, 'checkpoints'), keelVersion: 'bench' }),
+      maxConcurrentActivityTaskExecutions: 1,
+    });
+    const workersDone = Promise.all([pipelineWorker.run(), trainingWorker.run()]);
+
+    const runOne = async (model: string, runId: string): Promise<RunTiming> => {
+      const spec = { ...demoRunSpec(datasetPath), model, policy: { autoApprove: true } };
+      const input: PipelineInput = { runId, spec, requestedBy: { keyId: null, name: 'bench' } };
+      // The runs row normally comes from the API; the bench starts workflows directly.
+      await db.pool.query(
+        `INSERT INTO runs (id, workflow_id, model, spec, spec_hash, requested_by_name) VALUES ($1, $2, $3, $4, 'bench', 'bench')`,
+        [runId, pipelineWorkflowId(model, runId), model, JSON.stringify(spec)],
+      );
+      const startedAt = performance.now();
+      const result = await client.workflow.execute<(input: PipelineInput) => Promise<PipelineStatus>>('pipeline', {
+        taskQueue: config.taskQueues.pipeline,
+        workflowId: pipelineWorkflowId(model, runId),
+        args: [input],
+      });
+      const wallMs = performance.now() - startedAt;
+      const activities = await activityTime(client, pipelineWorkflowId(model, runId));
+      return { wallMs, activityMs: activities.ms, activities: activities.count, status: result.status };
+    };
+
+    // Warm-up (first DuckDB/onnxruntime loads), not reported.
+    await runOne('bench-warmup', 'warmup');
+    const single = await runOne('bench-single', 'single');
+    const batchStart = performance.now();
+    const batch = await Promise.all(
+      Array.from({ length: concurrent }, (_, i) => runOne(`bench-batch-${i}`, `batch-${i}`)),
+    );
+    const batchWallMs = performance.now() - batchStart;
+
+    const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    const overheads = batch.map((run) => run.wallMs - run.activityMs);
+    console.log('\nbench/pipeline — one auto-approved run on seattle-weather.csv (1,461 rows), GBDT 60 trees');
+    console.log('| measure | value |');
+    console.log('|---|---|');
+    console.log(`| single run: wall time | ${fmt(single.wallMs)} |`);
+    console.log(`| single run: sum of its ${single.activities} activities' own times (baseline) | ${fmt(single.activityMs)} |`);
+    console.log(`| single run: orchestration overhead (wall − activities) | ${fmt(single.wallMs - single.activityMs)} |`);
+    console.log(`| ${concurrent} runs at once: finished deployed | ${batch.filter((run) => run.status === 'deployed').length}/${concurrent} |`);
+    console.log(`| ${concurrent} runs at once: wall time for all | ${fmt(batchWallMs)} |`);
+    console.log(`| ${concurrent} runs at once: mean per-run overhead (wall − activities, includes queueing for the one training slot) | ${fmt(overheads.reduce((a, b) => a + b, 0) / concurrent)} |`);
+    console.log(`| ${concurrent} runs at once: sum of all activities' own times | ${fmt(batch.reduce((a, run) => a + run.activityMs, 0))} |`);
+    pipelineWorker.shutdown();
+    trainingWorker.shutdown();
+    await workersDone;
+    await connection.close();
+    await workerConnection.close();
+    await db.close();
+  } finally {
+    await Promise.allSettled([temporalServer.stop(), postgres.stop()]);
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+}
+
+await main();
