@@ -21,6 +21,7 @@ import {
   FAILURE_TYPES,
   type EvaluateModelInput,
   type EvaluateModelResult,
+  type PipelineActivities,
   type Task,
 } from '../workflows/definitions.js';
 import {
@@ -175,7 +176,7 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
     }
   }
 
-  return {
+  const activities = {
     async evaluateModel(input: EvaluateModelInput): Promise<EvaluateModelResult> {
       const stored = await getEvaluationReportByRunId(db, input.runId);
       if (stored) return (stored.report as EvaluationReport).result;
@@ -186,7 +187,8 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
         stopHeartbeats();
       }
     },
-  };
+  } satisfies Pick<PipelineActivities, 'evaluateModel'>;
+  return activities;
 
   async function evaluate(input: EvaluateModelInput): Promise<EvaluateModelResult> {
     const model = parseModelJson(await readArtifact(input.candidate.modelJsonSha256, 'the trainer model JSON:'));

@@ -26,6 +26,7 @@ import {
   FAILURE_TYPES,
   type DeployModelVersionInput,
   type DeployModelVersionResult,
+  type PipelineActivities,
   type RecordReviewDecisionInput,
   type RecordRunProgressInput,
   type RegisterModelVersionInput,
@@ -146,7 +147,7 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
     );
   }
 
-  return {
+  const activities = {
     async registerModelVersion(input: RegisterModelVersionInput): Promise<RegisterModelVersionResult> {
       let model: ModelRow;
       try {
@@ -236,7 +237,8 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
     async recordRunProgress(input: RecordRunProgressInput): Promise<void> {
       await updateRunProgress(db, input, clock());
     },
-  };
+  } satisfies Pick<PipelineActivities, 'registerModelVersion' | 'recordReviewDecision' | 'deployModelVersion' | 'recordRunProgress'>;
+  return activities;
 
   async function deploy(input: DeployModelVersionInput): Promise<DeployModelVersionResult> {
     const { model, row } = await requireVersion(input.model, input.version);
