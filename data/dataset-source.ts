@@ -30,6 +30,8 @@ export interface DataPlaneSettings {
   allowPrivateUrls?: boolean;
   /** Private networks (CIDR) URL sources may reach even when `allowPrivateUrls` is off, e.g. an internal data server. */
   allowedPrivateNetworks?: string[];
+  /** Extra CA certificates (PEM) trusted for https sources, e.g. an internal CA. */
+  urlCaCertificates?: string[];
   /** Allow plain `http://` URLs (default false: `https://` only). */
   allowHttpUrls?: boolean;
   /** Largest download accepted, in bytes (default 2 GiB). */

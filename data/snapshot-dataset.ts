@@ -75,6 +75,7 @@ async function materialize(
         allowedPrivateNetworks: settings.allowedPrivateNetworks,
         allowHttpUrls: settings.allowHttpUrls,
         maxDownloadBytes: settings.maxDownloadBytes,
+        caCertificates: settings.urlCaCertificates,
       });
       const format: FileFormat | undefined =
         formatFromName(source.url, source.format) ?? formatFromName(downloaded.finalUrl) ?? formatFromContentType(downloaded.contentType);

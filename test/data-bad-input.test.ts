@@ -1,5 +1,6 @@
 // Every kind of broken input ends in a named error or a failing report, and never leaves a file behind.
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFile, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -227,6 +228,55 @@ describe('URL sources', () => {
       ingest({ source: { kind: 'url', url: `${base}/to-private` } }, admitLoopback),
       'SOURCE_NOT_ALLOWED',
       /10\.0\.0\.1/,
+    );
+  });
+});
+
+describe('https URL sources', () => {
+  let server: Server;
+  let base: string;
+  let certificate: string;
+
+  beforeAll(async () => {
+    const weather = await readFile(join(FIXTURES, 'seattle-weather.csv'));
+    certificate = await readFile(join(FIXTURES, 'tls/localhost-cert.pem'), 'utf8');
+    const key = await readFile(join(FIXTURES, 'tls/localhost-key.pem'), 'utf8');
+    server = createHttpsServer({ cert: certificate, key }, (request, response) => {
+      if (request.url === '/weather.csv') response.writeHead(200, { 'content-type': 'text/csv' }).end(weather);
+      else response.writeHead(302, { location: 'https://[fd00::1]/x.csv' }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('downloads over https from an admin-allowed address with a trusted certificate', async () => {
+    const snapshot = await ingest(
+      { source: { kind: 'url', url: `${base}/weather.csv` } },
+      { allowedPrivateNetworks: ['127.0.0.1/32'], urlCaCertificates: [certificate] },
+    );
+    expect(snapshot.rowCount).toBe(1461);
+  });
+
+  it('refuses a server whose certificate is not trusted', async () => {
+    await expectRefused(
+      ingest({ source: { kind: 'url', url: `${base}/weather.csv` } }, { allowedPrivateNetworks: ['127.0.0.1/32'] }),
+      'SOURCE_UNREADABLE',
+      /could not be fetched: .*(self-signed|certificate)/i,
+    );
+  });
+
+  it('refuses an https redirect to a unique-local IPv6 address', async () => {
+    await expectRefused(
+      ingest(
+        { source: { kind: 'url', url: `${base}/elsewhere` } },
+        { allowedPrivateNetworks: ['127.0.0.1/32'], urlCaCertificates: [certificate] },
+      ),
+      'SOURCE_NOT_ALLOWED',
+      /fd00::1/,
     );
   });
 });
