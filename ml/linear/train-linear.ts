@@ -62,8 +62,9 @@ export function trainLinear(data: ColumnarDataset, paramsInput: LinearParamsInpu
   let mean = 0;
   for (let i = 0; i < y.length; i++) mean += y[i];
   mean /= y.length;
-  initial[design.interceptIndex] =
-    params.task === 'binary' ? Math.log(Math.min(Math.max(mean, 1e-6), 1 - 1e-6) / (1 - Math.min(Math.max(mean, 1e-6), 1 - 1e-6))) : mean;
+  // Start from the intercept-only fit: the base rate's log-odds (kept finite when one class is absent) or the mean.
+  const rate = Math.min(Math.max(mean, 1e-6), 1 - 1e-6);
+  initial[design.interceptIndex] = params.task === 'binary' ? Math.log(rate / (1 - rate)) : mean;
 
   const family = params.task === 'binary' ? 'logistic' : 'gaussian';
   let start: Float64Array = initial;
