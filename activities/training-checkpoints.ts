@@ -2,8 +2,8 @@
 // `<checkpointDir>/<runId>/gbdt-<fingerprint>.json`. The name carries no attempt number (any attempt finds it)
 // and a fingerprint of everything that shapes the model (a changed spec never resumes a stale run).
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { GBDT_CHECKPOINT_FORMAT, type GbdtCheckpoint } from '../ml/gbdt/index.js';
 
 export const TRAINING_CHECKPOINT_FORMAT = 'keel-training-checkpoint/1';
@@ -95,6 +95,10 @@ export class TrainingCheckpointStore {
   /** Removes this checkpoint, and the run's directory when nothing else is left in it. */
   async remove(): Promise<void> {
     await rm(this.path, { force: true });
+    // A worker killed mid-save leaves its temp file behind.
+    const names = await readdir(this.runDir).catch(() => [] as string[]);
+    const staging = `${basename(this.path)}.tmp-`;
+    await Promise.all(names.filter((name) => name.startsWith(staging)).map((name) => rm(join(this.runDir, name), { force: true })));
     try {
       await rmdir(this.runDir);
     } catch (error) {

@@ -1,22 +1,43 @@
 // The `training` task queue: CPU-heavy model training, scaled separately from the pipeline queue.
-import { loadConfig } from '../config.js';
-import { TASK_QUEUES } from '../workflows/definitions.js';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createTrainingActivities } from '../activities/training-activities.js';
+import { loadConfig, type KeelConfig } from '../config.js';
 import { isMain } from './is-main.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
 import { createWorkerDeps } from './worker-deps.js';
 
-export async function runTrainingWorker(): Promise<void> {
+/** Keel's version (package.json), written into every exported model's metadata. */
+export const KEEL_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/** In-progress training checkpoints; local to the worker machine, removed after each successful run. */
+export function trainingCheckpointDir(config: KeelConfig): string {
+  return path.join(config.dataDir, 'checkpoints');
+}
+
+export interface TrainingWorkerOptions {
+  /** Default `training`; tests and dedicated pools poll their own queue. */
+  taskQueue?: string;
+}
+
+export async function runTrainingWorker(options: TrainingWorkerOptions = {}): Promise<void> {
   const config = loadConfig();
   const logger = createProcessLogger('keel-worker-training', config.logLevel);
   const deps = await createWorkerDeps(config);
   await runWorker({
     address: deps.temporalAddress,
     namespace: config.temporalNamespace,
-    taskQueue: TASK_QUEUES.training,
+    taskQueue: options.taskQueue ?? config.taskQueues.training,
     logger,
     worker: {
-      activities: {},
+      activities: {
+        ...createTrainingActivities({
+          artifacts: deps.artifacts,
+          checkpointDir: trainingCheckpointDir(config),
+          keelVersion: KEEL_VERSION,
+        }),
+      },
       // Training saturates a core: one at a time per worker process.
       maxConcurrentActivityTaskExecutions: 1,
     },

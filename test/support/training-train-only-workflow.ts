@@ -1,0 +1,20 @@
+// Test-only workflow: just the pipeline's train step, with a short heartbeat timeout so a killed worker is
+// noticed in seconds rather than the pipeline's 30.
+import { proxyActivities } from '@temporalio/workflow';
+import { FAILURE_TYPES, type PipelineActivities, type TrainModelInput, type TrainModelResult } from '../../workflows/definitions.js';
+
+export interface TrainOnlyInput {
+  training: TrainModelInput;
+  trainingTaskQueue: string;
+  heartbeatTimeout: string;
+}
+
+export async function trainOnly(input: TrainOnlyInput): Promise<TrainModelResult> {
+  const { trainModel } = proxyActivities<Pick<PipelineActivities, 'trainModel'>>({
+    taskQueue: input.trainingTaskQueue,
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: input.heartbeatTimeout,
+    retry: { initialInterval: '100 milliseconds', maximumAttempts: 5, nonRetryableErrorTypes: [FAILURE_TYPES.trainingFailed] },
+  });
+  return trainModel(input.training);
+}

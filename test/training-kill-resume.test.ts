@@ -1,0 +1,224 @@
+// kill -9 of a training worker mid-run: the retried attempt, on a fresh worker process, resumes from the last
+// checkpoint and produces the same model, byte for byte, as a run that was never interrupted.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
+import { decodeTimeoutType, defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTrainingActivities, type TrainingHeartbeat } from '../activities/training-activities.js';
+import type { TrainingCheckpointFile } from '../activities/training-checkpoints.js';
+import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
+import { KEEL_VERSION } from '../workers/training-worker.js';
+import type { TrainModelInput, TrainModelResult } from '../workflows/definitions.js';
+import type { trainOnly } from './support/training-train-only-workflow.js';
+import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
+import { flightsTrainingSql, storeParquetSnapshot } from './support/training-snapshots.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const workerScript = fileURLToPath(new URL('./support/training-worker-process.ts', import.meta.url));
+const workflowsPath = fileURLToPath(new URL('./support/training-train-only-workflow.ts', import.meta.url));
+
+/** Kill once the server has seen a heartbeat reporting a checkpoint at or past this iteration. */
+const KILL_AFTER_CHECKPOINT = 10;
+const NUM_ITERATIONS = 60;
+
+let temporal: TestTemporal;
+let bundle: WorkflowBundleWithSourceMap;
+let root: string;
+let dataDir: string;
+let artifactDir: string;
+let artifacts: FsArtifactStore;
+let snapshotSha256: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'keel-training-kill-'));
+  dataDir = join(root, 'data');
+  artifactDir = join(root, 'artifacts');
+  artifacts = new FsArtifactStore(artifactDir);
+  [temporal, bundle, snapshotSha256] = await Promise.all([
+    connectTestTemporal(),
+    bundleWorkflowCode({ workflowsPath }),
+    // 60k flights (42k training rows): a few seconds of training, long enough to kill it in the middle.
+    storeParquetSnapshot(artifacts, flightsTrainingSql(60_000)),
+  ]);
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await temporal?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+interface WorkerProcess {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+}
+
+function startWorkerProcess(taskQueue: string, standby = false): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', workerScript, taskQueue, ...(standby ? ['--standby'] : [])], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporal.address,
+      DATABASE_URL: inject('databaseUrl'),
+      KEEL_DATA_DIR: dataDir,
+      KEEL_ARTIFACT_DIR: artifactDir,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: [standby ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, exited, output: () => output };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, diagnostics: () => string): Promise<T> {
+  // A give-up bound for a broken run, not a performance assertion: a loaded 2-core machine needs its time.
+  const giveUpAt = Date.now() + 90_000;
+  while (Date.now() < giveUpAt) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`gave up waiting for ${what}; worker output:\n${diagnostics()}`);
+}
+
+async function checkpointFiles(): Promise<string[]> {
+  const entries = await readdir(join(dataDir, 'checkpoints'), { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+async function readCheckpoint(): Promise<TrainingCheckpointFile | undefined> {
+  const files = (await checkpointFiles()).filter((file) => file.endsWith('.json'));
+  if (files.length === 0) return undefined;
+  // Written by rename, so a file that exists is complete.
+  return JSON.parse(await readFile(files[0], 'utf8')) as TrainingCheckpointFile;
+}
+
+/** The reference: the same input trained in this process, never interrupted. */
+function trainUninterrupted(input: TrainModelInput): Promise<TrainModelResult> {
+  const activities = createTrainingActivities({ artifacts, checkpointDir: join(root, 'uninterrupted-checkpoints'), keelVersion: KEEL_VERSION });
+  return new MockActivityEnvironment().run(activities.trainModel, input);
+}
+
+async function lastHeartbeatOnServer(handle: WorkflowHandle): Promise<TrainingHeartbeat | undefined> {
+  const pending = (await handle.describe()).raw.pendingActivities?.[0];
+  const payload = pending?.attempt === 1 ? pending.heartbeatDetails?.payloads?.[0] : undefined;
+  return payload ? defaultPayloadConverter.fromPayload<TrainingHeartbeat>(payload as Payload) : undefined;
+}
+
+describe('training worker killed with SIGKILL', () => {
+  it('when the worker dies mid-training, then the retry on a new worker resumes from the checkpoint and builds the identical model', async () => {
+    const trainingTaskQueue = uniqueName('training-kill');
+    const workflowTaskQueue = uniqueName('train-only');
+    const training: TrainModelInput = {
+      runId: uniqueName('kill-run'),
+      model: 'flight-delays',
+      snapshotSha256,
+      target: 'delayed',
+      task: 'binary',
+      trainer: { kind: 'gbdt', params: { numIterations: NUM_ITERATIONS, numLeaves: 31, baggingFraction: 0.8, featureFraction: 0.8 } },
+      seed: 11,
+    };
+
+    const T = { start: Date.now(), kill: 0, result: 0 };
+    const first = startWorkerProcess(trainingTaskQueue);
+    // Loaded now, polling only after the kill: the retry does not wait for a cold start.
+    const second = startWorkerProcess(trainingTaskQueue, true);
+    const workflowWorker = await Worker.create({
+      connection: temporal.workerConnection,
+      taskQueue: workflowTaskQueue,
+      workflowBundle: bundle,
+    });
+    const outcome = await workflowWorker.runUntil(async () => {
+      const handle = await temporal.client.workflow.start<typeof trainOnly>('trainOnly', {
+        taskQueue: workflowTaskQueue,
+        workflowId: uniqueName('train-only'),
+        args: [{ training, trainingTaskQueue, heartbeatTimeout: '3 seconds' }],
+      });
+      try {
+        // Kill mid-run, once a checkpoint at or past KILL_AFTER_CHECKPOINT is on disk and the server holds a
+        // progress heartbeat of this attempt (what the retry's heartbeatDetails will be).
+        const onDisk = await waitFor(
+          `a checkpoint at iteration >= ${KILL_AFTER_CHECKPOINT}`,
+          async () => {
+            const saved = await readCheckpoint();
+            return saved !== undefined && saved.checkpoint.iteration >= KILL_AFTER_CHECKPOINT ? saved : undefined;
+          },
+          first.output,
+        );
+        const serverBeat = await waitFor(
+          'a training heartbeat on the server',
+          async () => {
+            const beat = await lastHeartbeatOnServer(handle);
+            return beat?.phase === 'training' && beat.iteration > 0 ? beat : undefined;
+          },
+          first.output,
+        );
+        T.kill = Date.now();
+        first.child.kill('SIGKILL');
+        const death = await first.exited;
+        // The worker may have saved once more before the signal landed: the retry must pick up the latest.
+        const lastSaved = (await readCheckpoint())!;
+        const uninterrupted = trainUninterrupted(training);
+        second.child.stdin!.end('go\n');
+        const result = await handle.result();
+        T.result = Date.now();
+        second.child.kill('SIGTERM');
+        await second.exited;
+        const history = await handle.fetchHistory();
+        return { death, onDisk, serverBeat, lastSaved, result, history, uninterrupted: await uninterrupted };
+      } catch (error) {
+        await handle.terminate('test failed').catch(() => undefined);
+        throw error;
+      }
+    });
+
+    expect(outcome.death.signal).toBe('SIGKILL');
+    expect(outcome.lastSaved.checkpoint.iteration).toBeLessThan(NUM_ITERATIONS);
+
+    // The activity completed on its second attempt, after the first one timed out on heartbeats; the server had
+    // the first attempt's progress heartbeats.
+    const events = outcome.history.events ?? [];
+    const started = events.filter((e) => e.activityTaskStartedEventAttributes);
+    expect(started).toHaveLength(1);
+    const attempt = started[0].activityTaskStartedEventAttributes!;
+    expect(attempt.attempt).toBe(2);
+    const timeout = attempt.lastFailure?.timeoutFailureInfo;
+    expect(decodeTimeoutType(timeout?.timeoutType)).toBe('HEARTBEAT');
+    expect(outcome.serverBeat).toMatchObject({ phase: 'training', numIterations: NUM_ITERATIONS, resumedFromIteration: null });
+    expect(events.some((e) => e.activityTaskCompletedEventAttributes)).toBe(true);
+
+    // It resumed from exactly the checkpoint the killed worker left, not from scratch, and cleaned up after itself.
+    const result: TrainModelResult = outcome.result;
+    expect(result.resumedFromIteration).toBe(outcome.lastSaved.checkpoint.iteration);
+    expect(result.resumedFromIteration).toBeGreaterThanOrEqual(KILL_AFTER_CHECKPOINT);
+    expect(await checkpointFiles()).toEqual([]);
+
+    // The same model, byte for byte, as the uninterrupted run with the same seed.
+    const uninterrupted = outcome.uninterrupted;
+    expect(result.artifactSha256).toBe(uninterrupted.artifactSha256);
+    expect(result.modelJsonSha256).toBe(uninterrupted.modelJsonSha256);
+    expect({ ...result, resumedFromIteration: null }).toEqual(uninterrupted);
+    console.log(
+      `[kill -9] killed after checkpoint ${outcome.onDisk.checkpoint.iteration}, resumed from ${result.resumedFromIteration}` +
+        ` of ${result.bestIteration} iterations; model ${result.artifactSha256.slice(0, 12)} = uninterrupted;` +
+        ` kill after ${T.kill - T.start} ms, retry done ${T.result - T.kill} ms later, reference done ${Date.now() - T.result} ms after that`,
+    );
+  }, 180_000);
+});
