@@ -72,6 +72,9 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
   const entries = new Map<string, Entry>();
   /** model name → key of the entry serving production. */
   const production = new Map<string, string>();
+  /** Per model: the number of the latest alias read, and of the read whose result was applied. */
+  const readsStarted = new Map<string, number>();
+  const readApplied = new Map<string, number>();
   let watching = false;
   let closed = false;
   let listener: pg.Client | undefined;
@@ -169,9 +172,19 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
 
   /** Makes the cache's production entry match the alias; returns it (or throws why there is none). */
   async function syncProduction(model: string): Promise<Entry> {
+    const ticket = (readsStarted.get(model) ?? 0) + 1;
+    readsStarted.set(model, ticket);
     const row = await readProduction(model);
+    // A slower, older read (e.g. a poll overlapping a NOTIFY) must not undo what a newer one applied.
+    const stale = () => (readApplied.get(model) ?? 0) > ticket;
     const previousKey = production.get(model);
+    if (stale()) {
+      const newer = previousKey === undefined ? undefined : entries.get(previousKey);
+      if (newer) return newer;
+      throw new ModelNotServingError(model, 'no_production_version');
+    }
     if (!row || row.version === null || row.sha256 === null) {
+      readApplied.set(model, ticket);
       if (previousKey !== undefined) {
         production.delete(model);
         retire(previousKey);
@@ -182,6 +195,12 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     // Load fully before switching, so requests keep using the old version until the new one is ready.
     await entry.loading;
     const currentKey = production.get(model);
+    if (stale()) {
+      const newer = currentKey === undefined ? undefined : entries.get(currentKey);
+      if (newer) return newer;
+      throw new ModelNotServingError(model, 'no_production_version');
+    }
+    readApplied.set(model, ticket);
     if (currentKey !== entry.key) {
       production.set(model, entry.key);
       if (currentKey !== undefined) {
@@ -252,10 +271,13 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     },
 
     async withProduction(model, run) {
-      const key = production.get(model);
-      const cached = watching && key !== undefined ? entries.get(key) : undefined;
-      const entry = cached ?? (await syncProduction(model));
-      return use(entry, run);
+      for (let attempt = 1; ; attempt++) {
+        const key = production.get(model);
+        const cached = watching && key !== undefined ? entries.get(key) : undefined;
+        const entry = cached ?? (await syncProduction(model));
+        // Swapped out while we awaited the alias read: look again rather than use a session being disposed.
+        if (!entry.retired || attempt === 3) return use(entry, run);
+      }
     },
 
     async withVersion(model, version, run) {
