@@ -92,8 +92,8 @@ function modelProto(): protobuf.Type {
 
 export function encodeModelProto(model: ModelMessage): Uint8Array {
   const type = modelProto();
-  const message = type.fromObject(model as unknown as Record<string, unknown>);
-  return type.encode(message).finish();
+  // The plain object already has the message's shape and types, so it is encoded directly (no fromObject copy).
+  return type.encode(model as unknown as Record<string, unknown>).finish();
 }
 
 /** Decodes ModelProto bytes into a plain object (int64 fields as numbers, bytes as Uint8Array). */
