@@ -24,7 +24,8 @@ export class TreeLearner {
   /** The data partition; valid for the last grown tree until the next call. */
   readonly rows: Int32Array;
   private readonly scratch: Int32Array;
-  private readonly histPool: Float64Array[];
+  /** Free histograms, reused across leaves and trees; grown on demand (only splittable leaves hold one). */
+  private readonly histPool: Float64Array[] = [];
   private readonly isCategorical: Uint8Array;
   private readonly globalBins: Uint16Array;
   private readonly buildHistogram: HistogramKernel;
@@ -37,7 +38,6 @@ export class TreeLearner {
   ) {
     this.rows = new Int32Array(data.rowCount);
     this.scratch = new Int32Array(data.rowCount);
-    this.histPool = Array.from({ length: params.numLeaves }, () => new Float64Array(layout.totalBins * 3));
     this.isCategorical = Uint8Array.from(isCategorical, (c) => (c ? 1 : 0));
     this.globalBins = globalBinMatrix(data, layout);
     this.buildHistogram = histogramKernel(data.featureCount);
@@ -62,7 +62,8 @@ export class TreeLearner {
     const leafOut = new Float64Array(maxLeaves);
     const leafHist: (Float64Array | null)[] = new Array(maxLeaves).fill(null);
     const leafBest: (SplitInfo | null)[] = new Array(maxLeaves).fill(null);
-    const free = this.histPool.slice();
+    const free = this.histPool;
+    const histSize = this.layout.totalBins * 3;
 
     const tree: Tree = { feature: [], threshold: [], categorySets: [], missingLeft: [], left: [], right: [], value: [], gain: [] };
     const leftMasks: (Uint8Array | null)[] = [];
@@ -93,7 +94,7 @@ export class TreeLearner {
     leafOut[0] = leafOutput(g0, h0, p.lambdaL2);
     let numLeaves = 1;
     if (this.canSplit(inBagCount, 0)) {
-      const hist = free.pop()!;
+      const hist = free.pop() ?? new Float64Array(histSize);
       this.buildHistogram(hist, this.globalBins, rows, 0, inBagCount, grad, hess);
       leafHist[0] = hist;
       leafBest[0] = findBestSplit(hist, this.layout, this.isCategorical, usedFeature, { grad: g0, hess: h0, count: inBagCount }, p);
@@ -152,7 +153,7 @@ export class TreeLearner {
       if (moreSplits && (this.canSplit(leftSize, depth) || this.canSplit(rightSize, depth))) {
         const smaller = leftSize <= rightSize ? target : right;
         const larger = smaller === target ? right : target;
-        const smallHist = free.pop()!;
+        const smallHist = free.pop() ?? new Float64Array(histSize);
         this.buildHistogram(smallHist, this.globalBins, rows, leafBegin[smaller], leafBegin[smaller] + leafSize[smaller], grad, hess);
         subtractHistogram(parentHist, smallHist);
         leafHist[smaller] = smallHist;
@@ -170,6 +171,8 @@ export class TreeLearner {
         free.push(parentHist);
       }
     }
+
+    for (let l = 0; l < numLeaves; l++) if (leafHist[l] !== null) free.push(leafHist[l]!);
 
     const leafValue = new Float64Array(numLeaves);
     for (let l = 0; l < numLeaves; l++) {
