@@ -61,3 +61,19 @@ export function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n')[0]!.trim();
 }
+
+/**
+ * The leading paragraph of a DuckDB error (what failed, on which line, which column and value type), without
+ * the row's content and without the sniffer settings dump that follows the first blank line.
+ */
+export function errorSummary(error: unknown, maxLength = 300): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const lines: string[] = [];
+  for (const line of message.split('\n')) {
+    if (line.trim() === '' || /^(The search space used was|Possible (fixes|solutions))/i.test(line.trim())) break;
+    if (/^Original Line:/i.test(line.trim())) continue;
+    lines.push(line.trim());
+  }
+  const summary = lines.join(' ');
+  return summary.length > maxLength ? `${summary.slice(0, maxLength - 1)}…` : summary;
+}

@@ -2,7 +2,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { CsvOptions, FileFormat } from './dataset-source.js';
-import { SourceUnreadableError, firstLine } from './errors.js';
+import { SourceUnreadableError, errorSummary } from './errors.js';
 import { quoteString } from './sql-literal.js';
 
 export interface LocalInput {
@@ -80,7 +80,7 @@ async function describe(connection: DuckDBConnection, expression: string, label:
 }
 
 export function unreadable(label: string, error: unknown): SourceUnreadableError {
-  const cause = firstLine(error);
+  const cause = errorSummary(error);
   const hint = /sniff|dialect|unterminated|quote|expected \d+ values|too many columns|columns were expected/i.test(
     cause,
   )

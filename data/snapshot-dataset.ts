@@ -8,7 +8,7 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { resolveAllowedPath } from './allowed-path.js';
 import { formatFromName, type DataPlaneSettings, type DatasetSource, type FileFormat } from './dataset-source.js';
 import { openDuckDb } from './duckdb-session.js';
-import { SourceUnreadableError, TransformRejectedError, firstLine } from './errors.js';
+import { SourceUnreadableError, TransformRejectedError, errorSummary, firstLine } from './errors.js';
 import { tableExpressionFor, unreadable, type LocalInput } from './file-reader.js';
 import { quoteIdentifier, quoteString, quoteStringList } from './sql-literal.js';
 import { extractSqlSource } from './sql-source.js';
@@ -137,8 +137,10 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
   try {
     const { connection } = session;
     const readablePaths: string[] = [];
+    const labels: string[] = [];
     for (const [name, source] of inputs) {
       const input = await materialize(name, source, workDir, deps.settings);
+      labels.push(input.label);
       const expression = await tableExpressionFor(connection, input);
       await connection.run(`CREATE VIEW ${quoteIdentifier(name)} AS SELECT * FROM ${expression}`);
       readablePaths.push(input.path);
@@ -155,7 +157,7 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
     try {
       columns = await describeQuery(connection, query);
     } catch (error) {
-      if (request.transform === undefined) throw unreadable(inputs.map(([name]) => name).join(', '), error);
+      if (request.transform === undefined) throw unreadable(labels.join(' + '), error);
       throw new TransformRejectedError(`the transform cannot run: ${firstLine(error)}`);
     }
     if (columns.length === 0) throw new TransformRejectedError('the transform returns no columns');
@@ -174,11 +176,11 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
       );
       rowCount = result.rowsChanged;
     } catch (error) {
-      const message = firstLine(error);
+      const message = errorSummary(error);
       if (/permission error|disabled by configuration/i.test(message)) {
         throw new TransformRejectedError(`the transform tried to reach something other than its inputs: ${message}`);
       }
-      throw new SourceUnreadableError(`the data could not be read: ${message}`, {});
+      throw new SourceUnreadableError(`${labels.join(' + ')} could not be read: ${message}`, { sources: labels });
     }
     const stored = await deps.artifacts.putFile(output, { extension: '.parquet', move: true });
     return { sha256: stored.sha256, uri: stored.uri, sizeBytes: stored.size, rowCount, columns };

@@ -59,6 +59,12 @@ describe('ingesting broken files', () => {
     await expectRefused(ingest(file('bad/ragged.csv')), 'SOURCE_UNREADABLE', /bad\/ragged\.csv.*could not be read/);
   });
 
+  it('when a bad row comes after the rows DuckDB samples, then the copy fails and no snapshot file remains', async () => {
+    const good = Array.from({ length: 60_000 }, (_, i) => `${i},${i % 7},label${i % 3}`).join('\n');
+    await writeFile(join(sandbox.dataRoot, 'late-bad-row.csv'), `id,x,label\n${good}\n60000,not-a-number,label0\n`);
+    await expectRefused(ingest(file('late-bad-row.csv')), 'SOURCE_UNREADABLE', /late-bad-row\.csv.*could not be read/);
+  });
+
   it('rejects a CSV with an unbalanced quote as unreadable', async () => {
     await expectRefused(ingest(file('bad/unbalanced-quote.csv')), 'SOURCE_UNREADABLE', /unbalanced-quote\.csv/);
   });
