@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
@@ -22,7 +23,8 @@ let artifactDir: string;
 let artifacts: FsArtifactStore;
 let cache: ModelCache;
 let activities: RegistryActivities;
-const env = new MockActivityEnvironment();
+// Expected failures (smoke tests) would otherwise be logged as activity warnings.
+const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
 /** Runs the activity in a mock activity context (its `run` does not infer the result type). */
 const inActivity = <P extends unknown[], R>(fn: (...args: P) => Promise<R>, ...args: P): Promise<R> => env.run(fn, ...args) as Promise<R>;
 
