@@ -5,15 +5,15 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WorkflowHandle } from '@temporalio/client';
-import { decodeTimeoutType, defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure, decodeTimeoutType, defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTrainingActivities, type TrainingHeartbeat } from '../activities/training-activities.js';
 import type { TrainingCheckpointFile } from '../activities/training-checkpoints.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
-import { KEEL_VERSION } from '../workers/training-worker.js';
+import { KEEL_VERSION, TRAINING_WORKER_TUNING } from '../workers/training-worker.js';
 import type { TrainModelInput, TrainModelResult } from '../workflows/definitions.js';
 import type { trainOnly } from './support/training-train-only-workflow.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
@@ -98,10 +98,13 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, dia
   throw new Error(`gave up waiting for ${what}; worker output:\n${diagnostics()}`);
 }
 
-async function checkpointFiles(): Promise<string[]> {
-  const entries = await readdir(join(dataDir, 'checkpoints'), { recursive: true, withFileTypes: true }).catch(() => []);
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
+
+/** The checkpoint directory of the worker processes (trainingCheckpointDir of their config). */
+const checkpointFiles = () => filesUnder(join(dataDir, 'checkpoints'));
 
 async function readCheckpoint(): Promise<TrainingCheckpointFile | undefined> {
   const files = (await checkpointFiles()).filter((file) => file.endsWith('.json'));
@@ -221,4 +224,64 @@ describe('training worker killed with SIGKILL', () => {
         ` kill after ${T.kill - T.start} ms, retry done ${T.result - T.kill} ms later, reference done ${Date.now() - T.result} ms after that`,
     );
   }, 180_000);
+});
+
+describe('training cancelled through the server', () => {
+  it('when the workflow cancels training, then the activity stops, acknowledges it and discards its checkpoint', async () => {
+    const taskQueue = uniqueName('training-cancel');
+    const checkpointDir = join(root, 'cancel-checkpoints');
+    const worker = await Worker.create({
+      connection: temporal.workerConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: createTrainingActivities({ artifacts, checkpointDir, keelVersion: KEEL_VERSION, checkpointPolicy: { everyIterations: 2 } }),
+      ...TRAINING_WORKER_TUNING,
+    });
+    const training: TrainModelInput = {
+      runId: uniqueName('cancel-run'),
+      model: 'flight-delays',
+      snapshotSha256,
+      target: 'delayed',
+      task: 'binary',
+      // Far more iterations than the test could wait for: only cancellation ends it.
+      trainer: { kind: 'gbdt', params: { numIterations: 100_000, numLeaves: 31 } },
+      seed: 5,
+    };
+    const { failure, history, checkpointsWhileRunning } = await worker.runUntil(async () => {
+      const handle = await temporal.client.workflow.start<typeof trainOnly>('trainOnly', {
+        taskQueue,
+        workflowId: uniqueName('train-cancel'),
+        args: [{ training, trainingTaskQueue: taskQueue, heartbeatTimeout: '10 seconds' }],
+      });
+      try {
+        await waitFor(
+          'a training heartbeat past iteration 2',
+          async () => {
+            const beat = await lastHeartbeatOnServer(handle);
+            return beat?.phase === 'training' && (beat.checkpointIteration ?? 0) >= 2 ? beat : undefined;
+          },
+          () => '(in-process worker)',
+        );
+        const running = await filesUnder(checkpointDir);
+        await handle.cancel();
+        const outcome = await handle.result().then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        return { failure: outcome, history: await handle.fetchHistory(), checkpointsWhileRunning: running };
+      } catch (error) {
+        await handle.terminate('test failed').catch(() => undefined);
+        throw error;
+      }
+    });
+
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const events = history.events ?? [];
+    expect(events.some((e) => e.activityTaskCancelRequestedEventAttributes)).toBe(true);
+    // The activity itself reported the cancellation: it stopped training rather than being abandoned.
+    expect(events.some((e) => e.activityTaskCanceledEventAttributes)).toBe(true);
+    expect(checkpointsWhileRunning).toHaveLength(1);
+    expect(await filesUnder(checkpointDir)).toEqual([]);
+  });
 });

@@ -16,6 +16,15 @@ export function trainingCheckpointDir(config: KeelConfig): string {
   return path.join(config.dataDir, 'checkpoints');
 }
 
+export const TRAINING_WORKER_TUNING = {
+  // Training saturates a core: one at a time per worker process.
+  maxConcurrentActivityTaskExecutions: 1,
+  // Cancellation reaches an activity only through a heartbeat's response; flush heartbeats every second (not every
+  // 0.8 × heartbeatTimeout = 24 s) so a cancelled run stops within about a second, and the server's copy of the
+  // progress stays fresh.
+  maxHeartbeatThrottleInterval: '1 second',
+} as const;
+
 export interface TrainingWorkerOptions {
   /** Default `training`; tests and dedicated pools poll their own queue. */
   taskQueue?: string;
@@ -38,8 +47,7 @@ export async function runTrainingWorker(options: TrainingWorkerOptions = {}): Pr
           keelVersion: KEEL_VERSION,
         }),
       },
-      // Training saturates a core: one at a time per worker process.
-      maxConcurrentActivityTaskExecutions: 1,
+      ...TRAINING_WORKER_TUNING,
     },
     onShutdown: () => deps.close(),
   });

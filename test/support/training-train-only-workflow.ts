@@ -1,6 +1,6 @@
 // Test-only workflow: just the pipeline's train step, with a short heartbeat timeout so a killed worker is
 // noticed in seconds rather than the pipeline's 30.
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import { FAILURE_TYPES, type PipelineActivities, type TrainModelInput, type TrainModelResult } from '../../workflows/definitions.js';
 
 export interface TrainOnlyInput {
@@ -15,6 +15,8 @@ export async function trainOnly(input: TrainOnlyInput): Promise<TrainModelResult
     startToCloseTimeout: '5 minutes',
     heartbeatTimeout: input.heartbeatTimeout,
     retry: { initialInterval: '100 milliseconds', maximumAttempts: 5, nonRetryableErrorTypes: [FAILURE_TYPES.trainingFailed] },
+    // A cancelled run ends only once the activity has acknowledged it, so its history shows that it stopped.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   return trainModel(input.training);
 }
