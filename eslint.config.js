@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`, `${name}/*`, `node:${name}/*`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.keel/**', '.tools/**', 'bench/data/**', 'bench/.venv/**', 'coverage/**', 'dist/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['.scratch*', '**/.scratch*', 'node_modules/**', '.keel/**', '.tools/**', 'bench/data/**', 'bench/.venv/**', 'coverage/**', 'dist/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -75,7 +75,7 @@ export interface TrainingCurvePoint {
 
 export interface TrainResult {
   model: Model;
-  /** Total split gain per feature name. */
+  /** Per feature name: total split gain (GBDT), or sum of |weight| × encoded column std (linear). */
   importance: Record<string, number>;
   curve: TrainingCurvePoint[];
   bestIteration: number;
