@@ -1,7 +1,7 @@
 // Registry activities: register a version, record the review, deploy with a smoke prediction, record run progress.
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure } from '@temporalio/common';
-import { writeAudit } from '../api/audit.js';
+import { writeAudit } from '../db/repositories/audit.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { Db } from '../db/client.js';
 import { recordApproval } from '../db/repositories/approvals.js';

@@ -1,7 +1,7 @@
 // Ops' rollback: production goes back to an earlier version that was approved (or served) before.
 import type { DeploymentRow } from '../schema.js';
 import type { Db } from '../client.js';
-import { writeAudit } from '../../api/audit.js';
+import { writeAudit } from './audit.js';
 import { getModelByName } from './models.js';
 import { getModelVersion, setModelVersionStatus, DEPLOYABLE_STATUSES } from './model-versions.js';
 import { moveAlias, notifyModelChanged, getAliasVersion, PRODUCTION_ALIAS } from './model-aliases.js';
