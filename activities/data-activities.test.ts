@@ -80,6 +80,22 @@ describe('snapshotDataset activity', () => {
     expect(rows[0]).toMatchObject({ createdByRun: 'run-a', createdBy: 'engineer-1', rowCount: 1461, source: weatherSpec });
   });
 
+  it('heartbeats while it works, and a cancelled activity stops its DuckDB query', async () => {
+    const local = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    local.on('heartbeat', (details: unknown) => beats.push(details));
+    const pending = local.run(activities.snapshotDataset, {
+      runId: 'run-cancel',
+      source: weatherSpec,
+      transform: 'SELECT a.x, b.x AS y FROM range(100000) a(x), range(100000) b(x)',
+      requestedBy,
+    });
+    setTimeout(() => local.cancel(), 500);
+    await expect(pending).rejects.toBeTruthy();
+    expect(beats).toContain('snapshot');
+    expect(await sandbox.files()).toEqual([]);
+  });
+
   it('turns a refused source into a non-retryable failure typed by its code, writing nothing', async () => {
     const failure = await failureOf(
       run(activities.snapshotDataset, { runId: 'run-escape', source: { uri: '../../etc/passwd' }, requestedBy }),

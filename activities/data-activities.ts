@@ -67,12 +67,29 @@ export function toActivityFailure(error: unknown): unknown {
   return error;
 }
 
-function heartbeat(details: string): void {
+function activityContext(): Context | undefined {
   // Also called from plain tests, where there is no activity context.
   try {
-    Context.current().heartbeat(details);
+    return Context.current();
   } catch {
-    /* not running inside an activity */
+    return undefined;
+  }
+}
+
+const HEARTBEAT_INTERVAL_MS = 10_000;
+
+/**
+ * Runs one long step (a DuckDB COPY or profile can take minutes on big data) while heartbeating, so the
+ * workflow's heartbeat timeout only fires for a dead worker, and cancellation reaches the step's signal.
+ */
+async function withHeartbeats<T>(step: string, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  const context = activityContext();
+  context?.heartbeat(step);
+  const timer = context ? setInterval(() => context.heartbeat(step), HEARTBEAT_INTERVAL_MS) : undefined;
+  try {
+    return await work(context?.cancellationSignal);
+  } finally {
+    clearInterval(timer);
   }
 }
 
@@ -132,11 +149,12 @@ export function createDataActivities(deps: DataActivityDeps) {
       const source = sourceFromSpec(input.source);
       let snapshot;
       try {
-        snapshot = await snapshotDataset({ source, transform: input.transform }, { artifacts, settings });
+        snapshot = await withHeartbeats('snapshot', (signal) =>
+          snapshotDataset({ source, transform: input.transform }, { artifacts, settings, signal }),
+        );
       } catch (error) {
         throw toActivityFailure(error);
       }
-      heartbeat('snapshot written');
       const sourceRecord = input.source;
       const sourceKey = describeSource(source);
       await db.insert(datasets).values({ sourceKey, source: sourceRecord }).onConflictDoNothing();
@@ -179,13 +197,15 @@ export function createDataActivities(deps: DataActivityDeps) {
           throw new SourceNotFoundError(`snapshot ${input.snapshotSha256} is not recorded`, { sha256: input.snapshotSha256 });
         }
         const referenceSha256 = await referenceSnapshotSha(input.model);
-        const reference = referenceSha256 ? await storedProfile(referenceSha256) : undefined;
-        heartbeat('reference profiled');
-        const profile = await profileSnapshot(await artifacts.localPath(input.snapshotSha256), {
-          reference,
-          duckdb: { threads: settings.duckdbThreads, memoryLimit: settings.duckdbMemoryLimit },
-        });
-        heartbeat('snapshot profiled');
+        const reference = referenceSha256
+          ? await withHeartbeats('profile reference', () => storedProfile(referenceSha256))
+          : undefined;
+        const profile = await withHeartbeats('profile snapshot', async () =>
+          profileSnapshot(await artifacts.localPath(input.snapshotSha256), {
+            reference,
+            duckdb: { threads: settings.duckdbThreads, memoryLimit: settings.duckdbMemoryLimit },
+          }),
+        );
         await db
           .update(datasetSnapshots)
           .set({ profile: storableProfile(profile) })

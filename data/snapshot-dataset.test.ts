@@ -107,6 +107,27 @@ describe('snapshotDataset', () => {
   });
 });
 
+describe('snapshotDataset cancellation', () => {
+  it('when aborted mid-copy, then DuckDB is interrupted and nothing is left behind', async () => {
+    const controller = new AbortController();
+    const pending = snapshotDataset(
+      { source: weather, transform: 'SELECT a.x, b.x AS y FROM range(100000) a(x), range(100000) b(x)' },
+      { artifacts: sandbox.artifacts, settings: sandbox.settings, signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(new Error('activity cancelled')), 300);
+    await expect(pending).rejects.toThrow('activity cancelled');
+    expect(await sandbox.files()).toEqual([]);
+  });
+
+  it('does not start when already aborted', async () => {
+    const signal = AbortSignal.abort(new Error('cancelled before start'));
+    await expect(
+      snapshotDataset({ source: weather }, { artifacts: sandbox.artifacts, settings: sandbox.settings, signal }),
+    ).rejects.toThrow('cancelled before start');
+    expect(await sandbox.files()).toEqual([]);
+  });
+});
+
 describe('readSnapshotColumns', () => {
   it('returns typed columns: numbers as Float64Array with NaN for null, text as strings, booleans as 0/1', async () => {
     await writeFile(join(sandbox.dataRoot, 'mixed.csv'), 'n,t,b\n1.5,x,true\n,y,false\n3,,true\n');

@@ -40,6 +40,8 @@ export interface DatasetSnapshot {
 export interface SnapshotDeps {
   artifacts: ArtifactStore;
   settings: DataPlaneSettings;
+  /** Aborting interrupts the running DuckDB query or download (activity cancellation). */
+  signal?: AbortSignal;
 }
 
 const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -62,6 +64,7 @@ async function materialize(
   source: DatasetSource,
   workDir: string,
   settings: DataPlaneSettings,
+  signal: AbortSignal | undefined,
 ): Promise<LocalInput> {
   switch (source.kind) {
     case 'file': {
@@ -76,6 +79,7 @@ async function materialize(
         allowHttpUrls: settings.allowHttpUrls,
         maxDownloadBytes: settings.maxDownloadBytes,
         caCertificates: settings.urlCaCertificates,
+        signal,
       });
       const format: FileFormat | undefined =
         formatFromName(source.url, source.format) ?? formatFromName(downloaded.finalUrl) ?? formatFromContentType(downloaded.contentType);
@@ -134,12 +138,15 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
     threads: deps.settings.duckdbThreads,
     tempDirectory: spillDir,
   });
+  const interrupt = () => session.connection.interrupt();
+  deps.signal?.addEventListener('abort', interrupt);
   try {
+    deps.signal?.throwIfAborted();
     const { connection } = session;
     const readablePaths: string[] = [];
     const labels: string[] = [];
     for (const [name, source] of inputs) {
-      const input = await materialize(name, source, workDir, deps.settings);
+      const input = await materialize(name, source, workDir, deps.settings, deps.signal);
       labels.push(input.label);
       const expression = await tableExpressionFor(connection, input);
       await connection.run(`CREATE VIEW ${quoteIdentifier(name)} AS SELECT * FROM ${expression}`);
@@ -176,6 +183,7 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
       );
       rowCount = result.rowsChanged;
     } catch (error) {
+      deps.signal?.throwIfAborted();
       const message = errorSummary(error);
       if (/permission error|disabled by configuration/i.test(message)) {
         throw new TransformRejectedError(`the transform tried to reach something other than its inputs: ${message}`);
@@ -185,6 +193,7 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
     const stored = await deps.artifacts.putFile(output, { extension: '.parquet', move: true });
     return { sha256: stored.sha256, uri: stored.uri, sizeBytes: stored.size, rowCount, columns };
   } finally {
+    deps.signal?.removeEventListener('abort', interrupt);
     session.close();
     await rm(workDir, { recursive: true, force: true });
   }

@@ -22,6 +22,8 @@ export interface UrlPolicy {
   maxDownloadBytes?: number;
   /** Extra trusted CA certificates (PEM) for https sources behind a private CA. */
   caCertificates?: string[];
+  /** Aborts the download (activity cancellation). */
+  signal?: AbortSignal;
 }
 
 export interface DownloadedUrl {
@@ -131,11 +133,13 @@ function request(url: URL, policy: UrlPolicy): Promise<http.IncomingMessage> {
       headers: { 'user-agent': 'keel-data-plane', accept: '*/*' },
       timeout: IDLE_TIMEOUT_MS,
       ...(policy.caCertificates?.length ? { ca: policy.caCertificates } : {}),
+      ...(policy.signal ? { signal: policy.signal } : {}),
     };
     const client = url.protocol === 'https:' ? https : http;
     const req = client.request(url, options, resolvePromise);
     req.on('timeout', () => req.destroy(new SourceUnreadableError(`URL ${url.href} timed out`, { url: url.href })));
     req.on('error', (error: NodeJS.ErrnoException) => {
+      if (policy.signal?.aborted) return reject(policy.signal.reason);
       if (error instanceof SourceNotAllowedError || error instanceof SourceUnreadableError) return reject(error);
       const code = error.code ?? '';
       if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
