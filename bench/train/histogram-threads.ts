@@ -60,14 +60,19 @@ function parallel(count: number): void {
   for (let k = 0; k < mainHist.length; k++) mainHist[k] += workerHist[k];
 }
 
+/** Median milliseconds per call: robust to the scheduler stealing the CPU on a shared machine. */
 function time(fn: () => void, reps: number): number {
   for (let i = 0; i < 3; i++) fn();
-  const t = performance.now();
-  for (let i = 0; i < reps; i++) fn();
-  return (performance.now() - t) / reps;
+  const samples: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    fn();
+    samples.push(performance.now() - t);
+  }
+  return samples.sort((a, b) => a - b)[samples.length >> 1];
 }
 
-console.log('| rows in leaf | 1 thread ms | 2 threads ms | speed-up |\n|---|---|---|---|');
+console.log('| rows in leaf | 1 thread ms (median) | 2 threads ms (median) | speed-up |\n|---|---|---|---|');
 for (const count of [1_000_000, 250_000, 50_000, 10_000, 2_000]) {
   const reps = Math.max(5, Math.round(5_000_000 / count));
   const single = time(() => kernel(mainHist, gbins, rows, 0, count, grad, hess), reps);
