@@ -1,4 +1,5 @@
 // What an engineer may name as a dataset source, and the settings an admin controls around it.
+import { createHash } from 'node:crypto';
 
 export type FileFormat = 'csv' | 'parquet' | 'json' | 'ndjson';
 
@@ -63,7 +64,7 @@ export function formatFromName(name: string, declared?: FileFormat): FileFormat 
   return dot < 0 ? undefined : EXTENSION_FORMATS[base.slice(dot)];
 }
 
-/** A short, stable identity of a source (for the `datasets` table): no secrets, bounded length. */
+/** A stable identity of a source for the `datasets` table; a SQL source is its connection name and a hash of its query. */
 export function describeSource(source: DatasetSource): string {
   switch (source.kind) {
     case 'file':
@@ -71,6 +72,6 @@ export function describeSource(source: DatasetSource): string {
     case 'url':
       return `url:${source.url}`;
     case 'sql':
-      return `sql:${source.connection}`;
+      return `sql:${source.connection}:${createHash('sha256').update(source.query.trim()).digest('hex').slice(0, 16)}`;
   }
 }
