@@ -97,6 +97,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps): TrainingAc
 
       let trained: TrainResult;
       let params: Record<string, unknown>;
+      let checkpoints: TrainingCheckpointStore | null = null;
       beat.phase = 'training';
       if (input.trainer.kind === 'gbdt') {
         const gbdtParams = resolveGbdtParams({
@@ -107,9 +108,18 @@ export function createTrainingActivities(deps: TrainingActivityDeps): TrainingAc
         });
         params = { ...gbdtParams };
         const fingerprint = trainingFingerprint(input, gbdtParams);
-        const store = new TrainingCheckpointStore(deps.checkpointDir, input.runId, fingerprint);
-        trained = await trainGbdtResumably({ train, valid: validOrNone, params: gbdtParams, store, beat, heartbeat, context, clock, policy });
-        await store.remove();
+        checkpoints = new TrainingCheckpointStore(deps.checkpointDir, input.runId, fingerprint);
+        trained = await trainGbdtResumably({
+          train,
+          valid: validOrNone,
+          params: gbdtParams,
+          store: checkpoints,
+          beat,
+          heartbeat,
+          context,
+          clock,
+          policy,
+        });
       } else if (input.trainer.kind === 'linear') {
         const linearParams: LinearParams = resolveLinearParams({
           ...checkedTrainerParams(input.trainer.params, Object.keys(defaultLinearParams)),
@@ -140,6 +150,8 @@ export function createTrainingActivities(deps: TrainingActivityDeps): TrainingAc
       // Content-addressed: a retried attempt writes the same bytes to the same address.
       const onnxArtifact = await deps.artifacts.putBytes(onnx, { extension: '.onnx' });
       const modelJson = await deps.artifacts.putBytes(Buffer.from(JSON.stringify(trained.model)), { extension: '.json' });
+      // Only now is the checkpoint worthless: a failed write above retries from it instead of from scratch.
+      await checkpoints?.remove();
 
       return {
         trainer: input.trainer.kind,
