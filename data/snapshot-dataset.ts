@@ -89,6 +89,7 @@ async function materialize(
       const extract = await extractSqlSource(source.connection, source.query, join(workDir, `input-${name}.csv`), {
         connections: settings.sqlConnections,
         statementTimeoutMs: settings.sqlStatementTimeoutMs,
+        signal,
       });
       return {
         path: extract.path,

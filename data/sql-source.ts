@@ -90,7 +90,7 @@ export async function extractSqlSource(
   connectionName: string,
   query: string,
   destination: string,
-  options: { connections: Record<string, string>; statementTimeoutMs?: number },
+  options: { connections: Record<string, string>; statementTimeoutMs?: number; signal?: AbortSignal },
 ): Promise<SqlExtract> {
   const url = Object.hasOwn(options.connections, connectionName) ? options.connections[connectionName] : undefined;
   if (!url) {
@@ -110,7 +110,11 @@ export async function extractSqlSource(
   }
   const out = createWriteStream(destination, { flags: 'wx' });
   let completed = false;
+  // Closing the connection ends the server-side query too; the pending call then rejects.
+  const abort = () => void client.end().catch(() => undefined);
+  options.signal?.addEventListener('abort', abort);
   try {
+    options.signal?.throwIfAborted();
     const timeout = Math.max(1, Math.floor(options.statementTimeoutMs ?? DEFAULT_TIMEOUT_MS));
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await client.query(`SET LOCAL statement_timeout = ${timeout}`);
@@ -144,7 +148,11 @@ export async function extractSqlSource(
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
     completed = true;
     return { path: destination, columns: columns ?? [], rowCount };
+  } catch (error) {
+    options.signal?.throwIfAborted();
+    throw error;
   } finally {
+    options.signal?.removeEventListener('abort', abort);
     await client.query('ROLLBACK').catch(() => undefined);
     await client.end().catch(() => undefined);
     if (!completed) {

@@ -123,6 +123,17 @@ describe('SQL sources', () => {
     expect(await sandbox.files()).toEqual([]);
   });
 
+  it('when cancelled, then the running query is abandoned and nothing is left behind', async () => {
+    const controller = new AbortController();
+    const pending = snapshotDataset(
+      { source: { kind: 'sql', connection: 'warehouse', query: 'SELECT pg_sleep(4), 1 AS x' } },
+      { artifacts: sandbox.artifacts, settings: sandbox.settings, signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(new Error('run cancelled')), 300);
+    await expect(pending).rejects.toThrow('run cancelled');
+    expect(await sandbox.files()).toEqual([]);
+  });
+
   it('stops a query that runs past the statement timeout', async () => {
     const local = await createDataSandbox({ sqlConnections: { warehouse: database.url }, sqlStatementTimeoutMs: 200 });
     try {
