@@ -27,6 +27,12 @@ export interface KeelConfig {
   sqlConnections: Record<string, string>;
   /** Allow dataset URLs that resolve to loopback/private/link-local addresses. */
   allowPrivateUrls: boolean;
+  /** Allow plain http:// dataset URLs (default: https only). */
+  allowHttpUrls: boolean;
+  /** Private networks (CIDR) dataset URLs may reach even when private addresses are refused. */
+  allowedPrivateNetworks: string[];
+  /** DuckDB memory_limit per session (e.g. `2GB`); DuckDB spills to disk beyond it. */
+  duckdbMemoryLimit: string;
   /** Where artifacts (snapshots, models) live. */
   artifactDir: string;
   /** Log level for pino. */
@@ -86,6 +92,26 @@ function readConnections(env: Env, name: string): Record<string, string> {
   return result;
 }
 
+function readCidrList(env: Env, name: string): string[] {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return [];
+  return raw.split(',').map((entry) => {
+    const cidr = entry.trim();
+    if (!/^([0-9.]+|[0-9a-fA-F:]+)\/\d{1,3}$/.test(cidr)) {
+      throw new ConfigError(name, `must be a comma-separated list of CIDR networks such as 10.1.0.0/16, got "${cidr}"`);
+    }
+    return cidr;
+  });
+}
+
+function readMemoryLimit(env: Env, name: string, fallback: string): string {
+  const raw = nonEmpty(env[name]) ?? fallback;
+  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(raw)) {
+    throw new ConfigError(name, `must be a size such as 2GB or 512MiB, got "${raw}"`);
+  }
+  return raw;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -114,6 +140,9 @@ export function loadConfig(env: Env = process.env): KeelConfig {
     dataRoots,
     sqlConnections: readConnections(env, 'KEEL_SQL_CONNECTIONS'),
     allowPrivateUrls: readBoolean(env, 'KEEL_ALLOW_PRIVATE_URLS', false),
+    allowHttpUrls: readBoolean(env, 'KEEL_ALLOW_HTTP_URLS', false),
+    allowedPrivateNetworks: readCidrList(env, 'KEEL_ALLOWED_PRIVATE_NETWORKS'),
+    duckdbMemoryLimit: readMemoryLimit(env, 'KEEL_DUCKDB_MEMORY_LIMIT', '4GB'),
     artifactDir: path.resolve(nonEmpty(env.KEEL_ARTIFACT_DIR) ?? path.join(dataDir, 'artifacts')),
     logLevel: nonEmpty(env.LOG_LEVEL) ?? 'info',
     demo: readBoolean(env, 'KEEL_DEMO', true),

@@ -68,6 +68,23 @@ async function promote(model: string, sha256: string): Promise<void> {
 }
 
 describe('snapshotDataset activity', () => {
+  it('joins a named extra source in the feature SQL and records both sources', async () => {
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(`${sandbox.dataRoot}/conditions.csv`, 'weather,kind\nrain,wet\ndrizzle,wet\nsun,dry\nsnow,wet\nfog,dry\n'),
+    );
+    const joined = await run(activities.snapshotDataset, {
+      runId: 'run-join',
+      source: weatherSpec,
+      sources: { conditions: { uri: 'conditions.csv' } },
+      transform: 'SELECT s.temp_max, s.wind, c.kind = \'wet\' AS wet FROM source s JOIN conditions c USING (weather)',
+      requestedBy,
+    });
+    expect(joined.rowCount).toBe(1461);
+    expect(joined.columns.map((column) => column.name)).toEqual(['temp_max', 'wind', 'wet']);
+    const [row] = await database.db.select().from(datasetSnapshots).where(eq(datasetSnapshots.sha256, joined.sha256));
+    expect(row?.source).toEqual({ ...weatherSpec, joined: { conditions: { uri: 'conditions.csv' } } });
+  });
+
   it('records one snapshot row per content, even when retried or run by another run', async () => {
     const first = await run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
     const retried = await run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });

@@ -31,13 +31,19 @@ export interface DataActivityDeps {
 
 /** The data-plane settings from Keel's config; scratch space lives under the data directory. */
 export function dataPlaneSettings(
-  config: Pick<KeelConfig, 'dataDir' | 'dataRoots' | 'sqlConnections' | 'allowPrivateUrls'>,
+  config: Pick<
+    KeelConfig,
+    'dataDir' | 'dataRoots' | 'sqlConnections' | 'allowPrivateUrls' | 'allowHttpUrls' | 'allowedPrivateNetworks' | 'duckdbMemoryLimit'
+  >,
 ): DataPlaneSettings {
   return {
     dataRoots: config.dataRoots,
     workDir: path.join(config.dataDir, 'tmp', 'data-plane'),
     sqlConnections: config.sqlConnections,
     allowPrivateUrls: config.allowPrivateUrls,
+    allowHttpUrls: config.allowHttpUrls,
+    allowedPrivateNetworks: config.allowedPrivateNetworks,
+    duckdbMemoryLimit: config.duckdbMemoryLimit,
   };
 }
 
@@ -147,15 +153,18 @@ export function createDataActivities(deps: DataActivityDeps) {
   return {
     async snapshotDataset(input: SnapshotDatasetInput): Promise<SnapshotDatasetResult> {
       const source = sourceFromSpec(input.source);
+      const sources = input.sources
+        ? Object.fromEntries(Object.entries(input.sources).map(([name, extra]) => [name, sourceFromSpec(extra)]))
+        : undefined;
       let snapshot;
       try {
         snapshot = await withHeartbeats('snapshot', (signal) =>
-          snapshotDataset({ source, transform: input.transform }, { artifacts, settings, signal }),
+          snapshotDataset({ source, sources, transform: input.transform }, { artifacts, settings, signal }),
         );
       } catch (error) {
         throw toActivityFailure(error);
       }
-      const sourceRecord = input.source;
+      const sourceRecord = input.sources ? { ...input.source, joined: input.sources } : input.source;
       const sourceKey = describeSource(source);
       await db.insert(datasets).values({ sourceKey, source: sourceRecord }).onConflictDoNothing();
       const [dataset] = await db.select({ id: datasets.id }).from(datasets).where(eq(datasets.sourceKey, sourceKey));

@@ -117,6 +117,8 @@ describe('POST /v1/runs', () => {
     [{ policy: { approvalTimeout: 'soon' } }, 'body/policy/approvalTimeout'],
     [{ gates: { auc: { minimum: 0.8 } } }, 'body/gates/auc/minimum'],
     [{ features: ['delayed'] }, 'body/features'],
+    [{ sources: { airports: { uri: '/data/airports.csv' } } }, 'body/sources'],
+    [{ transform: 'SELECT * FROM source', sources: { source: { uri: '/x.csv' } } }, 'body/sources/source'],
   ])('rejects %j with a 400 naming %s, and starts nothing', async (patch, field) => {
     const model = uniqueName('m');
     const response = await post('/v1/runs', keys.engineer, { ...spec(model), ...patch });

@@ -64,8 +64,10 @@ export interface TrainerSpec {
 export interface RunSpec {
   model: string;
   dataset: DatasetSource;
-  /** DuckDB SELECT over the relation `source`. */
+  /** DuckDB SELECT over the relation `source` (and the named `sources`). */
   transform?: string;
+  /** Extra named inputs the transform can join, e.g. `{ airports: { uri } }`. */
+  sources?: Record<string, DatasetSource>;
   target: string;
   task: Task;
   /** Feature columns; default: every column but the target. */
@@ -157,6 +159,7 @@ export const FAILURE_TYPES = {
   sourceNotFound: 'SOURCE_NOT_FOUND',
   sourceUnreadable: 'SOURCE_UNREADABLE',
   transformRejected: 'TRANSFORM_REJECTED',
+  sourceQueryRejected: 'SOURCE_QUERY_REJECTED',
   invalidSpec: 'INVALID_SPEC',
   trainingFailed: 'TRAINING_FAILED',
   parityFailed: 'PARITY_FAILED',
@@ -186,6 +189,7 @@ export interface Actor {
 export interface SnapshotDatasetInput {
   runId: string;
   source: DatasetSource;
+  sources?: Record<string, DatasetSource>;
   transform?: string;
   requestedBy: Actor;
 }

@@ -189,6 +189,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
     const snapshot = await light.snapshotDataset({
       runId,
       source: spec.dataset,
+      // Only when present, so runs without joins keep the activity input they always had.
+      ...(spec.sources ? { sources: spec.sources } : {}),
       transform: spec.transform,
       requestedBy: input.requestedBy,
     });

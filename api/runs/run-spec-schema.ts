@@ -83,6 +83,12 @@ export const RunSpecSchema = Type.Object(
     model: ModelName,
     dataset: Type.Union([DatasetUri, DatasetQuery]),
     transform: Type.Optional(Type.String({ minLength: 1, maxLength: 100_000, description: 'DuckDB SELECT over `source`' })),
+    sources: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' }), Type.Union([DatasetUri, DatasetQuery]), {
+        description: 'Extra named inputs the transform can join (not `source`)',
+        maxProperties: 8,
+      }),
+    ),
     target: ColumnName,
     task: Type.Union([Type.Literal('binary'), Type.Literal('regression')]),
     features: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 1000, uniqueItems: true })),

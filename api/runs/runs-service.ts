@@ -46,6 +46,12 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /** Checks the schema cannot express; errors name the field. */
 export function checkRunSpec(spec: RunSpec, field = 'body'): void {
+  if (spec.sources && !spec.transform) {
+    throw new ApiError(400, 'VALIDATION_FAILED', `${field}/sources needs a transform that joins them`);
+  }
+  if (spec.sources && Object.keys(spec.sources).some((name) => name.toLowerCase() === 'source')) {
+    throw new ApiError(400, 'VALIDATION_FAILED', `${field}/sources/source: "source" is the main dataset's name`);
+  }
   if (spec.features?.includes(spec.target)) {
     throw new ApiError(400, 'VALIDATION_FAILED', `${field}/features must not contain the target column "${spec.target}"`);
   }
