@@ -1,5 +1,6 @@
 // Shared names and message definitions: the API, workers and tests import these, never workflow bodies.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DataExpectations as Expectations } from '../data/validate-profile.js';
 export const TASK_QUEUES = {
   pipeline: 'pipeline',
   training: 'training',
@@ -27,21 +28,8 @@ export type Task = 'binary' | 'regression';
 
 export type DatasetSource = { uri: string } | { connection: string; query: string };
 
-export interface ColumnExpectation {
-  type?: string;
-  nullable?: boolean;
-  maxNullRate?: number;
-  min?: number;
-  max?: number;
-  allowed?: string[];
-}
-
-export interface Expectations {
-  columns?: Record<string, ColumnExpectation>;
-  minRows?: number;
-  psi?: { warn?: number; fail?: number };
-  maxUnseenCategoryShare?: number;
-}
+// The data plane's own expectation types (type-only: workflows never import data/ code).
+export type { ColumnExpectation, DataExpectations as Expectations } from '../data/validate-profile.js';
 
 /** e.g. `{ auc: { min: 0.75 }, maxRegression: { auc: 0.005 } }` */
 export interface Gates {

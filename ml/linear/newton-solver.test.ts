@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { solveByConjugateGradient, solveSymmetric } from './newton-solver.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../gbdt/prng.js';
 
 /** A = Mᵀ M / rows + ridge·I: symmetric positive definite like a penalised Hessian. */
 function randomSpd(P: number, seed: number, ridge: number): Float64Array {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const rows = 2 * P;
   const M = Float64Array.from({ length: rows * P }, () => (rand() < 0.3 ? rand() - 0.5 : 0));
   const A = new Float64Array(P * P);
@@ -44,7 +34,7 @@ describe('Newton system solvers', () => {
   it('when the matrix is symmetric positive definite, then Cholesky and conjugate gradients agree and solve it', () => {
     const P = 120;
     const A = randomSpd(P, 3, 1e-3);
-    const rand = mulberry32(4);
+    const rand = seededRandom(4);
     const b = Float64Array.from({ length: P }, () => rand() - 0.5);
     const byCholesky = solveSymmetric(A, b);
     const byCg = solveByConjugateGradient(A, b);

@@ -2,17 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ColumnarDataset } from '../dataset.js';
 import type { LinearModel } from '../model.js';
 import { predictLinear, trainLinear } from './index.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../gbdt/prng.js';
 
 function gaussian(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
@@ -24,7 +14,7 @@ const effects: Record<string, number> = { a: 0, b: 1, c: -1 };
 function synthetic(
   seed: number, n: number, score: (x1: number, x2: number, colour: string | null) => number, binary: boolean, missingX1 = 0.05,
 ): ColumnarDataset {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const x1 = new Float64Array(n);
   const x2 = new Float64Array(n);
   const colour: (string | null)[] = [];
@@ -188,7 +178,7 @@ describe('trainLinear (ridge regression)', () => {
 describe('trainLinear with many one-hot columns', () => {
   it('when there are more parameters than Cholesky handles, then conjugate gradients reach the same optimum', () => {
     // 3 categoricals × 250 categories = 750 one-hot columns (above CHOLESKY_MAX_PARAMETERS), exact additive effects.
-    const rand = mulberry32(31);
+    const rand = seededRandom(31);
     const n = 30_000;
     const effect = (f: number, c: number): number => Math.sin(c * 0.37 + f) * 2;
     const columns: Record<string, (string | null)[]> = { f0: [], f1: [], f2: [] };

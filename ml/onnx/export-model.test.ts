@@ -4,6 +4,7 @@ import type { GbdtModel, LinearModel, RawRow, Tree } from '../model.js';
 import { predictLinear } from '../linear/index.js';
 import { createOnnxScorer, exportModelToOnnx, float32Threshold, OnnxInputError, readOnnxMetadata, type OnnxScorer } from './index.js';
 import { decodeModelProto } from './onnx-proto.js';
+import { seededRandom } from '../gbdt/prng.js';
 
 const meta = { snapshotSha256: 'a'.repeat(64), keelVersion: '0.1.0' };
 const scorers: OnnxScorer[] = [];
@@ -38,17 +39,6 @@ function referenceGbdt(model: GbdtModel, row: RawRow): number {
     score += tree.value[node];
   }
   return model.task === 'binary' ? 1 / (1 + Math.exp(-score)) : score;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // Numeric values live on grids: x on multiples of 1/8 (exact in float32), z on multiples of 0.1 (not exact),
@@ -158,7 +148,7 @@ describe('exportModelToOnnx for GBDT', () => {
 
   it('when trees are random but valid, then onnxruntime matches the reference on rows with missing, unseen and at-threshold values', async () => {
     for (const [seed, task] of [[1, 'binary'], [2, 'regression'], [3, 'binary'], [4, 'regression']] as const) {
-      const rand = mulberry32(seed);
+      const rand = seededRandom(seed);
       const model: GbdtModel = {
         kind: 'gbdt', task, features, baseScore: rand() - 0.5,
         trees: Array.from({ length: 30 }, () => randomTree(rand, 2 + Math.floor(rand() * 30))),
@@ -216,7 +206,7 @@ describe('exportModelToOnnx for GBDT', () => {
   });
 
   it('when a model has 100 trees of 255 leaves, then it exports and loads (time printed, not asserted)', async () => {
-    const rand = mulberry32(99);
+    const rand = seededRandom(99);
     const model: GbdtModel = {
       kind: 'gbdt', task: 'binary', features, baseScore: 0.1,
       trees: Array.from({ length: 100 }, () => randomTree(rand, 255)),
@@ -257,7 +247,7 @@ describe('exportModelToOnnx for linear models', () => {
     weights: [0.8, -1.3, 0.25, -0.5, 1.1, -0.2, 0.7],
     intercept: -0.35,
   });
-  const rand = mulberry32(7);
+  const rand = seededRandom(7);
   const cities = ['paris', 'oslo', 'lima', 'tokyo', null];
   const rows: RawRow[] = Array.from({ length: 1000 }, () => ({
     age: rand() < 0.1 ? null : Math.round(18 + rand() * 60),
@@ -371,7 +361,7 @@ describe('createOnnxScorer', () => {
 
   it('when given columns instead of rows, then the scores are the same', async () => {
     const scorer = await scorerFor(model);
-    const rows = randomRows(mulberry32(5), 300);
+    const rows = randomRows(seededRandom(5), 300);
     const columnar = {
       rowCount: rows.length,
       columns: {

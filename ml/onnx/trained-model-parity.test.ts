@@ -6,23 +6,13 @@ import { predictGbdt, trainGbdt } from '../gbdt/index.js';
 import { predictLinear, trainLinear } from '../linear/index.js';
 import type { GbdtModel, LinearModel } from '../model.js';
 import { createOnnxScorer, exportModelToOnnx, onnxParity, type OnnxParityReport, type OnnxScorer } from './index.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../gbdt/prng.js';
 
 const shops = ['north', 'south', 'east', 'west', 'online', 'kiosk', 'outlet', 'depot'];
 
 /** Mixed data: two numerics (one on a coarse grid, so held-out values hit split thresholds), one categorical. */
 function dataset(seed: number, n: number, task: 'binary' | 'regression', withUnseen: boolean): ColumnarDataset {
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   const amount = new Float64Array(n);
   const hour = new Float64Array(n);
   const shop: (string | null)[] = [];
