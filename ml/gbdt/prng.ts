@@ -29,3 +29,9 @@ export class Mulberry32 {
     this.state = state >>> 0;
   }
 }
+
+/** A seeded `() => number` in [0, 1), for tests and synthetic data that need reproducible randomness. */
+export function seededRandom(seed: number): () => number {
+  const generator = new Mulberry32(seed);
+  return () => generator.next();
+}
