@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrainingActivities } from '../activities/training-activities.js';
@@ -108,7 +109,14 @@ async function waitForStatus(runId: string, wanted: string): Promise<Record<stri
   throw new Error(`run ${runId} never reached ${wanted}`);
 }
 
-async function startAndApprove(spec: Record<string, unknown>): Promise<Record<string, any>> {
+/** `KEEL_RECORD_HISTORIES=1` keeps this real run's history as a replay fixture (see test/workflow-replay.test.ts). */
+async function keepHistory(name: string, workflowId: string): Promise<void> {
+  if (process.env.KEEL_RECORD_HISTORIES !== '1') return;
+  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  await fs.writeFile(path.join(import.meta.dirname, 'histories', `pipeline-${name}.json`), historyToJSON(history));
+}
+
+async function startAndApprove(spec: Record<string, unknown>, historyName?: string): Promise<Record<string, any>> {
   const started = await api('POST', '/v1/runs', keys.engineer, spec);
   expect(started.status).toBe(201);
   const waiting = await waitForStatus(started.body.id, 'awaiting_review');
@@ -116,6 +124,7 @@ async function startAndApprove(spec: Record<string, unknown>): Promise<Record<st
   expect(review.status).toBe(200);
   expect(review.body).toMatchObject({ decision: 'approve', reviewer: 'bob' });
   await waitForStatus(started.body.id, 'deployed');
+  if (historyName) await keepHistory(historyName, started.body.workflowId);
   return waiting;
 }
 
@@ -138,7 +147,7 @@ describe('the lifecycle over HTTP', () => {
     const spec = { ...demoRunSpec(datasetPath), model };
 
     // Run 1: ingested, validated, trained, evaluated, then waits for a reviewer.
-    const waiting = await startAndApprove(spec);
+    const waiting = await startAndApprove(spec, 'e2e-real-activities');
     expect(waiting.stage).toBe('awaiting_review');
     expect(waiting.validation.passed).toBe(true);
     expect(waiting.evaluation.report.result.candidateMetrics.auc).toBeGreaterThan(0.6);
