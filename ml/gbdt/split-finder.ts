@@ -1,6 +1,8 @@
 // Best-split search on one leaf's histogram, following LightGBM's definitions:
 // gain = G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ); numeric splits try missing on both sides;
 // categorical splits sort categories by sum_grad/(sum_hess + cat_smooth) and scan prefixes from both ends.
+// Histograms hold no counts: as LightGBM does, a bin's row count is estimated as
+// round(bin hessian × leaf rows / leaf hessian), exact whenever hessians are constant (L2 regression).
 
 import { MISSING_BIN } from './binning.js';
 import type { HistogramLayout } from './histogram.js';
@@ -62,16 +64,18 @@ function bestNumericSplit(
   p: GbdtParams,
   gainToBeat: number,
 ): SplitInfo | null {
-  const off = layout.offsets[f] * 3;
+  const off = layout.offsets[f] * 2;
   const nb = layout.binCounts[f];
   const l2 = p.lambdaL2;
+  const cntFactor = sums.count / sums.hess;
   const minData = p.minDataInLeaf;
   const minHess = p.minSumHessianInLeaf;
   const parentGain = (sums.grad * sums.grad) / (sums.hess + l2);
-  const missG = hist[off + MISSING_BIN * 3];
-  const missH = hist[off + MISSING_BIN * 3 + 1];
-  const missC = hist[off + MISSING_BIN * 3 + 2];
-  const hasMissing = missC > 0;
+  const missG = hist[off + MISSING_BIN * 2];
+  const missH = hist[off + MISSING_BIN * 2 + 1];
+  const missC = Math.round(missH * cntFactor);
+  // Any missing row adds a positive hessian (or, saturated, a non-zero gradient).
+  const hasMissing = missH > 0 || missG !== 0;
   let bestGain = gainToBeat;
   let bestT = -1;
   let bestMissingLeft = false;
@@ -81,10 +85,10 @@ function bestNumericSplit(
   // t = nb - 1 puts every non-missing row left: only meaningful as "present vs missing".
   const lastT = hasMissing ? nb - 1 : nb - 2;
   for (let t = 1; t <= lastT; t++) {
-    const k = off + t * 3;
+    const k = off + t * 2;
     lg += hist[k];
     lh += hist[k + 1];
-    lc += hist[k + 2];
+    lc += Math.round(hist[k + 1] * cntFactor);
     // missing right
     if (t < nb - 1 || hasMissing) {
       const rg = sums.grad - lg;
@@ -121,9 +125,9 @@ function bestNumericSplit(
   let leftHess = 0;
   let leftCount = 0;
   for (let t = 1; t <= bestT; t++) {
-    leftGrad += hist[off + t * 3];
-    leftHess += hist[off + t * 3 + 1];
-    leftCount += hist[off + t * 3 + 2];
+    leftGrad += hist[off + t * 2];
+    leftHess += hist[off + t * 2 + 1];
+    leftCount += Math.round(hist[off + t * 2 + 1] * cntFactor);
   }
   if (bestMissingLeft) {
     leftGrad += missG;
@@ -156,14 +160,15 @@ function bestCategoricalSplit(
   p: GbdtParams,
   gainToBeat: number,
 ): SplitInfo | null {
-  const off = layout.offsets[f] * 3;
+  const off = layout.offsets[f] * 2;
   const nb = layout.binCounts[f];
+  const cntFactor = sums.count / sums.hess;
   const minData = p.minDataInLeaf;
   const minHess = p.minSumHessianInLeaf;
   const parentGain = (sums.grad * sums.grad) / (sums.hess + p.lambdaL2);
-  const G = (b: number): number => hist[off + b * 3];
-  const H = (b: number): number => hist[off + b * 3 + 1];
-  const C = (b: number): number => hist[off + b * 3 + 2];
+  const G = (b: number): number => hist[off + b * 2];
+  const H = (b: number): number => hist[off + b * 2 + 1];
+  const C = (b: number): number => Math.round(hist[off + b * 2 + 1] * cntFactor);
 
   let bestGain = gainToBeat;
   let bestSet: number[] | null = null;
@@ -173,8 +178,8 @@ function bestCategoricalSplit(
     // Few categories: one category (or missing) against the rest.
     const l2 = p.lambdaL2;
     for (let b = 0; b < nb; b++) {
+      if (H(b) === 0 && G(b) === 0) continue; // no rows in this bin
       const lc = C(b);
-      if (lc === 0) continue;
       const lg = G(b);
       const lh = H(b);
       const rg = sums.grad - lg;

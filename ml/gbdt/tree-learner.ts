@@ -63,7 +63,7 @@ export class TreeLearner {
     const leafHist: (Float64Array | null)[] = new Array(maxLeaves).fill(null);
     const leafBest: (SplitInfo | null)[] = new Array(maxLeaves).fill(null);
     const free = this.histPool;
-    const histSize = this.layout.totalBins * 3;
+    const histSize = this.layout.totalBins * 2;
 
     const tree: Tree = { feature: [], threshold: [], categorySets: [], missingLeft: [], left: [], right: [], value: [], gain: [] };
     const leftMasks: (Uint8Array | null)[] = [];
