@@ -2,7 +2,8 @@
 // [g, h] pairs in one Float64Array. No row counts: like LightGBM, the split finder estimates a bin's count
 // from its hessian share of the leaf (exact when hessians are constant), saving a third of the updates.
 
-import { binCount, type BinMapper, type BinnedMatrix } from './binning.js';
+import { binCount, type BinMapper } from './binning.js';
+import { binByteOffset } from './row-records.js';
 
 export interface HistogramLayout {
   featureCount: number;
@@ -26,84 +27,41 @@ export function histogramLayout(mappers: BinMapper[]): HistogramLayout {
 }
 
 /**
- * Row-major global bin ids (feature offset + bin) for histogram building: one row's features are adjacent,
- * so each row's gradient pair is read once and the offset addition is done once, not per tree.
+ * Accumulates records [begin, end) of a RowRecords (f64 and u8 are its views) into `hist` (cleared first).
  */
-export function globalBinMatrix(data: BinnedMatrix, layout: HistogramLayout): Uint16Array {
-  const f = data.featureCount;
-  const out = new Uint16Array(data.rowCount * f);
-  for (let j = 0; j < f; j++) {
-    const column = data.columns[j];
-    const off = layout.offsets[j];
-    for (let r = 0; r < data.rowCount; r++) out[r * f + j] = off + column[r];
-  }
-  return out;
-}
+export type HistogramKernel = (hist: Float64Array, f64: Float64Array, u8: Uint8Array, begin: number, end: number) => void;
+
+const kernels = new Map<string, HistogramKernel>();
 
 /**
- * Accumulates rows[begin..end) into `hist` (cleared first).
- * Arguments: (hist, globalBins, rows, begin, end, grad, hess).
+ * A histogram kernel for exactly this layout: record stride and bin offsets are baked in as constants and
+ * the per-row feature loop is generated fully unrolled (measured ~2× faster than the loop, because V8
+ * keeps the adds independent).
  */
-export type HistogramKernel = (
-  hist: Float64Array,
-  globalBins: Uint16Array,
-  rows: Int32Array,
-  begin: number,
-  end: number,
-  grad: Float64Array,
-  hess: Float64Array,
-) => void;
-
-const kernels = new Map<number, HistogramKernel>();
-
-/**
- * A histogram kernel for exactly `featureCount` features. Up to 64 features the per-row feature loop is
- * generated fully unrolled: measured ~2× faster than the loop, because V8 keeps the adds independent.
- */
-export function histogramKernel(featureCount: number): HistogramKernel {
-  let kernel = kernels.get(featureCount);
+export function histogramKernel(layout: HistogramLayout, stride: number): HistogramKernel {
+  const key = `${stride}:${Array.from(layout.offsets).join(',')}`;
+  let kernel = kernels.get(key);
   if (kernel === undefined) {
-    kernel = featureCount <= 64 ? unrolledKernel(featureCount) : loopKernel(featureCount);
-    kernels.set(featureCount, kernel);
+    const body: string[] = [];
+    for (let j = 0; j < layout.featureCount; j++) {
+      body.push(`k = (${layout.offsets[j]} + u8[b + ${binByteOffset(j)}]) * 2; hist[k] += g; hist[k + 1] += h;`);
+    }
+    // Generated from integers only (stride, bin offsets), never from user input.
+    kernel = new Function(
+      'hist', 'f64', 'u8', 'begin', 'end',
+      `hist.fill(0);
+       for (let i = begin; i < end; i++) {
+         const d = i * ${stride};
+         const g = f64[d];
+         const h = f64[d + 1];
+         const b = d * 8;
+         let k = 0;
+         ${body.join('\n         ')}
+       }`,
+    ) as HistogramKernel;
+    kernels.set(key, kernel);
   }
   return kernel;
-}
-
-function unrolledKernel(f: number): HistogramKernel {
-  const body: string[] = [];
-  for (let j = 0; j < f; j++) {
-    body.push(`k = gbins[base + ${j}] * 2; hist[k] += g; hist[k + 1] += h;`);
-  }
-  // Generated from constants only (no user input): the feature count is an integer.
-  return new Function(
-    'hist', 'gbins', 'rows', 'begin', 'end', 'grad', 'hess',
-    `hist.fill(0);
-     for (let i = begin; i < end; i++) {
-       const r = rows[i];
-       const g = grad[r];
-       const h = hess[r];
-       const base = r * ${f};
-       let k = 0;
-       ${body.join('\n       ')}
-     }`,
-  ) as HistogramKernel;
-}
-
-function loopKernel(f: number): HistogramKernel {
-  return (hist, gbins, rows, begin, end, grad, hess) => {
-    hist.fill(0);
-    for (let i = begin; i < end; i++) {
-      const r = rows[i];
-      const g = grad[r];
-      const h = hess[r];
-      const base = r * f;
-      for (let j = 0; j < f; j++) {
-        const k = gbins[base + j] * 2;
-        hist[k] += g;
-        hist[k + 1] += h;
-      }
-    }
-  };
 }
 
 /** parent := parent - child, leaving the sibling's histogram in `parent`. */

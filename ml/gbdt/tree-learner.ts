@@ -4,7 +4,8 @@
 
 import type { Tree } from '../model.js';
 import { MISSING_BIN, type BinnedMatrix } from './binning.js';
-import { globalBinMatrix, histogramKernel, subtractHistogram, type HistogramKernel, type HistogramLayout } from './histogram.js';
+import { histogramKernel, subtractHistogram, type HistogramKernel, type HistogramLayout } from './histogram.js';
+import { RowRecords } from './row-records.js';
 import type { GbdtParams } from './params.js';
 import { findBestSplit, leafOutput, type SplitInfo } from './split-finder.js';
 
@@ -27,7 +28,7 @@ export class TreeLearner {
   /** Free histograms, reused across leaves and trees; grown on demand (only splittable leaves hold one). */
   private readonly histPool: Float64Array[] = [];
   private readonly isCategorical: Uint8Array;
-  private readonly globalBins: Uint16Array;
+  private readonly records: RowRecords;
   private readonly buildHistogram: HistogramKernel;
 
   constructor(
@@ -39,8 +40,8 @@ export class TreeLearner {
     this.rows = new Int32Array(data.rowCount);
     this.scratch = new Int32Array(data.rowCount);
     this.isCategorical = Uint8Array.from(isCategorical, (c) => (c ? 1 : 0));
-    this.globalBins = globalBinMatrix(data, layout);
-    this.buildHistogram = histogramKernel(data.featureCount);
+    this.records = new RowRecords(data);
+    this.buildHistogram = histogramKernel(layout, this.records.stride);
   }
 
   /**
@@ -52,6 +53,7 @@ export class TreeLearner {
     const maxLeaves = p.numLeaves;
     const rows = this.rows;
     rows.set(inBag.subarray(0, inBagCount));
+    this.records.load(inBag, inBagCount, grad, hess);
 
     const leafBegin = new Int32Array(maxLeaves);
     const leafSize = new Int32Array(maxLeaves);
@@ -95,7 +97,7 @@ export class TreeLearner {
     let numLeaves = 1;
     if (this.canSplit(inBagCount, 0)) {
       const hist = free.pop() ?? new Float64Array(histSize);
-      this.buildHistogram(hist, this.globalBins, rows, 0, inBagCount, grad, hess);
+      this.buildHistogram(hist, this.records.f64, this.records.u8, 0, inBagCount);
       leafHist[0] = hist;
       leafBest[0] = findBestSplit(hist, this.layout, this.isCategorical, usedFeature, { grad: g0, hess: h0, count: inBagCount }, p);
     }
@@ -114,7 +116,7 @@ export class TreeLearner {
       const split = leafBest[target]!;
       const mask = splitLeftMask(split);
       const begin = leafBegin[target];
-      const leftSize = this.partition(begin, leafSize[target], split.feature, mask);
+      const leftSize = this.records.partition(rows, this.scratch, begin, leafSize[target], split.feature, mask);
       const rightSize = leafSize[target] - leftSize;
 
       const node = leafNode[target];
@@ -154,7 +156,7 @@ export class TreeLearner {
         const smaller = leftSize <= rightSize ? target : right;
         const larger = smaller === target ? right : target;
         const smallHist = free.pop() ?? new Float64Array(histSize);
-        this.buildHistogram(smallHist, this.globalBins, rows, leafBegin[smaller], leafBegin[smaller] + leafSize[smaller], grad, hess);
+        this.buildHistogram(smallHist, this.records.f64, this.records.u8, leafBegin[smaller], leafBegin[smaller] + leafSize[smaller]);
         subtractHistogram(parentHist, smallHist);
         leafHist[smaller] = smallHist;
         leafHist[larger] = parentHist;
@@ -185,23 +187,6 @@ export class TreeLearner {
   private canSplit(size: number, depth: number): boolean {
     const p = this.params;
     return size >= 2 * p.minDataInLeaf && (p.maxDepth <= 0 || depth < p.maxDepth);
-  }
-
-  /** Stable in-place partition of rows[begin, begin+size) by the split; returns the left count. */
-  private partition(begin: number, size: number, feature: number, leftMask: Uint8Array): number {
-    const rows = this.rows;
-    const scratch = this.scratch;
-    const bins = this.data.columns[feature];
-    let l = begin;
-    let r = 0;
-    const end = begin + size;
-    for (let i = begin; i < end; i++) {
-      const row = rows[i];
-      if (leftMask[bins[row]] === 1) rows[l++] = row;
-      else scratch[r++] = row;
-    }
-    rows.set(scratch.subarray(0, r), l);
-    return l - begin;
   }
 }
 
