@@ -29,7 +29,7 @@ export function histogramLayout(mappers: BinMapper[]): HistogramLayout {
 /**
  * Accumulates records [begin, end) of a RowRecords (f64 and u8 are its views) into `hist` (cleared first).
  */
-export type HistogramKernel = (hist: Float64Array, f64: Float64Array, u8: Uint8Array, begin: number, end: number) => void;
+export type HistogramKernel = (hist: Float64Array, f32: Float32Array, u8: Uint8Array, begin: number, end: number) => void;
 
 const kernels = new Map<string, HistogramKernel>();
 
@@ -48,12 +48,12 @@ export function histogramKernel(layout: HistogramLayout, stride: number): Histog
     }
     // Generated from integers only (stride, bin offsets), never from user input.
     kernel = new Function(
-      'hist', 'f64', 'u8', 'begin', 'end',
+      'hist', 'f32', 'u8', 'begin', 'end',
       `hist.fill(0);
        for (let i = begin; i < end; i++) {
          const d = i * ${stride};
-         const g = f64[d];
-         const h = f64[d + 1];
+         const g = f32[d * 2];
+         const h = f32[d * 2 + 1];
          const b = d * 8;
          let k = 0;
          ${body.join('\n         ')}

@@ -10,18 +10,21 @@ const BINS_PER_WORD = 7;
 
 /** Byte offset of feature j's bin inside a record. */
 export function binByteOffset(j: number): number {
-  return 16 + Math.floor(j / BINS_PER_WORD) * 8 + (j % BINS_PER_WORD);
+  return 8 + Math.floor(j / BINS_PER_WORD) * 8 + (j % BINS_PER_WORD);
 }
 
 /**
- * Record i (leaf-order position i) is f64[i*stride] = gradient, f64[i*stride + 1] = hessian, then the
- * row's feature bins as bytes: feature j at u8[i*stride*8 + binByteOffset(j)]. Records are moved as
- * doubles, which V8 copies bit-exactly because they are all finite.
+ * Record i (leaf-order position i) is f32[i*stride*2] = gradient, f32[i*stride*2 + 1] = hessian (single
+ * precision, as LightGBM stores them; histograms still sum in doubles), then the row's feature bins as
+ * bytes: feature j at u8[i*stride*8 + binByteOffset(j)]. Records are moved as doubles, which V8 copies
+ * bit-exactly because every word is finite: the hessian (≥ 0) is the sign and exponent of the first word,
+ * and the top byte of each bin word is 0. 16 bytes per row for up to 7 features.
  */
 export class RowRecords {
   /** Record size in 8-byte words. */
   readonly stride: number;
   readonly f64: Float64Array;
+  readonly f32: Float32Array;
   readonly u8: Uint8Array;
   private readonly scratch: Float64Array;
   /** Every row's bin words in row order, the source each tree's records are loaded from. */
@@ -31,15 +34,16 @@ export class RowRecords {
   constructor(data: BinnedMatrix) {
     const f = data.featureCount;
     const words = Math.ceil(f / BINS_PER_WORD);
-    this.stride = 2 + words;
+    this.stride = 1 + words;
     const buffer = new ArrayBuffer(data.rowCount * this.stride * 8);
     this.f64 = new Float64Array(buffer);
+    this.f32 = new Float32Array(buffer);
     this.u8 = new Uint8Array(buffer);
     this.scratch = new Float64Array(data.rowCount * this.stride);
     const bins = new Uint8Array(data.rowCount * words * 8);
     for (let j = 0; j < f; j++) {
       const column = data.columns[j];
-      const at = binByteOffset(j) - 16;
+      const at = binByteOffset(j) - 8;
       for (let r = 0; r < data.rowCount; r++) bins[r * words * 8 + at] = column[r];
     }
     this.binWords = new Float64Array(bins.buffer);
@@ -48,15 +52,15 @@ export class RowRecords {
 
   /** Fills records [0, count) with rows inBag[0..count) (ascending) and their gradients. */
   load(inBag: Int32Array, count: number, grad: Float64Array, hess: Float64Array): void {
-    const { stride, f64, binWords } = this;
-    const words = stride - 2;
+    const { stride, f64, f32, binWords } = this;
+    const words = stride - 1;
     for (let i = 0; i < count; i++) {
       const r = inBag[i];
       const d = i * stride;
-      f64[d] = grad[r];
-      f64[d + 1] = hess[r];
+      f32[d * 2] = grad[r];
+      f32[d * 2 + 1] = hess[r];
       const src = r * words;
-      for (let k = 0; k < words; k++) f64[d + 2 + k] = binWords[src + k];
+      for (let k = 0; k < words; k++) f64[d + 1 + k] = binWords[src + k];
     }
   }
 

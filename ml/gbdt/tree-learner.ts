@@ -84,9 +84,10 @@ export class TreeLearner {
 
     let g0 = 0;
     let h0 = 0;
+    // In the records' single precision, so the root's sums agree with its histogram.
     for (let i = 0; i < inBagCount; i++) {
-      g0 += grad[rows[i]];
-      h0 += hess[rows[i]];
+      g0 += Math.fround(grad[rows[i]]);
+      h0 += Math.fround(hess[rows[i]]);
     }
     leafBegin[0] = 0;
     leafSize[0] = inBagCount;
@@ -97,7 +98,7 @@ export class TreeLearner {
     let numLeaves = 1;
     if (this.canSplit(inBagCount, 0)) {
       const hist = free.pop() ?? new Float64Array(histSize);
-      this.buildHistogram(hist, this.records.f64, this.records.u8, 0, inBagCount);
+      this.buildHistogram(hist, this.records.f32, this.records.u8, 0, inBagCount);
       leafHist[0] = hist;
       leafBest[0] = findBestSplit(hist, this.layout, this.isCategorical, usedFeature, { grad: g0, hess: h0, count: inBagCount }, p);
     }
@@ -156,7 +157,7 @@ export class TreeLearner {
         const smaller = leftSize <= rightSize ? target : right;
         const larger = smaller === target ? right : target;
         const smallHist = free.pop() ?? new Float64Array(histSize);
-        this.buildHistogram(smallHist, this.records.f64, this.records.u8, leafBegin[smaller], leafBegin[smaller] + leafSize[smaller]);
+        this.buildHistogram(smallHist, this.records.f32, this.records.u8, leafBegin[smaller], leafBegin[smaller] + leafSize[smaller]);
         subtractHistogram(parentHist, smallHist);
         leafHist[smaller] = smallHist;
         leafHist[larger] = parentHist;
