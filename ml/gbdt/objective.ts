@@ -24,6 +24,9 @@ export function computeGradients(task: Task, score: Float64Array, label: Float64
   const n = score.length;
   let sum = 0;
   if (task === 'binary') {
+    // The log(1 + e) terms are summed as the log of their product, one log per 512 rows: each factor is
+    // in (1, 2], so a block's product stays below 2^512 (no overflow).
+    let product = 1;
     for (let i = 0; i < n; i++) {
       const s = score[i];
       // exp(-|s|) never overflows; log loss = max(s, 0) - y·s + log(1 + exp(-|s|)).
@@ -32,8 +35,14 @@ export function computeGradients(task: Task, score: Float64Array, label: Float64
       const y = label[i];
       grad[i] = p - y;
       hess[i] = p * (1 - p);
-      sum += (s > 0 ? s : 0) - y * s + Math.log1p(e);
+      sum += (s > 0 ? s : 0) - y * s;
+      product *= 1 + e;
+      if ((i & 511) === 511) {
+        sum += Math.log(product);
+        product = 1;
+      }
     }
+    sum += Math.log(product);
     return n === 0 ? NaN : sum / n;
   }
   for (let i = 0; i < n; i++) {
