@@ -1,5 +1,5 @@
 // Leaf-wise (best-first) growth of one tree on binned data, LightGBM style: rows of each leaf are a
-// contiguous, ascending range of one index array (the data partition); only the smaller child's
+// contiguous range of one index array (the data partition); only the smaller child's
 // histogram is built from rows, the larger one is the parent's minus it.
 
 import type { Tree } from '../model.js';
@@ -24,7 +24,6 @@ export interface GrownTree {
 export class TreeLearner {
   /** The data partition; valid for the last grown tree until the next call. */
   readonly rows: Int32Array;
-  private readonly scratch: Int32Array;
   /** Free histograms, reused across leaves and trees; grown on demand (only splittable leaves hold one). */
   private readonly histPool: Float64Array[] = [];
   private readonly isCategorical: Uint8Array;
@@ -38,7 +37,6 @@ export class TreeLearner {
     private readonly params: GbdtParams,
   ) {
     this.rows = new Int32Array(data.rowCount);
-    this.scratch = new Int32Array(data.rowCount);
     this.isCategorical = Uint8Array.from(isCategorical, (c) => (c ? 1 : 0));
     this.records = new RowRecords(data);
     this.buildHistogram = histogramKernel(layout, this.records.stride);
@@ -117,7 +115,7 @@ export class TreeLearner {
       const split = leafBest[target]!;
       const mask = splitLeftMask(split);
       const begin = leafBegin[target];
-      const leftSize = this.records.partition(rows, this.scratch, begin, leafSize[target], split.feature, mask);
+      const leftSize = this.records.partition(rows, begin, leafSize[target], split.feature, mask);
       const rightSize = leafSize[target] - leftSize;
 
       const node = leafNode[target];
