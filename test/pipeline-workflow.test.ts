@@ -8,16 +8,11 @@ import {
 } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  pipelineWorkflowId,
-  reviewUpdate,
-  scheduledWorkflowIdPrefix,
-  statusQuery,
-  type PipelineInput,
-  type PipelineStatus,
-  type Policy,
-  type ReviewInput,
-} from '../workflows/definitions.js';
+import type { PipelineInput } from '../workflows/contracts/pipeline-input.js';
+import type { ReviewInput } from '../workflows/contracts/review.js';
+import type { Policy } from '../workflows/contracts/run-spec.js';
+import { reviewUpdate, statusQuery, type PipelineStatus } from '../workflows/pipeline-messages.js';
+import { pipelineWorkflowId, scheduledWorkflowIdPrefix } from '../workflows/workflow-ids.js';
 import type { pipeline } from '../workflows/pipeline.js';
 import { workflowsPath } from '../workers/workflow-bundle.js';
 import { keepHistory as keepHistoryFile } from './support/keep-history.js';
