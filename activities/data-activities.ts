@@ -10,18 +10,18 @@ import { ArtifactIntegrityError, ArtifactNotFoundError } from '../artifacts/arti
 import type { KeelConfig } from '../config.js';
 import type { Db } from '../db/client.js';
 import { datasets, datasetSnapshots, modelAliases, models, modelVersions, validationReports } from '../db/schema.js';
-import { describeSource, type DataPlaneSettings, type DatasetSource } from '../data/dataset-source.js';
+import { describeSource, type DataPlaneSettings, type ResolvedSource } from '../data/dataset-source.js';
 import { DataPlaneError, SourceNotFoundError } from '../data/errors.js';
 import { profileSnapshot, type DatasetProfile } from '../data/profile-snapshot.js';
 import { snapshotDataset } from '../data/snapshot-dataset.js';
 import { validateProfile, type ValidationReport } from '../data/validate-profile.js';
 import type {
-  DatasetSource as SpecDatasetSource,
   SnapshotDatasetInput,
   SnapshotDatasetResult,
   ValidateDatasetInput,
   ValidateDatasetResult,
-} from '../workflows/definitions.js';
+} from '../workflows/contracts/pipeline-activities.js';
+import type { DatasetSource } from '../workflows/contracts/run-spec.js';
 
 export interface DataActivityDeps {
   db: Db;
@@ -48,7 +48,7 @@ export function dataPlaneSettings(
 }
 
 /** A run spec's `{ uri }` or `{ connection, query }` as a data-plane source. */
-export function sourceFromSpec(source: SpecDatasetSource): DatasetSource {
+export function sourceFromSpec(source: DatasetSource): ResolvedSource {
   if ('connection' in source) return { kind: 'sql', connection: source.connection, query: source.query };
   const uri = source.uri.trim();
   if (/^https?:\/\//i.test(uri)) return { kind: 'url', url: uri };

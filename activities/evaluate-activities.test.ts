@@ -10,8 +10,14 @@ import type { GbdtModel } from '../ml/model.js';
 import { binaryMetrics } from '../ml/metrics/index.js';
 import { splitRows } from '../ml/split.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
-import { onnxBytesOf, registerFixtureVersion, setProduction, sigmoid, stumpModel } from '../test/support/model-fixtures.js';
-import type { EvaluateModelInput } from '../workflows/definitions.js';
+import {
+  onnxBytesOf,
+  registerFixtureVersion,
+  setProduction,
+  sigmoid,
+  stumpModel,
+} from '../test/support/model-fixtures.js';
+import type { EvaluateModelInput } from '../workflows/contracts/pipeline-activities.js';
 import { createEvaluateActivities, type EvaluateActivities, type EvaluationReport } from './evaluate-activities.js';
 
 const ROWS = 400;

@@ -17,13 +17,13 @@ import { predictLinear } from '../ml/linear/index.js';
 import type { Model, RawRow } from '../ml/model.js';
 import { createOnnxScorer, type OnnxFeatureSchema, type OnnxScorer } from '../ml/onnx/index.js';
 import { splitRows } from '../ml/split.js';
-import {
-  FAILURE_TYPES,
-  type EvaluateModelInput,
-  type EvaluateModelResult,
-  type PipelineActivities,
-  type Task,
-} from '../workflows/definitions.js';
+import type {
+  EvaluateModelInput,
+  EvaluateModelResult,
+  PipelineActivities,
+} from '../workflows/contracts/pipeline-activities.js';
+import type { Task } from '../workflows/contracts/run-spec.js';
+import { FAILURE_TYPES } from '../workflows/failure-types.js';
 import {
   evaluateGates,
   holdoutMetrics,

@@ -15,7 +15,11 @@ import { featureSchemaOf } from '../ml/onnx/index.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { onnxBytesOf, sigmoid, stumpModel } from '../test/support/model-fixtures.js';
-import type { EvaluateModelResult, RegisterModelVersionInput, TrainModelResult } from '../workflows/definitions.js';
+import type {
+  EvaluateModelResult,
+  RegisterModelVersionInput,
+  TrainModelResult,
+} from '../workflows/contracts/pipeline-activities.js';
 import { createRegistryActivities, type RegistryActivities } from './registry-activities.js';
 
 let database: TestDatabase;

@@ -6,7 +6,13 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { Db } from '../db/client.js';
 import { recordApproval } from '../db/repositories/approvals.js';
 import { getEvaluationReport } from '../db/repositories/evaluation-reports.js';
-import { getAliasVersion, getRunDeployment, moveAlias, notifyModelChanged, PRODUCTION_ALIAS } from '../db/repositories/model-aliases.js';
+import {
+  getAliasVersion,
+  getRunDeployment,
+  moveAlias,
+  notifyModelChanged,
+  PRODUCTION_ALIAS,
+} from '../db/repositories/model-aliases.js';
 import {
   DEPLOYABLE_STATUSES,
   getModelVersion,
@@ -22,17 +28,17 @@ import type { RawRow } from '../ml/model.js';
 import type { OnnxFeatureSchema } from '../ml/onnx/index.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { predictWithModel, type PredictResponse } from '../serving/predict.js';
-import {
-  FAILURE_TYPES,
-  type DeployModelVersionInput,
-  type DeployModelVersionResult,
-  type PipelineActivities,
-  type RecordReviewDecisionInput,
-  type RecordRunProgressInput,
-  type RegisterModelVersionInput,
-  type RegisterModelVersionResult,
-  type ReviewResult,
-} from '../workflows/definitions.js';
+import type {
+  DeployModelVersionInput,
+  DeployModelVersionResult,
+  PipelineActivities,
+  RecordReviewDecisionInput,
+  RecordRunProgressInput,
+  RegisterModelVersionInput,
+  RegisterModelVersionResult,
+} from '../workflows/contracts/pipeline-activities.js';
+import type { ReviewResult } from '../workflows/contracts/review.js';
+import { FAILURE_TYPES } from '../workflows/failure-types.js';
 import type pg from 'pg';
 import { keepHeartbeating } from './evaluation/activity-heartbeat.js';
 

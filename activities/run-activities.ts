@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/client.js';
 import { runs } from '../db/schema.js';
-import type { RegisterScheduledRunInput } from '../workflows/definitions.js';
+import type { RegisterScheduledRunInput } from '../workflows/contracts/pipeline-activities.js';
 
 export function createRunActivities({ db }: { db: Db }) {
   return {

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type pg from 'pg';
-import type { SystemCheckResult } from '../workflows/definitions.js';
+import type { SystemCheckResult } from '../workflows/contracts/system-check.js';
 
 export interface SystemActivityDeps {
   pool: pg.Pool;

@@ -14,13 +14,20 @@ import {
   type GbdtParams,
   type GbdtProgress,
 } from '../ml/gbdt/index.js';
-import { defaultLinearParams, predictLinear, resolveLinearParams, trainLinear, type LinearParams } from '../ml/linear/index.js';
+import {
+  defaultLinearParams,
+  predictLinear,
+  resolveLinearParams,
+  trainLinear,
+  type LinearParams,
+} from '../ml/linear/index.js';
 import { predictGbdt } from '../ml/gbdt/index.js';
 import { rocAuc } from '../ml/metrics/index.js';
 import type { Model, TrainResult } from '../ml/model.js';
 import { exportModelToOnnx } from '../ml/onnx/index.js';
 import { splitRows } from '../ml/split.js';
-import { FAILURE_TYPES, type TrainModelInput, type TrainModelResult } from '../workflows/definitions.js';
+import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
+import { FAILURE_TYPES } from '../workflows/failure-types.js';
 import { TrainingCheckpointStore } from './training-checkpoints.js';
 import { loadTrainingData, selectRows, TrainingDataError } from './training-data.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { resolveAllowedPath } from './allowed-path.js';
-import { formatFromName, type DataPlaneSettings, type DatasetSource, type FileFormat } from './dataset-source.js';
+import { formatFromName, type DataPlaneSettings, type ResolvedSource, type FileFormat } from './dataset-source.js';
 import { openDuckDb } from './duckdb-session.js';
 import { SourceUnreadableError, TransformRejectedError, errorSummary, firstLine } from './errors.js';
 import { tableExpressionFor, unreadable, type LocalInput } from './file-reader.js';
@@ -17,9 +17,9 @@ import { downloadUrl } from './url-download.js';
 
 export interface SnapshotRequest {
   /** The main input, visible to the transform as the relation `source`. */
-  source: DatasetSource;
+  source: ResolvedSource;
   /** Extra named inputs for joins, visible to the transform under their names. */
-  sources?: Record<string, DatasetSource>;
+  sources?: Record<string, ResolvedSource>;
   /** Feature SQL: one DuckDB SELECT over `source` (and the named inputs). */
   transform?: string;
 }
@@ -46,7 +46,7 @@ export interface SnapshotDeps {
 
 const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-function inputsOf(request: SnapshotRequest): [string, DatasetSource][] {
+function inputsOf(request: SnapshotRequest): [string, ResolvedSource][] {
   const extra = Object.entries(request.sources ?? {});
   for (const [name] of extra) {
     if (!INPUT_NAME.test(name) || name.toLowerCase() === 'source') {
@@ -61,7 +61,7 @@ function inputsOf(request: SnapshotRequest): [string, DatasetSource][] {
 /** Brings one source onto local disk (downloads and SQL extracts go into `workDir`) and says how to read it. */
 async function materialize(
   name: string,
-  source: DatasetSource,
+  source: ResolvedSource,
   workDir: string,
   settings: DataPlaneSettings,
   signal: AbortSignal | undefined,

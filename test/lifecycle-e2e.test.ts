@@ -16,7 +16,7 @@ import { DEMO_DATASET, demoRunSpec } from '../dev/bootstrap.js';
 import { createPipelineActivities } from '../workers/pipeline-worker.js';
 import type { WorkerDeps } from '../workers/worker-deps.js';
 import { workflowsPath } from '../workers/workflow-bundle.js';
-import { monitorWorkflowId } from '../workflows/definitions.js';
+import { monitorWorkflowId } from '../workflows/workflow-ids.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 

@@ -14,7 +14,7 @@ import { createTrainingActivities, type TrainingHeartbeat } from '../activities/
 import type { TrainingCheckpointFile } from '../activities/training-checkpoints.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { KEEL_VERSION, TRAINING_WORKER_TUNING } from '../workers/training-worker.js';
-import type { TrainModelInput, TrainModelResult } from '../workflows/definitions.js';
+import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
 import type { trainOnly } from './support/training-train-only-workflow.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 import { flightsTrainingSql, storeParquetSnapshot } from './support/training-snapshots.js';

@@ -1,5 +1,5 @@
 // Pure evaluation logic: holdout metrics, champion deltas, the run's gates and the ONNX parity check.
-import type { Gates, Task } from '../../workflows/definitions.js';
+import type { Gates, Task } from '../../workflows/contracts/run-spec.js';
 import { binaryMetrics, regressionMetrics, type Numbers } from '../../ml/metrics/index.js';
 
 /** Metrics where lower is better: a "regression" of these is an increase. */

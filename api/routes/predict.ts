@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { predict } from '../models/models-service.js';
 import type { ModelRoutePlugin } from './models.js';
-import { ModelName } from '../runs/run-spec-schema.js';
+import { ModelName } from '../../workflows/contracts/run-spec.js';
 import { ErrorRef } from '../schemas.js';
 
 const MAX_ROWS = 1000;

@@ -6,20 +6,15 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { and, desc, eq, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { evaluationReports, modelVersions, models, runs, validationReports, type RunRow } from '../../db/schema.js';
-import {
-  FAILURE_TYPES,
-  pipelineWorkflowId,
-  reviewUpdate,
-  RUN_STATUSES,
-  SEARCH_ATTRIBUTES,
-  statusQuery,
-  TASK_QUEUES,
-  type PipelineInput,
-  type PipelineStatus,
-  type ReviewResult,
-  type RunSpec,
-  type RunStatus,
-} from '../../workflows/definitions.js';
+import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
+import type { ReviewResult } from '../../workflows/contracts/review.js';
+import type { RunSpec } from '../../workflows/contracts/run-spec.js';
+import { FAILURE_TYPES } from '../../workflows/failure-types.js';
+import { reviewUpdate, statusQuery, type PipelineStatus } from '../../workflows/pipeline-messages.js';
+import { RUN_STATUSES, type RunStatus } from '../../workflows/run-status.js';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+import { TASK_QUEUES } from '../../workflows/task-queues.js';
+import { pipelineWorkflowId } from '../../workflows/workflow-ids.js';
 import { writeAudit } from '../audit.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../errors.js';

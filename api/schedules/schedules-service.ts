@@ -2,13 +2,11 @@
 import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
 import { ScheduleAlreadyRunning } from '@temporalio/client';
 import type { Db } from '../../db/client.js';
-import {
-  SEARCH_ATTRIBUTES,
-  TASK_QUEUES,
-  scheduledWorkflowIdPrefix,
-  type PipelineInput,
-  type RunSpec,
-} from '../../workflows/definitions.js';
+import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
+import type { RunSpec } from '../../workflows/contracts/run-spec.js';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+import { TASK_QUEUES } from '../../workflows/task-queues.js';
+import { scheduledWorkflowIdPrefix } from '../../workflows/workflow-ids.js';
 import { writeAudit } from '../audit.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../errors.js';

@@ -18,7 +18,9 @@ import { findTemporalCli } from '../../dev/temporal-cli.js';
 import { freePort, startTemporalDevServer } from '../../dev/temporal-dev-server.js';
 import { createPipelineActivities } from '../../workers/pipeline-worker.js';
 import { workflowsPath } from '../../workers/workflow-bundle.js';
-import { pipelineWorkflowId, type PipelineInput, type PipelineStatus } from '../../workflows/definitions.js';
+import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
+import type { PipelineStatus } from '../../workflows/pipeline-messages.js';
+import { pipelineWorkflowId } from '../../workflows/workflow-ids.js';
 
 const concurrentArg = process.argv.indexOf('--concurrent');
 const concurrent = concurrentArg > 0 ? Number(process.argv[concurrentArg + 1]) : 20;

@@ -1,7 +1,8 @@
 // Run progress as the pipeline workflow reports it (stage, status, reason), for GET /v1/runs.
 import { eq, sql } from 'drizzle-orm';
 import { runs } from '../schema.js';
-import type { RecordRunProgressInput, RunStatus } from '../../workflows/definitions.js';
+import type { RecordRunProgressInput } from '../../workflows/contracts/pipeline-activities.js';
+import type { RunStatus } from '../../workflows/run-status.js';
 import type { DbOrTx } from './models.js';
 
 const OPEN_STATUSES: readonly RunStatus[] = ['running', 'awaiting_review'];
