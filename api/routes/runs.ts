@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { RunSpec } from '../../workflows/definitions.js';
 import { actorOf, principalOf } from '../auth/principal.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
 import { RunSpecSchema } from '../runs/run-spec-schema.js';
 import { cancelRun, getRunDetail, listRuns, reviewRun, startRun, type RunsDeps } from '../runs/runs-service.js';
@@ -52,7 +52,7 @@ const ReviewResultSchema = Type.Object({
 
 export default defineRoutes(async (app, { db, temporal, config }) => {
   const deps = (): RunsDeps => {
-    if (!temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
+    if (!temporal) throw new KeelError('TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
     return { db, client: temporal.client, taskQueues: config.taskQueues };
   };
 
