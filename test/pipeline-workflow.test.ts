@@ -14,6 +14,7 @@ import {
   type Policy,
   type ReviewInput,
 } from '../workflows/definitions.js';
+import { readSetting } from '../config.js';
 import type { pipeline } from '../workflows/pipeline.js';
 import { workflowsPath } from '../workers/workflow-bundle.js';
 import { createScriptedActivities, type Recorder, type Script } from './support/scripted-activities.js';
@@ -21,7 +22,7 @@ import { connectTestTemporal, uniqueName, type TestTemporal } from './support/te
 
 // `KEEL_RECORD_HISTORIES=1 npx vitest run test/pipeline-workflow.test.ts` refreshes the replay fixtures.
 const historiesDir = path.join(import.meta.dirname, 'histories');
-const recordHistories = process.env.KEEL_RECORD_HISTORIES === '1';
+const recordHistories = readSetting('recordHistories');
 
 let temporal: TestTemporal;
 let bundle: WorkflowBundleWithSourceMap;
