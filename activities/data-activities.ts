@@ -1,13 +1,11 @@
 // Thin Temporal adapters over the data plane: ingest (snapshotDataset) and validation (validateDataset).
 // Both are idempotent: a snapshot row is keyed by sha256, a validation report by run id.
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { ArtifactIntegrityError, ArtifactNotFoundError } from '../artifacts/artifact-store.js';
-import type { KeelConfig } from '../config.js';
 import type { Db } from '../db/client.js';
 import { datasets, datasetSnapshots, modelAliases, models, modelVersions, validationReports } from '../db/schema.js';
 import { describeSource, type DataPlaneSettings, type ResolvedSource } from '../data/dataset-source.js';
@@ -27,24 +25,6 @@ export interface DataActivityDeps {
   db: Db;
   artifacts: ArtifactStore;
   settings: DataPlaneSettings;
-}
-
-/** The data-plane settings from Keel's config; scratch space lives under the data directory. */
-export function dataPlaneSettings(
-  config: Pick<
-    KeelConfig,
-    'dataDir' | 'dataRoots' | 'sqlConnections' | 'allowPrivateUrls' | 'allowHttpUrls' | 'allowedPrivateNetworks' | 'duckdbMemoryLimit'
-  >,
-): DataPlaneSettings {
-  return {
-    dataRoots: config.dataRoots,
-    workDir: path.join(config.dataDir, 'tmp', 'data-plane'),
-    sqlConnections: config.sqlConnections,
-    allowPrivateUrls: config.allowPrivateUrls,
-    allowHttpUrls: config.allowHttpUrls,
-    allowedPrivateNetworks: config.allowedPrivateNetworks,
-    duckdbMemoryLimit: config.duckdbMemoryLimit,
-  };
 }
 
 /** A run spec's `{ uri }` or `{ connection, query }` as a data-plane source. */

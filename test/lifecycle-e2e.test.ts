@@ -11,7 +11,7 @@ import { createTrainingActivities } from '../activities/training-activities.js';
 import { buildApp, type KeelApp } from '../api/app.js';
 import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
-import { loadConfig, type KeelConfig } from '../config.js';
+import { loadConfig, readSetting, type KeelConfig } from '../config.js';
 import { DEMO_DATASET, demoRunSpec } from '../dev/bootstrap.js';
 import { createPipelineActivities } from '../workers/pipeline-worker.js';
 import type { WorkerDeps } from '../workers/worker-deps.js';
@@ -111,7 +111,7 @@ async function waitForStatus(runId: string, wanted: string): Promise<Record<stri
 
 /** `KEEL_RECORD_HISTORIES=1` keeps this real run's history as a replay fixture (see test/workflow-replay.test.ts). */
 async function keepHistory(name: string, workflowId: string): Promise<void> {
-  if (process.env.KEEL_RECORD_HISTORIES !== '1') return;
+  if (!readSetting('recordHistories')) return;
   const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
   await fs.writeFile(path.join(import.meta.dirname, 'histories', `pipeline-${name}.json`), historyToJSON(history));
 }

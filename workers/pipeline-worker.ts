@@ -1,7 +1,7 @@
 // The `pipeline` task queue: workflows plus the light activities (ingest, validate, evaluate, registry, deploy).
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config.js';
-import { createDataActivities, dataPlaneSettings } from '../activities/data-activities.js';
+import { createDataActivities } from '../activities/data-activities.js';
 import { createEvaluateActivities } from '../activities/evaluate-activities.js';
 import { createMonitorActivities } from '../activities/monitor-activities.js';
 import { createRegistryActivities } from '../activities/registry-activities.js';
@@ -10,7 +10,7 @@ import { createSystemActivities } from '../activities/system-activities.js';
 import { isMain } from './is-main.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
-import { createWorkerDeps, type WorkerDeps } from './worker-deps.js';
+import { createWorkerDeps, dataPlaneSettings, type WorkerDeps } from './worker-deps.js';
 import { workflowsPath } from './workflow-bundle.js';
 
 /** Every activity the pipeline queue serves, from the worker's deps. */

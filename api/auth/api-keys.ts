@@ -3,7 +3,7 @@ import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { apiKeys, type ApiKeyRow, type Role } from '../../db/schema.js';
 import { writeAudit, type AuditEntry } from '../audit.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
 import { generateApiKey, hashApiKey } from './api-key-secret.js';
 
 export type Actor = Pick<AuditEntry, 'actor' | 'actorKeyId' | 'role'>;
@@ -116,10 +116,10 @@ export async function revokeApiKey(db: Db, id: string, actor: Actor): Promise<{ 
       .orderBy(asc(apiKeys.id))
       .for('update');
     const [target] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
-    if (!target) throw new ApiError(404, 'NOT_FOUND', `API key ${id} not found`);
+    if (!target) throw new KeelError('NOT_FOUND', `API key ${id} not found`);
     if (target.revokedAt) return { changed: false };
     if (target.roles.includes('admin') && activeAdmins.length <= 1) {
-      throw new ApiError(409, 'CONFLICT', 'cannot revoke the last active admin key; create another admin key first');
+      throw new KeelError('CONFLICT', 'cannot revoke the last active admin key; create another admin key first');
     }
     const [revoked] = await tx
       .update(apiKeys)

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { ReviewBodySchema } from '../../workflows/contracts/review.js';
 import { RunSpecSchema } from '../../workflows/contracts/run-spec.js';
 import { actorOf, principalOf } from '../auth/principal.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
 import { cancelRun, getRunDetail, listRuns, reviewRun, startRun, type RunsDeps } from '../runs/runs-service.js';
 import { ErrorRef, QueryInteger } from '../schemas.js';
@@ -44,7 +44,7 @@ const ReviewResultSchema = Type.Object({
 
 export default defineRoutes(async (app, { db, temporal, config }) => {
   const deps = (): RunsDeps => {
-    if (!temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
+    if (!temporal) throw new KeelError('TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
     return { db, client: temporal.client, taskQueues: config.taskQueues };
   };
 

@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { RunSpecSchema } from '../../workflows/contracts/run-spec.js';
 import { actorOf, principalOf } from '../auth/principal.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
 import {
   changeSchedule,
@@ -37,7 +37,7 @@ const CreateScheduleBody = Type.Object(
 
 export default defineRoutes(async (app, { db, temporal, config }) => {
   const deps = (): SchedulesDeps => {
-    if (!temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
+    if (!temporal) throw new KeelError('TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
     return { db, client: temporal.client, taskQueues: config.taskQueues };
   };
 

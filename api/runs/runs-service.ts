@@ -1,8 +1,7 @@
 // Use-cases behind /v1/runs: start (idempotent), list, show, review (four eyes), cancel.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { and, desc, eq, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { evaluationReports, modelVersions, models, runs, validationReports, type RunRow } from '../../db/schema.js';
@@ -17,7 +16,8 @@ import { TASK_QUEUES } from '../../workflows/task-queues.js';
 import { pipelineWorkflowId } from '../../workflows/workflow-ids.js';
 import { writeAudit } from '../audit.js';
 import type { Principal } from '../auth/principal.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
+import { isWorkflowClosedOrMissing } from '../errors.js';
 
 export interface RunsDeps {
   db: Db;
@@ -42,29 +42,29 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** Checks the schema cannot express; errors name the field. */
 export function checkRunSpec(spec: RunSpec, field = 'body'): void {
   if (spec.sources && !spec.transform) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field}/sources needs a transform that joins them`);
+    throw new KeelError('VALIDATION_FAILED', `${field}/sources needs a transform that joins them`);
   }
   if (spec.sources && Object.keys(spec.sources).some((name) => name.toLowerCase() === 'source')) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field}/sources/source: "source" is the main dataset's name`);
+    throw new KeelError('VALIDATION_FAILED', `${field}/sources/source: "source" is the main dataset's name`);
   }
   if (spec.features?.includes(spec.target)) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field}/features must not contain the target column "${spec.target}"`);
+    throw new KeelError('VALIDATION_FAILED', `${field}/features must not contain the target column "${spec.target}"`);
   }
   for (const [metric, bounds] of Object.entries(spec.gates ?? {})) {
     if (metric === 'maxRegression') {
       for (const [name, drop] of Object.entries(bounds as Record<string, number>)) {
-        if (!(drop >= 0)) throw new ApiError(400, 'VALIDATION_FAILED', `${field}/gates/maxRegression/${name} must be >= 0`);
+        if (!(drop >= 0)) throw new KeelError('VALIDATION_FAILED', `${field}/gates/maxRegression/${name} must be >= 0`);
       }
       continue;
     }
     for (const key of Object.keys(bounds as Record<string, number>)) {
       if (key !== 'min' && key !== 'max') {
-        throw new ApiError(400, 'VALIDATION_FAILED', `${field}/gates/${metric}/${key} is not allowed (use min or max)`);
+        throw new KeelError('VALIDATION_FAILED', `${field}/gates/${metric}/${key} is not allowed (use min or max)`);
       }
     }
   }
   if (spec.trainer?.params && 'seed' in spec.trainer.params && !Number.isInteger(spec.trainer.params.seed)) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field}/trainer/params/seed must be an integer`);
+    throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/seed must be an integer`);
   }
 }
 
@@ -184,12 +184,9 @@ export async function startRun(
 
 function replayOrConflict(existing: RunRow, specHash: string): { run: RunSummary; replayed: boolean } {
   if (existing.specHash !== specHash) {
-    throw new ApiError(
-      422,
-      'IDEMPOTENCY_KEY_REUSED',
-      `Idempotency-Key was already used for run ${existing.id} with a different body`,
-      { runId: existing.id },
-    );
+    throw new KeelError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key was already used for run ${existing.id} with a different body`, {
+      runId: existing.id,
+    });
   }
   return { run: toSummary(existing), replayed: true };
 }
@@ -226,7 +223,7 @@ export async function listRuns(
   filter: { model?: string; status?: string; limit: number },
 ): Promise<RunSummary[]> {
   if (filter.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(filter.status)) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `querystring/status must be one of ${RUN_STATUSES.join(', ')}`);
+    throw new KeelError('VALIDATION_FAILED', `querystring/status must be one of ${RUN_STATUSES.join(', ')}`);
   }
   const conditions: SQL[] = [];
   if (filter.model) conditions.push(eq(runs.model, filter.model));
@@ -242,7 +239,7 @@ export async function listRuns(
 
 export async function getRunRow(db: Db, id: string): Promise<RunRow> {
   const [row] = await db.select().from(runs).where(eq(runs.id, id)).limit(1);
-  if (!row) throw new ApiError(404, 'NOT_FOUND', `run ${id} not found`);
+  if (!row) throw new KeelError('NOT_FOUND', `run ${id} not found`);
   return row;
 }
 
@@ -285,11 +282,11 @@ export async function reviewRun(
 ): Promise<ReviewResult> {
   const row = await getRunRow(deps.db, args.id);
   if (row.requestedBy !== null && row.requestedBy === args.principal.keyId) {
-    throw new ApiError(403, 'REQUESTER_CANNOT_REVIEW', 'the key that started a run cannot review it (four eyes)');
+    throw new KeelError('REQUESTER_CANNOT_REVIEW', 'the key that started a run cannot review it (four eyes)');
   }
   // The row reaches awaiting_review before the workflow waits, so this answers without a round trip to a worker.
   if (row.status !== 'awaiting_review') {
-    throw new ApiError(409, 'NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status} (stage ${row.stage}), not awaiting review`);
+    throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status} (stage ${row.stage}), not awaiting review`);
   }
   try {
     return await deps.client.workflow.getHandle(row.workflowId).executeUpdate(reviewUpdate, {
@@ -302,22 +299,13 @@ export async function reviewRun(
       ],
     });
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) {
-      const type = (error.cause as { type?: string } | undefined)?.type;
-      const message = (error.cause as { message?: string } | undefined)?.message ?? error.message;
-      if (type === FAILURE_TYPES.notAwaitingReview) throw new ApiError(409, 'NOT_AWAITING_REVIEW', message);
-      if (type === FAILURE_TYPES.requesterCannotReview) throw new ApiError(403, 'REQUESTER_CANNOT_REVIEW', message);
-    }
-    if (error instanceof WorkflowNotFoundError || isClosedWorkflowError(error)) {
-      throw new ApiError(409, 'NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status}, not awaiting review`);
+    // The update validator's refusals (typed NOT_AWAITING_REVIEW, REQUESTER_CANNOT_REVIEW) answer through the
+    // error handler; a run that closed meanwhile is no longer awaiting review.
+    if (isWorkflowClosedOrMissing(error)) {
+      throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status}, not awaiting review`, undefined, { cause: error });
     }
     throw error;
   }
-}
-
-function isClosedWorkflowError(error: unknown): boolean {
-  const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}` : '';
-  return /workflow execution already completed|already completed/i.test(text);
 }
 
 const FINISHED: readonly string[] = ['deployed', 'rejected', 'expired', 'data_rejected', 'failed', 'deploy_failed', 'cancelled'];
@@ -328,13 +316,13 @@ export async function cancelRun(
 ): Promise<RunSummary> {
   const row = await getRunRow(deps.db, args.id);
   if (FINISHED.includes(row.status)) {
-    throw new ApiError(409, 'RUN_FINISHED', `run ${args.id} already ended as ${row.status}`);
+    throw new KeelError('RUN_FINISHED', `run ${args.id} already ended as ${row.status}`);
   }
   try {
     await deps.client.workflow.getHandle(row.workflowId).cancel();
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError || isClosedWorkflowError(error)) {
-      throw new ApiError(409, 'RUN_FINISHED', `run ${args.id} has already ended`);
+    if (isWorkflowClosedOrMissing(error)) {
+      throw new KeelError('RUN_FINISHED', `run ${args.id} has already ended`, undefined, { cause: error });
     }
     throw error;
   }

@@ -3,12 +3,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { readSetting } from '../../config.js';
 
 export const historiesDir = path.join(import.meta.dirname, '..', 'histories');
 
 /** Writes `<name>.json` only when it does not exist yet: a committed history guards the code it was recorded from. */
 export async function keepHistory(name: string, handle: Pick<WorkflowHandle, 'fetchHistory'>): Promise<void> {
-  if (process.env.KEEL_RECORD_HISTORIES !== '1') return;
+  if (!readSetting('recordHistories')) return;
   await fs.mkdir(historiesDir, { recursive: true });
   const file = path.join(historiesDir, `${name}.json`);
   try {
