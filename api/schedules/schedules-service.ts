@@ -9,7 +9,7 @@ import {
   type PipelineInput,
   type RunSpec,
 } from '../../workflows/definitions.js';
-import { writeAudit } from '../audit.js';
+import { writeAudit } from '../../db/repositories/audit.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiError } from '../errors.js';
 import { checkRunSpec, specSummary } from '../runs/runs-service.js';

@@ -1,7 +1,7 @@
 // Review decisions: one row per run (human, policy or timeout).
 import { eq } from 'drizzle-orm';
 import { approvals, type ApprovalRow } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import type { DbOrTx } from '../client.js';
 
 export interface NewApproval {
   runId: string;

@@ -1,7 +1,7 @@
 // Aliases (`production`) and their append-only history in `deployments`: deploys, rollbacks, reverts.
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import { deployments, modelAliases, type DeploymentRow, type ModelAliasRow } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import type { DbOrTx } from '../client.js';
 
 export const PRODUCTION_ALIAS = 'production';
 /** Postgres NOTIFY channel; the payload is the model name. Serving processes LISTEN on it. */
