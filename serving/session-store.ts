@@ -27,7 +27,7 @@ export interface VersionToLoad {
   modelId: string;
   version: number;
   sha256: string;
-  task: string;
+  task: Task;
 }
 
 export interface SessionEntry {

@@ -9,7 +9,7 @@ import { getEvaluationReportByRunId } from '../../db/repositories/evaluation-rep
 import { getModelVersionByRunId } from '../../db/repositories/model-versions.js';
 import { getRun, getRunByIdempotencyKey, insertRun, listRecentRuns } from '../../db/repositories/runs.js';
 import { getValidationReportByRunId } from '../../db/repositories/validation-reports.js';
-import type { RunRow } from '../../db/schema.js';
+import type { RunRow, RunStage } from '../../db/schema.js';
 import {
   FAILURE_TYPES,
   pipelineWorkflowId,
@@ -79,8 +79,8 @@ export function checkRunSpec(spec: RunSpec, field = 'body'): void {
 export interface RunSummary {
   id: string;
   model: string;
-  status: string;
-  stage: string;
+  status: RunStatus;
+  stage: RunStage;
   reason: string | null;
   requestedBy: string | null;
   scheduleId: string | null;
@@ -314,7 +314,7 @@ function isClosedWorkflowError(error: unknown): boolean {
   return /workflow execution already completed|already completed/i.test(text);
 }
 
-const FINISHED: readonly string[] = ['deployed', 'rejected', 'expired', 'data_rejected', 'failed', 'deploy_failed', 'cancelled'];
+const FINISHED: readonly RunStatus[] = ['deployed', 'rejected', 'expired', 'data_rejected', 'failed', 'deploy_failed', 'cancelled'];
 
 export async function cancelRun(
   deps: RunsDeps,

@@ -1,11 +1,11 @@
 // What serving needs to load a model version: the model's id and task and the version's artifact hash.
 import { and, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { modelAliases, models, modelVersions } from '../schema.js';
+import { modelAliases, models, modelVersions, type Task } from '../schema.js';
 
 export interface AliasedArtifact {
   modelId: string;
-  task: string;
+  task: Task;
   /** Null when the model exists but the alias is unset. */
   version: number | null;
   sha256: string | null;
@@ -25,7 +25,7 @@ export async function getAliasedArtifact(db: DbOrTx, modelName: string, alias: s
 
 export interface VersionArtifact {
   modelId: string;
-  task: string;
+  task: Task;
   sha256: string;
 }
 

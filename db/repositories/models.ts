@@ -1,12 +1,12 @@
 // Registered models: one row per model name, created on its first registered version.
 import { and, asc, count, eq, max } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { modelAliases, models, modelVersions, type ModelRow } from '../schema.js';
+import { modelAliases, models, modelVersions, type ModelRow, type Task } from '../schema.js';
 import { RegistryError } from './registry-errors.js';
 
 export interface NewModel {
   name: string;
-  task: string;
+  task: Task;
   target: string;
   featureSchema: unknown;
 }
