@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   artifactDir = await mkdtemp(join(tmpdir(), 'keel-registry-'));
   artifacts = new FsArtifactStore(artifactDir);
-  cache = createModelCache({ db: database.db, pool: database.pool, artifacts });
+  cache = createModelCache({ db: database.db, pool: database.pool, artifacts, logger: pino({ name: 'registry-test', level: 'error' }) });
   activities = createRegistryActivities({ db: database.db, pool: database.pool, artifacts, modelCache: cache });
 });
 afterAll(async () => {

@@ -1,4 +1,5 @@
 // Registry activities: register a version, record the review, deploy with a smoke prediction, record run progress.
+import pino from 'pino';
 import { performance } from 'node:perf_hooks';
 import { ApplicationFailure } from '@temporalio/common';
 import { writeAudit } from '../db/repositories/audit.js';
@@ -89,7 +90,7 @@ function checkSmokePrediction(response: PredictResponse): void {
 export function createRegistryActivities(deps: RegistryActivityDeps) {
   const { db } = deps;
   const clock = deps.clock ?? (() => new Date());
-  const modelCache = deps.modelCache ?? createModelCache({ db, pool: deps.pool, artifacts: deps.artifacts });
+  const modelCache = deps.modelCache ?? createModelCache({ db, pool: deps.pool, artifacts: deps.artifacts, logger: pino({ name: 'keel-model-cache' }) });
 
   async function requireVersion(modelName: string, version: number): Promise<{ model: ModelRow; row: ModelVersionRow }> {
     const model = await getModelByName(db, modelName);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { createApiKey } from '../api/auth/api-keys.js';
 import type { KeelConfig } from '../config.js';
-import { createDb } from '../db/client.js';
+import { createDb, type DbLogger } from '../db/client.js';
 import { projectRoot } from './temporal-cli.js';
 
 export interface Bootstrap {
@@ -32,9 +32,9 @@ export function demoRunSpec(datasetPath: string) {
 export async function bootstrapStack(
   config: KeelConfig,
   databaseUrl: string,
-  options: { freshDataDir: boolean },
+  options: { freshDataDir: boolean; logger: DbLogger },
 ): Promise<Bootstrap> {
-  const { db, close } = createDb(databaseUrl, { max: 2 });
+  const { db, close } = createDb(databaseUrl, { max: 2, logger: options.logger });
   const bannerLines: string[] = [];
   let demoKeys: { engineer: string; reviewer: string } | undefined;
   try {

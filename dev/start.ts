@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import pino from 'pino';
 import { childProcessEnv, loadConfig, type KeelConfig } from '../config.js';
 import { applyMigrations } from '../db/migrate.js';
 import { startProcess, waitFor, type ManagedProcess } from './child-process.js';
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
       // Request and worker logs at info drown the banner; LOG_LEVEL=info brings them back.
       { LOG_LEVEL: 'warn' },
     );
-    const bootstrap = await bootstrapStack(config, databaseUrl!, { freshDataDir });
+    const bootstrap = await bootstrapStack(config, databaseUrl!, { freshDataDir, logger: pino({ name: 'keel-start', level: config.logLevel }) });
     stack.children.push(spawnNodeChild('worker:pipeline', 'workers/pipeline-worker.ts', childEnv));
     stack.children.push(spawnNodeChild('worker:training', 'workers/training-worker.ts', childEnv));
     stack.children.push(spawnNodeChild('api', 'api/main.ts', childEnv));

@@ -16,10 +16,10 @@ export interface ServingOptions {
   pool: pg.Pool;
   artifacts: ArtifactStore;
   pollIntervalMs?: number;
-  logger?: ModelCacheLogger;
+  logger: ModelCacheLogger;
 }
 
-/** Builds and starts watching (LISTEN + polling); `close()` releases the listener and every session. */
+/** Builds and starts watching (LISTEN + polling); the caller owns it: `close()` releases the listener and every session. */
 export async function createServingDeps(options: ServingOptions): Promise<ServingDeps> {
   const cache = createModelCache(options);
   await cache.start();

@@ -1,4 +1,5 @@
 // /v1/models and /v1/models/:name/predict through app.inject() on real Postgres, artifacts and onnxruntime.
+import pino from 'pino';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   artifactDir = await mkdtemp(join(tmpdir(), 'keel-api-models-'));
   artifacts = new FsArtifactStore(artifactDir);
-  serving = await createServingDeps({ db: database.db, pool: database.pool, artifacts });
+  serving = await createServingDeps({ db: database.db, pool: database.pool, artifacts, logger: pino({ name: 'api-models-test', level: 'error' }) });
   keys.admin = (await ensureAdminKey(database.db, { adminKey: undefined })).secret!;
   app = await buildApp({ config: loadConfig({}), db: database.db, pool: database.pool, serving, logger: false });
   await app.ready();

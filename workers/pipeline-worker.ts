@@ -29,7 +29,7 @@ export function createPipelineActivities(deps: WorkerDeps, client: Client) {
 export async function runPipelineWorker(): Promise<void> {
   const config = loadConfig();
   const logger = createProcessLogger('keel-worker-pipeline', config.logLevel);
-  const deps = await createWorkerDeps(config);
+  const deps = await createWorkerDeps(config, logger);
   const connection = await Connection.connect({ address: deps.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
   await runWorker({

@@ -33,7 +33,7 @@ export interface TrainingWorkerOptions {
 export async function runTrainingWorker(options: TrainingWorkerOptions = {}): Promise<void> {
   const config = loadConfig();
   const logger = createProcessLogger('keel-worker-training', config.logLevel);
-  const deps = await createWorkerDeps(config);
+  const deps = await createWorkerDeps(config, logger);
   await runWorker({
     address: deps.temporalAddress,
     namespace: config.temporalNamespace,

@@ -5,7 +5,7 @@ import type { KeelConfig } from '../config.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DataPlaneSettings } from '../data/dataset-source.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
-import { createDb, type DbHandle } from '../db/client.js';
+import { createDb, type DbHandle, type DbLogger } from '../db/client.js';
 
 export interface WorkerDeps {
   config: KeelConfig;
@@ -34,10 +34,10 @@ export function dataPlaneSettings(config: KeelConfig): DataPlaneSettings {
   };
 }
 
-export async function createWorkerDeps(config: KeelConfig): Promise<WorkerDeps> {
+export async function createWorkerDeps(config: KeelConfig, logger: DbLogger): Promise<WorkerDeps> {
   if (!config.databaseUrl) throw new Error('DATABASE_URL is required for workers (npm start sets it for the embedded stack)');
   if (!config.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required for workers (npm start sets it for the embedded stack)');
-  const db = createDb(config.databaseUrl);
+  const db = createDb(config.databaseUrl, { logger });
   return {
     config,
     temporalAddress: config.temporalAddress,

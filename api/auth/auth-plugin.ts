@@ -2,8 +2,8 @@
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import type { Db } from '../../db/client.js';
 import { KeelError } from '../../errors/keel-error.js';
+import { findActiveApiKeyByPrefix, touchApiKeyLastUsed } from '../../db/repositories/api-keys.js';
 import { lookupPrefix, verifyApiKey } from './api-key-secret.js';
-import { findActiveKeyByPrefix, touchLastUsed } from './api-keys.js';
 import { hasAnyRole, type Principal } from './principal.js';
 import { VerifiedKeyCache } from './verified-key-cache.js';
 
@@ -44,12 +44,12 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
     const digest = VerifiedKeyCache.digest(token);
     const cached = cache.get(digest);
     if (cached !== undefined) return cached;
-    const row = await findActiveKeyByPrefix(options.db, lookupPrefix(token));
+    const row = await findActiveApiKeyByPrefix(options.db, lookupPrefix(token));
     const principal = row && (await verifyApiKey(token, row.secretHash)) ? { keyId: row.id, name: row.name, roles: row.roles } : null;
     cache.set(digest, principal);
     if (principal) {
       // Bookkeeping only: a failure here must not fail the request.
-      touchLastUsed(options.db, principal.keyId).catch((error: unknown) =>
+      touchApiKeyLastUsed(options.db, principal.keyId).catch((error: unknown) =>
         request.log.warn({ err: error }, 'could not record API key use'),
       );
     }

@@ -1,9 +1,9 @@
 // Use cases behind /v1/models: list, detail with versions/aliases/history/lineage, rollback, predict.
 import type { Db } from '../../db/client.js';
-import { getEvaluationReport } from '../../db/repositories/evaluation-reports.js';
-import { getAliasVersion, listAliases, listDeployments, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
+import { listEvaluationReportsByIds } from '../../db/repositories/evaluation-reports.js';
+import { listAliases, listDeployments, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
 import { listModelVersions } from '../../db/repositories/model-versions.js';
-import { getModelByName, listModels } from '../../db/repositories/models.js';
+import { getModelByName, listModelOverviews } from '../../db/repositories/models.js';
 import { modelNotFound } from '../../db/repositories/registry-errors.js';
 import { rollbackModel, type AuditActor } from '../../db/repositories/rollback.js';
 import type { ModelRow } from '../../db/schema.js';
@@ -20,21 +20,16 @@ async function requireModel(db: Db, name: string): Promise<ModelRow> {
 }
 
 export async function listModelSummaries(db: Db) {
-  const rows = await listModels(db);
-  return Promise.all(
-    rows.map(async (model) => {
-      const versions = await listModelVersions(db, model.id);
-      return {
-        name: model.name,
-        task: model.task,
-        target: model.target,
-        productionVersion: await getAliasVersion(db, model.id, PRODUCTION_ALIAS),
-        latestVersion: versions.at(-1)?.version ?? null,
-        versionCount: versions.length,
-        createdAt: model.createdAt.toISOString(),
-      };
-    }),
-  );
+  const overviews = await listModelOverviews(db, PRODUCTION_ALIAS);
+  return overviews.map(({ model, aliasVersion, latestVersion, versionCount }) => ({
+    name: model.name,
+    task: model.task,
+    target: model.target,
+    productionVersion: aliasVersion,
+    latestVersion,
+    versionCount,
+    createdAt: model.createdAt.toISOString(),
+  }));
 }
 
 function evaluationSummary(id: string, report: EvaluationReport, gatesPassed: boolean) {
@@ -60,9 +55,10 @@ export async function getModelDetail(db: Db, name: string) {
     listAliases(db, model.id),
     listDeployments(db, model.id),
   ]);
-  const versionViews = await Promise.all(
-    versions.map(async (version) => {
-      const report = version.evaluationReportId ? await getEvaluationReport(db, version.evaluationReportId) : undefined;
+  const reportIds = versions.flatMap((version) => (version.evaluationReportId ? [version.evaluationReportId] : []));
+  const reports = new Map((await listEvaluationReportsByIds(db, reportIds)).map((report) => [report.id, report]));
+  const versionViews = versions.map((version) => {
+      const report = version.evaluationReportId ? reports.get(version.evaluationReportId) : undefined;
       return {
         version: version.version,
         status: version.status,
@@ -79,8 +75,7 @@ export async function getModelDetail(db: Db, name: string) {
         },
         evaluation: report ? evaluationSummary(report.id, report.report as EvaluationReport, report.gatesPassed) : null,
       };
-    }),
-  );
+    });
   return {
     name: model.name,
     task: model.task,

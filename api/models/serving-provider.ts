@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import type { KeelConfig } from '../../config.js';
 import type { Db } from '../../db/client.js';
+import type { ModelCacheLogger } from '../../serving/model-cache.js';
 import { FsArtifactStore } from '../../artifacts/fs-artifact-store.js';
 import { createServingDeps, type ServingDeps } from '../../serving/serving-deps.js';
 
@@ -11,7 +12,13 @@ export interface ServingProvider {
   close(): Promise<void>;
 }
 
-export function createServingProvider(deps: { serving?: ServingDeps; config: KeelConfig; db: Db; pool: pg.Pool }): ServingProvider {
+export function createServingProvider(deps: {
+  serving?: ServingDeps;
+  config: KeelConfig;
+  db: Db;
+  pool: pg.Pool;
+  logger: ModelCacheLogger;
+}): ServingProvider {
   if (deps.serving) {
     const given = deps.serving;
     return { get: async () => given, close: async () => undefined };
@@ -19,7 +26,12 @@ export function createServingProvider(deps: { serving?: ServingDeps; config: Kee
   let own: Promise<ServingDeps> | undefined;
   return {
     get() {
-      own ??= createServingDeps({ db: deps.db, pool: deps.pool, artifacts: new FsArtifactStore(deps.config.artifactDir) });
+      own ??= createServingDeps({
+        db: deps.db,
+        pool: deps.pool,
+        artifacts: new FsArtifactStore(deps.config.artifactDir),
+        logger: deps.logger,
+      });
       return own;
     },
     async close() {

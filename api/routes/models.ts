@@ -96,8 +96,6 @@ export type ModelRouteDeps = RouteDeps & { serving: ServingProvider };
 export type ModelRoutePlugin = FastifyPluginAsyncTypebox<ModelRouteDeps>;
 
 const modelRoutes: ModelRoutePlugin = async (app, { db, serving }) => {
-  app.addHook('onClose', () => serving.close());
-
   app.get(
     '/v1/models',
     {

@@ -29,8 +29,6 @@ const PredictResult = Type.Object({
 });
 
 const predictRoutes: ModelRoutePlugin = async (app, { serving }) => {
-  app.addHook('onClose', () => serving.close());
-
   app.post(
     '/v1/models/:name/predict',
     {

@@ -2,9 +2,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { and, desc, eq, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { evaluationReports, modelVersions, models, runs, validationReports, type RunRow } from '../../db/schema.js';
+import { writeAudit } from '../../db/repositories/audit.js';
+import { getEvaluationReportByRunId } from '../../db/repositories/evaluation-reports.js';
+import { getModelVersionByRunId } from '../../db/repositories/model-versions.js';
+import { getRun, getRunByIdempotencyKey, insertRun, listRecentRuns } from '../../db/repositories/runs.js';
+import { getValidationReportByRunId } from '../../db/repositories/validation-reports.js';
+import type { RunRow, RunStage } from '../../db/schema.js';
 import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
 import type { ReviewResult } from '../../workflows/contracts/review.js';
 import type { RunSpec } from '../../workflows/contracts/run-spec.js';
@@ -14,7 +18,6 @@ import { RUN_STATUSES, type RunStatus } from '../../workflows/run-status.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { TASK_QUEUES } from '../../workflows/task-queues.js';
 import { pipelineWorkflowId } from '../../workflows/workflow-ids.js';
-import { writeAudit } from '../audit.js';
 import type { Principal } from '../auth/principal.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { isWorkflowClosedOrMissing } from '../errors.js';
@@ -71,8 +74,8 @@ export function checkRunSpec(spec: RunSpec, field = 'body'): void {
 export interface RunSummary {
   id: string;
   model: string;
-  status: string;
-  stage: string;
+  status: RunStatus;
+  stage: RunStage;
   reason: string | null;
   requestedBy: string | null;
   scheduleId: string | null;
@@ -126,7 +129,7 @@ export async function startRun(
   // Keys are scoped to the caller: two clients choosing the same key do not collide.
   const scopedKey = args.idempotencyKey ? `${args.principal.keyId}:${args.idempotencyKey}` : null;
   if (scopedKey) {
-    const existing = await findRunByIdempotencyKey(deps.db, scopedKey);
+    const existing = await getRunByIdempotencyKey(deps.db, scopedKey);
     if (existing) return replayOrConflict(existing, specHash);
   }
   // With a key the run id derives from it, so even a lost response retried elsewhere maps to one workflow.
@@ -134,21 +137,18 @@ export async function startRun(
   const workflowId = pipelineWorkflowId(args.spec.model, runId);
   try {
     const row = await deps.db.transaction(async (tx) => {
-      const [inserted] = await tx
-        .insert(runs)
-        .values({
-          id: runId,
-          workflowId,
-          model: args.spec.model,
-          spec: args.spec,
-          specHash,
-          idempotencyKey: scopedKey,
-          requestedBy: args.principal.keyId,
-          requestedByName: args.principal.name,
-          status: 'running',
-          stage: 'queued',
-        })
-        .returning();
+      const inserted = await insertRun(tx, {
+        id: runId,
+        workflowId,
+        model: args.spec.model,
+        spec: args.spec,
+        specHash,
+        idempotencyKey: scopedKey,
+        requestedBy: args.principal.keyId,
+        requestedByName: args.principal.name,
+        status: 'running',
+        stage: 'queued',
+      });
       await writeAudit(tx, {
         actor: args.principal.name,
         actorKeyId: args.principal.keyId,
@@ -169,13 +169,13 @@ export async function startRun(
         // Started by an earlier attempt whose row was rolled back: the workflow is this run.
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       }
-      return inserted!;
+      return inserted;
     });
     return { run: toSummary(row), replayed: false };
   } catch (error) {
     if (scopedKey && isUniqueViolation(error)) {
       // A concurrent request with the same key won the race.
-      const existing = await findRunByIdempotencyKey(deps.db, scopedKey);
+      const existing = await getRunByIdempotencyKey(deps.db, scopedKey);
       if (existing) return replayOrConflict(existing, specHash);
     }
     throw error;
@@ -200,11 +200,6 @@ function isUniqueViolation(error: unknown): boolean {
   return false;
 }
 
-async function findRunByIdempotencyKey(db: Db, scopedKey: string): Promise<RunRow | undefined> {
-  const [row] = await db.select().from(runs).where(eq(runs.idempotencyKey, scopedKey)).limit(1);
-  return row;
-}
-
 /** The memo ops see in the Temporal UI: what the run is, without the whole body. */
 export function specSummary(spec: RunSpec): Record<string, unknown> {
   return {
@@ -222,23 +217,20 @@ export async function listRuns(
   db: Db,
   filter: { model?: string; status?: string; limit: number },
 ): Promise<RunSummary[]> {
-  if (filter.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(filter.status)) {
+  const { status } = filter;
+  if (status !== undefined && !isRunStatus(status)) {
     throw new KeelError('VALIDATION_FAILED', `querystring/status must be one of ${RUN_STATUSES.join(', ')}`);
   }
-  const conditions: SQL[] = [];
-  if (filter.model) conditions.push(eq(runs.model, filter.model));
-  if (filter.status) conditions.push(eq(runs.status, filter.status as RunStatus));
-  const rows = await db
-    .select()
-    .from(runs)
-    .where(conditions.length > 0 ? and(...conditions) : undefined)
-    .orderBy(desc(runs.createdAt))
-    .limit(filter.limit);
+  const rows = await listRecentRuns(db, { model: filter.model, status, limit: filter.limit });
   return rows.map(toSummary);
 }
 
+function isRunStatus(value: string): value is RunStatus {
+  return (RUN_STATUSES as readonly string[]).includes(value);
+}
+
 export async function getRunRow(db: Db, id: string): Promise<RunRow> {
-  const [row] = await db.select().from(runs).where(eq(runs.id, id)).limit(1);
+  const row = await getRun(db, id);
   if (!row) throw new KeelError('NOT_FOUND', `run ${id} not found`);
   return row;
 }
@@ -252,14 +244,11 @@ async function queryStatus(client: Client, workflowId: string): Promise<Pipeline
 
 export async function getRunDetail(deps: RunsDeps, id: string) {
   const row = await getRunRow(deps.db, id);
-  const [validation] = await deps.db.select().from(validationReports).where(eq(validationReports.runId, id)).limit(1);
-  const [evaluation] = await deps.db.select().from(evaluationReports).where(eq(evaluationReports.runId, id)).limit(1);
-  const [version] = await deps.db
-    .select({ version: modelVersions.version, status: modelVersions.status, artifactSha256: modelVersions.artifactSha256 })
-    .from(modelVersions)
-    .innerJoin(models, eq(models.id, modelVersions.modelId))
-    .where(eq(modelVersions.runId, id))
-    .limit(1);
+  const [validation, evaluation, version] = await Promise.all([
+    getValidationReportByRunId(deps.db, id),
+    getEvaluationReportByRunId(deps.db, id),
+    getModelVersionByRunId(deps.db, id),
+  ]);
   const live = await queryStatus(deps.client, row.workflowId);
   return {
     ...toSummary(row),
@@ -272,7 +261,7 @@ export async function getRunDetail(deps: RunsDeps, id: string) {
     evaluation: evaluation
       ? { reportId: evaluation.id, gatesPassed: evaluation.gatesPassed, championVersion: evaluation.championVersion, report: evaluation.report }
       : null,
-    version: version ?? null,
+    version: version ? { version: version.version, status: version.status, artifactSha256: version.artifactSha256 } : null,
   };
 }
 
@@ -308,7 +297,7 @@ export async function reviewRun(
   }
 }
 
-const FINISHED: readonly string[] = ['deployed', 'rejected', 'expired', 'data_rejected', 'failed', 'deploy_failed', 'cancelled'];
+const FINISHED: readonly RunStatus[] = ['deployed', 'rejected', 'expired', 'data_rejected', 'failed', 'deploy_failed', 'cancelled'];
 
 export async function cancelRun(
   deps: RunsDeps,

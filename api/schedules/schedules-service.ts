@@ -7,7 +7,7 @@ import type { RunSpec } from '../../workflows/contracts/run-spec.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { TASK_QUEUES } from '../../workflows/task-queues.js';
 import { scheduledWorkflowIdPrefix } from '../../workflows/workflow-ids.js';
-import { writeAudit } from '../audit.js';
+import { writeAudit } from '../../db/repositories/audit.js';
 import type { Principal } from '../auth/principal.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { grpcStatusOf, GrpcStatus } from '../errors.js';

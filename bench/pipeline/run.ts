@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import pino from 'pino';
 import { createTrainingActivities } from '../../activities/training-activities.js';
 import { FsArtifactStore } from '../../artifacts/fs-artifact-store.js';
 import { loadConfig } from '../../config.js';
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     await fs.mkdir(config.dataRoots[0]!, { recursive: true });
     const datasetPath = path.join(config.dataRoots[0]!, 'seattle-weather.csv');
     await fs.copyFile(DEMO_DATASET, datasetPath);
-    const db = createDb(postgres.url);
+    const db = createDb(postgres.url, { logger: pino({ name: 'bench-pipeline', level: 'warn' }) });
     const artifacts = new FsArtifactStore(config.artifactDir);
     const connection = await Connection.connect({ address: temporalServer.address });
     const client = new Client({ connection });

@@ -1,13 +1,13 @@
 // Aliases (`production`) and their append-only history in `deployments`: deploys, rollbacks, reverts.
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
-import { deployments, modelAliases, type DeploymentRow, type ModelAliasRow } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import { deployments, modelAliases, type DeploymentAction, type DeploymentRow, type ModelAliasRow } from '../schema.js';
+import type { DbOrTx } from '../client.js';
 
 export const PRODUCTION_ALIAS = 'production';
 /** Postgres NOTIFY channel; the payload is the model name. Serving processes LISTEN on it. */
 export const MODEL_CHANGED_CHANNEL = 'keel_model_changed';
 
-export type DeploymentAction = 'deploy' | 'rollback' | 'revert';
+export type { DeploymentAction } from '../schema.js';
 
 export async function getAliasVersion(db: DbOrTx, modelId: string, alias: string): Promise<number | null> {
   const [row] = await db

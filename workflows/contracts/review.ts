@@ -16,15 +16,12 @@ export type ReviewBody = Static<typeof ReviewBodySchema>;
 export const ReviewInputSchema = Type.Object({ ...ReviewBodySchema.properties, reviewer: ActorSchema });
 export type ReviewInput = Static<typeof ReviewInputSchema>;
 
+/** Every way a review ends; the database's check constraint is generated from this list too. */
+export const REVIEW_DECISIONS = ['approve', 'reject', 'expire', 'auto_approve', 'auto_reject'] as const;
+
 /** How a run's review ended: by a person, by the policy, or by the approval timeout. */
 export const ReviewResultSchema = Type.Object({
-  decision: Type.Union([
-    Type.Literal('approve'),
-    Type.Literal('reject'),
-    Type.Literal('expire'),
-    Type.Literal('auto_approve'),
-    Type.Literal('auto_reject'),
-  ]),
+  decision: Type.Union(REVIEW_DECISIONS.map((decision) => Type.Literal(decision))),
   reviewer: Type.String(),
   comment: Type.Optional(Type.String()),
   decidedAt: Type.String(),

@@ -15,7 +15,9 @@ export const DurationString = Type.String({
   pattern: '^[0-9]+(\\.[0-9]+)?\\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$',
 });
 
-export const TaskSchema = Type.Union([Type.Literal('binary'), Type.Literal('regression')]);
+/** Every task Keel trains; the database's check constraint is generated from this list too. */
+export const TASKS = ['binary', 'regression'] as const;
+export const TaskSchema = Type.Union(TASKS.map((task) => Type.Literal(task)));
 export type Task = Static<typeof TaskSchema>;
 
 const DatasetUri = Type.Object(
