@@ -21,8 +21,8 @@ import type { Model, TrainResult } from '../ml/model.js';
 import { exportModelToOnnx } from '../ml/onnx/index.js';
 import { splitRows } from '../ml/split.js';
 import { FAILURE_TYPES, type TrainModelInput, type TrainModelResult } from '../workflows/definitions.js';
-import { TrainingCheckpointStore } from './training-checkpoints.js';
-import { loadTrainingData, selectRows, TrainingDataError } from './training-data.js';
+import { TrainingCheckpointStore } from '../training/training-checkpoints.js';
+import { loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
 
 export interface CheckpointPolicy {
   /** Save after this many iterations since the last save… */

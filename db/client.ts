@@ -17,3 +17,6 @@ export function createDb(databaseUrl: string, options: { max?: number } = {}): D
   const db = drizzle(pool, { schema });
   return { db, pool, close: () => pool.end() };
 }
+
+/** A database or an open transaction: repository functions take either. */
+export type DbOrTx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];

@@ -13,6 +13,7 @@ import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { loadConfig, type KeelConfig } from '../config.js';
 import { DEMO_DATASET, demoRunSpec } from '../dev/bootstrap.js';
+import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { createPipelineActivities } from '../workers/pipeline-worker.js';
 import type { WorkerDeps } from '../workers/worker-deps.js';
 import { workflowsPath } from '../workers/workflow-bundle.js';
@@ -28,6 +29,7 @@ let scratch: string;
 let config: KeelConfig;
 let workers: { pipeline: Worker; training: Worker };
 let workersDone: Promise<unknown>;
+let modelCache: ModelCache;
 const keys = { admin: '', engineer: '', reviewer: '', ops: '', predict: '' };
 const model = uniqueName('seattle-rain');
 
@@ -51,12 +53,13 @@ beforeAll(async () => {
     close: async () => undefined,
   };
   const client = new Client({ connection: temporal.connection });
+  modelCache = createModelCache({ db: database.db, pool: database.pool, artifacts });
   workers = {
     pipeline: await Worker.create({
       connection: temporal.workerConnection,
       taskQueue: config.taskQueues.pipeline,
       workflowBundle: await bundleWorkflowCode({ workflowsPath }),
-      activities: createPipelineActivities(deps, client),
+      activities: createPipelineActivities(deps, client, { modelCache, logger: { warn: () => undefined } }),
     }),
     training: await Worker.create({
       connection: temporal.workerConnection,
@@ -84,6 +87,7 @@ afterAll(async () => {
   workers?.pipeline.shutdown();
   workers?.training.shutdown();
   await workersDone;
+  await modelCache?.close();
   await Promise.allSettled([database?.close(), temporal?.close()]);
   if (scratch) await fs.rm(scratch, { recursive: true, force: true });
 });
