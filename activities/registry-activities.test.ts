@@ -38,7 +38,7 @@ beforeAll(async () => {
   artifactDir = await mkdtemp(join(tmpdir(), 'keel-registry-'));
   artifacts = new FsArtifactStore(artifactDir);
   cache = createModelCache({ db: database.db, pool: database.pool, artifacts, logger: pino({ name: 'registry-test', level: 'error' }) });
-  activities = createRegistryActivities({ db: database.db, pool: database.pool, artifacts, modelCache: cache });
+  activities = createRegistryActivities({ db: database.db, modelCache: cache, logger: { warn: () => undefined } });
 });
 afterAll(async () => {
   await cache?.close();

@@ -28,8 +28,8 @@ import { exportModelToOnnx } from '../ml/onnx/index.js';
 import { splitRows } from '../ml/split.js';
 import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
 import { FAILURE_TYPES } from '../workflows/failure-types.js';
-import { TrainingCheckpointStore } from './training-checkpoints.js';
-import { loadTrainingData, selectRows, TrainingDataError } from './training-data.js';
+import { TrainingCheckpointStore } from '../training/training-checkpoints.js';
+import { loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
 
 export interface CheckpointPolicy {
   /** Save after this many iterations since the last save… */

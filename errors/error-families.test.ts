@@ -1,7 +1,7 @@
 // Every error family Keel throws on purpose is a KeelError whose code is in the one table.
 import { describe, expect, it } from 'vitest';
 import { ArtifactIntegrityError, ArtifactNotFoundError } from '../artifacts/artifact-store.js';
-import { TrainingDataError } from '../activities/training-data.js';
+import { TrainingDataError } from '../data/training-data.js';
 import { ConfigError } from '../config.js';
 import { DataRejectedError, SourceNotAllowedError, SourceQueryRejectedError, SourceUnreadableError, TransformRejectedError } from '../data/errors.js';
 import { RegistryError } from '../db/repositories/registry-errors.js';

@@ -1,5 +1,6 @@
 // The whole lifecycle over HTTP on the real stack: real API listening on a port, real pipeline and training
 // workers with every real activity, real Postgres, the real dev server, the shipped seattle-weather data.
+import pino from 'pino';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { loadConfig, readSetting, type KeelConfig } from '../config.js';
 import { DEMO_DATASET, demoRunSpec } from '../dev/bootstrap.js';
+import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { createPipelineActivities } from '../workers/pipeline-worker.js';
 import type { WorkerDeps } from '../workers/worker-deps.js';
 import { workflowsPath } from '../workers/workflow-bundle.js';
@@ -28,6 +30,7 @@ let scratch: string;
 let config: KeelConfig;
 let workers: { pipeline: Worker; training: Worker };
 let workersDone: Promise<unknown>;
+let modelCache: ModelCache;
 const keys = { admin: '', engineer: '', reviewer: '', ops: '', predict: '' };
 const model = uniqueName('seattle-rain');
 
@@ -51,12 +54,13 @@ beforeAll(async () => {
     close: async () => undefined,
   };
   const client = new Client({ connection: temporal.connection });
+  modelCache = createModelCache({ db: database.db, pool: database.pool, artifacts, logger: pino({ name: 'e2e-model-cache', level: 'error' }) });
   workers = {
     pipeline: await Worker.create({
       connection: temporal.workerConnection,
       taskQueue: config.taskQueues.pipeline,
       workflowBundle: await bundleWorkflowCode({ workflowsPath }),
-      activities: createPipelineActivities(deps, client),
+      activities: createPipelineActivities(deps, client, { modelCache, logger: { warn: () => undefined } }),
     }),
     training: await Worker.create({
       connection: temporal.workerConnection,
@@ -84,6 +88,7 @@ afterAll(async () => {
   workers?.pipeline.shutdown();
   workers?.training.shutdown();
   await workersDone;
+  await modelCache?.close();
   await Promise.allSettled([database?.close(), temporal?.close()]);
   if (scratch) await fs.rm(scratch, { recursive: true, force: true });
 });

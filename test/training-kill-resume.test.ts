@@ -11,7 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTrainingActivities, type TrainingHeartbeat } from '../activities/training-activities.js';
-import type { TrainingCheckpointFile } from '../activities/training-checkpoints.js';
+import type { TrainingCheckpointFile } from '../training/training-checkpoints.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { childProcessEnv } from '../config.js';
 import { KEEL_VERSION, TRAINING_WORKER_TUNING } from '../workers/training-worker.js';

@@ -9,7 +9,7 @@ import { rollbackModel, type AuditActor } from '../../db/repositories/rollback.j
 import type { ModelRow } from '../../db/schema.js';
 import { ModelLoadError, ModelNotServingError } from '../../serving/errors.js';
 import type { PredictResponse } from '../../serving/predict.js';
-import type { EvaluationReport } from '../../activities/evaluate-activities.js';
+import type { EvaluationReport } from '../../evaluation/evaluation-report.js';
 import { KeelError } from '../../errors/keel-error.js';
 import type { ServingProvider } from './serving-provider.js';
 

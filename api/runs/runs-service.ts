@@ -21,6 +21,7 @@ import { pipelineWorkflowId } from '../../workflows/workflow-ids.js';
 import type { Principal } from '../auth/principal.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { isWorkflowClosedOrMissing } from '../errors.js';
+import { runSpecHash } from '../../runs/run-spec-hash.js';
 
 export interface RunsDeps {
   db: Db;
@@ -28,17 +29,7 @@ export interface RunsDeps {
   taskQueues?: { pipeline: string; training: string };
 }
 
-/** Canonical JSON (sorted keys), so the same body in another key order is the same request. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+export { canonicalJson } from '../../runs/run-spec-hash.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -125,7 +116,7 @@ export async function startRun(
   args: { spec: RunSpec; principal: Principal; idempotencyKey?: string },
 ): Promise<{ run: RunSummary; replayed: boolean }> {
   checkRunSpec(args.spec);
-  const specHash = sha256(canonicalJson(args.spec));
+  const specHash = runSpecHash(args.spec);
   // Keys are scoped to the caller: two clients choosing the same key do not collide.
   const scopedKey = args.idempotencyKey ? `${args.principal.keyId}:${args.idempotencyKey}` : null;
   if (scopedKey) {

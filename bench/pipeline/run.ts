@@ -17,6 +17,7 @@ import { DEMO_DATASET, demoRunSpec } from '../../dev/bootstrap.js';
 import { startEmbeddedPostgres } from '../../dev/embedded-postgres.js';
 import { findTemporalCli } from '../../dev/temporal-cli.js';
 import { freePort, startTemporalDevServer } from '../../dev/temporal-dev-server.js';
+import { createModelCache } from '../../serving/model-cache.js';
 import { createPipelineActivities } from '../../workers/pipeline-worker.js';
 import { workflowsPath } from '../../workers/workflow-bundle.js';
 import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
@@ -76,11 +77,12 @@ async function main(): Promise<void> {
     const client = new Client({ connection });
     const workerConnection = await NativeConnection.connect({ address: temporalServer.address });
     const deps = { config, temporalAddress: temporalServer.address, db, artifacts, close: async () => undefined };
+    const modelCache = createModelCache({ db: db.db, pool: db.pool, artifacts, logger: pino({ name: 'keel-bench-model-cache', level: 'warn' }) });
     const pipelineWorker = await Worker.create({
       connection: workerConnection,
       taskQueue: config.taskQueues.pipeline,
       workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }),
-      activities: createPipelineActivities(deps, client),
+      activities: createPipelineActivities(deps, client, { modelCache, logger: { warn: (fields, message) => console.warn(message, fields) } }),
     });
     const trainingWorker = await Worker.create({
       connection: workerConnection,
@@ -133,6 +135,7 @@ async function main(): Promise<void> {
     pipelineWorker.shutdown();
     trainingWorker.shutdown();
     await workersDone;
+    await modelCache.close();
     await connection.close();
     await workerConnection.close();
     await db.close();

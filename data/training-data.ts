@@ -3,9 +3,9 @@
 // Evaluation uses the same function on the same snapshot, so both see identical labels.
 import type { Column, ColumnarDataset } from '../ml/dataset.js';
 import type { Task } from '../ml/model.js';
-import { openDuckDb } from '../data/duckdb-session.js';
-import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
-import { quoteString } from '../data/sql-literal.js';
+import { openDuckDb } from './duckdb-session.js';
+import { readSnapshotColumns } from './read-snapshot-columns.js';
+import { quoteString } from './sql-literal.js';
 import { KeelError } from '../errors/keel-error.js';
 
 /** A problem with the spec or the data that no retry can fix. */
