@@ -12,7 +12,6 @@ import type { RunRow, RunStage } from '../../db/schema.js';
 import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
 import type { ReviewResult } from '../../workflows/contracts/review.js';
 import type { RunSpec } from '../../workflows/contracts/run-spec.js';
-import { FAILURE_TYPES } from '../../workflows/failure-types.js';
 import { reviewUpdate, statusQuery, type PipelineStatus } from '../../workflows/pipeline-messages.js';
 import { RUN_STATUSES, type RunStatus } from '../../workflows/run-status.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
