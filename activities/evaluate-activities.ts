@@ -10,6 +10,7 @@ import { getModelByName } from '../db/repositories/models.js';
 import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
 import { isDataPlaneError } from '../data/errors.js';
 import { keepHeartbeating } from './evaluation/activity-heartbeat.js';
+import { servingRecipeAndParity, type ServingParity } from '../evaluation/serving-parity.js';
 import { loadTrainingData, selectRows, TrainingDataError, type TrainingDataSpec } from './training-data.js';
 import type { ColumnarDataset } from '../ml/dataset.js';
 import { predictGbdt } from '../ml/gbdt/index.js';
@@ -53,6 +54,8 @@ export interface EvaluationReport {
   championSkipped: string | null;
   deltas: Record<string, number>;
   parity: ParityResult;
+  /** Holdout rows scored through the serving path in source shape vs the trainer (absent in older reports). */
+  servingParity?: ServingParity;
   gates: { spec: unknown; checks: GateCheck[] };
   gatesPassed: boolean;
   failedGates: string[];
@@ -212,11 +215,18 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
       const candidateMetrics = holdoutMetrics(input.task, holdout.label!, candidatePredictions);
       const parity = parityCheck(input.task, referencePredictions(model, holdout), candidatePredictions);
       const { champion, skipped } = await scoreChampion(input, scorer.features, holdout, snapshotPath, indices);
+      const serving = await servingRecipeAndParity({
+        servingSource: input.servingSource, snapshotPath, samplePath: (sha) => artifacts.localPath(sha), task: input.task,
+        features: scorer.features, scorer, data, holdout: indices, trainerPredictions: (rows) => referencePredictions(model, selectRows(data, rows)),
+      });
 
       const gates = evaluateGates(input.gates, candidateMetrics, champion?.metrics ?? null);
       const failedGates = [...gates.failed];
       if (!parity.passed) {
         failedGates.push(`parity: onnxruntime differs from the trainer by ${parity.maxAbsDiff.toPrecision(3)} (row ${parity.worstRow})`);
+      }
+      if (!serving.parity.passed) {
+        failedGates.push(`serving parity: raw rows through the serving path differ from the trainer by ${serving.parity.maxAbsDiff.toPrecision(3)}, ${serving.parity.unmatched} feature rows not in the snapshot`);
       }
       const result: Omit<EvaluateModelResult, 'reportId'> = {
         candidateMetrics,
@@ -226,6 +236,7 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
         gatesPassed: failedGates.length === 0,
         failedGates,
         challengerNoWorse: isChallengerNoWorse(input.task, candidateMetrics, champion?.metrics ?? null),
+        ...(serving.recipe ? { servingRecipe: serving.recipe } : {}),
       };
       const report: Omit<EvaluationReport, 'result'> = {
         task: input.task,
@@ -238,6 +249,7 @@ export function createEvaluateActivities(deps: EvaluateActivityDeps) {
         championSkipped: skipped,
         deltas: result.deltas,
         parity,
+        servingParity: serving.parity,
         gates: { spec: input.gates ?? null, checks: gates.checks },
         gatesPassed: result.gatesPassed,
         failedGates,

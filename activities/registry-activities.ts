@@ -182,6 +182,7 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
           snapshotSha256: input.snapshotSha256,
           parentVersion: input.evaluation.champion?.version ?? null,
           evaluationReportId: input.evaluation.reportId || null,
+          servingRecipe: input.evaluation.servingRecipe ?? null,
         },
         async (tx, created) => {
           await updateModelFeatureSchema(tx, model.id, input.training.featureSchema);

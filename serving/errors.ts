@@ -38,3 +38,15 @@ export class ModelLoadError extends Error {
     this.name = 'ModelLoadError';
   }
 }
+
+/** The version cannot take raw source rows (no recipe, or feature SQL that is not row-wise): send features. */
+export class RawRowsNotServableError extends Error {
+  constructor(
+    readonly model: string,
+    readonly version: number,
+    reason: string,
+  ) {
+    super(`version ${version} of "${model}": ${reason}`);
+    this.name = 'RawRowsNotServableError';
+  }
+}

@@ -9,6 +9,8 @@ import { modelAliases, models, modelVersions } from '../db/schema.js';
 import type { Task } from '../ml/model.js';
 import { createOnnxScorer, type OnnxFeatureSchema, type OnnxScorer } from '../ml/onnx/index.js';
 import { ModelLoadError, ModelNotServingError } from './errors.js';
+import { createRawRowFeatures, type RawRowFeatures } from './raw-row-features.js';
+import type { ServingRecipe } from './serving-recipe.js';
 
 export interface LoadedModel {
   model: string;
@@ -18,6 +20,8 @@ export interface LoadedModel {
   task: Task;
   features: OnnxFeatureSchema[];
   scorer: OnnxScorer;
+  /** Raw source rows → feature rows through the version's serving recipe (refuses when it has none). */
+  rawRows: RawRowFeatures;
 }
 
 export interface ModelCacheLogger {
@@ -91,6 +95,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
         task: models.task,
         version: modelAliases.version,
         sha256: modelVersions.artifactSha256,
+        servingRecipe: modelVersions.servingRecipe,
       })
       .from(models)
       .leftJoin(modelAliases, and(eq(modelAliases.modelId, models.id), eq(modelAliases.alias, PRODUCTION_ALIAS)))
@@ -102,7 +107,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
 
   async function readVersion(model: string, version: number) {
     const [row] = await db
-      .select({ modelId: models.id, task: models.task, sha256: modelVersions.artifactSha256 })
+      .select({ modelId: models.id, task: models.task, sha256: modelVersions.artifactSha256, servingRecipe: modelVersions.servingRecipe })
       .from(models)
       .innerJoin(modelVersions, eq(modelVersions.modelId, models.id))
       .where(and(eq(models.name, model), eq(modelVersions.version, version)))
@@ -110,7 +115,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     return row;
   }
 
-  async function load(model: string, modelId: string, version: number, sha256: string, task: string): Promise<LoadedModel> {
+  async function load(model: string, modelId: string, version: number, sha256: string, task: string, recipe: unknown): Promise<LoadedModel> {
     let bytes: Buffer;
     try {
       bytes = await artifacts.read(sha256);
@@ -131,14 +136,15 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
       throw new ModelLoadError(model, version, `artifact is a ${scorer.task} model but "${model}" is ${task}`);
     }
     logger.info({ model, version, sha256 }, 'model version loaded');
-    return { model, modelId, version, sha256, task: scorer.task, features: scorer.features, scorer };
+    const rawRows = createRawRowFeatures(model, version, recipe as ServingRecipe | null);
+    return { model, modelId, version, sha256, task: scorer.task, features: scorer.features, scorer, rawRows };
   }
 
-  function entryFor(model: string, modelId: string, version: number, sha256: string, task: string): Entry {
+  function entryFor(model: string, modelId: string, version: number, sha256: string, task: string, recipe: unknown): Entry {
     const key = keyOf(model, version);
     const existing = entries.get(key);
     if (existing && !existing.retired) return existing;
-    const entry: Entry = { key, loading: load(model, modelId, version, sha256, task), inFlight: 0, retired: false };
+    const entry: Entry = { key, loading: load(model, modelId, version, sha256, task, recipe), inFlight: 0, retired: false };
     entries.set(key, entry);
     // A failed load is forgotten so the next request tries again.
     entry.loading.catch(() => {
@@ -149,6 +155,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
 
   async function dispose(entry: Entry): Promise<void> {
     const loaded = await entry.loading.catch(() => undefined);
+    loaded?.rawRows.close();
     await loaded?.scorer.close().catch(() => undefined);
   }
 
@@ -191,7 +198,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
       }
       throw new ModelNotServingError(model, row ? 'no_production_version' : 'unknown_model');
     }
-    const entry = entryFor(model, row.modelId, row.version, row.sha256, row.task);
+    const entry = entryFor(model, row.modelId, row.version, row.sha256, row.task, row.servingRecipe);
     // Load fully before switching, so requests keep using the old version until the new one is ready.
     await entry.loading;
     const currentKey = production.get(model);
@@ -283,7 +290,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     async withVersion(model, version, run) {
       const row = await readVersion(model, version);
       if (!row) throw new ModelNotServingError(model, 'unknown_model');
-      const entry = entryFor(model, row.modelId, version, row.sha256, row.task);
+      const entry = entryFor(model, row.modelId, version, row.sha256, row.task, row.servingRecipe);
       // A non-production version is only kept while used, unless it is (or becomes) production.
       try {
         return await use(entry, run);

@@ -1,6 +1,7 @@
 // Shared names and message definitions: the API, workers and tests import these, never workflow bodies.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DataExpectations as Expectations } from '../data/validate-profile.js';
+import type { ServingRecipe, ServingSource } from '../serving/serving-recipe.js';
 export const TASK_QUEUES = {
   pipeline: 'pipeline',
   training: 'training',
@@ -187,6 +188,8 @@ export interface SnapshotDatasetResult {
   uri: string;
   rowCount: number;
   columns: { name: string; type: string }[];
+  /** Source schema before the transform and a source-row sample (absent in histories from before recipes). */
+  servingSource?: ServingSource;
 }
 
 export interface ValidateDatasetInput {
@@ -243,6 +246,8 @@ export interface EvaluateModelInput {
   seed: number;
   candidate: { artifactSha256: string; modelJsonSha256: string };
   gates?: Gates;
+  /** From the snapshot: lets evaluation build the serving recipe and score holdout rows through it. */
+  servingSource?: ServingSource;
 }
 export interface EvaluateModelResult {
   reportId: string;
@@ -254,6 +259,8 @@ export interface EvaluateModelResult {
   failedGates: string[];
   /** Challenger no worse than the champion on the primary metric (true when there is no champion). */
   challengerNoWorse: boolean;
+  /** The serving recipe evaluation proved (serving parity); registration stores it with the version. */
+  servingRecipe?: ServingRecipe;
 }
 
 export interface RegisterModelVersionInput {

@@ -7,7 +7,7 @@ import { getModelByName, listModels } from '../../db/repositories/models.js';
 import { RegistryError, type RegistryErrorCode } from '../../db/repositories/registry-errors.js';
 import { rollbackModel, type AuditActor } from '../../db/repositories/rollback.js';
 import type { ModelRow } from '../../db/schema.js';
-import { ModelLoadError, ModelNotServingError, PredictionInputError } from '../../serving/errors.js';
+import { ModelLoadError, ModelNotServingError, PredictionInputError, RawRowsNotServableError } from '../../serving/errors.js';
 import type { PredictResponse } from '../../serving/predict.js';
 import type { EvaluationReport } from '../../activities/evaluate-activities.js';
 import { ApiError } from '../errors.js';
@@ -25,6 +25,9 @@ function toApiError(error: unknown): unknown {
   if (error instanceof RegistryError) return new ApiError(STATUS_BY_REGISTRY_CODE[error.code], error.code, error.message, error.details);
   if (error instanceof ModelNotServingError) {
     return new ApiError(404, error.reason === 'unknown_model' ? 'MODEL_NOT_FOUND' : 'NO_PRODUCTION_VERSION', error.message, { model: error.model });
+  }
+  if (error instanceof RawRowsNotServableError) {
+    return new ApiError(400, 'RAW_ROWS_NOT_SERVABLE', error.message, { model: error.model, version: error.version, send: 'features' });
   }
   if (error instanceof PredictionInputError) {
     return new ApiError(400, 'INVALID_ROW', error.message, { row: error.rowIndex, field: error.field });
@@ -157,10 +160,15 @@ export async function rollbackProduction(db: Db, serving: ServingProvider, comma
   }
 }
 
-export async function predict(serving: ServingProvider, model: string, rows: readonly unknown[]): Promise<PredictResponse> {
+/** `features`: ready feature rows; `rows`: raw source rows that go through the version's serving recipe. */
+export async function predict(
+  serving: ServingProvider,
+  model: string,
+  body: { rows: readonly unknown[] } | { features: readonly unknown[] },
+): Promise<PredictResponse> {
   const { predictor } = await serving.get();
   try {
-    return await predictor.predict(model, rows);
+    return await ('features' in body ? predictor.predict(model, body.features) : predictor.predictSourceRows(model, body.rows));
   } catch (error) {
     if (error instanceof ModelLoadError) {
       throw new ApiError(503, 'MODEL_UNAVAILABLE', error.message, { model: error.model, version: error.version });
