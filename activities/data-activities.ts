@@ -115,6 +115,7 @@ export function createDataActivities(deps: DataActivityDeps) {
         uri: row.uri,
         rowCount: row.rowCount,
         columns: row.columns,
+        servingSource: snapshot.servingSource,
       };
     },
 

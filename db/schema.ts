@@ -209,6 +209,8 @@ export const modelVersions = pgTable(
     snapshotSha256: text('snapshot_sha256').notNull(),
     parentVersion: integer('parent_version'),
     evaluationReportId: uuid('evaluation_report_id').references(() => evaluationReports.id),
+    /** How serving turns raw source rows into this version's features (serving/serving-recipe.ts); null before it existed. */
+    servingRecipe: jsonb('serving_recipe'),
     createdAt: createdAt(),
   },
   (t) => [

@@ -84,7 +84,7 @@ export async function bootstrapStack(
         '  Approve it (as the reviewer, once it is awaiting review):',
         `    curl -X POST ${apiUrl}/v1/runs/${body.id}/review -H 'Authorization: Bearer ${demoKeys.reviewer}' -H 'content-type: application/json' -d '{"decision":"approve","comment":"demo"}'`,
         '  Then predict:',
-        `    curl -X POST ${apiUrl}/v1/models/seattle-rain/predict -H 'Authorization: Bearer ${demoKeys.engineer}' -H 'content-type: application/json' -d '{"rows":[{"month":11,"temp_max":9.4,"temp_min":4.4,"wind":5.1}]}'`,
+        `    curl -X POST ${apiUrl}/v1/models/seattle-rain/predict -H 'Authorization: Bearer ${demoKeys.engineer}' -H 'content-type: application/json' -d '{"rows":[{"date":"2015-11-03","precipitation":null,"temp_max":9.4,"temp_min":4.4,"wind":5.1,"weather":null}]}'`,
         '',
       ];
       process.stdout.write(lines.join('\n') + '\n');

@@ -58,6 +58,7 @@ export const ERROR_CODES = {
 
   // Serving
   INVALID_ROW: { status: 400, retryable: false, doc: 'a row does not fit the model; details name the row and field' },
+  RAW_ROWS_NOT_SERVABLE: { status: 400, retryable: false, doc: "the version cannot take raw source rows (no recipe, or feature SQL that is not row-wise): send features" },
   NO_PRODUCTION_VERSION: { status: 404, retryable: false, doc: 'the model has no production version to serve' },
   MODEL_UNAVAILABLE: { status: 503, retryable: true, doc: 'the artifact is missing, corrupt or not loadable' },
 

@@ -17,6 +17,7 @@ import type { EvaluateModelInput, EvaluateModelResult } from '../workflows/contr
 import type { EvaluationReport } from './evaluation-report.js';
 import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas, primaryMetric } from './gates.js';
 import { scoreChampion, scoresOf } from './score-champion.js';
+import { servingRecipeAndParity } from './serving-parity.js';
 
 export interface EvaluationDeps {
   db: Db;
@@ -59,11 +60,27 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       snapshotPath,
       indices,
     });
+    const serving = await servingRecipeAndParity({
+      servingSource: input.servingSource,
+      snapshotPath,
+      samplePath: (sha) => artifacts.localPath(sha),
+      task: input.task,
+      features: scorer.features,
+      scorer,
+      data,
+      holdout: indices,
+      trainerPredictions: (rows) => referencePredictions(model, selectRows(data, rows)),
+    });
 
     const gates = evaluateGates(input.gates, candidateMetrics, champion?.metrics ?? null);
     const failedGates = [...gates.failed];
     if (!parity.passed) {
       failedGates.push(`parity: onnxruntime differs from the trainer by ${parity.maxAbsDiff.toPrecision(3)} (row ${parity.worstRow})`);
+    }
+    if (!serving.parity.passed) {
+      failedGates.push(
+        `serving parity: raw rows through the serving path differ from the trainer by ${serving.parity.maxAbsDiff.toPrecision(3)}, ${serving.parity.unmatched} feature rows not in the snapshot`,
+      );
     }
     const result: Omit<EvaluateModelResult, 'reportId'> = {
       candidateMetrics,
@@ -73,6 +90,7 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       gatesPassed: failedGates.length === 0,
       failedGates,
       challengerNoWorse: isChallengerNoWorse(input.task, candidateMetrics, champion?.metrics ?? null),
+      ...(serving.recipe ? { servingRecipe: serving.recipe } : {}),
     };
     const report: Omit<EvaluationReport, 'result'> = {
       task: input.task,
@@ -85,6 +103,7 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       championSkipped: skipped,
       deltas: result.deltas,
       parity,
+      servingParity: serving.parity,
       gates: { spec: input.gates ?? null, checks: gates.checks },
       gatesPassed: result.gatesPassed,
       failedGates,

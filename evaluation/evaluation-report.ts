@@ -5,6 +5,7 @@ import type { ParityResult } from '../ml/onnx/index.js';
 import type { EvaluateModelResult } from '../workflows/contracts/pipeline-activities.js';
 import type { Task } from '../workflows/contracts/run-spec.js';
 import type { GateCheck } from './gates.js';
+import type { ServingParity } from './serving-parity.js';
 
 /** `result` is what the evaluate activity returned. */
 export interface EvaluationReport {
@@ -19,6 +20,8 @@ export interface EvaluationReport {
   championSkipped: string | null;
   deltas: Record<string, number>;
   parity: ParityResult;
+  /** Holdout rows scored through the serving path in source shape vs the trainer (absent in older reports). */
+  servingParity?: ServingParity;
   gates: { spec: unknown; checks: GateCheck[] };
   gatesPassed: boolean;
   failedGates: string[];

@@ -33,6 +33,7 @@ export async function registerVersion(db: Db, input: RegisterModelVersionInput):
       snapshotSha256: input.snapshotSha256,
       parentVersion: input.evaluation.champion?.version ?? null,
       evaluationReportId: input.evaluation.reportId || null,
+      servingRecipe: input.evaluation.servingRecipe ?? null,
     },
     async (tx, created) => {
       await updateModelFeatureSchema(tx, model.id, input.training.featureSchema);

@@ -40,3 +40,14 @@ export class ModelLoadError extends KeelError {
     super('MODEL_UNAVAILABLE', `cannot load version ${version} of "${model}": ${problem}`, { model, version }, options);
   }
 }
+
+/** The version cannot take raw source rows (no recipe, or feature SQL that is not row-wise): send features. */
+export class RawRowsNotServableError extends KeelError {
+  constructor(
+    readonly model: string,
+    readonly version: number,
+    reason: string,
+  ) {
+    super('RAW_ROWS_NOT_SERVABLE', `version ${version} of "${model}": ${reason}`, { model, version, send: 'features' });
+  }
+}

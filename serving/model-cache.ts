@@ -14,6 +14,7 @@ import {
   type ServingLogger,
   type SessionEntry,
 } from './session-store.js';
+import type { ServingRecipe } from './serving-recipe.js';
 
 export type { LoadedModel } from './session-store.js';
 export type ModelCacheLogger = ServingLogger;
@@ -82,7 +83,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
       }
       throw new ModelNotServingError(model, row ? 'no_production_version' : 'unknown_model');
     }
-    const entry = sessions.entryFor({ model, modelId: row.modelId, version: row.version, sha256: row.sha256, task: row.task });
+    const entry = sessions.entryFor({ model, modelId: row.modelId, version: row.version, sha256: row.sha256, task: row.task, servingRecipe: row.servingRecipe as ServingRecipe | null });
     // Load fully before switching, so requests keep using the old version until the new one is ready.
     await entry.loading;
     if (stale()) return newerOrNone();
@@ -139,7 +140,7 @@ export function createModelCache(options: ModelCacheOptions): ModelCache {
     async withVersion(model, version, run) {
       const row = await getVersionArtifact(db, model, version);
       if (!row) throw new ModelNotServingError(model, 'unknown_model');
-      const entry = sessions.entryFor({ model, modelId: row.modelId, version, sha256: row.sha256, task: row.task });
+      const entry = sessions.entryFor({ model, modelId: row.modelId, version, sha256: row.sha256, task: row.task, servingRecipe: row.servingRecipe as ServingRecipe | null });
       // A non-production version is only kept while used, unless it is (or becomes) production.
       try {
         return await sessions.use(entry, run);

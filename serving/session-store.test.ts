@@ -36,6 +36,7 @@ const version = (overrides: Partial<VersionToLoad> = {}): VersionToLoad => ({
   version: 1,
   sha256: binarySha,
   task: 'binary',
+  servingRecipe: null,
   ...overrides,
 });
 

@@ -4,6 +4,8 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { Task } from '../ml/model.js';
 import { createOnnxScorer, type OnnxFeatureSchema, type OnnxScorer } from '../ml/onnx/index.js';
 import { ModelLoadError } from './errors.js';
+import { createRawRowFeatures, type RawRowFeatures } from './raw-row-features.js';
+import type { ServingRecipe } from './serving-recipe.js';
 
 export interface LoadedModel {
   model: string;
@@ -13,6 +15,8 @@ export interface LoadedModel {
   task: Task;
   features: OnnxFeatureSchema[];
   scorer: OnnxScorer;
+  /** Raw source rows → feature rows through the version's serving recipe (refuses when it has none). */
+  rawRows: RawRowFeatures;
 }
 
 /** The part of a pino logger serving needs. */
@@ -28,6 +32,8 @@ export interface VersionToLoad {
   version: number;
   sha256: string;
   task: Task;
+  /** The version's serving recipe (null for versions registered before recipes existed). */
+  servingRecipe: ServingRecipe | null;
 }
 
 export interface SessionEntry {
@@ -72,7 +78,7 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
   const { artifacts, logger } = options;
   const entries = new Map<string, Entry>();
 
-  async function load({ model, modelId, version, sha256, task }: VersionToLoad): Promise<LoadedModel> {
+  async function load({ model, modelId, version, sha256, task, servingRecipe }: VersionToLoad): Promise<LoadedModel> {
     let bytes: Buffer;
     try {
       bytes = await artifacts.read(sha256);
@@ -93,11 +99,13 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
       throw new ModelLoadError(model, version, `artifact is a ${scorer.task} model but "${model}" is ${task}`);
     }
     logger.info({ model, version, sha256 }, 'model version loaded');
-    return { model, modelId, version, sha256, task: scorer.task, features: scorer.features, scorer };
+    const rawRows = createRawRowFeatures(model, version, servingRecipe);
+    return { model, modelId, version, sha256, task: scorer.task, features: scorer.features, scorer, rawRows };
   }
 
   async function dispose(entry: Entry): Promise<void> {
     const loaded = await entry.loading.catch(() => undefined);
+    loaded?.rawRows.close();
     await loaded?.scorer.close().catch(() => undefined);
   }
 

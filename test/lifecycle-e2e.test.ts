@@ -159,13 +159,25 @@ describe('the lifecycle over HTTP', () => {
     expect(waiting.evaluation.report.result.parity.passed).toBe(true);
     expect(waiting.version).toMatchObject({ version: 1, status: 'pending_approval' });
 
-    const first = await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [row] });
+    const first = await api('POST', `/v1/models/${model}/predict`, keys.predict, { features: [row] });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ model, version: 1 });
     expect(first.body.predictions[0].probability).toBeGreaterThan(0);
     expect(first.body.predictions[0].probability).toBeLessThan(1);
     expect([0, 1]).toContain(first.body.predictions[0].label);
-    const badRow = await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [{ ...row, wind: 'windy' }] });
+    // The same row in the source's shape: the version's feature SQL computes month(date) in serving.
+    const sourceRow = { date: '2015-11-03', precipitation: null, temp_max: row.temp_max, temp_min: row.temp_min, wind: row.wind, weather: null };
+    const raw = await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [sourceRow] });
+    expect(raw.status).toBe(200);
+    expect(raw.body.predictions[0].probability).toBeCloseTo(first.body.predictions[0].probability, 6);
+    const servingParity = waiting.evaluation.report.servingParity;
+    expect(servingParity.rows).toBeGreaterThan(20);
+    expect(servingParity.maxAbsDiff).toBeLessThan(1e-5);
+    expect(servingParity.unmatched).toBe(0);
+    const missingField = await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [{ ...sourceRow, weather: undefined }] });
+    expect(missingField.status).toBe(400);
+    expect(missingField.body.error.details).toMatchObject({ row: 0, field: 'weather' });
+    const badRow = await api('POST', `/v1/models/${model}/predict`, keys.predict, { features: [{ ...row, wind: 'windy' }] });
     expect(badRow.status).toBe(400);
     expect(badRow.body.error.message).toContain('wind');
 
@@ -173,7 +185,7 @@ describe('the lifecycle over HTTP', () => {
     const retrain = { ...spec, trainer: { kind: 'gbdt', params: { numIterations: 40, numLeaves: 7, learningRate: 0.1 } } };
     const secondWaiting = await startAndApprove(retrain);
     expect(secondWaiting.evaluation.championVersion).toBe(1);
-    const second = await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [row] });
+    const second = await api('POST', `/v1/models/${model}/predict`, keys.predict, { features: [row] });
     expect(second.body.version).toBe(2);
 
     // Ops roll production back to version 1; serving follows.
@@ -181,7 +193,7 @@ describe('the lifecycle over HTTP', () => {
     expect(rollback.status).toBe(200);
     let served = second.body.version;
     for (let attempt = 0; attempt < 100 && served !== 1; attempt++) {
-      served = (await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [row] })).body.version;
+      served = (await api('POST', `/v1/models/${model}/predict`, keys.predict, { features: [row] })).body.version;
       if (served !== 1) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(served).toBe(1);

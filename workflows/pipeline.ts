@@ -142,6 +142,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       seed,
       candidate: { artifactSha256: trained.artifactSha256, modelJsonSha256: trained.modelJsonSha256 },
       gates: spec.gates,
+      // Only when present, so histories from before serving recipes keep the input they had.
+      ...(snapshot.servingSource ? { servingSource: snapshot.servingSource } : {}),
     });
     state.evaluationReportId = evaluation.reportId;
     state.gatesPassed = evaluation.gatesPassed;

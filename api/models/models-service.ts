@@ -130,7 +130,12 @@ export async function rollbackProduction(db: Db, serving: ServingProvider, comma
   };
 }
 
-export async function predict(serving: ServingProvider, model: string, rows: readonly unknown[]): Promise<PredictResponse> {
+/** `features`: ready feature rows; `rows`: raw source rows that go through the version's serving recipe. */
+export async function predict(
+  serving: ServingProvider,
+  model: string,
+  body: { rows: readonly unknown[] } | { features: readonly unknown[] },
+): Promise<PredictResponse> {
   const { predictor } = await serving.get();
-  return predictor.predict(model, rows);
+  return 'features' in body ? predictor.predict(model, body.features) : predictor.predictSourceRows(model, body.rows);
 }

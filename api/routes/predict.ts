@@ -7,16 +7,29 @@ import { ErrorRef } from '../schemas.js';
 
 const MAX_ROWS = 1000;
 
+// One object with exactly one of the two keys, so a 400 names the path inside the one the client sent.
 const PredictBody = Type.Object(
   {
-    rows: Type.Array(
-      Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Null()]), {
-        description: 'Features by name: numbers (or null) for numeric features, strings (or null) for categorical ones.',
-      }),
-      { minItems: 1, maxItems: MAX_ROWS },
+    rows: Type.Optional(
+      Type.Array(
+        Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]), {
+          description:
+            "A row in the source's shape (before the run's feature SQL): every source column, null only when sent as null; " +
+            'ISO-8601 strings for DATE/TIMESTAMP columns, true/false for BOOLEAN.',
+        }),
+        { minItems: 1, maxItems: MAX_ROWS },
+      ),
+    ),
+    features: Type.Optional(
+      Type.Array(
+        Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Null()]), {
+          description: 'Features by name: numbers (or null) for numeric features, strings (or null) for categorical ones.',
+        }),
+        { minItems: 1, maxItems: MAX_ROWS },
+      ),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, minProperties: 1, maxProperties: 1, description: 'Either `rows` (raw source rows) or `features`.' },
 );
 
 const PredictResult = Type.Object({
@@ -35,13 +48,16 @@ const predictRoutes: ModelRoutePlugin = async (app, { serving }) => {
       config: { roles: ['predict'] },
       schema: {
         tags: ['models'],
-        summary: `Score 1..${MAX_ROWS} rows with the production version (400 names the offending row and field)`,
+        summary: `Score 1..${MAX_ROWS} raw source rows ({ rows }) or ready feature rows ({ features }) with the production version (400 names the offending row and field)`,
         params: Type.Object({ name: ModelName }),
         body: PredictBody,
         response: { 200: PredictResult, 400: ErrorRef, 404: ErrorRef, 503: ErrorRef },
       },
     },
-    async (request) => predict(serving, request.params.name, request.body.rows),
+    async (request) => {
+      const { rows, features } = request.body;
+      return predict(serving, request.params.name, features ? { features } : { rows: rows! });
+    },
   );
 };
 

@@ -21,6 +21,8 @@ export interface NewModelVersion {
   snapshotSha256: string;
   parentVersion: number | null;
   evaluationReportId: string | null;
+  /** serving/serving-recipe.ts ServingRecipe; absent for versions whose evaluation built none. */
+  servingRecipe?: unknown;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { PipelineStage, RunStatus } from '../run-status.js';
 import type { Actor } from './actor.js';
 import type { ReviewResult } from './review.js';
 import type { DatasetSource, Expectations, Gates, RunSpec, Task, TrainerSpec } from './run-spec.js';
+import type { ServingRecipe, ServingSource } from '../../serving/serving-recipe.js';
 
 export interface SnapshotDatasetInput {
   runId: string;
@@ -18,6 +19,8 @@ export interface SnapshotDatasetResult {
   uri: string;
   rowCount: number;
   columns: { name: string; type: string }[];
+  /** Source schema before the transform and a source-row sample (absent in histories from before recipes). */
+  servingSource?: ServingSource;
 }
 
 export interface ValidateDatasetInput {
@@ -74,6 +77,8 @@ export interface EvaluateModelInput {
   seed: number;
   candidate: { artifactSha256: string; modelJsonSha256: string };
   gates?: Gates;
+  /** From the snapshot: lets evaluation build the serving recipe and score holdout rows through it. */
+  servingSource?: ServingSource;
 }
 export interface EvaluateModelResult {
   reportId: string;
@@ -85,6 +90,8 @@ export interface EvaluateModelResult {
   failedGates: string[];
   /** Challenger no worse than the champion on the primary metric (true when there is no champion). */
   challengerNoWorse: boolean;
+  /** The serving recipe evaluation proved (serving parity); registration stores it with the version. */
+  servingRecipe?: ServingRecipe;
 }
 
 export interface RegisterModelVersionInput {
