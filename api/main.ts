@@ -4,7 +4,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig, type KeelConfig } from '../config.js';
 import { createDb } from '../db/client.js';
 import { applyMigrations } from '../db/migrate.js';
-import { isMain } from '../workers/is-main.js';
+import { isMain } from '../is-main.js';
 import { buildApp } from './app.js';
 import { ensureAdminKey } from './auth/admin-bootstrap.js';
 import { checkTemporal, createProbeConnection } from './routes/health.js';

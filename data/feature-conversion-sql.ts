@@ -1,6 +1,6 @@
 // The trainer's type conversions as SQL, the same expressions data/read-snapshot-columns.ts reads with:
 // booleans → 0/1, DATE/TIMESTAMP → epoch seconds, other numbers → DOUBLE, text → VARCHAR.
-import type { FeatureConversion } from '../serving/serving-recipe.js';
+import type { FeatureConversion } from '../workflows/contracts/serving-recipe.js';
 import { quoteIdentifier } from './sql-literal.js';
 
 export function conversionSql(column: string, conversion: FeatureConversion): string {

@@ -2,8 +2,8 @@
 // network access, configuration locked. Rows enter as bound list parameters (never spliced into SQL), the
 // statement is prepared once, and concurrent requests are batched into one execution.
 import { BOOLEAN, DOUBLE, LIST, StatementType, VARCHAR, listValue, type DuckDBListType, type DuckDBPreparedStatement } from '@duckdb/node-api';
-import type { RecipeFeature, SourceColumn, SourceValueKind } from '../serving/serving-recipe.js';
-import { sourceValueKind } from '../serving/serving-recipe.js';
+import type { RecipeFeature, SourceColumn, SourceValueKind } from '../workflows/contracts/serving-recipe.js';
+import { sourceValueKind } from '../workflows/contracts/serving-recipe.js';
 import { openDuckDb, type DuckDbSession } from './duckdb-session.js';
 import { TransformRejectedError, firstLine } from './errors.js';
 import { conversionSql } from './feature-conversion-sql.js';

@@ -13,7 +13,7 @@ import { tableExpressionFor, unreadable, type LocalInput } from './file-reader.j
 import { quoteIdentifier, quoteString, quoteStringList } from './sql-literal.js';
 import { describeRelation, writeSourceSample } from './source-schema.js';
 import { extractSqlSource } from './sql-source.js';
-import type { ServingSource } from '../serving/serving-recipe.js';
+import type { ServingSource } from '../workflows/contracts/serving-recipe.js';
 import { checkedTransform } from './transform-guard.js';
 import { downloadUrl } from './url-download.js';
 

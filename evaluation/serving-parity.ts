@@ -17,7 +17,7 @@ import type { LoadedModel } from '../serving/model-cache.js';
 import { predictSourceRowsWithModel } from '../serving/predict.js';
 import { createRawRowFeatures } from '../serving/raw-row-features.js';
 import { validateSourceRows } from '../serving/raw-row-validation.js';
-import { featureConversion, sourceValueKind, type ServingRecipe, type ServingSource } from '../serving/serving-recipe.js';
+import { featureConversion, sourceValueKind, type ServingRecipe, type ServingSource } from '../workflows/contracts/serving-recipe.js';
 
 /** Holdout rows scored through the serving path at most. */
 export const SERVING_PARITY_ROWS = 200;

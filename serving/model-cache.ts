@@ -14,7 +14,7 @@ import {
   type ServingLogger,
   type SessionEntry,
 } from './session-store.js';
-import type { ServingRecipe } from './serving-recipe.js';
+import type { ServingRecipe } from '../workflows/contracts/serving-recipe.js';
 
 export type { LoadedModel } from './session-store.js';
 export type ModelCacheLogger = ServingLogger;

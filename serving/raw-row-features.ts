@@ -4,7 +4,7 @@ import { openRowTransformSession, type RowTransformSession } from '../data/row-t
 import type { RawRow } from '../ml/model.js';
 import { PredictionInputError, RawRowsNotServableError } from './errors.js';
 import { validateSourceRows } from './raw-row-validation.js';
-import { rawRowsRefusal, type ServingRecipe } from './serving-recipe.js';
+import { rawRowsRefusal, type ServingRecipe } from '../workflows/contracts/serving-recipe.js';
 import { firstLine } from '../data/errors.js';
 
 export interface RawRowFeatures {

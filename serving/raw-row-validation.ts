@@ -2,7 +2,7 @@
 // sent as null), nothing unknown, each value of its column's JSON type. Names the row and field otherwise.
 import type { SourceValue } from '../data/row-transform-session.js';
 import { PredictionInputError } from './errors.js';
-import { sourceValueKind, type SourceColumn, type SourceValueKind } from './serving-recipe.js';
+import { sourceValueKind, type SourceColumn, type SourceValueKind } from '../workflows/contracts/serving-recipe.js';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/;

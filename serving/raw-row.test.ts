@@ -7,7 +7,7 @@ import { readSourceSampleRows } from '../data/source-schema.js';
 import { snapshotDataset } from '../data/snapshot-dataset.js';
 import { PredictionInputError } from './errors.js';
 import { validateSourceRows } from './raw-row-validation.js';
-import { featureConversion, rawRowsRefusal, type RecipeFeature, type ServingRecipe } from './serving-recipe.js';
+import { featureConversion, rawRowsRefusal, type RecipeFeature, type ServingRecipe } from '../workflows/contracts/serving-recipe.js';
 
 let sandbox: DataSandbox;
 beforeEach(async () => {

@@ -5,7 +5,7 @@ import type { Task } from '../ml/model.js';
 import { createOnnxScorer, type OnnxFeatureSchema, type OnnxScorer } from '../ml/onnx/index.js';
 import { ModelLoadError } from './errors.js';
 import { createRawRowFeatures, type RawRowFeatures } from './raw-row-features.js';
-import type { ServingRecipe } from './serving-recipe.js';
+import type { ServingRecipe } from '../workflows/contracts/serving-recipe.js';
 
 export interface LoadedModel {
   model: string;

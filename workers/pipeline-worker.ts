@@ -8,7 +8,7 @@ import { createRegistryActivities, type RegistryActivityDeps } from '../activiti
 import { createRunActivities } from '../activities/run-activities.js';
 import { createSystemActivities } from '../activities/system-activities.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
-import { isMain } from './is-main.js';
+import { isMain } from '../is-main.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
 import { createWorkerDeps, dataPlaneSettings, type WorkerDeps } from './worker-deps.js';

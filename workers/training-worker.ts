@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createTrainingActivities } from '../activities/training-activities.js';
 import { loadConfig, type KeelConfig } from '../config.js';
-import { isMain } from './is-main.js';
+import { isMain } from '../is-main.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
 import { createWorkerDeps } from './worker-deps.js';

@@ -4,7 +4,7 @@ import type { PipelineStage, RunStatus } from '../run-status.js';
 import type { Actor } from './actor.js';
 import type { ReviewResult } from './review.js';
 import type { DatasetSource, Expectations, Gates, RunSpec, Task, TrainerSpec } from './run-spec.js';
-import type { ServingRecipe, ServingSource } from '../../serving/serving-recipe.js';
+import type { ServingRecipe, ServingSource } from './serving-recipe.js';
 
 export interface SnapshotDatasetInput {
   runId: string;
