@@ -132,7 +132,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
 }
 
 /** A snapshot or model the store cannot give back cannot be trained on: TRAINING_FAILED, like bad data. */
-function asTrainingFailure(error: unknown): unknown {
+export function asTrainingFailure(error: unknown): unknown {
   if (error instanceof ArtifactNotFoundError || error instanceof ArtifactIntegrityError) {
     return new KeelError('TRAINING_FAILED', error.message, undefined, { cause: error });
   }
