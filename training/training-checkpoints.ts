@@ -1,10 +1,11 @@
 // Where a training attempt leaves its GBDT checkpoint so the next attempt of the same run can resume:
 // `<checkpointDir>/<runId>/gbdt-<fingerprint>.json`. The name carries no attempt number (any attempt finds it)
 // and a fingerprint of everything that shapes the model (a changed spec never resumes a stale run).
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { GBDT_CHECKPOINT_FORMAT, type GbdtCheckpoint } from '../ml/gbdt/index.js';
+import { GBDT_CHECKPOINT_FORMAT, type GbdtCheckpoint, type GbdtParams } from '../ml/gbdt/index.js';
+import type { Task } from '../ml/model.js';
 
 export const TRAINING_CHECKPOINT_FORMAT = 'keel-training-checkpoint/1';
 
@@ -106,4 +107,18 @@ export class TrainingCheckpointStore {
       if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
     }
   }
+}
+
+/** What a training run is of: with the resolved params, everything that shapes the model. */
+export interface TrainingShape {
+  snapshotSha256: string;
+  target: string;
+  task: Task;
+  seed: number;
+}
+
+/** A checkpoint only resumes a run with the same fingerprint. */
+export function trainingFingerprint(run: TrainingShape, params: GbdtParams): string {
+  const shape = { snapshotSha256: run.snapshotSha256, target: run.target, task: run.task, seed: run.seed, params };
+  return createHash('sha256').update(JSON.stringify(shape)).digest('hex');
 }
