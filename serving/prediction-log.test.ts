@@ -27,6 +27,8 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
+  // A test that failed while the table was renamed away must not take the others down with it.
+  await database.pool.query('ALTER TABLE IF EXISTS predictions_away RENAME TO predictions');
   await database.pool.query('TRUNCATE predictions');
 });
 
