@@ -94,8 +94,8 @@ describe('PredictionLog buffer', () => {
   it('when a flush fails, then the batch stays buffered, the failure is counted, and a later flush writes it', async () => {
     const log = new PredictionLog({ pool: database.pool, flushIntervalMs: 3_600_000, retryDelayMs: 10 });
     const records = Array.from({ length: 25 }, () => record());
-    log.append(records);
     const table = await breakTheTable();
+    log.append(records);
     try {
       await expect(log.flush()).rejects.toThrow(/predictions/);
     } finally {
@@ -111,8 +111,9 @@ describe('PredictionLog buffer', () => {
   it('close() keeps retrying a failing flush and resolves only once every row is written', async () => {
     const log = new PredictionLog({ pool: database.pool, flushIntervalMs: 3_600_000, batchRows: 10, retryDelayMs: 10 });
     const records = Array.from({ length: 35 }, () => record());
-    log.append(records);
+    // Broken first: a full batch starts a background flush at once, which would otherwise win the race.
     const table = await breakTheTable();
+    log.append(records);
     let closed = false;
     const closing = log.close().then(() => (closed = true));
     await until(() => log.stats().failedFlushes >= 3);
