@@ -1,11 +1,9 @@
 // Starts the model's monitor workflow, or tells the running one about a new production version.
 import type { Client } from '@temporalio/client';
-import {
-  monitorWorkflowId,
-  TASK_QUEUES,
-  versionDeployedSignal,
-  type NotifyMonitorInput,
-} from '../workflows/definitions.js';
+import type { NotifyMonitorInput } from '../workflows/contracts/pipeline-activities.js';
+import { versionDeployedSignal } from '../workflows/monitor-messages.js';
+import { TASK_QUEUES } from '../workflows/task-queues.js';
+import { monitorWorkflowId } from '../workflows/workflow-ids.js';
 
 export function createMonitorActivities({ client, taskQueue = TASK_QUEUES.pipeline }: { client: Client; taskQueue?: string }) {
   return {

@@ -11,8 +11,9 @@ import { predictGbdt } from '../ml/gbdt/index.js';
 import type { GbdtModel } from '../ml/model.js';
 import { createOnnxScorer, readOnnxMetadata } from '../ml/onnx/index.js';
 import { splitPart } from '../ml/split.js';
-import { FAILURE_TYPES, type TrainModelInput, type TrainModelResult } from '../workflows/definitions.js';
-import { loadTrainingData, selectRows } from './training-data.js';
+import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
+import { FAILURE_TYPES } from '../workflows/failure-types.js';
+import { loadTrainingData, selectRows } from '../data/training-data.js';
 import { createTrainingActivities, type TrainingHeartbeat } from './training-activities.js';
 import { SEATTLE_TRAINING_SQL, storeParquetSnapshot } from '../test/support/training-snapshots.js';
 

@@ -14,15 +14,22 @@ import {
   type GbdtParams,
   type GbdtProgress,
 } from '../ml/gbdt/index.js';
-import { defaultLinearParams, predictLinear, resolveLinearParams, trainLinear, type LinearParams } from '../ml/linear/index.js';
+import {
+  defaultLinearParams,
+  predictLinear,
+  resolveLinearParams,
+  trainLinear,
+  type LinearParams,
+} from '../ml/linear/index.js';
 import { predictGbdt } from '../ml/gbdt/index.js';
 import { rocAuc } from '../ml/metrics/index.js';
 import type { Model, TrainResult } from '../ml/model.js';
 import { exportModelToOnnx } from '../ml/onnx/index.js';
 import { splitRows } from '../ml/split.js';
-import { FAILURE_TYPES, type TrainModelInput, type TrainModelResult } from '../workflows/definitions.js';
-import { TrainingCheckpointStore } from './training-checkpoints.js';
-import { loadTrainingData, selectRows, TrainingDataError } from './training-data.js';
+import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
+import { FAILURE_TYPES } from '../workflows/failure-types.js';
+import { TrainingCheckpointStore } from '../training/training-checkpoints.js';
+import { loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
 
 export interface CheckpointPolicy {
   /** Save after this many iterations since the last save… */
@@ -100,12 +107,14 @@ export function createTrainingActivities(deps: TrainingActivityDeps): TrainingAc
       let checkpoints: TrainingCheckpointStore | null = null;
       beat.phase = 'training';
       if (input.trainer.kind === 'gbdt') {
-        const gbdtParams = resolveGbdtParams({
-          ...checkedTrainerParams(input.trainer.params, Object.keys(defaultGbdtParams)),
-          task: input.task,
-          features: data.features,
-          seed: input.seed,
-        });
+        const gbdtParams = refusingBadParams(() =>
+          resolveGbdtParams({
+            ...checkedTrainerParams(input.trainer.params, Object.keys(defaultGbdtParams)),
+            task: input.task,
+            features: data.features,
+            seed: input.seed,
+          }),
+        );
         params = { ...gbdtParams };
         const fingerprint = trainingFingerprint(input, gbdtParams);
         checkpoints = new TrainingCheckpointStore(deps.checkpointDir, input.runId, fingerprint);
@@ -121,11 +130,13 @@ export function createTrainingActivities(deps: TrainingActivityDeps): TrainingAc
           policy,
         });
       } else if (input.trainer.kind === 'linear') {
-        const linearParams: LinearParams = resolveLinearParams({
-          ...checkedTrainerParams(input.trainer.params, Object.keys(defaultLinearParams)),
-          task: input.task,
-          features: data.features,
-        });
+        const linearParams: LinearParams = refusingBadParams(() =>
+          resolveLinearParams({
+            ...checkedTrainerParams(input.trainer.params, Object.keys(defaultLinearParams)),
+            task: input.task,
+            features: data.features,
+          }),
+        );
         params = { ...linearParams };
         // Newton's method takes a handful of (synchronous) iterations: heartbeat each, check cancellation around.
         trained = trainLinear(train, linearParams, {
@@ -317,12 +328,21 @@ function predict(model: Model, data: ColumnarDataset): Float64Array {
   return model.kind === 'gbdt' ? predictGbdt(model, data) : predictLinear(model, data);
 }
 
-/** Spec and data problems fail for good (TRAINING_FAILED); anything else (I/O, crashes) is retried. */
+/** The trainers' parameter checks throw RangeError for a value out of range: here that is the spec's fault. */
+function refusingBadParams<T>(resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (error) {
+    if (error instanceof RangeError) throw new TrainingDataError(error.message);
+    throw error;
+  }
+}
+
+/** Spec and data problems fail for good (TRAINING_FAILED); anything else (I/O, crashes, bugs) is retried. */
 function asActivityFailure(error: unknown): unknown {
   if (error instanceof CancelledFailure || error instanceof ApplicationFailure) return error;
   if (
     error instanceof TrainingDataError ||
-    error instanceof RangeError ||
     error instanceof ArtifactNotFoundError ||
     error instanceof ArtifactIntegrityError
   ) {

@@ -9,6 +9,7 @@ import {
   listPartitionNames,
   partitionNameFor,
 } from '../db/prediction-partitions.js';
+import { getOrCreateModel } from '../db/repositories/models.js';
 import { copyPredictions, insertPredictionsUnnest } from '../db/repositories/predictions.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { PredictionLog, PredictionLogFullError, type PredictionLogRecord } from './prediction-log.js';
@@ -16,10 +17,12 @@ import { jsonForPostgres, toPredictionLogRecord } from './prediction-log-record.
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 let database: TestDatabase;
-const modelId = randomUUID();
+let modelId: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  // predictions.model_id references models.
+  modelId = (await getOrCreateModel(database.db, { name: 'churn', task: 'binary', target: 'y', featureSchema: [] })).id;
 });
 
 afterAll(async () => {

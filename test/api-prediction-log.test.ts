@@ -2,6 +2,7 @@
 // logged, a full buffer answers 503 + Retry-After with nothing scored, ops page through the log, feedback takes
 // labels (known / unknown / duplicate / overwrite, items and a CSV), and no prediction is lost under load or close.
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { createServingDeps, type ServingDeps } from '../serving/serving-deps.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { registerFixtureVersion, setProduction } from './support/model-fixtures.js';
 
+const silent = pino({ level: 'silent' });
 let database: TestDatabase;
 let scratch: string;
 let dataRoot: string;
@@ -38,6 +40,7 @@ beforeAll(async () => {
     db: database.db,
     pool: database.pool,
     artifacts,
+    logger: silent,
     predictionLog: { flushIntervalMs: 3_600_000 },
   });
   keys.admin = (await ensureAdminKey(database.db, { adminKey: undefined })).secret!;
@@ -70,7 +73,7 @@ function get(url: string, key: string) {
 }
 
 async function predictIds(model: string, rows: object[]): Promise<string[]> {
-  const response = await post(app, `/v1/models/${model}/predict`, keys.predict, { rows });
+  const response = await post(app, `/v1/models/${model}/predict`, keys.predict, { features: rows });
   expect(response.statusCode).toBe(200);
   return (response.json().predictions as { id: string }[]).map((p) => p.id);
 }
@@ -87,7 +90,7 @@ async function labelOf(predictionId: string): Promise<number | undefined> {
 
 describe('logging predictions', () => {
   it('logs every scored row with model, version, the feature row, output, score, latency, time and key id', async () => {
-    const response = await post(app, '/v1/models/churn/predict', keys.predict, { rows: [{ x: 2, color: 'red' }, { x: 0.1 }] });
+    const response = await post(app, '/v1/models/churn/predict', keys.predict, { features: [{ x: 2, color: 'red' }, { x: 0.1 }] });
     expect(response.statusCode).toBe(200);
     const answered = response.json().predictions as { id: string; label: number; probability: number }[];
     await serving.predictionLog.flush();
@@ -120,7 +123,7 @@ describe('logging predictions', () => {
 
   it('logs nothing for a request refused as invalid', async () => {
     const before = await loggedCount('churn');
-    const response = await post(app, '/v1/models/churn/predict', keys.predict, { rows: [{ x: 1 }, { x: 'high' }] });
+    const response = await post(app, '/v1/models/churn/predict', keys.predict, { features: [{ x: 1 }, { x: 'high' }] });
     expect(response.statusCode).toBe(400);
     await serving.predictionLog.flush();
     expect(await loggedCount('churn')).toBe(before);
@@ -132,13 +135,14 @@ describe('logging predictions', () => {
       db: database.db,
       pool: database.pool,
       artifacts,
+      logger: silent,
       predictionLog: { bufferRows: 3, flushIntervalMs: 3_600_000 },
     });
     const tinyApp = await buildApp({ config, db: database.db, pool: database.pool, serving: tiny, logger: false });
     try {
-      const fits = await post(tinyApp, '/v1/models/busy/predict', keys.predict, { rows: [{ x: 1 }, { x: 2 }] });
+      const fits = await post(tinyApp, '/v1/models/busy/predict', keys.predict, { features: [{ x: 1 }, { x: 2 }] });
       expect(fits.statusCode).toBe(200);
-      const refused = await post(tinyApp, '/v1/models/busy/predict', keys.predict, { rows: [{ x: 1 }, { x: 2 }] });
+      const refused = await post(tinyApp, '/v1/models/busy/predict', keys.predict, { features: [{ x: 1 }, { x: 2 }] });
       expect(refused.statusCode).toBe(503);
       expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(refused.json()).toMatchObject({ error: { code: 'PREDICTION_LOG_FULL' } });
@@ -331,7 +335,7 @@ describe('zero predictions lost', () => {
       while (next < requests) {
         const i = next++;
         const rows = Array.from({ length: 1 + (i % 4) }, (_, r) => ({ x: r + i / requests }));
-        const response = await post(target, `/v1/models/${model}/predict`, keys.predict, { rows }).catch(() => undefined);
+        const response = await post(target, `/v1/models/${model}/predict`, keys.predict, { features: rows }).catch(() => undefined);
         const status = response?.statusCode ?? 0;
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         if (status === 200) answered.push(...response!.json().predictions.map((p: { id: string }) => p.id));
@@ -352,6 +356,7 @@ describe('zero predictions lost', () => {
       db: database.db,
       pool: database.pool,
       artifacts,
+      logger: silent,
       predictionLog: { bufferRows: 40, flushIntervalMs: 2, batchRows: 16 },
     });
     const smallApp = await buildApp({ config, db: database.db, pool: database.pool, serving: small, logger: false });

@@ -79,7 +79,7 @@ it('when the API process gets SIGTERM mid-load, then every prediction it answere
       const outcome = await fetch(`${url}/v1/models/sigterm/predict`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ rows }),
+        body: JSON.stringify({ features: rows }),
       }).then(
         async (response) => ({
           status: String(response.status),

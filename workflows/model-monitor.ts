@@ -1,13 +1,8 @@
 // monitor/<model>: long-running, one per model; learns of each deployment and keeps the model's serving history.
 // Drift and performance reports (the wake-up interval's work) belong to the monitoring issue.
 import { condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import {
-  monitorStateQuery,
-  versionDeployedSignal,
-  type MonitorInput,
-  type MonitorState,
-  type NotifyMonitorInput,
-} from './definitions.js';
+import type { NotifyMonitorInput } from './contracts/pipeline-activities.js';
+import { monitorStateQuery, versionDeployedSignal, type MonitorInput, type MonitorState } from './monitor-messages.js';
 
 /** Keep histories short: start afresh after this many deployments. */
 const DEPLOYMENTS_PER_RUN = 100;

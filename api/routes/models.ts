@@ -5,7 +5,7 @@ import { getModelDetail, listModelSummaries, rollbackProduction } from '../model
 import type { ServingProvider } from '../models/serving-provider.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteDeps } from '../route-plugin.js';
-import { ModelName } from '../runs/run-spec-schema.js';
+import { ModelName } from '../../workflows/contracts/run-spec.js';
 import { ErrorRef } from '../schemas.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -96,8 +96,6 @@ export type ModelRouteDeps = RouteDeps & { serving: ServingProvider };
 export type ModelRoutePlugin = FastifyPluginAsyncTypebox<ModelRouteDeps>;
 
 const modelRoutes: ModelRoutePlugin = async (app, { db, serving }) => {
-  app.addHook('onClose', () => serving.close());
-
   app.get(
     '/v1/models',
     {

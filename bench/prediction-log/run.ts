@@ -9,7 +9,9 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../dev/embedded-postgres.js';
 import { freePort } from '../../dev/temporal-dev-server.js';
+import { createDb } from '../../db/client.js';
 import { applyMigrations } from '../../db/migrate.js';
+import { getOrCreateModel } from '../../db/repositories/models.js';
 import { ensurePredictionPartitions } from '../../db/prediction-partitions.js';
 import { copyPredictions, insertPredictionsUnnest, type PredictionLogRecord } from '../../db/repositories/predictions.js';
 import { PredictionLog } from '../../serving/prediction-log.js';
@@ -23,8 +25,7 @@ const ROWS = arg('--rows', 200_000);
 const REPEAT = arg('--repeat', 3);
 const BATCH = 1000;
 
-function makeRecords(n: number): PredictionLogRecord[] {
-  const modelId = randomUUID();
+function makeRecords(n: number, modelId: string): PredictionLogRecord[] {
   const colors = ['red', 'blue', 'green', "o'range", 'tab\there'];
   return Array.from({ length: n }, (_, i) =>
     toPredictionLogRecord({
@@ -73,7 +74,11 @@ async function main(): Promise<void> {
     await applyMigrations(url);
     const pool = new pg.Pool({ connectionString: url, max: 4 });
     await ensurePredictionPartitions(pool, new Date(), 1);
-    const records = makeRecords(ROWS);
+    const { db, close: closeDb } = createDb(url, { max: 1, logger: { error: (fields, message) => console.error(message, fields) } });
+    // predictions.model_id references models.
+    const model = await getOrCreateModel(db, { name: 'bench', task: 'binary', target: 'y', featureSchema: [] });
+    await closeDb();
+    const records = makeRecords(ROWS, model.id);
     const results: Record<string, number[]> = { copy: [], unnest: [], 'PredictionLog (COPY)': [] };
     for (let round = 0; round < REPEAT; round += 1) {
       results.copy!.push(await timeIt(pool, () => inBatches(pool, records, copyPredictions)));

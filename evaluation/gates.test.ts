@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas, parityCheck } from './gates.js';
+import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas } from './gates.js';
 
 describe('evaluation gates', () => {
   it('passes min and max gates on the candidate and names the failing one', () => {
@@ -74,22 +74,5 @@ describe('holdout metrics', () => {
       mae: expect.closeTo(2 / 3, 12),
       r2: expect.closeTo(1 - 4 / 2, 12),
     });
-  });
-});
-
-describe('parity check', () => {
-  it('passes probabilities within 1e-5 and fails beyond it, naming the worst row', () => {
-    expect(parityCheck('binary', [0.5, 0.25], [0.500004, 0.25])).toMatchObject({ passed: true, rows: 2 });
-    expect(parityCheck('binary', [0.5, 0.25], [0.5, 0.2502])).toMatchObject({ passed: false, worstRow: 1 });
-  });
-
-  it('judges regression values relative to their size', () => {
-    expect(parityCheck('regression', [1_000_000], [1_000_005]).passed).toBe(true);
-    expect(parityCheck('regression', [10], [10.001]).passed).toBe(false);
-  });
-
-  it('fails on NaN predictions and on length mismatches', () => {
-    expect(parityCheck('binary', [0.5], [Number.NaN]).passed).toBe(false);
-    expect(parityCheck('binary', [0.5], []).passed).toBe(false);
   });
 });

@@ -3,18 +3,18 @@
 // Evaluation uses the same function on the same snapshot, so both see identical labels.
 import type { Column, ColumnarDataset } from '../ml/dataset.js';
 import type { Task } from '../ml/model.js';
-import { openDuckDb } from '../data/duckdb-session.js';
-import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
-import { quoteString } from '../data/sql-literal.js';
+import { openDuckDb } from './duckdb-session.js';
+import { readSnapshotColumns } from './read-snapshot-columns.js';
+import { quoteString } from './sql-literal.js';
+import { KeelError } from '../errors/keel-error.js';
 
 /** A problem with the spec or the data that no retry can fix. */
-export class TrainingDataError extends Error {
+export class TrainingDataError extends KeelError {
   constructor(
     message: string,
     readonly column?: string,
   ) {
-    super(message);
-    this.name = 'TrainingDataError';
+    super('TRAINING_FAILED', message, column === undefined ? undefined : { column });
   }
 }
 

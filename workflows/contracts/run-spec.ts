@@ -1,4 +1,5 @@
-// The body of POST /v1/runs (and the `run` of a schedule), validated as sent: no coercion, no unknown fields.
+// The body of POST /v1/runs (and the `run` of a schedule): one TypeBox schema per part, each type derived with Static<>.
+// Pure schemas, no I/O: the API validates requests with them; workflow and activity code imports the types only.
 import { Type, type Static } from '@sinclair/typebox';
 
 /** Model names become part of workflow ids and URLs. */
@@ -14,6 +15,11 @@ export const DurationString = Type.String({
   pattern: '^[0-9]+(\\.[0-9]+)?\\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$',
 });
 
+/** Every task Keel trains; the database's check constraint is generated from this list too. */
+export const TASKS = ['binary', 'regression'] as const;
+export const TaskSchema = Type.Union(TASKS.map((task) => Type.Literal(task)));
+export type Task = Static<typeof TaskSchema>;
+
 const DatasetUri = Type.Object(
   { uri: Type.String({ minLength: 1, maxLength: 4096, description: 'Local path inside KEEL_DATA_ROOTS, or https:// URL' }) },
   { additionalProperties: false },
@@ -25,22 +31,31 @@ const DatasetQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+/** What an engineer names as data: a file path or URL, or a query against an admin-configured connection. */
+export const DatasetSourceSchema = Type.Union([DatasetUri, DatasetQuery]);
+export type DatasetSource = Static<typeof DatasetSourceSchema>;
 
-const ColumnExpectation = Type.Object(
+export const ColumnExpectationSchema = Type.Object(
   {
+    /** A kind (`numeric`, `categorical`, `boolean`, `temporal`) or an exact DuckDB type (`DOUBLE`, `VARCHAR`, …). */
     type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    /** `false` means no nulls at all. */
     nullable: Type.Optional(Type.Boolean()),
     maxNullRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     min: Type.Optional(Type.Number()),
     max: Type.Optional(Type.Number()),
+    /** The only values a categorical column may hold (beyond `maxUnseenCategoryShare`). */
     allowed: Type.Optional(Type.Array(Type.String({ maxLength: 1000 }), { maxItems: 10_000 })),
   },
   { additionalProperties: false },
 );
+export type ColumnExpectation = Static<typeof ColumnExpectationSchema>;
 
-const Expectations = Type.Object(
+/** The data plane checks a snapshot against these (declared here, or inferred from the last accepted snapshot). */
+export const ExpectationsSchema = Type.Object(
   {
-    columns: Type.Optional(Type.Record(ColumnName, ColumnExpectation)),
+    columns: Type.Optional(Type.Record(ColumnName, ColumnExpectationSchema)),
+    /** Minimum row count (default 1). */
     minRows: Type.Optional(Type.Integer({ minimum: 0 })),
     psi: Type.Optional(
       Type.Object(
@@ -48,27 +63,32 @@ const Expectations = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Largest share of non-null values outside the known categories (default: 0 when declared, 0.05 when inferred). */
     maxUnseenCategoryShare: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
   },
   { additionalProperties: false },
 );
+export type Expectations = Static<typeof ExpectationsSchema>;
 
 const MetricName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,40}$' });
 
 /** `{ "auc": { "min": 0.75 }, "maxRegression": { "auc": 0.005 } }` */
-const Gates = Type.Record(MetricName, Type.Record(MetricName, Type.Number()), {
+export const GatesSchema = Type.Record(MetricName, Type.Record(MetricName, Type.Number()), {
   description: '`<metric>: { min?, max? }` thresholds, and `maxRegression: { <metric>: allowed drop vs the champion }`',
 });
+export type Gates = Static<typeof GatesSchema>;
 
-const Policy = Type.Object(
+export const PolicySchema = Type.Object(
   {
     autoApprove: Type.Optional(Type.Boolean()),
+    /** Temporal duration string ('72h', '10 minutes'). */
     approvalTimeout: Type.Optional(DurationString),
   },
   { additionalProperties: false },
 );
+export type Policy = Static<typeof PolicySchema>;
 
-const TrainerSpec = Type.Object(
+export const TrainerSpecSchema = Type.Object(
   {
     kind: Type.Union([Type.Literal('gbdt'), Type.Literal('linear')]),
     params: Type.Optional(
@@ -77,26 +97,31 @@ const TrainerSpec = Type.Object(
   },
   { additionalProperties: false },
 );
+export type TrainerSpec = Static<typeof TrainerSpecSchema>;
 
+/** Validated as sent: no coercion, no unknown fields. */
 export const RunSpecSchema = Type.Object(
   {
     model: ModelName,
-    dataset: Type.Union([DatasetUri, DatasetQuery]),
+    dataset: DatasetSourceSchema,
+    /** DuckDB SELECT over the relation `source` (and the named `sources`). */
     transform: Type.Optional(Type.String({ minLength: 1, maxLength: 100_000, description: 'DuckDB SELECT over `source`' })),
+    /** Extra named inputs the transform can join, e.g. `{ airports: { uri } }`. */
     sources: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' }), Type.Union([DatasetUri, DatasetQuery]), {
+      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' }), DatasetSourceSchema, {
         description: 'Extra named inputs the transform can join (not `source`)',
         maxProperties: 8,
       }),
     ),
     target: ColumnName,
-    task: Type.Union([Type.Literal('binary'), Type.Literal('regression')]),
+    task: TaskSchema,
+    /** Feature columns; default: every column but the target. */
     features: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 1000, uniqueItems: true })),
-    trainer: Type.Optional(TrainerSpec),
-    expectations: Type.Optional(Expectations),
-    gates: Type.Optional(Gates),
-    policy: Type.Optional(Policy),
+    trainer: Type.Optional(TrainerSpecSchema),
+    expectations: Type.Optional(ExpectationsSchema),
+    gates: Type.Optional(GatesSchema),
+    policy: Type.Optional(PolicySchema),
   },
   { additionalProperties: false, $id: 'RunSpec', title: 'RunSpec' },
 );
-export type RunSpecBody = Static<typeof RunSpecSchema>;
+export type RunSpec = Static<typeof RunSpecSchema>;

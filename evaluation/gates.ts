@@ -1,11 +1,9 @@
-// Pure evaluation logic: holdout metrics, champion deltas, the run's gates and the ONNX parity check.
-import type { Gates, Task } from '../../workflows/definitions.js';
-import { binaryMetrics, regressionMetrics, type Numbers } from '../../ml/metrics/index.js';
+// Pure evaluation logic: holdout metrics, champion deltas and the run's gates (the parity check is ml/onnx's).
+import type { Gates, Task } from '../workflows/contracts/run-spec.js';
+import { binaryMetrics, regressionMetrics, type Numbers } from '../ml/metrics/index.js';
 
 /** Metrics where lower is better: a "regression" of these is an increase. */
 export const LOSS_METRICS: ReadonlySet<string> = new Set(['logloss', 'rmse', 'mae']);
-
-export const PARITY_TOLERANCE = 1e-5;
 
 export function isLossMetric(metric: string): boolean {
   return LOSS_METRICS.has(metric);
@@ -134,38 +132,4 @@ export function isChallengerNoWorse(
   if (typeof value !== 'number') return false;
   if (typeof baseline !== 'number') return true;
   return isLossMetric(metric) ? value <= baseline : value >= baseline;
-}
-
-export interface ParityResult {
-  passed: boolean;
-  maxAbsDiff: number;
-  rows: number;
-  /** Largest difference relative to max(1, |reference|) (regression's criterion). */
-  maxRelDiff: number;
-  worstRow: number | null;
-}
-
-/**
- * onnxruntime must reproduce the trainer's own predictions: probabilities within 1e-5 absolute,
- * regression values within 1e-5 relative (to max(1, |value|), as float32 output cannot do better for large values).
- */
-export function parityCheck(task: Task, reference: Numbers, onnx: Numbers, tolerance = PARITY_TOLERANCE): ParityResult {
-  if (reference.length !== onnx.length) {
-    return { passed: false, maxAbsDiff: Number.POSITIVE_INFINITY, maxRelDiff: Number.POSITIVE_INFINITY, rows: onnx.length, worstRow: null };
-  }
-  let maxAbsDiff = 0;
-  let maxRelDiff = 0;
-  let worstRow: number | null = null;
-  for (let i = 0; i < reference.length; i++) {
-    const diff = Math.abs(reference[i] - onnx[i]);
-    const rel = diff / Math.max(1, Math.abs(reference[i]));
-    // NaN (a diverging prediction) must fail, so compare with !(x <= y).
-    const measure = task === 'binary' ? diff : rel;
-    const worst = task === 'binary' ? maxAbsDiff : maxRelDiff;
-    if (!(measure <= worst)) worstRow = i;
-    if (!(diff <= maxAbsDiff)) maxAbsDiff = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff;
-    if (!(rel <= maxRelDiff)) maxRelDiff = Number.isNaN(rel) ? Number.POSITIVE_INFINITY : rel;
-  }
-  const passed = (task === 'binary' ? maxAbsDiff : maxRelDiff) <= tolerance;
-  return { passed, maxAbsDiff, maxRelDiff, rows: reference.length, worstRow };
 }
