@@ -72,6 +72,14 @@ function integer(fallback: number): Setting<number>['parse'] {
   return (raw, { env }) => positiveInteger(raw, env) ?? fallback;
 }
 
+function integerAtLeast(min: number, fallback: number): Setting<number>['parse'] {
+  return (raw, { env }) => {
+    const value = positiveInteger(raw, env) ?? fallback;
+    if (value < min) throw new ConfigError(env, `must be at least ${min}, got "${raw}"`);
+    return value;
+  };
+}
+
 function resolvedPath(fallback: (context: ParseContext) => string): Setting<string>['parse'] {
   return (raw, context) => path.resolve(raw ?? fallback(context));
 }
@@ -175,6 +183,9 @@ export const SETTINGS = {
   duckdbMemoryLimit: setting({ env: 'KEEL_DUCKDB_MEMORY_LIMIT', type: 'size', default: '4GB', doc: 'DuckDB memory per ingest/profile session; it spills to disk beyond it', parse: memoryLimit('4GB') }),
   duckdbThreads: setting({ env: 'KEEL_DUCKDB_THREADS', type: 'integer', default: '(unset: one per core)', doc: 'DuckDB worker threads per ingest/profile session', parse: (raw, { env }) => positiveInteger(raw, env) }),
   artifactDir: setting({ env: 'KEEL_ARTIFACT_DIR', type: 'path', default: '<data dir>/artifacts', doc: 'content-addressed artifact store', parse: resolvedPath(({ dataDir }) => path.join(dataDir, 'artifacts')) }),
+  predictionBufferRows: setting({ env: 'KEEL_PREDICTION_BUFFER_ROWS', type: 'integer (≥ 1000)', default: '100000', doc: 'prediction log rows held in memory before predict answers 503 (one request has up to 1000)', parse: integerAtLeast(1000, 100_000) }),
+  predictionFlushMs: setting({ env: 'KEEL_PREDICTION_FLUSH_MS', type: 'milliseconds', default: '200', doc: 'longest a logged prediction waits before its batch is written (a batch also goes at 1,000 rows)', parse: integer(200) }),
+  predictionRetentionDays: setting({ env: 'KEEL_PREDICTION_RETENTION_DAYS', type: 'days', default: '30', doc: 'daily partitions of the prediction log older than this are dropped', parse: integer(30) }),
   pipelineTaskQueue: setting({ env: 'KEEL_PIPELINE_TASK_QUEUE', type: 'name', default: 'pipeline', doc: 'pipeline task queue (isolate environments sharing a namespace)', parse: text('pipeline') }),
   trainingTaskQueue: setting({ env: 'KEEL_TRAINING_TASK_QUEUE', type: 'name', default: 'training', doc: 'training task queue (isolate environments sharing a namespace)', parse: text('training') }),
   demo: setting({ env: 'KEEL_DEMO', type: 'boolean', default: 'true', doc: 'start the demo run on an empty data directory', parse: boolean(true) }),

@@ -18,6 +18,8 @@ import runRoutes from './routes/runs.js';
 import scheduleRoutes from './routes/schedules.js';
 import modelRoutes from './routes/models.js';
 import predictRoutes from './routes/predict.js';
+import predictionLogRoutes from './routes/predictions.js';
+import feedbackRoutes from './routes/feedback.js';
 import { createServingProvider } from './models/serving-provider.js';
 import type { ServingDeps } from '../serving/serving-deps.js';
 
@@ -84,6 +86,8 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   app.addHook('onClose', () => serving.close());
   await app.register(modelRoutes, { ...routeDeps, serving });
   await app.register(predictRoutes, { ...routeDeps, serving });
+  await app.register(predictionLogRoutes, { ...routeDeps, serving });
+  await app.register(feedbackRoutes, { ...routeDeps, serving });
 
   return app;
 }

@@ -10,6 +10,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -279,41 +280,51 @@ export const approvals = pgTable(
 );
 export type ApprovalRow = typeof approvals.$inferSelect;
 
-// Written by the monitoring work (issue 9), which also partitions `predictions` by day: drizzle-kit cannot
-// generate partitioned tables, so that migration will be hand-written there.
+/**
+ * The prediction log, partitioned by day on `created_at` (hand-written migration 0004_prediction-log: drizzle-kit
+ * cannot declare partitioned tables, and sees the parent as a plain table). One row per scored row.
+ */
 export const predictions = pgTable(
   'predictions',
   {
-    id: uuid('id').primaryKey(),
+    id: uuid('id').notNull(),
     modelId: uuid('model_id')
       .notNull()
       .references(() => models.id),
+    model: text('model').notNull(),
     version: integer('version').notNull(),
     /** The row as the caller sent it in the source's shape; null when the caller sent feature rows. */
-    sourceRow: jsonb('source_row'),
+    source: jsonb('source'),
+    /** The feature row the model scored (absent features as explicit nulls). */
     features: jsonb('features').notNull(),
-    prediction: jsonb('prediction').notNull(),
-    score: doublePrecision('score'),
-    latencyMs: doublePrecision('latency_ms'),
+    /** `{ label, probability }` (binary) or `{ value }` (regression), as answered. */
+    output: jsonb('output').notNull(),
+    /** The probability (binary) or the value (regression), for drift SQL to bin. */
+    score: doublePrecision('score').notNull(),
+    latencyMs: doublePrecision('latency_ms').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
     /** The API key that asked. */
-    callerKeyId: uuid('caller_key_id'),
-    createdAt: createdAt(),
+    keyId: uuid('key_id'),
   },
-  (t) => [index('predictions_model_created_idx').on(t.modelId, t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.id, t.createdAt] }),
+    index('predictions_model_created_idx').on(t.modelId, t.createdAt, t.id),
+  ],
 );
 export type PredictionRow = typeof predictions.$inferSelect;
 
 export const feedback = pgTable(
   'feedback',
   {
-    /** No foreign key: predictions will be partitioned by day and expire with their partition. */
+    /** No foreign key: predictions are partitioned by day and expire with their partition. */
     predictionId: uuid('prediction_id').primaryKey(),
     modelId: uuid('model_id')
       .notNull()
       .references(() => models.id),
-    /** The true label (binary) or value (regression). */
+    /** The true label (binary 0/1) or value (regression). */
     label: doublePrecision('label').notNull(),
     createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('feedback_model_created_idx').on(t.modelId, t.createdAt)],
 );

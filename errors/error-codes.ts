@@ -61,6 +61,8 @@ export const ERROR_CODES = {
   RAW_ROWS_NOT_SERVABLE: { status: 400, retryable: false, doc: "the version cannot take raw source rows (no recipe, or feature SQL that is not row-wise): send features" },
   NO_PRODUCTION_VERSION: { status: 404, retryable: false, doc: 'the model has no production version to serve' },
   MODEL_UNAVAILABLE: { status: 503, retryable: true, doc: 'the artifact is missing, corrupt or not loadable' },
+  PREDICTION_LOG_FULL: { status: 503, retryable: true, doc: 'the prediction log buffer is full or closing; retry after Retry-After' },
+  FEEDBACK_INVALID: { status: 400, retryable: false, doc: 'a feedback item or dataset row is malformed; names the item and field' },
 
   // Artifacts
   ARTIFACT_NOT_FOUND: { status: 404, retryable: false, doc: 'no artifact with that sha256' },

@@ -1,8 +1,11 @@
-// Scores validated rows with a loaded model and shapes the API's prediction response.
+// Scores validated rows with a loaded model, logs each scored row, and shapes the API's prediction response.
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { RawRow } from '../ml/model.js';
 import { validateRows } from './input-validation.js';
 import type { LoadedModel, ModelCache } from './model-cache.js';
+import type { PredictionLog } from './prediction-log.js';
+import { toPredictionLogRecord } from './prediction-log-record.js';
 
 export interface BinaryPrediction {
   id: string;
@@ -39,16 +42,73 @@ export async function predictSourceRowsWithModel(loaded: LoadedModel, rows: read
   return scoreFeatureRows(loaded, await loaded.rawRows.featureRows(rows));
 }
 
-export interface Predictor {
-  /** Scores feature rows with the model's production version. Predictions are not logged yet (later issue). */
-  predict(model: string, rows: readonly unknown[]): Promise<PredictResponse>;
-  /** Scores raw source rows with the model's production version, through its serving recipe. */
-  predictSourceRows(model: string, rows: readonly unknown[]): Promise<PredictResponse>;
+/** Who asked, for the log. */
+export interface PredictionCaller {
+  keyId: string | null;
 }
 
-export function createPredictor(cache: ModelCache): Predictor {
+/**
+ * Scores and logs: room in the log is reserved before anything else (a full log refuses with nothing scored), and
+ * the rows are appended before the response exists, so every answered prediction is in the log.
+ */
+async function predictAndLog(
+  loaded: LoadedModel,
+  request: { features: readonly unknown[] } | { sourceRows: readonly unknown[] },
+  log: PredictionLog,
+  caller: PredictionCaller,
+): Promise<PredictResponse> {
+  const sourceRows = 'sourceRows' in request ? request.sourceRows : undefined;
+  const reservation = log.reserve(sourceRows?.length ?? ('features' in request ? request.features.length : 0));
+  try {
+    const started = performance.now();
+    const clean = sourceRows
+      ? await loaded.rawRows.featureRows(sourceRows)
+      : validateRows((request as { features: readonly unknown[] }).features, loaded.features);
+    const response = await scoreFeatureRows(loaded, clean);
+    const latencyMs = (performance.now() - started) / Math.max(1, clean.length);
+    const createdAt = new Date();
+    const binary = loaded.task === 'binary';
+    reservation.commit(
+      response.predictions.map((prediction, i) => {
+        const { id, ...output } = prediction as BinaryPrediction & RegressionPrediction;
+        return toPredictionLogRecord({
+          id,
+          modelId: loaded.modelId,
+          model: loaded.model,
+          version: loaded.version,
+          source: sourceRows?.[i],
+          features: clean[i],
+          output,
+          score: binary ? output.probability : output.value,
+          latencyMs,
+          createdAt,
+          keyId: caller.keyId,
+        });
+      }),
+    );
+    return response;
+  } finally {
+    reservation.release();
+  }
+}
+
+export interface Predictor {
+  /** Scores feature rows with the model's production version; logs every row when serving has a log. */
+  predict(model: string, rows: readonly unknown[], caller?: PredictionCaller): Promise<PredictResponse>;
+  /** Scores raw source rows with the model's production version, through its serving recipe; logs likewise. */
+  predictSourceRows(model: string, rows: readonly unknown[], caller?: PredictionCaller): Promise<PredictResponse>;
+}
+
+/** Serving passes the log (PredictionLogFullError when it is full); without one (tests of the cache alone) nothing is logged. */
+export function createPredictor(cache: ModelCache, log?: PredictionLog): Predictor {
   return {
-    predict: (model, rows) => cache.withProduction(model, (loaded) => predictWithModel(loaded, rows)),
-    predictSourceRows: (model, rows) => cache.withProduction(model, (loaded) => predictSourceRowsWithModel(loaded, rows)),
+    predict: (model, rows, caller = { keyId: null }) =>
+      cache.withProduction(model, (loaded) =>
+        log ? predictAndLog(loaded, { features: rows }, log, caller) : predictWithModel(loaded, rows),
+      ),
+    predictSourceRows: (model, rows, caller = { keyId: null }) =>
+      cache.withProduction(model, (loaded) =>
+        log ? predictAndLog(loaded, { sourceRows: rows }, log, caller) : predictSourceRowsWithModel(loaded, rows),
+      ),
   };
 }

@@ -8,7 +8,7 @@ import { modelNotFound } from '../../db/repositories/registry-errors.js';
 import { rollbackModel, type AuditActor } from '../../db/repositories/rollback.js';
 import type { ModelRow } from '../../db/schema.js';
 import { ModelLoadError, ModelNotServingError } from '../../serving/errors.js';
-import type { PredictResponse } from '../../serving/predict.js';
+import type { PredictionCaller, PredictResponse } from '../../serving/predict.js';
 import type { EvaluationReport } from '../../evaluation/evaluation-report.js';
 import { KeelError } from '../../errors/keel-error.js';
 import type { ServingProvider } from './serving-provider.js';
@@ -135,7 +135,10 @@ export async function predict(
   serving: ServingProvider,
   model: string,
   body: { rows: readonly unknown[] } | { features: readonly unknown[] },
+  caller?: PredictionCaller,
 ): Promise<PredictResponse> {
   const { predictor } = await serving.get();
-  return 'features' in body ? predictor.predict(model, body.features) : predictor.predictSourceRows(model, body.rows);
+  return 'features' in body
+    ? predictor.predict(model, body.features, caller)
+    : predictor.predictSourceRows(model, body.rows, caller);
 }
