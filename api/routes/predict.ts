@@ -7,7 +7,7 @@ import { ErrorRef } from '../schemas.js';
 
 const MAX_ROWS = 1000;
 
-const PredictBody = Type.Object(
+export const PredictBody = Type.Object(
   {
     rows: Type.Array(
       Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Null()]), {
@@ -19,7 +19,7 @@ const PredictBody = Type.Object(
   { additionalProperties: false },
 );
 
-const PredictResult = Type.Object({
+export const PredictResult = Type.Object({
   model: Type.String(),
   version: Type.Integer(),
   predictions: Type.Union([
