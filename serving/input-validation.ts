@@ -13,14 +13,28 @@ function describe(value: unknown): string {
  * Rows as named features: numbers (or null = missing) for numeric features, strings (or null) for
  * categorical ones. An absent feature counts as missing; an unknown one is refused, so typos surface.
  */
+/** Feature lookup per schema, built once per loaded model rather than per request. */
+const lookups = new WeakMap<readonly OnnxFeatureSchema[], Map<string, OnnxFeatureSchema>>();
+
+function featuresByName(features: readonly OnnxFeatureSchema[]): Map<string, OnnxFeatureSchema> {
+  let byName = lookups.get(features);
+  if (!byName) {
+    byName = new Map(features.map((feature) => [feature.name, feature]));
+    lookups.set(features, byName);
+  }
+  return byName;
+}
+
 export function validateRows(rows: readonly unknown[], features: readonly OnnxFeatureSchema[]): RawRow[] {
-  const byName = new Map(features.map((feature) => [feature.name, feature]));
+  const byName = featuresByName(features);
   return rows.map((row, rowIndex) => {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
       throw new PredictionInputError(rowIndex, '', `expected an object of features, got ${describe(row)}`);
     }
     const clean: RawRow = {};
-    for (const [field, value] of Object.entries(row as Record<string, unknown>)) {
+    for (const field in row) {
+      if (!Object.hasOwn(row, field)) continue;
+      const value = (row as Record<string, unknown>)[field];
       const feature = byName.get(field);
       if (!feature) throw new PredictionInputError(rowIndex, field, 'is not a feature of this model');
       if (value === null) {

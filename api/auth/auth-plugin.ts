@@ -40,10 +40,11 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
   const cache = new VerifiedKeyCache(options.cacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS);
   app.decorateRequest('principal', null);
 
+  const refreshFailed = {
+    onRefreshError: (error: unknown) => app.log.warn({ err: error }, 'could not re-verify API key; the cached result stands until it expires'),
+  };
   function verify(token: string, request: FastifyRequest): Promise<Principal | null> | Principal | null {
-    return cache.resolve(VerifiedKeyCache.digest(token), () => verifyWithDatabase(token, request), {
-      onRefreshError: (error) => request.log.warn({ err: error }, 'could not re-verify API key; the cached result stands until it expires'),
-    });
+    return cache.resolve(VerifiedKeyCache.digest(token), () => verifyWithDatabase(token, request), refreshFailed);
   }
 
   async function verifyWithDatabase(token: string, request: FastifyRequest): Promise<Principal | null> {

@@ -1,5 +1,5 @@
 // Short-lived memory of verified (and rejected) bearer tokens, so a hot path does not run scrypt per request.
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { Principal } from './principal.js';
 
 interface Entry {
@@ -13,6 +13,8 @@ export interface ResolveOptions {
   /** A background refresh failed; the entry keeps answering until it expires, then callers see the error. */
   onRefreshError?: (error: unknown) => void;
 }
+
+const oneShotSha256 = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
 
 /** Share of the TTL after which a used, verified entry is re-verified ahead of its expiry. */
 const REFRESH_AHEAD_AT = 0.75;
@@ -38,7 +40,8 @@ export class VerifiedKeyCache {
   ) {}
 
   static digest(token: string): string {
-    return createHash('sha256').update(token).digest('hex');
+    // The one-shot hash (Node ≥ 20.12) costs a third of a Hash object; this runs on every request.
+    return oneShotSha256 ? oneShotSha256('sha256', token, 'hex') : crypto.createHash('sha256').update(token).digest('hex');
   }
 
   /** undefined: unknown or expired; null: recently rejected; otherwise the verified principal. */
