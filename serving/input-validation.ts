@@ -31,15 +31,16 @@ export function validateRows(rows: readonly unknown[], features: readonly OnnxFe
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
       throw new PredictionInputError(rowIndex, '', `expected an object of features, got ${describe(row)}`);
     }
+    // Every clean row starts with the features in schema order, so all rows share one shape (fast to read back).
     const clean: RawRow = {};
+    for (const feature of features) clean[feature.name] = null;
     for (const field in row) {
       if (!Object.hasOwn(row, field)) continue;
       const value = (row as Record<string, unknown>)[field];
       const feature = byName.get(field);
       if (!feature) throw new PredictionInputError(rowIndex, field, 'is not a feature of this model');
-      if (value === null) {
-        clean[field] = null;
-      } else if (feature.kind === 'numeric') {
+      if (value === null) continue;
+      if (feature.kind === 'numeric') {
         if (typeof value !== 'number') throw new PredictionInputError(rowIndex, field, `expected a number or null, got ${describe(value)}`);
         if (!Number.isFinite(value)) throw new PredictionInputError(rowIndex, field, 'must be a finite number');
         clean[field] = value;
@@ -48,7 +49,6 @@ export function validateRows(rows: readonly unknown[], features: readonly OnnxFe
         clean[field] = value;
       }
     }
-    for (const feature of features) if (!(feature.name in clean)) clean[feature.name] = null;
     return clean;
   });
 }

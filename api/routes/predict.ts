@@ -35,6 +35,9 @@ const predictRoutes: ModelRoutePlugin = async (app, { serving }) => {
     '/v1/models/:name/predict',
     {
       config: { roles: ['predict'] },
+      // The 200 schema is a union: the schema serializer would validate every prediction (uuid format included)
+      // to pick a branch before writing. The handler builds exactly that shape, so plain JSON.stringify suffices.
+      serializerCompiler: () => (data) => JSON.stringify(data),
       schema: {
         tags: ['models'],
         summary: `Score 1..${MAX_ROWS} rows with the production version (400 names the offending row and field)`,
