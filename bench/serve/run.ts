@@ -1,7 +1,8 @@
 // bench/serve: what Keel's predict route costs over a bare Fastify route, and what batch scoring costs over
 // onnxruntime alone. Starts its own embedded Postgres (no Temporal: serving does not need it), trains and deploys a
 // model, forks the servers (servers.ts) and drives them with autocannon on loopback, then stops everything.
-// Usage: npx tsx bench/serve/run.ts [--duration 15] [--connections 50] [--rounds 1] [--cpu-prof <dir>]
+// Usage: npx tsx bench/serve/run.ts [--duration 15] [--connections 50] [--rounds 1] [--batch-rows 1000]
+//        [--only single|batch] [--cpu-prof <dir>] [--server-flags "<node flags>"]
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -14,6 +15,7 @@ import { createDb } from '../../db/client.js';
 import { applyMigrations } from '../../db/migrate.js';
 import { startEmbeddedPostgres } from '../../dev/embedded-postgres.js';
 import { freePort } from '../../dev/temporal-dev-server.js';
+import { pacedLoad } from './paced-load.js';
 import { deployBenchModel, trainBenchModel, type FeatureRow } from './bench-model.js';
 import type { FromServers, ServersInput, ToServers } from './servers.js';
 
@@ -31,6 +33,9 @@ const batchRows = option('batch-rows', 1000);
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
 if (only !== undefined && only !== 'single' && only !== 'batch') throw new Error('--only must be single or batch');
+/** Extra node flags for the server process, e.g. `--server-flags "--max-semi-space-size=64"`. */
+const serverFlagsAt = process.argv.indexOf('--server-flags');
+const serverFlags = serverFlagsAt > 0 ? process.argv[serverFlagsAt + 1]!.split(' ').filter(Boolean) : [];
 const cpuProfAt = process.argv.indexOf('--cpu-prof');
 const cpuProfDir = cpuProfAt > 0 ? path.resolve(process.argv[cpuProfAt + 1]!) : undefined;
 
@@ -99,7 +104,7 @@ async function main(): Promise<void> {
 
     const input: ServersInput = { databaseUrl: postgres.url, dataDir: scratch, modelName: MODEL };
     child = fork(fileURLToPath(new URL('./servers.ts', import.meta.url)), [JSON.stringify(input)], {
-      execArgv: ['--import', 'tsx', ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])],
+      execArgv: ['--import', 'tsx', ...serverFlags, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const ready = await nextMessage(child);
@@ -129,9 +134,18 @@ async function main(): Promise<void> {
     const best = (runs: Load[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
     const echoMax = best(echoRuns);
     const predictMax = best(predictRuns);
-    // p99 at half of each one's own maximum: a fixed arrival rate, not a closed loop.
-    const echoHalf = await load(ready.echoUrl, undefined, one, { overallRate: Math.max(1, Math.floor(echoMax.rps / 2)) });
-    const predictHalf = await load(ready.keelUrl, key, one, { overallRate: Math.max(1, Math.floor(predictMax.rps / 2)) });
+    // p99 at half of each one's own maximum: a fixed arrival rate (open loop), not a closed loop.
+    const paced = (url: string, auth: string | undefined, rate: number) =>
+      pacedLoad({
+        url: `${url}/v1/models/${MODEL}/predict`,
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+        body: JSON.stringify({ rows: one }),
+        rate: Math.max(1, Math.floor(rate)),
+        durationS,
+        connections,
+      });
+    const echoHalf = await paced(ready.echoUrl, undefined, echoMax.rps / 2);
+    const predictHalf = await paced(ready.keelUrl, key, predictMax.rps / 2);
 
     const batchLoad = await load(ready.keelUrl, key, batch);
     const loop = await request(child, { type: 'session-loop', onnx: [...onnx], rows: batch, durationMs: durationS * 1000 });
@@ -139,7 +153,8 @@ async function main(): Promise<void> {
     const loopRowsPerS = loop.rows / loop.seconds;
     const loadAfter = loadAverage();
 
-    const failures = [echoMax, predictMax, echoHalf, predictHalf, batchLoad].reduce((n, r) => n + r.non2xx + r.errors, 0);
+    const failures =
+      [echoMax, predictMax, batchLoad].reduce((n, r) => n + r.non2xx + r.errors, 0) + echoHalf.failed + predictHalf.failed;
     const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
     const ratio = (keel: number, base: number) => `${(keel / base).toFixed(2)}×`;
     const table = [
@@ -149,10 +164,11 @@ async function main(): Promise<void> {
       [
         '1-row p99 at half max rate (ms)',
         `${predictHalf.p99} at ${fmt(predictMax.rps / 2)}/s`,
-        `${echoHalf.p99} at ${fmt(echoMax.rps / 2)}/s`,
+        `${echoHalf.p99} at ${fmt(echoMax.rps / 2)}/s (echo)`,
         '',
       ],
-      ['  max latency at half rate (ms)', String(predictHalf.max), String(echoHalf.max), ''],
+      ['  p50 / max at half rate (ms)', `${predictHalf.p50} / ${predictHalf.max}`, `${echoHalf.p50} / ${echoHalf.max}`, ''],
+      ['  load generator send lag p99 (ms)', String(predictHalf.sendLagP99), String(echoHalf.sendLagP99), ''],
       [
         `${fmt(batchRows)}-row batch predict, rows/s`,
         fmt(batchLoad.rps * batchRows),
