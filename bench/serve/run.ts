@@ -168,7 +168,7 @@ async function main(): Promise<void> {
         '',
       ],
       ['  p50 / max at half rate (ms)', `${predictHalf.p50} / ${predictHalf.max}`, `${echoHalf.p50} / ${echoHalf.max}`, ''],
-      ['  load generator send lag p99 (ms)', String(predictHalf.sendLagP99), String(echoHalf.sendLagP99), ''],
+      ['  generator timer lag p99 (ms)', String(predictHalf.sendLagP99), String(echoHalf.sendLagP99), ''],
       [
         `${fmt(batchRows)}-row batch predict, rows/s`,
         fmt(batchLoad.rps * batchRows),
