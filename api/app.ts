@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { KeelConfig } from '../config.js';
 import type { Db } from '../db/client.js';
+import { OneLineRequestLog } from './access-log.js';
 import { registerAuth } from './auth/auth-plugin.js';
 import { ErrorResponse, registerErrorHandling } from './errors.js';
 import { registerJsonBodyParser } from './json-body-parser.js';
@@ -52,6 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
         : { logger: deps.logger };
   const app = Fastify({
     ...loggerOption,
+    logController: new OneLineRequestLog(),
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
     ajv: {
       // Requests are validated as sent: no "1" → 1, no silently dropped fields.

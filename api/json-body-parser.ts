@@ -4,21 +4,37 @@ import { KeelError } from '../errors/keel-error.js';
 
 /** JSON pointer of the first non-finite number in `value` (e.g. `1e400` parses to Infinity), or null. */
 export function findNonFiniteNumber(value: unknown): string | null {
+  // Every body is scanned, almost always cleanly: walk values only, and build the pointer once something is found.
   // Iterative walk: a deeply nested body must not overflow the stack.
-  const stack: Array<{ value: unknown; path: string }> = [{ value, path: '' }];
+  const stack: unknown[] = [value];
   while (stack.length > 0) {
-    const { value: current, path } = stack.pop()!;
+    const current = stack.pop();
     if (typeof current === 'number') {
-      if (!Number.isFinite(current)) return path;
+      if (!Number.isFinite(current)) return pointerTo(value, current);
     } else if (Array.isArray(current)) {
-      for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], path: `${path}/${i}` });
+      for (let i = current.length - 1; i >= 0; i--) stack.push(current[i]);
     } else if (current !== null && typeof current === 'object') {
-      for (const [key, child] of Object.entries(current)) {
-        stack.push({ value: child, path: `${path}/${escapePointer(key)}` });
-      }
+      const children = Object.values(current);
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
     }
   }
   return null;
+}
+
+/** The pointer of the first (depth-first, in key order) occurrence of `target` in `value`. */
+function pointerTo(value: unknown, target: number): string {
+  const stack: Array<{ value: unknown; path: string }> = [{ value, path: '' }];
+  while (stack.length > 0) {
+    const { value: current, path } = stack.pop()!;
+    if (Object.is(current, target)) return path;
+    if (Array.isArray(current)) {
+      for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], path: `${path}/${i}` });
+    } else if (current !== null && typeof current === 'object') {
+      const entries = Object.entries(current);
+      for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i][1], path: `${path}/${escapePointer(entries[i][0])}` });
+    }
+  }
+  return '';
 }
 
 function escapePointer(key: string): string {

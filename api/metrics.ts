@@ -31,7 +31,8 @@ export function registerHttpMetrics(app: FastifyInstance, registry: Registry): v
     registers: [registry],
   });
   app.decorate('metricsRegistry', registry);
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook, not an async one: it runs on every request and has nothing to await.
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the raw URL: unknown paths share one label so cardinality stays bounded.
     const labels = {
       method: request.method,
@@ -40,5 +41,6 @@ export function registerHttpMetrics(app: FastifyInstance, registry: Registry): v
     };
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 }

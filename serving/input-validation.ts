@@ -13,19 +13,34 @@ function describe(value: unknown): string {
  * Rows as named features: numbers (or null = missing) for numeric features, strings (or null) for
  * categorical ones. An absent feature counts as missing; an unknown one is refused, so typos surface.
  */
+/** Feature lookup per schema, built once per loaded model rather than per request. */
+const lookups = new WeakMap<readonly OnnxFeatureSchema[], Map<string, OnnxFeatureSchema>>();
+
+function featuresByName(features: readonly OnnxFeatureSchema[]): Map<string, OnnxFeatureSchema> {
+  let byName = lookups.get(features);
+  if (!byName) {
+    byName = new Map(features.map((feature) => [feature.name, feature]));
+    lookups.set(features, byName);
+  }
+  return byName;
+}
+
 export function validateRows(rows: readonly unknown[], features: readonly OnnxFeatureSchema[]): RawRow[] {
-  const byName = new Map(features.map((feature) => [feature.name, feature]));
+  const byName = featuresByName(features);
   return rows.map((row, rowIndex) => {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
       throw new PredictionInputError(rowIndex, '', `expected an object of features, got ${describe(row)}`);
     }
+    // Every clean row starts with the features in schema order, so all rows share one shape (fast to read back).
     const clean: RawRow = {};
-    for (const [field, value] of Object.entries(row as Record<string, unknown>)) {
+    for (const feature of features) clean[feature.name] = null;
+    for (const field in row) {
+      if (!Object.hasOwn(row, field)) continue;
+      const value = (row as Record<string, unknown>)[field];
       const feature = byName.get(field);
       if (!feature) throw new PredictionInputError(rowIndex, field, 'is not a feature of this model');
-      if (value === null) {
-        clean[field] = null;
-      } else if (feature.kind === 'numeric') {
+      if (value === null) continue;
+      if (feature.kind === 'numeric') {
         if (typeof value !== 'number') throw new PredictionInputError(rowIndex, field, `expected a number or null, got ${describe(value)}`);
         if (!Number.isFinite(value)) throw new PredictionInputError(rowIndex, field, 'must be a finite number');
         clean[field] = value;
@@ -34,7 +49,6 @@ export function validateRows(rows: readonly unknown[], features: readonly OnnxFe
         clean[field] = value;
       }
     }
-    for (const feature of features) if (!(feature.name in clean)) clean[feature.name] = null;
     return clean;
   });
 }

@@ -40,13 +40,16 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
   const cache = new VerifiedKeyCache(options.cacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS);
   app.decorateRequest('principal', null);
 
-  async function verify(token: string, request: FastifyRequest): Promise<Principal | null> {
-    const digest = VerifiedKeyCache.digest(token);
-    const cached = cache.get(digest);
-    if (cached !== undefined) return cached;
+  const refreshFailed = {
+    onRefreshError: (error: unknown) => app.log.warn({ err: error }, 'could not re-verify API key; the cached result stands until it expires'),
+  };
+  function verify(token: string, request: FastifyRequest): Promise<Principal | null> | Principal | null {
+    return cache.resolve(VerifiedKeyCache.digest(token), () => verifyWithDatabase(token, request), refreshFailed);
+  }
+
+  async function verifyWithDatabase(token: string, request: FastifyRequest): Promise<Principal | null> {
     const row = await findActiveApiKeyByPrefix(options.db, lookupPrefix(token));
     const principal = row && (await verifyApiKey(token, row.secretHash)) ? { keyId: row.id, name: row.name, roles: row.roles } : null;
-    cache.set(digest, principal);
     if (principal) {
       // Bookkeeping only: a failure here must not fail the request.
       touchApiKeyLastUsed(options.db, principal.keyId).catch((error: unknown) =>

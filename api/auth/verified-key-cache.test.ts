@@ -40,4 +40,56 @@ describe('VerifiedKeyCache', () => {
     off.set('a', alice);
     expect(off.get('a')).toBeUndefined();
   });
+
+  it('when many requests present an unverified token at once, then it is verified once and all share the answer', async () => {
+    const cache = new VerifiedKeyCache(5_000, 10, () => 0);
+    let verifications = 0;
+    let release!: (principal: typeof alice) => void;
+    const verify = () => {
+      verifications++;
+      return new Promise<typeof alice>((resolve) => (release = resolve));
+    };
+    const answers = Promise.all(Array.from({ length: 50 }, () => cache.resolve('d1', verify)));
+    release(alice);
+    expect(await answers).toEqual(Array.from({ length: 50 }, () => alice));
+    expect(verifications).toBe(1);
+    expect(cache.resolve('d1', verify)).toEqual(alice);
+    expect(verifications).toBe(1);
+  });
+
+  it('when a key in use nears its expiry, then it is re-verified in the background while the cached answer still serves', async () => {
+    let now = 0;
+    const cache = new VerifiedKeyCache(4_000, 10, () => now);
+    const revoked = { revoked: false };
+    let verifications = 0;
+    const verify = async () => {
+      verifications++;
+      return revoked.revoked ? null : alice;
+    };
+    expect(await cache.resolve('d1', verify)).toEqual(alice);
+    now = 3_000;
+    revoked.revoked = true;
+    // Past the refresh point: answers from the cache at once and re-verifies once, however many callers.
+    expect([cache.resolve('d1', verify), cache.resolve('d1', verify)]).toEqual([alice, alice]);
+    await Promise.resolve();
+    expect(verifications).toBe(2);
+    // The refresh saw the revocation.
+    expect(cache.resolve('d1', verify)).toBeNull();
+  });
+
+  it('when a verification fails, then its callers see the error and the next caller tries again', async () => {
+    const cache = new VerifiedKeyCache(5_000, 10, () => 0);
+    await expect(cache.resolve('d1', () => Promise.reject(new Error('postgres down')))).rejects.toThrow('postgres down');
+    expect(await cache.resolve('d1', async () => alice)).toEqual(alice);
+  });
+
+  it('when a key is revoked while its verification is in flight, then the stale answer is not cached', async () => {
+    const cache = new VerifiedKeyCache(5_000, 10, () => 0);
+    let release!: (principal: typeof alice) => void;
+    const pending = cache.resolve('d1', () => new Promise<typeof alice>((resolve) => (release = resolve)));
+    cache.evictKey('k-alice');
+    release(alice);
+    await pending;
+    expect(cache.get('d1')).toBeUndefined();
+  });
 });

@@ -11,7 +11,7 @@ import { registerPredictionLogMetrics } from '../../serving/prediction-log-metri
 const MAX_ROWS = 1000;
 
 // One object with exactly one of the two keys, so a 400 names the path inside the one the client sent.
-const PredictBody = Type.Object(
+export const PredictBody = Type.Object(
   {
     rows: Type.Optional(
       Type.Array(
@@ -35,7 +35,7 @@ const PredictBody = Type.Object(
   { additionalProperties: false, minProperties: 1, maxProperties: 1, description: 'Either `rows` (raw source rows) or `features`.' },
 );
 
-const PredictResult = Type.Object({
+export const PredictResult = Type.Object({
   model: Type.String(),
   version: Type.Integer(),
   predictions: Type.Union([
@@ -53,6 +53,9 @@ const predictRoutes: ModelRoutePlugin = async (app, { serving, metricsRegistry }
     '/v1/models/:name/predict',
     {
       config: { roles: ['predict'] },
+      // The 200 schema is a union: the schema serializer would validate every prediction (uuid format included)
+      // to pick a branch before writing. The handler builds exactly that shape, so plain JSON.stringify suffices.
+      serializerCompiler: () => (data) => JSON.stringify(data),
       schema: {
         tags: ['models'],
         summary: `Score 1..${MAX_ROWS} raw source rows ({ rows }) or ready feature rows ({ features }) with the production version (400 names the offending row and field)`,

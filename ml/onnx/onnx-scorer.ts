@@ -95,6 +95,18 @@ function isColumnar(input: readonly RawRow[] | ColumnarInput): input is Columnar
   return !Array.isArray(input);
 }
 
+/** One caller's inputs, converted and checked, waiting for the next run. */
+interface PendingScore {
+  rowCount: number;
+  /** Per graph input: this caller's values. */
+  columns: Array<Float32Array | string[]>;
+  resolve(scores: OnnxScores): void;
+  reject(error: unknown): void;
+}
+
+/** Concurrent callers' rows are scored in one run up to this many rows (a bigger single call runs alone). */
+const MAX_COALESCED_ROWS = 4096;
+
 export async function createOnnxScorer(
   bytes: Uint8Array,
   options: { intraOpNumThreads?: number } = {},
@@ -103,39 +115,109 @@ export async function createOnnxScorer(
   const session = await ort.InferenceSession.create(bytes, {
     ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
   });
-  const outputNames =
-    metadata.task === 'binary' ? [OUTPUT_NAMES.probability, OUTPUT_NAMES.label] : [OUTPUT_NAMES.value];
+  const binary = metadata.task === 'binary';
+  const outputNames = binary ? [OUTPUT_NAMES.probability, OUTPUT_NAMES.label] : [OUTPUT_NAMES.value];
+  const features = metadata.features;
+  let queue: PendingScore[] = [];
 
-  async function score(input: readonly RawRow[] | ColumnarInput): Promise<OnnxScores> {
-    const rowCount = isColumnar(input) ? input.rowCount : input.length;
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const feature of metadata.features) {
+  function columnsOf(input: readonly RawRow[] | ColumnarInput, rowCount: number): Array<Float32Array | string[]> {
+    return features.map((feature) => {
       if (feature.kind === 'numeric') {
-        const data = isColumnar(input)
+        return isColumnar(input)
           ? numericFromColumn(input.columns[feature.name], feature.name, rowCount)
           : numericFromRows(input, feature.name);
-        feeds[feature.input] = new ort.Tensor('float32', data, [rowCount, 1]);
-      } else {
-        const data = isColumnar(input)
-          ? categoricalFromColumn(input.columns[feature.name], feature.name, rowCount)
-          : categoricalFromRows(input, feature.name);
-        feeds[feature.input] = new ort.Tensor('string', data, [rowCount, 1]);
       }
+      return isColumnar(input)
+        ? categoricalFromColumn(input.columns[feature.name], feature.name, rowCount)
+        : categoricalFromRows(input, feature.name);
+    });
+  }
+
+  function feedsOf(batch: readonly PendingScore[], rowCount: number): Record<string, ort.Tensor> {
+    const feeds: Record<string, ort.Tensor> = {};
+    features.forEach((feature, f) => {
+      let data: Float32Array | string[];
+      if (batch.length === 1) {
+        data = batch[0].columns[f];
+      } else if (feature.kind === 'numeric') {
+        const joined = new Float32Array(rowCount);
+        let at = 0;
+        for (const pending of batch) {
+          joined.set(pending.columns[f] as Float32Array, at);
+          at += pending.rowCount;
+        }
+        data = joined;
+      } else {
+        data = batch.flatMap((pending) => pending.columns[f] as string[]);
+      }
+      feeds[feature.input] = new ort.Tensor(feature.kind === 'numeric' ? 'float32' : 'string', data, [rowCount, 1]);
+    });
+    return feeds;
+  }
+
+  async function run(batch: readonly PendingScore[]): Promise<void> {
+    const rowCount = batch.reduce((n, pending) => n + pending.rowCount, 0);
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = await session.run(feedsOf(batch, rowCount), outputNames);
+    } catch (error) {
+      // Run callers apart, so one caller's bad input cannot fail the others.
+      if (batch.length > 1) await Promise.all(batch.map((pending) => run([pending])));
+      else batch[0].reject(error);
+      return;
+    }
+    const probability = binary ? (results[OUTPUT_NAMES.probability].data as Float32Array) : undefined;
+    const label = binary ? (results[OUTPUT_NAMES.label].data as BigInt64Array) : undefined;
+    const value = binary ? undefined : (results[OUTPUT_NAMES.value].data as Float32Array);
+    let at = 0;
+    for (const pending of batch) {
+      const end = at + pending.rowCount;
+      pending.resolve(
+        binary
+          ? { probability: probability!.slice(at, end), label: Int32Array.from(label!.subarray(at, end), (v) => Number(v)) }
+          : { value: value!.slice(at, end) },
+      );
+      at = end;
+    }
+  }
+
+  /** Runs everything queued so far, coalesced into as few session runs as the row cap allows. */
+  function flush(): void {
+    const queued = queue;
+    queue = [];
+    let group: PendingScore[] = [];
+    let groupRows = 0;
+    for (const pending of queued) {
+      if (group.length > 0 && groupRows + pending.rowCount > MAX_COALESCED_ROWS) {
+        void run(group);
+        group = [];
+        groupRows = 0;
+      }
+      group.push(pending);
+      groupRows += pending.rowCount;
+    }
+    if (group.length > 0) void run(group);
+  }
+
+  /**
+   * Each onnxruntime-node run has a fixed cost far above a row's (a one-row call costs as much as ~20 rows), so
+   * calls made while the event loop is busy are queued and scored together on its next turn.
+   */
+  function score(input: readonly RawRow[] | ColumnarInput): Promise<OnnxScores> {
+    const rowCount = isColumnar(input) ? input.rowCount : input.length;
+    let columns: Array<Float32Array | string[]>;
+    try {
+      columns = columnsOf(input, rowCount);
+    } catch (error) {
+      return Promise.reject(error);
     }
     if (rowCount === 0) {
-      return metadata.task === 'binary'
-        ? { probability: new Float32Array(0), label: new Int32Array(0) }
-        : { value: new Float32Array(0) };
+      return Promise.resolve(binary ? { probability: new Float32Array(0), label: new Int32Array(0) } : { value: new Float32Array(0) });
     }
-    const results = await session.run(feeds, outputNames);
-    if (metadata.task === 'binary') {
-      const labels = results[OUTPUT_NAMES.label].data as BigInt64Array;
-      return {
-        probability: Float32Array.from(results[OUTPUT_NAMES.probability].data as Float32Array),
-        label: Int32Array.from(labels, (v) => Number(v)),
-      };
-    }
-    return { value: Float32Array.from(results[OUTPUT_NAMES.value].data as Float32Array) };
+    return new Promise<OnnxScores>((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush);
+      queue.push({ rowCount, columns, resolve, reject });
+    });
   }
 
   return {

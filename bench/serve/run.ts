@@ -1,0 +1,200 @@
+// bench/serve: what Keel's predict route costs over a bare Fastify route, and what batch scoring costs over
+// onnxruntime alone. Starts its own embedded Postgres (no Temporal: serving does not need it), trains and deploys a
+// model, forks the servers (servers.ts) and drives them with autocannon on loopback, then stops everything.
+// Usage: npx tsx bench/serve/run.ts [--duration 15] [--connections 50] [--rounds 1] [--batch-rows 1000]
+//        [--only single|batch] [--cpu-prof <dir>] [--server-flags "<node flags>"]
+import pino from 'pino';
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { createApiKey } from '../../api/auth/api-keys.js';
+import { FsArtifactStore } from '../../artifacts/fs-artifact-store.js';
+import { createDb } from '../../db/client.js';
+import { applyMigrations } from '../../db/migrate.js';
+import { startEmbeddedPostgres } from '../../dev/embedded-postgres.js';
+import { freePort } from '../../dev/temporal-dev-server.js';
+import { pacedLoad } from './paced-load.js';
+import { deployBenchModel, trainBenchModel, type FeatureRow } from './bench-model.js';
+import type { FromServers, ServersInput, ToServers } from './servers.js';
+
+function option(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at > 0 ? Number(process.argv[at + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+const durationS = option('duration', 15);
+const connections = option('connections', 50);
+const rounds = option('rounds', 1);
+const batchRows = option('batch-rows', 1000);
+/** `--only single` or `--only batch`: just that Keel load, no baselines (for profiling one path). */
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
+if (only !== undefined && only !== 'single' && only !== 'batch') throw new Error('--only must be single or batch');
+/** Extra node flags for the server process, e.g. `--server-flags "--max-semi-space-size=64"`. */
+const serverFlagsAt = process.argv.indexOf('--server-flags');
+const serverFlags = serverFlagsAt > 0 ? process.argv[serverFlagsAt + 1]!.split(' ').filter(Boolean) : [];
+const cpuProfAt = process.argv.indexOf('--cpu-prof');
+const cpuProfDir = cpuProfAt > 0 ? path.resolve(process.argv[cpuProfAt + 1]!) : undefined;
+
+const MODEL = 'seattle-rain';
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  max: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function load(url: string, key: string | undefined, rows: FeatureRow[], extra: Partial<autocannon.Options> = {}): Promise<Load> {
+  const result = await autocannon({
+    url: `${url}/v1/models/${MODEL}/predict`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify({ features: rows }),
+    connections,
+    duration: durationS,
+    ...extra,
+  });
+  return {
+    rps: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+function nextMessage(child: ChildProcess): Promise<FromServers> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`server process exited (${code})`));
+    child.once('exit', onExit);
+    child.once('message', (reply: FromServers) => {
+      child.off('exit', onExit);
+      resolve(reply);
+    });
+  });
+}
+
+function request(child: ChildProcess, message: ToServers): Promise<FromServers> {
+  const reply = nextMessage(child);
+  child.send(message);
+  return reply;
+}
+
+const loadAverage = () => os.loadavg().map((n) => n.toFixed(1)).join(' / ');
+
+async function main(): Promise<void> {
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'keel-bench-serve-'));
+  await fs.chmod(scratch, 0o755);
+  const postgres = await startEmbeddedPostgres({ dataDir: path.join(scratch, 'pg'), port: await freePort(), persistent: false });
+  let child: ChildProcess | undefined;
+  try {
+    await applyMigrations(postgres.url);
+    const database = createDb(postgres.url, { logger: pino({ name: 'keel-bench', level: 'warn' }) });
+    const { onnx, rows } = await trainBenchModel();
+    await deployBenchModel(database.db, new FsArtifactStore(path.join(scratch, 'artifacts')), MODEL, onnx);
+    const { secret: key } = await createApiKey(database.db, { name: 'bench', roles: ['predict'] }, { actor: 'bench', actorKeyId: null, role: null });
+    await database.close();
+
+    const input: ServersInput = { databaseUrl: postgres.url, dataDir: scratch, modelName: MODEL };
+    child = fork(fileURLToPath(new URL('./servers.ts', import.meta.url)), [JSON.stringify(input)], {
+      execArgv: ['--import', 'tsx', ...serverFlags, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const ready = await nextMessage(child);
+    if (ready.type !== 'ready') throw new Error('server process did not start');
+    const loadBefore = loadAverage();
+    const one = rows.slice(0, 1);
+    const batch = Array.from({ length: batchRows }, (_, i) => rows[i % rows.length]!);
+
+    if (only !== undefined) {
+      const measured = await load(ready.keelUrl, key, only === 'single' ? one : batch);
+      console.log(`Keel ${only} predict: ${measured.rps.toFixed(0)} requests/s, p99 ${measured.p99} ms, max ${measured.max} ms; load ${loadAverage()}`);
+      await request(child, { type: 'stop' }).catch(() => undefined);
+      return;
+    }
+    // Warm-up (JIT, the model's first load, the key's first verification), not reported.
+    await load(ready.echoUrl, undefined, one, { duration: 2 });
+    await load(ready.keelUrl, key, one, { duration: 2 });
+    await load(ready.keelUrl, key, batch, { duration: 2 });
+
+    // Echo and predict alternate, so a change in the machine's load hits both.
+    const echoRuns: Load[] = [];
+    const predictRuns: Load[] = [];
+    for (let round = 0; round < rounds; round++) {
+      echoRuns.push(await load(ready.echoUrl, undefined, one));
+      predictRuns.push(await load(ready.keelUrl, key, one));
+    }
+    const best = (runs: Load[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
+    const echoMax = best(echoRuns);
+    const predictMax = best(predictRuns);
+    // p99 at half of each one's own maximum: a fixed arrival rate (open loop), not a closed loop.
+    const paced = (url: string, auth: string | undefined, rate: number) =>
+      pacedLoad({
+        url: `${url}/v1/models/${MODEL}/predict`,
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+        body: JSON.stringify({ features: one }),
+        rate: Math.max(1, Math.floor(rate)),
+        durationS,
+        connections,
+      });
+    const echoHalf = await paced(ready.echoUrl, undefined, echoMax.rps / 2);
+    const predictHalf = await paced(ready.keelUrl, key, predictMax.rps / 2);
+
+    const batchLoad = await load(ready.keelUrl, key, batch);
+    const loop = await request(child, { type: 'session-loop', onnx: [...onnx], rows: batch, durationMs: durationS * 1000 });
+    if (loop.type !== 'session-loop') throw new Error('unexpected reply from the server process');
+    const loopRowsPerS = loop.rows / loop.seconds;
+    const loadAfter = loadAverage();
+
+    const failures =
+      [echoMax, predictMax, batchLoad].reduce((n, r) => n + r.non2xx + r.errors, 0) + echoHalf.failed + predictHalf.failed;
+    const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+    const ratio = (keel: number, base: number) => `${(keel / base).toFixed(2)}×`;
+    const table = [
+      ['measure', 'Keel', 'baseline', 'ratio'],
+      ['1-row predict, requests/s (50 conn.)', fmt(predictMax.rps), `${fmt(echoMax.rps)} (echo route)`, ratio(predictMax.rps, echoMax.rps)],
+      ['  p99 / max latency at max (ms)', `${predictMax.p99} / ${predictMax.max}`, `${echoMax.p99} / ${echoMax.max}`, ''],
+      [
+        '1-row p99 at half max rate (ms)',
+        `${predictHalf.p99} at ${fmt(predictMax.rps / 2)}/s`,
+        `${echoHalf.p99} at ${fmt(echoMax.rps / 2)}/s (echo)`,
+        '',
+      ],
+      ['  p50 / max at half rate (ms)', `${predictHalf.p50} / ${predictHalf.max}`, `${echoHalf.p50} / ${echoHalf.max}`, ''],
+      ['  generator timer lag p99 (ms)', String(predictHalf.sendLagP99), String(echoHalf.sendLagP99), ''],
+      [
+        `${fmt(batchRows)}-row batch predict, rows/s`,
+        fmt(batchLoad.rps * batchRows),
+        `${fmt(loopRowsPerS)} (bare session.run loop)`,
+        ratio(batchLoad.rps * batchRows, loopRowsPerS),
+      ],
+    ];
+    const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
+    console.log(`\nbench/serve — ${MODEL} (GBDT, 60 trees, 5 features), ${connections} connections, ${durationS} s per run, ${rounds} round(s)`);
+    console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAfter} after; ${os.cpus().length} cores\n`);
+    for (const [i, row] of table.entries()) {
+      console.log(`| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(' | ')} |`);
+      if (i === 0) console.log(`|${widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+    }
+    if (rounds > 1) {
+      console.log(`\nper round, requests/s (echo / predict): ${echoRuns.map((r, i) => `${fmt(r.rps)} / ${fmt(predictRuns[i]!.rps)}`).join(', ')}`);
+    }
+    if (failures > 0) console.log(`\nWARNING: ${failures} responses were not 2xx or failed`);
+    await request(child, { type: 'stop' }).catch(() => undefined);
+    await new Promise((resolve) => (child!.exitCode === null ? child!.once('exit', resolve) : resolve(undefined)));
+  } finally {
+    child?.kill();
+    await postgres.stop();
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,73 @@
+// bench/serve's server process (forked by run.ts): Keel's real API and the bare echo app on loopback ports, plus the
+// bare `session.run` loop on request. Kept apart from the load generator so the two do not share an event loop.
+import * as ort from 'onnxruntime-node';
+import pino from 'pino';
+import { buildApp } from '../../api/app.js';
+import { loadConfig } from '../../config.js';
+import { createDb } from '../../db/client.js';
+import { MISSING_CATEGORY, readOnnxMetadata } from '../../ml/onnx/index.js';
+import { buildEchoApp } from './echo-app.js';
+import type { FeatureRow } from './bench-model.js';
+
+export interface ServersInput {
+  databaseUrl: string;
+  dataDir: string;
+  modelName: string;
+}
+export type ToServers =
+  | { type: 'session-loop'; onnx: number[]; rows: FeatureRow[]; durationMs: number }
+  | { type: 'stop' };
+export type FromServers =
+  | { type: 'ready'; keelUrl: string; echoUrl: string }
+  | { type: 'session-loop'; rows: number; seconds: number };
+
+/** Rows/s of onnxruntime alone: one session (one intra-op thread, as serving uses), tensors built once, run in a loop. */
+async function sessionLoop(onnx: Uint8Array, rows: FeatureRow[], durationMs: number): Promise<{ rows: number; seconds: number }> {
+  const metadata = readOnnxMetadata(onnx);
+  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1 });
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const feature of metadata.features) {
+    feeds[feature.input] =
+      feature.kind === 'numeric'
+        ? new ort.Tensor('float32', Float32Array.from(rows, (row) => (row[feature.name] as number | null) ?? Number.NaN), [rows.length, 1])
+        : new ort.Tensor('string', rows.map((row) => (row[feature.name] as string | null) ?? MISSING_CATEGORY), [rows.length, 1]);
+  }
+  for (let i = 0; i < 20; i++) await session.run(feeds);
+  const started = performance.now();
+  let runs = 0;
+  while (performance.now() - started < durationMs) {
+    await session.run(feeds);
+    runs++;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await session.release();
+  return { rows: runs * rows.length, seconds };
+}
+
+async function main(): Promise<void> {
+  const input = JSON.parse(process.argv[2]!) as ServersInput;
+  const config = loadConfig({ DATABASE_URL: input.databaseUrl, KEEL_DATA_DIR: input.dataDir, LOG_LEVEL: 'info' });
+  const database = createDb(input.databaseUrl, { logger: pino({ name: 'keel-bench', level: 'warn' }) });
+  // As api/main.ts does: pino at info to stdout (which run.ts discards), so request logging costs what it costs.
+  const keel = await buildApp({ config, db: database.db, pool: database.pool, logger: pino({ name: 'keel-api', level: config.logLevel }) });
+  const echo = buildEchoApp(input.modelName);
+  const keelUrl = await keel.listen({ host: '127.0.0.1', port: 0 });
+  const echoUrl = await echo.listen({ host: '127.0.0.1', port: 0 });
+  const send = (message: FromServers) => process.send!(message);
+  process.on('message', (message: ToServers) => {
+    if (message.type === 'session-loop') {
+      void sessionLoop(Uint8Array.from(message.onnx), message.rows, message.durationMs).then((result) =>
+        send({ type: 'session-loop', ...result }),
+      );
+    } else if (message.type === 'stop') {
+      // A normal exit, so --cpu-prof writes its profile.
+      void Promise.all([keel.close(), echo.close()])
+        .then(() => database.close())
+        .finally(() => process.disconnect());
+    }
+  });
+  process.once('disconnect', () => setTimeout(() => process.exit(0), 100).unref());
+  send({ type: 'ready', keelUrl, echoUrl });
+}
+
+await main();
