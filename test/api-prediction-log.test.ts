@@ -179,7 +179,12 @@ describe('GET /v1/models/:name/predictions', () => {
     } while (cursor);
     expect(seen).toHaveLength(total);
     expect(new Set(seen).size).toBe(total);
-    expect(seen.slice(0, 5).reverse()).toEqual(ids);
+    // Newest first by (created_at, id): rows logged in the same millisecond are ordered by id, not by request order.
+    expect(new Set(seen.slice(0, 5))).toEqual(new Set(ids));
+    const pageOrder = (await get('/v1/models/price/predictions?limit=1000', keys.ops)).json() as { predictions: { id: string; createdAt: string }[] };
+    const sortKeys = pageOrder.predictions.map((p) => `${p.createdAt} ${p.id}`);
+    expect(sortKeys).toEqual([...sortKeys].sort().reverse());
+    expect(pageOrder.predictions.map((p) => p.id)).toEqual(seen);
 
     const oldestFirst = await get('/v1/models/price/predictions?order=asc&limit=1000', keys.ops);
     expect(oldestFirst.json().predictions.map((p: { id: string }) => p.id)).toEqual([...seen].reverse());
