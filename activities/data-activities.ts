@@ -4,6 +4,7 @@
 import { ingestSnapshot, type IngestDeps } from '../data/ingest-snapshot.js';
 import { validateSnapshot } from '../data/validate-snapshot.js';
 import { withFailureMapping } from '../errors/to-application-failure.js';
+import { resolveModelSplit } from '../registry/model-split.js';
 import type { PipelineActivities, SnapshotDatasetInput, SnapshotDatasetResult, ValidateDatasetInput, ValidateDatasetResult } from '../workflows/contracts/pipeline-activities.js';
 import { withHeartbeats } from './heartbeat.js';
 
@@ -19,7 +20,11 @@ export function createDataActivities(deps: DataActivityDeps) {
     },
 
     async validateDataset(input: ValidateDatasetInput): Promise<ValidateDatasetResult> {
-      return withFailureMapping(() => validateSnapshot(deps, input, (name, work) => withHeartbeats(name, work, HEARTBEAT_INTERVAL_MS)));
+      return withFailureMapping(async () => {
+        const validated = await validateSnapshot(deps, input, (name, work) => withHeartbeats(name, work, HEARTBEAT_INTERVAL_MS));
+        // The model's split travels on to training and evaluation, which have no database of their own to ask.
+        return { ...validated, split: await resolveModelSplit(deps.db, input) };
+      });
     },
   } satisfies Pick<PipelineActivities, 'snapshotDataset' | 'validateDataset'>;
 }

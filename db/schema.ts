@@ -184,6 +184,8 @@ export const models = pgTable(
     task: text('task', { enum: TASKS }).notNull(),
     target: text('target').notNull(),
     featureSchema: jsonb('feature_schema').notNull(),
+    /** Salts every run's row split, so a row lands in the same part in every run (the first run's; random for older models). */
+    splitSalt: text('split_salt').notNull().default(sql`md5(random()::text)`),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('models_name_idx').on(t.name), oneOf('models_task_check', t.task, TASKS)],

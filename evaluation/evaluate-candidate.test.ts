@@ -3,7 +3,7 @@ import { getEvaluationReportByRunId } from '../db/repositories/evaluation-report
 import type { GbdtModel } from '../ml/model.js';
 import { binaryMetrics } from '../ml/metrics/index.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
-import { colorOf, createEvaluationFixture, holdout, stumpProbability, xOf, yOf, type EvaluationFixture } from '../test/support/evaluation-fixture.js';
+import { colorOf, createEvaluationFixture, holdout, SEED, stumpProbability, xOf, yOf, type EvaluationFixture } from '../test/support/evaluation-fixture.js';
 import { onnxBytesOf, registerFixtureVersion, setProduction, stumpModel } from '../test/support/model-fixtures.js';
 import type { EvaluateModelInput } from '../workflows/contracts/pipeline-activities.js';
 import { evaluateCandidate } from './evaluate-candidate.js';
@@ -56,7 +56,14 @@ describe('evaluateCandidate', () => {
   });
 
   it('compares with the production champion on the same holdout and applies maxRegression to it', async () => {
-    const v1 = await registerFixtureVersion(database.db, fixture.artifacts, { model: 'champion-model', runId: 'champion-v1', shift: 2 });
+    // Trained on this snapshot with the same (row-index) split: it trained on none of the holdout rows.
+    const v1 = await registerFixtureVersion(database.db, fixture.artifacts, {
+      model: 'champion-model',
+      runId: 'champion-v1',
+      shift: 2,
+      params: { seed: SEED },
+      snapshotSha256: fixture.snapshotSha256,
+    });
     await setProduction(database.db, v1, 'champion-model');
     const result = await evaluate(
       await input('eval-challenger', 'champion-model', { gates: { maxRegression: { logloss: 0 } } }),
@@ -70,6 +77,7 @@ describe('evaluateCandidate', () => {
     expect(result.deltas.logloss).toBeCloseTo(result.candidateMetrics.logloss! - championExpected.logLoss, 6);
     const lossRose = result.candidateMetrics.logloss! > championExpected.logLoss;
     expect(result.gatesPassed).toBe(!lossRose);
+    expect(result.comparison).toMatchObject({ status: 'fair', championTrainedHoldoutRows: 0, holdoutRows: rows.length });
   });
 
   it('when the trainer and onnxruntime disagree, then parity fails and so do the gates', async () => {

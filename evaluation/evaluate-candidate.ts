@@ -12,10 +12,11 @@ import { predictGbdt } from '../ml/gbdt/index.js';
 import { predictLinear } from '../ml/linear/index.js';
 import type { Model, RawRow } from '../ml/model.js';
 import { createOnnxScorer, parityCheck } from '../ml/onnx/index.js';
-import { splitRows } from '../ml/split.js';
+import { splitForRun } from '../data/split-assignment.js';
 import type { EvaluateModelInput, EvaluateModelResult } from '../workflows/contracts/pipeline-activities.js';
 import type { EvaluationReport } from './evaluation-report.js';
 import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas, primaryMetric } from './gates.js';
+import { compareWithChampion } from './champion-comparison.js';
 import { scoreChampion, scoresOf } from './score-champion.js';
 import { servingRecipeAndParity } from './serving-parity.js';
 
@@ -45,14 +46,15 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
     const data = await loadColumns(snapshotPath, { features: names, target: input.target, task: input.task });
     const labels = data.label!;
     // Same split as training; rows without a label cannot be scored against it.
-    const indices = splitRows(data.rowCount, input.seed).holdout.filter((row) => !Number.isNaN(labels[row]));
+    const split = await splitForRun(snapshotPath, { ...input, features: names, rowCount: data.rowCount });
+    const indices = split.holdout.filter((row) => !Number.isNaN(labels[row]));
     if (indices.length === 0) throw new KeelError('DATA_REJECTED', 'the holdout split has no labelled rows');
     const holdout = selectRows(data, indices);
 
     const candidatePredictions = scoresOf(input.task, await scorer.score(holdout));
     const candidateMetrics = holdoutMetrics(input.task, holdout.label!, candidatePredictions);
     const parity = parityCheck(input.task, referencePredictions(model, holdout), candidatePredictions);
-    const { champion, skipped } = await scoreChampion(deps, {
+    const { champion, skipped, training: championTraining } = await scoreChampion(deps, {
       model: input.model,
       task: input.task,
       candidateFeatures: scorer.features,
@@ -72,7 +74,16 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       trainerPredictions: (rows) => referencePredictions(model, selectRows(data, rows)),
     });
 
-    const gates = evaluateGates(input.gates, candidateMetrics, champion?.metrics ?? null);
+    const comparison = await compareWithChampion({
+      snapshotPath,
+      snapshotSha256: input.snapshotSha256,
+      rowCount: data.rowCount,
+      split: split.resolved,
+      holdout: indices,
+      champion: champion && championTraining ? championTraining : null,
+    });
+    const notComparable = comparison.status === 'biased' ? comparison.reason : null;
+    const gates = evaluateGates(input.gates, candidateMetrics, champion?.metrics ?? null, notComparable);
     const failedGates = [...gates.failed];
     if (!parity.passed) {
       failedGates.push(`parity: onnxruntime differs from the trainer by ${parity.maxAbsDiff.toPrecision(3)} (row ${parity.worstRow})`);
@@ -89,7 +100,8 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       parity: { passed: parity.passed, maxAbsDiff: parity.maxAbsDiff, rows: parity.rows },
       gatesPassed: failedGates.length === 0,
       failedGates,
-      challengerNoWorse: isChallengerNoWorse(input.task, candidateMetrics, champion?.metrics ?? null),
+      challengerNoWorse: isChallengerNoWorse(input.task, candidateMetrics, champion?.metrics ?? null, notComparable === null),
+      comparison,
       ...(serving.recipe ? { servingRecipe: serving.recipe } : {}),
     };
     const report: Omit<EvaluationReport, 'result'> = {
@@ -108,6 +120,7 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       gatesPassed: result.gatesPassed,
       failedGates,
       challengerNoWorse: result.challengerNoWorse,
+      comparison,
       smokeRow: firstRow(holdout, names),
     };
     return await storeReport(db, input, report, result);

@@ -4,6 +4,7 @@ import type { RawRow } from '../ml/model.js';
 import type { ParityResult } from '../ml/onnx/index.js';
 import type { EvaluateModelResult } from '../workflows/contracts/pipeline-activities.js';
 import type { Task } from '../workflows/contracts/run-spec.js';
+import type { ChampionComparison } from '../workflows/contracts/split.js';
 import type { GateCheck } from './gates.js';
 import type { ServingParity } from './serving-parity.js';
 
@@ -25,7 +26,13 @@ export interface EvaluationReport {
   gates: { spec: unknown; checks: GateCheck[] };
   gatesPassed: boolean;
   failedGates: string[];
-  challengerNoWorse: boolean;
+  /** Null: not comparable (see `comparison`). */
+  challengerNoWorse: boolean | null;
+  /**
+   * How many holdout rows the champion trained on and, when any (or unknown), why its numbers are biased
+   * (absent in reports from before stable splits).
+   */
+  comparison?: ChampionComparison;
   /** The first holdout row (candidate features), which the deploy's smoke prediction sends. */
   smokeRow: RawRow | null;
   result: EvaluateModelResult;

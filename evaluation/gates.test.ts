@@ -75,4 +75,13 @@ describe('holdout metrics', () => {
       r2: expect.closeTo(1 - 4 / 2, 12),
     });
   });
+
+  it('when the champion comparison is biased, then maxRegression and challenger-no-worse say not comparable instead of passing or failing', () => {
+    const outcome = evaluateGates({ maxRegression: { auc: 0 } }, { auc: 0.7 }, { auc: 0.9 }, 'champion v1 trained on 80 of the 100 holdout rows');
+    expect(outcome.failed).toEqual([]);
+    expect(outcome.checks).toEqual([
+      { gate: 'maxRegression.auc', passed: true, skipped: true, notComparable: true, detail: 'auc: not comparable with the champion: champion v1 trained on 80 of the 100 holdout rows' },
+    ]);
+    expect(isChallengerNoWorse('binary', { auc: 0.7 }, { auc: 0.9 }, false)).toBeNull();
+  });
 });

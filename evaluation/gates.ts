@@ -47,6 +47,8 @@ export interface GateCheck {
   /** Why it passed, failed or was skipped, readable by a reviewer. */
   detail: string;
   skipped?: boolean;
+  /** A champion comparison that could not be judged: the champion trained on holdout rows. */
+  notComparable?: boolean;
 }
 
 export interface GateOutcome {
@@ -64,12 +66,14 @@ const format = (value: number) => (Number.isInteger(value) ? String(value) : val
 
 /**
  * `{ "<metric>": { min?, max? }, maxRegression: { "<metric>": allowedDrop } }`. A gate on a metric the
- * evaluation did not compute fails (a typo must not pass silently); `maxRegression` is skipped without a champion.
+ * evaluation did not compute fails (a typo must not pass silently); `maxRegression` is skipped without a champion
+ * and, when the comparison is biased (`notComparable` says why), neither passes nor fails but says "not comparable".
  */
 export function evaluateGates(
   gates: Gates | undefined,
   candidate: Record<string, number>,
   champion: Record<string, number> | null,
+  notComparable: string | null = null,
 ): GateOutcome {
   const checks: GateCheck[] = [];
   for (const [metric, bound] of Object.entries(gates ?? {})) {
@@ -98,6 +102,10 @@ export function evaluateGates(
       checks.push({ gate, passed: true, skipped: true, detail: `${metric}: no champion to compare with` });
       continue;
     }
+    if (notComparable !== null) {
+      checks.push({ gate, passed: true, skipped: true, notComparable: true, detail: `${metric}: not comparable with the champion: ${notComparable}` });
+      continue;
+    }
     const value = candidate[metric];
     const baseline = champion[metric];
     if (typeof value !== 'number' || typeof baseline !== 'number') {
@@ -119,13 +127,18 @@ export function evaluateGates(
   return { passed: failed.length === 0, checks, failed };
 }
 
-/** True without a champion; otherwise the primary metric is at least as good as the champion's. */
+/**
+ * True without a champion; null when the comparison is biased (not comparable); otherwise whether the primary
+ * metric is at least as good as the champion's.
+ */
 export function isChallengerNoWorse(
   task: Task,
   candidate: Record<string, number>,
   champion: Record<string, number> | null,
-): boolean {
+  comparable = true,
+): boolean | null {
   if (champion === null) return true;
+  if (!comparable) return null;
   const metric = primaryMetric(task);
   const value = candidate[metric];
   const baseline = champion[metric];

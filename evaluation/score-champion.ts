@@ -9,6 +9,7 @@ import { selectRows } from '../data/training-data.js';
 import type { ColumnarDataset } from '../ml/dataset.js';
 import { createOnnxScorer, type OnnxFeatureSchema, type OnnxScorer, type OnnxScores } from '../ml/onnx/index.js';
 import type { Task } from '../workflows/contracts/run-spec.js';
+import type { ChampionTraining } from './champion-comparison.js';
 import type { EvaluationReport } from './evaluation-report.js';
 import { holdoutMetrics } from './gates.js';
 
@@ -42,7 +43,7 @@ export function incompatibility(champion: readonly OnnxFeatureSchema[], candidat
 export async function scoreChampion(
   deps: { db: Db; artifacts: ArtifactStore },
   run: ChampionHoldout,
-): Promise<{ champion: EvaluationReport['champion']; skipped: string | null }> {
+): Promise<{ champion: EvaluationReport['champion']; skipped: string | null; training?: ChampionTraining }> {
   const { db, artifacts } = deps;
   const model = await getModelByName(db, run.model);
   const version = model ? await getAliasVersion(db, model.id, PRODUCTION_ALIAS) : null;
@@ -67,6 +68,13 @@ export async function scoreChampion(
     return {
       champion: { version, artifactSha256: row.artifactSha256, metrics: holdoutMetrics(run.task, run.holdout.label!, predictions) },
       skipped: null,
+      // How it was trained: its split (absent for versions from before stable splits), seed and snapshot.
+      training: {
+        version,
+        split: (row.params as { split?: unknown } | null)?.split ?? null,
+        seed: (row.params as { seed?: unknown } | null)?.seed ?? null,
+        snapshotSha256: row.snapshotSha256,
+      },
     };
   } catch (error) {
     return { champion: null, skipped: `champion v${version} could not be scored: ${(error as Error).message}` };

@@ -1,5 +1,6 @@
-// Deterministic row assignment to train / validation / holdout, shared by training and evaluation
-// so both see the same holdout without storing row lists.
+// The split's fractions, and the legacy row assignment `hash(seed, row index)`: runs started before stable splits
+// (no `split` in their activity input) still train and evaluate with it. New runs assign rows by what the row
+// carries (data/split-assignment.ts), so a row lands in the same part in every run.
 
 export type SplitPart = 'train' | 'valid' | 'holdout';
 

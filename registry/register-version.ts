@@ -56,9 +56,16 @@ async function modelFor(db: Db, input: RegisterModelVersionInput): Promise<Model
       task: input.task,
       target: input.target,
       featureSchema: input.training.featureSchema,
+      // A new model keeps the salt its first version was split with, so later runs split the same way.
+      ...splitSaltOf(input.training.params),
     });
   } catch (error) {
     if (error instanceof RegistryError) throw new KeelError('INVALID_SPEC', error.message, error.details, { cause: error });
     throw error;
   }
+}
+
+function splitSaltOf(params: Record<string, unknown>): { splitSalt?: string } {
+  const salt = (params.split as { salt?: unknown } | undefined)?.salt;
+  return typeof salt === 'string' ? { splitSalt: salt } : {};
 }

@@ -3,13 +3,13 @@
 // Spec and data problems throw KeelError TRAINING_FAILED; anything else (I/O, crashes, bugs) is left retryable.
 import { ArtifactIntegrityError, ArtifactNotFoundError, type ArtifactStore } from '../artifacts/artifact-store.js';
 import { isDataPlaneError } from '../data/errors.js';
+import { splitForRun } from '../data/split-assignment.js';
 import { loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
 import { KeelError } from '../errors/keel-error.js';
 import { defaultGbdtParams, resolveGbdtParams } from '../ml/gbdt/index.js';
 import { defaultLinearParams, resolveLinearParams, trainLinear, type LinearParams } from '../ml/linear/index.js';
 import type { TrainResult } from '../ml/model.js';
 import { exportModelToOnnx } from '../ml/onnx/index.js';
-import { splitRows } from '../ml/split.js';
 import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
 import { DEFAULT_CHECKPOINT_POLICY, trainGbdtResumably, type CheckpointPolicy } from './resumable-gbdt.js';
 import { checkedTrainerParams, refusingBadParams } from './trainer-params.js';
@@ -45,7 +45,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   const data = await loadTrainingData(snapshotPath, { target: input.target, task: input.task, features: input.features });
   control.signal?.throwIfAborted();
   report();
-  const split = splitRows(data.dataset.rowCount, input.seed);
+  const split = await splitForRun(snapshotPath, { ...input, features: data.features, rowCount: data.dataset.rowCount });
   const trainSet = selectRows(data.dataset, split.train);
   const valid = selectRows(data.dataset, split.valid);
   if (trainSet.rowCount === 0) {
@@ -104,6 +104,8 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
     throw new TrainingDataError(`unknown trainer kind ${JSON.stringify((input.trainer as { kind: unknown }).kind)}`);
   }
   if (data.labelClasses !== null) params.labelClasses = data.labelClasses;
+  // Stored with the version: a later run's evaluation applies it to its holdout to count rows this model trained on.
+  params.split = split.resolved;
 
   progress.phase = 'exporting';
   report();

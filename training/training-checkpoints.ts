@@ -115,10 +115,14 @@ export interface TrainingShape {
   target: string;
   task: Task;
   seed: number;
+  /** The run's split (the model's salt included): another split trains another model. */
+  split?: unknown;
 }
 
 /** A checkpoint only resumes a run with the same fingerprint. */
 export function trainingFingerprint(run: TrainingShape, params: GbdtParams): string {
-  const shape = { snapshotSha256: run.snapshotSha256, target: run.target, task: run.task, seed: run.seed, params };
+  // The split joins the shape only when set, so checkpoints of runs from before stable splits keep their names.
+  const split = run.split ? { split: run.split } : {};
+  const shape = { snapshotSha256: run.snapshotSha256, target: run.target, task: run.task, seed: run.seed, params, ...split };
   return createHash('sha256').update(JSON.stringify(shape)).digest('hex');
 }

@@ -116,6 +116,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       target: spec.target,
       task: spec.task,
       expectations: spec.expectations,
+      ...(spec.split ? { split: spec.split } : {}),
     });
     state.validationReportId = validation.reportId;
 
@@ -129,6 +130,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       features: spec.features,
       trainer: spec.trainer ?? { kind: 'gbdt' },
       seed,
+      // The model's stable split; histories from before it have none and keep the row-index split.
+      ...(validation.split ? { split: validation.split } : {}),
     });
 
     await stages.enter('evaluate');
@@ -140,6 +143,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       task: spec.task,
       features: spec.features,
       seed,
+      ...(validation.split ? { split: validation.split } : {}),
       candidate: { artifactSha256: trained.artifactSha256, modelJsonSha256: trained.modelJsonSha256 },
       gates: spec.gates,
       // Only when present, so histories from before serving recipes keep the input they had.

@@ -62,10 +62,11 @@ export function openReviewGate(args: { runId: string; requestedBy: Actor; policy
   return {
     reviewerKeyId: () => reviewerKeyId,
     async decide(evaluation) {
-      if (policy?.autoApprove) {
+      // A biased champion comparison cannot decide either way: a person reviews it (reasons in the report).
+      if (policy?.autoApprove && evaluation.comparison?.status !== 'biased') {
         await stages.enter('awaiting_review');
         const reasons = [...evaluation.failedGates];
-        if (!evaluation.challengerNoWorse) reasons.push('challenger is worse than the champion');
+        if (evaluation.challengerNoWorse === false) reasons.push('challenger is worse than the champion');
         return {
           decision: reasons.length === 0 ? 'auto_approve' : 'auto_reject',
           reviewer: 'policy:autoApprove',

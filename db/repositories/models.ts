@@ -9,6 +9,8 @@ export interface NewModel {
   task: Task;
   target: string;
   featureSchema: unknown;
+  /** The salt the first version was split with; default: a random one. */
+  splitSalt?: string;
 }
 
 export async function getModelByName(db: DbOrTx, name: string): Promise<ModelRow | undefined> {
@@ -56,7 +58,13 @@ export async function listModelOverviews(db: DbOrTx, alias: string): Promise<Mod
 export async function getOrCreateModel(db: DbOrTx, input: NewModel): Promise<ModelRow> {
   await db
     .insert(models)
-    .values({ name: input.name, task: input.task, target: input.target, featureSchema: input.featureSchema })
+    .values({
+      name: input.name,
+      task: input.task,
+      target: input.target,
+      featureSchema: input.featureSchema,
+      ...(input.splitSalt !== undefined ? { splitSalt: input.splitSalt } : {}),
+    })
     .onConflictDoNothing({ target: models.name });
   const row = await getModelByName(db, input.name);
   if (!row) throw new Error(`model "${input.name}" vanished right after being created`);

@@ -50,6 +50,10 @@ export interface FixtureVersion {
   /** Bytes to store instead of the exported model (e.g. garbage, to make loading fail). */
   bytes?: Uint8Array;
   status?: 'pending_approval' | 'approved';
+  /** The version's params (e.g. the `split` it was trained with); default none. */
+  params?: Record<string, unknown>;
+  /** The snapshot it was trained on; default a made-up one. */
+  snapshotSha256?: string;
 }
 
 /** Stores the artifact and registers a version (status `approved` unless told otherwise). */
@@ -65,9 +69,9 @@ export async function registerFixtureVersion(db: Db, artifacts: ArtifactStore, s
     artifactSha256: stored.sha256,
     trainer: 'gbdt',
     metrics: {},
-    params: {},
+    params: spec.params ?? {},
     featureSchema: featureSchemaOf(gbdt.features),
-    snapshotSha256: 'f'.repeat(64),
+    snapshotSha256: spec.snapshotSha256 ?? 'f'.repeat(64),
     parentVersion: null,
     evaluationReportId: null,
   });

@@ -5,6 +5,7 @@ import type { Actor } from './actor.js';
 import type { ReviewResult } from './review.js';
 import type { DatasetSource, Expectations, Gates, RunSpec, Task, TrainerSpec } from './run-spec.js';
 import type { ServingRecipe, ServingSource } from './serving-recipe.js';
+import type { ChampionComparison, ModelSplit, SplitSpec } from './split.js';
 
 export interface SnapshotDatasetInput {
   runId: string;
@@ -30,6 +31,8 @@ export interface ValidateDatasetInput {
   target: string;
   task: Task;
   expectations?: Expectations;
+  /** The run spec's split (absent: the default hash split). */
+  split?: SplitSpec;
 }
 /** A failing validation throws ApplicationFailure DATA_REJECTED with details [{ reportId, summary }]. */
 export interface ValidateDatasetResult {
@@ -37,6 +40,8 @@ export interface ValidateDatasetResult {
   passed: boolean;
   summary: string;
   referenceSha256: string | null;
+  /** The run's split with the model's salt (absent in histories from before stable splits). */
+  split?: ModelSplit;
 }
 
 export interface TrainModelInput {
@@ -48,6 +53,8 @@ export interface TrainModelInput {
   features?: string[];
   trainer: TrainerSpec;
   seed: number;
+  /** How rows are assigned to parts; absent (runs from before stable splits): `hash(seed, row index)`. */
+  split?: ModelSplit;
 }
 export interface TrainModelResult {
   trainer: 'gbdt' | 'linear';
@@ -75,6 +82,8 @@ export interface EvaluateModelInput {
   task: Task;
   features?: string[];
   seed: number;
+  /** The same split training used; absent: `hash(seed, row index)`. */
+  split?: ModelSplit;
   candidate: { artifactSha256: string; modelJsonSha256: string };
   gates?: Gates;
   /** From the snapshot: lets evaluation build the serving recipe and score holdout rows through it. */
@@ -88,8 +97,13 @@ export interface EvaluateModelResult {
   parity: { passed: boolean; maxAbsDiff: number; rows: number };
   gatesPassed: boolean;
   failedGates: string[];
-  /** Challenger no worse than the champion on the primary metric (true when there is no champion). */
-  challengerNoWorse: boolean;
+  /**
+   * Challenger no worse than the champion on the primary metric (true when there is no champion); null when
+   * the two are not comparable (the champion trained on holdout rows; see `comparison`).
+   */
+  challengerNoWorse: boolean | null;
+  /** Whether the champion's metrics are fair (absent in results from before stable splits). */
+  comparison?: ChampionComparison;
   /** The serving recipe evaluation proved (serving parity); registration stores it with the version. */
   servingRecipe?: ServingRecipe;
 }

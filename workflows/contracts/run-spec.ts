@@ -1,6 +1,7 @@
 // The body of POST /v1/runs (and the `run` of a schedule): one TypeBox schema per part, each type derived with Static<>.
 // Pure schemas, no I/O: the API validates requests with them; workflow and activity code imports the types only.
 import { Type, type Static } from '@sinclair/typebox';
+import { SplitSpecSchema } from './split.js';
 
 /** Model names become part of workflow ids and URLs. */
 export const ModelName = Type.String({
@@ -118,6 +119,8 @@ export const RunSpecSchema = Type.Object(
     /** Feature columns; default: every column but the target. */
     features: Type.Optional(Type.Array(ColumnName, { minItems: 1, maxItems: 1000, uniqueItems: true })),
     trainer: Type.Optional(TrainerSpecSchema),
+    /** How rows are assigned to train / valid / holdout; default `{ kind: 'hash' }` (stable per model). */
+    split: Type.Optional(SplitSpecSchema),
     expectations: Type.Optional(ExpectationsSchema),
     gates: Type.Optional(GatesSchema),
     policy: Type.Optional(PolicySchema),

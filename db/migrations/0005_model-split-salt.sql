@@ -1,0 +1,1 @@
+ALTER TABLE "models" ADD COLUMN "split_salt" text DEFAULT md5(random()::text) NOT NULL;
