@@ -202,6 +202,15 @@ describe('raw rows from hostile callers', () => {
     }
   });
 
+  it('names the row on which the feature SQL itself fails', async () => {
+    const ok = await send('POST', '/v1/models/uses-n/predict', keys.predict, { rows: [{ ...good, color: '7' }] });
+    expect(ok.statusCode).toBe(200);
+    const response = await send('POST', '/v1/models/uses-n/predict', keys.predict, { rows: [{ ...good, color: '1' }, { ...good, color: '2' }, good] });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.details).toMatchObject({ row: 2 });
+    expect(response.json().error.message).toMatch(/^rows\[2\]/);
+  });
+
   it('takes exactly 1,000 rows, and many concurrent requests each get their own rows back', async () => {
     const thousand = await send('POST', '/v1/models/raw/predict', keys.predict, { rows: Array.from({ length: 1000 }, (_, i) => ({ ...good, x: i % 2 })) });
     expect(thousand.statusCode).toBe(200);
