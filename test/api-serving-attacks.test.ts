@@ -1,6 +1,7 @@
 // Hostile and careless callers against raw-row predict, the prediction log and feedback (app.inject, real
 // Postgres, onnxruntime, DuckDB): every bad request is a 4xx with nothing logged or written, nothing crashes.
 import { randomUUID } from 'node:crypto';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { buildApp, type KeelApp } from '../api/app.js';
 import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { loadConfig, type KeelConfig } from '../config.js';
+import { createDb } from '../db/client.js';
 import { registerModelVersion, setModelVersionStatus } from '../db/repositories/model-versions.js';
 import { getOrCreateModel } from '../db/repositories/models.js';
 import { featureSchemaOf } from '../ml/onnx/index.js';
@@ -296,5 +298,106 @@ describe('the log and feedback against the wrong caller or junk', () => {
       const response = await send('POST', '/v1/models/raw/feedback', keys.predict, { dataset: { uri }, idColumn: 'id', labelColumn: 'y' });
       expect([uri, response.statusCode >= 400 && response.statusCode < 500]).toEqual([uri, true]);
     }
+  });
+});
+
+describe('Postgres unreachable while serving', () => {
+  /** A TCP proxy to the test Postgres on loopback, which can drop every connection and refuse new ones. */
+  async function startProxy(target: URL): Promise<{ port: number; cutOff(): Promise<void>; restore(): Promise<void> }> {
+    const sockets = new Set<Socket>();
+    let server: Server | undefined;
+    let port = 0;
+    const listen = () =>
+      new Promise<void>((resolve) => {
+        server = createServer((client) => {
+          const upstream = connect(Number(target.port), target.hostname);
+          for (const socket of [client, upstream]) {
+            sockets.add(socket);
+            socket.on('error', () => undefined);
+            socket.on('close', () => sockets.delete(socket));
+          }
+          client.pipe(upstream).pipe(client);
+          client.on('close', () => upstream.destroy());
+          upstream.on('close', () => client.destroy());
+        });
+        server.listen(port, '127.0.0.1', () => {
+          port = (server!.address() as { port: number }).port;
+          resolve();
+        });
+      });
+    await listen();
+    return {
+      port,
+      cutOff: async () => {
+        await new Promise<void>((resolve) => {
+          server!.close(() => resolve());
+          for (const socket of sockets) socket.destroy();
+        });
+      },
+      restore: listen,
+    };
+  }
+
+  it('keeps answering from memory until the log is full, then 503 + Retry-After; the API answers 503 (not 500) for what needs Postgres; nothing is lost', async () => {
+    const target = new URL(database.url);
+    const proxy = await startProxy(target);
+    const proxied = new URL(database.url);
+    proxied.port = String(proxy.port);
+    const own = createDb(proxied.toString(), { max: 3, logger: silent });
+    const deps = await createServingDeps({
+      db: own.db,
+      pool: own.pool,
+      artifacts,
+      logger: silent,
+      predictionLog: { bufferRows: 8, flushIntervalMs: 20, retryDelayMs: 20 },
+    });
+    const downApp = await buildApp({ config, db: own.db, pool: own.pool, serving: deps, logger: false, keyCacheTtlMs: 600_000 });
+    const call = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
+      downApp.inject({ method, url, headers: { authorization: `Bearer ${keys.predict}` }, ...(payload ? { payload: payload as object } : {}) });
+    const opsCall = (url: string) => downApp.inject({ method: 'GET', url, headers: { authorization: `Bearer ${keys.ops}` } });
+    const answered: string[] = [];
+    try {
+      const warm = await call('POST', '/v1/models/raw/predict', { rows: [good] });
+      expect(warm.statusCode).toBe(200);
+      answered.push(...warm.json().predictions.map((p: { id: string }) => p.id));
+      expect((await opsCall('/v1/models/raw/predictions?limit=1')).statusCode).toBe(200);
+      await deps.predictionLog.flush();
+      await proxy.cutOff();
+
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const response = await call('POST', '/v1/models/raw/predict', { rows: [good, good] });
+        statuses.push(response.statusCode);
+        if (response.statusCode === 200) answered.push(...response.json().predictions.map((p: { id: string }) => p.id));
+        else expect(Number(response.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      }
+      expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
+      expect(statuses.slice(4)).toEqual([503, 503, 503, 503]);
+
+      const feedback = await call('POST', '/v1/models/raw/feedback', { items: [{ predictionId: answered[0], label: 1 }] });
+      expect(feedback.statusCode).toBe(503);
+      expect(Number(feedback.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      const page = await opsCall('/v1/models/raw/predictions');
+      expect(page.statusCode).toBe(503);
+      const cold = await call('POST', '/v1/models/other/predict', { rows: [good] });
+      expect(cold.statusCode).toBe(503);
+      expect(deps.predictionLog.stats().failedFlushes).toBeGreaterThan(0);
+    } finally {
+      await proxy.restore();
+    }
+    for (;;) {
+      try {
+        await deps.predictionLog.flush();
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    await downApp.close();
+    await deps.close();
+    await own.close();
+    const logged = await database.pool.query<{ id: string }>('SELECT id FROM predictions WHERE id = ANY($1)', [answered]);
+    expect(logged.rows).toHaveLength(answered.length);
+    expect(deps.predictionLog.stats().droppedRows).toBe(0);
   });
 });
