@@ -95,6 +95,9 @@ beforeAll(async () => {
   await deployWithRecipe('reader', recipe({ transform: "SELECT x, color FROM source, read_csv('/etc/passwd')" }));
   await deployWithRecipe('envy', recipe({ transform: "SELECT x, getenv('HOME') AS color FROM source" }));
   await deployWithRecipe('other', recipe());
+  const codes = Array.from({ length: 300 }, (_, i) => `('c${i}', '${i % 2 ? 'red' : 'blue'}')`).join(', ');
+  await deployWithRecipe('lookup', recipe({ transform: `SELECT s.x, m.name AS color FROM source s LEFT JOIN (VALUES ${codes}) m(code, name) ON s.color = m.code` }));
+  await deployWithRecipe('tags', recipe({ transform: "SELECT x, tag AS color FROM source, unnest(string_split(color, ',')) AS t(tag)" }));
   await deployWithRecipe('uses-n', recipe({ transform: "SELECT x + n AS x, CAST(color AS INTEGER)::VARCHAR AS color FROM source" }));
 });
 
@@ -225,6 +228,26 @@ describe('raw rows from hostile callers', () => {
       expect(answer.statusCode).toBe(200);
       if (i % 3) expect(answer.json().predictions[0].probability).toBe(expected(i));
     });
+  });
+
+  it('answers each row of a batch with its own features when the feature SQL joins a lookup table (a join may reorder rows)', async () => {
+    const rows = [{ ...good, x: 1, color: 'c251' }, { ...good, x: 0, color: 'c4' }, { ...good, x: 1, color: 'c100' }, { ...good, x: 1, color: 'c7' }];
+    const batch = await send('POST', '/v1/models/lookup/predict', keys.predict, { rows });
+    expect(batch.statusCode).toBe(200);
+    for (const [i, row] of rows.entries()) {
+      const single = await send('POST', '/v1/models/lookup/predict', keys.predict, { rows: [row] });
+      expect([i, batch.json().predictions[i].probability]).toEqual([i, single.json().predictions[0].probability]);
+    }
+    await serving.predictionLog.flush();
+    const ids = batch.json().predictions.map((p: { id: string }) => p.id);
+    const logged = await database.pool.query('SELECT source, features FROM predictions WHERE id = ANY($1)', [ids]);
+    for (const row of logged.rows) expect(row.features.x).toBe(row.source.x);
+  });
+
+  it('never hands one row the feature row another row produced (a feature SQL that makes 2 rows of one and none of another)', async () => {
+    const response = await send('POST', '/v1/models/tags/predict', keys.predict, { rows: [{ ...good, color: 'red,blue' }, { ...good, color: null }] });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.details).toMatchObject({ row: 0 });
   });
 
   it('refuses raw rows for a model whose feature SQL is not row-wise, and still takes features', async () => {
