@@ -34,7 +34,8 @@ export function validateRows(rows: readonly unknown[], features: readonly OnnxFe
         clean[field] = value;
       }
     }
-    for (const feature of features) if (!(feature.name in clean)) clean[feature.name] = null;
+    // Own keys only: `'constructor' in {}` is true, which would leave such a feature as the inherited function.
+    for (const feature of features) if (!Object.hasOwn(clean, feature.name)) clean[feature.name] = null;
     return clean;
   });
 }
