@@ -5,7 +5,7 @@ import { PredictionInputError } from './errors.js';
 import { sourceValueKind, type SourceColumn, type SourceValueKind } from '../workflows/contracts/serving-recipe.js';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-](\d{2})(?::?(\d{2}))?)?$/;
 const TIME = /^(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?$/;
 
 const EXPECTED: Record<SourceValueKind, string> = {
@@ -52,7 +52,7 @@ function accepts(kind: SourceValueKind, value: unknown): boolean {
     }
     case 'timestamp': {
       const match = typeof value === 'string' ? TIMESTAMP.exec(value) : null;
-      return match !== null && validCalendarDate(match[1]!, match[2]!, match[3]!) && validClock(match[4], match[5], match[6]);
+      return match !== null && validCalendarDate(match[1]!, match[2]!, match[3]!) && validClock(match[4], match[5], match[6]) && validClock(match[8], match[9]);
     }
     case 'time': {
       const match = typeof value === 'string' ? TIME.exec(value) : null;
@@ -95,6 +95,11 @@ function numericRange(type: string): { min: number; max: number; exclusive?: tru
   return undefined;
 }
 
+function hasNonZeroOffset(timestamp: string): boolean {
+  const offset = TIMESTAMP.exec(timestamp)?.[7];
+  return offset !== undefined && offset !== 'Z' && /[1-9]/.test(offset);
+}
+
 function outside(value: number, range: { min: number; max: number; exclusive?: true }): boolean {
   return range.exclusive ? value <= range.min || value >= range.max : value < range.min || value > range.max;
 }
@@ -122,6 +127,10 @@ export function validateSourceRows(rows: readonly unknown[], columns: readonly S
       if (!kind) throw new PredictionInputError(rowIndex, column.name, `has source type ${column.type}, which JSON rows cannot carry`);
       if (!accepts(kind, value)) {
         throw new PredictionInputError(rowIndex, column.name, `expected ${EXPECTED[kind]} or null for ${column.type}, got ${describe(value)}`);
+      }
+      if (kind === 'timestamp' && !/TIME ZONE|TIMESTAMPTZ/.test(column.type.toUpperCase()) && hasNonZeroOffset(value as string)) {
+        // DuckDB drops an offset when casting to a TIMESTAMP without time zone, which would shift the instant silently.
+        throw new PredictionInputError(rowIndex, column.name, `${column.type} is without time zone: send the time without a UTC offset (or with Z), got ${describe(value)}`);
       }
       const range = ranges[index];
       if (range && outside(value as number, range)) {
