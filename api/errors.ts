@@ -6,6 +6,7 @@ import { isGrpcServiceError, ScheduleNotFoundError, WorkflowUpdateFailedError } 
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_CODES, isErrorCode, type ErrorCode } from '../errors/error-codes.js';
 import { isKeelError } from '../errors/keel-error.js';
+import { isPostgresUnavailable } from '../db/connection-errors.js';
 
 export const ErrorResponse = Type.Object(
   {
@@ -72,6 +73,9 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorRe
   if (isTemporalUnavailable(error)) {
     return withCode('SERVICE_UNAVAILABLE', 'Temporal is unreachable; try again shortly');
   }
+  if (isPostgresUnavailable(error)) {
+    return withCode('SERVICE_UNAVAILABLE', 'Postgres is unreachable; try again shortly');
+  }
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const code = CODE_BY_STATUS.get(status) ?? 'BAD_REQUEST';
@@ -120,6 +124,8 @@ function reply(status: number, code: string, message: string, details?: unknown)
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, replyTo) => {
     const { status, body } = toErrorResponse(error);
+    // Every 503 is an outage a client should retry: say when, unless the route already did.
+    if (status === 503 && !replyTo.hasHeader('retry-after')) void replyTo.header('Retry-After', '1');
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
     } else {

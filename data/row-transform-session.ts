@@ -7,7 +7,8 @@ import { sourceValueKind } from '../workflows/contracts/serving-recipe.js';
 import { openDuckDb, type DuckDbSession } from './duckdb-session.js';
 import { TransformRejectedError, firstLine } from './errors.js';
 import { conversionSql } from './feature-conversion-sql.js';
-import { quoteIdentifier } from './sql-literal.js';
+import { keepsRowsInPlace } from './row-wise-check.js';
+import { quoteIdentifier, quoteString } from './sql-literal.js';
 
 /** One source value as bound: booleans, numbers (any numeric column, dates as ISO text), text or null. */
 export type SourceValue = boolean | number | string | null;
@@ -50,6 +51,11 @@ export function rowTransformSql(spec: RowTransformSpec): string {
   return `WITH source AS (SELECT ${typed.join(', ')} FROM (SELECT ${unnested.join(', ')})) SELECT ${conversions.join(', ')} FROM (\n${body}\n) AS keel_features`;
 }
 
+async function parseTree(connection: DuckDbSession['connection'], transform: string): Promise<unknown> {
+  const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${quoteString(transform)})`);
+  return JSON.parse(String(reader.getRowsJS()[0]![0]));
+}
+
 function featureValue(value: unknown): FeatureValue {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number') return Number.isNaN(value) ? null : value;
@@ -67,8 +73,11 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: {
   const listTypes = spec.source.map((column) => bindType(sourceValueKind(column.type)!).list);
   const session: DuckDbSession = await openDuckDb({ memoryLimit: options.memoryLimit ?? '256MB', threads: 1 });
   let prepared: DuckDBPreparedStatement;
+  // Whether a batch's output rows can be matched to its input rows by position (else each row runs alone).
+  let positional = false;
   try {
     const { connection } = session;
+    positional = spec.transform === null || keepsRowsInPlace(await parseTree(connection, spec.transform));
     await connection.run('SET enable_external_access = false');
     await connection.run('SET lock_configuration = true');
     if ((await connection.extractStatements(sql)).count !== 1) throw new TransformRejectedError('the transform must be a single SELECT statement');
@@ -95,9 +104,10 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: {
     return reader.getRowsJS().map((row) => row.map(featureValue));
   }
 
-  /** Positional when the batch gave one row per input row (a row-wise transform keeps order); else one at a time. */
+  /** Positional when the transform keeps rows in place and the batch gave one row per input row; else one at a time. */
   async function perRow(rows: readonly SourceValue[][]): Promise<FeatureValue[][][]> {
-    const batch = await execute(rows);
+    const batch = positional || rows.length === 1 ? await execute(rows) : [];
+    if (rows.length === 1) return [batch];
     if (batch.length === rows.length) return batch.map((row) => [row]);
     const each: FeatureValue[][][] = [];
     for (const row of rows) each.push(await execute([row]));

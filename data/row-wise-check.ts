@@ -53,6 +53,36 @@ export async function parseTreeFindings(transform: string, namedSources: readonl
   }
 }
 
+// Functions that turn one row into several (in the select list or in FROM).
+const ROW_MULTIPLYING_FUNCTIONS = new Set(['unnest', 'generate_subscripts']);
+
+/**
+ * Whether the transform's output rows are its input rows, in order, one for one (or fewer, when WHERE drops
+ * some): a single SELECT whose FROM is one table, with no join, subquery, table function, unnest or ORDER BY.
+ * Only then may a batch's output rows be matched to its input rows by position; a join may reorder rows and
+ * unnest may turn one row into two, silently handing a row another row's features.
+ */
+export function keepsRowsInPlace(tree: unknown): boolean {
+  const statements = (tree as { error?: boolean; statements?: Array<{ node?: Node }> }).statements;
+  const node = statements?.length === 1 ? statements[0]!.node : undefined;
+  if (!node || node.type !== 'SELECT_NODE' || (node.from_table as Node | undefined)?.type !== 'BASE_TABLE') return false;
+  if (Array.isArray(node.modifiers) && node.modifiers.some((modifier: Node) => modifier.type === 'ORDER_MODIFIER')) return false;
+  let inPlace = true;
+  const visit = (value: unknown): void => {
+    if (!inPlace || value === null || typeof value !== 'object') return;
+    if (Array.isArray(value)) {
+      value.forEach(visit);
+      return;
+    }
+    const child = value as Node;
+    if (child.type === 'SUBQUERY' || child.type === 'JOIN' || child.type === 'TABLE_FUNCTION' || child.type === 'EXPRESSION_LIST') inPlace = false;
+    if (child.class === 'FUNCTION' && ROW_MULTIPLYING_FUNCTIONS.has(String(child.function_name).toLowerCase())) inPlace = false;
+    Object.values(child).forEach(visit);
+  };
+  visit(node);
+  return inPlace;
+}
+
 const sameRow = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
 
 /**

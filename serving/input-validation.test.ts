@@ -43,3 +43,14 @@ describe('validateRows', () => {
     expect(rejection([{ age: 1 }, [1, 2]])).toMatchObject({ rowIndex: 1, field: '' });
   });
 });
+
+describe('features named like Object.prototype members', () => {
+  it('counts an absent "constructor" or "toString" feature as missing (null), not as the inherited function', () => {
+    const odd: OnnxFeatureSchema[] = [
+      { name: 'constructor', kind: 'numeric', input: 'constructor' },
+      { name: 'toString', kind: 'categorical', categories: ['a'], input: 'toString' },
+    ];
+    expect(validateRows([{}], odd)).toEqual([{ constructor: null, toString: null }]);
+    expect(Object.hasOwn(validateRows([{}], odd)[0]!, 'constructor')).toBe(true);
+  });
+});

@@ -1,6 +1,6 @@
 // Raw source rows → the model's feature rows through the version's serving recipe, in a DuckDB opened on first
 // use and kept for the loaded version's lifetime (one per version, the transform prepared once).
-import { openRowTransformSession, type RowTransformSession } from '../data/row-transform-session.js';
+import { openRowTransformSession, type RowTransformSession, type SourceValue } from '../data/row-transform-session.js';
 import type { RawRow } from '../ml/model.js';
 import { PredictionInputError, RawRowsNotServableError } from './errors.js';
 import { validateSourceRows } from './raw-row-validation.js';
@@ -11,6 +11,20 @@ export interface RawRowFeatures {
   /** The feature rows of `rows`, one per row; 400-type errors name the row and field. */
   featureRows(rows: readonly unknown[]): Promise<RawRow[]>;
   close(): void;
+}
+
+/** The error for the first row the transform fails on alone (the whole batch's error if none does). */
+async function failingRow(transform: RowTransformSession, values: readonly SourceValue[][], batchError: unknown): Promise<PredictionInputError> {
+  if (values.length > 1) {
+    for (let rowIndex = 0; rowIndex < values.length; rowIndex++) {
+      const failed = await transform.transformRows([values[rowIndex]!]).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      if (failed !== undefined) return new PredictionInputError(rowIndex, '', `the model's feature SQL failed on this row: ${firstLine(failed)}`);
+    }
+  }
+  return new PredictionInputError(0, '', `the model's feature SQL failed on ${values.length > 1 ? 'these rows' : 'this row'}: ${firstLine(batchError)}`);
 }
 
 export function createRawRowFeatures(model: string, version: number, recipe: ServingRecipe | null | undefined): RawRowFeatures {
@@ -36,8 +50,8 @@ export function createRawRowFeatures(model: string, version: number, recipe: Ser
       try {
         produced = await transform.transformRows(values);
       } catch (error) {
-        // Values passed validation, so what is left is the transform itself failing on them (e.g. a cast).
-        throw new PredictionInputError(0, '', `the model's feature SQL failed on these rows: ${firstLine(error)}`);
+        // Values passed validation, so what is left is the transform itself failing on them (e.g. a cast): name the row.
+        throw await failingRow(transform, values, error);
       }
       return produced.map((outputs, rowIndex) => {
         if (outputs.length !== 1) {

@@ -143,6 +143,16 @@ describe('raw row validation', () => {
     expect(() => validateSourceRows([{ flag: null, at: '2024-13-01T00:00', n: 3 }], columns)).toThrow(/rows\[0\]\.at/);
     expect(() => validateSourceRows([{ flag: null, at: null, n: 3.5 }], columns)).toThrow(/rows\[0\]\.n: expected an integer/);
   });
+
+  it('refuses a UTC offset other than Z for a TIMESTAMP without time zone (DuckDB would drop it and shift the instant), and takes it WITH TIME ZONE', () => {
+    const naive = [{ name: 'at', type: 'TIMESTAMP' }];
+    expect(() => validateSourceRows([{ at: '2024-03-01T10:30:00+05:00' }], naive)).toThrow(/rows\[0\]\.at: .*without time zone/);
+    expect(() => validateSourceRows([{ at: '2024-03-01T10:30:00-0800' }], naive)).toThrow(/rows\[0\]\.at/);
+    expect(validateSourceRows([{ at: '2024-03-01T10:30:00+00:00' }, { at: '2024-03-01T10:30:00' }], naive)).toHaveLength(2);
+    const zoned = [{ name: 'at', type: 'TIMESTAMP WITH TIME ZONE' }];
+    expect(validateSourceRows([{ at: '2024-03-01T10:30:00+05:00' }], zoned)).toEqual([['2024-03-01T10:30:00+05:00']]);
+    expect(() => validateSourceRows([{ at: '2024-03-01T10:30:00+25:00' }], zoned)).toThrow(/rows\[0\]\.at/);
+  });
 });
 
 describe('the serving DuckDB sandbox', () => {

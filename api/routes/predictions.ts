@@ -18,7 +18,7 @@ const LoggedPrediction = Type.Object({
   source: Type.Union([Type.Unknown(), Type.Null()], { description: 'The request row in source shape, if the caller sent one.' }),
   output: Type.Unknown({ description: '{ label, probability } (binary) or { value } (regression), as answered.' }),
   score: Type.Number({ description: 'The probability (binary) or the value (regression).' }),
-  latencyMs: Type.Number({ description: "The request's scoring time divided by its rows." }),
+  latencyMs: Type.Number({ description: 'The scoring time of the request the row came in (feature SQL and onnxruntime); every row of a request carries it.' }),
   keyId: Type.Union([Type.String(), Type.Null()], { description: "The caller's API key id." }),
 });
 

@@ -1,0 +1,73 @@
+// What predict writes to the log about time: every row of a request carries the time that request took to score.
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import pino from 'pino';
+import { getOrCreateModel } from '../db/repositories/models.js';
+import { createOnnxScorer, type OnnxScorer } from '../ml/onnx/index.js';
+import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { onnxBytesOf, stumpModel } from '../test/support/model-fixtures.js';
+import type { ModelCache } from './model-cache.js';
+import { createPredictor } from './predict.js';
+import { PredictionLog, type PredictionLogRecord } from './prediction-log.js';
+import { createRawRowFeatures } from './raw-row-features.js';
+import type { LoadedModel } from './session-store.js';
+
+let database: TestDatabase;
+let scorer: OnnxScorer;
+let modelId: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  modelId = (await getOrCreateModel(database.db, { name: 'churn', task: 'binary', target: 'y', featureSchema: [] })).id;
+  scorer = await createOnnxScorer(onnxBytesOf(stumpModel('binary')));
+});
+
+afterAll(async () => {
+  await scorer?.close();
+  await database?.close();
+});
+
+it('logs for each row of a batch the latency of its request, not that latency divided by the rows', async () => {
+  // The real onnxruntime session, timed from the outside: the request cannot have taken less than its scoring.
+  const scoringTimes: number[] = [];
+  const timed: OnnxScorer = {
+    ...scorer,
+    features: scorer.features,
+    task: scorer.task,
+    modelKind: scorer.modelKind,
+    async score(input) {
+      const started = performance.now();
+      try {
+        return await scorer.score(input);
+      } finally {
+        scoringTimes.push(performance.now() - started);
+      }
+    },
+  };
+  const loaded: LoadedModel = {
+    model: 'churn',
+    modelId,
+    version: 1,
+    sha256: '',
+    task: 'binary',
+    features: scorer.features,
+    scorer: timed,
+    rawRows: createRawRowFeatures('churn', 1, null),
+  };
+  const cache = { withProduction: (_model: string, use: (model: LoadedModel) => Promise<unknown>) => use(loaded) } as unknown as ModelCache;
+  const written: PredictionLogRecord[] = [];
+  const log = new PredictionLog({
+    pool: database.pool,
+    flushIntervalMs: 3_600_000,
+    logger: pino({ level: 'silent' }),
+    writeBatch: async (_client, records) => {
+      written.push(...records);
+    },
+  });
+  const rows = Array.from({ length: 1000 }, (_, i) => ({ x: i / 1000, color: i % 2 ? 'red' : 'blue' }));
+  await createPredictor(cache, log).predict('churn', rows);
+  await log.close();
+  expect(written).toHaveLength(1000);
+  expect(new Set(written.map((record) => record.latencyMs)).size).toBe(1);
+  expect(written[0]!.latencyMs).toBeGreaterThanOrEqual(scoringTimes[0]!);
+});
