@@ -29,6 +29,8 @@ export interface ValidateDatasetInput {
   snapshotSha256: string;
   target: string;
   task: Task;
+  /** The spec's feature columns; absent = every column but the target. */
+  features?: string[];
   expectations?: Expectations;
 }
 /** A failing validation throws ApplicationFailure DATA_REJECTED with details [{ reportId, summary }]. */
