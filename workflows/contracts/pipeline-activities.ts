@@ -67,6 +67,8 @@ export interface TrainModelResult {
   validRows: number;
   holdoutRows: number;
   resumedFromIteration: number | null;
+  /** Features the trainer could not use (entirely missing or constant): still model inputs, never split on. */
+  ignoredFeatures?: { name: string; reason: string }[];
 }
 
 export interface EvaluateModelInput {
