@@ -2,6 +2,7 @@
 // for numeric columns with over 20,000 distinct values or text with over 1,000): counts and moments first, then
 // exact value counts of every low-cardinality column, from which quantiles and histograms follow.
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { MAX_VALUE_BINS } from '../ml/drift/reference-profile.js';
 import { openDuckDb, type DuckDbOptions } from './duckdb-session.js';
 import { binIndex } from './psi.js';
 import { quoteIdentifier, quoteString } from './sql-literal.js';
@@ -48,6 +49,15 @@ export interface ColumnProfile {
   categoriesComplete: boolean;
   /** Present when profiled against a reference: this column's finite values counted on the reference's edges. */
   onReferenceEdges?: Histogram;
+  /**
+   * Numeric columns with at most MAX_VALUE_BINS distinct finite values: every value and its count, ascending.
+   * Decile edges collapse on such columns (a 0/1 flag has one edge pair), so PSI compares these counts instead.
+   */
+  valueCounts?: { values: number[]; counts: number[] };
+  /** Present when profiled against a reference with `valueCounts`: counts of its values here, the rest in `other`. */
+  onReferenceValues?: { values: number[]; counts: number[]; other: number };
+  /** DATE and TIMESTAMP columns: the finite range in seconds since the epoch (`histogram` is on this scale too). */
+  epochRange?: { min: number; max: number };
 }
 
 export interface DatasetProfile {
@@ -147,7 +157,11 @@ interface ColumnPlan {
   /** Predicate for values that enter moments, quantiles and histograms. */
   finite: string;
   floating: boolean;
+  /** DATE and TIMESTAMP columns: the same column as seconds since the epoch, binned like a number. */
+  epoch: ColumnPlan | null;
 }
+
+const EPOCH_TYPES = /^(DATE|TIMESTAMP.*)$/;
 
 function planColumn(name: string, type: string): ColumnPlan {
   const kind = columnKind(type);
@@ -155,7 +169,12 @@ function planColumn(name: string, type: string): ColumnPlan {
   const floating = FLOATING_TYPES.test(type.toUpperCase());
   const asDouble = `${sql}::DOUBLE`;
   const aggregated = NATIVE_AGGREGATE_TYPES.test(type.toUpperCase()) ? sql : asDouble;
-  return { name, type, kind, sql, asDouble, aggregated, finite: floating ? `isfinite(${sql})` : `${sql} IS NOT NULL`, floating };
+  let epoch: ColumnPlan | null = null;
+  if (kind === 'temporal' && EPOCH_TYPES.test(type.toUpperCase())) {
+    const seconds = `epoch(${sql})::DOUBLE`;
+    epoch = { name, type: 'DOUBLE', kind: 'numeric', sql: seconds, asDouble: seconds, aggregated: seconds, finite: `isfinite(${sql})`, floating: true, epoch: null };
+  }
+  return { name, type, kind, sql, asDouble, aggregated, finite: floating ? `isfinite(${sql})` : `${sql} IS NOT NULL`, floating, epoch };
 }
 
 async function readColumns(connection: DuckDBConnection, relation: string): Promise<ColumnPlan[]> {
@@ -210,6 +229,19 @@ export function quantilesFromCounts(data: ValueCounts, levels: readonly number[]
   });
 }
 
+/** Counts of exactly `values` (a reference's value list) in `data`; every other value is counted in `other`. */
+function countsOnValues(data: ValueCounts, values: readonly number[]): { values: number[]; counts: number[]; other: number } {
+  const index = new Map(values.map((value, i) => [value, i]));
+  const counts = new Array<number>(values.length).fill(0);
+  let other = 0;
+  data.values.forEach((value, i) => {
+    const at = index.get(value);
+    if (at === undefined) other += data.counts[i]!;
+    else counts[at]! += data.counts[i]!;
+  });
+  return { values: [...values], counts, other };
+}
+
 function countsOnEdges(data: ValueCounts, edges: readonly number[]): number[] {
   const counts = new Array<number>(Math.max(1, edges.length - 1)).fill(0);
   data.values.forEach((value, index) => {
@@ -250,6 +282,7 @@ export async function profileRelation(
       );
     } else if (plan.kind === 'temporal') {
       select.push(`min(${plan.sql})::VARCHAR`, `max(${plan.sql})::VARCHAR`);
+      if (plan.epoch !== null) select.push(`min(${plan.epoch.asDouble}) FILTER (WHERE ${plan.epoch.finite})`, `max(${plan.epoch.asDouble}) FILTER (WHERE ${plan.epoch.finite})`);
     }
     return at;
   });
@@ -289,6 +322,9 @@ export async function profileRelation(
     } else if (plan.kind === 'temporal') {
       profile.min = (first[at + 2] as string | null) ?? null;
       profile.max = (first[at + 3] as string | null) ?? null;
+      const epochMin = plan.epoch === null ? null : toNumber(first[at + 4]);
+      const epochMax = plan.epoch === null ? null : toNumber(first[at + 5]);
+      if (epochMin !== null && epochMax !== null) profile.epochRange = { min: epochMin, max: epochMax };
     }
     return profile;
   });
@@ -355,6 +391,9 @@ export async function profileRelation(
         total: pairs.reduce((sum, pair) => sum + pair[1], 0),
       };
       if (data.total === 0) return;
+      if (data.values.length <= MAX_VALUE_BINS) profile.valueCounts = { values: [...data.values], counts: [...data.counts] };
+      const referenceValues = referenceByName.get(plan.name)?.valueCounts;
+      if (referenceValues) profile.onReferenceValues = countsOnValues(data, referenceValues.values);
       setQuantiles(profile, quantilesFromCounts(data, quantileLevels));
       if (profile.histogram) profile.histogram.counts = countsOnEdges(data, profile.histogram.edges);
       const referenceEdges = referenceByName.get(plan.name)?.histogram?.edges;
@@ -380,7 +419,22 @@ export async function profileRelation(
     });
   }
 
-  // Scan 3, only for high-cardinality numbers: counts on their own edges and on the reference's.
+  // Dates and timestamps: deciles of their epoch seconds (histogram edges, for range and PSI checks).
+  const temporal = plans.flatMap((plan, index) => {
+    const profile = profiles[index]!;
+    return plan.epoch !== null && profile.epochRange !== undefined ? [{ plan: plan.epoch, profile }] : [];
+  });
+  if (temporal.length > 0) {
+    const row = await query(temporal.map(({ plan }) => `quantile_cont(${plan.aggregated}, [${DECILE_LEVELS.join(', ')}]) FILTER (WHERE ${plan.finite})`));
+    temporal.forEach(({ plan, profile }, i) => {
+      const deciles = (row[i] as unknown[] | null)?.map(toNumber) ?? null;
+      if (!deciles || deciles.some((value) => value === null)) return;
+      profile.histogram = { edges: histogramEdges(profile.epochRange!.min, profile.epochRange!.max, deciles as number[]), counts: [] };
+      needBins.push({ plan, profile });
+    });
+  }
+
+  // Scan 3, for high-cardinality numbers and dates: counts on their own edges and on the reference's.
   const third: string[] = [];
   const thirdReaders: ((row: unknown[]) => void)[] = [];
   for (const { plan, profile } of needBins) {

@@ -35,6 +35,8 @@ export interface TrainingData {
    * scikit-learn's LabelEncoder). Null for numeric and boolean targets, whose labels are the values themselves.
    */
   labelClasses: [string, string] | null;
+  /** Features no trainer can use (entirely missing, or one value on every row): kept in the schema, never split on. */
+  ignoredFeatures: { name: string; reason: string }[];
 }
 
 export async function describeParquet(path: string): Promise<{ name: string; type: string }[]> {
@@ -67,7 +69,26 @@ export async function loadTrainingData(snapshotPath: string, spec: TrainingDataS
   const featureColumns: Record<string, Column> = {};
   for (const name of features) featureColumns[name] = read.columns[name];
   const { label, labelClasses } = encodeLabel(spec.target, spec.task, targetColumn);
-  return { dataset: { rowCount: read.rowCount, columns: featureColumns, label }, features, labelClasses };
+  const ignoredFeatures = features.flatMap((name) => {
+    const reason = unusableReason(featureColumns[name]);
+    return reason === null ? [] : [{ name, reason }];
+  });
+  return { dataset: { rowCount: read.rowCount, columns: featureColumns, label }, features, labelClasses, ignoredFeatures };
+}
+
+/** Why a feature column carries no signal (every value missing, or one value and no missing), or null. */
+export function unusableReason(column: Column): string | null {
+  let first: number | string | null | undefined;
+  let missing = 0;
+  for (let i = 0; i < column.length; i++) {
+    const value = column[i];
+    const isMissing = value === null || (typeof value === 'number' && Number.isNaN(value));
+    if (isMissing) missing++;
+    else if (first === undefined) first = value;
+    else if (value !== first) return null;
+  }
+  if (first === undefined) return 'entirely missing';
+  return missing === 0 ? `constant (${String(first)})` : null;
 }
 
 export function encodeLabel(target: string, task: Task, column: Column): { label: Float64Array; labelClasses: [string, string] | null } {
@@ -80,6 +101,13 @@ export function encodeLabel(target: string, task: Task, column: Column): { label
       }
       if (task === 'binary' && y !== 0 && y !== 1) {
         throw new TrainingDataError(`target "${target}" is not binary: row ${i} is ${y}, expected 0/1 or true/false`, target);
+      }
+    }
+    if (task === 'binary') {
+      let ones = 0;
+      for (let i = 0; i < n; i++) ones += column[i];
+      if (ones === 0 || ones === n) {
+        throw new TrainingDataError(`binary target "${target}" has one class: ${ones === 0 ? 0 : 1} (${n} rows); a binary target needs rows of both classes`, target);
       }
     }
     return { label: Float64Array.from(column), labelClasses: null };
@@ -96,7 +124,9 @@ export function encodeLabel(target: string, task: Task, column: Column): { label
     }
   }
   if (distinct.size < 2) {
-    throw new TrainingDataError(`target "${target}" has a single value; a binary target needs two`, target);
+    const only = [...distinct][0];
+    const shown = only === undefined ? 'no values' : `one class: ${only} (${n} rows)`;
+    throw new TrainingDataError(`binary target "${target}" has ${shown}; a binary target needs rows of both classes`, target);
   }
   const [negative, positive] = [...distinct].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) as [string, string];
   const label = new Float64Array(n);

@@ -30,8 +30,13 @@ export interface ValidationReport {
 export interface ValidateOptions {
   /** The training target: must be present and never null. */
   target?: string;
-  /** Binary targets must have at most two distinct values; regression targets must be numeric. */
+  /** Binary targets must have exactly two distinct values; regression targets must be numeric. */
   task?: Task;
+  /**
+   * The run's feature columns (default: every column but the target). Nulls and NaN in other columns only warn:
+   * the trainers never read them.
+   */
+  features?: readonly string[];
   expectations?: Expectations;
   /** The reference snapshot's profile, ideally built with `profileSnapshot(path, { reference })` … of this one. */
   reference?: DatasetProfile;
@@ -118,12 +123,18 @@ export function validateProfile(profile: DatasetProfile, options: ValidateOption
       });
       if (options.task === 'binary') {
         const classes = column.distinctCount ?? 0;
-        checks.add(classes <= 2, 'error', {
+        const counts = classCounts(column);
+        const listed = counts.map((entry) => `${entry.value} (${fmt(entry.count)} rows)`).join(', ');
+        checks.add(classes === 2, 'error', {
           name: 'target_classes',
           column: target,
           observed: classes,
-          expected: { max: 2 },
-          message: `binary target "${target}" has ${fmt(classes)} distinct values`,
+          expected: { min: 2, max: 2 },
+          message: classes === 1
+            ? `binary target "${target}" has one class: ${listed}; a binary target needs rows of both classes`
+            : classes === 0
+              ? `binary target "${target}" has no values`
+              : `binary target "${target}" has ${fmt(classes)} distinct values${classes > 2 ? '' : `: ${listed}`}`,
         });
       } else if (options.task === 'regression') {
         checks.add(column.kind === 'numeric', 'error', {
@@ -136,6 +147,10 @@ export function validateProfile(profile: DatasetProfile, options: ValidateOption
       }
     }
   }
+
+  const isFeature = (name: string): boolean =>
+    name !== target && (options.features === undefined || options.features.includes(name));
+  featureUsabilityChecks(checks, profile, isFeature);
 
   // Schema: the expected columns are the declared ones, else the reference's.
   const expectedColumns: Map<string, ColumnExpectation & { referenceType?: string }> = new Map();
@@ -202,6 +217,7 @@ export function validateProfile(profile: DatasetProfile, options: ValidateOption
     else if (!declared && referenceColumn) {
       maxNullRate = Math.min(1, Math.max(2 * referenceColumn.nullRate, referenceColumn.nullRate + 0.05));
     }
+    const firstCheck = checks.list.length;
     if (maxNullRate !== undefined && column.name !== target) {
       checks.add(column.nullRate <= maxNullRate, 'error', {
         name: 'null_rate',
@@ -224,11 +240,22 @@ export function validateProfile(profile: DatasetProfile, options: ValidateOption
       rangeCheck(checks, column, declaredColumn, declared ? undefined : referenceColumn);
     }
 
+    if (column.kind === 'temporal' && !declared && referenceColumn) temporalRangeCheck(checks, column, referenceColumn);
+
     if (column.kind === 'categorical' || column.kind === 'boolean') {
       categoryCheck(checks, column, declaredColumn, declared ? undefined : referenceColumn, expectations);
     }
 
     if (referenceColumn) psiCheck(checks, column, referenceColumn, thresholds);
+
+    // A column no trainer reads cannot break a run: its missing values, NaN or shift are worth a warning only.
+    if (column.name !== target && !isFeature(column.name)) {
+      for (const check of checks.list.slice(firstCheck)) {
+        if (check.severity !== 'error') continue;
+        check.severity = 'warn';
+        check.message += ' (not a feature: a warning only)';
+      }
+    }
   }
 
   const passed = checks.list.every((check) => check.passed || check.severity !== 'error');
@@ -307,7 +334,17 @@ function categoryCheck(
 
 function psiCheck(checks: Checks, column: ColumnProfile, referenceColumn: ColumnProfile, thresholds: PsiThresholds): void {
   let value: number | undefined;
-  if (column.kind === 'numeric' && referenceColumn.kind === 'numeric') {
+  let basis = '';
+  if (column.kind === 'numeric' && referenceColumn.kind === 'numeric' && referenceColumn.valueCounts && column.onReferenceValues) {
+    // Few distinct values: one bin per reference value (plus one for values it never had).
+    const binned = column.onReferenceValues;
+    if (binned.values.length !== referenceColumn.valueCounts.values.length ||
+        binned.values.some((v, index) => v !== referenceColumn.valueCounts!.values[index])) {
+      return;
+    }
+    value = psi([...referenceColumn.valueCounts.counts, 0], [...binned.counts, binned.other]);
+    basis = ` over its ${binned.values.length} values`;
+  } else if ((column.kind === 'numeric' && referenceColumn.kind === 'numeric') || (column.kind === 'temporal' && referenceColumn.kind === 'temporal')) {
     const referenceHistogram = referenceColumn.histogram;
     const binned = column.onReferenceEdges;
     if (!referenceHistogram || !binned) return;
@@ -327,13 +364,76 @@ function psiCheck(checks: Checks, column: ColumnProfile, referenceColumn: Column
     );
   }
   if (value === undefined) return;
-  const severity = value >= thresholds.fail ? 'error' : 'warn';
+  // Dates move forward from one snapshot to the next by nature: their shift is reported, never fatal.
+  const temporal = column.kind === 'temporal';
+  const severity = value >= thresholds.fail && !temporal ? 'error' : 'warn';
   checks.add(value < thresholds.warn, severity, {
     name: 'psi',
     column: column.name,
     observed: value,
-    expected: { warn: thresholds.warn, fail: thresholds.fail },
-    message: `column "${column.name}" shifted by PSI ${fmt(value)} (warn at ${thresholds.warn}, fail at ${thresholds.fail})`,
+    expected: { warn: thresholds.warn, fail: temporal ? null : thresholds.fail },
+    message: `column "${column.name}" shifted by PSI ${fmt(value)}${basis} (warn at ${thresholds.warn}, ${temporal ? 'a date column never fails' : `fail at ${thresholds.fail}`})`,
+  });
+}
+
+/** The target's classes and their counts, when the profile lists them (text, boolean, or a number with few values). */
+function classCounts(column: ColumnProfile): { value: string; count: number }[] {
+  if (column.topValues && column.categoriesComplete) return column.topValues.map((entry) => ({ ...entry }));
+  if (column.valueCounts) return column.valueCounts.values.map((value, i) => ({ value: String(value), count: column.valueCounts!.counts[i]! }));
+  return [];
+}
+
+/**
+ * A feature that is entirely missing or constant carries no signal: the trainers keep it in the model's input
+ * schema (serving rows keep their shape) but can never split on or weigh it. Warned per column; an error when
+ * no feature is usable at all.
+ */
+function featureUsabilityChecks(checks: Checks, profile: DatasetProfile, isFeature: (name: string) => boolean): void {
+  const features = profile.columns.filter((column) => isFeature(column.name));
+  if (features.length === 0 || profile.rowCount === 0) return;
+  let usable = 0;
+  for (const column of features) {
+    const finite = column.count - column.nanCount - column.infinityCount;
+    const allMissing = column.kind === 'numeric' ? finite === 0 : column.count === 0;
+    const constant = !allMissing && column.nullCount === 0 && column.nanCount === 0 && column.distinctCount === 1;
+    if (!allMissing && !constant) usable++;
+    const why = allMissing ? 'is entirely missing' : `is constant (${String(column.topValues?.[0]?.value ?? column.min ?? '')})`;
+    checks.add(!allMissing && !constant, 'warn', {
+      name: 'feature_usable',
+      column: column.name,
+      observed: { nullCount: column.nullCount, distinctCount: column.distinctCount },
+      expected: 'some variation',
+      message: allMissing || constant
+        ? `feature "${column.name}" ${why}: the trainers cannot use it and ignore it (it stays in the model's input schema)`
+        : `feature "${column.name}" varies`,
+    });
+  }
+  checks.add(usable > 0, 'error', {
+    name: 'features_usable',
+    observed: usable,
+    expected: { min: 1 },
+    message: `${fmt(usable)} of ${fmt(features.length)} features vary; a model needs at least one`,
+  });
+}
+
+function isoOfEpoch(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('T00:00:00.000Z', '').replace('.000Z', 'Z');
+}
+
+/** Dates: a warning when the range leaves the reference's by more than INFERRED_RANGE_SLACK of its span. */
+function temporalRangeCheck(checks: Checks, column: ColumnProfile, referenceColumn: ColumnProfile): void {
+  const range = column.epochRange;
+  const referenceRange = referenceColumn.epochRange;
+  if (!range || !referenceRange || referenceColumn.kind !== 'temporal') return;
+  const slack = (referenceRange.max - referenceRange.min) * INFERRED_RANGE_SLACK;
+  const low = referenceRange.min - slack;
+  const high = referenceRange.max + slack;
+  checks.add(range.min >= low && range.max <= high, 'warn', {
+    name: 'range',
+    column: column.name,
+    observed: { min: column.min, max: column.max },
+    expected: { min: isoOfEpoch(low), max: isoOfEpoch(high) },
+    message: `column "${column.name}" spans [${String(column.min)}, ${String(column.max)}]; the reference spans [${String(referenceColumn.min)}, ${String(referenceColumn.max)}]`,
   });
 }
 

@@ -144,4 +144,14 @@ describe('validateSnapshot', () => {
     });
     expect(same).toMatchObject({ passed: true, referenceSha256: reference.sha256 });
   });
+
+  it('when a binary target is all positive, then the data is rejected naming the class and its count (not a failed training later)', async () => {
+    const transform = 'SELECT temp_max, wind, 1 AS sunny FROM source';
+    const snapshot = await ingestSnapshot(deps, { runId: 'run-one-class', source: weatherSpec, transform, requestedBy });
+    const rejected = await rejectionOf(
+      validateSnapshot(deps, { runId: 'run-one-class', model: 'sunny-one-class', snapshotSha256: snapshot.sha256, target: 'sunny', task: 'binary' }),
+    );
+    expect(rejected.code).toBe('DATA_REJECTED');
+    expect(rejected.message).toContain('binary target "sunny" has one class: 1 (1,461 rows)');
+  });
 });

@@ -42,6 +42,7 @@ export async function validateSnapshot(deps: ValidationDeps, input: ValidateData
   const report: ValidationReport = validateProfile(profile, {
     target: input.target,
     task: input.task,
+    ...(input.features ? { features: input.features } : {}),
     expectations: input.expectations,
     reference,
   });
@@ -79,6 +80,6 @@ async function storedProfile(deps: ValidationDeps, sha256: string): Promise<Data
 function storableProfile(profile: DatasetProfile): DatasetProfile {
   return {
     ...profile,
-    columns: profile.columns.map(({ onReferenceEdges: _ignored, ...column }) => column),
+    columns: profile.columns.map(({ onReferenceEdges: _edges, onReferenceValues: _values, ...column }) => column),
   };
 }

@@ -82,6 +82,11 @@ export interface TrainResult {
   importance: Record<string, number>;
   curve: TrainingCurvePoint[];
   bestIteration: number;
+  /**
+   * Boosting rounds asked for, run, and kept in the model (GBDT only): kept < trained only when early stopping
+   * truncated the model to its best validation iteration.
+   */
+  iterations?: { requested: number; trained: number; kept: number };
   /** 'logloss' for binary, 'rmse' for regression. */
   metricName: string;
 }

@@ -106,8 +106,9 @@ describe('trainModel', () => {
     expect(readOnnxMetadata(onnx)).toMatchObject({ snapshotSha256: seattle, keelVersion: '0.1.0-test', task: 'binary' });
     expect(uninterrupted.artifactUri).toMatch(/^file:\/\/.*\.onnx$/);
     const model = JSON.parse((await artifacts.read(uninterrupted.modelJsonSha256)).toString('utf8')) as GbdtModel;
-    // Early-stopping semantics: the model keeps the trees up to the best validation iteration.
-    expect(model.trees).toHaveLength(uninterrupted.bestIteration);
+    // No earlyStoppingRounds: the model keeps every requested tree, and the result says so.
+    expect(model.trees).toHaveLength(40);
+    expect(uninterrupted.metrics).toMatchObject({ requestedIterations: 40, keptIterations: 40 });
 
     // The holdout the evaluation stage will score: the ONNX graph agrees with the trainer on it.
     const data = await loadTrainingData(await artifacts.localPath(seattle), { target: 'sunny', task: 'binary', features: weatherFeatures });
@@ -130,7 +131,8 @@ describe('trainModel', () => {
     expect(training.map((p) => p.iteration)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     const last = training[training.length - 1];
     expect(last).toMatchObject({ numIterations: 40, bestIteration: uninterrupted.bestIteration, checkpointIteration: 35 });
-    expect(last.bestValidMetric).toBeCloseTo(uninterrupted.metrics.validLogloss, 12);
+    // The metrics are the kept model's (the last iteration's), never below the best one seen.
+    expect(last.bestValidMetric).toBeLessThanOrEqual(uninterrupted.metrics.validLogloss);
     expect(training.find((p) => p.iteration === 12)?.checkpointIteration).toBe(10);
     expect(last.checkpointPath).toMatch(/run-sunny\/gbdt-[0-9a-f]{24}\.json$/);
     expect(reports[reports.length - 1]).toMatchObject({ phase: 'exporting', iteration: 40 });
@@ -233,10 +235,40 @@ describe('trainModel inputs', () => {
   });
 
   it('rejects a snapshot whose rows all fall outside the training split', async () => {
-    // One row, and a seed that puts row 0 in the holdout.
-    const seed = Array.from({ length: 100 }, (_, s) => s).find((s) => splitPart(s, 0) === 'holdout')!;
-    const sha = await storeParquetSnapshot(artifacts, `SELECT 1.5 AS x, true AS sunny`);
+    // Two rows (one per class, so the target is binary), and a seed that puts both in the holdout.
+    const seed = Array.from({ length: 1000 }, (_, s) => s).find((s) => splitPart(s, 0) === 'holdout' && splitPart(s, 1) === 'holdout')!;
+    const sha = await storeParquetSnapshot(artifacts, `SELECT * FROM (VALUES (1.5, true), (2.5, false)) t(x, sunny)`);
     await expectTrainingFailed(run({ snapshotSha256: sha, features: ['x'], seed }), /none fell into the training split/);
+  });
+
+  it('refuses a snapshot too small for non-empty training, validation and holdout parts, giving the part sizes', async () => {
+    const sha = await storeParquetSnapshot(artifacts, `SELECT i::DOUBLE AS x, i % 2 = 0 AS sunny FROM range(6) t(i)`);
+    await expectTrainingFailed(run({ snapshotSha256: sha, features: ['x'], seed: 7 }), /6 rows, split into \d+ training, \d+ validation and \d+ holdout rows; every part needs at least one row/);
+  });
+
+  it.each([
+    ['numeric', '1::INTEGER', '1'],
+    ['boolean', 'false', '0'],
+    ['text', `'yes'`, 'yes'],
+  ])('when a binary target (%s) has one class, then it refuses naming the class and its count', async (_kind, value, named) => {
+    const sha = await storeParquetSnapshot(artifacts, `SELECT i::DOUBLE AS x, ${value} AS sunny FROM range(300) t(i)`);
+    const failure = await expectTrainingFailed(run({ snapshotSha256: sha, features: ['x'] }), new RegExp(`has one class: ${named} \\(300 rows\\)`));
+    expect(failure.details).toEqual({ column: 'sunny' });
+  });
+
+  it('when a feature is constant or entirely missing, then training goes on without it and the result names it', async () => {
+    const sha = await storeParquetSnapshot(
+      artifacts,
+      `SELECT temp_max, 'seattle' AS city, NULL::DOUBLE AS humidity, sunny FROM (${SEATTLE_TRAINING_SQL})`,
+    );
+    const result = await run({ snapshotSha256: sha, features: ['temp_max', 'city', 'humidity'], runId: 'run-ignored-features' });
+    expect(result.ignoredFeatures).toEqual([
+      { name: 'city', reason: 'constant (seattle)' },
+      { name: 'humidity', reason: 'entirely missing' },
+    ]);
+    expect(result.importance).toMatchObject({ city: 0, humidity: 0 });
+    expect(result.importance.temp_max).toBeGreaterThan(0);
+    expect(result.featureSchema).toContainEqual(expect.objectContaining({ name: 'humidity' }));
   });
 
   it('when the snapshot is not in the artifact store, then it fails as TRAINING_FAILED without details', async () => {

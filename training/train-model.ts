@@ -49,7 +49,14 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   const trainSet = selectRows(data.dataset, split.train);
   const valid = selectRows(data.dataset, split.valid);
   if (trainSet.rowCount === 0) {
-    throw new TrainingDataError(`the snapshot has ${data.dataset.rowCount} rows and none fell into the training split`);
+    throw new TrainingDataError(`the snapshot has ${data.dataset.rowCount} rows and none fell into the training split; add rows`);
+  }
+  // Early stopping needs validation rows and the evaluation needs holdout rows: refuse rather than skip either.
+  if (valid.rowCount === 0 || split.holdout.length === 0) {
+    throw new TrainingDataError(
+      `the snapshot has ${data.dataset.rowCount} rows, split into ${trainSet.rowCount} training, ${valid.rowCount} validation and ` +
+        `${split.holdout.length} holdout rows; every part needs at least one row: add rows`,
+    );
   }
   const validOrNone = valid.rowCount > 0 ? valid : undefined;
 
@@ -130,6 +137,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
     validRows: valid.rowCount,
     holdoutRows: split.holdout.length,
     resumedFromIteration: progress.resumedFromIteration,
+    ...(data.ignoredFeatures.length > 0 ? { ignoredFeatures: data.ignoredFeatures } : {}),
   };
 }
 

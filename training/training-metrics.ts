@@ -7,8 +7,14 @@ import type { Model, TrainResult } from '../ml/model.js';
 
 export function metricsAtBest(trained: TrainResult, train: ColumnarDataset, valid: ColumnarDataset | undefined): Record<string, number> {
   const name = trained.metricName === 'logloss' ? 'Logloss' : trained.metricName === 'rmse' ? 'Rmse' : trained.metricName;
-  const point = trained.curve.find((p) => p.iteration === trained.bestIteration) ?? trained.curve[trained.curve.length - 1];
+  // The metrics of the model as returned: at its last kept iteration.
+  const at = trained.iterations?.kept ?? trained.bestIteration;
+  const point = trained.curve.find((p) => p.iteration === at) ?? trained.curve[trained.curve.length - 1];
   const metrics: Record<string, number> = { iterations: trained.curve.length };
+  if (trained.iterations !== undefined) {
+    metrics.requestedIterations = trained.iterations.requested;
+    metrics.keptIterations = trained.iterations.kept;
+  }
   if (point !== undefined) {
     metrics[`train${name}`] = point.trainMetric;
     if (point.validMetric !== null) metrics[`valid${name}`] = point.validMetric;

@@ -115,6 +115,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       snapshotSha256: snapshot.sha256,
       target: spec.target,
       task: spec.task,
+      ...(spec.features ? { features: spec.features } : {}),
       expectations: spec.expectations,
       ...(spec.split ? { split: spec.split } : {}),
     });

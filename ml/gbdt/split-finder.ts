@@ -2,7 +2,9 @@
 // gain = G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ); numeric splits try missing on both sides;
 // categorical splits sort categories by sum_grad/(sum_hess + cat_smooth) and scan prefixes from both ends.
 // Histograms hold no counts: as LightGBM does, a bin's row count is estimated as
-// round(bin hessian × leaf rows / leaf hessian), exact whenever hessians are constant (L2 regression).
+// round(bin hessian × leaf rows / leaf hessian), exact whenever hessians are constant (L2 regression). The
+// estimate can be far off for a binary task (a few uncertain rows carry most of a leaf's hessian), so the tree
+// learner checks the real child sizes after partitioning and refuses a split that breaks minDataInLeaf.
 
 import { MISSING_BIN } from './binning.js';
 import type { HistogramLayout } from './histogram.js';
@@ -32,8 +34,13 @@ export interface LeafSums {
   count: number;
 }
 
+/** LightGBM's kEpsilon, as the least denominator: a leaf whose hessians all rounded to 0 (a saturated binary score) stays defined. */
+export const HESSIAN_EPSILON = 1e-15;
+
+/** -G / max(H + λ, ε); never NaN or infinite (a non-finite quotient, only possible from overflow, gives 0). */
 export function leafOutput(grad: number, hess: number, l2: number): number {
-  return -grad / (hess + l2);
+  const output = -grad / Math.max(hess + l2, HESSIAN_EPSILON);
+  return Number.isFinite(output) ? output : 0;
 }
 
 /** Best split over the features with usedFeature[f] = 1, or null when no split gains more than minGainToSplit. */

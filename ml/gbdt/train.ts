@@ -181,7 +181,9 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
-  const kept = trees.slice(0, bestIteration);
+  // Truncating to the best validation iteration is early stopping's job: without it every requested tree stays.
+  const keptCount = validBins !== null && params.earlyStoppingRounds > 0 ? bestIteration : trees.length;
+  const kept = trees.slice(0, keptCount);
   const importance: Record<string, number> = Object.fromEntries(features.map((f) => [f, 0]));
   for (const tree of kept) {
     for (let node = 0; node < tree.feature.length; node++) {
@@ -189,7 +191,8 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     }
   }
   const model: GbdtModel = { kind: 'gbdt', task, features: mappers.map(mapperToFeature), baseScore, trees: kept };
-  return { model, importance, curve, bestIteration, metricName: metricName(task) };
+  const iterations = { requested: params.numIterations, trained: trees.length, kept: kept.length };
+  return { model, importance, curve, bestIteration, iterations, metricName: metricName(task) };
 }
 
 function requireLabel(d: ColumnarDataset, params: GbdtParams, what: string): Float64Array {

@@ -62,6 +62,8 @@ export class TreeLearner {
     const leafOut = new Float64Array(maxLeaves);
     const leafHist: (Float64Array | null)[] = new Array(maxLeaves).fill(null);
     const leafBest: (SplitInfo | null)[] = new Array(maxLeaves).fill(null);
+    // Features a leaf may still split on after a split of it was refused on real row counts (null: all used).
+    const leafFeatures: (Uint8Array | null)[] = new Array(maxLeaves).fill(null);
     const free = this.histPool;
     const histSize = this.layout.totalBins * 2;
 
@@ -117,6 +119,20 @@ export class TreeLearner {
       const begin = leafBegin[target];
       const leftSize = this.records.partition(rows, begin, leafSize[target], split.feature, mask);
       const rightSize = leafSize[target] - leftSize;
+      if (leftSize < p.minDataInLeaf || rightSize < p.minDataInLeaf) {
+        // The hessian-based count estimate was wrong: the rows are now in leaf order (still one block, so the
+        // reordering is harmless) and counted exactly. Refuse the split; search again without this feature.
+        const allowed = leafFeatures[target] ?? Uint8Array.from(usedFeature);
+        allowed[split.feature] = 0;
+        leafFeatures[target] = allowed;
+        const sums = { grad: leafGrad[target], hess: leafHess[target], count: leafSize[target] };
+        leafBest[target] = findBestSplit(leafHist[target]!, this.layout, this.isCategorical, allowed, sums, p);
+        if (leafBest[target] === null) {
+          free.push(leafHist[target]!);
+          leafHist[target] = null;
+        }
+        continue;
+      }
 
       const node = leafNode[target];
       const leftNode = addLeafNode();
@@ -149,6 +165,7 @@ export class TreeLearner {
       const parentHist = leafHist[target]!;
       leafHist[target] = null;
       leafBest[target] = null;
+      leafFeatures[target] = null;
       // The last split of a tree needs no child histograms: nothing will be split after it.
       const moreSplits = numLeaves < maxLeaves;
       if (moreSplits && (this.canSplit(leftSize, depth) || this.canSplit(rightSize, depth))) {

@@ -30,6 +30,8 @@ export interface ValidateDatasetInput {
   snapshotSha256: string;
   target: string;
   task: Task;
+  /** The spec's feature columns; absent = every column but the target. */
+  features?: string[];
   expectations?: Expectations;
   /** The run spec's split (absent: the default hash split). */
   split?: SplitSpec;
@@ -72,6 +74,8 @@ export interface TrainModelResult {
   validRows: number;
   holdoutRows: number;
   resumedFromIteration: number | null;
+  /** Features the trainer could not use (entirely missing or constant): still model inputs, never split on. */
+  ignoredFeatures?: { name: string; reason: string }[];
 }
 
 export interface EvaluateModelInput {
