@@ -31,10 +31,12 @@ import {
   type RecordRunProgressInput,
   type RegisterModelVersionInput,
   type RegisterModelVersionResult,
+  type ProductionChange,
   type ReviewResult,
 } from '../workflows/definitions.js';
 import type pg from 'pg';
 import { keepHeartbeating } from './evaluation/activity-heartbeat.js';
+import { recordMonitoringReference } from '../monitoring/record-reference.js';
 
 export interface RegistryActivityDeps {
   db: Db;
@@ -43,6 +45,8 @@ export interface RegistryActivityDeps {
   /** The serving cache the smoke prediction goes through; default: an unwatched cache that reads the alias per call. */
   modelCache?: ModelCache;
   clock?: () => Date;
+  /** Tells the model's monitor that a smoke revert moved production (the pipeline worker signals it). */
+  notifyProductionChange?: (change: ProductionChange) => Promise<void>;
 }
 
 const PIPELINE_ACTOR = { actor: 'pipeline', actorKeyId: null, role: null } as const;
@@ -138,6 +142,13 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
     await modelCache.refresh(input.model).catch(() => undefined);
   }
 
+  /** The monitor follows production back (a retried deploy tells it again; the signal is idempotent). */
+  async function notifyRevert(input: DeployModelVersionInput, restoredVersion: number | null): Promise<void> {
+    // Without a previous version the model never had production, so there is no monitor to correct.
+    if (!deps.notifyProductionChange || restoredVersion === null) return;
+    await deps.notifyProductionChange({ model: input.model, version: restoredVersion, action: 'revert', runId: input.runId, actor: 'pipeline' });
+  }
+
   function smokeFailure(input: DeployModelVersionInput, previousVersion: number | null, problem: string): ApplicationFailure {
     const restored = previousVersion === null ? 'the model has no production version again' : `production is back on version ${previousVersion}`;
     return permanent(
@@ -193,6 +204,19 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
           });
         },
       );
+      const stopHeartbeats = keepHeartbeating(`drift reference of version ${version.version} of ${input.model}`);
+      try {
+        await recordMonitoringReference(deps, {
+          modelVersionId: version.id,
+          modelId: model.id,
+          version: version.version,
+          snapshotSha256: input.snapshotSha256,
+          featureSchema: input.training.featureSchema,
+          modelJsonSha256: input.training.modelJsonSha256,
+        });
+      } finally {
+        stopHeartbeats();
+      }
       return { modelVersionId: version.id, version: version.version };
     },
 
@@ -244,7 +268,10 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
     const { model, row } = await requireVersion(input.model, input.version);
     // An earlier attempt already failed the smoke test and reverted: report the same outcome again.
     const reverted = await getRunDeployment(db, input.runId, 'revert');
-    if (reverted) throw smokeFailure(input, reverted.toVersion, reverted.reason ?? 'smoke test failed');
+    if (reverted) {
+      await notifyRevert(input, reverted.toVersion);
+      throw smokeFailure(input, reverted.toVersion, reverted.reason ?? 'smoke test failed');
+    }
     if (!DEPLOYABLE_STATUSES.includes(row.status as ModelVersionStatus)) {
       throw permanent(FAILURE_TYPES.invalidSpec, `version ${input.version} of "${input.model}" is ${row.status}, not approved`);
     }
@@ -284,6 +311,7 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
     } catch (error) {
       const problem = (error as Error).message;
       await revertDeploy(input, model, fromVersion, problem);
+      await notifyRevert(input, fromVersion);
       throw smokeFailure(input, fromVersion, problem);
     }
   }

@@ -3,10 +3,11 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config.js';
 import { createDataActivities, dataPlaneSettings } from '../activities/data-activities.js';
 import { createEvaluateActivities } from '../activities/evaluate-activities.js';
-import { createMonitorActivities } from '../activities/monitor-activities.js';
+import { createMonitorActivities, createMonitoringActivities } from '../activities/monitor-activities.js';
 import { createRegistryActivities } from '../activities/registry-activities.js';
 import { createRunActivities } from '../activities/run-activities.js';
 import { createSystemActivities } from '../activities/system-activities.js';
+import { signalProductionChanged } from '../monitoring/monitor-client.js';
 import { isMain } from './is-main.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
@@ -21,8 +22,20 @@ export function createPipelineActivities(deps: WorkerDeps, client: Client) {
     ...createRunActivities({ db }),
     ...createDataActivities({ db, artifacts: deps.artifacts, settings: dataPlaneSettings(deps.config) }),
     ...createEvaluateActivities({ db, artifacts: deps.artifacts }),
-    ...createRegistryActivities({ db, pool, artifacts: deps.artifacts }),
+    ...createRegistryActivities({
+      db,
+      pool,
+      artifacts: deps.artifacts,
+      notifyProductionChange: (change) => signalProductionChanged(client, change, deps.config.taskQueues.pipeline),
+    }),
     ...createMonitorActivities({ client, taskQueue: deps.config.taskQueues.pipeline }),
+    ...createMonitoringActivities({
+      db,
+      pool,
+      client,
+      taskQueue: deps.config.taskQueues.pipeline,
+      trainingTaskQueue: deps.config.taskQueues.training,
+    }),
   };
 }
 

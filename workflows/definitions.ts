@@ -343,13 +343,110 @@ export interface MonitorInput {
   model: string;
   /** Carried across continue-as-new. */
   state?: MonitorState;
+  /** Ticks before continuing as new (default 500, or earlier when Temporal suggests it); tests set a small one. */
+  ticksPerRun?: number;
 }
 
 export interface MonitorState {
   model: string;
   productionVersion: number | null;
-  deployments: { version: number; runId: string; at: string }[];
+  deployments: { version: number | null; runId: string | null; at: string; action?: 'deploy' | 'rollback' | 'revert' }[];
+  /** Reporting monitors only (patch `monitor-reports`): the interval now in force (ms). */
+  intervalMs?: number;
+  /** End of the last reported window: the next window starts here. */
+  lastWindowEnd?: string | null;
+  /** When the monitor last started a retraining run (the cooldown counts from here). */
+  lastRetrainAt?: string | null;
+  lastRetrain?: { runId: string; workflowId: string; at: string } | null;
+  lastReport?: MonitorReportSummary | null;
+  /** Reports made over the monitor's whole life (across continue-as-new). */
+  ticks?: number;
 }
 
 export const versionDeployedSignal = defineSignal<[NotifyMonitorInput]>('versionDeployed');
 export const monitorStateQuery = defineQuery<MonitorState>('monitorState');
+
+/** A change of the production alias that was not a pipeline deploy: an ops rollback or a failed-smoke revert. */
+export interface ProductionChange {
+  model: string;
+  /** The version now in production; null when a revert left the model without one. */
+  version: number | null;
+  action: 'rollback' | 'revert';
+  runId: string | null;
+  actor: string;
+}
+
+export interface MonitoringPolicyChange {
+  model: string;
+  intervalMs: number;
+}
+
+export type MonitoringVerdict = 'drift' | 'no_drift' | 'not_enough_data' | 'no_reference' | 'no_production_version' | 'no_model';
+
+export interface ComputeMonitoringReportInput {
+  model: string;
+  windowStart: string;
+  windowEnd: string;
+  /** When the monitor last started a retrain (for the cooldown); null if never. */
+  lastRetrainAt: string | null;
+}
+
+export interface ComputeMonitoringReportResult {
+  /** Null when nothing was reported (unknown model, no production version). */
+  reportId: string | null;
+  version: number | null;
+  verdict: MonitoringVerdict;
+  summary: string;
+  rows: number;
+  /** The policy now in force, so the monitor sleeps the interval ops set. */
+  intervalMs: number;
+  cooldownMs: number;
+  /** A breach with retraining enabled and outside the cooldown: the monitor should start a retrain now. */
+  retrainDue: boolean;
+}
+
+export interface StartRetrainInput {
+  model: string;
+  windowEnd: string;
+  reportId: string | null;
+}
+
+export interface StartRetrainResult {
+  started: boolean;
+  runId: string | null;
+  workflowId: string | null;
+  reason: string;
+}
+
+/** The activities the monitor workflow calls (activities/monitor-activities.ts). */
+export interface ModelMonitorActivities {
+  computeMonitoringReport(input: ComputeMonitoringReportInput): Promise<ComputeMonitoringReportResult>;
+  startRetrain(input: StartRetrainInput): Promise<StartRetrainResult>;
+}
+
+/** `2025-01-02T03:04:05.678Z` → `20250102T030405678Z`: a window end as a workflow-id and run-id segment. */
+export function windowKey(windowEnd: string): string {
+  return windowEnd.replace(/[-:.]/g, '');
+}
+
+export function retrainWorkflowId(model: string, windowEnd: string): string {
+  return `retrain/${model}/${windowKey(windowEnd)}`;
+}
+
+/** Run ids are global (runs.id), so the model is part of a retrain's. */
+export function retrainRunId(model: string, windowEnd: string): string {
+  return `retrain-${model}-${windowKey(windowEnd)}`;
+}
+
+export interface MonitorReportSummary {
+  reportId: string | null;
+  version: number | null;
+  verdict: MonitoringVerdict;
+  summary: string;
+  windowStart: string;
+  windowEnd: string;
+  rows: number;
+}
+
+export const productionChangedSignal = defineSignal<[ProductionChange]>('productionChanged');
+export const monitoringPolicyChangedSignal = defineSignal<[MonitoringPolicyChange]>('monitoringPolicyChanged');

@@ -4,6 +4,8 @@ import { getEvaluationReport } from '../../db/repositories/evaluation-reports.js
 import { getAliasVersion, listAliases, listDeployments, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
 import { listModelVersions } from '../../db/repositories/model-versions.js';
 import { getModelByName, listModels } from '../../db/repositories/models.js';
+import { latestMonitoringReport } from '../../db/repositories/monitoring-reports.js';
+import { monitoringReportSummaryView } from '../../monitoring/report-views.js';
 import { RegistryError, type RegistryErrorCode } from '../../db/repositories/registry-errors.js';
 import { rollbackModel, type AuditActor } from '../../db/repositories/rollback.js';
 import type { ModelRow } from '../../db/schema.js';
@@ -74,10 +76,11 @@ function evaluationSummary(id: string, report: EvaluationReport, gatesPassed: bo
 
 export async function getModelDetail(db: Db, name: string) {
   const model = await requireModel(db, name);
-  const [versions, aliases, history] = await Promise.all([
+  const [versions, aliases, history, latestReport] = await Promise.all([
     listModelVersions(db, model.id),
     listAliases(db, model.id),
     listDeployments(db, model.id),
+    latestMonitoringReport(db, model.id),
   ]);
   const versionViews = await Promise.all(
     versions.map(async (version) => {
@@ -118,6 +121,7 @@ export async function getModelDetail(db: Db, name: string) {
       runId: row.runId,
       at: row.createdAt.toISOString(),
     })),
+    monitoring: { latestReport: latestReport ? monitoringReportSummaryView(latestReport) : null },
   };
 }
 

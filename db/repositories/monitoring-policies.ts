@@ -1,0 +1,24 @@
+// The monitoring policy ops set per model (stored as sent; monitoring/policy.ts fills in the defaults).
+import { eq } from 'drizzle-orm';
+import { monitoringPolicies, type MonitoringPolicyRow } from '../schema.js';
+import type { DbOrTx } from './models.js';
+
+export async function getMonitoringPolicy(db: DbOrTx, modelId: string): Promise<MonitoringPolicyRow | undefined> {
+  const [row] = await db.select().from(monitoringPolicies).where(eq(monitoringPolicies.modelId, modelId)).limit(1);
+  return row;
+}
+
+export async function putMonitoringPolicy(
+  db: DbOrTx,
+  input: { modelId: string; policy: unknown; updatedBy: string },
+): Promise<MonitoringPolicyRow> {
+  const [row] = await db
+    .insert(monitoringPolicies)
+    .values({ modelId: input.modelId, policy: input.policy, updatedBy: input.updatedBy })
+    .onConflictDoUpdate({
+      target: monitoringPolicies.modelId,
+      set: { policy: input.policy, updatedBy: input.updatedBy, updatedAt: new Date() },
+    })
+    .returning();
+  return row!;
+}
