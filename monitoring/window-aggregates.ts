@@ -5,7 +5,6 @@ import type pg from 'pg';
 import {
   binLayout,
   type BinaryFeedbackSummary,
-  type CategoricalLiveCounts,
   type FeatureReference,
   type LiveCounts,
   type NumericLiveCounts,
