@@ -41,6 +41,12 @@ export interface KeelConfig {
   demo: boolean;
   /** Task queue names; change them to isolate environments that share a Temporal namespace. */
   taskQueues: { pipeline: string; training: string };
+  /** Most prediction log rows held in memory before predict answers 503 (at least 1000, one full request). */
+  predictionBufferRows: number;
+  /** Longest a logged prediction waits in memory before its batch is written. */
+  predictionFlushMs: number;
+  /** Daily prediction log partitions older than this are dropped. */
+  predictionRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +118,14 @@ function readMemoryLimit(env: Env, name: string, fallback: string): string {
   return raw;
 }
 
+function readInteger(env: Env, name: string, fallback: number, min: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(name, `must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
@@ -150,5 +164,8 @@ export function loadConfig(env: Env = process.env): KeelConfig {
       pipeline: nonEmpty(env.KEEL_PIPELINE_TASK_QUEUE) ?? 'pipeline',
       training: nonEmpty(env.KEEL_TRAINING_TASK_QUEUE) ?? 'training',
     },
+    predictionBufferRows: readInteger(env, 'KEEL_PREDICTION_BUFFER_ROWS', 100_000, 1000),
+    predictionFlushMs: readInteger(env, 'KEEL_PREDICTION_FLUSH_MS', 200, 1),
+    predictionRetentionDays: readInteger(env, 'KEEL_PREDICTION_RETENTION_DAYS', 30, 1),
   };
 }

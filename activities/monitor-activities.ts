@@ -2,7 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Db } from '../db/client.js';
-import { computeMonitoringReport } from '../monitoring/compute-report.js';
+import { computeMonitoringReport, monitoringIntervalOf } from '../monitoring/compute-report.js';
 import { signalVersionDeployed } from '../monitoring/monitor-client.js';
 import { startRetrain } from '../monitoring/retrain.js';
 import {
@@ -37,6 +37,9 @@ export interface MonitoringActivityDeps {
 
 export function createMonitoringActivities(deps: MonitoringActivityDeps) {
   return {
+    async monitoringInterval(input: { model: string }): Promise<number> {
+      return monitoringIntervalOf(deps.db, input.model);
+    },
     async computeMonitoringReport(input: ComputeMonitoringReportInput): Promise<ComputeMonitoringReportResult> {
       return computeMonitoringReport({ db: deps.db, pool: deps.pool }, input);
     },

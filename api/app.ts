@@ -18,6 +18,8 @@ import runRoutes from './routes/runs.js';
 import scheduleRoutes from './routes/schedules.js';
 import modelRoutes from './routes/models.js';
 import predictRoutes from './routes/predict.js';
+import predictionLogRoutes from './routes/predictions.js';
+import feedbackRoutes from './routes/feedback.js';
 import monitoringRoutes from './routes/monitoring.js';
 import { createServingProvider } from './models/serving-provider.js';
 import type { ServingDeps } from '../serving/serving-deps.js';
@@ -83,6 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   const serving = createServingProvider(deps);
   await app.register(modelRoutes, { ...routeDeps, serving });
   await app.register(predictRoutes, { ...routeDeps, serving });
+  await app.register(predictionLogRoutes, { ...routeDeps, serving });
+  await app.register(feedbackRoutes, { ...routeDeps, serving });
   await app.register(monitoringRoutes, routeDeps);
 
   return app;

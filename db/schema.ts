@@ -9,6 +9,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -241,22 +242,37 @@ export const approvals = pgTable(
 );
 export type ApprovalRow = typeof approvals.$inferSelect;
 
+/**
+ * The prediction log, partitioned by day on `created_at` (hand-written migration 0002_prediction-log; drizzle sees
+ * the parent as a plain table). One row per scored row; `score` is the probability (binary) or the value (regression).
+ */
 export const predictions = pgTable(
   'predictions',
   {
-    id: uuid('id').primaryKey(),
+    id: uuid('id').notNull(),
     modelId: uuid('model_id').notNull(),
+    model: text('model').notNull(),
     version: integer('version').notNull(),
+    /** The request row in source shape, when the caller sent source rows; null for feature rows. */
+    source: jsonb('source'),
+    /** The feature row the model scored. */
     features: jsonb('features').notNull(),
-    prediction: jsonb('prediction').notNull(),
-    score: doublePrecision('score'),
-    latencyMs: doublePrecision('latency_ms'),
-    createdAt: createdAt(),
+    /** `{ label, probability }` (binary) or `{ value }` (regression), as returned to the caller. */
+    output: jsonb('output').notNull(),
+    score: doublePrecision('score').notNull(),
+    latencyMs: doublePrecision('latency_ms').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    /** The caller's API key id. */
+    keyId: uuid('key_id'),
   },
-  (t) => [index('predictions_model_created_idx').on(t.modelId, t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.id, t.createdAt] }),
+    index('predictions_model_created_idx').on(t.modelId, t.createdAt, t.id),
+  ],
 );
 export type PredictionRow = typeof predictions.$inferSelect;
 
+/** Delayed true labels: one per prediction (0/1 for binary, the value for regression). */
 export const feedback = pgTable(
   'feedback',
   {
@@ -264,6 +280,7 @@ export const feedback = pgTable(
     modelId: uuid('model_id').notNull(),
     label: doublePrecision('label').notNull(),
     createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('feedback_model_created_idx').on(t.modelId, t.createdAt)],
 );

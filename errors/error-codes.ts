@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   PREDICTION_INPUT_INVALID: { status: 400, retryable: false, doc: 'a row does not fit the model; names the row and field' },
   MODEL_NOT_SERVING: { status: 404, retryable: false, doc: 'the model does not exist or has no production version' },
   MODEL_LOAD_FAILED: { status: 503, retryable: true, doc: 'the artifact is missing, corrupt or not loadable' },
+  PREDICTION_LOG_FULL: { status: 503, retryable: true, doc: 'the prediction log buffer is full or closing; retry after Retry-After' },
+  FEEDBACK_INVALID: { status: 400, retryable: false, doc: 'a feedback item or dataset row is malformed; names the item and field' },
 
   // Artifacts
   ARTIFACT_NOT_FOUND: { status: 404, retryable: false, doc: 'no artifact with that sha256' },

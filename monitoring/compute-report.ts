@@ -71,6 +71,13 @@ function retrainDecision(verdict: ReportVerdict, policy: MonitoringPolicy, windo
   return { action: 'pending', reason: 'breach: starting a retraining run' };
 }
 
+/** The interval of the model's policy (the default when ops set none or the model is unknown). */
+export async function monitoringIntervalOf(db: Db, modelName: string): Promise<number> {
+  const model = await getModelByName(db, modelName);
+  const row = model ? await getMonitoringPolicy(db, model.id) : undefined;
+  return monitoringPolicyWithDefaults((row?.policy ?? {}) as MonitoringPolicyInput).intervalMs;
+}
+
 export async function computeMonitoringReport(deps: ComputeReportDeps, input: ComputeMonitoringReportInput): Promise<ComputeMonitoringReportResult> {
   const { db, pool } = deps;
   const model = await getModelByName(db, input.model);

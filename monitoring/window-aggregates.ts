@@ -214,7 +214,7 @@ export async function aggregateFeedback(
 FROM feedback f
 JOIN predictions p ON p.id = f.prediction_id AND p.model_id = f.model_id
 WHERE f.model_id = ${model} AND p.version = ${params.add(query.version, '::int')}
-  AND f.created_at >= ${params.add(query.windowStart, '::timestamptz')} AND f.created_at < ${params.add(query.windowEnd, '::timestamptz')}
+  AND f.updated_at >= ${params.add(query.windowStart, '::timestamptz')} AND f.updated_at < ${params.add(query.windowEnd, '::timestamptz')}
 GROUP BY 1`;
   const result = await pool.query<FeedbackRow>({ text, values: params.values });
   let labelled = 0;

@@ -420,6 +420,8 @@ export interface StartRetrainResult {
 
 /** The activities the monitor workflow calls (activities/monitor-activities.ts). */
 export interface ModelMonitorActivities {
+  /** The policy's interval (ms), read when a monitor starts fresh. */
+  monitoringInterval(input: { model: string }): Promise<number>;
   computeMonitoringReport(input: ComputeMonitoringReportInput): Promise<ComputeMonitoringReportResult>;
   startRetrain(input: StartRetrainInput): Promise<StartRetrainResult>;
 }

@@ -71,7 +71,6 @@ type ProductionEvent = { kind: 'deploy'; event: NotifyMonitorInput } | { kind: '
 
 async function reportingMonitor(input: MonitorInput): Promise<void> {
   const state: MonitorState = input.state ?? { model: input.model, productionVersion: null, deployments: [] };
-  state.intervalMs ??= DEFAULT_INTERVAL_MS;
   state.lastWindowEnd ??= null;
   state.lastRetrainAt ??= null;
   state.lastRetrain ??= null;
@@ -104,6 +103,10 @@ async function reportingMonitor(input: MonitorInput): Promise<void> {
 
   const nextTickAt = () => (state.lastWindowEnd == null ? workflowInfo().runStartTime.getTime() : Date.parse(state.lastWindowEnd)) + state.intervalMs!;
 
+  if (state.intervalMs === undefined) {
+    // A fresh monitor sleeps the interval ops already set, not the default.
+    state.intervalMs = await monitoring.monitoringInterval({ model: input.model }).catch(() => DEFAULT_INTERVAL_MS);
+  }
   let ticks = 0;
   applyInbox();
   while (ticks < ticksPerRun && !workflowInfo().continueAsNewSuggested) {

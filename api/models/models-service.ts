@@ -10,7 +10,7 @@ import { RegistryError, type RegistryErrorCode } from '../../db/repositories/reg
 import { rollbackModel, type AuditActor } from '../../db/repositories/rollback.js';
 import type { ModelRow } from '../../db/schema.js';
 import { ModelLoadError, ModelNotServingError, PredictionInputError } from '../../serving/errors.js';
-import type { PredictResponse } from '../../serving/predict.js';
+import type { PredictionCaller, PredictResponse } from '../../serving/predict.js';
 import type { EvaluationReport } from '../../activities/evaluate-activities.js';
 import { ApiError } from '../errors.js';
 import type { ServingProvider } from './serving-provider.js';
@@ -161,10 +161,15 @@ export async function rollbackProduction(db: Db, serving: ServingProvider, comma
   }
 }
 
-export async function predict(serving: ServingProvider, model: string, rows: readonly unknown[]): Promise<PredictResponse> {
+export async function predict(
+  serving: ServingProvider,
+  model: string,
+  rows: readonly unknown[],
+  caller?: PredictionCaller,
+): Promise<PredictResponse> {
   const { predictor } = await serving.get();
   try {
-    return await predictor.predict(model, rows);
+    return await predictor.predict(model, rows, caller);
   } catch (error) {
     if (error instanceof ModelLoadError) {
       throw new ApiError(503, 'MODEL_UNAVAILABLE', error.message, { model: error.model, version: error.version });

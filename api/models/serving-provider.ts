@@ -19,7 +19,16 @@ export function createServingProvider(deps: { serving?: ServingDeps; config: Kee
   let own: Promise<ServingDeps> | undefined;
   return {
     get() {
-      own ??= createServingDeps({ db: deps.db, pool: deps.pool, artifacts: new FsArtifactStore(deps.config.artifactDir) });
+      own ??= createServingDeps({
+        db: deps.db,
+        pool: deps.pool,
+        artifacts: new FsArtifactStore(deps.config.artifactDir),
+        predictionLog: {
+          bufferRows: deps.config.predictionBufferRows,
+          flushIntervalMs: deps.config.predictionFlushMs,
+          retentionDays: deps.config.predictionRetentionDays,
+        },
+      });
       return own;
     },
     async close() {

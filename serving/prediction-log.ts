@@ -1,0 +1,282 @@
+// The prediction log's bounded in-memory buffer: requests append without touching Postgres, one flusher writes
+// batches with COPY. Nothing is dropped: a full buffer refuses before scoring, a failed batch stays (in order) and
+// is retried, and close() returns only once every accepted row is in Postgres.
+import type pg from 'pg';
+import { copyPredictions, type PredictionLogRecord } from '../db/repositories/predictions.js';
+import { dayStart, dropExpiredPredictionPartitions, ensurePredictionPartitions } from '../db/prediction-partitions.js';
+import { KeelError } from '../errors/keel-error.js';
+
+export type { PredictionLogRecord } from '../db/repositories/predictions.js';
+
+export interface PredictionLogSettings {
+  /** Most rows held in memory (buffered + reserved by requests being scored); beyond it requests are refused. */
+  bufferRows: number;
+  /** Longest a row waits before a flush starts. */
+  flushIntervalMs: number;
+  /** Daily partitions older than this many days are dropped. */
+  retentionDays: number;
+}
+
+export const DEFAULT_PREDICTION_LOG_SETTINGS: PredictionLogSettings = {
+  bufferRows: 100_000,
+  flushIntervalMs: 200,
+  retentionDays: 30,
+};
+
+export interface PredictionLogOptions extends Partial<PredictionLogSettings> {
+  pool: pg.Pool;
+  /** Rows per COPY (default 1,000); a flush starts as soon as this many are waiting. */
+  batchRows?: number;
+  /** Partitions kept ready ahead of today (default 3). */
+  partitionDaysAhead?: number;
+  /** First wait before retrying a failed flush; doubles up to 10 s (default 250 ms). */
+  retryDelayMs?: number;
+  /** Writes one batch; default COPY. */
+  writeBatch?: (client: pg.PoolClient, records: readonly PredictionLogRecord[]) => Promise<void>;
+  clock?: () => Date;
+  logger?: { warn(fields: object, message: string): void };
+}
+
+export interface PredictionLogStats {
+  /** Rows accepted and not yet written. */
+  bufferedRows: number;
+  /** Rows reserved by requests still being scored. */
+  reservedRows: number;
+  flushedRows: number;
+  failedFlushes: number;
+  /** Rows refused because the buffer was full (their requests got 503 and nothing was scored). */
+  refusedRows: number;
+  /** Rows accepted but never written: stays 0 by construction; exported so an alert can prove it. */
+  droppedRows: number;
+}
+
+/** The buffer is full (or the log is closing): the request is refused before anything is scored. */
+export class PredictionLogFullError extends KeelError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super('PREDICTION_LOG_FULL', message, { retryAfterSeconds });
+  }
+
+  get retryAfterSeconds(): number {
+    return (this.details?.retryAfterSeconds as number | undefined) ?? 1;
+  }
+}
+
+/** Room held for rows being scored: `commit` hands over their records, `release` gives unused room back. */
+export interface PredictionLogReservation {
+  commit(records: readonly PredictionLogRecord[]): void;
+  release(): void;
+}
+
+const MAX_RETRY_DELAY_MS = 10_000;
+
+export class PredictionLog {
+  private readonly pool: pg.Pool;
+  private readonly settings: PredictionLogSettings;
+  private readonly batchRows: number;
+  private readonly partitionDaysAhead: number;
+  private readonly retryDelayMs: number;
+  private readonly writeBatch: NonNullable<PredictionLogOptions['writeBatch']>;
+  private readonly clock: () => Date;
+  private readonly logger: PredictionLogOptions['logger'];
+
+  // Rows [head, buffer.length) are waiting; a write takes a prefix and advances head only on success.
+  private buffer: PredictionLogRecord[] = [];
+  private head = 0;
+  private reserved = 0;
+  private appendedTotal = 0;
+  private writtenTotal = 0;
+  private counters = { flushedRows: 0, failedFlushes: 0, refusedRows: 0 };
+  private currentWrite: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private backgroundRunning = false;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private reservationsDrained: (() => void) | undefined;
+  private partitionsReadyFor = -1;
+
+  constructor(options: PredictionLogOptions) {
+    this.pool = options.pool;
+    this.settings = {
+      bufferRows: options.bufferRows ?? DEFAULT_PREDICTION_LOG_SETTINGS.bufferRows,
+      flushIntervalMs: options.flushIntervalMs ?? DEFAULT_PREDICTION_LOG_SETTINGS.flushIntervalMs,
+      retentionDays: options.retentionDays ?? DEFAULT_PREDICTION_LOG_SETTINGS.retentionDays,
+    };
+    this.batchRows = options.batchRows ?? 1000;
+    this.partitionDaysAhead = options.partitionDaysAhead ?? 3;
+    this.retryDelayMs = options.retryDelayMs ?? 250;
+    this.writeBatch = options.writeBatch ?? copyPredictions;
+    this.clock = options.clock ?? (() => new Date());
+    this.logger = options.logger;
+  }
+
+  /** Prepares today's and the next days' partitions and applies retention; call once before serving. */
+  async start(): Promise<void> {
+    await this.maintainPartitions(this.clock());
+  }
+
+  /** The time requests should wait before retrying after a refusal. */
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil((2 * this.settings.flushIntervalMs) / 1000));
+  }
+
+  stats(): PredictionLogStats {
+    return {
+      bufferedRows: this.buffer.length - this.head,
+      reservedRows: this.reserved,
+      ...this.counters,
+      droppedRows: 0,
+    };
+  }
+
+  /**
+   * Holds room for `rows` rows, or throws PredictionLogFullError at once. Call before scoring, so a refused
+   * request scores nothing; O(1), never waits on the database.
+   */
+  reserve(rows: number): PredictionLogReservation {
+    if (this.closing) {
+      this.counters.refusedRows += rows;
+      throw new PredictionLogFullError('the prediction log is shutting down; retry on another instance', this.retryAfterSeconds);
+    }
+    if (this.buffer.length - this.head + this.reserved + rows > this.settings.bufferRows) {
+      this.counters.refusedRows += rows;
+      throw new PredictionLogFullError(
+        `the prediction log buffer is full (${this.settings.bufferRows} rows waiting for Postgres); retry shortly`,
+        this.retryAfterSeconds,
+      );
+    }
+    this.reserved += rows;
+    let open = true;
+    const giveBack = () => {
+      if (!open) return;
+      open = false;
+      this.reserved -= rows;
+      if (this.reserved === 0) this.reservationsDrained?.();
+    };
+    return {
+      commit: (records) => {
+        if (!open) throw new Error('prediction log reservation already used');
+        if (records.length > rows) throw new Error(`reserved ${rows} rows but committed ${records.length}`);
+        for (const record of records) this.buffer.push(record);
+        this.appendedTotal += records.length;
+        giveBack();
+        this.scheduleFlush();
+      },
+      release: giveBack,
+    };
+  }
+
+  /** Reserves and appends at once (for callers that already hold the records). */
+  append(records: readonly PredictionLogRecord[]): void {
+    this.reserve(records.length).commit(records);
+  }
+
+  /** Resolves once every row appended before the call is in Postgres; rejects if a write fails (rows stay buffered). */
+  async flush(): Promise<void> {
+    const target = this.appendedTotal;
+    while (this.writtenTotal < target) await this.writeNext();
+  }
+
+  /** Refuses new rows, waits for requests being scored, and writes every buffered row (retrying) before resolving. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      if (this.reserved > 0) await new Promise<void>((resolve) => (this.reservationsDrained = resolve));
+      await this.drainWithRetries();
+    })();
+    return this.closed;
+  }
+
+  private scheduleFlush(): void {
+    if (this.closing || this.backgroundRunning) return;
+    const waiting = this.buffer.length - this.head;
+    if (waiting >= this.batchRows) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.runBackground();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.runBackground();
+      }, this.settings.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  private async runBackground(): Promise<void> {
+    if (this.backgroundRunning) return;
+    this.backgroundRunning = true;
+    try {
+      await this.drainWithRetries();
+    } finally {
+      this.backgroundRunning = false;
+    }
+    // Rows that arrived after the last batch started wait for the next timer.
+    if (this.buffer.length > this.head) this.scheduleFlush();
+  }
+
+  private async drainWithRetries(): Promise<void> {
+    let delay = this.retryDelayMs;
+    while (this.buffer.length > this.head) {
+      try {
+        await this.writeNext();
+        delay = this.retryDelayMs;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+      }
+    }
+  }
+
+  /** Writes the oldest waiting batch; one write at a time, so batches land in order. */
+  private async writeNext(): Promise<void> {
+    while (this.currentWrite) await this.currentWrite.catch(() => undefined);
+    if (this.buffer.length === this.head) return;
+    const write = this.writeOldestBatch();
+    this.currentWrite = write;
+    try {
+      await write;
+    } finally {
+      this.currentWrite = undefined;
+    }
+  }
+
+  private async writeOldestBatch(): Promise<void> {
+    const batch = this.buffer.slice(this.head, this.head + this.batchRows);
+    try {
+      await this.maintainPartitions(this.clock());
+      const client = await this.pool.connect();
+      try {
+        await this.writeBatch(client, batch);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      this.counters.failedFlushes += 1;
+      this.logger?.warn({ err: error, rows: batch.length }, 'prediction log flush failed; the batch stays buffered and is retried');
+      throw error;
+    }
+    this.head += batch.length;
+    this.writtenTotal += batch.length;
+    this.counters.flushedRows += batch.length;
+    // Compact now and then so the array does not grow without bound.
+    if (this.head > 4096 && this.head * 2 > this.buffer.length) {
+      this.buffer = this.buffer.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** On the first write of each new day: partitions ahead and retention. Failure is logged: the default partition catches rows. */
+  private async maintainPartitions(now: Date): Promise<void> {
+    const today = dayStart(now).getTime();
+    if (today === this.partitionsReadyFor) return;
+    try {
+      await ensurePredictionPartitions(this.pool, now, this.partitionDaysAhead);
+      await dropExpiredPredictionPartitions(this.pool, now, this.settings.retentionDays);
+      this.partitionsReadyFor = today;
+    } catch (error) {
+      this.logger?.warn({ err: error }, 'could not prepare prediction log partitions; rows go to the default partition');
+    }
+  }
+}
