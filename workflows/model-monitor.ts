@@ -77,29 +77,28 @@ async function reportingMonitor(input: MonitorInput): Promise<void> {
   state.lastReport ??= null;
   state.ticks ??= 0;
   const ticksPerRun = input.ticksPerRun ?? TICKS_PER_RUN;
-  const inbox: ProductionEvent[] = [];
+  let woken = false;
   let intervalChanged = false;
 
+  // Production changes apply at once (the state query shows them even while a report runs).
+  const apply = (item: ProductionEvent) => {
+    const at = new Date().toISOString();
+    state.productionVersion = item.event.version;
+    state.deployments.push(
+      item.kind === 'deploy'
+        ? { version: item.event.version, runId: item.event.runId, at, action: 'deploy' }
+        : { version: item.event.version, runId: item.event.runId, at, action: item.event.action },
+    );
+    state.deployments = state.deployments.slice(-HISTORY_KEPT);
+    woken = true;
+  };
   setHandler(monitorStateQuery, () => state);
-  setHandler(versionDeployedSignal, (event) => void inbox.push({ kind: 'deploy', event }));
-  setHandler(productionChangedSignal, (event) => void inbox.push({ kind: 'change', event }));
+  setHandler(versionDeployedSignal, (event) => apply({ kind: 'deploy', event }));
+  setHandler(productionChangedSignal, (event) => apply({ kind: 'change', event }));
   setHandler(monitoringPolicyChangedSignal, (change) => {
     state.intervalMs = change.intervalMs;
     intervalChanged = true;
   });
-
-  const applyInbox = () => {
-    for (const item of inbox.splice(0)) {
-      const at = new Date().toISOString();
-      state.productionVersion = item.event.version;
-      state.deployments.push(
-        item.kind === 'deploy'
-          ? { version: item.event.version, runId: item.event.runId, at, action: 'deploy' }
-          : { version: item.event.version, runId: item.event.runId, at, action: item.event.action },
-      );
-      state.deployments = state.deployments.slice(-HISTORY_KEPT);
-    }
-  };
 
   const nextTickAt = () => (state.lastWindowEnd == null ? workflowInfo().runStartTime.getTime() : Date.parse(state.lastWindowEnd)) + state.intervalMs!;
 
@@ -108,13 +107,12 @@ async function reportingMonitor(input: MonitorInput): Promise<void> {
     state.intervalMs = await monitoring.monitoringInterval({ model: input.model }).catch(() => DEFAULT_INTERVAL_MS);
   }
   let ticks = 0;
-  applyInbox();
   while (ticks < ticksPerRun && !workflowInfo().continueAsNewSuggested) {
     const wait = nextTickAt() - Date.now();
     if (wait > 0) {
       // A production change or a new interval wakes the monitor early; the window still ends on the tick.
-      await condition(() => inbox.length > 0 || intervalChanged, wait);
-      applyInbox();
+      woken = false;
+      await condition(() => woken || intervalChanged, wait);
       if (intervalChanged || Date.now() < nextTickAt()) {
         intervalChanged = false;
         continue;
@@ -123,7 +121,6 @@ async function reportingMonitor(input: MonitorInput): Promise<void> {
     await tick();
     ticks++;
   }
-  applyInbox();
   await continueAsNew<typeof modelMonitor>({ model: input.model, state, ...(input.ticksPerRun ? { ticksPerRun: input.ticksPerRun } : {}) });
 
   async function tick(): Promise<void> {
