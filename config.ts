@@ -1,171 +1,236 @@
-// The one place that reads process.env: every setting has a doc, a default and an env name.
+// The one place that reads process.env. Every setting is one entry of SETTINGS (env name, type, default, one-line
+// doc, parser); loadConfig builds the typed config from them at start and names the variable of any bad value.
+// README's configuration table lists the same entries (config.test.ts fails when the two differ).
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-
-export interface KeelConfig {
-  /** Root of all local state (Postgres data, Temporal SQLite file, artifacts). */
-  dataDir: string;
-  /** HTTP port of the API. */
-  port: number;
-  /** Host the API binds to. */
-  host: string;
-  /** Existing Temporal frontend (host:port); undefined → start the embedded dev server. */
-  temporalAddress: string | undefined;
-  temporalNamespace: string;
-  /** gRPC port of the embedded Temporal dev server. */
-  temporalPort: number;
-  /** Web UI port of the embedded Temporal dev server. */
-  temporalUiPort: number;
-  /** Existing Postgres; undefined → start embedded Postgres. */
-  databaseUrl: string | undefined;
-  /** Port of the embedded Postgres. */
-  embeddedPostgresPort: number;
-  /** Admin API key to install on first start; undefined → one is generated and printed once. */
-  adminKey: string | undefined;
-  /** Folders local dataset paths must resolve into. */
-  dataRoots: string[];
-  /** Admin-configured SQL sources: name → Postgres URL. */
-  sqlConnections: Record<string, string>;
-  /** Allow dataset URLs that resolve to loopback/private/link-local addresses. */
-  allowPrivateUrls: boolean;
-  /** Allow plain http:// dataset URLs (default: https only). */
-  allowHttpUrls: boolean;
-  /** Private networks (CIDR) dataset URLs may reach even when private addresses are refused. */
-  allowedPrivateNetworks: string[];
-  /** DuckDB memory_limit per session (e.g. `2GB`); DuckDB spills to disk beyond it. */
-  duckdbMemoryLimit: string;
-  /** Where artifacts (snapshots, models) live. */
-  artifactDir: string;
-  /** Log level for pino. */
-  logLevel: string;
-  /** Start the demo run when the stack boots on an empty data directory. */
-  demo: boolean;
-  /** Task queue names; change them to isolate environments that share a Temporal namespace. */
-  taskQueues: { pipeline: string; training: string };
-  /** Most prediction log rows held in memory before predict answers 503 (at least 1000, one full request). */
-  predictionBufferRows: number;
-  /** Longest a logged prediction waits in memory before its batch is written. */
-  predictionFlushMs: number;
-  /** Daily prediction log partitions older than this are dropped. */
-  predictionRetentionDays: number;
-}
-
-export class ConfigError extends Error {
-  constructor(envName: string, problem: string) {
-    super(`invalid configuration: ${envName} ${problem}`);
-    this.name = 'ConfigError';
-  }
-}
+import { KeelError } from './errors/keel-error.js';
 
 type Env = Record<string, string | undefined>;
 
-function readPort(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new ConfigError(name, `must be a port number (0-65535), got "${raw}"`);
+export class ConfigError extends KeelError {
+  constructor(envName: string, problem: string) {
+    super('CONFIG_INVALID', `invalid configuration: ${envName} ${problem}`, { env: envName });
   }
+}
+
+/** What a parser knows besides its own value: its variable (for messages) and the settings others default from. */
+export interface ParseContext {
+  env: string;
+  dataDir: string;
+}
+
+export interface Setting<T> {
+  /** The environment variable. */
+  env: string;
+  /** What a value looks like. */
+  type: string;
+  /** The default, as the README shows it. */
+  default: string;
+  /** One line: what the setting does. */
+  doc: string;
+  /** The value from the trimmed variable, or the default when it is unset or blank; throws ConfigError. */
+  parse: (raw: string | undefined, context: ParseContext) => T;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function text(fallback: string): Setting<string>['parse'] {
+  return (raw) => raw ?? fallback;
+}
+
+function optionalText(raw: string | undefined): string | undefined {
+  return raw;
+}
+
+function port(fallback: number): Setting<number>['parse'] {
+  return (raw, { env }) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0 || value > 65535) throw new ConfigError(env, `must be a port number (0-65535), got "${raw}"`);
+    return value;
+  };
+}
+
+function boolean(fallback: boolean): Setting<boolean>['parse'] {
+  return (raw, { env }) => {
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+    throw new ConfigError(env, `must be true or false, got "${raw}"`);
+  };
+}
+
+function positiveInteger(raw: string | undefined, env: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new ConfigError(env, `must be a whole number >= 1, got "${raw}"`);
   return value;
 }
 
-function readBoolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
-  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+function integer(fallback: number): Setting<number>['parse'] {
+  return (raw, { env }) => positiveInteger(raw, env) ?? fallback;
 }
 
-function readConnections(env: Env, name: string): Record<string, string> {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return {};
+function integerAtLeast(min: number, fallback: number): Setting<number>['parse'] {
+  return (raw, { env }) => {
+    const value = positiveInteger(raw, env) ?? fallback;
+    if (value < min) throw new ConfigError(env, `must be at least ${min}, got "${raw}"`);
+    return value;
+  };
+}
+
+function resolvedPath(fallback: (context: ParseContext) => string): Setting<string>['parse'] {
+  return (raw, context) => path.resolve(raw ?? fallback(context));
+}
+
+function sqlConnections(raw: string | undefined, { env }: ParseContext): Record<string, string> {
+  if (raw === undefined) return {};
+  const problem = 'must be a JSON object mapping connection names to postgres:// URLs';
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new ConfigError(name, 'must be a JSON object mapping connection names to postgres:// URLs');
+    throw new ConfigError(env, problem);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ConfigError(name, 'must be a JSON object mapping connection names to postgres:// URLs');
-  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(env, problem);
   const result: Record<string, string> = {};
   for (const [key, value] of Object.entries(parsed)) {
-    if (typeof value !== 'string' || !/^postgres(ql)?:\/\//.test(value)) {
-      throw new ConfigError(name, `entry "${key}" must be a postgres:// URL`);
-    }
+    if (typeof value !== 'string' || !/^postgres(ql)?:\/\//.test(value)) throw new ConfigError(env, `entry "${key}" must be a postgres:// URL`);
     result[key] = value;
   }
   return result;
 }
 
-function readCidrList(env: Env, name: string): string[] {
-  const raw = nonEmpty(env[name]);
+function cidrList(raw: string | undefined, { env }: ParseContext): string[] {
   if (raw === undefined) return [];
   return raw.split(',').map((entry) => {
     const cidr = entry.trim();
     if (!/^([0-9.]+|[0-9a-fA-F:]+)\/\d{1,3}$/.test(cidr)) {
-      throw new ConfigError(name, `must be a comma-separated list of CIDR networks such as 10.1.0.0/16, got "${cidr}"`);
+      throw new ConfigError(env, `must be a comma-separated list of CIDR networks such as 10.1.0.0/16, got "${cidr}"`);
     }
     return cidr;
   });
 }
 
-function readMemoryLimit(env: Env, name: string, fallback: string): string {
-  const raw = nonEmpty(env[name]) ?? fallback;
-  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(raw)) {
-    throw new ConfigError(name, `must be a size such as 2GB or 512MiB, got "${raw}"`);
+function memoryLimit(fallback: string): Setting<string>['parse'] {
+  return (raw, { env }) => {
+    const value = raw ?? fallback;
+    if (!/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(value)) throw new ConfigError(env, `must be a size such as 2GB or 512MiB, got "${value}"`);
+    return value;
+  };
+}
+
+/** The certificates of a PEM file, read at start so a wrong path fails the process, not the first https ingest. */
+function pemFile(raw: string | undefined, { env }: ParseContext): string[] | undefined {
+  if (raw === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(raw, 'utf8');
+  } catch (error) {
+    throw new ConfigError(env, `must name a readable PEM file: ${(error as Error).message}`);
   }
+  const certificates = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!certificates) throw new ConfigError(env, `must name a PEM file with at least one certificate, got ${raw}`);
+  return certificates;
+}
+
+function adminKey(raw: string | undefined, { env }: ParseContext): string | undefined {
+  if (raw !== undefined && raw.length < 16) throw new ConfigError(env, 'must be at least 16 characters');
   return raw;
 }
 
-function readInteger(env: Env, name: string, fallback: number, min: number): number {
-  const raw = nonEmpty(env[name]);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new ConfigError(name, `must be an integer >= ${min}, got "${raw}"`);
-  return value;
+function logLevel(raw: string | undefined, { env }: ParseContext): string {
+  const level = raw?.toLowerCase() ?? 'info';
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(env, `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return level;
 }
+
+function setting<T>(entry: Setting<T>): Setting<T> {
+  return entry;
+}
+
+/** Every setting Keel reads, by its key in the config object. */
+export const SETTINGS = {
+  dataDir: setting({ env: 'KEEL_DATA_DIR', type: 'path', default: './.keel', doc: 'all local state: Postgres data, Temporal SQLite file, artifacts, checkpoints', parse: resolvedPath(() => './.keel') }),
+  port: setting({ env: 'PORT', type: 'port', default: '3000', doc: 'HTTP port of the API', parse: port(3000) }),
+  host: setting({ env: 'HOST', type: 'host', default: '0.0.0.0', doc: 'address the API binds to', parse: text('0.0.0.0') }),
+  temporalAddress: setting({ env: 'TEMPORAL_ADDRESS', type: 'host:port', default: '(unset: embedded dev server)', doc: 'an existing Temporal frontend; then no dev server starts', parse: optionalText }),
+  temporalNamespace: setting({ env: 'TEMPORAL_NAMESPACE', type: 'name', default: 'default', doc: 'the Temporal namespace runs and schedules live in', parse: text('default') }),
+  temporalPort: setting({ env: 'KEEL_TEMPORAL_PORT', type: 'port', default: '7233', doc: 'gRPC port of the embedded Temporal dev server', parse: port(7233) }),
+  temporalUiPort: setting({ env: 'KEEL_TEMPORAL_UI_PORT', type: 'port', default: '8233', doc: 'web UI port of the embedded Temporal dev server', parse: port(8233) }),
+  databaseUrl: setting({ env: 'DATABASE_URL', type: 'postgres:// URL', default: '(unset: embedded Postgres)', doc: 'an existing Postgres; then no embedded Postgres starts', parse: optionalText }),
+  embeddedPostgresPort: setting({ env: 'KEEL_POSTGRES_PORT', type: 'port', default: '5433', doc: 'port of the embedded Postgres', parse: port(5433) }),
+  adminKey: setting({ env: 'KEEL_ADMIN_KEY', type: 'secret (≥ 16 characters)', default: '(unset: generated, printed once)', doc: 'the admin API key installed on first start', parse: adminKey }),
+  dataRoots: setting({
+    env: 'KEEL_DATA_ROOTS',
+    type: 'colon-separated paths',
+    default: '<data dir>/datasets',
+    doc: 'folders that local dataset paths must resolve into',
+    parse: (raw, { dataDir }) =>
+      (raw ?? path.join(dataDir, 'datasets'))
+        .split(':')
+        .filter((root) => root !== '')
+        .map((root) => path.resolve(root)),
+  }),
+  sqlConnections: setting({ env: 'KEEL_SQL_CONNECTIONS', type: 'JSON object', default: '{}', doc: 'admin-configured SQL sources, name → postgres://… (engineers pass the name)', parse: sqlConnections }),
+  allowPrivateUrls: setting({ env: 'KEEL_ALLOW_PRIVATE_URLS', type: 'boolean', default: 'false', doc: 'allow dataset URLs resolving to loopback/private/link-local addresses', parse: boolean(false) }),
+  allowedPrivateNetworks: setting({ env: 'KEEL_ALLOWED_PRIVATE_NETWORKS', type: 'comma-separated CIDRs', default: '(none)', doc: 'private networks dataset URLs may reach anyway (an internal data server)', parse: cidrList }),
+  allowHttpUrls: setting({ env: 'KEEL_ALLOW_HTTP_URLS', type: 'boolean', default: 'false', doc: 'allow plain http:// dataset URLs', parse: boolean(false) }),
+  urlCaCertificates: setting({ env: 'KEEL_URL_CA_CERTIFICATES', type: 'PEM file path', default: '(none)', doc: 'extra CA certificates trusted for https dataset URLs (an internal CA)', parse: pemFile }),
+  maxDownloadBytes: setting({ env: 'KEEL_MAX_DOWNLOAD_BYTES', type: 'bytes', default: String(2 * 1024 ** 3), doc: 'largest dataset download accepted (2 GiB)', parse: integer(2 * 1024 ** 3) }),
+  sqlStatementTimeoutMs: setting({ env: 'KEEL_SQL_STATEMENT_TIMEOUT_MS', type: 'milliseconds', default: String(10 * 60_000), doc: 'per-statement timeout of SQL dataset sources (10 minutes)', parse: integer(10 * 60_000) }),
+  duckdbMemoryLimit: setting({ env: 'KEEL_DUCKDB_MEMORY_LIMIT', type: 'size', default: '4GB', doc: 'DuckDB memory per ingest/profile session; it spills to disk beyond it', parse: memoryLimit('4GB') }),
+  duckdbThreads: setting({ env: 'KEEL_DUCKDB_THREADS', type: 'integer', default: '(unset: one per core)', doc: 'DuckDB worker threads per ingest/profile session', parse: (raw, { env }) => positiveInteger(raw, env) }),
+  artifactDir: setting({ env: 'KEEL_ARTIFACT_DIR', type: 'path', default: '<data dir>/artifacts', doc: 'content-addressed artifact store', parse: resolvedPath(({ dataDir }) => path.join(dataDir, 'artifacts')) }),
+  predictionBufferRows: setting({ env: 'KEEL_PREDICTION_BUFFER_ROWS', type: 'integer (≥ 1000)', default: '100000', doc: 'prediction log rows held in memory before predict answers 503 (one request has up to 1000)', parse: integerAtLeast(1000, 100_000) }),
+  predictionFlushMs: setting({ env: 'KEEL_PREDICTION_FLUSH_MS', type: 'milliseconds', default: '200', doc: 'longest a logged prediction waits before its batch is written (a batch also goes at 1,000 rows)', parse: integer(200) }),
+  predictionRetentionDays: setting({ env: 'KEEL_PREDICTION_RETENTION_DAYS', type: 'days', default: '30', doc: 'daily partitions of the prediction log older than this are dropped', parse: integer(30) }),
+  pipelineTaskQueue: setting({ env: 'KEEL_PIPELINE_TASK_QUEUE', type: 'name', default: 'pipeline', doc: 'pipeline task queue (isolate environments sharing a namespace)', parse: text('pipeline') }),
+  trainingTaskQueue: setting({ env: 'KEEL_TRAINING_TASK_QUEUE', type: 'name', default: 'training', doc: 'training task queue (isolate environments sharing a namespace)', parse: text('training') }),
+  demo: setting({ env: 'KEEL_DEMO', type: 'boolean', default: 'true', doc: 'start the demo run on an empty data directory', parse: boolean(true) }),
+  logLevel: setting({ env: 'LOG_LEVEL', type: 'pino level', default: 'info (warn for the children of npm start)', doc: `log level: ${LOG_LEVELS.join(', ')}`, parse: logLevel }),
+  cacheHome: setting({ env: 'XDG_CACHE_HOME', type: 'path', default: '~/.cache', doc: 'the Temporal CLI built with Go is kept in its keel/bin, shared by clones of the project', parse: resolvedPath(() => path.join(os.homedir(), '.cache')) }),
+  searchPath: setting({ env: 'PATH', type: 'path list', default: '(the system PATH)', doc: 'where the Temporal CLI is looked for first', parse: (raw) => (raw ?? '').split(path.delimiter).filter((dir) => dir !== '') }),
+  recordHistories: setting({ env: 'KEEL_RECORD_HISTORIES', type: 'boolean', default: 'false', doc: 'tests only: re-record the workflow histories in test/histories/', parse: boolean(false) }),
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = { [K in keyof typeof SETTINGS]: ReturnType<(typeof SETTINGS)[K]['parse']> };
+
+/** The typed configuration; the two task queue names are grouped because they always travel together. */
+export type KeelConfig = Omit<Settings, 'pipelineTaskQueue' | 'trainingTaskQueue'> & {
+  taskQueues: { pipeline: string; training: string };
+};
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 export function loadConfig(env: Env = process.env): KeelConfig {
-  const dataDir = path.resolve(nonEmpty(env.KEEL_DATA_DIR) ?? './.keel');
-  const dataRoots = (nonEmpty(env.KEEL_DATA_ROOTS) ?? path.join(dataDir, 'datasets'))
-    .split(':')
-    .filter((root) => root !== '')
-    .map((root) => path.resolve(root));
-  const adminKey = nonEmpty(env.KEEL_ADMIN_KEY);
-  if (adminKey !== undefined && adminKey.length < 16) {
-    throw new ConfigError('KEEL_ADMIN_KEY', 'must be at least 16 characters');
+  const dataDir = SETTINGS.dataDir.parse(nonEmpty(env[SETTINGS.dataDir.env]), { env: SETTINGS.dataDir.env, dataDir: '' });
+  const settings: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    settings[key] = entry.parse(nonEmpty(env[entry.env]), { env: entry.env, dataDir });
   }
-  return {
-    dataDir,
-    port: readPort(env, 'PORT', 3000),
-    host: nonEmpty(env.HOST) ?? '0.0.0.0',
-    temporalAddress: nonEmpty(env.TEMPORAL_ADDRESS),
-    temporalNamespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? 'default',
-    temporalPort: readPort(env, 'KEEL_TEMPORAL_PORT', 7233),
-    temporalUiPort: readPort(env, 'KEEL_TEMPORAL_UI_PORT', 8233),
-    databaseUrl: nonEmpty(env.DATABASE_URL),
-    embeddedPostgresPort: readPort(env, 'KEEL_POSTGRES_PORT', 5433),
-    adminKey,
-    dataRoots,
-    sqlConnections: readConnections(env, 'KEEL_SQL_CONNECTIONS'),
-    allowPrivateUrls: readBoolean(env, 'KEEL_ALLOW_PRIVATE_URLS', false),
-    allowHttpUrls: readBoolean(env, 'KEEL_ALLOW_HTTP_URLS', false),
-    allowedPrivateNetworks: readCidrList(env, 'KEEL_ALLOWED_PRIVATE_NETWORKS'),
-    duckdbMemoryLimit: readMemoryLimit(env, 'KEEL_DUCKDB_MEMORY_LIMIT', '4GB'),
-    artifactDir: path.resolve(nonEmpty(env.KEEL_ARTIFACT_DIR) ?? path.join(dataDir, 'artifacts')),
-    logLevel: nonEmpty(env.LOG_LEVEL) ?? 'info',
-    demo: readBoolean(env, 'KEEL_DEMO', true),
-    taskQueues: {
-      pipeline: nonEmpty(env.KEEL_PIPELINE_TASK_QUEUE) ?? 'pipeline',
-      training: nonEmpty(env.KEEL_TRAINING_TASK_QUEUE) ?? 'training',
-    },
-    predictionBufferRows: readInteger(env, 'KEEL_PREDICTION_BUFFER_ROWS', 100_000, 1000),
-    predictionFlushMs: readInteger(env, 'KEEL_PREDICTION_FLUSH_MS', 200, 1),
-    predictionRetentionDays: readInteger(env, 'KEEL_PREDICTION_RETENTION_DAYS', 30, 1),
-  };
+  const { pipelineTaskQueue, trainingTaskQueue, ...rest } = settings as Settings;
+  return { ...rest, taskQueues: { pipeline: pipelineTaskQueue, training: trainingTaskQueue } };
+}
+
+/** One setting alone, for tools that need it without the whole config being valid (finding the Temporal CLI). */
+export function readSetting<K extends keyof typeof SETTINGS>(key: K, env: Env = process.env): Settings[K] {
+  const dataDir = SETTINGS.dataDir.parse(nonEmpty(env[SETTINGS.dataDir.env]), { env: SETTINGS.dataDir.env, dataDir: '' });
+  const entry = SETTINGS[key] as Setting<Settings[K]>;
+  return entry.parse(nonEmpty(env[entry.env]), { env: entry.env, dataDir });
+}
+
+/**
+ * The environment for a child process: this process's own, with `set` applied and `defaults` filled in where the
+ * variable is unset (how `npm start` hands its settings to the workers and the API).
+ */
+export function childProcessEnv(set: Env = {}, defaults: Env = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [name, value] of Object.entries(defaults)) {
+    if (nonEmpty(env[name]) === undefined) env[name] = value;
+  }
+  return { ...env, ...set };
 }

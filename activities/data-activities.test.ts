@@ -1,11 +1,13 @@
+// The data activities as adapters: heartbeats, cancellation and failure mapping over data/ingest-snapshot.ts and
+// data/validate-snapshot.ts (tested as plain functions next to them).
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { datasetSnapshots, modelAliases, models, modelVersions, validationReports } from '../db/schema.js';
+import { datasetSnapshots, modelAliases, models, modelVersions } from '../db/schema.js';
 import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
-import { createDataActivities, sourceFromSpec, type DataActivities } from './data-activities.js';
+import { createDataActivities, type DataActivities } from './data-activities.js';
 
 let database: TestDatabase;
 let sandbox: DataSandbox;
@@ -68,33 +70,14 @@ async function promote(model: string, sha256: string): Promise<void> {
 }
 
 describe('snapshotDataset activity', () => {
-  it('joins a named extra source in the feature SQL and records both sources', async () => {
-    await import('node:fs/promises').then((fs) =>
-      fs.writeFile(`${sandbox.dataRoot}/conditions.csv`, 'weather,kind\nrain,wet\ndrizzle,wet\nsun,dry\nsnow,wet\nfog,dry\n'),
-    );
-    const joined = await run(activities.snapshotDataset, {
-      runId: 'run-join',
-      source: weatherSpec,
-      sources: { conditions: { uri: 'conditions.csv' } },
-      transform: 'SELECT s.temp_max, s.wind, c.kind = \'wet\' AS wet FROM source s JOIN conditions c USING (weather)',
-      requestedBy,
-    });
-    expect(joined.rowCount).toBe(1461);
-    expect(joined.columns.map((column) => column.name)).toEqual(['temp_max', 'wind', 'wet']);
-    const [row] = await database.db.select().from(datasetSnapshots).where(eq(datasetSnapshots.sha256, joined.sha256));
-    expect(row?.source).toEqual({ ...weatherSpec, joined: { conditions: { uri: 'conditions.csv' } } });
-  });
-
-  it('records one snapshot row per content, even when retried or run by another run', async () => {
+  it('returns the recorded snapshot, and a retried activity returns the same one', async () => {
     const first = await run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
     const retried = await run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
-    const other = await run(activities.snapshotDataset, { runId: 'run-b', source: weatherSpec, requestedBy });
     expect(retried).toEqual(first);
-    expect(other.snapshotId).toBe(first.snapshotId);
     expect(first.rowCount).toBe(1461);
     const rows = await database.db.select().from(datasetSnapshots).where(eq(datasetSnapshots.sha256, first.sha256));
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ createdByRun: 'run-a', createdBy: 'engineer-1', rowCount: 1461, source: weatherSpec });
+    expect(rows[0]).toMatchObject({ id: first.snapshotId, createdByRun: 'run-a', createdBy: 'engineer-1', rowCount: 1461, source: weatherSpec });
   });
 
   it('heartbeats while it works, and a cancelled activity stops its DuckDB query', async () => {
@@ -136,30 +119,25 @@ describe('snapshotDataset activity', () => {
 });
 
 describe('validateDataset activity', () => {
-  it('stores a passing report once, and a retry returns the same report id', async () => {
+  it('when the data is rejected, then DATA_REJECTED for good with details [{ reportId, summary }]; a retry names the same report', async () => {
     const snapshot = await run(activities.snapshotDataset, { runId: 'run-pass', source: weatherSpec, requestedBy });
     const input = { runId: 'run-pass', model: 'weather-a', snapshotSha256: snapshot.sha256, target: 'weather', task: 'regression' as 'binary' | 'regression' };
-    const first = await run(activities.validateDataset, { ...input, task: 'binary' as const, expectations: { minRows: 100 } }).catch(
-      (error: unknown) => error,
-    );
     // Five weather classes are not a binary target: the stored report says so, and a retry sees the same report.
-    const failure = first as ApplicationFailure;
+    const failure = await failureOf(run(activities.validateDataset, { ...input, task: 'binary' as const, expectations: { minRows: 100 } }));
     expect(failure).toMatchObject({ type: 'DATA_REJECTED', nonRetryable: true });
+    expect(failure.details).toEqual([{ reportId: expect.any(String), summary: failure.message }]);
     const [{ reportId }] = failure.details as [{ reportId: string }];
     const again = await failureOf(run(activities.validateDataset, { ...input, task: 'binary' as const }));
+    expect(again).toMatchObject({ type: 'DATA_REJECTED', nonRetryable: true, message: failure.message });
     expect((again.details as [{ reportId: string }])[0].reportId).toBe(reportId);
 
     const passing = await run(activities.validateDataset, { ...input, runId: 'run-pass-2', target: 'temp_max' });
     expect(passing).toMatchObject({ passed: true, referenceSha256: null });
     const retried = await run(activities.validateDataset, { ...input, runId: 'run-pass-2', target: 'temp_max' });
-    expect(retried.reportId).toBe(passing.reportId);
-    const rows = await database.db.select().from(validationReports).where(eq(validationReports.runId, 'run-pass-2'));
-    expect(rows).toHaveLength(1);
-    const [snapshotRow] = await database.db.select().from(datasetSnapshots).where(eq(datasetSnapshots.sha256, snapshot.sha256));
-    expect(snapshotRow!.profile).toMatchObject({ rowCount: 1461 });
+    expect(retried).toEqual(passing);
   });
 
-  it('when the data shifted from the production snapshot, then it stores a failing report and throws DATA_REJECTED', async () => {
+  it('when the data shifted from the production snapshot, then it heartbeats both profile steps and throws DATA_REJECTED', async () => {
     const reference = await run(activities.snapshotDataset, { runId: 'run-ref', source: weatherSpec, requestedBy });
     await promote('weather-b', reference.sha256);
     const summer = await run(activities.snapshotDataset, {
@@ -168,25 +146,24 @@ describe('validateDataset activity', () => {
       transform: 'SELECT * FROM source WHERE month(date) IN (6, 7, 8)',
       requestedBy,
     });
+    const local = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    local.on('heartbeat', (details: unknown) => beats.push(details));
     const failure = await failureOf(
-      run(activities.validateDataset, {
+      local.run(activities.validateDataset, {
         runId: 'run-summer',
         model: 'weather-b',
         snapshotSha256: summer.sha256,
         target: 'temp_max',
-        task: 'regression',
+        task: 'regression' as const,
       }),
     );
+    expect(beats).toEqual(expect.arrayContaining(['profile reference', 'profile snapshot']));
     expect(failure).toMatchObject({ type: 'DATA_REJECTED', nonRetryable: true });
     expect(failure.message).toMatch(/^Rejected: .*shifted by PSI/);
-    const [{ reportId }] = failure.details as [{ reportId: string }];
-    const [row] = await database.db.select().from(validationReports).where(eq(validationReports.id, reportId));
-    expect(row).toMatchObject({ runId: 'run-summer', passed: false, referenceSha256: reference.sha256 });
-    const checks = (row!.report as { checks: { name: string; column?: string; passed: boolean; severity: string }[] }).checks;
-    expect(checks.find((check) => check.name === 'psi' && check.column === 'temp_max')).toMatchObject({
-      passed: false,
-      severity: 'error',
-    });
+    const [{ reportId, summary }] = failure.details as [{ reportId: string; summary: string }];
+    expect(summary).toBe(failure.message);
+    expect(reportId).toEqual(expect.any(String));
 
     const same = await run(activities.validateDataset, {
       runId: 'run-same',
@@ -197,18 +174,11 @@ describe('validateDataset activity', () => {
     });
     expect(same).toMatchObject({ passed: true, referenceSha256: reference.sha256 });
   });
-});
 
-describe('sourceFromSpec', () => {
-  it('maps run-spec sources onto data-plane sources', () => {
-    expect(sourceFromSpec({ uri: 'https://example.com/a.csv' })).toEqual({ kind: 'url', url: 'https://example.com/a.csv' });
-    expect(sourceFromSpec({ uri: 'file:///data/a.csv' })).toEqual({ kind: 'file', path: '/data/a.csv' });
-    expect(sourceFromSpec({ uri: 'weather/a.parquet' })).toEqual({ kind: 'file', path: 'weather/a.parquet' });
-    expect(sourceFromSpec({ uri: 'ftp://example.com/a.csv' })).toEqual({ kind: 'url', url: 'ftp://example.com/a.csv' });
-    expect(sourceFromSpec({ connection: 'warehouse', query: 'SELECT 1' })).toEqual({
-      kind: 'sql',
-      connection: 'warehouse',
-      query: 'SELECT 1',
-    });
+  it('when the snapshot was never recorded, then SOURCE_NOT_FOUND for good', async () => {
+    const failure = await failureOf(
+      run(activities.validateDataset, { runId: 'run-ghost', model: 'weather-g', snapshotSha256: 'f'.repeat(64), target: 'temp_max', task: 'regression' as const }),
+    );
+    expect(failure).toMatchObject({ type: 'SOURCE_NOT_FOUND', nonRetryable: true });
   });
 });

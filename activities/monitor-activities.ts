@@ -5,15 +5,15 @@ import type { Db } from '../db/client.js';
 import { computeMonitoringReport, monitoringIntervalOf } from '../monitoring/compute-report.js';
 import { signalVersionDeployed } from '../monitoring/monitor-client.js';
 import { startRetrain } from '../monitoring/retrain.js';
-import {
-  TASK_QUEUES,
-  type ComputeMonitoringReportInput,
-  type ComputeMonitoringReportResult,
-  type ModelMonitorActivities,
-  type NotifyMonitorInput,
-  type StartRetrainInput,
-  type StartRetrainResult,
-} from '../workflows/definitions.js';
+import type {
+  ComputeMonitoringReportInput,
+  ComputeMonitoringReportResult,
+  ModelMonitorActivities,
+  StartRetrainInput,
+  StartRetrainResult,
+} from '../workflows/contracts/monitor-activities.js';
+import type { NotifyMonitorInput } from '../workflows/contracts/pipeline-activities.js';
+import { TASK_QUEUES } from '../workflows/task-queues.js';
 
 export function createMonitorActivities({ client, taskQueue = TASK_QUEUES.pipeline }: { client: Client; taskQueue?: string }) {
   return {

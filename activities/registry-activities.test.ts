@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,11 @@ import { featureSchemaOf } from '../ml/onnx/index.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { onnxBytesOf, sigmoid, stumpModel } from '../test/support/model-fixtures.js';
-import type { EvaluateModelResult, RegisterModelVersionInput, TrainModelResult } from '../workflows/definitions.js';
+import type {
+  EvaluateModelResult,
+  RegisterModelVersionInput,
+  TrainModelResult,
+} from '../workflows/contracts/pipeline-activities.js';
 import { createRegistryActivities, type RegistryActivities } from './registry-activities.js';
 
 let database: TestDatabase;
@@ -32,8 +37,8 @@ beforeAll(async () => {
   database = await createTestDatabase();
   artifactDir = await mkdtemp(join(tmpdir(), 'keel-registry-'));
   artifacts = new FsArtifactStore(artifactDir);
-  cache = createModelCache({ db: database.db, pool: database.pool, artifacts });
-  activities = createRegistryActivities({ db: database.db, pool: database.pool, artifacts, modelCache: cache });
+  cache = createModelCache({ db: database.db, pool: database.pool, artifacts, logger: pino({ name: 'registry-test', level: 'error' }) });
+  activities = createRegistryActivities({ db: database.db, modelCache: cache, logger: { warn: () => undefined } });
 });
 afterAll(async () => {
   await cache?.close();

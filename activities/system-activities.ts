@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type pg from 'pg';
-import type { SystemCheckResult } from '../workflows/definitions.js';
+import { getPostgresVersion } from '../db/repositories/server-info.js';
+import type { SystemCheckResult } from '../workflows/contracts/system-check.js';
 
 export interface SystemActivityDeps {
   pool: pg.Pool;
@@ -10,10 +11,9 @@ export interface SystemActivityDeps {
 export function createSystemActivities({ pool, clock = () => new Date() }: SystemActivityDeps) {
   return {
     async checkDatabase(): Promise<SystemCheckResult> {
-      const result = await pool.query<{ version: string }>('SELECT current_setting($$server_version$$) AS version');
       return {
         worker: `${os.hostname()}:${process.pid}`,
-        postgresVersion: result.rows[0]!.version,
+        postgresVersion: await getPostgresVersion(pool),
         checkedAt: clock().toISOString(),
       };
     },

@@ -82,7 +82,9 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   await app.register(keyRoutes, routeDeps);
   await app.register(runRoutes, routeDeps);
   await app.register(scheduleRoutes, routeDeps);
-  const serving = createServingProvider(deps);
+  const serving = createServingProvider({ ...deps, logger: app.log });
+  // Closes the cache only if the provider made it; a cache passed in is closed by whoever created it.
+  app.addHook('onClose', () => serving.close());
   await app.register(modelRoutes, { ...routeDeps, serving });
   await app.register(predictRoutes, { ...routeDeps, serving });
   await app.register(predictionLogRoutes, { ...routeDeps, serving });

@@ -2,11 +2,15 @@
 import { ServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { ApiError, toErrorResponse } from './errors.js';
+import { KeelError } from '../errors/keel-error.js';
+import { RegistryError } from '../db/repositories/registry-errors.js';
+import { SourceNotFoundError } from '../data/errors.js';
+import { ModelLoadError, ModelNotServingError, PredictionInputError } from '../serving/errors.js';
+import { isWorkflowClosedOrMissing, toErrorResponse } from './errors.js';
 
 describe('toErrorResponse', () => {
-  it('passes an ApiError through with its status, code, message and details', () => {
-    expect(toErrorResponse(new ApiError(409, 'CONFLICT', 'already decided', { runId: 'r1' }))).toEqual({
+  it('answers a KeelError with its code, the status the code table gives it, its message and details', () => {
+    expect(toErrorResponse(new KeelError('CONFLICT', 'already decided', { runId: 'r1' }))).toEqual({
       status: 409,
       body: { error: { code: 'CONFLICT', message: 'already decided', details: { runId: 'r1' } } },
     });
@@ -24,6 +28,41 @@ describe('toErrorResponse', () => {
       status: 422,
       body: { error: { code: 'UNPROCESSABLE', message: 'the requester cannot review their own run', details: { type: 'FourEyes' } } },
     });
+  });
+
+  it('answers every domain error family through the same code table', () => {
+    expect(toErrorResponse(new RegistryError('VERSION_NOT_DEPLOYABLE', 'never approved', { version: 2 }))).toMatchObject({
+      status: 422,
+      body: { error: { code: 'VERSION_NOT_DEPLOYABLE', details: { version: 2 } } },
+    });
+    expect(toErrorResponse(new PredictionInputError(1, 'x', 'must be a finite number'))).toEqual({
+      status: 400,
+      body: { error: { code: 'INVALID_ROW', message: 'rows[1].x: must be a finite number', details: { row: 1, field: 'x' } } },
+    });
+    expect(toErrorResponse(new ModelNotServingError('m', 'no_production_version'))).toMatchObject({
+      status: 404,
+      body: { error: { code: 'NO_PRODUCTION_VERSION', details: { model: 'm' } } },
+    });
+    expect(toErrorResponse(new ModelLoadError('m', 3, 'corrupt'))).toMatchObject({ status: 503, body: { error: { code: 'MODEL_UNAVAILABLE' } } });
+    expect(toErrorResponse(new SourceNotFoundError('no such file', { path: '/x.csv' }))).toMatchObject({
+      status: 422,
+      body: { error: { code: 'SOURCE_NOT_FOUND', details: { path: '/x.csv' } } },
+    });
+  });
+
+  it('when an update is refused with a failure typed by one of our codes, then answers as that code', () => {
+    const cause = ApplicationFailure.create({ message: 'run r1 is deployed, not awaiting review', type: 'NOT_AWAITING_REVIEW' });
+    expect(toErrorResponse(new WorkflowUpdateFailedError('update failed', cause))).toEqual({
+      status: 409,
+      body: { error: { code: 'NOT_AWAITING_REVIEW', message: 'run r1 is deployed, not awaiting review' } },
+    });
+  });
+
+  it('recognises a closed workflow by its error class and gRPC status, never by message text', () => {
+    const notFound = Object.assign(new Error('5 NOT_FOUND: workflow execution already completed'), { code: 5, details: 'x', metadata: {} });
+    expect(isWorkflowClosedOrMissing(new WorkflowNotFoundError('gone', 'pipeline/m/1', undefined))).toBe(true);
+    expect(isWorkflowClosedOrMissing(new ServiceError('cancel failed', { cause: notFound }))).toBe(true);
+    expect(isWorkflowClosedOrMissing(new Error('workflow execution already completed'))).toBe(false);
   });
 
   it('maps an unreachable Temporal to 503', () => {

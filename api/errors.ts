@@ -1,21 +1,11 @@
-// The API's one error vocabulary: every failure leaves as `{ error: { code, message, details } }`.
+// The API's one error vocabulary: every failure leaves as `{ error: { code, message, details } }`, with the status
+// the code has in errors/error-codes.ts. Routes and services throw KeelErrors (or let Temporal's errors through).
 import { Type, type Static } from '@sinclair/typebox';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
-import { isGrpcServiceError, ScheduleNotFoundError, ServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { isGrpcServiceError, ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyError, FastifyInstance } from 'fastify';
-
-/** Throw from any route or hook; the error handler turns it into the JSON error body with `status`. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+import { ERROR_CODES, isErrorCode, type ErrorCode } from '../errors/error-codes.js';
+import { isKeelError } from '../errors/keel-error.js';
 
 export const ErrorResponse = Type.Object(
   {
@@ -29,20 +19,13 @@ export const ErrorResponse = Type.Object(
 );
 export type ErrorResponse = Static<typeof ErrorResponse>;
 
-const CODE_BY_STATUS: Record<number, string> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHENTICATED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  406: 'NOT_ACCEPTABLE',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  422: 'UNPROCESSABLE',
-  429: 'TOO_MANY_REQUESTS',
-  503: 'SERVICE_UNAVAILABLE',
-};
+/** Fastify's own 4xx errors (body too large, wrong media type …) get the table's code for their status. */
+const CODE_BY_STATUS = new Map<number, ErrorCode>(
+  (['BAD_REQUEST', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'NOT_ACCEPTABLE', 'CONFLICT',
+    'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'UNPROCESSABLE', 'TOO_MANY_REQUESTS', 'SERVICE_UNAVAILABLE'] as const).map(
+    (code) => [ERROR_CODES[code].status, code],
+  ),
+);
 
 export interface ValidationIssue {
   /** body | querystring | params | headers */
@@ -54,7 +37,7 @@ export interface ValidationIssue {
 
 /** Converts what any layer threw (ours, Fastify's, Ajv's, Temporal's) into a status and body. */
 export function toErrorResponse(error: unknown): { status: number; body: ErrorResponse } {
-  if (error instanceof ApiError) {
+  if (isKeelError(error)) {
     return reply(error.status, error.code, error.message, error.details);
   }
   const fastifyError = error as Partial<FastifyError> & { validationContext?: string };
@@ -69,38 +52,62 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorRe
     });
     const first = issues[0];
     const message = first ? `${first.location}${first.path} ${first.message}` : 'request is invalid';
-    return reply(400, 'VALIDATION_FAILED', message, { issues });
+    return withCode('VALIDATION_FAILED', message, { issues });
   }
   if (error instanceof WorkflowNotFoundError || error instanceof ScheduleNotFoundError) {
-    return reply(404, 'NOT_FOUND', error.message);
+    return withCode('NOT_FOUND', error.message);
   }
   if (error instanceof WorkflowExecutionAlreadyStartedError) {
-    return reply(409, 'CONFLICT', error.message, { workflowId: error.workflowId });
+    return withCode('CONFLICT', error.message, { workflowId: error.workflowId });
   }
   if (error instanceof WorkflowUpdateFailedError) {
-    // An update validator/handler rejected the request: the request was understood but refused.
-    const cause = error.cause as { message?: string; type?: string } | undefined;
-    return reply(422, 'UNPROCESSABLE', cause?.message ?? error.message, { type: cause?.type ?? null });
+    // An update validator/handler refused the request. A failure typed with one of our codes answers as that
+    // code (e.g. NOT_AWAITING_REVIEW); any other was understood but refused.
+    const cause = error.cause as { message?: string; type?: string | null } | undefined;
+    const type = cause?.type ?? null;
+    const message = cause?.message ?? error.message;
+    if (isErrorCode(type)) return withCode(type, message);
+    return withCode('UNPROCESSABLE', message, { type });
   }
   if (isTemporalUnavailable(error)) {
-    return reply(503, 'SERVICE_UNAVAILABLE', 'Temporal is unreachable; try again shortly');
+    return withCode('SERVICE_UNAVAILABLE', 'Temporal is unreachable; try again shortly');
   }
   const status = fastifyError.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const code = CODE_BY_STATUS[status] ?? 'BAD_REQUEST';
+    const code = CODE_BY_STATUS.get(status) ?? 'BAD_REQUEST';
     return reply(status, code, fastifyError.message ?? code.toLowerCase());
   }
-  return reply(500, 'INTERNAL', 'internal server error');
+  return withCode('INTERNAL', 'internal server error');
 }
 
-const GRPC_UNAVAILABLE = 14;
-const GRPC_DEADLINE_EXCEEDED = 4;
+/** The gRPC status codes Temporal's client errors carry (grpc-js is not a direct dependency). */
+export const GrpcStatus = { INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
+
+/** The gRPC status of a Temporal client error, found on it or along its causes; undefined if none carries one. */
+export function grpcStatusOf(error: unknown): number | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current !== null && typeof current === 'object' && depth < 8; depth += 1) {
+    if (isGrpcServiceError(current)) return current.code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
 
 function isTemporalUnavailable(error: unknown): boolean {
-  const grpcError = error instanceof ServiceError ? error.cause : error;
-  return (
-    isGrpcServiceError(grpcError) && (grpcError.code === GRPC_UNAVAILABLE || grpcError.code === GRPC_DEADLINE_EXCEEDED)
-  );
+  const code = grpcStatusOf(error);
+  return code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.DEADLINE_EXCEEDED;
+}
+
+/**
+ * The workflow has closed (or never existed): Temporal answers an update, signal or cancel of a closed execution
+ * with gRPC NOT_FOUND, which the client raises as WorkflowNotFoundError (or a ServiceError carrying that status).
+ */
+export function isWorkflowClosedOrMissing(error: unknown): boolean {
+  return error instanceof WorkflowNotFoundError || grpcStatusOf(error) === GrpcStatus.NOT_FOUND;
+}
+
+function withCode(code: ErrorCode, message: string, details?: unknown) {
+  return reply(ERROR_CODES[code].status, code, message, details);
 }
 
 function reply(status: number, code: string, message: string, details?: unknown) {
@@ -121,7 +128,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return replyTo.status(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, replyTo) => {
-    const { status, body } = reply(404, 'NOT_FOUND', `route ${request.method} ${request.url.split('?')[0]} not found`);
+    const { status, body } = withCode('NOT_FOUND', `route ${request.method} ${request.url.split('?')[0]} not found`);
     return replyTo.status(status).send(body);
   });
 }

@@ -1,6 +1,6 @@
 // JSON bodies: parsed by Fastify's own secure parser, then refused if a number overflowed to ±Infinity.
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from './errors.js';
+import { KeelError } from '../errors/keel-error.js';
 
 /** JSON pointer of the first non-finite number in `value` (e.g. `1e400` parses to Infinity), or null. */
 export function findNonFiniteNumber(value: unknown): string | null {
@@ -38,14 +38,14 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
     // Fastify's default JSON parser is callback-style: it answers through `done`, never a promise.
     void defaultParser(request, body as string, (error, parsed) => {
       if (error) {
-        done(new ApiError(400, 'INVALID_JSON', `request body is not valid JSON: ${error.message}`), undefined);
+        done(new KeelError('INVALID_JSON', `request body is not valid JSON: ${error.message}`), undefined);
         return;
       }
       const badPath = findNonFiniteNumber(parsed);
       if (badPath !== null) {
         const message = `body${badPath} must be a finite number`;
         done(
-          new ApiError(400, 'VALIDATION_FAILED', message, {
+          new KeelError('VALIDATION_FAILED', message, {
             issues: [{ location: 'body', path: badPath, message: 'must be a finite number' }],
           }),
           undefined,

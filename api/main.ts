@@ -4,7 +4,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig, type KeelConfig } from '../config.js';
 import { createDb } from '../db/client.js';
 import { applyMigrations } from '../db/migrate.js';
-import { isMain } from '../workers/is-main.js';
+import { isMain } from '../is-main.js';
 import { buildApp } from './app.js';
 import { ensureAdminKey } from './auth/admin-bootstrap.js';
 import { checkTemporal, createProbeConnection } from './routes/health.js';
@@ -16,7 +16,7 @@ export async function runApi(config: KeelConfig, logger: pino.Logger): Promise<R
   if (!config.temporalAddress) throw new ConfigError('TEMPORAL_ADDRESS', 'must be set for the API process');
 
   await applyMigrations(config.databaseUrl);
-  const { db, pool, close: closeDb } = createDb(config.databaseUrl);
+  const { db, pool, close: closeDb } = createDb(config.databaseUrl, { logger });
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up, instead of crash-looping.
   const connection = Connection.lazy({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });

@@ -25,7 +25,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      await app.close();
+      // Keep-alive connections busy when close began turn idle once answered; close them then, or close() never ends.
+      const closeIdle = setInterval(() => app.server.closeIdleConnections(), 100);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(closeIdle);
+      }
       for (const resource of options.closeAfter ?? []) {
         try {
           await resource.close();

@@ -12,6 +12,7 @@
 // once into a local cache directory (verifying its hash, temp file + rename) and returns that path,
 // because DuckDB and onnxruntime read local files. `uri` is `s3://<bucket>/<key>`.
 import type { Readable } from 'node:stream';
+import { KeelError } from '../errors/keel-error.js';
 
 /** What the store returns after writing: the content address and where it lives. */
 export interface StoredArtifact {
@@ -47,22 +48,20 @@ export interface ArtifactStore {
   localPath(sha256: string): Promise<string>;
 }
 
-export class ArtifactNotFoundError extends Error {
-  readonly code = 'ARTIFACT_NOT_FOUND';
+/** No artifact with that sha256 is stored. */
+export class ArtifactNotFoundError extends KeelError {
   constructor(readonly sha256: string) {
-    super(`artifact ${sha256} is not in the artifact store`);
-    this.name = 'ArtifactNotFoundError';
+    super('ARTIFACT_NOT_FOUND', `artifact ${sha256} is not in the artifact store`, { sha256 });
   }
 }
 
-export class ArtifactIntegrityError extends Error {
-  readonly code = 'ARTIFACT_CORRUPT';
+/** A stored artifact's bytes do not hash to its address: corrupt or tampered with. */
+export class ArtifactIntegrityError extends KeelError {
   constructor(
     readonly sha256: string,
     readonly actualSha256: string,
   ) {
-    super(`artifact ${sha256} is corrupt: its bytes hash to ${actualSha256}`);
-    this.name = 'ArtifactIntegrityError';
+    super('ARTIFACT_INTEGRITY', `artifact ${sha256} is corrupt: its bytes hash to ${actualSha256}`, { sha256, actualSha256 });
   }
 }
 

@@ -14,7 +14,8 @@ export interface CsvOptions {
   decimalSeparator?: '.' | ',';
 }
 
-export type DatasetSource =
+/** A run spec's DatasetSource (workflows/contracts/run-spec.ts) as the data plane reads it: kind decided, format options. */
+export type ResolvedSource =
   | { kind: 'file'; path: string; format?: FileFormat; csv?: CsvOptions }
   | { kind: 'url'; url: string; format?: FileFormat; csv?: CsvOptions }
   | { kind: 'sql'; connection: string; query: string };
@@ -65,7 +66,7 @@ export function formatFromName(name: string, declared?: FileFormat): FileFormat 
 }
 
 /** A stable identity of a source for the `datasets` table; a SQL source is its connection name and a hash of its query. */
-export function describeSource(source: DatasetSource): string {
+export function describeSource(source: ResolvedSource): string {
   switch (source.kind) {
     case 'file':
       return `file:${source.path}`;

@@ -1,55 +1,56 @@
-// One error class per kind of data-plane failure, each with a stable `code` that activities use as the
-// Temporal ApplicationFailure type (non-retryable: retrying cannot fix a refused or unreadable source).
+// One error class per kind of data-plane failure. Each is a KeelError whose code (from errors/error-codes.ts)
+// activities use as the Temporal ApplicationFailure type; all are non-retryable: retrying cannot fix a refused or
+// unreadable source.
+import type { ErrorCode } from '../errors/error-codes.js';
+import { KeelError } from '../errors/keel-error.js';
 
-export const DATA_ERROR_CODES = [
-  'SOURCE_NOT_ALLOWED',
-  'SOURCE_NOT_FOUND',
-  'SOURCE_UNREADABLE',
-  'SOURCE_QUERY_REJECTED',
-  'TRANSFORM_REJECTED',
-  'DATA_REJECTED',
-] as const;
-export type DataErrorCode = (typeof DATA_ERROR_CODES)[number];
-
-export abstract class DataPlaneError extends Error {
-  abstract readonly code: DataErrorCode;
-  constructor(
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = new.target.name;
+export abstract class DataPlaneError extends KeelError {
+  declare readonly details: Record<string, unknown>;
+  protected constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, details);
   }
 }
 
 /** The source is outside what an admin allowed: a path outside the data roots, a private address, an unknown connection. */
 export class SourceNotAllowedError extends DataPlaneError {
-  readonly code = 'SOURCE_NOT_ALLOWED';
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('SOURCE_NOT_ALLOWED', message, details);
+  }
 }
 
 /** The source does not exist: a missing file, a 404 URL. */
 export class SourceNotFoundError extends DataPlaneError {
-  readonly code = 'SOURCE_NOT_FOUND';
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('SOURCE_NOT_FOUND', message, details);
+  }
 }
 
 /** The source exists but cannot be read as a table: empty, ragged, bad quoting, unsupported format, failing query. */
 export class SourceUnreadableError extends DataPlaneError {
-  readonly code = 'SOURCE_UNREADABLE';
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('SOURCE_UNREADABLE', message, details);
+  }
 }
 
 /** A SQL source query that is not a single read-only SELECT. */
 export class SourceQueryRejectedError extends DataPlaneError {
-  readonly code = 'SOURCE_QUERY_REJECTED';
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('SOURCE_QUERY_REJECTED', message, details);
+  }
 }
 
 /** Feature SQL that is not a single SELECT, or that tries to reach anything but its inputs. */
 export class TransformRejectedError extends DataPlaneError {
-  readonly code = 'TRANSFORM_REJECTED';
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('TRANSFORM_REJECTED', message, details);
+  }
 }
 
 /** The data was read but failed validation; `details.reportId` names the stored report. */
 export class DataRejectedError extends DataPlaneError {
-  readonly code = 'DATA_REJECTED';
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('DATA_REJECTED', message, details);
+  }
 }
 
 export function isDataPlaneError(error: unknown): error is DataPlaneError {

@@ -31,14 +31,18 @@ describe('snapshotDataset', () => {
       { name: 'weather', type: 'VARCHAR' },
     ]);
     expect(snapshot.uri).toMatch(new RegExp(`/sha256/${snapshot.sha256.slice(0, 2)}/${snapshot.sha256}\\.parquet$`));
-    expect(await sandbox.files()).toEqual([`artifacts/sha256/${snapshot.sha256.slice(0, 2)}/${snapshot.sha256}.parquet`]);
+    // The snapshot and, for the serving recipe, a sample of the source rows.
+    const sample = snapshot.servingSource.sampleSha256;
+    expect((await sandbox.files()).sort()).toEqual(
+      [`artifacts/sha256/${snapshot.sha256.slice(0, 2)}/${snapshot.sha256}.parquet`, `artifacts/sha256/${sample.slice(0, 2)}/${sample}.parquet`].sort(),
+    );
   });
 
   it('when the same data is ingested twice, then both runs get the same single snapshot', async () => {
     const first = await ingest({ source: weather });
     const second = await ingest({ source: weather });
     expect(second).toEqual(first);
-    expect(await sandbox.files()).toHaveLength(1);
+    expect(await sandbox.files()).toHaveLength(2); // the snapshot and its source sample, each stored once
   });
 
   it('derives features with a transform over `source`', async () => {

@@ -6,20 +6,22 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { resolveAllowedPath } from './allowed-path.js';
-import { formatFromName, type DataPlaneSettings, type DatasetSource, type FileFormat } from './dataset-source.js';
+import { formatFromName, type DataPlaneSettings, type ResolvedSource, type FileFormat } from './dataset-source.js';
 import { openDuckDb } from './duckdb-session.js';
 import { SourceUnreadableError, TransformRejectedError, errorSummary, firstLine } from './errors.js';
 import { tableExpressionFor, unreadable, type LocalInput } from './file-reader.js';
 import { quoteIdentifier, quoteString, quoteStringList } from './sql-literal.js';
+import { describeRelation, writeSourceSample } from './source-schema.js';
 import { extractSqlSource } from './sql-source.js';
+import type { ServingSource } from '../workflows/contracts/serving-recipe.js';
 import { checkedTransform } from './transform-guard.js';
 import { downloadUrl } from './url-download.js';
 
 export interface SnapshotRequest {
   /** The main input, visible to the transform as the relation `source`. */
-  source: DatasetSource;
+  source: ResolvedSource;
   /** Extra named inputs for joins, visible to the transform under their names. */
-  sources?: Record<string, DatasetSource>;
+  sources?: Record<string, ResolvedSource>;
   /** Feature SQL: one DuckDB SELECT over `source` (and the named inputs). */
   transform?: string;
 }
@@ -35,6 +37,8 @@ export interface DatasetSnapshot {
   sizeBytes: number;
   rowCount: number;
   columns: SnapshotColumn[];
+  /** The source shape before the transform and a sample of source rows: the start of the serving recipe. */
+  servingSource: ServingSource;
 }
 
 export interface SnapshotDeps {
@@ -46,7 +50,7 @@ export interface SnapshotDeps {
 
 const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-function inputsOf(request: SnapshotRequest): [string, DatasetSource][] {
+function inputsOf(request: SnapshotRequest): [string, ResolvedSource][] {
   const extra = Object.entries(request.sources ?? {});
   for (const [name] of extra) {
     if (!INPUT_NAME.test(name) || name.toLowerCase() === 'source') {
@@ -61,7 +65,7 @@ function inputsOf(request: SnapshotRequest): [string, DatasetSource][] {
 /** Brings one source onto local disk (downloads and SQL extracts go into `workDir`) and says how to read it. */
 async function materialize(
   name: string,
-  source: DatasetSource,
+  source: ResolvedSource,
   workDir: string,
   settings: DataPlaneSettings,
   signal: AbortSignal | undefined,
@@ -146,11 +150,13 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
     const { connection } = session;
     const readablePaths: string[] = [];
     const labels: string[] = [];
+    const inputSchemas: Record<string, SnapshotColumn[]> = {};
     for (const [name, source] of inputs) {
       const input = await materialize(name, source, workDir, deps.settings, deps.signal);
       labels.push(input.label);
       const expression = await tableExpressionFor(connection, input);
       await connection.run(`CREATE VIEW ${quoteIdentifier(name)} AS SELECT * FROM ${expression}`);
+      inputSchemas[name] = await describeRelation(connection, name);
       readablePaths.push(input.path);
     }
     // From here on DuckDB may read only the inputs and write only inside this snapshot's scratch directory,
@@ -177,6 +183,8 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
 
     const output = join(workDir, `${randomUUID()}.parquet`);
     let rowCount: number;
+    // An abort that fired between queries interrupted nothing: stop before the long COPY starts.
+    deps.signal?.throwIfAborted();
     try {
       // The newline keeps a trailing `--` comment in the transform from swallowing the closing parenthesis.
       const result = await connection.run(
@@ -191,8 +199,35 @@ export async function snapshotDataset(request: SnapshotRequest, deps: SnapshotDe
       }
       throw new SourceUnreadableError(`${labels.join(' + ')} could not be read: ${message}`, { sources: labels });
     }
+    // Without a transform the snapshot is the source, so sampling the written Parquet avoids a second read.
+    deps.signal?.throwIfAborted();
+    const samplePath = join(workDir, `${randomUUID()}-source-sample.parquet`);
+    const sampleRows = await writeSourceSample(
+      connection,
+      request.transform === undefined ? `read_parquet(${quoteString(output)})` : 'source',
+      samplePath,
+    );
     const stored = await deps.artifacts.putFile(output, { extension: '.parquet', move: true });
-    return { sha256: stored.sha256, uri: stored.uri, sizeBytes: stored.size, rowCount, columns };
+    const sample = await deps.artifacts.putFile(samplePath, { extension: '.parquet', move: true });
+    const { source: sourceSchema = [], ...namedSchemas } = inputSchemas;
+    return {
+      sha256: stored.sha256,
+      uri: stored.uri,
+      sizeBytes: stored.size,
+      rowCount,
+      columns,
+      servingSource: {
+        source: sourceSchema,
+        sources: namedSchemas,
+        transform: request.transform === undefined ? null : query,
+        sampleSha256: sample.sha256,
+        sampleRows,
+      },
+    };
+  } catch (error) {
+    // Whichever query the abort interrupted, the caller learns of the abort, not of a DuckDB INTERRUPT.
+    deps.signal?.throwIfAborted();
+    throw error;
   } finally {
     deps.signal?.removeEventListener('abort', interrupt);
     session.close();

@@ -3,27 +3,8 @@
 // accepted snapshot). A report fails when any check of severity "error" fails.
 import { columnKind, type ColumnKind, type ColumnProfile, type DatasetProfile } from './profile-snapshot.js';
 import { DEFAULT_PSI_THRESHOLDS, categoricalPsi, psi, type PsiThresholds } from './psi.js';
-
-export interface ColumnExpectation {
-  /** A kind (`numeric`, `categorical`, `boolean`, `temporal`) or an exact DuckDB type (`DOUBLE`, `VARCHAR`, …). */
-  type?: string;
-  /** `false` means no nulls at all. */
-  nullable?: boolean;
-  maxNullRate?: number;
-  min?: number;
-  max?: number;
-  /** The only values a categorical column may hold (beyond `maxUnseenCategoryShare`). */
-  allowed?: string[];
-}
-
-export interface DataExpectations {
-  columns?: Record<string, ColumnExpectation>;
-  /** Minimum row count (default 1). */
-  minRows?: number;
-  psi?: Partial<PsiThresholds>;
-  /** Largest share of non-null values outside the known categories (default: 0 when declared, 0.05 when inferred). */
-  maxUnseenCategoryShare?: number;
-}
+// Expectations are declared in the run spec; their one schema (and type) lives with it.
+import type { ColumnExpectation, Expectations, Task } from '../workflows/contracts/run-spec.js';
 
 export type CheckSeverity = 'info' | 'warn' | 'error';
 
@@ -50,8 +31,8 @@ export interface ValidateOptions {
   /** The training target: must be present and never null. */
   target?: string;
   /** Binary targets must have at most two distinct values; regression targets must be numeric. */
-  task?: 'binary' | 'regression';
-  expectations?: DataExpectations;
+  task?: Task;
+  expectations?: Expectations;
   /** The reference snapshot's profile, ideally built with `profileSnapshot(path, { reference })` … of this one. */
   reference?: DatasetProfile;
 }
@@ -300,7 +281,7 @@ function categoryCheck(
   column: ColumnProfile,
   declaredColumn: ColumnExpectation | undefined,
   referenceColumn: ColumnProfile | undefined,
-  expectations: DataExpectations,
+  expectations: Expectations,
 ): void {
   let known: Set<string> | undefined;
   let limit: number;

@@ -3,6 +3,13 @@ import pg from 'pg';
 import * as schema from './schema.js';
 
 export type Db = NodePgDatabase<typeof schema>;
+/** A database or an open transaction: repository functions take either, so callers choose the transaction. */
+export type DbOrTx = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** The part of a pino logger the pool needs. */
+export interface DbLogger {
+  error(fields: object, message: string): void;
+}
 
 export interface DbHandle {
   db: Db;
@@ -10,10 +17,10 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
-export function createDb(databaseUrl: string, options: { max?: number } = {}): DbHandle {
+export function createDb(databaseUrl: string, options: { logger: DbLogger; max?: number }): DbHandle {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10 });
-  // An idle client's error (e.g. the server restarting) must not crash the process.
-  pool.on('error', () => undefined);
+  // An idle client's error (e.g. the server restarting) must not crash the process; the pool replaces the client.
+  pool.on('error', (error) => options.logger.error({ err: error }, 'idle Postgres connection failed'));
   const db = drizzle(pool, { schema });
   return { db, pool, close: () => pool.end() };
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { createApiKey } from '../api/auth/api-keys.js';
 import type { KeelConfig } from '../config.js';
-import { createDb } from '../db/client.js';
+import { createDb, type DbLogger } from '../db/client.js';
 import { projectRoot } from './temporal-cli.js';
 
 export interface Bootstrap {
@@ -32,9 +32,9 @@ export function demoRunSpec(datasetPath: string) {
 export async function bootstrapStack(
   config: KeelConfig,
   databaseUrl: string,
-  options: { freshDataDir: boolean },
+  options: { freshDataDir: boolean; logger: DbLogger },
 ): Promise<Bootstrap> {
-  const { db, close } = createDb(databaseUrl, { max: 2 });
+  const { db, close } = createDb(databaseUrl, { max: 2, logger: options.logger });
   const bannerLines: string[] = [];
   let demoKeys: { engineer: string; reviewer: string } | undefined;
   try {
@@ -84,7 +84,7 @@ export async function bootstrapStack(
         '  Approve it (as the reviewer, once it is awaiting review):',
         `    curl -X POST ${apiUrl}/v1/runs/${body.id}/review -H 'Authorization: Bearer ${demoKeys.reviewer}' -H 'content-type: application/json' -d '{"decision":"approve","comment":"demo"}'`,
         '  Then predict:',
-        `    curl -X POST ${apiUrl}/v1/models/seattle-rain/predict -H 'Authorization: Bearer ${demoKeys.engineer}' -H 'content-type: application/json' -d '{"rows":[{"month":11,"temp_max":9.4,"temp_min":4.4,"wind":5.1}]}'`,
+        `    curl -X POST ${apiUrl}/v1/models/seattle-rain/predict -H 'Authorization: Bearer ${demoKeys.engineer}' -H 'content-type: application/json' -d '{"rows":[{"date":"2015-11-03","precipitation":null,"temp_max":9.4,"temp_min":4.4,"wind":5.1,"weather":null}]}'`,
         '',
       ];
       process.stdout.write(lines.join('\n') + '\n');

@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfig, type KeelConfig } from '../config.js';
+import pino from 'pino';
+import { childProcessEnv, loadConfig, type KeelConfig } from '../config.js';
 import { applyMigrations } from '../db/migrate.js';
 import { startProcess, waitFor, type ManagedProcess } from './child-process.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
@@ -109,15 +110,12 @@ async function main(): Promise<void> {
     await applyMigrations(databaseUrl!);
     log('keel', 'database migrations applied');
 
-    const childEnv: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: temporalAddress,
-      KEEL_DATA_DIR: config.dataDir,
+    const childEnv = childProcessEnv(
+      { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, KEEL_DATA_DIR: config.dataDir },
       // Request and worker logs at info drown the banner; LOG_LEVEL=info brings them back.
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    };
-    const bootstrap = await bootstrapStack(config, databaseUrl!, { freshDataDir });
+      { LOG_LEVEL: 'warn' },
+    );
+    const bootstrap = await bootstrapStack(config, databaseUrl!, { freshDataDir, logger: pino({ name: 'keel-start', level: config.logLevel }) });
     stack.children.push(spawnNodeChild('worker:pipeline', 'workers/pipeline-worker.ts', childEnv));
     stack.children.push(spawnNodeChild('worker:training', 'workers/training-worker.ts', childEnv));
     stack.children.push(spawnNodeChild('api', 'api/main.ts', childEnv));

@@ -3,10 +3,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { childProcessEnv, readSetting } from '../config.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -17,7 +17,9 @@ export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const projectToolDir = path.join(projectRoot, '.tools', 'bin');
 /** Shared between clones of the project (CI clones afresh each run), so the build happens once per machine. */
-export const userToolDir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'keel', 'bin');
+export function userToolDir(): string {
+  return path.join(readSetting('cacheHome'), 'keel', 'bin');
+}
 
 export type TemporalCli =
   | { kind: 'binary'; path: string; source: 'path' | 'project' | 'user-cache' | 'go-install' }
@@ -33,8 +35,7 @@ async function isExecutable(file: string): Promise<boolean> {
 }
 
 async function findOnPath(name: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
+  for (const dir of readSetting('searchPath')) {
     const candidate = path.join(dir, name);
     if (await isExecutable(candidate)) return candidate;
   }
@@ -59,19 +60,20 @@ async function linkIntoProject(binary: string): Promise<void> {
 
 /** Builds the CLI with Go into the user cache; streams Go's output so a newcomer sees progress. */
 export async function buildTemporalCli(log: (line: string) => void = console.error): Promise<string> {
-  await fs.mkdir(userToolDir, { recursive: true });
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${userToolDir} (one time, several minutes)…`);
+  const toolDir = userToolDir();
+  await fs.mkdir(toolDir, { recursive: true });
+  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${toolDir} (one time, several minutes)…`);
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn('go', ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
-      env: { ...process.env, GOBIN: userToolDir, GOFLAGS: '-mod=mod' },
+      env: childProcessEnv({ GOBIN: toolDir, GOFLAGS: '-mod=mod' }),
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go install exited with ${code}`))));
   });
   log(`Temporal CLI built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  return path.join(userToolDir, 'temporal');
+  return path.join(toolDir, 'temporal');
 }
 
 export async function findTemporalCli(options: { build?: boolean } = {}): Promise<TemporalCli> {
@@ -79,7 +81,7 @@ export async function findTemporalCli(options: { build?: boolean } = {}): Promis
   if (onPath) return { kind: 'binary', path: onPath, source: 'path' };
   const inProject = path.join(projectToolDir, 'temporal');
   if (await isExecutable(inProject)) return { kind: 'binary', path: inProject, source: 'project' };
-  const inUserCache = path.join(userToolDir, 'temporal');
+  const inUserCache = path.join(userToolDir(), 'temporal');
   if (await isExecutable(inUserCache)) {
     await linkIntoProject(inUserCache);
     return { kind: 'binary', path: inUserCache, source: 'user-cache' };

@@ -13,6 +13,7 @@ export interface ErrorCodeEntry {
 export const ERROR_CODES = {
   // Requests
   BAD_REQUEST: { status: 400, retryable: false, doc: 'the request is malformed' },
+  INVALID_JSON: { status: 400, retryable: false, doc: 'the body is not valid JSON' },
   VALIDATION_FAILED: { status: 400, retryable: false, doc: 'the request does not fit its schema; details name the field' },
   UNAUTHENTICATED: { status: 401, retryable: false, doc: 'no valid API key' },
   FORBIDDEN: { status: 403, retryable: false, doc: "the key's roles do not allow this" },
@@ -26,7 +27,9 @@ export const ERROR_CODES = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, doc: 'an Idempotency-Key was reused with another body' },
   TOO_MANY_REQUESTS: { status: 429, retryable: true, doc: 'rate limited; retry later' },
   SERVICE_UNAVAILABLE: { status: 503, retryable: true, doc: 'a dependency is down; retry later' },
+  TEMPORAL_UNAVAILABLE: { status: 503, retryable: true, doc: 'this API process has no Temporal connection' },
   INTERNAL: { status: 500, retryable: true, doc: 'a bug: nothing the client did' },
+  CONFIG_INVALID: { status: 500, retryable: false, doc: 'a setting in the environment is invalid; the message names it' },
 
   // Data plane
   SOURCE_NOT_ALLOWED: { status: 422, retryable: false, doc: 'the source is outside what an admin allowed' },
@@ -43,18 +46,21 @@ export const ERROR_CODES = {
   SMOKE_TEST_FAILED: { status: 422, retryable: false, doc: 'the deployed version failed its smoke prediction' },
   NOT_AWAITING_REVIEW: { status: 409, retryable: false, doc: 'the run is not waiting for a review' },
   REQUESTER_CANNOT_REVIEW: { status: 403, retryable: false, doc: "a run's requester may not review it (four eyes)" },
+  RUN_FINISHED: { status: 409, retryable: false, doc: 'the run has already ended' },
 
   // Registry
   MODEL_NOT_FOUND: { status: 404, retryable: false, doc: 'no such model' },
   VERSION_NOT_FOUND: { status: 404, retryable: false, doc: 'the model has no such version' },
-  VERSION_NOT_DEPLOYABLE: { status: 409, retryable: false, doc: 'the version was never approved' },
+  VERSION_NOT_DEPLOYABLE: { status: 422, retryable: false, doc: 'the version was never approved' },
+  VERSION_NOT_LOADABLE: { status: 422, retryable: false, doc: 'a rollback target whose artifact does not load' },
   ALREADY_IN_PRODUCTION: { status: 409, retryable: false, doc: 'the version is already production' },
-  MODEL_TASK_MISMATCH: { status: 409, retryable: false, doc: "the run's task differs from the model's" },
+  MODEL_TASK_MISMATCH: { status: 422, retryable: false, doc: "the run's task differs from the model's" },
 
   // Serving
-  PREDICTION_INPUT_INVALID: { status: 400, retryable: false, doc: 'a row does not fit the model; names the row and field' },
-  MODEL_NOT_SERVING: { status: 404, retryable: false, doc: 'the model does not exist or has no production version' },
-  MODEL_LOAD_FAILED: { status: 503, retryable: true, doc: 'the artifact is missing, corrupt or not loadable' },
+  INVALID_ROW: { status: 400, retryable: false, doc: 'a row does not fit the model; details name the row and field' },
+  RAW_ROWS_NOT_SERVABLE: { status: 400, retryable: false, doc: "the version cannot take raw source rows (no recipe, or feature SQL that is not row-wise): send features" },
+  NO_PRODUCTION_VERSION: { status: 404, retryable: false, doc: 'the model has no production version to serve' },
+  MODEL_UNAVAILABLE: { status: 503, retryable: true, doc: 'the artifact is missing, corrupt or not loadable' },
   PREDICTION_LOG_FULL: { status: 503, retryable: true, doc: 'the prediction log buffer is full or closing; retry after Retry-After' },
   FEEDBACK_INVALID: { status: 400, retryable: false, doc: 'a feedback item or dataset row is malformed; names the item and field' },
 

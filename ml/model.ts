@@ -1,7 +1,10 @@
 // The trained-model format shared by the trainers (ml/gbdt, ml/linear), the ONNX exporter (ml/onnx)
 // and the evaluation code. Plain JSON-serialisable data so it can be checkpointed and stored.
 
-export type Task = 'binary' | 'regression';
+// The task is part of the run spec; its one schema (and type) lives there.
+import type { Task } from '../workflows/contracts/run-spec.js';
+
+export type { Task };
 
 export interface NumericFeature {
   name: string;

@@ -24,11 +24,11 @@ import {
   type RegressionPerformance,
 } from '../ml/drift/index.js';
 import { driftPolicyOf, monitoringPolicyWithDefaults, type MonitoringPolicy, type MonitoringPolicyInput } from './policy.js';
-import type { ComputeMonitoringReportInput, ComputeMonitoringReportResult, MonitoringVerdict } from '../workflows/definitions.js';
+import type { ComputeMonitoringReportInput, ComputeMonitoringReportResult, ReportVerdict } from '../workflows/contracts/monitor-activities.js';
 import type { MonitoringReference } from './reference.js';
 import { aggregateFeedback, aggregateWindow, LATENCY_BOUNDS_MS } from './window-aggregates.js';
 
-export type ReportVerdict = Exclude<MonitoringVerdict, 'no_production_version' | 'no_model'>;
+export type { ReportVerdict };
 
 /** What a breach led to, recorded on the report. */
 export type RetrainDecision =

@@ -1,16 +1,16 @@
 // Telling a model's monitor about production changes and policy changes, from activities and the API.
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import type { NotifyMonitorInput } from '../workflows/contracts/pipeline-activities.js';
 import {
   monitoringPolicyChangedSignal,
-  monitorWorkflowId,
   productionChangedSignal,
-  TASK_QUEUES,
   versionDeployedSignal,
   type MonitoringPolicyChange,
-  type NotifyMonitorInput,
   type ProductionChange,
-} from '../workflows/definitions.js';
+} from '../workflows/monitor-messages.js';
+import { TASK_QUEUES } from '../workflows/task-queues.js';
+import { monitorWorkflowId } from '../workflows/workflow-ids.js';
 
 /** A pipeline deployed a version. Signal-with-start is atomic: exactly one monitor per model, started on its first deployment. */
 export async function signalVersionDeployed(client: Client, input: NotifyMonitorInput, taskQueue: string = TASK_QUEUES.pipeline): Promise<void> {

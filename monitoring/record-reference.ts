@@ -1,10 +1,13 @@
 // Called by the register step: the new version's drift reference, computed once and stored with the version.
-import { log } from '@temporalio/activity';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { Db } from '../db/client.js';
 import { hasMonitoringReference, saveMonitoringReference } from '../db/repositories/monitoring-references.js';
 import type { OnnxFeatureSchema } from '../ml/onnx/index.js';
 import { buildMonitoringReference, parseTrainerModel } from './reference.js';
+
+export interface ReferenceLogger {
+  warn(fields: object, message: string): void;
+}
 
 export interface RecordReferenceInput {
   modelVersionId: string;
@@ -19,7 +22,7 @@ export interface RecordReferenceInput {
  * Best effort: a version whose reference cannot be built (its snapshot or model JSON is gone) is still
  * registered, and its monitoring reports say "no reference" instead of guessing. Returns whether one is stored.
  */
-export async function recordMonitoringReference(deps: { db: Db; artifacts: ArtifactStore }, input: RecordReferenceInput): Promise<boolean> {
+export async function recordMonitoringReference(deps: { db: Db; artifacts: ArtifactStore; logger?: ReferenceLogger }, input: RecordReferenceInput): Promise<boolean> {
   if (await hasMonitoringReference(deps.db, input.modelVersionId)) return true;
   try {
     const reference = await buildMonitoringReference({
@@ -36,15 +39,7 @@ export async function recordMonitoringReference(deps: { db: Db; artifacts: Artif
     });
     return true;
   } catch (error) {
-    warn(`no drift reference for version ${input.version}: ${(error as Error).message}`);
+    deps.logger?.warn({ version: input.version, err: error }, 'no drift reference for this version; its reports will say "no reference"');
     return false;
-  }
-}
-
-function warn(message: string): void {
-  try {
-    log.warn(message);
-  } catch {
-    // Outside an activity (plain tests) there is no activity logger.
   }
 }

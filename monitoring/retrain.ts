@@ -1,33 +1,25 @@
 // A breach's retraining run: the production version's run spec again, on the source re-read, requested by the
 // system (so any reviewer may review it), deduplicated by workflow id `retrain/<model>/<window>`.
-import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { writeAudit } from '../db/repositories/audit.js';
 import { getAliasVersion, PRODUCTION_ALIAS } from '../db/repositories/model-aliases.js';
 import { getModelVersion } from '../db/repositories/model-versions.js';
 import { getModelByName } from '../db/repositories/models.js';
 import { setMonitoringReportRetrain } from '../db/repositories/monitoring-reports.js';
-import { runs } from '../db/schema.js';
-import {
-  SEARCH_ATTRIBUTES,
-  TASK_QUEUES,
-  retrainRunId,
-  retrainWorkflowId,
-  type PipelineInput,
-  type RunSpec,
-  type StartRetrainInput,
-  type StartRetrainResult,
-} from '../workflows/definitions.js';
+import { findOpenRunOf, getRun, insertRunOnce } from '../db/repositories/runs.js';
+import { runSpecHash } from '../runs/run-spec-hash.js';
+import type { StartRetrainInput, StartRetrainResult } from '../workflows/contracts/monitor-activities.js';
+import type { PipelineInput } from '../workflows/contracts/pipeline-input.js';
+import type { RunSpec } from '../workflows/contracts/run-spec.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { TASK_QUEUES } from '../workflows/task-queues.js';
+import { retrainRunId, retrainWorkflowId } from '../workflows/workflow-ids.js';
 import type { RetrainDecision } from './compute-report.js';
 
 /** Who asks for a retrain: no key, so the four-eyes rule lets any reviewer decide. */
 export const MONITOR_REQUESTER = { keyId: null, name: 'system:monitor' } as const;
-
-/** Statuses of a run that has not ended. */
-const UNFINISHED = ['running', 'awaiting_review'];
 
 export interface StartRetrainDeps {
   db: Db;
@@ -52,18 +44,14 @@ export async function startRetrain(deps: StartRetrainDeps, input: StartRetrainIn
   const version = model ? await getAliasVersion(db, model.id, PRODUCTION_ALIAS) : null;
   const versionRow = model && version !== null ? await getModelVersion(db, model.id, version) : undefined;
   if (!model || !versionRow) return skip(`model "${input.model}" has no production version to retrain`);
-  const [sourceRun] = await db.select().from(runs).where(eq(runs.id, versionRow.runId)).limit(1);
+  const sourceRun = await getRun(db, versionRow.runId);
   if (!sourceRun) return skip(`the run ${versionRow.runId} that produced version ${version} has no stored spec`);
 
   // Never two retrains of one model at once (a retried attempt finds its own run and carries on).
-  const [running] = await db
-    .select({ id: runs.id })
-    .from(runs)
-    .where(and(eq(runs.model, input.model), eq(runs.requestedByName, MONITOR_REQUESTER.name), inArray(runs.status, UNFINISHED)))
-    .limit(1);
+  const running = await findOpenRunOf(db, input.model, MONITOR_REQUESTER.name);
   if (running && running.id !== runId) return skip(`retrain run ${running.id} of "${input.model}" has not finished yet`);
 
-  const spec = sourceRun.spec as RunSpec;
+  const spec = retrainSpec(sourceRun.spec as RunSpec);
   const reason = `drift breach in the window ending ${input.windowEnd}: retraining version ${version}'s spec on fresh data`;
   const pipelineInput: PipelineInput = {
     runId,
@@ -72,22 +60,18 @@ export async function startRetrain(deps: StartRetrainDeps, input: StartRetrainIn
     ...(deps.trainingTaskQueue && deps.trainingTaskQueue !== TASK_QUEUES.training ? { trainingTaskQueue: deps.trainingTaskQueue } : {}),
   };
   await db.transaction(async (tx) => {
-    const inserted = await tx
-      .insert(runs)
-      .values({
-        id: runId,
-        workflowId,
-        model: input.model,
-        spec,
-        specHash: createHash('sha256').update(JSON.stringify(spec)).digest('hex'),
-        requestedBy: null,
-        requestedByName: MONITOR_REQUESTER.name,
-        status: 'running',
-        stage: 'queued',
-      })
-      .onConflictDoNothing({ target: runs.id })
-      .returning({ id: runs.id });
-    if (inserted.length > 0) {
+    const inserted = await insertRunOnce(tx, {
+      id: runId,
+      workflowId,
+      model: input.model,
+      spec,
+      specHash: runSpecHash(spec),
+      requestedBy: null,
+      requestedByName: MONITOR_REQUESTER.name,
+      status: 'running',
+      stage: 'queued',
+    });
+    if (inserted) {
       await writeAudit(tx, {
         actor: MONITOR_REQUESTER.name,
         actorKeyId: null,
@@ -115,4 +99,12 @@ export async function startRetrain(deps: StartRetrainDeps, input: StartRetrainIn
   const decision: RetrainDecision = { action: 'started', runId, workflowId, reason };
   if (input.reportId) await setMonitoringReportRetrain(db, input.reportId, decision);
   return { started: true, runId, workflowId, reason };
+}
+
+/**
+ * The production run's spec, but a person reviews the result: a retrain the system started on its own never
+ * deploys itself, whatever the original run's policy said (its approval timeout stays).
+ */
+export function retrainSpec(spec: RunSpec): RunSpec {
+  return { ...spec, policy: { ...spec.policy, autoApprove: false } };
 }

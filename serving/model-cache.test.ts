@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
@@ -13,6 +14,7 @@ let database: TestDatabase;
 let artifactDir: string;
 let artifacts: FsArtifactStore;
 const caches: ModelCache[] = [];
+const logger = pino({ name: 'model-cache-test', level: 'error' });
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -26,7 +28,7 @@ afterAll(async () => {
 });
 
 function newCache(pollIntervalMs = 3_600_000): ModelCache {
-  const cache = createModelCache({ db: database.db, pool: database.pool, artifacts, pollIntervalMs });
+  const cache = createModelCache({ db: database.db, pool: database.pool, artifacts, pollIntervalMs, logger });
   caches.push(cache);
   return cache;
 }
@@ -89,7 +91,7 @@ describe('model cache and prediction', () => {
   it('when its listener connection is killed, then the cache reconnects and still hears deploys', async () => {
     const v1 = await registerFixtureVersion(database.db, artifacts, { model: 'reconnect', runId: 'reconnect-1' });
     await setProduction(database.db, v1, 'reconnect');
-    const cache = createModelCache({ db: database.db, pool: database.pool, artifacts, pollIntervalMs: 3_600_000, reconnectDelayMs: 50 });
+    const cache = createModelCache({ db: database.db, pool: database.pool, artifacts, pollIntervalMs: 3_600_000, reconnectDelayMs: 50, logger });
     caches.push(cache);
     await cache.start();
     await cache.refresh('reconnect');

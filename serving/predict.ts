@@ -1,6 +1,7 @@
 // Scores validated rows with a loaded model, logs each scored row, and shapes the API's prediction response.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { RawRow } from '../ml/model.js';
 import { validateRows } from './input-validation.js';
 import type { LoadedModel, ModelCache } from './model-cache.js';
 import type { PredictionLog } from './prediction-log.js';
@@ -22,32 +23,49 @@ export interface PredictResponse {
   predictions: BinaryPrediction[] | RegressionPrediction[];
 }
 
+async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[]): Promise<PredictResponse> {
+  const scores = await loaded.scorer.score(clean);
+  const predictions =
+    loaded.task === 'binary'
+      ? clean.map((_, i) => ({ id: randomUUID(), label: scores.label![i], probability: scores.probability![i] }))
+      : clean.map((_, i) => ({ id: randomUUID(), value: scores.value![i] }));
+  return { model: loaded.model, version: loaded.version, predictions };
+}
+
+/** Rows of ready features (what the ONNX model takes). */
+export async function predictWithModel(loaded: LoadedModel, rows: readonly unknown[]): Promise<PredictResponse> {
+  return scoreFeatureRows(loaded, validateRows(rows, loaded.features));
+}
+
+/** Rows in the source's shape: the version's feature SQL and conversions run first (its serving recipe). */
+export async function predictSourceRowsWithModel(loaded: LoadedModel, rows: readonly unknown[]): Promise<PredictResponse> {
+  return scoreFeatureRows(loaded, await loaded.rawRows.featureRows(rows));
+}
+
 /** Who asked, for the log. */
 export interface PredictionCaller {
   keyId: string | null;
 }
 
-/** Scores without logging (smoke tests, evaluation). */
-export async function predictWithModel(loaded: LoadedModel, rows: readonly unknown[]): Promise<PredictResponse> {
-  return predictWithModelRows(loaded, validateRows(rows, loaded.features));
-}
-
 /**
- * Scores and logs: room in the log is reserved before scoring (a full log refuses with nothing scored), and the
- * rows are appended before the response exists, so every answered prediction is in the log.
+ * Scores and logs: room in the log is reserved before anything else (a full log refuses with nothing scored), and
+ * the rows are appended before the response exists, so every answered prediction is in the log.
  */
-export async function predictAndLog(
+async function predictAndLog(
   loaded: LoadedModel,
-  rows: readonly unknown[],
+  request: { features: readonly unknown[] } | { sourceRows: readonly unknown[] },
   log: PredictionLog,
   caller: PredictionCaller,
 ): Promise<PredictResponse> {
-  const reservation = log.reserve(rows.length);
+  const sourceRows = 'sourceRows' in request ? request.sourceRows : undefined;
+  const reservation = log.reserve(sourceRows?.length ?? ('features' in request ? request.features.length : 0));
   try {
     const started = performance.now();
-    const clean = validateRows(rows, loaded.features);
-    const response = await predictWithModelRows(loaded, clean);
-    const latencyMs = (performance.now() - started) / clean.length;
+    const clean = sourceRows
+      ? await loaded.rawRows.featureRows(sourceRows)
+      : validateRows((request as { features: readonly unknown[] }).features, loaded.features);
+    const response = await scoreFeatureRows(loaded, clean);
+    const latencyMs = (performance.now() - started) / Math.max(1, clean.length);
     const createdAt = new Date();
     const binary = loaded.task === 'binary';
     reservation.commit(
@@ -58,6 +76,7 @@ export async function predictAndLog(
           modelId: loaded.modelId,
           model: loaded.model,
           version: loaded.version,
+          source: sourceRows?.[i],
           features: clean[i],
           output,
           score: binary ? output.probability : output.value,
@@ -73,26 +92,23 @@ export async function predictAndLog(
   }
 }
 
-async function predictWithModelRows(loaded: LoadedModel, clean: ReturnType<typeof validateRows>): Promise<PredictResponse> {
-  const scores = await loaded.scorer.score(clean);
-  const predictions =
-    loaded.task === 'binary'
-      ? clean.map((_, i) => ({ id: randomUUID(), label: scores.label![i], probability: scores.probability![i] }))
-      : clean.map((_, i) => ({ id: randomUUID(), value: scores.value![i] }));
-  return { model: loaded.model, version: loaded.version, predictions };
-}
-
 export interface Predictor {
-  /** Scores rows with the model's production version and logs every scored row (PredictionLogFullError when full). */
+  /** Scores feature rows with the model's production version; logs every row when serving has a log. */
   predict(model: string, rows: readonly unknown[], caller?: PredictionCaller): Promise<PredictResponse>;
+  /** Scores raw source rows with the model's production version, through its serving recipe; logs likewise. */
+  predictSourceRows(model: string, rows: readonly unknown[], caller?: PredictionCaller): Promise<PredictResponse>;
 }
 
-/** Serving passes the log; without one (tests of the cache alone) nothing is logged. */
+/** Serving passes the log (PredictionLogFullError when it is full); without one (tests of the cache alone) nothing is logged. */
 export function createPredictor(cache: ModelCache, log?: PredictionLog): Predictor {
   return {
     predict: (model, rows, caller = { keyId: null }) =>
       cache.withProduction(model, (loaded) =>
-        log ? predictAndLog(loaded, rows, log, caller) : predictWithModel(loaded, rows),
+        log ? predictAndLog(loaded, { features: rows }, log, caller) : predictWithModel(loaded, rows),
+      ),
+    predictSourceRows: (model, rows, caller = { keyId: null }) =>
+      cache.withProduction(model, (loaded) =>
+        log ? predictAndLog(loaded, { sourceRows: rows }, log, caller) : predictSourceRowsWithModel(loaded, rows),
       ),
   };
 }

@@ -249,9 +249,12 @@ export class PredictionLog {
       const client = await this.pool.connect();
       try {
         await this.writeBatch(client, batch);
-      } finally {
-        client.release();
+      } catch (error) {
+        // A connection whose COPY failed may be mid-protocol: discard it rather than hand it to the next query.
+        client.release(error instanceof Error ? error : new Error(String(error)));
+        throw error;
       }
+      client.release();
     } catch (error) {
       this.counters.failedFlushes += 1;
       this.logger?.warn({ err: error, rows: batch.length }, 'prediction log flush failed; the batch stays buffered and is retried');

@@ -19,12 +19,12 @@ export interface ServingOptions {
   pool: pg.Pool;
   artifacts: ArtifactStore;
   pollIntervalMs?: number;
-  logger?: ModelCacheLogger;
+  logger: ModelCacheLogger;
   /** Buffer size, flush interval, retention (defaults: DEFAULT_PREDICTION_LOG_SETTINGS) and test hooks. */
   predictionLog?: Omit<PredictionLogOptions, 'pool'>;
 }
 
-/** Builds and starts watching (LISTEN + polling) and prepares the log's partitions. */
+/** Builds the log (partitions ready) and starts watching (LISTEN + polling); the caller owns it: `close()` releases the listener and every session. */
 export async function createServingDeps(options: ServingOptions): Promise<ServingDeps> {
   const predictionLog = new PredictionLog({ logger: options.logger, ...options.predictionLog, pool: options.pool });
   await predictionLog.start();

@@ -1,4 +1,5 @@
 // /v1/models and /v1/models/:name/predict through app.inject() on real Postgres, artifacts and onnxruntime.
+import pino from 'pino';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   artifactDir = await mkdtemp(join(tmpdir(), 'keel-api-models-'));
   artifacts = new FsArtifactStore(artifactDir);
-  serving = await createServingDeps({ db: database.db, pool: database.pool, artifacts });
+  serving = await createServingDeps({ db: database.db, pool: database.pool, artifacts, logger: pino({ name: 'api-models-test', level: 'error' }) });
   keys.admin = (await ensureAdminKey(database.db, { adminKey: undefined })).secret!;
   app = await buildApp({ config: loadConfig({}), db: database.db, pool: database.pool, serving, logger: false });
   await app.ready();
@@ -66,7 +67,7 @@ function get(url: string, key: string) {
 
 describe('POST /v1/models/:name/predict', () => {
   it('scores rows with the production version', async () => {
-    const response = await post('/v1/models/churn/predict', keys.predict, { rows: [{ x: 2, color: 'red' }, { x: 0.1 }] });
+    const response = await post('/v1/models/churn/predict', keys.predict, { features: [{ x: 2, color: 'red' }, { x: 0.1 }] });
     expect(response.statusCode).toBe(200);
     const body = response.json();
     expect(body).toMatchObject({ model: 'churn', version: 2 });
@@ -78,33 +79,40 @@ describe('POST /v1/models/:name/predict', () => {
   });
 
   it('answers 400 naming the row and field of a bad value or an unknown feature', async () => {
-    const wrongType = await post('/v1/models/churn/predict', keys.predict, { rows: [{ x: 1 }, { x: 'high' }] });
+    const wrongType = await post('/v1/models/churn/predict', keys.predict, { features: [{ x: 1 }, { x: 'high' }] });
     expect(wrongType.statusCode).toBe(400);
     expect(wrongType.json().error).toMatchObject({ code: 'INVALID_ROW', details: { row: 1, field: 'x' } });
-    const unknown = await post('/v1/models/churn/predict', keys.predict, { rows: [{ x: 1, colour: 'red' }] });
+    const unknown = await post('/v1/models/churn/predict', keys.predict, { features: [{ x: 1, colour: 'red' }] });
     expect(unknown.json().error).toMatchObject({ code: 'INVALID_ROW', message: 'rows[0].colour: is not a feature of this model' });
-    const nested = await post('/v1/models/churn/predict', keys.predict, { rows: [{ x: { value: 1 } }] });
+    const nested = await post('/v1/models/churn/predict', keys.predict, { features: [{ x: { value: 1 } }] });
     expect(nested.statusCode).toBe(400);
-    expect(nested.json().error.message).toContain('/rows/0/x');
+    expect(nested.json().error.message).toContain('/features/0/x');
+  });
+
+  it('answers raw source rows for a version registered without a serving recipe with 400 that says to send features', async () => {
+    const response = await post('/v1/models/churn/predict', keys.predict, { rows: [{ x: 2, color: 'red' }] });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({ code: 'RAW_ROWS_NOT_SERVABLE', details: { send: 'features' } });
+    expect(response.json().error.message).toContain('{ "features": [...] }');
   });
 
   it('answers 400 for no rows or more than 1000', async () => {
-    expect((await post('/v1/models/churn/predict', keys.predict, { rows: [] })).statusCode).toBe(400);
+    expect((await post('/v1/models/churn/predict', keys.predict, { features: [] })).statusCode).toBe(400);
     const many = Array.from({ length: 1001 }, () => ({ x: 1 }));
-    expect((await post('/v1/models/churn/predict', keys.predict, { rows: many })).statusCode).toBe(400);
+    expect((await post('/v1/models/churn/predict', keys.predict, { features: many })).statusCode).toBe(400);
   });
 
   it('answers 404 for an unknown model and for a model without a production version', async () => {
-    const unknown = await post('/v1/models/nope/predict', keys.predict, { rows: [{ x: 1 }] });
+    const unknown = await post('/v1/models/nope/predict', keys.predict, { features: [{ x: 1 }] });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().error.code).toBe('MODEL_NOT_FOUND');
-    const undeployed = await post('/v1/models/undeployed/predict', keys.predict, { rows: [{ x: 1 }] });
+    const undeployed = await post('/v1/models/undeployed/predict', keys.predict, { features: [{ x: 1 }] });
     expect(undeployed.statusCode).toBe(404);
     expect(undeployed.json().error.code).toBe('NO_PRODUCTION_VERSION');
   });
 
   it('refuses a key without the predict role', async () => {
-    expect((await post('/v1/models/churn/predict', keys.engineer, { rows: [{ x: 1 }] })).statusCode).toBe(403);
+    expect((await post('/v1/models/churn/predict', keys.engineer, { features: [{ x: 1 }] })).statusCode).toBe(403);
   });
 });
 
@@ -159,7 +167,7 @@ describe('POST /v1/models/:name/rollback', () => {
     const response = await post('/v1/models/churn/rollback', keys.ops, { version: 1, reason: 'v2 drifts' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ model: 'churn', alias: 'production', version: 1, previousVersion: 2 });
-    const predicted = await post('/v1/models/churn/predict', keys.predict, { rows: [{ x: 2, color: 'red' }] });
+    const predicted = await post('/v1/models/churn/predict', keys.predict, { features: [{ x: 2, color: 'red' }] });
     expect(predicted.json()).toMatchObject({ version: 1, predictions: [{ probability: expect.closeTo(sigmoid(1), 6) }] });
     const detail = (await get('/v1/models/churn', keys.engineer)).json();
     expect(detail.history[0]).toMatchObject({ action: 'rollback', fromVersion: 2, toVersion: 1, actor: 'ops-key', reason: 'v2 drifts' });

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../config.js';
+import { loadConfig, readSetting } from '../config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const composePath = path.join(root, 'docker-compose.yml');
@@ -97,7 +97,7 @@ describe('docker-compose.yml', () => {
     }
     const { stdout, stderr } = await promisify(execFile)(binary, ['-f', composePath, 'config', '-q'], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      env: { PATH: readSetting('searchPath').join(path.delimiter) || '/usr/bin:/bin' },
     });
     expect(stdout).toBe('');
     expect(stderr).not.toMatch(/error/i);

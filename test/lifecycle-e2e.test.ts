@@ -1,5 +1,6 @@
 // The whole lifecycle over HTTP on the real stack: real API listening on a port, real pipeline and training
 // workers with every real activity, real Postgres, the real dev server, the shipped seattle-weather data.
+import pino from 'pino';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,12 +12,13 @@ import { createTrainingActivities } from '../activities/training-activities.js';
 import { buildApp, type KeelApp } from '../api/app.js';
 import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
-import { loadConfig, type KeelConfig } from '../config.js';
+import { loadConfig, readSetting, type KeelConfig } from '../config.js';
 import { DEMO_DATASET, demoRunSpec } from '../dev/bootstrap.js';
+import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { createPipelineActivities } from '../workers/pipeline-worker.js';
 import type { WorkerDeps } from '../workers/worker-deps.js';
 import { workflowsPath } from '../workers/workflow-bundle.js';
-import { monitorWorkflowId } from '../workflows/definitions.js';
+import { monitorWorkflowId } from '../workflows/workflow-ids.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 
@@ -28,6 +30,7 @@ let scratch: string;
 let config: KeelConfig;
 let workers: { pipeline: Worker; training: Worker };
 let workersDone: Promise<unknown>;
+let modelCache: ModelCache;
 const keys = { admin: '', engineer: '', reviewer: '', ops: '', predict: '' };
 const model = uniqueName('seattle-rain');
 
@@ -51,12 +54,13 @@ beforeAll(async () => {
     close: async () => undefined,
   };
   const client = new Client({ connection: temporal.connection });
+  modelCache = createModelCache({ db: database.db, pool: database.pool, artifacts, logger: pino({ name: 'e2e-model-cache', level: 'error' }) });
   workers = {
     pipeline: await Worker.create({
       connection: temporal.workerConnection,
       taskQueue: config.taskQueues.pipeline,
       workflowBundle: await bundleWorkflowCode({ workflowsPath }),
-      activities: createPipelineActivities(deps, client),
+      activities: createPipelineActivities(deps, client, { modelCache, logger: { warn: () => undefined } }),
     }),
     training: await Worker.create({
       connection: temporal.workerConnection,
@@ -84,6 +88,7 @@ afterAll(async () => {
   workers?.pipeline.shutdown();
   workers?.training.shutdown();
   await workersDone;
+  await modelCache?.close();
   await Promise.allSettled([database?.close(), temporal?.close()]);
   if (scratch) await fs.rm(scratch, { recursive: true, force: true });
 });
@@ -111,7 +116,7 @@ async function waitForStatus(runId: string, wanted: string): Promise<Record<stri
 
 /** `KEEL_RECORD_HISTORIES=1` keeps this real run's history as a replay fixture (see test/workflow-replay.test.ts). */
 async function keepHistory(name: string, workflowId: string): Promise<void> {
-  if (process.env.KEEL_RECORD_HISTORIES !== '1') return;
+  if (!readSetting('recordHistories')) return;
   const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
   await fs.writeFile(path.join(import.meta.dirname, 'histories', `pipeline-${name}.json`), historyToJSON(history));
 }
@@ -154,13 +159,25 @@ describe('the lifecycle over HTTP', () => {
     expect(waiting.evaluation.report.result.parity.passed).toBe(true);
     expect(waiting.version).toMatchObject({ version: 1, status: 'pending_approval' });
 
-    const first = await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [row] });
+    const first = await api('POST', `/v1/models/${model}/predict`, keys.predict, { features: [row] });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ model, version: 1 });
     expect(first.body.predictions[0].probability).toBeGreaterThan(0);
     expect(first.body.predictions[0].probability).toBeLessThan(1);
     expect([0, 1]).toContain(first.body.predictions[0].label);
-    const badRow = await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [{ ...row, wind: 'windy' }] });
+    // The same row in the source's shape: the version's feature SQL computes month(date) in serving.
+    const sourceRow = { date: '2015-11-03', precipitation: null, temp_max: row.temp_max, temp_min: row.temp_min, wind: row.wind, weather: null };
+    const raw = await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [sourceRow] });
+    expect(raw.status).toBe(200);
+    expect(raw.body.predictions[0].probability).toBeCloseTo(first.body.predictions[0].probability, 6);
+    const servingParity = waiting.evaluation.report.servingParity;
+    expect(servingParity.rows).toBeGreaterThan(20);
+    expect(servingParity.maxAbsDiff).toBeLessThan(1e-5);
+    expect(servingParity.unmatched).toBe(0);
+    const missingField = await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [{ ...sourceRow, weather: undefined }] });
+    expect(missingField.status).toBe(400);
+    expect(missingField.body.error.details).toMatchObject({ row: 0, field: 'weather' });
+    const badRow = await api('POST', `/v1/models/${model}/predict`, keys.predict, { features: [{ ...row, wind: 'windy' }] });
     expect(badRow.status).toBe(400);
     expect(badRow.body.error.message).toContain('wind');
 
@@ -168,7 +185,7 @@ describe('the lifecycle over HTTP', () => {
     const retrain = { ...spec, trainer: { kind: 'gbdt', params: { numIterations: 40, numLeaves: 7, learningRate: 0.1 } } };
     const secondWaiting = await startAndApprove(retrain);
     expect(secondWaiting.evaluation.championVersion).toBe(1);
-    const second = await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [row] });
+    const second = await api('POST', `/v1/models/${model}/predict`, keys.predict, { features: [row] });
     expect(second.body.version).toBe(2);
 
     // Ops roll production back to version 1; serving follows.
@@ -176,7 +193,7 @@ describe('the lifecycle over HTTP', () => {
     expect(rollback.status).toBe(200);
     let served = second.body.version;
     for (let attempt = 0; attempt < 100 && served !== 1; attempt++) {
-      served = (await api('POST', `/v1/models/${model}/predict`, keys.predict, { rows: [row] })).body.version;
+      served = (await api('POST', `/v1/models/${model}/predict`, keys.predict, { features: [row] })).body.version;
       if (served !== 1) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(served).toBe(1);

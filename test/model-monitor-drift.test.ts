@@ -20,12 +20,8 @@ import { featureSchemaOf } from '../ml/onnx/index.js';
 import type { RetrainDecision } from '../monitoring/compute-report.js';
 import { recordMonitoringReference } from '../monitoring/record-reference.js';
 import { workflowsPath } from '../workers/workflow-bundle.js';
-import {
-  monitorStateQuery,
-  monitorWorkflowId,
-  versionDeployedSignal,
-  type MonitorState,
-} from '../workflows/definitions.js';
+import { monitorStateQuery, versionDeployedSignal, type MonitorState } from '../workflows/monitor-messages.js';
+import { monitorWorkflowId } from '../workflows/workflow-ids.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { registerFixtureVersion, setProduction, stumpModel } from './support/model-fixtures.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';

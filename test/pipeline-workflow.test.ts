@@ -1,27 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import {
+  ScheduleOverlapPolicy,
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  type ScheduleHandle,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  pipelineWorkflowId,
-  reviewUpdate,
-  statusQuery,
-  type PipelineInput,
-  type PipelineStatus,
-  type Policy,
-  type ReviewInput,
-} from '../workflows/definitions.js';
+import type { PipelineInput } from '../workflows/contracts/pipeline-input.js';
+import type { ReviewInput } from '../workflows/contracts/review.js';
+import type { Policy } from '../workflows/contracts/run-spec.js';
+import { reviewUpdate, statusQuery, type PipelineStatus } from '../workflows/pipeline-messages.js';
+import { pipelineWorkflowId, scheduledWorkflowIdPrefix } from '../workflows/workflow-ids.js';
 import type { pipeline } from '../workflows/pipeline.js';
 import { workflowsPath } from '../workers/workflow-bundle.js';
+import { keepHistory as keepHistoryFile } from './support/keep-history.js';
 import { createScriptedActivities, type Recorder, type Script } from './support/scripted-activities.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 
-// `KEEL_RECORD_HISTORIES=1 npx vitest run test/pipeline-workflow.test.ts` refreshes the replay fixtures.
-const historiesDir = path.join(import.meta.dirname, 'histories');
-const recordHistories = process.env.KEEL_RECORD_HISTORIES === '1';
+// `KEEL_RECORD_HISTORIES=1 npx vitest run test/pipeline-workflow.test.ts` records the replay fixtures that are missing;
+// an existing history is never overwritten (it guards the workflow code it was recorded from).
 
 let temporal: TestTemporal;
 let bundle: WorkflowBundleWithSourceMap;
@@ -44,15 +43,32 @@ interface Harness {
   during<T>(body: () => Promise<T>): Promise<T>;
 }
 
+interface ScriptedWorkers {
+  recorder: Recorder;
+  taskQueue: string;
+  trainingTaskQueue: string;
+  during: Harness['during'];
+}
+
+async function startScriptedWorkers(script: Script): Promise<ScriptedWorkers> {
+  const { activities, recorder } = createScriptedActivities(script);
+  const taskQueue = uniqueName('pipeline');
+  const trainingTaskQueue = uniqueName('training');
+  const [pipelineWorker, trainingWorker] = await Promise.all([
+    Worker.create({ connection: temporal.workerConnection, taskQueue, workflowBundle: bundle, activities }),
+    Worker.create({ connection: temporal.workerConnection, taskQueue: trainingTaskQueue, activities }),
+  ]);
+  const during = <T>(body: () => Promise<T>) => pipelineWorker.runUntil(trainingWorker.runUntil(body));
+  return { recorder, taskQueue, trainingTaskQueue, during };
+}
+
 async function startRun(
   name: string,
   script: Script,
   policy?: Policy,
   options: { scheduled?: boolean } = {},
 ): Promise<Harness> {
-  const { activities, recorder } = createScriptedActivities(script);
-  const taskQueue = uniqueName('pipeline');
-  const trainingTaskQueue = uniqueName('training');
+  const { recorder, taskQueue, trainingTaskQueue, during } = await startScriptedWorkers(script);
   const runId = uniqueName(name);
   const input: PipelineInput = {
     runId: options.scheduled ? undefined : runId,
@@ -67,16 +83,11 @@ async function startRun(
     requestedBy: engineer,
     trainingTaskQueue,
   };
-  const [pipelineWorker, trainingWorker] = await Promise.all([
-    Worker.create({ connection: temporal.workerConnection, taskQueue, workflowBundle: bundle, activities }),
-    Worker.create({ connection: temporal.workerConnection, taskQueue: trainingTaskQueue, activities }),
-  ]);
   const handle = await temporal.client.workflow.start<typeof pipeline>('pipeline', {
     taskQueue,
     workflowId: pipelineWorkflowId('flights', options.scheduled ? `sched-nightly-${runId}` : runId),
     args: [input],
   });
-  const during = <T>(body: () => Promise<T>) => pipelineWorker.runUntil(trainingWorker.runUntil(body));
   return { handle, recorder, during };
 }
 
@@ -90,9 +101,18 @@ async function awaitStage(handle: Harness['handle'], stage: PipelineStatus['stag
 }
 
 async function keepHistory(name: string, handle: Harness['handle']): Promise<void> {
-  if (!recordHistories) return;
-  await fs.mkdir(historiesDir, { recursive: true });
-  await fs.writeFile(path.join(historiesDir, `pipeline-${name}.json`), historyToJSON(await handle.fetchHistory()));
+  await keepHistoryFile(`pipeline-${name}`, handle);
+}
+
+/** The id of the first workflow the schedule started (Temporal appends the scheduled time to the prefix). */
+async function firstScheduledWorkflowId(schedule: ScheduleHandle): Promise<string> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const { info } = await schedule.describe();
+    const started = info.recentActions[0] ?? info.runningActions[0];
+    if (started) return started.action.workflow.workflowId;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`schedule ${schedule.scheduleId} never started a run`);
 }
 
 async function searchAttribute(handle: Harness['handle'], key: string): Promise<unknown> {
@@ -240,5 +260,42 @@ describe('pipeline workflow on the real dev server', () => {
     expect(run.recorder.scheduledRuns).toEqual([
       expect.objectContaining({ runId: result.runId, scheduleId: 'nightly', workflowId: run.handle.workflowId }),
     ]);
+  });
+
+  it('when a Temporal Schedule starts a run, then it runs under the id Temporal made and registers itself', async () => {
+    const workers = await startScriptedWorkers({});
+    const scheduleId = uniqueName('nightly');
+    const input: PipelineInput = {
+      scheduleId,
+      spec: { model: 'flights', dataset: { uri: 'file:///data/flights.csv' }, target: 'delayed', task: 'binary', policy: { autoApprove: true } },
+      requestedBy: engineer,
+      trainingTaskQueue: workers.trainingTaskQueue,
+    };
+    const schedule = await temporal.client.schedule.create({
+      scheduleId,
+      spec: { cronExpressions: ['0 2 * * *'] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'pipeline',
+        workflowId: scheduledWorkflowIdPrefix('flights', scheduleId),
+        taskQueue: workers.taskQueue,
+        args: [input],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+      state: { triggerImmediately: true },
+    });
+    try {
+      const workflowId = await firstScheduledWorkflowId(schedule);
+      expect(workflowId.startsWith(`${scheduledWorkflowIdPrefix('flights', scheduleId)}-`)).toBe(true);
+      const handle = temporal.client.workflow.getHandle<typeof pipeline>(workflowId);
+      const result = await workers.during(() => handle.result());
+      expect(result).toMatchObject({ status: 'deployed', runId: workflowId.split('/').slice(2).join('/') });
+      expect(workers.recorder.scheduledRuns).toEqual([
+        expect.objectContaining({ runId: result.runId, scheduleId, workflowId }),
+      ]);
+      await keepHistory('scheduled', handle);
+    } finally {
+      await schedule.delete();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSystemActivities } from '../activities/system-activities.js';
-import { systemCheckWorkflowId } from '../workflows/definitions.js';
+import { systemCheckWorkflowId } from '../workflows/workflow-ids.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 import { workflowsPath } from '../workers/workflow-bundle.js';

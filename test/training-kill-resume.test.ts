@@ -11,10 +11,11 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTrainingActivities, type TrainingHeartbeat } from '../activities/training-activities.js';
-import type { TrainingCheckpointFile } from '../activities/training-checkpoints.js';
+import type { TrainingCheckpointFile } from '../training/training-checkpoints.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
+import { childProcessEnv } from '../config.js';
 import { KEEL_VERSION, TRAINING_WORKER_TUNING } from '../workers/training-worker.js';
-import type { TrainModelInput, TrainModelResult } from '../workflows/definitions.js';
+import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
 import type { trainOnly } from './support/training-train-only-workflow.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 import { flightsTrainingSql, storeParquetSnapshot } from './support/training-snapshots.js';
@@ -64,14 +65,13 @@ interface WorkerProcess {
 function startWorkerProcess(taskQueue: string, standby = false): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', workerScript, taskQueue, ...(standby ? ['--standby'] : [])], {
     cwd: repoRoot,
-    env: {
-      ...process.env,
+    env: childProcessEnv({
       TEMPORAL_ADDRESS: temporal.address,
       DATABASE_URL: inject('databaseUrl'),
       KEEL_DATA_DIR: dataDir,
       KEEL_ARTIFACT_DIR: artifactDir,
       LOG_LEVEL: 'warn',
-    },
+    }),
     stdio: [standby ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   children.push(child);

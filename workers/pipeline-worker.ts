@@ -1,21 +1,29 @@
 // The `pipeline` task queue: workflows plus the light activities (ingest, validate, evaluate, registry, deploy).
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config.js';
-import { createDataActivities, dataPlaneSettings } from '../activities/data-activities.js';
+import { createDataActivities } from '../activities/data-activities.js';
 import { createEvaluateActivities } from '../activities/evaluate-activities.js';
 import { createMonitorActivities, createMonitoringActivities } from '../activities/monitor-activities.js';
-import { createRegistryActivities } from '../activities/registry-activities.js';
+import { createRegistryActivities, type RegistryActivityDeps } from '../activities/registry-activities.js';
 import { createRunActivities } from '../activities/run-activities.js';
 import { createSystemActivities } from '../activities/system-activities.js';
 import { signalProductionChanged } from '../monitoring/monitor-client.js';
-import { isMain } from './is-main.js';
+import { createModelCache, type ModelCache } from '../serving/model-cache.js';
+import { isMain } from '../is-main.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
-import { createWorkerDeps, type WorkerDeps } from './worker-deps.js';
+import { createWorkerDeps, dataPlaneSettings, type WorkerDeps } from './worker-deps.js';
 import { workflowsPath } from './workflow-bundle.js';
 
+/** Resources the pipeline's activities share, created and closed by whoever runs the worker. */
+export interface PipelineResources {
+  /** The deploy's smoke test loads production through it. */
+  modelCache: ModelCache;
+  logger: RegistryActivityDeps['logger'];
+}
+
 /** Every activity the pipeline queue serves, from the worker's deps. */
-export function createPipelineActivities(deps: WorkerDeps, client: Client) {
+export function createPipelineActivities(deps: WorkerDeps, client: Client, resources: PipelineResources) {
   const { db, pool } = deps.db;
   return {
     ...createSystemActivities({ pool }),
@@ -24,7 +32,8 @@ export function createPipelineActivities(deps: WorkerDeps, client: Client) {
     ...createEvaluateActivities({ db, artifacts: deps.artifacts }),
     ...createRegistryActivities({
       db,
-      pool,
+      modelCache: resources.modelCache,
+      logger: resources.logger,
       artifacts: deps.artifacts,
       notifyProductionChange: (change) => signalProductionChanged(client, change, deps.config.taskQueues.pipeline),
     }),
@@ -42,9 +51,10 @@ export function createPipelineActivities(deps: WorkerDeps, client: Client) {
 export async function runPipelineWorker(): Promise<void> {
   const config = loadConfig();
   const logger = createProcessLogger('keel-worker-pipeline', config.logLevel);
-  const deps = await createWorkerDeps(config);
+  const deps = await createWorkerDeps(config, logger);
   const connection = await Connection.connect({ address: deps.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
+  const modelCache = createModelCache({ db: deps.db.db, pool: deps.db.pool, artifacts: deps.artifacts, logger });
   await runWorker({
     address: deps.temporalAddress,
     namespace: config.temporalNamespace,
@@ -52,9 +62,10 @@ export async function runPipelineWorker(): Promise<void> {
     logger,
     worker: {
       workflowsPath,
-      activities: createPipelineActivities(deps, client),
+      activities: createPipelineActivities(deps, client, { modelCache, logger }),
     },
     onShutdown: async () => {
+      await modelCache.close();
       await connection.close();
       await deps.close();
     },

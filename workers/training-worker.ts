@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createTrainingActivities } from '../activities/training-activities.js';
 import { loadConfig, type KeelConfig } from '../config.js';
-import { isMain } from './is-main.js';
+import { isMain } from '../is-main.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
 import { createWorkerDeps } from './worker-deps.js';
@@ -33,7 +33,7 @@ export interface TrainingWorkerOptions {
 export async function runTrainingWorker(options: TrainingWorkerOptions = {}): Promise<void> {
   const config = loadConfig();
   const logger = createProcessLogger('keel-worker-training', config.logLevel);
-  const deps = await createWorkerDeps(config);
+  const deps = await createWorkerDeps(config, logger);
   await runWorker({
     address: deps.temporalAddress,
     namespace: config.temporalNamespace,

@@ -1,8 +1,11 @@
 // What activities need, built once per worker process from config (STYLE: deps passed in, not imported).
+import path from 'node:path';
+import { rootCertificates } from 'node:tls';
 import type { KeelConfig } from '../config.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { DataPlaneSettings } from '../data/dataset-source.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
-import { createDb, type DbHandle } from '../db/client.js';
+import { createDb, type DbHandle, type DbLogger } from '../db/client.js';
 
 export interface WorkerDeps {
   config: KeelConfig;
@@ -13,10 +16,28 @@ export interface WorkerDeps {
   close(): Promise<void>;
 }
 
-export async function createWorkerDeps(config: KeelConfig): Promise<WorkerDeps> {
+/** Every data-plane setting of the config, for the ingest and validation activities; scratch space lives under the data directory. */
+export function dataPlaneSettings(config: KeelConfig): DataPlaneSettings {
+  return {
+    dataRoots: config.dataRoots,
+    workDir: path.join(config.dataDir, 'tmp', 'data-plane'),
+    sqlConnections: config.sqlConnections,
+    allowPrivateUrls: config.allowPrivateUrls,
+    allowHttpUrls: config.allowHttpUrls,
+    allowedPrivateNetworks: config.allowedPrivateNetworks,
+    // Node trusts only the `ca` it is given: keep the public roots so the internal CA is an addition.
+    urlCaCertificates: config.urlCaCertificates ? [...rootCertificates, ...config.urlCaCertificates] : undefined,
+    maxDownloadBytes: config.maxDownloadBytes,
+    sqlStatementTimeoutMs: config.sqlStatementTimeoutMs,
+    duckdbMemoryLimit: config.duckdbMemoryLimit,
+    duckdbThreads: config.duckdbThreads,
+  };
+}
+
+export async function createWorkerDeps(config: KeelConfig, logger: DbLogger): Promise<WorkerDeps> {
   if (!config.databaseUrl) throw new Error('DATABASE_URL is required for workers (npm start sets it for the embedded stack)');
   if (!config.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required for workers (npm start sets it for the embedded stack)');
-  const db = createDb(config.databaseUrl);
+  const db = createDb(config.databaseUrl, { logger });
   return {
     config,
     temporalAddress: config.temporalAddress,

@@ -11,17 +11,17 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { ModelMonitorActivities } from './contracts/monitor-activities.js';
+import type { NotifyMonitorInput } from './contracts/pipeline-activities.js';
 import {
   monitoringPolicyChangedSignal,
   monitorStateQuery,
   productionChangedSignal,
   versionDeployedSignal,
-  type ModelMonitorActivities,
   type MonitorInput,
   type MonitorState,
-  type NotifyMonitorInput,
   type ProductionChange,
-} from './definitions.js';
+} from './monitor-messages.js';
 
 /** Keep histories short: start afresh after this many deployments. */
 const DEPLOYMENTS_PER_RUN = 100;

@@ -3,32 +3,21 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  condition,
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
-import {
-  DEFAULT_APPROVAL_TIMEOUT,
-  FAILURE_TYPES,
-  SEARCH_ATTRIBUTES,
-  TASK_QUEUES,
-  reviewUpdate,
-  runIdFromWorkflowId,
-  statusQuery,
-  type EvaluateModelResult,
-  type PipelineActivities,
-  type PipelineInput,
-  type PipelineStage,
-  type PipelineStatus,
-  type ReviewInput,
-  type ReviewResult,
-  type RunStatus,
-} from './definitions.js';
+import type { PipelineActivities } from './contracts/pipeline-activities.js';
+import type { PipelineInput } from './contracts/pipeline-input.js';
+import { FAILURE_TYPES } from './failure-types.js';
+import { statusQuery, type PipelineStatus } from './pipeline-messages.js';
+import { DEFAULT_APPROVAL_TIMEOUT, openReviewGate } from './review-gate.js';
+import type { RunStatus } from './run-status.js';
+import { createStageTracker } from './stage-tracker.js';
+import { TASK_QUEUES } from './task-queues.js';
+import { runIdFromWorkflowId } from './workflow-ids.js';
 
 const nonRetryableErrorTypes = Object.values(FAILURE_TYPES);
 
@@ -89,87 +78,10 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
   const { spec } = input;
   const runId = input.runId ?? runIdFromWorkflowId(workflowInfo().workflowId);
   const training = trainingActivities(input.trainingTaskQueue ?? TASK_QUEUES.training);
-  const state: PipelineStatus = { runId, model: spec.model, stage: 'ingest', status: 'running', timings: [] };
-  let pendingReview: ReviewResult | undefined;
-  let reviewerKeyId: string | null = null;
-
+  const stages = createStageTracker({ runId, model: spec.model, recordRunProgress: bookkeeping.recordRunProgress });
+  const { state } = stages;
   setHandler(statusQuery, () => state);
-  setHandler(
-    reviewUpdate,
-    (review: ReviewInput): ReviewResult => {
-      pendingReview = {
-        decision: review.decision,
-        reviewer: review.reviewer.name,
-        comment: review.comment,
-        decidedAt: new Date().toISOString(),
-      };
-      reviewerKeyId = review.reviewer.keyId;
-      return pendingReview;
-    },
-    {
-      // Rejected updates leave no trace in history.
-      validator: (review: ReviewInput) => {
-        if (state.stage !== 'awaiting_review' || state.status !== 'awaiting_review' || pendingReview !== undefined) {
-          throw ApplicationFailure.create({
-            type: FAILURE_TYPES.notAwaitingReview,
-            message: `run ${runId} is not awaiting review (stage ${state.stage}, status ${state.status})`,
-          });
-        }
-        if (review.reviewer.keyId !== null && review.reviewer.keyId === input.requestedBy.keyId) {
-          throw ApplicationFailure.create({
-            type: FAILURE_TYPES.requesterCannotReview,
-            message: 'the key that started a run cannot review it (four eyes)',
-          });
-        }
-        if (review.decision !== 'approve' && review.decision !== 'reject') {
-          throw ApplicationFailure.create({ type: FAILURE_TYPES.invalidSpec, message: 'decision must be approve or reject' });
-        }
-      },
-    },
-  );
-
-  const enterStage = async (stage: PipelineStage, status: RunStatus = 'running') => {
-    const now = new Date();
-    const open = state.timings[state.timings.length - 1];
-    if (open && !open.finishedAt) {
-      open.finishedAt = now.toISOString();
-      open.durationMs = now.getTime() - Date.parse(open.startedAt);
-    }
-    state.stage = stage;
-    state.status = status;
-    state.timings.push({ stage, startedAt: now.toISOString() });
-    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.model]: [spec.model], [SEARCH_ATTRIBUTES.stage]: [stage] });
-    await bookkeeping.recordRunProgress({
-      runId,
-      stage,
-      status,
-      snapshotSha256: state.snapshotSha256,
-      modelVersion: state.modelVersion,
-    });
-  };
-
-  const finish = async (status: RunStatus, reason?: string) => {
-    const now = new Date();
-    const open = state.timings[state.timings.length - 1];
-    if (open && !open.finishedAt) {
-      open.finishedAt = now.toISOString();
-      open.durationMs = now.getTime() - Date.parse(open.startedAt);
-    }
-    state.stage = 'done';
-    state.status = status;
-    state.reason = reason;
-    // KeelStage carries the outcome once a run is over, so ops can filter e.g. KeelStage = "deploy_failed".
-    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.stage]: [status] });
-    await bookkeeping.recordRunProgress({
-      runId,
-      stage: 'done',
-      status,
-      reason,
-      snapshotSha256: state.snapshotSha256,
-      modelVersion: state.modelVersion,
-    });
-    return state;
-  };
+  const reviews = openReviewGate({ runId, requestedBy: input.requestedBy, policy: spec.policy, stages });
 
   const seed =
     typeof spec.trainer?.params?.seed === 'number' ? spec.trainer.params.seed : seedFromRunId(runId);
@@ -185,7 +97,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
         requestedBy: input.requestedBy,
       });
     }
-    await enterStage('ingest');
+    await stages.enter('ingest');
     const snapshot = await light.snapshotDataset({
       runId,
       source: spec.dataset,
@@ -196,7 +108,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
     });
     state.snapshotSha256 = snapshot.sha256;
 
-    await enterStage('validate');
+    await stages.enter('validate');
     const validation = await light.validateDataset({
       runId,
       model: spec.model,
@@ -207,7 +119,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
     });
     state.validationReportId = validation.reportId;
 
-    await enterStage('train');
+    await stages.enter('train');
     const trained = await training.trainModel({
       runId,
       model: spec.model,
@@ -219,8 +131,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       seed,
     });
 
-    await enterStage('evaluate');
-    const evaluation: EvaluateModelResult = await light.evaluateModel({
+    await stages.enter('evaluate');
+    const evaluation = await light.evaluateModel({
       runId,
       model: spec.model,
       snapshotSha256: snapshot.sha256,
@@ -230,6 +142,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       seed,
       candidate: { artifactSha256: trained.artifactSha256, modelJsonSha256: trained.modelJsonSha256 },
       gates: spec.gates,
+      // Only when present, so histories from before serving recipes keep the input they had.
+      ...(snapshot.servingSource ? { servingSource: snapshot.servingSource } : {}),
     });
     state.evaluationReportId = evaluation.reportId;
     state.gatesPassed = evaluation.gatesPassed;
@@ -240,7 +154,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       );
     }
 
-    await enterStage('register');
+    await stages.enter('register');
     const registered = await light.registerModelVersion({
       runId,
       model: spec.model,
@@ -252,23 +166,23 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
     });
     state.modelVersion = registered.version;
 
-    const decision = await decide(evaluation);
+    const decision = await reviews.decide(evaluation);
     state.review = decision;
     await light.recordReviewDecision({
       runId,
       model: spec.model,
       version: registered.version,
       result: decision,
-      reviewerKeyId,
+      reviewerKeyId: reviews.reviewerKeyId(),
     });
     if (decision.decision === 'expire') {
-      return await finish('expired', `no review within ${String(spec.policy?.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT)}`);
+      return await stages.finish('expired', `no review within ${String(spec.policy?.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT)}`);
     }
     if (decision.decision === 'reject' || decision.decision === 'auto_reject') {
-      return await finish('rejected', decision.comment ?? `rejected by ${decision.reviewer}`);
+      return await stages.finish('rejected', decision.comment ?? `rejected by ${decision.reviewer}`);
     }
 
-    await enterStage('deploy');
+    await stages.enter('deploy');
     await light.deployModelVersion({
       runId,
       model: spec.model,
@@ -277,39 +191,17 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       reason: `run ${runId} approved by ${decision.reviewer}`,
     });
 
-    await enterStage('monitor');
+    await stages.enter('monitor');
     await light.notifyMonitor({ model: spec.model, version: registered.version, runId });
-    return await finish('deployed');
+    return await stages.finish('deployed');
   } catch (error) {
     if (isCancellation(error)) {
       // Record the outcome even though the workflow itself was cancelled, then let Temporal mark it Canceled.
-      await CancellationScope.nonCancellable(() => finish('cancelled', 'cancelled on request'));
+      await CancellationScope.nonCancellable(() => stages.finish('cancelled', 'cancelled on request'));
       throw error;
     }
-    if (error instanceof RunEnded) return await finish(error.status, error.reason);
+    if (error instanceof RunEnded) return await stages.finish(error.status, error.reason);
     const { type, message } = failureReason(error);
-    return await finish((type && FAILURE_STATUS[type]) || 'failed', message);
-  }
-
-  async function decide(evaluation: EvaluateModelResult): Promise<ReviewResult> {
-    if (spec.policy?.autoApprove) {
-      await enterStage('awaiting_review');
-      const reasons = [...evaluation.failedGates];
-      if (!evaluation.challengerNoWorse) reasons.push('challenger is worse than the champion');
-      return {
-        decision: reasons.length === 0 ? 'auto_approve' : 'auto_reject',
-        reviewer: 'policy:autoApprove',
-        comment: reasons.length === 0 ? 'every gate passed and the challenger is no worse than the champion' : `auto-approval refused: ${reasons.join('; ')}`,
-        decidedAt: new Date().toISOString(),
-      };
-    }
-    await enterStage('awaiting_review', 'awaiting_review');
-    const timeout = spec.policy?.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT;
-    const decided = await condition(() => pendingReview !== undefined, timeout as Duration);
-    if (!decided || !pendingReview) {
-      return { decision: 'expire', reviewer: 'system', comment: 'approval timed out', decidedAt: new Date().toISOString() };
-    }
-    return pendingReview;
+    return await stages.finish((type && FAILURE_STATUS[type]) || 'failed', message);
   }
 }
-

@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { SystemActivities } from '../activities/system-activities.js';
-import type { SystemCheckResult } from './definitions.js';
+import type { SystemCheckResult } from './contracts/system-check.js';
 
 const { checkDatabase } = proxyActivities<SystemActivities>({
   startToCloseTimeout: '30 seconds',

@@ -1,9 +1,9 @@
 // First start: install the admin key (the configured one, or a generated one printed once by the caller).
-import { and, isNull, sql } from 'drizzle-orm';
 import type { KeelConfig } from '../../config.js';
-import type { Db } from '../../db/client.js';
-import { apiKeys, installation } from '../../db/schema.js';
-import { writeAudit } from '../audit.js';
+import type { Db, DbOrTx } from '../../db/client.js';
+import { findActiveAdminKeyId, insertApiKey } from '../../db/repositories/api-keys.js';
+import { writeAudit } from '../../db/repositories/audit.js';
+import { claimInstallationFact, setInstallationFact } from '../../db/repositories/installation.js';
 import { hashApiKey, lookupPrefix } from './api-key-secret.js';
 import { insertGeneratedKey } from './api-keys.js';
 
@@ -23,37 +23,26 @@ export interface AdminBootstrapResult {
  */
 export async function ensureAdminKey(db: Db, config: Pick<KeelConfig, 'adminKey'>): Promise<AdminBootstrapResult> {
   return db.transaction(async (tx) => {
-    const claimed = await tx
-      .insert(installation)
-      .values({ key: ADMIN_BOOTSTRAP_FACT, value: { state: 'in_progress' } })
-      .onConflictDoNothing()
-      .returning({ key: installation.key });
-    if (claimed.length === 0) return { created: false };
+    const claimed = await claimInstallationFact(tx, ADMIN_BOOTSTRAP_FACT, { state: 'in_progress' });
+    if (!claimed) return { created: false };
 
-    const [existingAdmin] = await tx
-      .select({ id: apiKeys.id })
-      .from(apiKeys)
-      .where(and(isNull(apiKeys.revokedAt), sql`'admin' = any(${apiKeys.roles})`))
-      .limit(1);
-    if (existingAdmin) {
+    const existingAdminId = await findActiveAdminKeyId(tx);
+    if (existingAdminId !== undefined) {
       // Keys were created before this fact was recorded (e.g. by hand): adopt them, create nothing.
-      await recordBootstrap(tx, { keyId: existingAdmin.id, source: 'existing' });
+      await recordBootstrap(tx, { keyId: existingAdminId, source: 'existing' });
       return { created: false };
     }
 
     let keyId: string;
     let secret: string | undefined;
     if (config.adminKey !== undefined) {
-      const [row] = await tx
-        .insert(apiKeys)
-        .values({
-          name: 'admin (KEEL_ADMIN_KEY)',
-          roles: ['admin'],
-          prefix: lookupPrefix(config.adminKey),
-          secretHash: await hashApiKey(config.adminKey),
-          createdBy: null,
-        })
-        .returning();
+      const row = await insertApiKey(tx, {
+        name: 'admin (KEEL_ADMIN_KEY)',
+        roles: ['admin'],
+        prefix: lookupPrefix(config.adminKey),
+        secretHash: await hashApiKey(config.adminKey),
+        createdBy: null,
+      });
       keyId = row.id;
     } else {
       const generated = await insertGeneratedKey(tx, { name: 'admin (generated)', roles: ['admin'], createdBy: null });
@@ -73,12 +62,9 @@ export async function ensureAdminKey(db: Db, config: Pick<KeelConfig, 'adminKey'
 }
 
 async function recordBootstrap(
-  tx: Parameters<Parameters<Db['transaction']>[0]>[0],
+  tx: DbOrTx,
   value: { keyId: string; source: 'configured' | 'generated' | 'existing' },
 ): Promise<void> {
-  await tx
-    .update(installation)
-    .set({ value: { state: 'done', ...value }, updatedAt: sql`now()` })
-    .where(sql`${installation.key} = ${ADMIN_BOOTSTRAP_FACT}`);
+  await setInstallationFact(tx, ADMIN_BOOTSTRAP_FACT, { state: 'done', ...value });
 }
 

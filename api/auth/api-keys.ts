@@ -1,9 +1,15 @@
 // API key use cases: create, list, find for verification, revoke. Each state change is audited in its transaction.
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
-import { apiKeys, type ApiKeyRow, type Role } from '../../db/schema.js';
-import { writeAudit, type AuditEntry } from '../audit.js';
-import { ApiError } from '../errors.js';
+import type { Db, DbOrTx } from '../../db/client.js';
+import {
+  insertApiKey,
+  listApiKeys as listApiKeyRows,
+  lockActiveAdminKeyIds,
+  lockApiKey,
+  markApiKeyRevoked,
+} from '../../db/repositories/api-keys.js';
+import { writeAudit, type AuditEntry } from '../../db/repositories/audit.js';
+import type { ApiKeyRow, Role } from '../../db/schema.js';
+import { KeelError } from '../../errors/keel-error.js';
 import { generateApiKey, hashApiKey } from './api-key-secret.js';
 
 export type Actor = Pick<AuditEntry, 'actor' | 'actorKeyId' | 'role'>;
@@ -44,11 +50,9 @@ function isPrefixCollision(error: unknown): boolean {
   return pgError.code === '23505' && pgError.constraint === 'api_keys_prefix_idx';
 }
 
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-
 /** Inserts a key row (within `tx`) for a generated secret; retries the rare prefix collision. */
 export async function insertGeneratedKey(
-  tx: Tx,
+  tx: DbOrTx,
   input: { name: string; roles: Role[]; createdBy: string | null },
 ): Promise<{ row: ApiKeyRow; secret: string }> {
   for (let attempt = 0; ; attempt++) {
@@ -56,8 +60,8 @@ export async function insertGeneratedKey(
     const secretHash = await hashApiKey(secret);
     try {
       // A savepoint, so a collision does not abort the surrounding transaction.
-      const [row] = await tx.transaction((inner) =>
-        inner.insert(apiKeys).values({ name: input.name, roles: input.roles, prefix, secretHash, createdBy: input.createdBy }).returning(),
+      const row = await tx.transaction((inner) =>
+        insertApiKey(inner, { name: input.name, roles: input.roles, prefix, secretHash, createdBy: input.createdBy }),
       );
       return { row, secret };
     } catch (error) {
@@ -81,25 +85,8 @@ export async function createApiKey(
 }
 
 export async function listApiKeys(db: Db, options: { includeRevoked: boolean }): Promise<ApiKeyView[]> {
-  const rows = await db
-    .select()
-    .from(apiKeys)
-    .where(options.includeRevoked ? undefined : isNull(apiKeys.revokedAt))
-    .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+  const rows = await listApiKeyRows(db, options);
   return rows.map(toApiKeyView);
-}
-
-export async function findActiveKeyByPrefix(db: Db, prefix: string): Promise<ApiKeyRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.prefix, prefix), isNull(apiKeys.revokedAt)))
-    .limit(1);
-  return row;
-}
-
-export async function touchLastUsed(db: Db, id: string): Promise<void> {
-  await db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, id));
 }
 
 /**
@@ -109,29 +96,20 @@ export async function touchLastUsed(db: Db, id: string): Promise<void> {
 export async function revokeApiKey(db: Db, id: string, actor: Actor): Promise<{ changed: boolean }> {
   return db.transaction(async (tx) => {
     // Lock the active admin keys first, so two admins revoking each other cannot both succeed.
-    const activeAdmins = await tx
-      .select({ id: apiKeys.id })
-      .from(apiKeys)
-      .where(and(isNull(apiKeys.revokedAt), sql`'admin' = any(${apiKeys.roles})`))
-      .orderBy(asc(apiKeys.id))
-      .for('update');
-    const [target] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
-    if (!target) throw new ApiError(404, 'NOT_FOUND', `API key ${id} not found`);
+    const activeAdmins = await lockActiveAdminKeyIds(tx);
+    const target = await lockApiKey(tx, id);
+    if (!target) throw new KeelError('NOT_FOUND', `API key ${id} not found`);
     if (target.revokedAt) return { changed: false };
     if (target.roles.includes('admin') && activeAdmins.length <= 1) {
-      throw new ApiError(409, 'CONFLICT', 'cannot revoke the last active admin key; create another admin key first');
+      throw new KeelError('CONFLICT', 'cannot revoke the last active admin key; create another admin key first');
     }
-    const [revoked] = await tx
-      .update(apiKeys)
-      .set({ revokedAt: sql`now()` })
-      .where(eq(apiKeys.id, id))
-      .returning();
+    const revoked = await markApiKeyRevoked(tx, id);
     await writeAudit(tx, {
       ...actor,
       action: 'api_key.revoke',
       subject: `api_key:${id}`,
       before: auditView(target),
-      after: auditView(revoked),
+      after: auditView(revoked!),
     });
     return { changed: true };
   });

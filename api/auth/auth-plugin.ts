@@ -1,9 +1,9 @@
 // Bearer API key authentication and role checks, attached to every route that needs them.
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import type { Db } from '../../db/client.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
+import { findActiveApiKeyByPrefix, touchApiKeyLastUsed } from '../../db/repositories/api-keys.js';
 import { lookupPrefix, verifyApiKey } from './api-key-secret.js';
-import { findActiveKeyByPrefix, touchLastUsed } from './api-keys.js';
 import { hasAnyRole, type Principal } from './principal.js';
 import { VerifiedKeyCache } from './verified-key-cache.js';
 
@@ -24,10 +24,10 @@ export function routeRequiresAuth(route: Pick<RouteOptions, 'url' | 'config'>): 
 
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
-  if (!header) throw new ApiError(401, 'UNAUTHENTICATED', 'missing API key: send Authorization: Bearer <key>');
+  if (!header) throw new KeelError('UNAUTHENTICATED', 'missing API key: send Authorization: Bearer <key>');
   const match = /^Bearer +(\S+) *$/i.exec(header);
   if (!match || match[1].length > MAX_TOKEN_LENGTH) {
-    throw new ApiError(401, 'UNAUTHENTICATED', 'malformed Authorization header: expected Bearer <key>');
+    throw new KeelError('UNAUTHENTICATED', 'malformed Authorization header: expected Bearer <key>');
   }
   return match[1];
 }
@@ -44,12 +44,12 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
     const digest = VerifiedKeyCache.digest(token);
     const cached = cache.get(digest);
     if (cached !== undefined) return cached;
-    const row = await findActiveKeyByPrefix(options.db, lookupPrefix(token));
+    const row = await findActiveApiKeyByPrefix(options.db, lookupPrefix(token));
     const principal = row && (await verifyApiKey(token, row.secretHash)) ? { keyId: row.id, name: row.name, roles: row.roles } : null;
     cache.set(digest, principal);
     if (principal) {
       // Bookkeeping only: a failure here must not fail the request.
-      touchLastUsed(options.db, principal.keyId).catch((error: unknown) =>
+      touchApiKeyLastUsed(options.db, principal.keyId).catch((error: unknown) =>
         request.log.warn({ err: error }, 'could not record API key use'),
       );
     }
@@ -58,11 +58,11 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
 
   const authenticate: onRequestHookHandler = async (request) => {
     const principal = await verify(bearerToken(request), request);
-    if (!principal) throw new ApiError(401, 'UNAUTHENTICATED', 'invalid or revoked API key');
+    if (!principal) throw new KeelError('UNAUTHENTICATED', 'invalid or revoked API key');
     request.principal = principal;
     const roles = request.routeOptions.config.roles ?? [];
     if (!hasAnyRole(principal, roles)) {
-      throw new ApiError(403, 'FORBIDDEN', `this route requires one of the roles: ${roles.join(', ')}`, {
+      throw new KeelError('FORBIDDEN', `this route requires one of the roles: ${roles.join(', ')}`, {
         requiredRoles: roles,
       });
     }

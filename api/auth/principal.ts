@@ -1,7 +1,7 @@
 // Who is calling, and the role rule: `admin` implies every role.
 import type { FastifyRequest } from 'fastify';
 import type { Role } from '../../db/schema.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
 
 export interface Principal {
   keyId: string;
@@ -33,7 +33,7 @@ export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolea
 
 /** The caller of an authenticated route; throws 401 if called on a public one. */
 export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new ApiError(401, 'UNAUTHENTICATED', 'missing API key');
+  if (!request.principal) throw new KeelError('UNAUTHENTICATED', 'missing API key');
   return request.principal;
 }
 

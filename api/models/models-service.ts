@@ -1,61 +1,37 @@
 // Use cases behind /v1/models: list, detail with versions/aliases/history/lineage, rollback, predict.
 import type { Db } from '../../db/client.js';
-import { getEvaluationReport } from '../../db/repositories/evaluation-reports.js';
-import { getAliasVersion, listAliases, listDeployments, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
+import { listEvaluationReportsByIds } from '../../db/repositories/evaluation-reports.js';
+import { listAliases, listDeployments, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
 import { listModelVersions } from '../../db/repositories/model-versions.js';
-import { getModelByName, listModels } from '../../db/repositories/models.js';
+import { getModelByName, listModelOverviews } from '../../db/repositories/models.js';
+import { modelNotFound } from '../../db/repositories/registry-errors.js';
 import { latestMonitoringReport } from '../../db/repositories/monitoring-reports.js';
 import { monitoringReportSummaryView } from '../../monitoring/report-views.js';
-import { RegistryError, type RegistryErrorCode } from '../../db/repositories/registry-errors.js';
 import { rollbackModel, type AuditActor } from '../../db/repositories/rollback.js';
 import type { ModelRow } from '../../db/schema.js';
-import { ModelLoadError, ModelNotServingError, PredictionInputError } from '../../serving/errors.js';
+import { ModelLoadError, ModelNotServingError } from '../../serving/errors.js';
 import type { PredictionCaller, PredictResponse } from '../../serving/predict.js';
-import type { EvaluationReport } from '../../activities/evaluate-activities.js';
-import { ApiError } from '../errors.js';
+import type { EvaluationReport } from '../../evaluation/evaluation-report.js';
+import { KeelError } from '../../errors/keel-error.js';
 import type { ServingProvider } from './serving-provider.js';
-
-const STATUS_BY_REGISTRY_CODE: Record<RegistryErrorCode, number> = {
-  MODEL_NOT_FOUND: 404,
-  VERSION_NOT_FOUND: 404,
-  ALREADY_IN_PRODUCTION: 409,
-  VERSION_NOT_DEPLOYABLE: 422,
-  MODEL_TASK_MISMATCH: 422,
-};
-
-function toApiError(error: unknown): unknown {
-  if (error instanceof RegistryError) return new ApiError(STATUS_BY_REGISTRY_CODE[error.code], error.code, error.message, error.details);
-  if (error instanceof ModelNotServingError) {
-    return new ApiError(404, error.reason === 'unknown_model' ? 'MODEL_NOT_FOUND' : 'NO_PRODUCTION_VERSION', error.message, { model: error.model });
-  }
-  if (error instanceof PredictionInputError) {
-    return new ApiError(400, 'INVALID_ROW', error.message, { row: error.rowIndex, field: error.field });
-  }
-  return error;
-}
 
 async function requireModel(db: Db, name: string): Promise<ModelRow> {
   const model = await getModelByName(db, name);
-  if (!model) throw new ApiError(404, 'MODEL_NOT_FOUND', `model "${name}" does not exist`, { model: name });
+  if (!model) throw modelNotFound(name);
   return model;
 }
 
 export async function listModelSummaries(db: Db) {
-  const rows = await listModels(db);
-  return Promise.all(
-    rows.map(async (model) => {
-      const versions = await listModelVersions(db, model.id);
-      return {
-        name: model.name,
-        task: model.task,
-        target: model.target,
-        productionVersion: await getAliasVersion(db, model.id, PRODUCTION_ALIAS),
-        latestVersion: versions.at(-1)?.version ?? null,
-        versionCount: versions.length,
-        createdAt: model.createdAt.toISOString(),
-      };
-    }),
-  );
+  const overviews = await listModelOverviews(db, PRODUCTION_ALIAS);
+  return overviews.map(({ model, aliasVersion, latestVersion, versionCount }) => ({
+    name: model.name,
+    task: model.task,
+    target: model.target,
+    productionVersion: aliasVersion,
+    latestVersion,
+    versionCount,
+    createdAt: model.createdAt.toISOString(),
+  }));
 }
 
 function evaluationSummary(id: string, report: EvaluationReport, gatesPassed: boolean) {
@@ -82,9 +58,10 @@ export async function getModelDetail(db: Db, name: string) {
     listDeployments(db, model.id),
     latestMonitoringReport(db, model.id),
   ]);
-  const versionViews = await Promise.all(
-    versions.map(async (version) => {
-      const report = version.evaluationReportId ? await getEvaluationReport(db, version.evaluationReportId) : undefined;
+  const reportIds = versions.flatMap((version) => (version.evaluationReportId ? [version.evaluationReportId] : []));
+  const reports = new Map((await listEvaluationReportsByIds(db, reportIds)).map((report) => [report.id, report]));
+  const versionViews = versions.map((version) => {
+      const report = version.evaluationReportId ? reports.get(version.evaluationReportId) : undefined;
       return {
         version: version.version,
         status: version.status,
@@ -101,8 +78,7 @@ export async function getModelDetail(db: Db, name: string) {
         },
         evaluation: report ? evaluationSummary(report.id, report.report as EvaluationReport, report.gatesPassed) : null,
       };
-    }),
-  );
+    });
   return {
     name: model.name,
     task: model.task,
@@ -139,41 +115,34 @@ export async function rollbackProduction(db: Db, serving: ServingProvider, comma
   try {
     await cache.withVersion(command.model, command.version, async () => undefined);
   } catch (error) {
+    // A rollback target that does not load is refused (422), not an outage (503 when serving it).
     if (error instanceof ModelLoadError) {
-      throw new ApiError(422, 'VERSION_NOT_LOADABLE', error.message, { model: command.model, version: command.version });
+      throw new KeelError('VERSION_NOT_LOADABLE', error.message, { model: command.model, version: command.version }, { cause: error });
     }
     if (!(error instanceof ModelNotServingError)) throw error;
     // An unknown version is reported by rollbackModel below with the registry's wording.
   }
-  try {
-    const result = await rollbackModel(db, command);
-    // This process serves the rolled-back version at once; others hear the NOTIFY.
-    await cache.refresh(command.model).catch(() => undefined);
-    return {
-      model: result.model,
-      alias: result.alias,
-      version: result.version,
-      previousVersion: result.previousVersion,
-      at: result.deployment.createdAt.toISOString(),
-    };
-  } catch (error) {
-    throw toApiError(error);
-  }
+  const result = await rollbackModel(db, command);
+  // This process serves the rolled-back version at once; others hear the NOTIFY.
+  await cache.refresh(command.model).catch(() => undefined);
+  return {
+    model: result.model,
+    alias: result.alias,
+    version: result.version,
+    previousVersion: result.previousVersion,
+    at: result.deployment.createdAt.toISOString(),
+  };
 }
 
+/** `features`: ready feature rows; `rows`: raw source rows that go through the version's serving recipe. */
 export async function predict(
   serving: ServingProvider,
   model: string,
-  rows: readonly unknown[],
+  body: { rows: readonly unknown[] } | { features: readonly unknown[] },
   caller?: PredictionCaller,
 ): Promise<PredictResponse> {
   const { predictor } = await serving.get();
-  try {
-    return await predictor.predict(model, rows, caller);
-  } catch (error) {
-    if (error instanceof ModelLoadError) {
-      throw new ApiError(503, 'MODEL_UNAVAILABLE', error.message, { model: error.model, version: error.version });
-    }
-    throw toApiError(error);
-  }
+  return 'features' in body
+    ? predictor.predict(model, body.features, caller)
+    : predictor.predictSourceRows(model, body.rows, caller);
 }

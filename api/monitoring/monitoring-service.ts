@@ -3,20 +3,21 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../../db/client.js';
 import { writeAudit } from '../../db/repositories/audit.js';
 import { getModelByName } from '../../db/repositories/models.js';
+import { modelNotFound } from '../../db/repositories/registry-errors.js';
 import { getMonitoringPolicy, putMonitoringPolicy } from '../../db/repositories/monitoring-policies.js';
 import { listMonitoringReports } from '../../db/repositories/monitoring-reports.js';
 import type { ModelRow, MonitoringPolicyRow } from '../../db/schema.js';
 import { signalMonitoringPolicyChanged } from '../../monitoring/monitor-client.js';
 import { monitoringPolicyWithDefaults, type MonitoringPolicyInput } from '../../monitoring/policy.js';
 import { monitoringReportView } from '../../monitoring/report-views.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
 
 /** A monitor waking more often than this would report on windows too small to mean anything. */
 const MIN_INTERVAL_MS = 1_000;
 
 async function requireModel(db: Db, name: string): Promise<ModelRow> {
   const model = await getModelByName(db, name);
-  if (!model) throw new ApiError(404, 'MODEL_NOT_FOUND', `model "${name}" does not exist`, { model: name });
+  if (!model) throw modelNotFound(name);
   return model;
 }
 
@@ -40,7 +41,7 @@ export async function setMonitoringPolicy(
 ) {
   const effective = monitoringPolicyWithDefaults(args.policy);
   if (effective.intervalMs < MIN_INTERVAL_MS) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `body/interval must be at least ${MIN_INTERVAL_MS} ms`, { field: 'interval' });
+    throw new KeelError('VALIDATION_FAILED', `body/interval must be at least ${MIN_INTERVAL_MS} ms`, { field: 'interval' });
   }
   const model = await requireModel(deps.db, args.model);
   const row = await deps.db.transaction(async (tx) => {
@@ -68,7 +69,7 @@ export async function listMonitoringReportViews(db: Db, args: { model: string; f
   const model = await requireModel(db, args.model);
   const from = parseTime(args.from, 'from');
   const to = parseTime(args.to, 'to');
-  if (from && to && from > to) throw new ApiError(400, 'VALIDATION_FAILED', 'querystring/from must not be after querystring/to');
+  if (from && to && from > to) throw new KeelError('VALIDATION_FAILED', 'querystring/from must not be after querystring/to');
   const rows = await listMonitoringReports(db, { modelId: model.id, from, to, limit: args.limit });
   return { model: model.name, reports: rows.map(monitoringReportView) };
 }
@@ -76,6 +77,6 @@ export async function listMonitoringReportViews(db: Db, args: { model: string; f
 function parseTime(value: string | undefined, field: string): Date | undefined {
   if (value === undefined) return undefined;
   const time = new Date(value);
-  if (Number.isNaN(time.getTime())) throw new ApiError(400, 'VALIDATION_FAILED', `querystring/${field} must be an ISO-8601 time`, { field });
+  if (Number.isNaN(time.getTime())) throw new KeelError('VALIDATION_FAILED', `querystring/${field} must be an ISO-8601 time`, { field });
   return time;
 }

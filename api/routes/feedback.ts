@@ -1,12 +1,9 @@
 // POST /v1/models/:name/feedback: true labels for earlier predictions, as items or from a dataset file.
 import { Type } from '@sinclair/typebox';
 import { getModelByName } from '../../db/repositories/models.js';
-import { DataPlaneError } from '../../data/errors.js';
-import { ERROR_CODES } from '../../errors/error-codes.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { parseFeedbackItems, recordFeedback, recordFeedbackFromDataset } from '../../serving/feedback.js';
-import { ApiError } from '../errors.js';
-import { ModelName } from '../runs/run-spec-schema.js';
+import { ModelName } from '../../workflows/contracts/run-spec.js';
 import { ErrorRef } from '../schemas.js';
 import type { ModelRoutePlugin } from './models.js';
 
@@ -40,15 +37,8 @@ const FeedbackResponse = Type.Object({
   duplicates: Type.Array(Type.String(), { description: 'Ids already labelled (or given twice) and left unchanged.' }),
 });
 
-function badRequest(message: string, field: string): ApiError {
-  return new ApiError(400, 'VALIDATION_FAILED', message, { issues: [{ location: 'body', path: `/${field}`, message }] });
-}
-
-/** KeelError and data-plane errors carry their status in ERROR_CODES; the API error handler speaks ApiError. */
-function toApiError(error: unknown): unknown {
-  if (error instanceof KeelError) return new ApiError(error.status, error.code, error.message, error.details);
-  if (error instanceof DataPlaneError) return new ApiError(ERROR_CODES[error.code].status, error.code, error.message, error.details);
-  return error;
+function badRequest(message: string, field: string): KeelError {
+  return new KeelError('VALIDATION_FAILED', message, { issues: [{ location: 'body', path: `/${field}`, message }] });
 }
 
 const feedbackRoutes: ModelRoutePlugin = async (app, { db, serving, config }) => {
@@ -72,35 +62,31 @@ const feedbackRoutes: ModelRoutePlugin = async (app, { db, serving, config }) =>
     async (request) => {
       const { body } = request;
       const model = await getModelByName(db, request.params.name);
-      if (!model) throw new ApiError(404, 'MODEL_NOT_FOUND', `model "${request.params.name}" does not exist`, { model: request.params.name });
+      if (!model) throw new KeelError('MODEL_NOT_FOUND', `model "${request.params.name}" does not exist`, { model: request.params.name });
       const target = { modelId: model.id, task: model.task as 'binary' | 'regression' };
       const overwrite = body.overwrite ?? false;
       const { predictionLog } = await serving.get();
-      try {
-        if (body.items !== undefined) {
-          if (body.dataset !== undefined) throw badRequest('body must have either items or dataset, not both', 'dataset');
-          if (body.idColumn !== undefined || body.labelColumn !== undefined) {
-            throw badRequest('idColumn and labelColumn go with dataset', body.idColumn !== undefined ? 'idColumn' : 'labelColumn');
-          }
-          return await recordFeedback({ db, predictionLog }, target, parseFeedbackItems(target.task, body.items), overwrite);
+      if (body.items !== undefined) {
+        if (body.dataset !== undefined) throw badRequest('body must have either items or dataset, not both', 'dataset');
+        if (body.idColumn !== undefined || body.labelColumn !== undefined) {
+          throw badRequest('idColumn and labelColumn go with dataset', body.idColumn !== undefined ? 'idColumn' : 'labelColumn');
         }
-        if (body.dataset === undefined) throw badRequest('body must have items or dataset', 'items');
-        if (body.idColumn === undefined) throw badRequest('idColumn is required with dataset', 'idColumn');
-        if (body.labelColumn === undefined) throw badRequest('labelColumn is required with dataset', 'labelColumn');
-        if (/^[a-z][a-z0-9+.-]*:\/\//i.test(body.dataset.uri)) {
-          throw new ApiError(422, 'SOURCE_NOT_ALLOWED', 'feedback datasets are read from local paths inside the data roots, not URLs', {
-            uri: body.dataset.uri,
-          });
-        }
-        return await recordFeedbackFromDataset(
-          { db, predictionLog, settings: { dataRoots: config.dataRoots, duckdbMemoryLimit: config.duckdbMemoryLimit } },
-          target,
-          { path: body.dataset.uri, idColumn: body.idColumn, labelColumn: body.labelColumn },
-          overwrite,
-        );
-      } catch (error) {
-        throw toApiError(error);
+        return await recordFeedback({ db, predictionLog }, target, parseFeedbackItems(target.task, body.items), overwrite);
       }
+      if (body.dataset === undefined) throw badRequest('body must have items or dataset', 'items');
+      if (body.idColumn === undefined) throw badRequest('idColumn is required with dataset', 'idColumn');
+      if (body.labelColumn === undefined) throw badRequest('labelColumn is required with dataset', 'labelColumn');
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(body.dataset.uri)) {
+        throw new KeelError('SOURCE_NOT_ALLOWED', 'feedback datasets are read from local paths inside the data roots, not URLs', {
+          uri: body.dataset.uri,
+        });
+      }
+      return await recordFeedbackFromDataset(
+        { db, predictionLog, settings: { dataRoots: config.dataRoots, duckdbMemoryLimit: config.duckdbMemoryLimit } },
+        target,
+        { path: body.dataset.uri, idColumn: body.idColumn, labelColumn: body.labelColumn },
+        overwrite,
+      );
     },
   );
 };

@@ -5,7 +5,7 @@ import { getModelDetail, listModelSummaries, rollbackProduction } from '../model
 import type { ServingProvider } from '../models/serving-provider.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteDeps } from '../route-plugin.js';
-import { ModelName } from '../runs/run-spec-schema.js';
+import { ModelName } from '../../workflows/contracts/run-spec.js';
 import { ErrorRef } from '../schemas.js';
 import { signalProductionChanged } from '../../monitoring/monitor-client.js';
 import { LatestMonitoringReport } from './monitoring-schemas.js';
@@ -101,8 +101,6 @@ export type ModelRouteDeps = RouteDeps & { serving: ServingProvider };
 export type ModelRoutePlugin = FastifyPluginAsyncTypebox<ModelRouteDeps>;
 
 const modelRoutes: ModelRoutePlugin = async (app, { db, serving, temporal, config }) => {
-  app.addHook('onClose', () => serving.close());
-
   app.get(
     '/v1/models',
     {

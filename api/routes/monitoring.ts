@@ -7,7 +7,7 @@ import {
   setMonitoringPolicy,
 } from '../monitoring/monitoring-service.js';
 import { defineRoutes } from '../route-plugin.js';
-import { ModelName } from '../runs/run-spec-schema.js';
+import { ModelName } from '../../workflows/contracts/run-spec.js';
 import { ErrorRef, QueryInteger } from '../schemas.js';
 import type { MonitoringPolicyInput } from '../../monitoring/policy.js';
 import { MonitoringPolicyBody, MonitoringPolicyView, MonitoringReportView } from './monitoring-schemas.js';

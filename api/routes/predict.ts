@@ -2,25 +2,37 @@
 import { Type } from '@sinclair/typebox';
 import { predict } from '../models/models-service.js';
 import type { ModelRoutePlugin } from './models.js';
-import { ModelName } from '../runs/run-spec-schema.js';
+import { ModelName } from '../../workflows/contracts/run-spec.js';
 import { ErrorRef } from '../schemas.js';
 import { principalOf } from '../auth/principal.js';
 import { PredictionLogFullError, type PredictionLog } from '../../serving/prediction-log.js';
 import { registerPredictionLogMetrics } from '../../serving/prediction-log-metrics.js';
-import { ApiError } from '../errors.js';
 
 const MAX_ROWS = 1000;
 
+// One object with exactly one of the two keys, so a 400 names the path inside the one the client sent.
 const PredictBody = Type.Object(
   {
-    rows: Type.Array(
-      Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Null()]), {
-        description: 'Features by name: numbers (or null) for numeric features, strings (or null) for categorical ones.',
-      }),
-      { minItems: 1, maxItems: MAX_ROWS },
+    rows: Type.Optional(
+      Type.Array(
+        Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]), {
+          description:
+            "A row in the source's shape (before the run's feature SQL): every source column, null only when sent as null; " +
+            'ISO-8601 strings for DATE/TIMESTAMP columns, true/false for BOOLEAN.',
+        }),
+        { minItems: 1, maxItems: MAX_ROWS },
+      ),
+    ),
+    features: Type.Optional(
+      Type.Array(
+        Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Null()]), {
+          description: 'Features by name: numbers (or null) for numeric features, strings (or null) for categorical ones.',
+        }),
+        { minItems: 1, maxItems: MAX_ROWS },
+      ),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, minProperties: 1, maxProperties: 1, description: 'Either `rows` (raw source rows) or `features`.' },
 );
 
 const PredictResult = Type.Object({
@@ -33,7 +45,6 @@ const PredictResult = Type.Object({
 });
 
 const predictRoutes: ModelRoutePlugin = async (app, { serving, metricsRegistry }) => {
-  app.addHook('onClose', () => serving.close());
   // Read at scrape time from the log this plugin has used; a scrape must not start serving on its own.
   let log: PredictionLog | undefined;
   registerPredictionLogMetrics(metricsRegistry, async () => log?.stats());
@@ -44,9 +55,9 @@ const predictRoutes: ModelRoutePlugin = async (app, { serving, metricsRegistry }
       config: { roles: ['predict'] },
       schema: {
         tags: ['models'],
-        summary: `Score 1..${MAX_ROWS} rows with the production version (400 names the offending row and field)`,
+        summary: `Score 1..${MAX_ROWS} raw source rows ({ rows }) or ready feature rows ({ features }) with the production version (400 names the offending row and field)`,
         description:
-          'Every scored row is logged (GET /v1/models/:name/predictions) with its prediction id, which feedback refers to. ' +
+          'Every scored row is logged (GET /v1/models/:name/predictions) under its prediction id, which feedback refers to. ' +
           'When the log buffer is full the request is refused with 503 and Retry-After before anything is scored.',
         params: Type.Object({ name: ModelName }),
         body: PredictBody,
@@ -54,14 +65,14 @@ const predictRoutes: ModelRoutePlugin = async (app, { serving, metricsRegistry }
       },
     },
     async (request, reply) => {
+      const { rows, features } = request.body;
       log ??= (await serving.get()).predictionLog;
       try {
-        return await predict(serving, request.params.name, request.body.rows, { keyId: principalOf(request).keyId });
+        return await predict(serving, request.params.name, features ? { features } : { rows: rows! }, {
+          keyId: principalOf(request).keyId,
+        });
       } catch (error) {
-        if (error instanceof PredictionLogFullError) {
-          void reply.header('Retry-After', String(error.retryAfterSeconds));
-          throw new ApiError(error.status, error.code, error.message, error.details);
-        }
+        if (error instanceof PredictionLogFullError) void reply.header('Retry-After', String(error.retryAfterSeconds));
         throw error;
       }
     },

@@ -2,8 +2,8 @@
 import { Type } from '@sinclair/typebox';
 import { listPredictionPage } from '../../db/repositories/predictions.js';
 import { getModelByName } from '../../db/repositories/models.js';
-import { ApiError } from '../errors.js';
-import { ModelName } from '../runs/run-spec-schema.js';
+import { KeelError } from '../../errors/keel-error.js';
+import { ModelName } from '../../workflows/contracts/run-spec.js';
 import { ErrorRef, QueryInteger } from '../schemas.js';
 import type { ModelRoutePlugin } from './models.js';
 
@@ -31,7 +31,7 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
   if (!id || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(createdAt.getTime())) {
-    throw new ApiError(400, 'VALIDATION_FAILED', 'querystring/cursor is not a cursor this endpoint returned', {
+    throw new KeelError('VALIDATION_FAILED', 'querystring/cursor is not a cursor this endpoint returned', {
       issues: [{ location: 'querystring', path: '/cursor', message: 'is not a valid cursor' }],
     });
   }
@@ -42,7 +42,7 @@ function parseTime(value: string | undefined, field: string): Date | undefined {
   if (value === undefined) return undefined;
   const time = new Date(value);
   if (Number.isNaN(time.getTime())) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `querystring/${field} must be an ISO-8601 date-time`, {
+    throw new KeelError('VALIDATION_FAILED', `querystring/${field} must be an ISO-8601 date-time`, {
       issues: [{ location: 'querystring', path: `/${field}`, message: 'must be an ISO-8601 date-time' }],
     });
   }
@@ -84,7 +84,7 @@ const predictionLogRoutes: ModelRoutePlugin = async (app, { db }) => {
     async (request) => {
       const { query } = request;
       const model = await getModelByName(db, request.params.name);
-      if (!model) throw new ApiError(404, 'MODEL_NOT_FOUND', `model "${request.params.name}" does not exist`, { model: request.params.name });
+      if (!model) throw new KeelError('MODEL_NOT_FOUND', `model "${request.params.name}" does not exist`, { model: request.params.name });
       const limit = Math.max(1, Math.min(Number(query.limit ?? DEFAULT_LIMIT), MAX_LIMIT));
       const rows = await listPredictionPage(db, {
         modelId: model.id,

@@ -1,10 +1,10 @@
 // /v1/runs: engineers start and cancel pipeline runs, reviewers decide, anyone with a key reads.
 import { Type } from '@sinclair/typebox';
-import type { RunSpec } from '../../workflows/definitions.js';
+import { ReviewBodySchema } from '../../workflows/contracts/review.js';
+import { RunSpecSchema } from '../../workflows/contracts/run-spec.js';
 import { actorOf, principalOf } from '../auth/principal.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
-import { RunSpecSchema } from '../runs/run-spec-schema.js';
 import { cancelRun, getRunDetail, listRuns, reviewRun, startRun, type RunsDeps } from '../runs/runs-service.js';
 import { ErrorRef, QueryInteger } from '../schemas.js';
 
@@ -34,14 +34,6 @@ const RunSummary = Type.Object({
   finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 
-const ReviewBody = Type.Object(
-  {
-    decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
-    comment: Type.Optional(Type.String({ maxLength: 5000 })),
-  },
-  { additionalProperties: false },
-);
-
 const ReviewResultSchema = Type.Object({
   id: Type.String(),
   decision: Type.String(),
@@ -52,7 +44,7 @@ const ReviewResultSchema = Type.Object({
 
 export default defineRoutes(async (app, { db, temporal, config }) => {
   const deps = (): RunsDeps => {
-    if (!temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
+    if (!temporal) throw new KeelError('TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
     return { db, client: temporal.client, taskQueues: config.taskQueues };
   };
 
@@ -70,7 +62,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
     },
     async (request, reply) => {
       const { run, replayed } = await startRun(deps(), {
-        spec: request.body as RunSpec,
+        spec: request.body,
         principal: principalOf(request),
         idempotencyKey: request.headers['idempotency-key'],
       });
@@ -125,7 +117,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
         tags: ['runs'],
         summary: 'Approve or reject a run awaiting review (not by the key that started it)',
         params: Type.Object({ id: RunId }),
-        body: ReviewBody,
+        body: ReviewBodySchema,
         response: { 200: ReviewResultSchema, 403: ErrorRef, 404: ErrorRef, 409: ErrorRef },
       },
     },

@@ -1,10 +1,9 @@
 // /v1/schedules: nightly retrains as Temporal Schedules. Engineers create and delete; ops pause, resume, trigger.
 import { Type } from '@sinclair/typebox';
-import type { RunSpec } from '../../workflows/definitions.js';
+import { RunSpecSchema } from '../../workflows/contracts/run-spec.js';
 import { actorOf, principalOf } from '../auth/principal.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
-import { RunSpecSchema } from '../runs/run-spec-schema.js';
 import {
   changeSchedule,
   createSchedule,
@@ -38,7 +37,7 @@ const CreateScheduleBody = Type.Object(
 
 export default defineRoutes(async (app, { db, temporal, config }) => {
   const deps = (): SchedulesDeps => {
-    if (!temporal) throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
+    if (!temporal) throw new KeelError('TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
     return { db, client: temporal.client, taskQueues: config.taskQueues };
   };
 
@@ -57,7 +56,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       const view = await createSchedule(deps(), {
         id: request.body.id,
         cron: request.body.cron,
-        run: request.body.run as RunSpec,
+        run: request.body.run,
         principal: principalOf(request),
       });
       return reply.status(201).send(view);

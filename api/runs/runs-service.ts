@@ -1,28 +1,26 @@
 // Use-cases behind /v1/runs: start (idempotent), list, show, review (four eyes), cancel.
 import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
-import { and, desc, eq, type SQL } from 'drizzle-orm';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
-import { evaluationReports, modelVersions, models, runs, validationReports, type RunRow } from '../../db/schema.js';
-import {
-  FAILURE_TYPES,
-  pipelineWorkflowId,
-  reviewUpdate,
-  RUN_STATUSES,
-  SEARCH_ATTRIBUTES,
-  statusQuery,
-  TASK_QUEUES,
-  type PipelineInput,
-  type PipelineStatus,
-  type ReviewResult,
-  type RunSpec,
-  type RunStatus,
-} from '../../workflows/definitions.js';
-import { writeAudit } from '../audit.js';
+import { writeAudit } from '../../db/repositories/audit.js';
+import { getEvaluationReportByRunId } from '../../db/repositories/evaluation-reports.js';
+import { getModelVersionByRunId } from '../../db/repositories/model-versions.js';
+import { getRun, getRunByIdempotencyKey, insertRun, listRecentRuns } from '../../db/repositories/runs.js';
+import { getValidationReportByRunId } from '../../db/repositories/validation-reports.js';
+import type { RunRow, RunStage } from '../../db/schema.js';
+import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
+import type { ReviewResult } from '../../workflows/contracts/review.js';
+import type { RunSpec } from '../../workflows/contracts/run-spec.js';
+import { reviewUpdate, statusQuery, type PipelineStatus } from '../../workflows/pipeline-messages.js';
+import { RUN_STATUSES, type RunStatus } from '../../workflows/run-status.js';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+import { TASK_QUEUES } from '../../workflows/task-queues.js';
+import { pipelineWorkflowId } from '../../workflows/workflow-ids.js';
 import type { Principal } from '../auth/principal.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
+import { isWorkflowClosedOrMissing } from '../errors.js';
+import { runSpecHash } from '../../runs/run-spec-hash.js';
 
 export interface RunsDeps {
   db: Db;
@@ -30,54 +28,44 @@ export interface RunsDeps {
   taskQueues?: { pipeline: string; training: string };
 }
 
-/** Canonical JSON (sorted keys), so the same body in another key order is the same request. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+export { canonicalJson } from '../../runs/run-spec-hash.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Checks the schema cannot express; errors name the field. */
 export function checkRunSpec(spec: RunSpec, field = 'body'): void {
   if (spec.sources && !spec.transform) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field}/sources needs a transform that joins them`);
+    throw new KeelError('VALIDATION_FAILED', `${field}/sources needs a transform that joins them`);
   }
   if (spec.sources && Object.keys(spec.sources).some((name) => name.toLowerCase() === 'source')) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field}/sources/source: "source" is the main dataset's name`);
+    throw new KeelError('VALIDATION_FAILED', `${field}/sources/source: "source" is the main dataset's name`);
   }
   if (spec.features?.includes(spec.target)) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field}/features must not contain the target column "${spec.target}"`);
+    throw new KeelError('VALIDATION_FAILED', `${field}/features must not contain the target column "${spec.target}"`);
   }
   for (const [metric, bounds] of Object.entries(spec.gates ?? {})) {
     if (metric === 'maxRegression') {
       for (const [name, drop] of Object.entries(bounds as Record<string, number>)) {
-        if (!(drop >= 0)) throw new ApiError(400, 'VALIDATION_FAILED', `${field}/gates/maxRegression/${name} must be >= 0`);
+        if (!(drop >= 0)) throw new KeelError('VALIDATION_FAILED', `${field}/gates/maxRegression/${name} must be >= 0`);
       }
       continue;
     }
     for (const key of Object.keys(bounds as Record<string, number>)) {
       if (key !== 'min' && key !== 'max') {
-        throw new ApiError(400, 'VALIDATION_FAILED', `${field}/gates/${metric}/${key} is not allowed (use min or max)`);
+        throw new KeelError('VALIDATION_FAILED', `${field}/gates/${metric}/${key} is not allowed (use min or max)`);
       }
     }
   }
   if (spec.trainer?.params && 'seed' in spec.trainer.params && !Number.isInteger(spec.trainer.params.seed)) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field}/trainer/params/seed must be an integer`);
+    throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/seed must be an integer`);
   }
 }
 
 export interface RunSummary {
   id: string;
   model: string;
-  status: string;
-  stage: string;
+  status: RunStatus;
+  stage: RunStage;
   reason: string | null;
   requestedBy: string | null;
   scheduleId: string | null;
@@ -127,11 +115,11 @@ export async function startRun(
   args: { spec: RunSpec; principal: Principal; idempotencyKey?: string },
 ): Promise<{ run: RunSummary; replayed: boolean }> {
   checkRunSpec(args.spec);
-  const specHash = sha256(canonicalJson(args.spec));
+  const specHash = runSpecHash(args.spec);
   // Keys are scoped to the caller: two clients choosing the same key do not collide.
   const scopedKey = args.idempotencyKey ? `${args.principal.keyId}:${args.idempotencyKey}` : null;
   if (scopedKey) {
-    const existing = await findRunByIdempotencyKey(deps.db, scopedKey);
+    const existing = await getRunByIdempotencyKey(deps.db, scopedKey);
     if (existing) return replayOrConflict(existing, specHash);
   }
   // With a key the run id derives from it, so even a lost response retried elsewhere maps to one workflow.
@@ -139,21 +127,18 @@ export async function startRun(
   const workflowId = pipelineWorkflowId(args.spec.model, runId);
   try {
     const row = await deps.db.transaction(async (tx) => {
-      const [inserted] = await tx
-        .insert(runs)
-        .values({
-          id: runId,
-          workflowId,
-          model: args.spec.model,
-          spec: args.spec,
-          specHash,
-          idempotencyKey: scopedKey,
-          requestedBy: args.principal.keyId,
-          requestedByName: args.principal.name,
-          status: 'running',
-          stage: 'queued',
-        })
-        .returning();
+      const inserted = await insertRun(tx, {
+        id: runId,
+        workflowId,
+        model: args.spec.model,
+        spec: args.spec,
+        specHash,
+        idempotencyKey: scopedKey,
+        requestedBy: args.principal.keyId,
+        requestedByName: args.principal.name,
+        status: 'running',
+        stage: 'queued',
+      });
       await writeAudit(tx, {
         actor: args.principal.name,
         actorKeyId: args.principal.keyId,
@@ -174,13 +159,13 @@ export async function startRun(
         // Started by an earlier attempt whose row was rolled back: the workflow is this run.
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       }
-      return inserted!;
+      return inserted;
     });
     return { run: toSummary(row), replayed: false };
   } catch (error) {
     if (scopedKey && isUniqueViolation(error)) {
       // A concurrent request with the same key won the race.
-      const existing = await findRunByIdempotencyKey(deps.db, scopedKey);
+      const existing = await getRunByIdempotencyKey(deps.db, scopedKey);
       if (existing) return replayOrConflict(existing, specHash);
     }
     throw error;
@@ -189,12 +174,9 @@ export async function startRun(
 
 function replayOrConflict(existing: RunRow, specHash: string): { run: RunSummary; replayed: boolean } {
   if (existing.specHash !== specHash) {
-    throw new ApiError(
-      422,
-      'IDEMPOTENCY_KEY_REUSED',
-      `Idempotency-Key was already used for run ${existing.id} with a different body`,
-      { runId: existing.id },
-    );
+    throw new KeelError('IDEMPOTENCY_KEY_REUSED', `Idempotency-Key was already used for run ${existing.id} with a different body`, {
+      runId: existing.id,
+    });
   }
   return { run: toSummary(existing), replayed: true };
 }
@@ -206,11 +188,6 @@ function isUniqueViolation(error: unknown): boolean {
     current = (current as { cause?: unknown }).cause;
   }
   return false;
-}
-
-async function findRunByIdempotencyKey(db: Db, scopedKey: string): Promise<RunRow | undefined> {
-  const [row] = await db.select().from(runs).where(eq(runs.idempotencyKey, scopedKey)).limit(1);
-  return row;
 }
 
 /** The memo ops see in the Temporal UI: what the run is, without the whole body. */
@@ -230,24 +207,21 @@ export async function listRuns(
   db: Db,
   filter: { model?: string; status?: string; limit: number },
 ): Promise<RunSummary[]> {
-  if (filter.status !== undefined && !(RUN_STATUSES as readonly string[]).includes(filter.status)) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `querystring/status must be one of ${RUN_STATUSES.join(', ')}`);
+  const { status } = filter;
+  if (status !== undefined && !isRunStatus(status)) {
+    throw new KeelError('VALIDATION_FAILED', `querystring/status must be one of ${RUN_STATUSES.join(', ')}`);
   }
-  const conditions: SQL[] = [];
-  if (filter.model) conditions.push(eq(runs.model, filter.model));
-  if (filter.status) conditions.push(eq(runs.status, filter.status as RunStatus));
-  const rows = await db
-    .select()
-    .from(runs)
-    .where(conditions.length > 0 ? and(...conditions) : undefined)
-    .orderBy(desc(runs.createdAt))
-    .limit(filter.limit);
+  const rows = await listRecentRuns(db, { model: filter.model, status, limit: filter.limit });
   return rows.map(toSummary);
 }
 
+function isRunStatus(value: string): value is RunStatus {
+  return (RUN_STATUSES as readonly string[]).includes(value);
+}
+
 export async function getRunRow(db: Db, id: string): Promise<RunRow> {
-  const [row] = await db.select().from(runs).where(eq(runs.id, id)).limit(1);
-  if (!row) throw new ApiError(404, 'NOT_FOUND', `run ${id} not found`);
+  const row = await getRun(db, id);
+  if (!row) throw new KeelError('NOT_FOUND', `run ${id} not found`);
   return row;
 }
 
@@ -260,14 +234,11 @@ async function queryStatus(client: Client, workflowId: string): Promise<Pipeline
 
 export async function getRunDetail(deps: RunsDeps, id: string) {
   const row = await getRunRow(deps.db, id);
-  const [validation] = await deps.db.select().from(validationReports).where(eq(validationReports.runId, id)).limit(1);
-  const [evaluation] = await deps.db.select().from(evaluationReports).where(eq(evaluationReports.runId, id)).limit(1);
-  const [version] = await deps.db
-    .select({ version: modelVersions.version, status: modelVersions.status, artifactSha256: modelVersions.artifactSha256 })
-    .from(modelVersions)
-    .innerJoin(models, eq(models.id, modelVersions.modelId))
-    .where(eq(modelVersions.runId, id))
-    .limit(1);
+  const [validation, evaluation, version] = await Promise.all([
+    getValidationReportByRunId(deps.db, id),
+    getEvaluationReportByRunId(deps.db, id),
+    getModelVersionByRunId(deps.db, id),
+  ]);
   const live = await queryStatus(deps.client, row.workflowId);
   return {
     ...toSummary(row),
@@ -280,7 +251,7 @@ export async function getRunDetail(deps: RunsDeps, id: string) {
     evaluation: evaluation
       ? { reportId: evaluation.id, gatesPassed: evaluation.gatesPassed, championVersion: evaluation.championVersion, report: evaluation.report }
       : null,
-    version: version ?? null,
+    version: version ? { version: version.version, status: version.status, artifactSha256: version.artifactSha256 } : null,
   };
 }
 
@@ -290,11 +261,11 @@ export async function reviewRun(
 ): Promise<ReviewResult> {
   const row = await getRunRow(deps.db, args.id);
   if (row.requestedBy !== null && row.requestedBy === args.principal.keyId) {
-    throw new ApiError(403, 'REQUESTER_CANNOT_REVIEW', 'the key that started a run cannot review it (four eyes)');
+    throw new KeelError('REQUESTER_CANNOT_REVIEW', 'the key that started a run cannot review it (four eyes)');
   }
   // The row reaches awaiting_review before the workflow waits, so this answers without a round trip to a worker.
   if (row.status !== 'awaiting_review') {
-    throw new ApiError(409, 'NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status} (stage ${row.stage}), not awaiting review`);
+    throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status} (stage ${row.stage}), not awaiting review`);
   }
   try {
     return await deps.client.workflow.getHandle(row.workflowId).executeUpdate(reviewUpdate, {
@@ -307,25 +278,16 @@ export async function reviewRun(
       ],
     });
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) {
-      const type = (error.cause as { type?: string } | undefined)?.type;
-      const message = (error.cause as { message?: string } | undefined)?.message ?? error.message;
-      if (type === FAILURE_TYPES.notAwaitingReview) throw new ApiError(409, 'NOT_AWAITING_REVIEW', message);
-      if (type === FAILURE_TYPES.requesterCannotReview) throw new ApiError(403, 'REQUESTER_CANNOT_REVIEW', message);
-    }
-    if (error instanceof WorkflowNotFoundError || isClosedWorkflowError(error)) {
-      throw new ApiError(409, 'NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status}, not awaiting review`);
+    // The update validator's refusals (typed NOT_AWAITING_REVIEW, REQUESTER_CANNOT_REVIEW) answer through the
+    // error handler; a run that closed meanwhile is no longer awaiting review.
+    if (isWorkflowClosedOrMissing(error)) {
+      throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status}, not awaiting review`, undefined, { cause: error });
     }
     throw error;
   }
 }
 
-function isClosedWorkflowError(error: unknown): boolean {
-  const text = error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}` : '';
-  return /workflow execution already completed|already completed/i.test(text);
-}
-
-const FINISHED: readonly string[] = ['deployed', 'rejected', 'expired', 'data_rejected', 'failed', 'deploy_failed', 'cancelled'];
+const FINISHED: readonly RunStatus[] = ['deployed', 'rejected', 'expired', 'data_rejected', 'failed', 'deploy_failed', 'cancelled'];
 
 export async function cancelRun(
   deps: RunsDeps,
@@ -333,13 +295,13 @@ export async function cancelRun(
 ): Promise<RunSummary> {
   const row = await getRunRow(deps.db, args.id);
   if (FINISHED.includes(row.status)) {
-    throw new ApiError(409, 'RUN_FINISHED', `run ${args.id} already ended as ${row.status}`);
+    throw new KeelError('RUN_FINISHED', `run ${args.id} already ended as ${row.status}`);
   }
   try {
     await deps.client.workflow.getHandle(row.workflowId).cancel();
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError || isClosedWorkflowError(error)) {
-      throw new ApiError(409, 'RUN_FINISHED', `run ${args.id} has already ended`);
+    if (isWorkflowClosedOrMissing(error)) {
+      throw new KeelError('RUN_FINISHED', `run ${args.id} has already ended`, undefined, { cause: error });
     }
     throw error;
   }

@@ -2,16 +2,15 @@
 import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
 import { ScheduleAlreadyRunning } from '@temporalio/client';
 import type { Db } from '../../db/client.js';
-import {
-  SEARCH_ATTRIBUTES,
-  TASK_QUEUES,
-  scheduledWorkflowIdPrefix,
-  type PipelineInput,
-  type RunSpec,
-} from '../../workflows/definitions.js';
-import { writeAudit } from '../audit.js';
+import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
+import type { RunSpec } from '../../workflows/contracts/run-spec.js';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+import { TASK_QUEUES } from '../../workflows/task-queues.js';
+import { scheduledWorkflowIdPrefix } from '../../workflows/workflow-ids.js';
+import { writeAudit } from '../../db/repositories/audit.js';
 import type { Principal } from '../auth/principal.js';
-import { ApiError } from '../errors.js';
+import { KeelError } from '../../errors/keel-error.js';
+import { grpcStatusOf, GrpcStatus } from '../errors.js';
 import { checkRunSpec, specSummary } from '../runs/runs-service.js';
 
 export interface SchedulesDeps {
@@ -33,25 +32,13 @@ export interface ScheduleView {
 /** A 5-field cron (or an @-macro); Temporal parses it, this catches the obvious mistakes with a clear message. */
 const CRON_PATTERN = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
 
-function gRpcCode(error: unknown): number | undefined {
-  let current: unknown = error;
-  while (current && typeof current === 'object') {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-const GRPC_INVALID_ARGUMENT = 3;
-
 export async function createSchedule(
   deps: SchedulesDeps,
   args: { id: string; cron: string; run: RunSpec; principal: Principal },
 ): Promise<ScheduleView> {
   const cron = args.cron.trim();
   if (!CRON_PATTERN.test(cron)) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `body/cron must be a 5-field cron expression such as "0 2 * * *", got "${args.cron}"`);
+    throw new KeelError('VALIDATION_FAILED', `body/cron must be a 5-field cron expression such as "0 2 * * *", got "${args.cron}"`);
   }
   checkRunSpec(args.run, 'body/run');
   const input: PipelineInput = {
@@ -80,10 +67,10 @@ export async function createSchedule(
     });
   } catch (error) {
     if (error instanceof ScheduleAlreadyRunning) {
-      throw new ApiError(409, 'CONFLICT', `schedule ${args.id} already exists`);
+      throw new KeelError('CONFLICT', `schedule ${args.id} already exists`);
     }
-    if (gRpcCode(error) === GRPC_INVALID_ARGUMENT) {
-      throw new ApiError(400, 'VALIDATION_FAILED', `body/cron was refused by Temporal: ${(error as Error).message}`);
+    if (grpcStatusOf(error) === GrpcStatus.INVALID_ARGUMENT) {
+      throw new KeelError('VALIDATION_FAILED', `body/cron was refused by Temporal: ${(error as Error).message}`);
     }
     throw error;
   }

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import pino from 'pino';
 import { createTrainingActivities } from '../../activities/training-activities.js';
 import { FsArtifactStore } from '../../artifacts/fs-artifact-store.js';
 import { loadConfig } from '../../config.js';
@@ -16,9 +17,12 @@ import { DEMO_DATASET, demoRunSpec } from '../../dev/bootstrap.js';
 import { startEmbeddedPostgres } from '../../dev/embedded-postgres.js';
 import { findTemporalCli } from '../../dev/temporal-cli.js';
 import { freePort, startTemporalDevServer } from '../../dev/temporal-dev-server.js';
+import { createModelCache } from '../../serving/model-cache.js';
 import { createPipelineActivities } from '../../workers/pipeline-worker.js';
 import { workflowsPath } from '../../workers/workflow-bundle.js';
-import { pipelineWorkflowId, type PipelineInput, type PipelineStatus } from '../../workflows/definitions.js';
+import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
+import type { PipelineStatus } from '../../workflows/pipeline-messages.js';
+import { pipelineWorkflowId } from '../../workflows/workflow-ids.js';
 
 const concurrentArg = process.argv.indexOf('--concurrent');
 const concurrent = concurrentArg > 0 ? Number(process.argv[concurrentArg + 1]) : 20;
@@ -67,17 +71,18 @@ async function main(): Promise<void> {
     await fs.mkdir(config.dataRoots[0]!, { recursive: true });
     const datasetPath = path.join(config.dataRoots[0]!, 'seattle-weather.csv');
     await fs.copyFile(DEMO_DATASET, datasetPath);
-    const db = createDb(postgres.url);
+    const db = createDb(postgres.url, { logger: pino({ name: 'bench-pipeline', level: 'warn' }) });
     const artifacts = new FsArtifactStore(config.artifactDir);
     const connection = await Connection.connect({ address: temporalServer.address });
     const client = new Client({ connection });
     const workerConnection = await NativeConnection.connect({ address: temporalServer.address });
     const deps = { config, temporalAddress: temporalServer.address, db, artifacts, close: async () => undefined };
+    const modelCache = createModelCache({ db: db.db, pool: db.pool, artifacts, logger: pino({ name: 'keel-bench-model-cache', level: 'warn' }) });
     const pipelineWorker = await Worker.create({
       connection: workerConnection,
       taskQueue: config.taskQueues.pipeline,
       workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }),
-      activities: createPipelineActivities(deps, client),
+      activities: createPipelineActivities(deps, client, { modelCache, logger: { warn: (fields, message) => console.warn(message, fields) } }),
     });
     const trainingWorker = await Worker.create({
       connection: workerConnection,
@@ -130,6 +135,7 @@ async function main(): Promise<void> {
     pipelineWorker.shutdown();
     trainingWorker.shutdown();
     await workersDone;
+    await modelCache.close();
     await connection.close();
     await workerConnection.close();
     await db.close();

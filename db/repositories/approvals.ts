@@ -1,12 +1,12 @@
 // Review decisions: one row per run (human, policy or timeout).
 import { eq } from 'drizzle-orm';
-import { approvals, type ApprovalRow } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import { approvals, type ApprovalDecision, type ApprovalRow } from '../schema.js';
+import type { DbOrTx } from '../client.js';
 
 export interface NewApproval {
   runId: string;
   modelVersionId: string | null;
-  decision: string;
+  decision: ApprovalDecision;
   reviewer: string;
   reviewerKeyId: string | null;
   comment: string | null;

@@ -1,9 +1,6 @@
 // Append-only audit trail: every state change through the API writes one row. Never pass secrets.
 import { auditLog } from '../schema.js';
-import type { Db } from '../client.js';
-
-/** A database or an open transaction: write the audit row in the same transaction as the change. */
-export type AuditWriter = Pick<Db, 'insert'>;
+import type { DbOrTx } from '../client.js';
 
 export interface AuditEntry {
   /** Name of the key (or system component) that acted. */
@@ -19,7 +16,8 @@ export interface AuditEntry {
   after?: unknown;
 }
 
-export async function writeAudit(db: AuditWriter, entry: AuditEntry): Promise<void> {
+/** Pass the open transaction, so the audit row commits (or not) with the change. */
+export async function writeAudit(db: DbOrTx, entry: AuditEntry): Promise<void> {
   await db.insert(auditLog).values({
     actor: entry.actor,
     actorKeyId: entry.actorKeyId,

@@ -1,7 +1,7 @@
 // Evaluation reports: one per run, written by the evaluate activity and shown to reviewers.
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { evaluationReports, type EvaluationReportRow } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import type { DbOrTx } from '../client.js';
 
 export interface NewEvaluationReport {
   /** Chosen by the caller when the id must appear inside the report itself. */
@@ -38,4 +38,9 @@ export async function getEvaluationReportByRunId(db: DbOrTx, runId: string): Pro
 export async function getEvaluationReport(db: DbOrTx, id: string): Promise<EvaluationReportRow | undefined> {
   const [row] = await db.select().from(evaluationReports).where(eq(evaluationReports.id, id)).limit(1);
   return row;
+}
+
+export async function listEvaluationReportsByIds(db: DbOrTx, ids: readonly string[]): Promise<EvaluationReportRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(evaluationReports).where(inArray(evaluationReports.id, [...ids]));
 }

@@ -1,7 +1,7 @@
 // Delayed labels: one per prediction, written only for predictions the model's log knows.
 import { sql } from 'drizzle-orm';
 import { feedback } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import type { DbOrTx } from '../client.js';
 
 export interface NewFeedback {
   predictionId: string;

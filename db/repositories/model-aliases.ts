@@ -1,13 +1,15 @@
 // Aliases (`production`) and their append-only history in `deployments`: deploys, rollbacks, reverts.
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
-import { deployments, modelAliases, type DeploymentRow, type ModelAliasRow } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import { deployments, modelAliases, type DeploymentAction, type DeploymentRow, type ModelAliasRow } from '../schema.js';
+import type { DbOrTx } from '../client.js';
+import { writeAudit, type AuditEntry } from './audit.js';
+import { setModelVersionStatus, type ModelVersionStatus } from './model-versions.js';
 
 export const PRODUCTION_ALIAS = 'production';
 /** Postgres NOTIFY channel; the payload is the model name. Serving processes LISTEN on it. */
 export const MODEL_CHANGED_CHANNEL = 'keel_model_changed';
 
-export type DeploymentAction = 'deploy' | 'rollback' | 'revert';
+export type { DeploymentAction } from '../schema.js';
 
 export async function getAliasVersion(db: DbOrTx, modelId: string, alias: string): Promise<number | null> {
   const [row] = await db
@@ -44,6 +46,13 @@ export async function getRunDeployment(
   return row;
 }
 
+export interface VersionStatusChange {
+  version: number;
+  status: ModelVersionStatus;
+  /** Change it only from one of these statuses. */
+  onlyFrom?: readonly ModelVersionStatus[];
+}
+
 export interface AliasMove {
   modelId: string;
   alias: string;
@@ -54,11 +63,18 @@ export interface AliasMove {
   reason: string | null;
   /** A run's move happens once per action: a retry finds the earlier history row and changes nothing. */
   runId: string | null;
+  /** When the alias moved: the version statuses that change with it, given the version it moved from. */
+  statusChanges?: (fromVersion: number | null) => VersionStatusChange[];
+  /** When the alias moved: the audit row, written in the same transaction. */
+  audit?: (fromVersion: number | null) => AuditEntry;
+  /** When the alias moved: tells serving processes this model changed (delivered on commit). */
+  notifyModel?: string;
 }
 
 /**
- * Points the alias at `toVersion` and appends the history row. Call inside a transaction: the model row
- * is locked so two moves of one model's aliases serialise.
+ * The one alias move: points the alias at `toVersion`, appends the history row and, when it moved, applies the
+ * move's status changes, audit row and NOTIFY. Deploy, revert and rollback all go through it. Call inside a
+ * transaction: the model row is locked so two moves of one model's aliases serialise.
  */
 export async function moveAlias(
   tx: DbOrTx,
@@ -94,6 +110,11 @@ export async function moveAlias(
       runId: move.runId,
     })
     .returning();
+  for (const change of move.statusChanges?.(fromVersion) ?? []) {
+    await setModelVersionStatus(tx, move.modelId, change.version, change.status, change.onlyFrom);
+  }
+  if (move.audit) await writeAudit(tx, move.audit(fromVersion));
+  if (move.notifyModel !== undefined) await notifyModelChanged(tx, move.notifyModel);
   return { moved: true, fromVersion, deployment: deployment! };
 }
 

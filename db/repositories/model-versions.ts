@@ -1,19 +1,10 @@
 // Model versions, numbered 1, 2, … per model. Registration is idempotent per run id.
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
-import { modelVersions, type ModelVersionRow } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import { modelVersions, type ModelVersionRow, type ModelVersionStatus } from '../schema.js';
+import type { DbOrTx } from '../client.js';
 
-export const MODEL_VERSION_STATUSES = [
-  'pending_approval',
-  'approved',
-  'rejected',
-  'expired',
-  'deployed',
-  'retired',
-  'deploy_failed',
-] as const;
-export type ModelVersionStatus = (typeof MODEL_VERSION_STATUSES)[number];
+export { MODEL_VERSION_STATUSES, type ModelVersionStatus } from '../schema.js';
 
 /** Statuses from which a version may (again) become production: a human or policy approved it once. */
 export const DEPLOYABLE_STATUSES: readonly ModelVersionStatus[] = ['approved', 'deployed', 'retired'];
@@ -30,6 +21,8 @@ export interface NewModelVersion {
   snapshotSha256: string;
   parentVersion: number | null;
   evaluationReportId: string | null;
+  /** serving/serving-recipe.ts ServingRecipe; absent for versions whose evaluation built none. */
+  servingRecipe?: unknown;
 }
 
 /**

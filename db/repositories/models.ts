@@ -1,15 +1,12 @@
 // Registered models: one row per model name, created on its first registered version.
-import { asc, eq } from 'drizzle-orm';
-import type { Db } from '../client.js';
-import { models, type ModelRow } from '../schema.js';
+import { and, asc, count, eq, max } from 'drizzle-orm';
+import type { DbOrTx } from '../client.js';
+import { modelAliases, models, modelVersions, type ModelRow, type Task } from '../schema.js';
 import { RegistryError } from './registry-errors.js';
-
-/** A database or an open transaction. */
-export type DbOrTx = Pick<Db, 'select' | 'insert' | 'update' | 'delete' | 'execute'>;
 
 export interface NewModel {
   name: string;
-  task: string;
+  task: Task;
   target: string;
   featureSchema: unknown;
 }
@@ -21,6 +18,35 @@ export async function getModelByName(db: DbOrTx, name: string): Promise<ModelRow
 
 export async function listModels(db: DbOrTx): Promise<ModelRow[]> {
   return db.select().from(models).orderBy(asc(models.name));
+}
+
+export interface ModelOverview {
+  model: ModelRow;
+  /** Version the alias points at, null when unset. */
+  aliasVersion: number | null;
+  latestVersion: number | null;
+  versionCount: number;
+}
+
+/** Every model with one alias and its version statistics, in one query (by name). */
+export async function listModelOverviews(db: DbOrTx, alias: string): Promise<ModelOverview[]> {
+  const versionStats = db
+    .select({ modelId: modelVersions.modelId, latest: max(modelVersions.version).as('latest'), total: count().as('total') })
+    .from(modelVersions)
+    .groupBy(modelVersions.modelId)
+    .as('version_stats');
+  const rows = await db
+    .select({ model: models, aliasVersion: modelAliases.version, latest: versionStats.latest, total: versionStats.total })
+    .from(models)
+    .leftJoin(modelAliases, and(eq(modelAliases.modelId, models.id), eq(modelAliases.alias, alias)))
+    .leftJoin(versionStats, eq(versionStats.modelId, models.id))
+    .orderBy(asc(models.name));
+  return rows.map((row) => ({
+    model: row.model,
+    aliasVersion: row.aliasVersion,
+    latestVersion: row.latest,
+    versionCount: Number(row.total ?? 0),
+  }));
 }
 
 /**

@@ -1,7 +1,7 @@
 // The monitoring policy ops set per model (stored as sent; monitoring/policy.ts fills in the defaults).
 import { eq } from 'drizzle-orm';
 import { monitoringPolicies, type MonitoringPolicyRow } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import type { DbOrTx } from '../client.js';
 
 export async function getMonitoringPolicy(db: DbOrTx, modelId: string): Promise<MonitoringPolicyRow | undefined> {
   const [row] = await db.select().from(monitoringPolicies).where(eq(monitoringPolicies.modelId, modelId)).limit(1);

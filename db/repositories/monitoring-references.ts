@@ -1,7 +1,7 @@
 // Drift references, one per model version, written once at registration.
 import { and, eq } from 'drizzle-orm';
 import { monitoringReferences, type MonitoringReferenceRow } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import type { DbOrTx } from '../client.js';
 
 /** Idempotent: a retried registration keeps the reference already stored. */
 export async function saveMonitoringReference(

@@ -1,7 +1,7 @@
 // Monitoring reports: one per model and window end (a retried monitoring activity finds its report).
 import { and, desc, eq, gte, lte, type SQL } from 'drizzle-orm';
 import { monitoringReports, type MonitoringReportRow } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import type { DbOrTx } from '../client.js';
 
 export type NewMonitoringReport = Omit<typeof monitoringReports.$inferInsert, 'id' | 'createdAt'>;
 
@@ -26,8 +26,12 @@ export async function getMonitoringReport(db: DbOrTx, id: string): Promise<Monit
   return row;
 }
 
-export async function setMonitoringReportRetrain(db: DbOrTx, id: string, retrain: unknown): Promise<void> {
-  await db.update(monitoringReports).set({ retrain }).where(eq(monitoringReports.id, id));
+/** Records what the report's breach led to; a started retrain's run id also goes to its own column. */
+export async function setMonitoringReportRetrain(db: DbOrTx, id: string, retrain: { action: string; runId?: string }): Promise<void> {
+  await db
+    .update(monitoringReports)
+    .set({ retrain, retrainRunId: retrain.runId ?? null })
+    .where(eq(monitoringReports.id, id));
 }
 
 export async function listMonitoringReports(

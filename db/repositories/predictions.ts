@@ -5,7 +5,7 @@ import { and, asc, desc, eq, gt, gte, inArray, lt, or, type SQL } from 'drizzle-
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { predictions } from '../schema.js';
-import type { DbOrTx } from './models.js';
+import type { DbOrTx } from '../client.js';
 
 /** One logged prediction, its JSON parts already serialised (so the buffer holds immutable text). */
 export interface PredictionLogRecord {

@@ -1,4 +1,6 @@
-// Typed registry failures, so the API maps them to 404 / 409 / 422 and activities to non-retryable failures.
+// Typed registry failures, as KeelErrors: the API answers 404 / 409 / 422 through the code table, and activities
+// turn them into non-retryable failures.
+import { KeelError } from '../../errors/keel-error.js';
 
 export type RegistryErrorCode =
   | 'MODEL_NOT_FOUND'
@@ -7,14 +9,10 @@ export type RegistryErrorCode =
   | 'ALREADY_IN_PRODUCTION'
   | 'MODEL_TASK_MISMATCH';
 
-export class RegistryError extends Error {
-  constructor(
-    readonly code: RegistryErrorCode,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = 'RegistryError';
+export class RegistryError extends KeelError {
+  declare readonly code: RegistryErrorCode;
+  constructor(code: RegistryErrorCode, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
   }
 }
 

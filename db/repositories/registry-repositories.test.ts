@@ -6,7 +6,7 @@ import { recordApproval } from './approvals.js';
 import { saveEvaluationReport } from './evaluation-reports.js';
 import { getAliasVersion, listDeployments, moveAlias, PRODUCTION_ALIAS } from './model-aliases.js';
 import { getModelVersion, registerModelVersion, setModelVersionStatus, type NewModelVersion } from './model-versions.js';
-import { getOrCreateModel } from './models.js';
+import { getOrCreateModel, listModelOverviews } from './models.js';
 import { RegistryError } from './registry-errors.js';
 import { rollbackModel } from './rollback.js';
 
@@ -136,5 +136,19 @@ describe('model registry repositories', () => {
     const saved = await saveEvaluationReport(database.db, report);
     const again = await saveEvaluationReport(database.db, { ...report, gatesPassed: false });
     expect(again).toMatchObject({ created: false, report: { id: saved.report.id, gatesPassed: true } });
+  });
+
+  it('lists every model with its production version, latest version and version count', async () => {
+    const model = await newModel('overview');
+    await newModel('overview-empty');
+    for (const run of ['ov-1', 'ov-2', 'ov-3']) await registerModelVersion(database.db, versionInput(model.id, run));
+    await database.db.transaction((tx) =>
+      moveAlias(tx, { modelId: model.id, alias: PRODUCTION_ALIAS, toVersion: 2, action: 'deploy', actor: 'pipeline', reason: null, runId: 'ov-2' }),
+    );
+    const overviews = await listModelOverviews(database.db, PRODUCTION_ALIAS);
+    const byName = new Map(overviews.map((overview) => [overview.model.name, overview]));
+    expect(byName.get('overview')).toMatchObject({ aliasVersion: 2, latestVersion: 3, versionCount: 3 });
+    expect(byName.get('overview-empty')).toMatchObject({ aliasVersion: null, latestVersion: null, versionCount: 0 });
+    expect(overviews.map((overview) => overview.model.name)).toEqual([...byName.keys()].sort());
   });
 });

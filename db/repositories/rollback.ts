@@ -1,10 +1,9 @@
 // Ops' rollback: production goes back to an earlier version that was approved (or served) before.
 import type { DeploymentRow } from '../schema.js';
 import type { Db } from '../client.js';
-import { writeAudit } from './audit.js';
 import { getModelByName } from './models.js';
-import { getModelVersion, setModelVersionStatus, DEPLOYABLE_STATUSES } from './model-versions.js';
-import { moveAlias, notifyModelChanged, getAliasVersion, PRODUCTION_ALIAS } from './model-aliases.js';
+import { getModelVersion, DEPLOYABLE_STATUSES } from './model-versions.js';
+import { moveAlias, getAliasVersion, PRODUCTION_ALIAS } from './model-aliases.js';
 import { RegistryError, modelNotFound, versionNotFound } from './registry-errors.js';
 
 export interface AuditActor {
@@ -57,17 +56,19 @@ export async function rollbackModel(db: Db, request: RollbackRequest): Promise<R
       actor: request.actor.actor,
       reason: request.reason,
       runId: null,
+      statusChanges: (from) => [
+        ...(from !== null ? [{ version: from, status: 'retired' as const, onlyFrom: ['deployed' as const] }] : []),
+        { version: request.version, status: 'deployed' },
+      ],
+      audit: (from) => ({
+        ...request.actor,
+        action: 'model.rollback',
+        subject: `model:${request.model}`,
+        before: { production: from },
+        after: { production: request.version, reason: request.reason },
+      }),
+      notifyModel: request.model,
     });
-    if (fromVersion !== null) await setModelVersionStatus(tx, model.id, fromVersion, 'retired', ['deployed']);
-    await setModelVersionStatus(tx, model.id, request.version, 'deployed');
-    await writeAudit(tx, {
-      ...request.actor,
-      action: 'model.rollback',
-      subject: `model:${request.model}`,
-      before: { production: fromVersion },
-      after: { production: request.version, reason: request.reason },
-    });
-    await notifyModelChanged(tx, request.model);
     return { model: request.model, alias: PRODUCTION_ALIAS, version: request.version, previousVersion: fromVersion, deployment };
   });
 }

@@ -1,8 +1,9 @@
-// Run progress as the pipeline workflow reports it (stage, status, reason), for GET /v1/runs.
-import { eq, sql } from 'drizzle-orm';
-import { runs } from '../schema.js';
-import type { RecordRunProgressInput, RunStatus } from '../../workflows/definitions.js';
-import type { DbOrTx } from './models.js';
+// Runs: one row per pipeline run (API request or schedule), with progress as the workflow reports it.
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { runs, type RunRow } from '../schema.js';
+import type { RecordRunProgressInput } from '../../workflows/contracts/pipeline-activities.js';
+import type { RunStatus } from '../../workflows/run-status.js';
+import type { DbOrTx } from '../client.js';
 
 const OPEN_STATUSES: readonly RunStatus[] = ['running', 'awaiting_review'];
 
@@ -26,4 +27,54 @@ export async function updateRunProgress(db: DbOrTx, input: RecordRunProgressInpu
     .where(eq(runs.id, input.runId))
     .returning({ id: runs.id });
   return updated.length > 0;
+}
+
+export type NewRun = typeof runs.$inferInsert;
+
+export async function insertRun(db: DbOrTx, run: NewRun): Promise<RunRow> {
+  const [row] = await db.insert(runs).values(run).returning();
+  return row!;
+}
+
+export async function getRun(db: DbOrTx, id: string): Promise<RunRow | undefined> {
+  const [row] = await db.select().from(runs).where(eq(runs.id, id)).limit(1);
+  return row;
+}
+
+export async function getRunByIdempotencyKey(db: DbOrTx, scopedKey: string): Promise<RunRow | undefined> {
+  const [row] = await db.select().from(runs).where(eq(runs.idempotencyKey, scopedKey)).limit(1);
+  return row;
+}
+
+/** Newest first. */
+export async function listRecentRuns(
+  db: DbOrTx,
+  filter: { model?: string; status?: RunStatus; limit: number },
+): Promise<RunRow[]> {
+  const conditions: SQL[] = [];
+  if (filter.model) conditions.push(eq(runs.model, filter.model));
+  if (filter.status) conditions.push(eq(runs.status, filter.status));
+  return db
+    .select()
+    .from(runs)
+    .where(conditions.length > 0 ? and(...conditions) : undefined)
+    .orderBy(desc(runs.createdAt))
+    .limit(filter.limit);
+}
+
+/** The oldest run of the model that one requester started and that has not ended (e.g. the monitor's retrain). */
+export async function findOpenRunOf(db: DbOrTx, model: string, requestedByName: string): Promise<RunRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.model, model), eq(runs.requestedByName, requestedByName), inArray(runs.status, [...OPEN_STATUSES])))
+    .orderBy(runs.createdAt)
+    .limit(1);
+  return row;
+}
+
+/** Inserts the run unless a row with its id exists (a retried activity); returns whether this call inserted it. */
+export async function insertRunOnce(db: DbOrTx, run: NewRun): Promise<boolean> {
+  const inserted = await db.insert(runs).values(run).onConflictDoNothing({ target: runs.id }).returning({ id: runs.id });
+  return inserted.length > 0;
 }

@@ -8,7 +8,7 @@ import type { FeatureReference } from './reference-profile.js';
  *   missing  = count(*) FILTER (WHERE x IS NULL OR x = 'NaN')      -- also count ±Infinity here if they can occur
  *   counts   = SELECT width_bucket(x, $cuts::float8[]) AS bucket, count(*) … WHERE x is finite GROUP BY bucket
  *              (bucket is 0…cuts.length, the index into `counts`; left-closed, as the reference was counted;
- *               with no cuts every finite value is bucket 0)
+ *               when cuts is empty, skip width_bucket: every finite value is bucket 0)
  *   belowMin = count(*) FILTER (WHERE x < $min),  aboveMax = count(*) FILTER (WHERE x > $max)  (0 when min/max are null)
  *   unseen   = count(*) FILTER (WHERE x <> ALL($values::float8[]))  -- value binning only, else 0
  *   min/max  = min(x), max(x) over finite x

@@ -7,5 +7,5 @@ export type { OnnxFeatureSchema, OnnxModelMetadata } from './onnx-metadata.js';
 export { createOnnxScorer, OnnxInputError } from './onnx-scorer.js';
 export { MISSING_CATEGORY } from './missing-category.js';
 export type { OnnxScorer, OnnxScores, ColumnarInput } from './onnx-scorer.js';
-export { onnxParity, DEFAULT_PARITY_TOLERANCE } from './onnx-parity.js';
-export type { OnnxParityReport } from './onnx-parity.js';
+export { onnxParity, parityCheck, DEFAULT_PARITY_TOLERANCE } from './onnx-parity.js';
+export type { OnnxParityReport, ParityResult } from './onnx-parity.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { onnxParity } from './onnx-parity.js';
+import { onnxParity, parityCheck } from './onnx-parity.js';
 
 describe('onnxParity', () => {
   it('when probabilities differ by less than the tolerance, then it passes and reports the worst row', () => {
@@ -27,5 +27,22 @@ describe('onnxParity', () => {
   it('rejects scores without the task output or with a different row count', () => {
     expect(() => onnxParity('binary', { value: new Float32Array(1) }, new Float64Array(1))).toThrow(/probability/);
     expect(() => onnxParity('regression', { value: new Float32Array(2) }, new Float64Array(1))).toThrow(/2 rows/);
+  });
+});
+
+describe('parity check', () => {
+  it('passes probabilities within 1e-5 and fails beyond it, naming the worst row', () => {
+    expect(parityCheck('binary', [0.5, 0.25], [0.500004, 0.25])).toMatchObject({ passed: true, rows: 2 });
+    expect(parityCheck('binary', [0.5, 0.25], [0.5, 0.2502])).toMatchObject({ passed: false, worstRow: 1 });
+  });
+
+  it('judges regression values relative to their size', () => {
+    expect(parityCheck('regression', [1_000_000], [1_000_005]).passed).toBe(true);
+    expect(parityCheck('regression', [10], [10.001]).passed).toBe(false);
+  });
+
+  it('fails on NaN predictions and on length mismatches', () => {
+    expect(parityCheck('binary', [0.5], [Number.NaN]).passed).toBe(false);
+    expect(parityCheck('binary', [0.5], []).passed).toBe(false);
   });
 });

@@ -1,8 +1,50 @@
 // Compares onnxruntime's scores with the trainer's own predictions: the evaluate stage's parity gate.
+// The one implementation of the check; `onnxParity` is its view for ONNX scorer output.
 import type { Task } from '../model.js';
 import type { OnnxScores } from './onnx-scorer.js';
 
 export const DEFAULT_PARITY_TOLERANCE = 1e-5;
+
+export interface ParityResult {
+  passed: boolean;
+  maxAbsDiff: number;
+  rows: number;
+  /** Largest difference relative to max(1, |reference|) (regression's criterion). */
+  maxRelDiff: number;
+  /** The row with the largest difference by the task's criterion; null when no row differs (or the lengths do). */
+  worstRow: number | null;
+}
+
+/**
+ * onnxruntime must reproduce the trainer's own predictions: probabilities within `tolerance` absolute,
+ * regression values within `tolerance` relative (to max(1, |value|), as float32 output cannot do better for large
+ * values). A length mismatch fails rather than throws.
+ */
+export function parityCheck(
+  task: Task,
+  reference: ArrayLike<number>,
+  onnx: ArrayLike<number>,
+  tolerance = DEFAULT_PARITY_TOLERANCE,
+): ParityResult {
+  if (reference.length !== onnx.length) {
+    return { passed: false, maxAbsDiff: Number.POSITIVE_INFINITY, maxRelDiff: Number.POSITIVE_INFINITY, rows: onnx.length, worstRow: null };
+  }
+  let maxAbsDiff = 0;
+  let maxRelDiff = 0;
+  let worstRow: number | null = null;
+  for (let i = 0; i < reference.length; i++) {
+    const diff = Math.abs(reference[i]! - onnx[i]!);
+    const rel = diff / Math.max(1, Math.abs(reference[i]!));
+    // NaN (a diverging prediction) must fail, so compare with !(x <= y).
+    const measure = task === 'binary' ? diff : rel;
+    const worst = task === 'binary' ? maxAbsDiff : maxRelDiff;
+    if (!(measure <= worst)) worstRow = i;
+    if (!(diff <= maxAbsDiff)) maxAbsDiff = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff;
+    if (!(rel <= maxRelDiff)) maxRelDiff = Number.isNaN(rel) ? Number.POSITIVE_INFINITY : rel;
+  }
+  const passed = (task === 'binary' ? maxAbsDiff : maxRelDiff) <= tolerance;
+  return { passed, maxAbsDiff, maxRelDiff, rows: reference.length, worstRow };
+}
 
 export interface OnnxParityReport {
   rows: number;
@@ -24,17 +66,8 @@ export function onnxParity(task: Task, onnx: OnnxScores, reference: Float64Array
   if (scores.length !== reference.length) {
     throw new RangeError(`ONNX scored ${scores.length} rows but the reference has ${reference.length}`);
   }
-  let maxError = 0;
-  let worstRow = -1;
-  for (let i = 0; i < reference.length; i++) {
-    const scale = task === 'binary' ? 1 : Math.max(1, Math.abs(reference[i]));
-    const error = Math.abs(scores[i] - reference[i]) / scale;
-    // NaN on either side is a failure, not a silent pass.
-    if (!(error <= maxError)) {
-      maxError = Number.isNaN(error) ? Number.POSITIVE_INFINITY : error;
-      worstRow = i;
-    }
-  }
-  if (reference.length > 0 && worstRow === -1) worstRow = 0;
-  return { rows: reference.length, maxError, worstRow, tolerance, passed: maxError <= tolerance };
+  const result = parityCheck(task, reference, scores, tolerance);
+  const maxError = task === 'binary' ? result.maxAbsDiff : result.maxRelDiff;
+  const worstRow = result.worstRow ?? (reference.length > 0 ? 0 : -1);
+  return { rows: result.rows, maxError, worstRow, tolerance, passed: result.passed };
 }

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import pino from 'pino';
 import { createDb, type DbHandle } from '../../db/client.js';
 import { applyMigrations } from '../../db/migrate.js';
 
@@ -22,7 +23,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = adminUrl.replace(/\/postgres$/, `/${name}`);
   await applyMigrations(url);
-  const handle = createDb(url, { max: 5 });
+  const handle = createDb(url, { max: 5, logger: pino({ name: `test-db-${name}`, level: 'warn' }) });
   return {
     ...handle,
     url,

@@ -8,8 +8,8 @@ import type {
   RecordRunProgressInput,
   RegisterScheduledRunInput,
   TrainModelResult,
-} from '../../workflows/definitions.js';
-import { FAILURE_TYPES } from '../../workflows/definitions.js';
+} from '../../workflows/contracts/pipeline-activities.js';
+import { FAILURE_TYPES } from '../../workflows/failure-types.js';
 
 export interface Script {
   validationFails?: boolean;

@@ -1,7 +1,12 @@
 // Test-only workflow: just the pipeline's train step, with a short heartbeat timeout so a killed worker is
 // noticed in seconds rather than the pipeline's 30.
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
-import { FAILURE_TYPES, type PipelineActivities, type TrainModelInput, type TrainModelResult } from '../../workflows/definitions.js';
+import type {
+  PipelineActivities,
+  TrainModelInput,
+  TrainModelResult,
+} from '../../workflows/contracts/pipeline-activities.js';
+import { FAILURE_TYPES } from '../../workflows/failure-types.js';
 
 export interface TrainOnlyInput {
   training: TrainModelInput;

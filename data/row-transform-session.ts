@@ -1,0 +1,176 @@
+// Runs a version's feature SQL on request rows in an in-process DuckDB locked down as at ingest: no file or
+// network access, configuration locked. Rows enter as bound list parameters (never spliced into SQL), the
+// statement is prepared once, and concurrent requests are batched into one execution.
+import { BOOLEAN, DOUBLE, LIST, StatementType, VARCHAR, listValue, type DuckDBListType, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import type { RecipeFeature, SourceColumn, SourceValueKind } from '../workflows/contracts/serving-recipe.js';
+import { sourceValueKind } from '../workflows/contracts/serving-recipe.js';
+import { openDuckDb, type DuckDbSession } from './duckdb-session.js';
+import { TransformRejectedError, firstLine } from './errors.js';
+import { conversionSql } from './feature-conversion-sql.js';
+import { quoteIdentifier } from './sql-literal.js';
+
+/** One source value as bound: booleans, numbers (any numeric column, dates as ISO text), text or null. */
+export type SourceValue = boolean | number | string | null;
+export type FeatureValue = number | string | null;
+
+export interface RowTransformSpec {
+  source: readonly SourceColumn[];
+  transform: string | null;
+  features: readonly RecipeFeature[];
+}
+
+export interface RowTransformSession {
+  /** Feature rows each source row produces (normally exactly one), in input order. */
+  transformRows(rows: readonly SourceValue[][]): Promise<FeatureValue[][][]>;
+  /** The transform over all rows at once, in one execution (the row-wise check compares it with one at a time). */
+  transformBatch(rows: readonly SourceValue[][]): Promise<FeatureValue[][]>;
+  close(): void;
+}
+
+/** Rows of concurrent requests run together up to this many; more wait for the next execution. */
+const MAX_BATCH_ROWS = 2048;
+
+function bindType(kind: SourceValueKind): { list: DuckDBListType; sql: string } {
+  if (kind === 'boolean') return { list: LIST(BOOLEAN), sql: 'BOOLEAN[]' };
+  if (kind === 'integer' || kind === 'number') return { list: LIST(DOUBLE), sql: 'DOUBLE[]' };
+  return { list: LIST(VARCHAR), sql: 'VARCHAR[]' };
+}
+
+/** The prepared SQL: the request rows as relation `source` (typed as at ingest), the transform, the conversions. */
+export function rowTransformSql(spec: RowTransformSpec): string {
+  const unnested = spec.source.map((column, index) => {
+    const kind = sourceValueKind(column.type);
+    if (!kind) throw new TransformRejectedError(`source column "${column.name}" has type ${column.type}, which JSON rows cannot carry`);
+    return `UNNEST($${index + 1}::${bindType(kind).sql}) AS c${index + 1}`;
+  });
+  const typed = spec.source.map((column, index) => `CAST(c${index + 1} AS ${column.type}) AS ${quoteIdentifier(column.name)}`);
+  const conversions = spec.features.map((feature) => `${conversionSql(feature.name, feature.conversion)} AS ${quoteIdentifier(feature.name)}`);
+  // The newline keeps a trailing `--` comment in the transform from swallowing the closing parenthesis.
+  const body = spec.transform ?? 'SELECT * FROM source';
+  return `WITH source AS (SELECT ${typed.join(', ')} FROM (SELECT ${unnested.join(', ')})) SELECT ${conversions.join(', ')} FROM (\n${body}\n) AS keel_features`;
+}
+
+function featureValue(value: unknown): FeatureValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') return Number.isNaN(value) ? null : value;
+  return String(value);
+}
+
+interface Pending {
+  rows: readonly SourceValue[][];
+  resolve(value: FeatureValue[][][]): void;
+  reject(error: unknown): void;
+}
+
+export async function openRowTransformSession(spec: RowTransformSpec, options: { memoryLimit?: string } = {}): Promise<RowTransformSession> {
+  const sql = rowTransformSql(spec);
+  const listTypes = spec.source.map((column) => bindType(sourceValueKind(column.type)!).list);
+  const session: DuckDbSession = await openDuckDb({ memoryLimit: options.memoryLimit ?? '256MB', threads: 1 });
+  let prepared: DuckDBPreparedStatement;
+  try {
+    const { connection } = session;
+    await connection.run('SET enable_external_access = false');
+    await connection.run('SET lock_configuration = true');
+    if ((await connection.extractStatements(sql)).count !== 1) throw new TransformRejectedError('the transform must be a single SELECT statement');
+    try {
+      prepared = await connection.prepare(sql);
+    } catch (error) {
+      throw new TransformRejectedError(`the transform cannot run on source rows: ${firstLine(error)}`);
+    }
+    if (prepared.statementType !== StatementType.SELECT) throw new TransformRejectedError('the transform must be a SELECT statement');
+  } catch (error) {
+    session.close();
+    throw error;
+  }
+
+  let queue: Pending[] = [];
+  let running = false;
+  let closed = false;
+
+  async function execute(rows: readonly SourceValue[][]): Promise<FeatureValue[][]> {
+    spec.source.forEach((_, index) => {
+      prepared.bindList(index + 1, listValue(rows.map((row) => row[index] ?? null)), listTypes[index]);
+    });
+    const reader = await prepared.runAndReadAll();
+    return reader.getRowsJS().map((row) => row.map(featureValue));
+  }
+
+  /** Positional when the batch gave one row per input row (a row-wise transform keeps order); else one at a time. */
+  async function perRow(rows: readonly SourceValue[][]): Promise<FeatureValue[][][]> {
+    const batch = await execute(rows);
+    if (batch.length === rows.length) return batch.map((row) => [row]);
+    const each: FeatureValue[][][] = [];
+    for (const row of rows) each.push(await execute([row]));
+    return each;
+  }
+
+  async function drain(): Promise<void> {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        let taken = 0;
+        let count = 0;
+        while (taken < queue.length && (taken === 0 || count + queue[taken]!.rows.length <= MAX_BATCH_ROWS)) {
+          count += queue[taken]!.rows.length;
+          taken += 1;
+        }
+        const group = queue.slice(0, taken);
+        queue = queue.slice(taken);
+        if (group.length === 1) {
+          await perRow(group[0]!.rows).then(group[0]!.resolve, group[0]!.reject);
+          continue;
+        }
+        try {
+          const results = await perRow(group.flatMap((pending) => pending.rows));
+          let offset = 0;
+          for (const pending of group) {
+            pending.resolve(results.slice(offset, offset + pending.rows.length));
+            offset += pending.rows.length;
+          }
+        } catch {
+          // One request's bad value must fail only that request: run them apart.
+          for (const pending of group) await perRow(pending.rows).then(pending.resolve, pending.reject);
+        }
+      }
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    transformRows(rows) {
+      if (closed) return Promise.reject(new Error('the row transform session is closed'));
+      if (rows.length === 0) return Promise.resolve([]);
+      return new Promise((resolve, reject) => {
+        queue.push({ rows, resolve, reject });
+        if (!running) void drain();
+      });
+    },
+    async transformBatch(rows) {
+      // The prepared statement's bindings are shared: wait for queued requests to finish first.
+      while (running) await new Promise((resolve) => setImmediate(resolve));
+      return rows.length === 0 ? [] : execute(rows);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      const waiting = queue;
+      queue = [];
+      for (const pending of waiting) pending.reject(new Error('the row transform session is closed'));
+      const finish = () => {
+        prepared.destroySync();
+        session.close();
+      };
+      // An execution in flight finishes on its own; the statement goes once the queue is idle.
+      if (!running) finish();
+      else {
+        const wait = setInterval(() => {
+          if (!running) {
+            clearInterval(wait);
+            finish();
+          }
+        }, 10);
+      }
+    },
+  };
+}

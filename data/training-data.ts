@@ -1,0 +1,127 @@
+// Turns a Parquet snapshot into the trainer's columnar dataset: picks the features, encodes the target as a
+// label, and checks both, so a bad spec fails with a message naming the column instead of deep in a trainer.
+// Evaluation uses the same function on the same snapshot, so both see identical labels.
+import type { Column, ColumnarDataset } from '../ml/dataset.js';
+import type { Task } from '../ml/model.js';
+import { openDuckDb } from './duckdb-session.js';
+import { readSnapshotColumns } from './read-snapshot-columns.js';
+import { quoteString } from './sql-literal.js';
+import { KeelError } from '../errors/keel-error.js';
+
+/** A problem with the spec or the data that no retry can fix. */
+export class TrainingDataError extends KeelError {
+  constructor(
+    message: string,
+    readonly column?: string,
+  ) {
+    super('TRAINING_FAILED', message, column === undefined ? undefined : { column });
+  }
+}
+
+export interface TrainingDataSpec {
+  target: string;
+  task: Task;
+  /** Feature columns; default every column but the target, in snapshot order. */
+  features?: string[];
+}
+
+export interface TrainingData {
+  /** All rows of the snapshot, with `label` set. */
+  dataset: ColumnarDataset;
+  /** Feature names in model order. */
+  features: string[];
+  /**
+   * For a text target: `[negative, positive]` in code-point order (the larger value is label 1, as in
+   * scikit-learn's LabelEncoder). Null for numeric and boolean targets, whose labels are the values themselves.
+   */
+  labelClasses: [string, string] | null;
+}
+
+export async function describeParquet(path: string): Promise<{ name: string; type: string }[]> {
+  const session = await openDuckDb({ threads: 1 });
+  try {
+    const described = await session.connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${quoteString(path)})`);
+    return described.getRowsJS().map((row) => ({ name: String(row[0]), type: String(row[1]) }));
+  } finally {
+    session.close();
+  }
+}
+
+export async function loadTrainingData(snapshotPath: string, spec: TrainingDataSpec): Promise<TrainingData> {
+  const columns = await describeParquet(snapshotPath);
+  const names = new Set(columns.map((c) => c.name));
+  if (!names.has(spec.target)) throw new TrainingDataError(`target column "${spec.target}" is not in the snapshot`, spec.target);
+  const features = spec.features ?? columns.map((c) => c.name).filter((name) => name !== spec.target);
+  if (features.length === 0) throw new TrainingDataError('there are no feature columns besides the target');
+  const seen = new Set<string>();
+  for (const name of features) {
+    if (!names.has(name)) throw new TrainingDataError(`feature "${name}" is not a column of the snapshot`, name);
+    if (name === spec.target) throw new TrainingDataError(`feature "${name}" is the target itself`, name);
+    if (seen.has(name)) throw new TrainingDataError(`feature "${name}" is listed twice`, name);
+    seen.add(name);
+  }
+
+  // The target is read like a feature (text stays text) and encoded here, where its values can be checked.
+  const read = await readSnapshotColumns(snapshotPath, { features: [...features, spec.target], duckdb: { threads: 1 } });
+  const targetColumn = read.columns[spec.target];
+  const featureColumns: Record<string, Column> = {};
+  for (const name of features) featureColumns[name] = read.columns[name];
+  const { label, labelClasses } = encodeLabel(spec.target, spec.task, targetColumn);
+  return { dataset: { rowCount: read.rowCount, columns: featureColumns, label }, features, labelClasses };
+}
+
+export function encodeLabel(target: string, task: Task, column: Column): { label: Float64Array; labelClasses: [string, string] | null } {
+  const n = column.length;
+  if (column instanceof Float64Array) {
+    for (let i = 0; i < n; i++) {
+      const y = column[i];
+      if (!Number.isFinite(y)) {
+        throw new TrainingDataError(`target "${target}" has a missing or non-finite value at row ${i}; drop or fill those rows`, target);
+      }
+      if (task === 'binary' && y !== 0 && y !== 1) {
+        throw new TrainingDataError(`target "${target}" is not binary: row ${i} is ${y}, expected 0/1 or true/false`, target);
+      }
+    }
+    return { label: Float64Array.from(column), labelClasses: null };
+  }
+  if (task === 'regression') throw new TrainingDataError(`target "${target}" is text; a regression target must be numeric`, target);
+  const distinct = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const value = column[i];
+    if (value === null) throw new TrainingDataError(`target "${target}" is missing at row ${i}; drop or fill those rows`, target);
+    distinct.add(value);
+    if (distinct.size > 2) {
+      const shown = [...distinct].map((v) => JSON.stringify(v)).join(', ');
+      throw new TrainingDataError(`target "${target}" is not binary: it has more than two values (${shown}, …)`, target);
+    }
+  }
+  if (distinct.size < 2) {
+    throw new TrainingDataError(`target "${target}" has a single value; a binary target needs two`, target);
+  }
+  const [negative, positive] = [...distinct].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) as [string, string];
+  const label = new Float64Array(n);
+  for (let i = 0; i < n; i++) label[i] = column[i] === positive ? 1 : 0;
+  return { label, labelClasses: [negative, positive] };
+}
+
+/** The rows at `indices` (e.g. one part of splitRows) as a new dataset. */
+export function selectRows(data: ColumnarDataset, indices: Uint32Array): ColumnarDataset {
+  const columns: Record<string, Column> = {};
+  for (const [name, column] of Object.entries(data.columns)) {
+    if (column instanceof Float64Array) {
+      const out = new Float64Array(indices.length);
+      for (let i = 0; i < indices.length; i++) out[i] = column[indices[i]];
+      columns[name] = out;
+    } else {
+      const out = new Array<string | null>(indices.length);
+      for (let i = 0; i < indices.length; i++) out[i] = column[indices[i]];
+      columns[name] = out;
+    }
+  }
+  let label: Float64Array | undefined;
+  if (data.label !== undefined) {
+    label = new Float64Array(indices.length);
+    for (let i = 0; i < indices.length; i++) label[i] = data.label[indices[i]];
+  }
+  return label === undefined ? { rowCount: indices.length, columns } : { rowCount: indices.length, columns, label };
+}

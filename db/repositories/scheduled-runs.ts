@@ -1,0 +1,22 @@
+// Runs that a Temporal Schedule started: no API request created their row, so the workflow records it.
+import type { DbOrTx } from '../client.js';
+import { runs } from '../schema.js';
+
+export interface NewScheduledRun {
+  id: string;
+  workflowId: string;
+  model: string;
+  spec: unknown;
+  specHash: string;
+  requestedBy: string | null;
+  requestedByName: string;
+  scheduleId: string;
+}
+
+/** Idempotent: a second insert of the same run id changes nothing. */
+export async function insertScheduledRun(db: DbOrTx, run: NewScheduledRun): Promise<void> {
+  await db
+    .insert(runs)
+    .values({ ...run, status: 'running', stage: 'queued' })
+    .onConflictDoNothing({ target: runs.id });
+}

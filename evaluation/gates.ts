@@ -1,0 +1,135 @@
+// Pure evaluation logic: holdout metrics, champion deltas and the run's gates (the parity check is ml/onnx's).
+import type { Gates, Task } from '../workflows/contracts/run-spec.js';
+import { binaryMetrics, regressionMetrics, type Numbers } from '../ml/metrics/index.js';
+
+/** Metrics where lower is better: a "regression" of these is an increase. */
+export const LOSS_METRICS: ReadonlySet<string> = new Set(['logloss', 'rmse', 'mae']);
+
+export function isLossMetric(metric: string): boolean {
+  return LOSS_METRICS.has(metric);
+}
+
+/** The metric champion and challenger are ranked by. */
+export function primaryMetric(task: Task): 'auc' | 'rmse' {
+  return task === 'binary' ? 'auc' : 'rmse';
+}
+
+/** Binary: auc (absent when the holdout has one class), logloss, accuracy, precision, recall, f1. Regression: rmse, mae, r2. */
+export function holdoutMetrics(task: Task, labels: Numbers, predictions: Numbers): Record<string, number> {
+  if (task === 'regression') {
+    const m = regressionMetrics(labels, predictions);
+    return { rmse: m.rmse, mae: m.mae, r2: m.r2 };
+  }
+  const m = binaryMetrics(labels, predictions);
+  return {
+    ...(m.auc === null ? {} : { auc: m.auc }),
+    logloss: m.logLoss,
+    accuracy: m.accuracy,
+    precision: m.precision,
+    recall: m.recall,
+    f1: m.f1,
+  };
+}
+
+/** Candidate minus champion for every metric both have. */
+export function metricDeltas(candidate: Record<string, number>, champion: Record<string, number> | null): Record<string, number> {
+  if (champion === null) return {};
+  const deltas: Record<string, number> = {};
+  for (const [metric, value] of Object.entries(candidate)) {
+    if (typeof champion[metric] === 'number') deltas[metric] = value - champion[metric];
+  }
+  return deltas;
+}
+
+export interface GateCheck {
+  gate: string;
+  passed: boolean;
+  /** Why it passed, failed or was skipped, readable by a reviewer. */
+  detail: string;
+  skipped?: boolean;
+}
+
+export interface GateOutcome {
+  passed: boolean;
+  checks: GateCheck[];
+  /** The failed checks' details. */
+  failed: string[];
+}
+
+function isBound(value: unknown): value is { min?: number; max?: number } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const format = (value: number) => (Number.isInteger(value) ? String(value) : value.toPrecision(4));
+
+/**
+ * `{ "<metric>": { min?, max? }, maxRegression: { "<metric>": allowedDrop } }`. A gate on a metric the
+ * evaluation did not compute fails (a typo must not pass silently); `maxRegression` is skipped without a champion.
+ */
+export function evaluateGates(
+  gates: Gates | undefined,
+  candidate: Record<string, number>,
+  champion: Record<string, number> | null,
+): GateOutcome {
+  const checks: GateCheck[] = [];
+  for (const [metric, bound] of Object.entries(gates ?? {})) {
+    if (metric === 'maxRegression' || bound === undefined) continue;
+    if (!isBound(bound)) {
+      checks.push({ gate: metric, passed: false, detail: `${metric}: gate must be an object with min and/or max` });
+      continue;
+    }
+    const value = candidate[metric];
+    for (const side of ['min', 'max'] as const) {
+      const limit = bound[side];
+      if (limit === undefined) continue;
+      const gate = `${metric}.${side}`;
+      if (typeof value !== 'number') {
+        checks.push({ gate, passed: false, detail: `${metric}: not computed for this model, so its ${side} gate cannot pass` });
+        continue;
+      }
+      const passed = side === 'min' ? value >= limit : value <= limit;
+      const relation = side === 'min' ? (passed ? '≥' : '<') : passed ? '≤' : '>';
+      checks.push({ gate, passed, detail: `${metric} ${format(value)} ${relation} ${side} ${format(limit)}` });
+    }
+  }
+  for (const [metric, allowed] of Object.entries(gates?.maxRegression ?? {})) {
+    const gate = `maxRegression.${metric}`;
+    if (champion === null) {
+      checks.push({ gate, passed: true, skipped: true, detail: `${metric}: no champion to compare with` });
+      continue;
+    }
+    const value = candidate[metric];
+    const baseline = champion[metric];
+    if (typeof value !== 'number' || typeof baseline !== 'number') {
+      checks.push({ gate, passed: false, detail: `${metric}: not computed for both candidate and champion` });
+      continue;
+    }
+    const worsening = isLossMetric(metric) ? value - baseline : baseline - value;
+    const passed = worsening <= allowed;
+    const direction = isLossMetric(metric) ? 'rose' : 'fell';
+    checks.push({
+      gate,
+      passed,
+      detail: passed
+        ? `${metric} ${format(value)} vs champion ${format(baseline)}: within the allowed ${format(allowed)}`
+        : `${metric} ${direction} by ${format(Math.abs(worsening))} vs champion ${format(baseline)}, more than the allowed ${format(allowed)}`,
+    });
+  }
+  const failed = checks.filter((check) => !check.passed).map((check) => check.detail);
+  return { passed: failed.length === 0, checks, failed };
+}
+
+/** True without a champion; otherwise the primary metric is at least as good as the champion's. */
+export function isChallengerNoWorse(
+  task: Task,
+  candidate: Record<string, number>,
+  champion: Record<string, number> | null,
+): boolean {
+  if (champion === null) return true;
+  const metric = primaryMetric(task);
+  const value = candidate[metric];
+  const baseline = champion[metric];
+  if (typeof value !== 'number') return false;
+  if (typeof baseline !== 'number') return true;
+  return isLossMetric(metric) ? value <= baseline : value >= baseline;
+}

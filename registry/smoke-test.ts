@@ -1,0 +1,55 @@
+// The deploy's smoke test: load production through the serving cache and predict one row, before anyone relies on it.
+import { performance } from 'node:perf_hooks';
+import type { Db } from '../db/client.js';
+import { getEvaluationReport } from '../db/repositories/evaluation-reports.js';
+import type { ModelVersionRow } from '../db/schema.js';
+import type { RawRow } from '../ml/model.js';
+import type { OnnxFeatureSchema } from '../ml/onnx/index.js';
+import type { ModelCache } from '../serving/model-cache.js';
+import { predictWithModel, type PredictResponse } from '../serving/predict.js';
+
+export interface SmokeResult {
+  prediction: unknown;
+  latencyMs: number;
+}
+
+/** A row of typical values when the evaluation kept no holdout row: 0 for numbers, the first known category. */
+export function typicalRow(features: readonly OnnxFeatureSchema[]): RawRow {
+  const row: RawRow = {};
+  for (const feature of features) row[feature.name] = feature.kind === 'numeric' ? 0 : (feature.categories[0] ?? null);
+  return row;
+}
+
+/** Throws what is wrong with the one prediction: missing, a probability outside [0, 1], a non-finite value. */
+export function checkSmokePrediction(response: PredictResponse): void {
+  const [prediction] = response.predictions;
+  if (!prediction) throw new Error('the model returned no prediction');
+  if ('probability' in prediction) {
+    if (!(prediction.probability >= 0 && prediction.probability <= 1)) {
+      throw new Error(`probability ${prediction.probability} is not in [0, 1]`);
+    }
+  } else if (!Number.isFinite(prediction.value)) {
+    throw new Error(`prediction ${prediction.value} is not a finite number`);
+  }
+}
+
+/** The evaluation's first holdout row, else typical values. */
+async function smokeRowFor(db: Db, row: ModelVersionRow, features: readonly OnnxFeatureSchema[]): Promise<RawRow> {
+  const report = row.evaluationReportId ? await getEvaluationReport(db, row.evaluationReportId) : undefined;
+  const smokeRow = (report?.report as { smokeRow?: RawRow | null } | undefined)?.smokeRow;
+  return smokeRow ?? typicalRow(features);
+}
+
+/** Loads production through the serving cache and predicts one row; throws what went wrong. */
+export async function smokePrediction(db: Db, modelCache: ModelCache, modelName: string, row: ModelVersionRow): Promise<SmokeResult> {
+  await modelCache.refresh(modelName);
+  return modelCache.withProduction(modelName, async (loaded) => {
+    if (loaded.version !== row.version) throw new Error(`serving loaded version ${loaded.version}, expected ${row.version}`);
+    const input = await smokeRowFor(db, row, loaded.features);
+    const started = performance.now();
+    const response = await predictWithModel(loaded, [input]);
+    const latencyMs = performance.now() - started;
+    checkSmokePrediction(response);
+    return { prediction: response.predictions[0], latencyMs };
+  });
+}

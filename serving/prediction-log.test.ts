@@ -1,0 +1,236 @@
+// The prediction log buffer and its partitions on real Postgres: refusal when full, retried failed flushes,
+// close() writing everything, COPY escaping, partitions ahead, default-partition rescue and retention.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  dayStart,
+  dropExpiredPredictionPartitions,
+  ensurePredictionPartitions,
+  listPartitionNames,
+  partitionNameFor,
+} from '../db/prediction-partitions.js';
+import { getOrCreateModel } from '../db/repositories/models.js';
+import { copyPredictions, insertPredictionsUnnest } from '../db/repositories/predictions.js';
+import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { PredictionLog, PredictionLogFullError, type PredictionLogRecord } from './prediction-log.js';
+import { jsonForPostgres, toPredictionLogRecord } from './prediction-log-record.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+let database: TestDatabase;
+let modelId: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  // predictions.model_id references models.
+  modelId = (await getOrCreateModel(database.db, { name: 'churn', task: 'binary', target: 'y', featureSchema: [] })).id;
+});
+
+afterAll(async () => {
+  await database?.close();
+});
+
+beforeEach(async () => {
+  // A test that failed while the table was renamed away must not take the others down with it.
+  await database.pool.query('ALTER TABLE IF EXISTS predictions_away RENAME TO predictions');
+  await database.pool.query('TRUNCATE predictions');
+});
+
+function record(features: Record<string, unknown> = { x: 1, color: 'red' }, createdAt = new Date()): PredictionLogRecord {
+  return toPredictionLogRecord({
+    id: randomUUID(),
+    modelId,
+    model: 'churn',
+    version: 1,
+    features,
+    output: { label: 1, probability: 0.75 },
+    score: 0.75,
+    latencyMs: 0.5,
+    createdAt,
+    keyId: null,
+  });
+}
+
+async function loggedIds(): Promise<string[]> {
+  const result = await database.pool.query<{ id: string }>('SELECT id FROM predictions ORDER BY id');
+  return result.rows.map((row) => row.id);
+}
+
+async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** A real write failure: the table COPY targets is gone until `restore` is called. */
+async function breakTheTable(): Promise<{ restore(): Promise<void> }> {
+  await database.pool.query('ALTER TABLE predictions RENAME TO predictions_away');
+  return { restore: async () => void (await database.pool.query('ALTER TABLE predictions_away RENAME TO predictions')) };
+}
+
+describe('PredictionLog buffer', () => {
+  it('when the buffer is full, then reserving refuses at once and counts the refused rows', async () => {
+    const log = new PredictionLog({ pool: database.pool, bufferRows: 10, flushIntervalMs: 3_600_000 });
+    log.append(Array.from({ length: 6 }, () => record()));
+    const held = log.reserve(4);
+    expect(() => log.reserve(1)).toThrow(PredictionLogFullError);
+    expect(log.stats()).toMatchObject({ bufferedRows: 6, reservedRows: 4, refusedRows: 1 });
+    held.release();
+    log.append([record()]);
+    await log.close();
+    expect(await loggedIds()).toHaveLength(7);
+    expect(log.stats()).toMatchObject({ bufferedRows: 0, flushedRows: 7, droppedRows: 0 });
+  });
+
+  it('refuses with a Retry-After hint once closing, so a late request scores nothing', async () => {
+    const log = new PredictionLog({ pool: database.pool, flushIntervalMs: 1000 });
+    await log.close();
+    const refusal = (() => {
+      try {
+        log.reserve(1);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refusal).toBeInstanceOf(PredictionLogFullError);
+    expect((refusal as PredictionLogFullError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect((refusal as PredictionLogFullError).status).toBe(503);
+  });
+
+  it('when a flush fails, then the batch stays buffered, the failure is counted, and a later flush writes it', async () => {
+    const log = new PredictionLog({ pool: database.pool, flushIntervalMs: 3_600_000, retryDelayMs: 10 });
+    const records = Array.from({ length: 25 }, () => record());
+    const table = await breakTheTable();
+    log.append(records);
+    try {
+      await expect(log.flush()).rejects.toThrow(/predictions/);
+    } finally {
+      await table.restore();
+    }
+    expect(log.stats()).toMatchObject({ bufferedRows: 25, flushedRows: 0 });
+    expect(log.stats().failedFlushes).toBeGreaterThanOrEqual(1);
+    await log.flush();
+    expect(await loggedIds()).toEqual(records.map((r) => r.id).sort());
+    await log.close();
+  });
+
+  it('close() keeps retrying a failing flush and resolves only once every row is written', async () => {
+    const log = new PredictionLog({ pool: database.pool, flushIntervalMs: 3_600_000, batchRows: 10, retryDelayMs: 10 });
+    const records = Array.from({ length: 35 }, () => record());
+    // Broken first: a full batch starts a background flush at once, which would otherwise win the race.
+    const table = await breakTheTable();
+    log.append(records);
+    let closed = false;
+    const closing = log.close().then(() => (closed = true));
+    await until(() => log.stats().failedFlushes >= 3);
+    expect(closed).toBe(false);
+    await table.restore();
+    await closing;
+    expect(await loggedIds()).toEqual(records.map((r) => r.id).sort());
+    expect(log.stats()).toMatchObject({ bufferedRows: 0, flushedRows: 35, droppedRows: 0 });
+  });
+
+  it('close() waits for rows reserved by requests still being scored', async () => {
+    const log = new PredictionLog({ pool: database.pool, flushIntervalMs: 3_600_000 });
+    const reservation = log.reserve(2);
+    const closing = log.close();
+    const late = [record(), record()];
+    reservation.commit(late);
+    await closing;
+    expect(await loggedIds()).toEqual(late.map((r) => r.id).sort());
+  });
+
+  it('flushes on its own once a batch is full, without close()', async () => {
+    const log = new PredictionLog({ pool: database.pool, flushIntervalMs: 3_600_000, batchRows: 5 });
+    log.append(Array.from({ length: 5 }, () => record()));
+    await until(async () => (await loggedIds()).length === 5);
+    await log.close();
+  });
+});
+
+describe('prediction log writes', () => {
+  it('stores JSON with quotes, backslashes, tabs, newlines and unicode exactly, by COPY and by unnest', async () => {
+    const features = { text: 'a\tb\nc\r\\d "q" \\N é 😀', x: -1.5e-300, none: null };
+    const viaCopy = record(features);
+    const viaUnnest = record(features);
+    const client = await database.pool.connect();
+    try {
+      await copyPredictions(client, [viaCopy]);
+      await insertPredictionsUnnest(client, [viaUnnest]);
+    } finally {
+      client.release();
+    }
+    const result = await database.pool.query<{ features: unknown; score: number; model: string }>(
+      'SELECT features, score, model FROM predictions',
+    );
+    expect(result.rows).toHaveLength(2);
+    for (const row of result.rows) expect(row).toEqual({ features, score: 0.75, model: 'churn' });
+  });
+
+  it('makes U+0000 and lone surrogates storable instead of failing the whole batch forever', async () => {
+    const text = jsonForPostgres({ a: 'x\u0000y', b: 'lone \ud800 surrogate', c: 'pair 😀' });
+    expect(JSON.parse(text)).toEqual({ a: 'x\ufffdy', b: 'lone \ufffd surrogate', c: 'pair 😀' });
+    const log = new PredictionLog({ pool: database.pool });
+    log.append([record({ a: 'x\u0000y' })]);
+    await log.close();
+    expect(await loggedIds()).toHaveLength(1);
+  });
+});
+
+describe('prediction partitions', () => {
+  it('creates today and the days ahead once, also under concurrent callers', async () => {
+    const from = new Date(Date.UTC(2031, 0, 10, 15));
+    const created = await Promise.all([1, 2, 3].map(() => ensurePredictionPartitions(database.pool, from, 2)));
+    expect(created.flat().sort()).toEqual(['predictions_p20310110', 'predictions_p20310111', 'predictions_p20310112']);
+    expect(await ensurePredictionPartitions(database.pool, from, 2)).toEqual([]);
+    const names = await listPartitionNames(database.pool);
+    expect(names).toEqual(expect.arrayContaining(['predictions_default', 'predictions_p20310110', 'predictions_p20310112']));
+  });
+
+  it('when rows already sit in the default partition for a day, then creating that day moves them into it', async () => {
+    const day = new Date(Date.UTC(2032, 5, 1));
+    const stray = record({ x: 2 }, new Date(day.getTime() + 3_600_000));
+    const client = await database.pool.connect();
+    try {
+      await copyPredictions(client, [stray]);
+    } finally {
+      client.release();
+    }
+    await ensurePredictionPartitions(database.pool, day, 0);
+    const where = await database.pool.query<{ partition: string }>(
+      'SELECT tableoid::regclass::text AS partition FROM predictions WHERE id = $1',
+      [stray.id],
+    );
+    expect(where.rows).toEqual([{ partition: partitionNameFor(day) }]);
+  });
+
+  it('drops whole partitions older than the retention and keeps the rest', async () => {
+    const now = new Date();
+    const old = new Date(dayStart(now).getTime() - 40 * DAY_MS);
+    const recent = new Date(dayStart(now).getTime() - 5 * DAY_MS);
+    await ensurePredictionPartitions(database.pool, old, 0);
+    await ensurePredictionPartitions(database.pool, recent, 0);
+    await ensurePredictionPartitions(database.pool, now, 0);
+    const client = await database.pool.connect();
+    try {
+      await copyPredictions(client, [record({}, new Date(old.getTime() + 1000)), record({}, new Date(recent.getTime() + 1000))]);
+    } finally {
+      client.release();
+    }
+    const dropped = await dropExpiredPredictionPartitions(database.pool, now, 30);
+    expect(dropped).toContain(partitionNameFor(old));
+    expect(dropped).not.toContain(partitionNameFor(recent));
+    const names = await listPartitionNames(database.pool);
+    expect(names).not.toContain(partitionNameFor(old));
+    expect(names).toEqual(expect.arrayContaining([partitionNameFor(recent), partitionNameFor(now), 'predictions_default']));
+    expect(await loggedIds()).toHaveLength(1);
+  });
+
+  it('start() prepares today and the next days and applies retention', async () => {
+    const log = new PredictionLog({ pool: database.pool, retentionDays: 30, partitionDaysAhead: 3 });
+    await log.start();
+    const names = await listPartitionNames(database.pool);
+    const today = dayStart(new Date());
+    for (let offset = 0; offset <= 3; offset += 1) {
+      expect(names).toContain(partitionNameFor(new Date(today.getTime() + offset * DAY_MS)));
+    }
+    await log.close();
+  });
+});

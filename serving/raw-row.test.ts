@@ -1,0 +1,165 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
+import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
+import { openRowTransformSession } from '../data/row-transform-session.js';
+import { checkRowWiseOnSample, parseTreeFindings } from '../data/row-wise-check.js';
+import { readSourceSampleRows } from '../data/source-schema.js';
+import { snapshotDataset } from '../data/snapshot-dataset.js';
+import { PredictionInputError } from './errors.js';
+import { validateSourceRows } from './raw-row-validation.js';
+import { featureConversion, rawRowsRefusal, type RecipeFeature, type ServingRecipe } from '../workflows/contracts/serving-recipe.js';
+
+let sandbox: DataSandbox;
+beforeEach(async () => {
+  sandbox = await createDataSandbox();
+});
+afterEach(async () => {
+  await sandbox.cleanup();
+});
+
+const weather = { kind: 'file', path: 'seattle-weather.csv' } as const;
+const SOURCE = [
+  { name: 'date', type: 'DATE' },
+  { name: 'precipitation', type: 'DOUBLE' },
+  { name: 'temp_max', type: 'DOUBLE' },
+  { name: 'temp_min', type: 'DOUBLE' },
+  { name: 'wind', type: 'DOUBLE' },
+  { name: 'weather', type: 'VARCHAR' },
+];
+const numeric = (name: string, type: string): RecipeFeature => ({ name, type, kind: 'numeric', conversion: featureConversion(type, 'numeric') });
+
+describe('raw source rows through the serving session', () => {
+  it("gives exactly the trainer's feature rows for the snapshot's rows (month of a DATE, a BOOLEAN, a date as epoch seconds)", async () => {
+    const transform = `SELECT month("date") AS month, "date" AS day, weather = 'sun' AS sunny, temp_max, weather, precipitation > 0 AS rained FROM source`;
+    const snapshot = await snapshotDataset({ source: weather, transform }, { artifacts: sandbox.artifacts, settings: sandbox.settings });
+    expect(snapshot.servingSource.source).toEqual(SOURCE);
+    expect(snapshot.servingSource.sampleRows).toBe(1000);
+    const features: RecipeFeature[] = [
+      numeric('month', 'BIGINT'),
+      numeric('day', 'DATE'),
+      numeric('sunny', 'BOOLEAN'),
+      numeric('temp_max', 'DOUBLE'),
+      { name: 'weather', type: 'VARCHAR', kind: 'categorical', conversion: 'text' },
+    ];
+    expect(features.map((feature) => feature.conversion)).toEqual(['double', 'epoch_seconds', 'boolean_0_1', 'double', 'text']);
+    const trainer = await readSnapshotColumns(await sandbox.artifacts.localPath(snapshot.sha256), { features: features.map((f) => f.name) });
+    const trainerKeys = new Set(
+      Array.from({ length: trainer.rowCount }, (_, row) => JSON.stringify(features.map((f) => trainer.columns[f.name]![row] ?? null))),
+    );
+
+    const sample = await readSourceSampleRows(await sandbox.artifacts.localPath(snapshot.servingSource.sampleSha256), SOURCE);
+    expect(sample[0]).toMatchObject({ date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+    const session = await openRowTransformSession({ source: SOURCE, transform: snapshot.servingSource.transform, features });
+    try {
+      const produced = await session.transformRows(validateSourceRows(sample, SOURCE));
+      expect(produced.every((outputs) => outputs.length === 1)).toBe(true);
+      for (const [outputs] of produced) expect(trainerKeys.has(JSON.stringify(outputs))).toBe(true);
+      const [[one]] = await session.transformRows([['2015-11-03', null, 9.4, 4.4, 5.1, 'sun']]);
+      expect(one).toEqual([11, Date.UTC(2015, 10, 3) / 1000, 1, 9.4, 'sun']);
+      expect((await checkRowWiseOnSample(session, validateSourceRows(sample.slice(0, 50), SOURCE))).rowWise).toBe(true);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('batches concurrent requests into one execution and still answers each with its own rows', async () => {
+    const session = await openRowTransformSession({ source: SOURCE, transform: 'SELECT temp_max * 2 AS t FROM source', features: [numeric('t', 'DOUBLE')] });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => session.transformRows([['2012-01-01', 0, i, 0, 0, 'sun']])),
+      );
+      expect(answers.map((answer) => answer[0]![0]![0])).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+    } finally {
+      session.close();
+    }
+  });
+});
+
+describe('the row-wise check', () => {
+  const windowed = 'SELECT temp_max - avg(temp_max) OVER () AS t FROM source';
+  const aggregated = 'SELECT count(*)::DOUBLE AS t FROM source';
+  const limited = 'SELECT temp_max AS t FROM source LIMIT 10';
+  const subquery = 'SELECT temp_max - (SELECT avg(temp_max) FROM source) AS t FROM source';
+
+  it('names window functions, GROUP BY, DISTINCT, LIMIT and joins to named inputs from the parse tree', async () => {
+    expect(await parseTreeFindings(windowed, [])).toEqual(['window function avg()']);
+    expect(await parseTreeFindings(limited, [])).toEqual(['LIMIT']);
+    expect(await parseTreeFindings('SELECT DISTINCT temp_max AS t FROM source', [])).toEqual(['DISTINCT']);
+    expect(await parseTreeFindings('SELECT weather, avg(temp_max) AS t FROM source GROUP BY weather', [])).toEqual(['GROUP BY']);
+    expect(await parseTreeFindings('SELECT s.temp_max AS t FROM source s JOIN stations USING (weather)', ['stations'])).toEqual([
+      'a join to the named input "stations" (named inputs are not served)',
+    ]);
+    expect(await parseTreeFindings('SELECT month(date) AS m FROM source WHERE wind > 1', [])).toEqual([]);
+  });
+
+  it('refuses an aggregate, a window, a LIMIT and a scalar subquery on sample rows: one at a time differs from one batch', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => ['2012-01-01', 0, i, 0, 0, 'sun'] as (string | number)[]);
+    for (const transform of [aggregated, windowed, limited, subquery]) {
+      const session = await openRowTransformSession({ source: SOURCE, transform, features: [numeric('t', 'DOUBLE')] });
+      try {
+        const verdict = await checkRowWiseOnSample(session, rows);
+        expect(verdict.rowWise, transform).toBe(false);
+        expect(verdict.reason).toMatch(/depends on other rows/);
+      } finally {
+        session.close();
+      }
+    }
+  });
+
+  it('answers raw-row requests for a refused or recipe-less version with the documented message', () => {
+    const recipe = { rowWise: false, rowWiseReason: 'it uses window function avg()' } as ServingRecipe;
+    expect(rawRowsRefusal(recipe)).toBe(
+      "this version's feature SQL cannot be served row by row (it uses window function avg()): send ready feature rows as { \"features\": [...] } instead",
+    );
+    expect(rawRowsRefusal(null)).toMatch(/registered before serving recipes existed.*"features"/);
+  });
+});
+
+describe('raw row validation', () => {
+  const error = (rows: unknown[]) => {
+    try {
+      validateSourceRows(rows, SOURCE);
+    } catch (caught) {
+      return caught as PredictionInputError;
+    }
+    throw new Error('accepted');
+  };
+  const good = { date: '2012-01-01', precipitation: 0, temp_max: 1, temp_min: 0, wind: 2, weather: 'sun' };
+
+  it('names the row and field of a missing column, an unknown column and a wrong type; null only when explicit', () => {
+    const { weather: _dropped, ...missing } = good;
+    expect(error([good, missing])).toMatchObject({ rowIndex: 1, field: 'weather', message: expect.stringMatching(/is missing.*send null explicitly/) });
+    expect(error([{ ...good, colour: 'red' }])).toMatchObject({ rowIndex: 0, field: 'colour' });
+    expect(error([good, good, { ...good, temp_max: '12' }])).toMatchObject({ rowIndex: 2, field: 'temp_max' });
+    expect(error([{ ...good, date: '2012-02-30' }])).toMatchObject({ field: 'date', message: expect.stringContaining('ISO-8601 date') });
+    expect(error([{ ...good, date: 1325376000 }])).toMatchObject({ field: 'date' });
+    expect(validateSourceRows([{ ...good, precipitation: null }], SOURCE)[0]).toEqual(['2012-01-01', null, 1, 0, 2, 'sun']);
+  });
+
+  it('takes true/false for BOOLEAN and ISO-8601 date-times for TIMESTAMP', () => {
+    const columns = [{ name: 'flag', type: 'BOOLEAN' }, { name: 'at', type: 'TIMESTAMP' }, { name: 'n', type: 'BIGINT' }];
+    expect(validateSourceRows([{ flag: true, at: '2024-03-01T10:30:00Z', n: 3 }], columns)).toEqual([[true, '2024-03-01T10:30:00Z', 3]]);
+    expect(() => validateSourceRows([{ flag: 1, at: null, n: 3 }], columns)).toThrow(/rows\[0\]\.flag: expected true or false/);
+    expect(() => validateSourceRows([{ flag: null, at: '2024-13-01T00:00', n: 3 }], columns)).toThrow(/rows\[0\]\.at/);
+    expect(() => validateSourceRows([{ flag: null, at: null, n: 3.5 }], columns)).toThrow(/rows\[0\]\.n: expected an integer/);
+  });
+});
+
+describe('the serving DuckDB sandbox', () => {
+  it('cannot read files, even through a transform that tries', async () => {
+    await expect(
+      openRowTransformSession({ source: SOURCE, transform: "SELECT * FROM read_csv('/etc/passwd')", features: [numeric('t', 'DOUBLE')] }),
+    ).rejects.toThrow(/cannot run on source rows.*(disabled by configuration|Permission)/);
+    const session = await openRowTransformSession({
+      source: SOURCE,
+      transform: "SELECT length(current_setting('enable_external_access')::VARCHAR)::DOUBLE AS t FROM source",
+      features: [numeric('t', 'DOUBLE')],
+    });
+    try {
+      // 'false' has five letters: external access is off in the serving session.
+      expect(await session.transformRows([['2012-01-01', 0, 1, 0, 0, 'sun']])).toEqual([[[5]]]);
+    } finally {
+      session.close();
+    }
+  });
+});

@@ -1,0 +1,150 @@
+// The train stage: snapshot → split → GBDT (resumable, checkpointed) or linear trainer → ONNX + the trainer's
+// model JSON in the artifact store, with metrics. Progress, abort and resume come in through `TrainingControl`.
+// Spec and data problems throw KeelError TRAINING_FAILED; anything else (I/O, crashes, bugs) is left retryable.
+import { ArtifactIntegrityError, ArtifactNotFoundError, type ArtifactStore } from '../artifacts/artifact-store.js';
+import { isDataPlaneError } from '../data/errors.js';
+import { loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
+import { KeelError } from '../errors/keel-error.js';
+import { defaultGbdtParams, resolveGbdtParams } from '../ml/gbdt/index.js';
+import { defaultLinearParams, resolveLinearParams, trainLinear, type LinearParams } from '../ml/linear/index.js';
+import type { TrainResult } from '../ml/model.js';
+import { exportModelToOnnx } from '../ml/onnx/index.js';
+import { splitRows } from '../ml/split.js';
+import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
+import { DEFAULT_CHECKPOINT_POLICY, trainGbdtResumably, type CheckpointPolicy } from './resumable-gbdt.js';
+import { checkedTrainerParams, refusingBadParams } from './trainer-params.js';
+import { TrainingCheckpointStore, trainingFingerprint } from './training-checkpoints.js';
+import { metricsAtBest } from './training-metrics.js';
+import { initialProgress, type TrainingControl } from './training-progress.js';
+
+export interface TrainingDeps {
+  artifacts: ArtifactStore;
+  /** Local directory for in-progress checkpoints (one sub-directory per run, removed after success). */
+  checkpointDir: string;
+  /** Written into the ONNX metadata. */
+  keelVersion: string;
+  /** Milliseconds since the epoch; tests pass a fake one. */
+  clock?: () => number;
+  checkpointPolicy?: Partial<CheckpointPolicy>;
+}
+
+export async function trainModel(deps: TrainingDeps, input: TrainModelInput, control: TrainingControl = {}): Promise<TrainModelResult> {
+  try {
+    return await train(deps, input, control);
+  } catch (error) {
+    throw asTrainingFailure(error);
+  }
+}
+
+async function train(deps: TrainingDeps, input: TrainModelInput, control: TrainingControl): Promise<TrainModelResult> {
+  const progress = initialProgress();
+  const report = () => control.onProgress?.({ ...progress });
+  report();
+
+  const snapshotPath = await deps.artifacts.localPath(input.snapshotSha256);
+  const data = await loadTrainingData(snapshotPath, { target: input.target, task: input.task, features: input.features });
+  control.signal?.throwIfAborted();
+  report();
+  const split = splitRows(data.dataset.rowCount, input.seed);
+  const trainSet = selectRows(data.dataset, split.train);
+  const valid = selectRows(data.dataset, split.valid);
+  if (trainSet.rowCount === 0) {
+    throw new TrainingDataError(`the snapshot has ${data.dataset.rowCount} rows and none fell into the training split`);
+  }
+  const validOrNone = valid.rowCount > 0 ? valid : undefined;
+
+  let trained: TrainResult;
+  let params: Record<string, unknown>;
+  let checkpoints: TrainingCheckpointStore | null = null;
+  progress.phase = 'training';
+  if (input.trainer.kind === 'gbdt') {
+    const gbdtParams = refusingBadParams(() =>
+      resolveGbdtParams({
+        ...checkedTrainerParams(input.trainer.params, Object.keys(defaultGbdtParams)),
+        task: input.task,
+        features: data.features,
+        seed: input.seed,
+      }),
+    );
+    params = { ...gbdtParams };
+    checkpoints = new TrainingCheckpointStore(deps.checkpointDir, input.runId, trainingFingerprint(input, gbdtParams));
+    trained = await trainGbdtResumably({
+      train: trainSet,
+      valid: validOrNone,
+      params: gbdtParams,
+      store: checkpoints,
+      progress,
+      report,
+      control,
+      clock: deps.clock ?? Date.now,
+      policy: { ...DEFAULT_CHECKPOINT_POLICY, ...deps.checkpointPolicy },
+    });
+  } else if (input.trainer.kind === 'linear') {
+    const linearParams: LinearParams = refusingBadParams(() =>
+      resolveLinearParams({
+        ...checkedTrainerParams(input.trainer.params, Object.keys(defaultLinearParams)),
+        task: input.task,
+        features: data.features,
+      }),
+    );
+    params = { ...linearParams };
+    // Newton's method takes a handful of (synchronous) iterations: report each, check for an abort after.
+    trained = trainLinear(trainSet, linearParams, {
+      valid: validOrNone,
+      onIteration: (point) => {
+        progress.iteration = point.iteration;
+        progress.numIterations = linearParams.maxIterations;
+        progress.bestIteration = point.iteration;
+        progress.bestValidMetric = point.validMetric;
+        report();
+      },
+    });
+    control.signal?.throwIfAborted();
+  } else {
+    throw new TrainingDataError(`unknown trainer kind ${JSON.stringify((input.trainer as { kind: unknown }).kind)}`);
+  }
+  if (data.labelClasses !== null) params.labelClasses = data.labelClasses;
+
+  progress.phase = 'exporting';
+  report();
+  const onnx = exportModelToOnnx(trained.model, { snapshotSha256: input.snapshotSha256, keelVersion: deps.keelVersion });
+  // Content-addressed: a retried attempt writes the same bytes to the same address.
+  const onnxArtifact = await deps.artifacts.putBytes(onnx, { extension: '.onnx' });
+  const modelJson = await deps.artifacts.putBytes(Buffer.from(JSON.stringify(trained.model)), { extension: '.json' });
+  // Only now is the checkpoint worthless: a failed write above retries from it instead of from scratch.
+  await checkpoints?.remove();
+
+  return {
+    trainer: input.trainer.kind,
+    artifactSha256: onnxArtifact.sha256,
+    artifactUri: onnxArtifact.uri,
+    modelJsonSha256: modelJson.sha256,
+    featureSchema: trained.model.features,
+    params,
+    metrics: metricsAtBest(trained, trainSet, validOrNone),
+    bestIteration: trained.bestIteration,
+    importance: trained.importance,
+    trainRows: trainSet.rowCount,
+    validRows: valid.rowCount,
+    holdoutRows: split.holdout.length,
+    resumedFromIteration: progress.resumedFromIteration,
+  };
+}
+
+/** A snapshot or model the store cannot give back cannot be trained on: TRAINING_FAILED, like bad data. */
+export function asTrainingFailure(error: unknown): unknown {
+  if (error instanceof ArtifactNotFoundError || error instanceof ArtifactIntegrityError) {
+    return new KeelError('TRAINING_FAILED', error.message, undefined, { cause: error });
+  }
+  // Reading the (verified) snapshot failed part-way: a read problem, retried, not a refused source.
+  if (isDataPlaneError(error)) return new SnapshotReadError(error);
+  return error;
+}
+
+/** Retryable on purpose: not a KeelError, so no failure mapping turns it into a permanent refusal. */
+export class SnapshotReadError extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+    this.name = 'SnapshotReadError';
+  }
+}

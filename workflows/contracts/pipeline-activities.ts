@@ -1,0 +1,167 @@
+// The activities the pipeline workflow calls, by name, with their inputs and results; each activity module
+// implements its part. Types only: the workflow proxies these, the workers register the implementations.
+import type { PipelineStage, RunStatus } from '../run-status.js';
+import type { Actor } from './actor.js';
+import type { ReviewResult } from './review.js';
+import type { DatasetSource, Expectations, Gates, RunSpec, Task, TrainerSpec } from './run-spec.js';
+import type { ServingRecipe, ServingSource } from './serving-recipe.js';
+
+export interface SnapshotDatasetInput {
+  runId: string;
+  source: DatasetSource;
+  sources?: Record<string, DatasetSource>;
+  transform?: string;
+  requestedBy: Actor;
+}
+export interface SnapshotDatasetResult {
+  snapshotId: string;
+  sha256: string;
+  uri: string;
+  rowCount: number;
+  columns: { name: string; type: string }[];
+  /** Source schema before the transform and a source-row sample (absent in histories from before recipes). */
+  servingSource?: ServingSource;
+}
+
+export interface ValidateDatasetInput {
+  runId: string;
+  model: string;
+  snapshotSha256: string;
+  target: string;
+  task: Task;
+  expectations?: Expectations;
+}
+/** A failing validation throws ApplicationFailure DATA_REJECTED with details [{ reportId, summary }]. */
+export interface ValidateDatasetResult {
+  reportId: string;
+  passed: boolean;
+  summary: string;
+  referenceSha256: string | null;
+}
+
+export interface TrainModelInput {
+  runId: string;
+  model: string;
+  snapshotSha256: string;
+  target: string;
+  task: Task;
+  features?: string[];
+  trainer: TrainerSpec;
+  seed: number;
+}
+export interface TrainModelResult {
+  trainer: 'gbdt' | 'linear';
+  /** ONNX file (with preprocessing) in the artifact store. */
+  artifactSha256: string;
+  artifactUri: string;
+  /** The trainer's own model (JSON) in the artifact store, for the parity check. */
+  modelJsonSha256: string;
+  featureSchema: unknown;
+  params: Record<string, unknown>;
+  metrics: Record<string, number>;
+  bestIteration: number;
+  importance: Record<string, number>;
+  trainRows: number;
+  validRows: number;
+  holdoutRows: number;
+  resumedFromIteration: number | null;
+}
+
+export interface EvaluateModelInput {
+  runId: string;
+  model: string;
+  snapshotSha256: string;
+  target: string;
+  task: Task;
+  features?: string[];
+  seed: number;
+  candidate: { artifactSha256: string; modelJsonSha256: string };
+  gates?: Gates;
+  /** From the snapshot: lets evaluation build the serving recipe and score holdout rows through it. */
+  servingSource?: ServingSource;
+}
+export interface EvaluateModelResult {
+  reportId: string;
+  candidateMetrics: Record<string, number>;
+  champion: { version: number; metrics: Record<string, number> } | null;
+  deltas: Record<string, number>;
+  parity: { passed: boolean; maxAbsDiff: number; rows: number };
+  gatesPassed: boolean;
+  failedGates: string[];
+  /** Challenger no worse than the champion on the primary metric (true when there is no champion). */
+  challengerNoWorse: boolean;
+  /** The serving recipe evaluation proved (serving parity); registration stores it with the version. */
+  servingRecipe?: ServingRecipe;
+}
+
+export interface RegisterModelVersionInput {
+  runId: string;
+  model: string;
+  task: Task;
+  target: string;
+  snapshotSha256: string;
+  training: TrainModelResult;
+  evaluation: EvaluateModelResult;
+}
+export interface RegisterModelVersionResult {
+  modelVersionId: string;
+  version: number;
+}
+
+export interface RecordReviewDecisionInput {
+  runId: string;
+  model: string;
+  version: number;
+  result: ReviewResult;
+  reviewerKeyId: string | null;
+}
+
+export interface DeployModelVersionInput {
+  runId: string;
+  model: string;
+  version: number;
+  actor: string;
+  reason: string;
+}
+/** A failed smoke prediction reverts the alias and throws ApplicationFailure SMOKE_TEST_FAILED. */
+export interface DeployModelVersionResult {
+  previousVersion: number | null;
+  smoke: { prediction: unknown; latencyMs: number };
+}
+
+export interface RecordRunProgressInput {
+  runId: string;
+  stage: PipelineStage;
+  status: RunStatus;
+  reason?: string;
+  snapshotSha256?: string;
+  modelVersion?: number;
+}
+
+export interface NotifyMonitorInput {
+  model: string;
+  version: number;
+  runId: string;
+}
+
+export interface RegisterScheduledRunInput {
+  runId: string;
+  workflowId: string;
+  spec: RunSpec;
+  scheduleId: string;
+  requestedBy: Actor;
+}
+
+/** Every activity the pipeline workflow calls, by name; implemented across the activity modules. */
+export interface PipelineActivities {
+  snapshotDataset(input: SnapshotDatasetInput): Promise<SnapshotDatasetResult>;
+  validateDataset(input: ValidateDatasetInput): Promise<ValidateDatasetResult>;
+  trainModel(input: TrainModelInput): Promise<TrainModelResult>;
+  evaluateModel(input: EvaluateModelInput): Promise<EvaluateModelResult>;
+  registerModelVersion(input: RegisterModelVersionInput): Promise<RegisterModelVersionResult>;
+  recordReviewDecision(input: RecordReviewDecisionInput): Promise<void>;
+  deployModelVersion(input: DeployModelVersionInput): Promise<DeployModelVersionResult>;
+  notifyMonitor(input: NotifyMonitorInput): Promise<void>;
+  recordRunProgress(input: RecordRunProgressInput): Promise<void>;
+  registerScheduledRun(input: RegisterScheduledRunInput): Promise<void>;
+}

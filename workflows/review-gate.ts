@@ -1,0 +1,88 @@
+// The approval gate: accepts the `review` update (four eyes, only while awaiting review) and waits for a
+// decision, the policy's auto-decision, or the approval timeout.
+import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { Actor } from './contracts/actor.js';
+import type { EvaluateModelResult } from './contracts/pipeline-activities.js';
+import type { Policy } from './contracts/run-spec.js';
+import { FAILURE_TYPES } from './failure-types.js';
+import type { ReviewInput, ReviewResult } from './contracts/review.js';
+import { reviewUpdate } from './pipeline-messages.js';
+import type { StageTracker } from './stage-tracker.js';
+
+export const DEFAULT_APPROVAL_TIMEOUT = '72h';
+
+export interface ReviewGate {
+  /** Enters `awaiting_review` and returns the decision that ends it. */
+  decide(evaluation: EvaluateModelResult): Promise<ReviewResult>;
+  /** The key of the person who decided (null for the policy, the timeout, or no decision yet). */
+  reviewerKeyId(): string | null;
+}
+
+export function openReviewGate(args: { runId: string; requestedBy: Actor; policy?: Policy; stages: StageTracker }): ReviewGate {
+  const { runId, requestedBy, policy, stages } = args;
+  let pendingReview: ReviewResult | undefined;
+  let reviewerKeyId: string | null = null;
+
+  setHandler(
+    reviewUpdate,
+    (review: ReviewInput): ReviewResult => {
+      pendingReview = {
+        decision: review.decision,
+        reviewer: review.reviewer.name,
+        comment: review.comment,
+        decidedAt: new Date().toISOString(),
+      };
+      reviewerKeyId = review.reviewer.keyId;
+      return pendingReview;
+    },
+    {
+      // Rejected updates leave no trace in history.
+      validator: (review: ReviewInput) => {
+        const { stage, status } = stages.state;
+        if (stage !== 'awaiting_review' || status !== 'awaiting_review' || pendingReview !== undefined) {
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPES.notAwaitingReview,
+            message: `run ${runId} is not awaiting review (stage ${stage}, status ${status})`,
+          });
+        }
+        if (review.reviewer.keyId !== null && review.reviewer.keyId === requestedBy.keyId) {
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPES.requesterCannotReview,
+            message: 'the key that started a run cannot review it (four eyes)',
+          });
+        }
+        if (review.decision !== 'approve' && review.decision !== 'reject') {
+          throw ApplicationFailure.create({ type: FAILURE_TYPES.invalidSpec, message: 'decision must be approve or reject' });
+        }
+      },
+    },
+  );
+
+  return {
+    reviewerKeyId: () => reviewerKeyId,
+    async decide(evaluation) {
+      if (policy?.autoApprove) {
+        await stages.enter('awaiting_review');
+        const reasons = [...evaluation.failedGates];
+        if (!evaluation.challengerNoWorse) reasons.push('challenger is worse than the champion');
+        return {
+          decision: reasons.length === 0 ? 'auto_approve' : 'auto_reject',
+          reviewer: 'policy:autoApprove',
+          comment:
+            reasons.length === 0
+              ? 'every gate passed and the challenger is no worse than the champion'
+              : `auto-approval refused: ${reasons.join('; ')}`,
+          decidedAt: new Date().toISOString(),
+        };
+      }
+      await stages.enter('awaiting_review', 'awaiting_review');
+      const timeout = policy?.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT;
+      const decided = await condition(() => pendingReview !== undefined, timeout as Duration);
+      if (!decided || !pendingReview) {
+        return { decision: 'expire', reviewer: 'system', comment: 'approval timed out', decidedAt: new Date().toISOString() };
+      }
+      return pendingReview;
+    },
+  };
+}
