@@ -12,6 +12,8 @@ export interface MonitoringReportSummaryView {
   summary: string;
   rows: number;
   retrain: RetrainDecision | null;
+  /** The retraining run this report started, if any. */
+  retrainRunId: string | null;
   createdAt: string;
 }
 
@@ -27,6 +29,7 @@ export function monitoringReportSummaryView(row: MonitoringReportRow): Monitorin
     summary: body.summary ?? row.verdict,
     rows: row.rows,
     retrain: (row.retrain as RetrainDecision | null) ?? null,
+    retrainRunId: row.retrainRunId,
     createdAt: row.createdAt.toISOString(),
   };
 }

@@ -61,6 +61,7 @@ export const LatestMonitoringReport = Type.Object({
   retrain: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], {
     description: "What the breach led to: { action: 'started', runId, workflowId } or { action: 'skipped', reason }",
   }),
+  retrainRunId: Type.Union([Type.String(), Type.Null()], { description: 'the retraining run this report started, if any' }),
   createdAt: Type.String({ format: 'date-time' }),
 });
 

@@ -1,5 +1,5 @@
 // The monitoring policy ops set per model (stored as sent; monitoring/policy.ts fills in the defaults).
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { monitoringPolicies, type MonitoringPolicyRow } from '../schema.js';
 import type { DbOrTx } from '../client.js';
 
@@ -17,7 +17,8 @@ export async function putMonitoringPolicy(
     .values({ modelId: input.modelId, policy: input.policy, updatedBy: input.updatedBy })
     .onConflictDoUpdate({
       target: monitoringPolicies.modelId,
-      set: { policy: input.policy, updatedBy: input.updatedBy, updatedAt: new Date() },
+      // The transaction's time, as the audit row written beside it carries.
+      set: { policy: input.policy, updatedBy: input.updatedBy, updatedAt: sql`now()` },
     })
     .returning();
   return row!;
