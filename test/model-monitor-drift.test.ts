@@ -90,7 +90,8 @@ async function deployedModel(name: string): Promise<ModelVersionRow> {
     id: version.runId,
     workflowId: `pipeline/${name}/${version.runId}`,
     model: name,
-    spec: { model: name, dataset: { uri: '/data/frame.csv' }, target: 'y', task: 'binary' },
+    // The production run was auto-approved: a retrain the monitor starts must still wait for a person.
+    spec: { model: name, dataset: { uri: '/data/frame.csv' }, target: 'y', task: 'binary', policy: { autoApprove: true, approvalTimeout: '72h' } },
     specHash: 'h',
     requestedByName: 'erin',
     status: 'deployed',
@@ -239,6 +240,17 @@ describe('model monitor reports and retrains', () => {
       expect(retrain!.requestedBy).toBeNull();
       expect(retrain!.spec).toMatchObject({ model: name, dataset: { uri: '/data/frame.csv' } });
       expect((started[0]!.retrain as { runId: string }).runId).toBe(retrain!.id);
+      expect(started[0]!.retrainRunId).toBe(retrain!.id);
+      // What triggered is on the same report: the breaches of the policy.
+      expect((started[0]!.report as { breaches: unknown[] }).breaches.length).toBeGreaterThan(0);
+
+      // Review is forced, the approval timeout kept: in the run row and in the pipeline's own input.
+      expect(retrain!.spec).toMatchObject({ policy: { autoApprove: false, approvalTimeout: '72h' } });
+      const history = await temporal.client.workflow.getHandle(retrain!.workflowId).fetchHistory();
+      const payload = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+      const pipelineInput = JSON.parse(Buffer.from(payload.data!).toString('utf8')) as { spec: { policy: unknown }; requestedBy: { name: string } };
+      expect(pipelineInput.spec.policy).toEqual({ autoApprove: false, approvalTimeout: '72h' });
+      expect(pipelineInput.requestedBy.name).toBe('system:monitor');
 
       // The state (production version, last trigger) survived continue-as-new.
       expect(runIds.size).toBeGreaterThanOrEqual(3);
