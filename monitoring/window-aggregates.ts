@@ -95,39 +95,50 @@ function windowFilter(params: Params, query: WindowQuery, alias: string): string
   ].join(' AND ');
 }
 
-/** The single-pass aggregation over the window's predictions. */
+/**
+ * The single-pass aggregation over the window's predictions. Each row's feature values are read from its JSON once
+ * (the inner subquery, kept from being inlined by OFFSET 0), then one set-returning step turns the row into one
+ * (f, bucket, flag, x) per feature, score and latency, and one hash aggregate counts them. (A LATERAL VALUES list
+ * here re-built its expressions for every row: 50× slower on 1M rows.)
+ */
 export function windowAggregatesSql(reference: MonitoringReference, query: WindowQuery): { text: string; values: unknown[] } {
   const params = new Params();
   const columns: string[] = [];
-  const entries: string[] = [];
+  const entries: { bucket: string; flag: string; x: string }[] = [];
   reference.features.forEach(({ name, reference: feature }, index) => {
     const key = params.add(name, '::text');
     if (feature.kind === 'numeric') {
       // Anything but a JSON number (a string, true/false, null) is a missing value, never a cast error.
       columns.push(`CASE WHEN jsonb_typeof(p.features -> ${key}) = 'number' THEN (p.features ->> ${key})::float8 END AS v${index}`);
       const { bucket, flag } = numericBucketSql(params, feature, `c.v${index}`);
-      entries.push(`(${index}, ${bucket}, ${flag}, c.v${index})`);
+      entries.push({ bucket, flag, x: `c.v${index}` });
     } else {
       columns.push(`p.features ->> ${key} AS v${index}`);
       const { bucket, flag } = categoricalBucketSql(params, feature, `c.v${index}`);
-      entries.push(`(${index}, ${bucket}, ${flag}, NULL::float8)`);
+      entries.push({ bucket, flag, x: 'NULL::float8' });
     }
   });
-  const scoreIndex = reference.features.length;
-  const score = numericBucketSql(params, reference.score, 'p.score');
-  entries.push(`(${scoreIndex}, ${score.bucket}, ${score.flag}, p.score)`);
+  const score = numericBucketSql(params, reference.score, 'c.score');
+  entries.push({ bucket: score.bucket, flag: score.flag, x: 'c.score' });
   const latencyBounds = params.add(LATENCY_BOUNDS_MS, '::float8[]');
-  entries.push(
-    `(${scoreIndex + 1}, width_bucket(coalesce(p.latency_ms, 0), ${latencyBounds}), ` +
-      `CASE WHEN p.score > '-Infinity'::float8 AND p.score < 'Infinity'::float8 THEN 0 ELSE 1 END, NULL::float8)`,
-  );
-  const lateral = columns.length > 0 ? `CROSS JOIN LATERAL (SELECT ${columns.join(', ')}) AS c` : '';
-  const text = `SELECT v.f, v.b, v.flag, count(*) AS n, min(v.x) AS lo, max(v.x) AS hi
-FROM predictions p
-${lateral}
-CROSS JOIN LATERAL (VALUES ${entries.join(', ')}) AS v(f, b, flag, x)
-WHERE ${windowFilter(params, query, 'p')}
-GROUP BY v.f, v.b, v.flag`;
+  entries.push({
+    bucket: `width_bucket(coalesce(c.latency_ms, 0), ${latencyBounds})`,
+    flag: `CASE WHEN c.score > '-Infinity'::float8 AND c.score < 'Infinity'::float8 THEN 0 ELSE 1 END`,
+    x: 'NULL::float8',
+  });
+  const list = (part: (entry: (typeof entries)[number]) => string, type: string) => `unnest(ARRAY[${entries.map(part).join(', ')}]::${type}[])`;
+  const text = `SELECT u.f, u.b, u.flag, count(*) AS n, min(u.x) AS lo, max(u.x) AS hi
+FROM (
+  SELECT unnest(ARRAY[${entries.map((_, index) => index).join(', ')}]::int[]) AS f, ${list((entry) => entry.bucket, 'int')} AS b,
+    ${list((entry) => entry.flag, 'int')} AS flag, ${list((entry) => entry.x, 'float8')} AS x
+  FROM (
+    SELECT p.score, p.latency_ms${columns.map((column) => `, ${column}`).join('')}
+    FROM predictions p
+    WHERE ${windowFilter(params, query, 'p')}
+    OFFSET 0
+  ) AS c
+) AS u
+GROUP BY u.f, u.b, u.flag`;
   return { text, values: params.values };
 }
 
