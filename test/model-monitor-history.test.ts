@@ -134,8 +134,11 @@ describe('model monitor history', () => {
         expect(run.continuedAsNew).toBe(true);
         expect(run.reports).toBeLessThanOrEqual(TICKS_PER_RUN);
       }
-      // Every report the activities made is in exactly one run's history.
-      expect(chain.reduce((sum, run) => sum + run.reports, 0)).toBe(calls.length);
+      // Every report the activities made is in exactly one run's history; the terminate may leave the last one
+      // scheduled but never run.
+      const scheduled = chain.reduce((sum, run) => sum + run.reports, 0);
+      expect(scheduled - calls.length).toBeGreaterThanOrEqual(0);
+      expect(scheduled - calls.length).toBeLessThanOrEqual(1);
 
       // State carried over: the version deployed in the first run, the retrain started in a middle run, the tick count.
       expect(state.productionVersion).toBe(3);

@@ -23,7 +23,7 @@ import {
   type ProductionChange,
 } from './monitor-messages.js';
 
-/** Keep histories short: start afresh after this many deployments. */
+/** Keep histories short: start afresh after this many deployments (or production changes, for reporting monitors). */
 const DEPLOYMENTS_PER_RUN = 100;
 const HISTORY_KEPT = 20;
 /** Reporting monitors continue as new after this many ticks (each tick is a timer and one or two activities). */
@@ -79,6 +79,8 @@ async function reportingMonitor(input: MonitorInput): Promise<void> {
   const ticksPerRun = input.ticksPerRun ?? TICKS_PER_RUN;
   let woken = false;
   let intervalChanged = false;
+  /** Production changes signalled to this run: a burst of them must not grow one history without bound either. */
+  let changesThisRun = 0;
 
   // Production changes apply at once (the state query shows them even while a report runs).
   const apply = (item: ProductionEvent) => {
@@ -90,6 +92,7 @@ async function reportingMonitor(input: MonitorInput): Promise<void> {
         : { version: item.event.version, runId: item.event.runId, at, action: item.event.action },
     );
     state.deployments = state.deployments.slice(-HISTORY_KEPT);
+    changesThisRun++;
     woken = true;
   };
   setHandler(monitorStateQuery, () => state);
@@ -107,7 +110,7 @@ async function reportingMonitor(input: MonitorInput): Promise<void> {
     state.intervalMs = await monitoring.monitoringInterval({ model: input.model }).catch(() => DEFAULT_INTERVAL_MS);
   }
   let ticks = 0;
-  while (ticks < ticksPerRun && !workflowInfo().continueAsNewSuggested) {
+  while (ticks < ticksPerRun && changesThisRun < DEPLOYMENTS_PER_RUN && !workflowInfo().continueAsNewSuggested) {
     const wait = nextTickAt() - Date.now();
     if (wait > 0) {
       // A production change or a new interval wakes the monitor early; the window still ends on the tick.
