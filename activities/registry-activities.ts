@@ -1,9 +1,11 @@
 // Registry activities: thin adapters over registry/ (register a version, record the review, deploy with a smoke
 // test) and the run row's progress.
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { Db } from '../db/client.js';
 import { updateRunProgress } from '../db/repositories/runs.js';
 import { withFailureMapping } from '../errors/to-application-failure.js';
-import { deployVersion, type DeployLogger } from '../registry/deploy-version.js';
+import { recordMonitoringReference } from '../monitoring/record-reference.js';
+import { deployVersion, type DeployDeps, type DeployLogger } from '../registry/deploy-version.js';
 import { registerVersion } from '../registry/register-version.js';
 import { recordReviewDecision } from '../registry/review-decision.js';
 import type { ModelCache } from '../serving/model-cache.js';
@@ -15,7 +17,10 @@ export interface RegistryActivityDeps {
   /** The serving cache the deploy's smoke prediction goes through; its creator closes it. */
   modelCache: ModelCache;
   logger: DeployLogger;
+  /** The register step reads the training snapshot and model from it to store the version's drift reference. */
+  artifacts?: ArtifactStore;
   clock?: () => Date;
+  notifyProductionChange?: DeployDeps['notifyProductionChange'];
 }
 
 export function createRegistryActivities(deps: RegistryActivityDeps) {
@@ -23,7 +28,25 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
   const clock = deps.clock ?? (() => new Date());
   return {
     async registerModelVersion(input: RegisterModelVersionInput): Promise<RegisterModelVersionResult> {
-      return withFailureMapping(() => registerVersion(db, input));
+      const { artifacts } = deps;
+      return withFailureMapping(() =>
+        registerVersion(db, input, async ({ model, version }) => {
+          if (!artifacts) return;
+          const stopHeartbeats = keepHeartbeating(`drift reference of version ${version.version} of ${input.model}`);
+          try {
+            await recordMonitoringReference({ db, artifacts, logger: deps.logger }, {
+              modelVersionId: version.id,
+              modelId: model.id,
+              version: version.version,
+              snapshotSha256: input.snapshotSha256,
+              featureSchema: input.training.featureSchema,
+              modelJsonSha256: input.training.modelJsonSha256,
+            });
+          } finally {
+            stopHeartbeats();
+          }
+        }),
+      );
     },
 
     async recordReviewDecision(input: RecordReviewDecisionInput): Promise<void> {

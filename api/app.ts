@@ -21,6 +21,7 @@ import modelRoutes from './routes/models.js';
 import predictRoutes from './routes/predict.js';
 import predictionLogRoutes from './routes/predictions.js';
 import feedbackRoutes from './routes/feedback.js';
+import monitoringRoutes from './routes/monitoring.js';
 import { createServingProvider } from './models/serving-provider.js';
 import type { ServingDeps } from '../serving/serving-deps.js';
 
@@ -90,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   await app.register(predictRoutes, { ...routeDeps, serving });
   await app.register(predictionLogRoutes, { ...routeDeps, serving });
   await app.register(feedbackRoutes, { ...routeDeps, serving });
+  await app.register(monitoringRoutes, routeDeps);
 
   return app;
 }

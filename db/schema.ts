@@ -17,6 +17,7 @@ import {
   uuid,
   type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
+import { REPORT_VERDICTS, type ReportVerdict } from '../workflows/contracts/monitor-activities.js';
 import { REVIEW_DECISIONS } from '../workflows/contracts/review.js';
 import { TASKS, type Task } from '../workflows/contracts/run-spec.js';
 import { PIPELINE_STAGES, RUN_STATUSES } from '../workflows/run-status.js';
@@ -344,13 +345,48 @@ export const monitoringReports = pgTable(
     windowEnd: timestamp('window_end', { withTimezone: true }).notNull(),
     report: jsonb('report').notNull(),
     driftDetected: boolean('drift_detected').notNull().default(false),
+    /** drift | no_drift | not_enough_data | no_reference */
+    verdict: text('verdict').$type<ReportVerdict>().notNull().default('no_drift'),
+    /** Logged predictions of the version in the window. */
+    rows: integer('rows').notNull().default(0),
+    /** What the breach led to: `{ action: 'started' | 'skipped', runId?, workflowId?, reason }`; null without a breach. */
+    retrain: jsonb('retrain'),
     /** The retraining run this report started, if a policy threshold was crossed. */
     retrainRunId: text('retrain_run_id'),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('monitoring_reports_window_idx').on(t.modelId, t.windowEnd)],
+  (t) => [
+    uniqueIndex('monitoring_reports_window_idx').on(t.modelId, t.windowEnd),
+    oneOf('monitoring_reports_verdict_check', t.verdict, REPORT_VERDICTS),
+  ],
 );
 export type MonitoringReportRow = typeof monitoringReports.$inferSelect;
+
+/** The drift reference of a model version, computed at registration from its training snapshot. */
+export const monitoringReferences = pgTable('monitoring_references', {
+  modelVersionId: uuid('model_version_id')
+    .primaryKey()
+    .references(() => modelVersions.id),
+  modelId: uuid('model_id')
+    .notNull()
+    .references(() => models.id),
+  version: integer('version').notNull(),
+  /** `{ features: { <name>: FeatureReference }, score: NumericReference, rows, snapshotSha256 }` (ml/drift). */
+  reference: jsonb('reference').notNull(),
+  createdAt: createdAt(),
+});
+export type MonitoringReferenceRow = typeof monitoringReferences.$inferSelect;
+
+/** The monitoring policy ops set per model; absent → the defaults. */
+export const monitoringPolicies = pgTable('monitoring_policies', {
+  modelId: uuid('model_id')
+    .primaryKey()
+    .references(() => models.id),
+  policy: jsonb('policy').notNull(),
+  updatedBy: text('updated_by').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+export type MonitoringPolicyRow = typeof monitoringPolicies.$inferSelect;
 
 export const auditLog = pgTable(
   'audit_log',

@@ -10,6 +10,7 @@ import { KeelError } from '../errors/keel-error.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { registerFixtureVersion } from '../test/support/model-fixtures.js';
+import type { ProductionChange } from '../workflows/monitor-messages.js';
 import { deployVersion, type DeployDeps } from './deploy-version.js';
 import { checkSmokePrediction, typicalRow } from './smoke-test.js';
 
@@ -17,12 +18,13 @@ let database: TestDatabase;
 let artifactDir: string;
 let cache: ModelCache;
 let deps: DeployDeps;
+let artifacts: FsArtifactStore;
 const warnings: string[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
   artifactDir = await mkdtemp(join(tmpdir(), 'keel-deploy-'));
-  const artifacts = new FsArtifactStore(artifactDir);
+  artifacts = new FsArtifactStore(artifactDir);
   cache = createModelCache({ db: database.db, pool: database.pool, artifacts, logger: pino({ name: 'deploy-test', level: 'error' }) });
   deps = { db: database.db, modelCache: cache, logger: { warn: (_fields, message) => warnings.push(message) } };
   await registerFixtureVersion(database.db, artifacts, { model: 'deploy-domain', runId: 'dd-1' });
@@ -49,6 +51,24 @@ describe('deployVersion', () => {
     );
     expect(error).toBeInstanceOf(KeelError);
     expect(error).toMatchObject({ code: 'INVALID_SPEC', message: 'model "deploy-domain" has no version 9' });
+  });
+});
+
+describe('deployVersion when the smoke test fails', () => {
+  it('when production moves back, then the monitor is told of the revert, again on a retry', async () => {
+    const changes: ProductionChange[] = [];
+    const notifying: DeployDeps = { ...deps, notifyProductionChange: async (change) => void changes.push(change) };
+    // Version 2's artifact does not load: the smoke test fails after production moved to it.
+    await registerFixtureVersion(database.db, artifacts, { model: 'deploy-domain', runId: 'dd-2', bytes: new Uint8Array([1, 2, 3]) });
+    const input = { runId: 'dd-2', model: 'deploy-domain', version: 2, actor: 'rita', reason: 'ok' };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const error = await deployVersion(notifying, input).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'SMOKE_TEST_FAILED' });
+    }
+    const model = await getModelByName(database.db, 'deploy-domain');
+    expect(await getAliasVersion(database.db, model!.id, PRODUCTION_ALIAS)).toBe(1);
+    const revert = { model: 'deploy-domain', version: 1, action: 'revert', runId: 'dd-2', actor: 'pipeline' };
+    expect(changes).toEqual([revert, revert]);
   });
 });
 

@@ -7,6 +7,7 @@ import type { ModelRow } from '../db/schema.js';
 import { KeelError } from '../errors/keel-error.js';
 import type { ModelCache } from '../serving/model-cache.js';
 import type { DeployModelVersionInput, DeployModelVersionResult } from '../workflows/contracts/pipeline-activities.js';
+import type { ProductionChange } from '../workflows/monitor-messages.js';
 import { smokePrediction } from './smoke-test.js';
 import { PIPELINE_ACTOR, requireVersion } from './versions.js';
 
@@ -19,6 +20,8 @@ export interface DeployDeps {
   /** The serving cache the smoke prediction goes through. */
   modelCache: ModelCache;
   logger: DeployLogger;
+  /** Tells the model's monitor that a smoke revert moved production (the pipeline worker signals it). */
+  notifyProductionChange?: (change: ProductionChange) => Promise<void>;
 }
 
 /** Idempotent per run: a retry neither moves production twice nor smoke-tests a newer version someone else deployed. */
@@ -27,7 +30,10 @@ export async function deployVersion(deps: DeployDeps, input: DeployModelVersionI
   const { model, row } = await requireVersion(db, input.model, input.version);
   // An earlier attempt already failed the smoke test and reverted: report the same outcome again.
   const reverted = await getRunDeployment(db, input.runId, 'revert');
-  if (reverted) throw smokeTestFailed(input, reverted.toVersion, reverted.reason ?? 'smoke test failed');
+  if (reverted) {
+    await notifyRevert(deps, input, reverted.toVersion);
+    throw smokeTestFailed(input, reverted.toVersion, reverted.reason ?? 'smoke test failed');
+  }
   if (!DEPLOYABLE_STATUSES.includes(row.status as ModelVersionStatus)) {
     throw new KeelError('INVALID_SPEC', `version ${input.version} of "${input.model}" is ${row.status}, not approved`);
   }
@@ -65,6 +71,7 @@ export async function deployVersion(deps: DeployDeps, input: DeployModelVersionI
   } catch (error) {
     const problem = (error as Error).message;
     await revertDeploy(deps, input, model, fromVersion, problem);
+    await notifyRevert(deps, input, fromVersion);
     throw smokeTestFailed(input, fromVersion, problem);
   }
 }
@@ -104,6 +111,13 @@ async function revertDeploy(
   await deps.modelCache.refresh(input.model).catch((error: unknown) => {
     deps.logger.warn({ model: input.model, err: error }, 'model cache refresh after a revert failed');
   });
+}
+
+/** The monitor follows production back (a retried deploy tells it again; the signal is idempotent). */
+async function notifyRevert(deps: DeployDeps, input: DeployModelVersionInput, restoredVersion: number | null): Promise<void> {
+  // Without a previous version the model never had production, so there is no monitor to correct.
+  if (!deps.notifyProductionChange || restoredVersion === null) return;
+  await deps.notifyProductionChange({ model: input.model, version: restoredVersion, action: 'revert', runId: input.runId, actor: 'pipeline' });
 }
 
 function smokeTestFailed(input: DeployModelVersionInput, previousVersion: number | null, problem: string): KeelError {

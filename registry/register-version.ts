@@ -4,13 +4,16 @@ import type { Db } from '../db/client.js';
 import { registerModelVersion as insertModelVersion } from '../db/repositories/model-versions.js';
 import { getOrCreateModel, updateModelFeatureSchema } from '../db/repositories/models.js';
 import { RegistryError } from '../db/repositories/registry-errors.js';
-import type { ModelRow } from '../db/schema.js';
+import type { ModelRow, ModelVersionRow } from '../db/schema.js';
 import { KeelError } from '../errors/keel-error.js';
 import type { RegisterModelVersionInput, RegisterModelVersionResult } from '../workflows/contracts/pipeline-activities.js';
 import { PIPELINE_ACTOR } from './versions.js';
 
+/** Runs after the version row exists (also on a retry): the register step stores the version's drift reference here. */
+export type AfterRegister = (registered: { model: ModelRow; version: ModelVersionRow }, input: RegisterModelVersionInput) => Promise<unknown>;
+
 /** Idempotent per run: a retry returns the version the run already registered. */
-export async function registerVersion(db: Db, input: RegisterModelVersionInput): Promise<RegisterModelVersionResult> {
+export async function registerVersion(db: Db, input: RegisterModelVersionInput, afterRegister?: AfterRegister): Promise<RegisterModelVersionResult> {
   const model = await modelFor(db, input);
   const { version } = await insertModelVersion(
     db,
@@ -45,6 +48,7 @@ export async function registerVersion(db: Db, input: RegisterModelVersionInput):
       });
     },
   );
+  await afterRegister?.({ model, version }, input);
   return { modelVersionId: version.id, version: version.version };
 }
 

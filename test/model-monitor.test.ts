@@ -8,6 +8,11 @@ import { keepHistory } from './support/keep-history.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 
 let temporal: TestTemporal;
+/**
+ * A fresh monitor reads its policy's interval (an activity) before it loops; these tests are about deployments, so
+ * the interval is the default hour and no report falls due while they run.
+ */
+const intervalOnly = { monitoringInterval: async () => 60 * 60 * 1000 };
 let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
@@ -23,7 +28,7 @@ describe('model monitor', () => {
     const taskQueue = uniqueName('pipeline');
     const model = uniqueName('model');
     const { notifyMonitor } = createMonitorActivities({ client: temporal.client, taskQueue });
-    const worker = await Worker.create({ connection: temporal.workerConnection, taskQueue, workflowBundle: bundle, activities: {} });
+    const worker = await Worker.create({ connection: temporal.workerConnection, taskQueue, workflowBundle: bundle, activities: intervalOnly });
     await worker.runUntil(async () => {
       await notifyMonitor({ model, version: 1, runId: 'r1' });
       await notifyMonitor({ model, version: 2, runId: 'r2' });
@@ -43,7 +48,7 @@ describe('model monitor', () => {
     const taskQueue = uniqueName('pipeline');
     const model = uniqueName('model');
     const { notifyMonitor } = createMonitorActivities({ client: temporal.client, taskQueue });
-    const worker = await Worker.create({ connection: temporal.workerConnection, taskQueue, workflowBundle: bundle, activities: {} });
+    const worker = await Worker.create({ connection: temporal.workerConnection, taskQueue, workflowBundle: bundle, activities: intervalOnly });
     const handle = temporal.client.workflow.getHandle(monitorWorkflowId(model));
     await worker.runUntil(async () => {
       for (const version of [1, 2, 3]) {
@@ -67,7 +72,7 @@ describe('model monitor', () => {
     const taskQueue = uniqueName('pipeline');
     const model = uniqueName('model');
     const { notifyMonitor } = createMonitorActivities({ client: temporal.client, taskQueue });
-    const worker = await Worker.create({ connection: temporal.workerConnection, taskQueue, workflowBundle: bundle, activities: {} });
+    const worker = await Worker.create({ connection: temporal.workerConnection, taskQueue, workflowBundle: bundle, activities: intervalOnly });
     const handle = temporal.client.workflow.getHandle(monitorWorkflowId(model));
     const deployments = 105;
     const firstRunId = await worker.runUntil(async () => {

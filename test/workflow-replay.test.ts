@@ -35,6 +35,38 @@ describe('replay of recorded workflow histories', () => {
     expect(replayed.sort()).toEqual(histories.map(({ workflowId }) => workflowId).sort());
   });
 
+  it('replays the monitor histories recorded before reports existed, and one of the reporting monitor, against today\'s monitor', async () => {
+    // The first two took the deployment-only loop (no patch marker); the third ticked, reported, started a retrain
+    // and continued as new behind patched('monitor-reports').
+    const names = ['monitor-deployments', 'monitor-continue-as-new', 'monitor-reports-retrain'];
+    const histories = await Promise.all(
+      names.map(async (name) => ({
+        workflowId: name,
+        history: historyFromJSON(JSON.parse(await fs.readFile(path.join(historiesDir, `${name}.json`), 'utf8'))),
+      })),
+    );
+    const patchIds = (history: (typeof histories)[number]['history']) =>
+      (history.events ?? []).flatMap((event) =>
+        event.markerRecordedEventAttributes?.markerName === 'core_patch'
+          ? [(JSON.parse(Buffer.from(event.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]?.data ?? new Uint8Array()).toString('utf8')) as { id: string }).id]
+          : [],
+      );
+    expect(patchIds(histories[0]!.history)).toEqual([]);
+    expect(patchIds(histories[1]!.history)).toEqual([]);
+    expect(patchIds(histories[2]!.history)).toEqual(['monitor-reports']);
+    const lastEvent = (history: (typeof histories)[number]['history']) => history.events?.at(-1);
+    expect(lastEvent(histories[1]!.history)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    expect(lastEvent(histories[2]!.history)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath });
+    const results: { workflowId: string; error: string | null }[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
+      results.push({ workflowId: result.workflowId, error: result.error ? result.error.message : null });
+    }
+    expect(results.sort((a, b) => a.workflowId.localeCompare(b.workflowId))).toEqual(
+      [...names].sort().map((workflowId) => ({ workflowId, error: null })),
+    );
+  });
+
   it('includes a run started by a Temporal Schedule, so the registerScheduledRun branch is guarded', async () => {
     const history = historyFromJSON(JSON.parse(await fs.readFile(path.join(historiesDir, 'pipeline-scheduled.json'), 'utf8')));
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;

@@ -3,10 +3,11 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config.js';
 import { createDataActivities } from '../activities/data-activities.js';
 import { createEvaluateActivities } from '../activities/evaluate-activities.js';
-import { createMonitorActivities } from '../activities/monitor-activities.js';
+import { createMonitorActivities, createMonitoringActivities } from '../activities/monitor-activities.js';
 import { createRegistryActivities, type RegistryActivityDeps } from '../activities/registry-activities.js';
 import { createRunActivities } from '../activities/run-activities.js';
 import { createSystemActivities } from '../activities/system-activities.js';
+import { signalProductionChanged } from '../monitoring/monitor-client.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { isMain } from '../is-main.js';
 import { createProcessLogger } from './logger.js';
@@ -29,8 +30,21 @@ export function createPipelineActivities(deps: WorkerDeps, client: Client, resou
     ...createRunActivities({ db }),
     ...createDataActivities({ db, artifacts: deps.artifacts, settings: dataPlaneSettings(deps.config) }),
     ...createEvaluateActivities({ db, artifacts: deps.artifacts }),
-    ...createRegistryActivities({ db, modelCache: resources.modelCache, logger: resources.logger }),
+    ...createRegistryActivities({
+      db,
+      modelCache: resources.modelCache,
+      logger: resources.logger,
+      artifacts: deps.artifacts,
+      notifyProductionChange: (change) => signalProductionChanged(client, change, deps.config.taskQueues.pipeline),
+    }),
     ...createMonitorActivities({ client, taskQueue: deps.config.taskQueues.pipeline }),
+    ...createMonitoringActivities({
+      db,
+      pool,
+      client,
+      taskQueue: deps.config.taskQueues.pipeline,
+      trainingTaskQueue: deps.config.taskQueues.training,
+    }),
   };
 }
 

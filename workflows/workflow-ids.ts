@@ -20,3 +20,18 @@ export function runIdFromWorkflowId(workflowId: string): string {
 export function monitorWorkflowId(model: string): string {
   return `monitor/${model}`;
 }
+
+/** `2025-01-02T03:04:05.678Z` → `20250102T030405678Z`: a window end as a workflow-id and run-id segment. */
+export function windowKey(windowEnd: string): string {
+  return windowEnd.replace(/[-:.]/g, '');
+}
+
+/** One retrain per model and monitoring window: a second start for the same window is deduplicated by Temporal. */
+export function retrainWorkflowId(model: string, windowEnd: string): string {
+  return `retrain/${model}/${windowKey(windowEnd)}`;
+}
+
+/** Run ids are global (runs.id), so the model is part of a retrain's. */
+export function retrainRunId(model: string, windowEnd: string): string {
+  return `retrain-${model}-${windowKey(windowEnd)}`;
+}

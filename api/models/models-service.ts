@@ -5,6 +5,8 @@ import { listAliases, listDeployments, PRODUCTION_ALIAS } from '../../db/reposit
 import { listModelVersions } from '../../db/repositories/model-versions.js';
 import { getModelByName, listModelOverviews } from '../../db/repositories/models.js';
 import { modelNotFound } from '../../db/repositories/registry-errors.js';
+import { latestMonitoringReport } from '../../db/repositories/monitoring-reports.js';
+import { monitoringReportSummaryView } from '../../monitoring/report-views.js';
 import { rollbackModel, type AuditActor } from '../../db/repositories/rollback.js';
 import type { ModelRow } from '../../db/schema.js';
 import { ModelLoadError, ModelNotServingError } from '../../serving/errors.js';
@@ -50,10 +52,11 @@ function evaluationSummary(id: string, report: EvaluationReport, gatesPassed: bo
 
 export async function getModelDetail(db: Db, name: string) {
   const model = await requireModel(db, name);
-  const [versions, aliases, history] = await Promise.all([
+  const [versions, aliases, history, latestReport] = await Promise.all([
     listModelVersions(db, model.id),
     listAliases(db, model.id),
     listDeployments(db, model.id),
+    latestMonitoringReport(db, model.id),
   ]);
   const reportIds = versions.flatMap((version) => (version.evaluationReportId ? [version.evaluationReportId] : []));
   const reports = new Map((await listEvaluationReportsByIds(db, reportIds)).map((report) => [report.id, report]));
@@ -94,6 +97,7 @@ export async function getModelDetail(db: Db, name: string) {
       runId: row.runId,
       at: row.createdAt.toISOString(),
     })),
+    monitoring: { latestReport: latestReport ? monitoringReportSummaryView(latestReport) : null },
   };
 }
 

@@ -7,6 +7,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteDeps } from '../route-plugin.js';
 import { ModelName } from '../../workflows/contracts/run-spec.js';
 import { ErrorRef } from '../schemas.js';
+import { signalProductionChanged } from '../../monitoring/monitor-client.js';
+import { LatestMonitoringReport } from './monitoring-schemas.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Metrics = Type.Record(Type.String(), Type.Unknown());
@@ -73,6 +75,9 @@ const ModelDetail = Type.Object({
     }),
     { description: 'Alias moves, newest first.' },
   ),
+  monitoring: Type.Object({
+    latestReport: Nullable(LatestMonitoringReport),
+  }),
 });
 
 const RollbackBody = Type.Object(
@@ -95,7 +100,7 @@ const RollbackResult = Type.Object({
 export type ModelRouteDeps = RouteDeps & { serving: ServingProvider };
 export type ModelRoutePlugin = FastifyPluginAsyncTypebox<ModelRouteDeps>;
 
-const modelRoutes: ModelRoutePlugin = async (app, { db, serving }) => {
+const modelRoutes: ModelRoutePlugin = async (app, { db, serving, temporal, config }) => {
   app.get(
     '/v1/models',
     {
@@ -135,13 +140,23 @@ const modelRoutes: ModelRoutePlugin = async (app, { db, serving }) => {
         response: { 200: RollbackResult, 400: ErrorRef, 404: ErrorRef, 409: ErrorRef, 422: ErrorRef },
       },
     },
-    async (request) =>
-      rollbackProduction(db, serving, {
+    async (request) => {
+      const actor = actorOf(request);
+      const result = await rollbackProduction(db, serving, {
         model: request.params.name,
         version: request.body.version,
         reason: request.body.reason,
-        actor: actorOf(request),
-      }),
+        actor,
+      });
+      // After the rollback committed: the monitor reports on the version that now serves.
+      if (temporal) {
+        const change = { model: result.model, version: result.version, action: 'rollback' as const, runId: null, actor: actor.actor };
+        await signalProductionChanged(temporal.client, change, config.taskQueues.pipeline).catch((error: unknown) =>
+          request.log.warn({ err: error, model: result.model }, 'the monitor could not be told of the rollback'),
+        );
+      }
+      return result;
+    },
   );
 };
 

@@ -1,5 +1,5 @@
 // Runs: one row per pipeline run (API request or schedule), with progress as the workflow reports it.
-import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { runs, type RunRow } from '../schema.js';
 import type { RecordRunProgressInput } from '../../workflows/contracts/pipeline-activities.js';
 import type { RunStatus } from '../../workflows/run-status.js';
@@ -60,4 +60,21 @@ export async function listRecentRuns(
     .where(conditions.length > 0 ? and(...conditions) : undefined)
     .orderBy(desc(runs.createdAt))
     .limit(filter.limit);
+}
+
+/** The oldest run of the model that one requester started and that has not ended (e.g. the monitor's retrain). */
+export async function findOpenRunOf(db: DbOrTx, model: string, requestedByName: string): Promise<RunRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.model, model), eq(runs.requestedByName, requestedByName), inArray(runs.status, [...OPEN_STATUSES])))
+    .orderBy(runs.createdAt)
+    .limit(1);
+  return row;
+}
+
+/** Inserts the run unless a row with its id exists (a retried activity); returns whether this call inserted it. */
+export async function insertRunOnce(db: DbOrTx, run: NewRun): Promise<boolean> {
+  const inserted = await db.insert(runs).values(run).onConflictDoNothing({ target: runs.id }).returning({ id: runs.id });
+  return inserted.length > 0;
 }

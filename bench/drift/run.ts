@@ -1,0 +1,194 @@
+// Monitoring report benchmark: computeMonitoringReport (one-pass window SQL over the prediction log + feedback,
+// then the drift statistics and the verdict) over N logged predictions × 5 features, beside the cost of one bare
+// scan of the same window (`SELECT count(*), avg(score)`). Starts an embedded Postgres unless DATABASE_URL is set.
+// Run: npx tsx bench/drift/run.ts [--rows 1000000] [--repeat 5] [--labelled 0.1]
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startEmbeddedPostgres, type RunningPostgres } from '../../dev/embedded-postgres.js';
+import { freePort } from '../../dev/temporal-dev-server.js';
+import { createDb } from '../../db/client.js';
+import { applyMigrations } from '../../db/migrate.js';
+import { ensurePredictionPartitions } from '../../db/prediction-partitions.js';
+import { writeFeedback } from '../../db/repositories/feedback.js';
+import { moveAlias, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
+import { registerModelVersion, setModelVersionStatus } from '../../db/repositories/model-versions.js';
+import { getOrCreateModel } from '../../db/repositories/models.js';
+import { saveMonitoringReference } from '../../db/repositories/monitoring-references.js';
+import { copyPredictions, type PredictionLogRecord } from '../../db/repositories/predictions.js';
+import { buildFeatureReference, buildNumericReference } from '../../ml/drift/index.js';
+import { computeMonitoringReport } from '../../monitoring/compute-report.js';
+import { aggregateFeedback, aggregateWindow } from '../../monitoring/window-aggregates.js';
+import type { MonitoringReference } from '../../monitoring/reference.js';
+
+const arg = (name: string, fallback: number) => {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+};
+const ROWS = arg('--rows', 1_000_000);
+const REPEAT = arg('--repeat', 5);
+const LABELLED = arg('--labelled', 0.1);
+const COPY_BATCH = 10_000;
+const COLORS = ['red', 'blue', 'green', 'amber', 'violet'];
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One row of the 5 features: 3 many-valued numbers, a 0/1 flag, a category; `shift` drifts x. */
+function featureRow(random: () => number, shift: number) {
+  const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  return {
+    x: normal + shift,
+    amount: Math.round(random() * random() * 10_000) / 100,
+    age: 18 + Math.floor(random() * 60),
+    flag: random() < 0.05 ? 1 : 0,
+    color: COLORS[Math.min(Math.floor(random() ** 2 * COLORS.length), COLORS.length - 1)]!,
+  };
+}
+type FeatureRow = ReturnType<typeof featureRow>;
+const scoreOf = (row: FeatureRow) => 1 / (1 + Math.exp(-(row.x + row.flag - 0.5)));
+
+function referenceOf(rows: FeatureRow[]): MonitoringReference {
+  const column = <K extends keyof FeatureRow>(key: K) => rows.map((row) => row[key]);
+  return {
+    snapshotSha256: 'b'.repeat(64),
+    rows: rows.length,
+    features: [
+      { name: 'x', reference: buildFeatureReference(Float64Array.from(column('x'))) },
+      { name: 'amount', reference: buildFeatureReference(Float64Array.from(column('amount'))) },
+      { name: 'age', reference: buildFeatureReference(Float64Array.from(column('age'))) },
+      { name: 'flag', reference: buildFeatureReference(Float64Array.from(column('flag'))) },
+      { name: 'color', reference: buildFeatureReference(column('color')) },
+    ],
+    score: buildNumericReference(Float64Array.from(rows.map(scoreOf))),
+  };
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await work();
+  return { ms: performance.now() - started, value };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  let postgres: RunningPostgres | undefined;
+  let scratch: string | undefined;
+  let url = process.env.DATABASE_URL;
+  if (!url) {
+    scratch = await mkdtemp(join(tmpdir(), 'keel-bench-drift-'));
+    // Embedded Postgres runs as the postgres user when we are root: it must be able to reach its data dir.
+    await chmod(scratch, 0o755);
+    postgres = await startEmbeddedPostgres({ dataDir: join(scratch, 'pg'), port: await freePort(), persistent: false });
+    url = await postgres.createDatabase('bench_drift');
+  }
+  // One pool (with the idle-error handler createDb installs) for the repositories and the raw SQL.
+  const { db, pool, close: closeDb } = createDb(url, { max: 4, logger: { error: (_fields, message) => console.error(message) } });
+  try {
+    await applyMigrations(url);
+    const windowEnd = new Date();
+    const windowStart = new Date(windowEnd.getTime() - 60 * 60 * 1000);
+    await ensurePredictionPartitions(pool, windowStart, 1);
+
+    // A production version with a reference built from 20,000 "training" rows.
+    const random = mulberry32(42);
+    const model = await getOrCreateModel(db, { name: 'bench-drift', task: 'binary', target: 'y', featureSchema: [] });
+    const { version } = await registerModelVersion(db, {
+      modelId: model.id, runId: `bench-drift-${randomUUID()}`, artifactUri: 'file:///dev/null', artifactSha256: 'a'.repeat(64),
+      trainer: 'gbdt', metrics: { auc: 0.8 }, params: {}, featureSchema: [], snapshotSha256: 'b'.repeat(64), parentVersion: null, evaluationReportId: null,
+    });
+    await setModelVersionStatus(db, model.id, version.version, 'approved');
+    await db.transaction((tx) =>
+      moveAlias(tx, { modelId: model.id, alias: PRODUCTION_ALIAS, toVersion: version.version, action: 'deploy', actor: 'bench', reason: null, runId: version.runId }),
+    );
+    const training = Array.from({ length: 20_000 }, () => featureRow(random, 0));
+    await saveMonitoringReference(db, { modelVersionId: version.id, modelId: model.id, version: version.version, reference: referenceOf(training) });
+
+    // N predictions spread over the window (x drifted by half a standard deviation), written with COPY; a share labelled.
+    const load = await timed(async () => {
+      const client = await pool.connect();
+      try {
+        for (let start = 0; start < ROWS; start += COPY_BATCH) {
+          const records: PredictionLogRecord[] = [];
+          const labels: { predictionId: string; label: number }[] = [];
+          for (let i = start; i < Math.min(start + COPY_BATCH, ROWS); i++) {
+            const row = featureRow(random, 0.5);
+            const score = scoreOf(row);
+            const id = randomUUID();
+            records.push({
+              id, modelId: model.id, model: 'bench-drift', version: version.version, sourceJson: null,
+              featuresJson: JSON.stringify(row), outputJson: JSON.stringify({ label: score >= 0.5 ? 1 : 0, probability: score }),
+              score, latencyMs: 0.2 + random() * 3, createdAt: new Date(windowStart.getTime() + Math.floor((i * 3_600_000) / ROWS)), keyId: null,
+            });
+            if (random() < LABELLED) labels.push({ predictionId: id, label: random() < score ? 1 : 0 });
+          }
+          await copyPredictions(client, records);
+          if (labels.length > 0) await writeFeedback(db, model.id, labels, false);
+        }
+      } finally {
+        client.release();
+      }
+      await pool.query('VACUUM ANALYZE predictions');
+      await pool.query('VACUUM ANALYZE feedback');
+    });
+
+    const query = { modelId: model.id, version: version.version, windowStart, windowEnd };
+    const reference = referenceOf(training);
+    const baselineSql = `SELECT count(*), avg(score) FROM predictions WHERE model_id = $1 AND version = $2 AND created_at >= $3 AND created_at < $4`;
+    const measures: Record<string, number[]> = { baseline: [], windowSql: [], feedbackSql: [], report: [] };
+    let lastReport: Awaited<ReturnType<typeof computeMonitoringReport>> | undefined;
+    // Round 0 warms the cache and is not counted; each round measures all four in turn on the same warm data.
+    for (let round = 0; round <= REPEAT; round++) {
+      const baseline = await timed(() => pool.query(baselineSql, [model.id, version.version, windowStart, windowEnd]));
+      const window = await timed(() => aggregateWindow(pool, reference, query));
+      const feedback = await timed(() => aggregateFeedback(pool, 'binary', query));
+      // A fresh window end each round, so each call computes and stores its own report.
+      const end = new Date(windowEnd.getTime() - round);
+      const report = await timed(() =>
+        computeMonitoringReport({ db, pool }, { model: 'bench-drift', windowStart: windowStart.toISOString(), windowEnd: end.toISOString(), lastRetrainAt: null }),
+      );
+      if (round === 0) {
+        if (Number(baseline.value.rows[0]!.count) !== ROWS || window.value.rows !== ROWS) throw new Error('the window does not hold every row');
+        continue;
+      }
+      measures.baseline!.push(baseline.ms);
+      measures.windowSql!.push(window.ms);
+      measures.feedbackSql!.push(feedback.ms);
+      measures.report!.push(report.ms);
+      lastReport = report.value;
+    }
+    const labelled = (await pool.query<{ n: string }>('SELECT count(*) AS n FROM feedback')).rows[0]!.n;
+    const base = median(measures.baseline!);
+    console.log(`${ROWS} predictions × 5 features, ${labelled} labelled; loaded with COPY in ${(load.ms / 1000).toFixed(1)} s; median of ${REPEAT} warm runs; load average ${loadavg().map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} cores`);
+    console.log('| measure | median ms | × one scan | runs (ms) |');
+    console.log('|---|---:|---:|---|');
+    const rows: [string, string][] = [
+      ['baseline: SELECT count(*), avg(score) over the window', 'baseline'],
+      ['window SQL (every feature, score, latency, one pass)', 'windowSql'],
+      ['feedback SQL (labels joined, per score bin)', 'feedbackSql'],
+      ['computeMonitoringReport (both SQL in parallel + statistics + verdict + store)', 'report'],
+    ];
+    for (const [label, key] of rows) {
+      const runs = measures[key]!;
+      console.log(`| ${label} | ${median(runs).toFixed(0)} | ${(median(runs) / base).toFixed(2)} | ${runs.map((ms) => ms.toFixed(0)).join(', ')} |`);
+    }
+    console.log(`verdict: ${lastReport?.verdict} — ${lastReport?.summary}`);
+  } finally {
+    await closeDb();
+    await postgres?.stop();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,47 @@
+// The drift reference of a version, built at registration from the training snapshot: every feature as the
+// model reads it, and the scores the trained model gives those rows (the reference for prediction drift).
+import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
+import { buildFeatureReference, buildNumericReference, type FeatureReference, type NumericReference } from '../ml/drift/index.js';
+import { predictGbdt } from '../ml/gbdt/index.js';
+import { predictLinear } from '../ml/linear/index.js';
+import type { Model } from '../ml/model.js';
+import type { OnnxFeatureSchema } from '../ml/onnx/index.js';
+
+export interface MonitoringReference {
+  snapshotSha256: string;
+  rows: number;
+  /** In the model's feature order. */
+  features: { name: string; reference: FeatureReference }[];
+  /** The trained model's scores on the snapshot rows: probabilities (binary) or values (regression). */
+  score: NumericReference;
+}
+
+export interface BuildReferenceInput {
+  snapshotPath: string;
+  snapshotSha256: string;
+  featureSchema: readonly OnnxFeatureSchema[];
+  /** The trainer's own model (JSON artifact), which scores the rows without onnxruntime. */
+  model: Model;
+}
+
+export async function buildMonitoringReference(input: BuildReferenceInput): Promise<MonitoringReference> {
+  const data = await readSnapshotColumns(input.snapshotPath, {
+    features: input.featureSchema.map((feature) => feature.name),
+    categorical: input.featureSchema.filter((feature) => feature.kind === 'categorical').map((feature) => feature.name),
+    duckdb: { threads: 1 },
+  });
+  const features = input.featureSchema.map((feature) => ({
+    name: feature.name,
+    reference: buildFeatureReference(data.columns[feature.name]!),
+  }));
+  const scores = input.model.kind === 'gbdt' ? predictGbdt(input.model, data) : predictLinear(input.model, data);
+  return { snapshotSha256: input.snapshotSha256, rows: data.rowCount, features, score: buildNumericReference(scores) };
+}
+
+/** The model JSON artifact, as the trainer wrote it (bare, or wrapped in `{ model }`). */
+export function parseTrainerModel(bytes: Buffer): Model {
+  const parsed = JSON.parse(bytes.toString('utf8')) as Model | { model?: Model };
+  const model = 'kind' in parsed ? parsed : parsed.model;
+  if (!model || (model.kind !== 'gbdt' && model.kind !== 'linear')) throw new Error('the model JSON artifact is not a Keel gbdt or linear model');
+  return model;
+}
