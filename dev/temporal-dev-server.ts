@@ -110,12 +110,14 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
         exitCode !== undefined ? `exited with ${exitCode}:\n${output.slice(-10).join('\n')}` : undefined,
     });
   } catch (error) {
-    await server.stop();
+    await server.stop({ graceMs: 5_000 });
     throw error;
   }
   return {
     address,
     uiUrl: options.uiPort !== undefined ? `http://localhost:${options.uiPort}` : undefined,
-    stop: () => server.stop(15_000),
+    stop: async () => {
+      await server.stop({ graceMs: 5_000 });
+    },
   };
 }

@@ -8,6 +8,8 @@ export function createProcessLogger(name: string, level: string): pino.Logger {
     ? level.toUpperCase()
     : 'INFO') as LogLevel;
   Runtime.install({
+    // runWorker owns the signals: the runtime's own handlers shut workers down a second time (IllegalStateError).
+    shutdownSignals: [],
     logger: new DefaultLogger(temporalLevel, (entry) => {
       const method = entry.level === 'TRACE' ? 'trace' : (entry.level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error');
       logger[method]({ ...entry.meta }, entry.message);

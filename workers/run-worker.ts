@@ -1,6 +1,9 @@
-// Shared worker lifecycle: connect, run until SIGINT/SIGTERM, shut down gracefully.
+// Shared worker lifecycle: connect, run until SIGINT/SIGTERM (or the parent's IPC channel closes), shut down gracefully.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type pino from 'pino';
+
+/** Longest a worker waits for its graceful shutdown before it exits anyway (e.g. Temporal is gone). */
+export const DEFAULT_WORKER_STOP_TIMEOUT_MS = 15_000;
 
 export interface RunWorkerOptions {
   address: string;
@@ -9,10 +12,36 @@ export interface RunWorkerOptions {
   logger: pino.Logger;
   worker: Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue'>;
   onShutdown?: () => Promise<void>;
+  /** Default DEFAULT_WORKER_STOP_TIMEOUT_MS. */
+  stopTimeoutMs?: number;
 }
 
 export async function runWorker(options: RunWorkerOptions): Promise<void> {
+  const { logger } = options;
+  const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_WORKER_STOP_TIMEOUT_MS;
   const connection = await NativeConnection.connect({ address: options.address });
+  let stopRequested = false;
+  let requestStop!: () => void;
+  const stopRequestedPromise = new Promise<void>((resolve) => (requestStop = resolve));
+  const stop = (reason: string) => {
+    // The parent's SIGTERM, a terminal's SIGINT and the IPC channel closing may all arrive: shut down once.
+    if (stopRequested) return;
+    stopRequested = true;
+    logger.info({ reason, taskQueue: options.taskQueue }, 'worker stopping');
+    // Shutdown (and closing its resources) waits on the server and the database; when either is gone it may never
+    // finish, and no parent is left to kill us after a `disconnect`. Unref'd: a clean stop exits before it fires.
+    setTimeout(() => {
+      logger.error({ taskQueue: options.taskQueue, stopTimeoutMs }, 'worker did not stop in time; exiting');
+      process.exit(1);
+    }, stopTimeoutMs).unref();
+    requestStop();
+  };
+  const onSignal = (signal: NodeJS.Signals) => stop(signal);
+  const onDisconnect = () => stop('parent exited');
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Started by `npm start` with an IPC channel: stop when that parent goes away, even if it was killed.
+  if (process.send) process.once('disconnect', onDisconnect);
   try {
     const worker = await Worker.create({
       ...options.worker,
@@ -20,16 +49,15 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
       namespace: options.namespace,
       taskQueue: options.taskQueue,
     });
-    const stop = () => worker.shutdown();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    // Started by `npm start` with an IPC channel: stop when that parent goes away, even if it was killed.
-    if (process.send) process.once('disconnect', stop);
-    options.logger.info({ taskQueue: options.taskQueue }, 'worker started');
-    await worker.run();
-    options.logger.info({ taskQueue: options.taskQueue }, 'worker stopped');
+    logger.info({ taskQueue: options.taskQueue }, 'worker started');
+    // Shuts down once a stop is requested, also one that came while the worker was being created (bundling).
+    await worker.runUntil(stopRequestedPromise);
+    logger.info({ taskQueue: options.taskQueue }, 'worker stopped');
   } finally {
     await connection.close();
     await options.onShutdown?.();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('disconnect', onDisconnect);
   }
 }
