@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { datasetSnapshots, modelAliases, models, modelVersions } from '../db/schema.js';
 import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { insertRunRow } from '../test/support/run-rows.js';
 import { createDataActivities, type DataActivities } from './data-activities.js';
 
 let database: TestDatabase;
@@ -53,6 +54,7 @@ async function promote(model: string, sha256: string): Promise<void> {
     .insert(models)
     .values({ name: model, task: 'binary', target: 'weather', featureSchema: [] })
     .returning({ id: models.id });
+  await insertRunRow(database.db, `train-${model}`, model);
   await database.db.insert(modelVersions).values({
     modelId: row!.id,
     version: 1,
@@ -71,6 +73,7 @@ async function promote(model: string, sha256: string): Promise<void> {
 
 describe('snapshotDataset activity', () => {
   it('returns the recorded snapshot, and a retried activity returns the same one', async () => {
+    await insertRunRow(database.db, 'run-a');
     const first = await run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
     const retried = await run(activities.snapshotDataset, { runId: 'run-a', source: weatherSpec, requestedBy });
     expect(retried).toEqual(first);
@@ -94,6 +97,14 @@ describe('snapshotDataset activity', () => {
     await expect(pending).rejects.toBeTruthy();
     expect(beats).toContain('snapshot');
     expect(await sandbox.files()).toEqual([]);
+  });
+
+  it('when the run has no runs row (a pipeline started by hand in Temporal), then RUN_NOT_REGISTERED for good', async () => {
+    // Content no other test stored: an already known snapshot is not written again, so its row would not be checked.
+    const transform = 'SELECT * FROM source WHERE month(date) = 1';
+    const failure = await failureOf(run(activities.snapshotDataset, { runId: 'run-by-hand', source: weatherSpec, transform, requestedBy }));
+    expect(failure).toMatchObject({ type: 'RUN_NOT_REGISTERED', nonRetryable: true });
+    expect(failure.message).toMatch(/start runs through the API/);
   });
 
   it('turns a refused source into a non-retryable failure typed by its code, writing nothing', async () => {
@@ -120,6 +131,8 @@ describe('snapshotDataset activity', () => {
 
 describe('validateDataset activity', () => {
   it('when the data is rejected, then DATA_REJECTED for good with details [{ reportId, summary }]; a retry names the same report', async () => {
+    await insertRunRow(database.db, 'run-pass');
+    await insertRunRow(database.db, 'run-pass-2');
     const snapshot = await run(activities.snapshotDataset, { runId: 'run-pass', source: weatherSpec, requestedBy });
     const input = { runId: 'run-pass', model: 'weather-a', snapshotSha256: snapshot.sha256, target: 'weather', task: 'regression' as 'binary' | 'regression' };
     // Five weather classes are not a binary target: the stored report says so, and a retry sees the same report.
@@ -138,6 +151,9 @@ describe('validateDataset activity', () => {
   });
 
   it('when the data shifted from the production snapshot, then it heartbeats both profile steps and throws DATA_REJECTED', async () => {
+    await insertRunRow(database.db, 'run-ref');
+    await insertRunRow(database.db, 'run-summer');
+    await insertRunRow(database.db, 'run-same');
     const reference = await run(activities.snapshotDataset, { runId: 'run-ref', source: weatherSpec, requestedBy });
     await promote('weather-b', reference.sha256);
     const summer = await run(activities.snapshotDataset, {

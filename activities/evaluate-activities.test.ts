@@ -1,6 +1,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { insertRunRow } from '../test/support/run-rows.js';
 import { createEvaluationFixture, type EvaluationFixture } from '../test/support/evaluation-fixture.js';
 import { stumpModel } from '../test/support/model-fixtures.js';
 import type { EvaluateModelInput } from '../workflows/contracts/pipeline-activities.js';
@@ -20,7 +21,11 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-const input = (runId: string, model: string, overrides?: Partial<EvaluateModelInput>) => fixture.input(runId, model, overrides);
+/** The evaluation input of a run that has its runs row, as a run started through the API has. */
+async function input(runId: string, model: string, overrides?: Partial<EvaluateModelInput>): Promise<EvaluateModelInput> {
+  await insertRunRow(database.db, runId, model);
+  return fixture.input(runId, model, overrides);
+}
 
 describe('evaluateModel activity', () => {
   it('when retried, then it returns the stored result instead of writing a second report', async () => {

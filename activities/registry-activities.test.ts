@@ -16,6 +16,7 @@ import { featureSchemaOf } from '../ml/onnx/index.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { onnxBytesOf, sigmoid, stumpModel } from '../test/support/model-fixtures.js';
+import { insertRunRow } from '../test/support/run-rows.js';
 import type {
   EvaluateModelResult,
   RegisterModelVersionInput,
@@ -46,8 +47,9 @@ afterAll(async () => {
   await rm(artifactDir, { recursive: true, force: true });
 });
 
-/** A register input for `runId`, its artifact being the stump model (or `bytes`). */
+/** A register input for `runId` (given its runs row), its artifact being the stump model (or `bytes`). */
 async function registration(model: string, runId: string, options: { shift?: number; bytes?: Uint8Array } = {}): Promise<RegisterModelVersionInput> {
+  await insertRunRow(database.db, runId, model);
   const gbdt = stumpModel('binary', options.shift ?? 0);
   const onnx = await artifacts.putBytes(options.bytes ?? onnxBytesOf(gbdt), { extension: '.onnx' });
   const json = await artifacts.putBytes(Buffer.from(JSON.stringify(gbdt)), { extension: '.json' });

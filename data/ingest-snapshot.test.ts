@@ -6,6 +6,7 @@ import { datasetSnapshots } from '../db/schema.js';
 import { KeelError } from '../errors/keel-error.js';
 import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { insertRunRow } from '../test/support/run-rows.js';
 import { ingestSnapshot, sourceFromSpec, type IngestDeps } from './ingest-snapshot.js';
 
 let database: TestDatabase;
@@ -33,6 +34,7 @@ afterEach(async () => {
 
 describe('ingestSnapshot', () => {
   it('joins a named extra source in the feature SQL and records both sources', async () => {
+    await insertRunRow(database.db, 'run-join');
     await writeFile(`${sandbox.dataRoot}/conditions.csv`, 'weather,kind\nrain,wet\ndrizzle,wet\nsun,dry\nsnow,wet\nfog,dry\n');
     const joined = await ingestSnapshot(deps, {
       runId: 'run-join',
@@ -48,6 +50,8 @@ describe('ingestSnapshot', () => {
   });
 
   it('records one snapshot row per content, even when retried or run by another run', async () => {
+    await insertRunRow(database.db, 'run-a');
+    await insertRunRow(database.db, 'run-b');
     const first = await ingestSnapshot(deps, { runId: 'run-a', source: weatherSpec, requestedBy });
     const retried = await ingestSnapshot(deps, { runId: 'run-a', source: weatherSpec, requestedBy });
     const other = await ingestSnapshot(deps, { runId: 'run-b', source: weatherSpec, requestedBy });

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { datasetSnapshots, modelAliases, models, modelVersions, validationReports } from '../db/schema.js';
 import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { insertRunRow } from '../test/support/run-rows.js';
 import { DataRejectedError } from './errors.js';
 import { ingestSnapshot, type IngestDeps } from './ingest-snapshot.js';
 import { validateSnapshot } from './validate-snapshot.js';
@@ -48,6 +49,7 @@ async function promote(model: string, sha256: string): Promise<void> {
     .insert(models)
     .values({ name: model, task: 'binary', target: 'weather', featureSchema: [] })
     .returning({ id: models.id });
+  await insertRunRow(database.db, `train-${model}`, model);
   await database.db.insert(modelVersions).values({
     modelId: row!.id,
     version: 1,
@@ -66,6 +68,8 @@ async function promote(model: string, sha256: string): Promise<void> {
 
 describe('validateSnapshot', () => {
   it('stores a report once per run: a rejection and its retry name the same report, a pass is returned again', async () => {
+    await insertRunRow(database.db, 'run-pass');
+    await insertRunRow(database.db, 'run-pass-2');
     const snapshot = await ingestSnapshot(deps, { runId: 'run-pass', source: weatherSpec, requestedBy });
     const input = { runId: 'run-pass', model: 'weather-a', snapshotSha256: snapshot.sha256, target: 'weather', task: 'binary' as 'binary' | 'regression' };
     const steps: string[] = [];
@@ -99,6 +103,9 @@ describe('validateSnapshot', () => {
   });
 
   it('when the data shifted from the production snapshot, then it stores a failing report and rejects the data', async () => {
+    await insertRunRow(database.db, 'run-ref');
+    await insertRunRow(database.db, 'run-summer');
+    await insertRunRow(database.db, 'run-same');
     const reference = await ingestSnapshot(deps, { runId: 'run-ref', source: weatherSpec, requestedBy });
     await promote('weather-b', reference.sha256);
     const summer = await ingestSnapshot(deps, {

@@ -103,7 +103,7 @@ export const datasetSnapshots = pgTable(
     source: jsonb('source').notNull(),
     transform: text('transform'),
     profile: jsonb('profile'),
-    createdByRun: text('created_by_run'),
+    createdByRun: text('created_by_run').references(() => runs.id),
     createdBy: text('created_by'),
     createdAt: createdAt(),
   },
@@ -148,7 +148,9 @@ export const validationReports = pgTable(
   'validation_reports',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    runId: text('run_id').notNull(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id),
     snapshotSha256: text('snapshot_sha256').notNull(),
     referenceSha256: text('reference_sha256'),
     passed: boolean('passed').notNull(),
@@ -165,7 +167,9 @@ export const evaluationReports = pgTable(
   'evaluation_reports',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    runId: text('run_id').notNull(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id),
     model: text('model').notNull(),
     candidateSha256: text('candidate_sha256').notNull(),
     championVersion: integer('champion_version'),
@@ -209,7 +213,9 @@ export const modelVersions = pgTable(
     params: jsonb('params').notNull(),
     featureSchema: jsonb('feature_schema').notNull(),
     /** Lineage: the run, the training snapshot and the champion it was compared with. */
-    runId: text('run_id').notNull(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id),
     snapshotSha256: text('snapshot_sha256').notNull(),
     parentVersion: integer('parent_version'),
     evaluationReportId: uuid('evaluation_report_id').references(() => evaluationReports.id),
@@ -255,7 +261,8 @@ export const deployments = pgTable(
     action: text('action', { enum: DEPLOYMENT_ACTIONS }).notNull(),
     reason: text('reason'),
     actor: text('actor').notNull(),
-    runId: text('run_id'),
+    /** Null for ops' rollbacks, which no run made. */
+    runId: text('run_id').references(() => runs.id),
     createdAt: createdAt(),
   },
   (t) => [
@@ -271,7 +278,9 @@ export const approvals = pgTable(
   'approvals',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    runId: text('run_id').notNull(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id),
     modelVersionId: uuid('model_version_id').references(() => modelVersions.id),
     decision: text('decision', { enum: APPROVAL_DECISIONS }).notNull(),
     reviewer: text('reviewer').notNull(),

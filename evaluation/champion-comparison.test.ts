@@ -7,6 +7,7 @@ import { getModelByName } from '../db/repositories/models.js';
 import { getModelVersion } from '../db/repositories/model-versions.js';
 import { registerVersion } from '../registry/register-version.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { insertRunRow } from '../test/support/run-rows.js';
 import { setProduction } from '../test/support/model-fixtures.js';
 import { flightsTrainingSql, storeParquetSnapshot } from '../test/support/training-snapshots.js';
 import { trainModel } from '../training/train-model.js';
@@ -43,6 +44,7 @@ async function run(runId: string, seed: number, split: ModelSplit, options: { de
     seed,
     split,
   };
+  await insertRunRow(database.db, runId, 'flights');
   const training = await trainModel({ artifacts, checkpointDir: join(root, 'checkpoints'), keelVersion: 'test' }, input);
   const evaluation: EvaluateModelResult = await evaluateCandidate(
     { db: database.db, artifacts },

@@ -3,6 +3,7 @@ import { getEvaluationReportByRunId } from '../db/repositories/evaluation-report
 import type { GbdtModel } from '../ml/model.js';
 import { binaryMetrics } from '../ml/metrics/index.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { insertRunRow } from '../test/support/run-rows.js';
 import { colorOf, createEvaluationFixture, holdout, SEED, stumpProbability, xOf, yOf, type EvaluationFixture } from '../test/support/evaluation-fixture.js';
 import { onnxBytesOf, registerFixtureVersion, setProduction, stumpModel } from '../test/support/model-fixtures.js';
 import type { EvaluateModelInput } from '../workflows/contracts/pipeline-activities.js';
@@ -22,7 +23,11 @@ afterAll(async () => {
 });
 
 const evaluate = (input: EvaluateModelInput) => evaluateCandidate({ db: database.db, artifacts: fixture.artifacts }, input);
-const input = (runId: string, model: string, overrides?: Partial<EvaluateModelInput>) => fixture.input(runId, model, overrides);
+/** The evaluation input of a run that has its runs row, as a run started through the API has. */
+async function input(runId: string, model: string, overrides?: Partial<EvaluateModelInput>): Promise<EvaluateModelInput> {
+  await insertRunRow(database.db, runId, model);
+  return fixture.input(runId, model, overrides);
+}
 const candidate = (onnxModel: GbdtModel, jsonModel?: GbdtModel) => fixture.candidate(onnxModel, jsonModel);
 
 describe('evaluateCandidate', () => {

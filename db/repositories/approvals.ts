@@ -2,6 +2,7 @@
 import { eq } from 'drizzle-orm';
 import { approvals, type ApprovalDecision, type ApprovalRow } from '../schema.js';
 import type { DbOrTx } from '../client.js';
+import { writeForRun } from './run-ownership.js';
 
 export interface NewApproval {
   runId: string;
@@ -16,11 +17,13 @@ export interface NewApproval {
 /** Records the run's decision; a retry returns the row already there (`created: false`). */
 export async function recordApproval(db: DbOrTx, input: NewApproval): Promise<{ approval: ApprovalRow; created: boolean }> {
   const { decidedAt, ...values } = input;
-  const inserted = await db
-    .insert(approvals)
-    .values({ ...values, ...(decidedAt ? { createdAt: decidedAt } : {}) })
-    .onConflictDoNothing({ target: approvals.runId })
-    .returning();
+  const inserted = await writeForRun(input.runId, () =>
+    db
+      .insert(approvals)
+      .values({ ...values, ...(decidedAt ? { createdAt: decidedAt } : {}) })
+      .onConflictDoNothing({ target: approvals.runId })
+      .returning(),
+  );
   if (inserted[0]) return { approval: inserted[0], created: true };
   const existing = await getApprovalByRunId(db, input.runId);
   if (!existing) throw new Error(`approval of run ${input.runId} conflicted but cannot be read`);

@@ -2,6 +2,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { datasets, datasetSnapshots, modelAliases, models, modelVersions, type DatasetSnapshotRow } from '../schema.js';
+import { writeForRun } from './run-ownership.js';
 
 export async function getSnapshot(db: DbOrTx, sha256: string): Promise<DatasetSnapshotRow | undefined> {
   const [row] = await db.select().from(datasetSnapshots).where(eq(datasetSnapshots.sha256, sha256)).limit(1);
@@ -19,7 +20,8 @@ export type NewSnapshot = typeof datasetSnapshots.$inferInsert;
 
 /** Records a snapshot; the same bytes from any run are one snapshot, so a second insert changes nothing. */
 export async function recordSnapshot(db: DbOrTx, snapshot: NewSnapshot): Promise<DatasetSnapshotRow | undefined> {
-  await db.insert(datasetSnapshots).values(snapshot).onConflictDoNothing({ target: datasetSnapshots.sha256 });
+  const write = () => db.insert(datasetSnapshots).values(snapshot).onConflictDoNothing({ target: datasetSnapshots.sha256 });
+  await (snapshot.createdByRun ? writeForRun(snapshot.createdByRun, write) : write());
   return getSnapshot(db, snapshot.sha256);
 }
 

@@ -2,6 +2,7 @@
 import { eq, inArray } from 'drizzle-orm';
 import { evaluationReports, type EvaluationReportRow } from '../schema.js';
 import type { DbOrTx } from '../client.js';
+import { writeForRun } from './run-ownership.js';
 
 export interface NewEvaluationReport {
   /** Chosen by the caller when the id must appear inside the report itself. */
@@ -19,11 +20,9 @@ export async function saveEvaluationReport(
   db: DbOrTx,
   input: NewEvaluationReport,
 ): Promise<{ report: EvaluationReportRow; created: boolean }> {
-  const inserted = await db
-    .insert(evaluationReports)
-    .values(input)
-    .onConflictDoNothing({ target: evaluationReports.runId })
-    .returning();
+  const inserted = await writeForRun(input.runId, () =>
+    db.insert(evaluationReports).values(input).onConflictDoNothing({ target: evaluationReports.runId }).returning(),
+  );
   if (inserted[0]) return { report: inserted[0], created: true };
   const existing = await getEvaluationReportByRunId(db, input.runId);
   if (!existing) throw new Error(`evaluation report of run ${input.runId} conflicted but cannot be read`);

@@ -4,6 +4,7 @@ import { deployments, modelAliases, type DeploymentAction, type DeploymentRow, t
 import type { DbOrTx } from '../client.js';
 import { writeAudit, type AuditEntry } from './audit.js';
 import { setModelVersionStatus, type ModelVersionStatus } from './model-versions.js';
+import { writeForRun } from './run-ownership.js';
 
 export const PRODUCTION_ALIAS = 'production';
 /** Postgres NOTIFY channel; the payload is the model name. Serving processes LISTEN on it. */
@@ -97,19 +98,21 @@ export async function moveAlias(
         set: { version: move.toVersion, updatedAt: new Date() },
       });
   }
-  const [deployment] = await tx
-    .insert(deployments)
-    .values({
-      modelId: move.modelId,
-      alias: move.alias,
-      fromVersion,
-      toVersion: move.toVersion,
-      action: move.action,
-      reason: move.reason,
-      actor: move.actor,
-      runId: move.runId,
-    })
-    .returning();
+  const insertHistoryRow = () =>
+    tx
+      .insert(deployments)
+      .values({
+        modelId: move.modelId,
+        alias: move.alias,
+        fromVersion,
+        toVersion: move.toVersion,
+        action: move.action,
+        reason: move.reason,
+        actor: move.actor,
+        runId: move.runId,
+      })
+      .returning();
+  const [deployment] = await (move.runId !== null ? writeForRun(move.runId, insertHistoryRow) : insertHistoryRow());
   for (const change of move.statusChanges?.(fromVersion) ?? []) {
     await setModelVersionStatus(tx, move.modelId, change.version, change.status, change.onlyFrom);
   }

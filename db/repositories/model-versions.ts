@@ -3,6 +3,7 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../client.js';
 import { modelVersions, type ModelVersionRow, type ModelVersionStatus } from '../schema.js';
 import type { DbOrTx } from '../client.js';
+import { writeForRun } from './run-ownership.js';
 
 export { MODEL_VERSION_STATUSES, type ModelVersionStatus } from '../schema.js';
 
@@ -44,10 +45,9 @@ export async function registerModelVersion(
       .select({ next: sql<number>`coalesce(max(${modelVersions.version}), 0) + 1` })
       .from(modelVersions)
       .where(eq(modelVersions.modelId, input.modelId));
-    const [row] = await tx
-      .insert(modelVersions)
-      .values({ ...input, version: Number(next), status: 'pending_approval' })
-      .returning();
+    const [row] = await writeForRun(input.runId, () =>
+      tx.insert(modelVersions).values({ ...input, version: Number(next), status: 'pending_approval' }).returning(),
+    );
     await afterCreate?.(tx, row!);
     return { version: row!, created: true };
   });

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
+import { insertRunRow } from '../../test/support/run-rows.js';
 import { auditLog } from '../schema.js';
 import { recordApproval } from './approvals.js';
 import { saveEvaluationReport } from './evaluation-reports.js';
@@ -54,6 +55,7 @@ describe('model registry repositories', () => {
 
   it('when ten runs register at once, then versions are 1..10 and a retried run gets its own version back', async () => {
     const model = await newModel('concurrent');
+    for (let i = 0; i < 10; i++) await insertRunRow(database.db, `concurrent-run-${i}`);
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => registerModelVersion(database.db, versionInput(model.id, `concurrent-run-${i}`))),
     );
@@ -71,6 +73,7 @@ describe('model registry repositories', () => {
 
   it('when a deploy is retried for the same run, then the alias history has one row', async () => {
     const model = await newModel('retry-deploy');
+    await insertRunRow(database.db, 'rd-1');
     await registerModelVersion(database.db, versionInput(model.id, 'rd-1'));
     const move = {
       modelId: model.id,
@@ -90,7 +93,10 @@ describe('model registry repositories', () => {
 
   it('rolls production back to an earlier approved version, with a history row and an audit row', async () => {
     const model = await newModel('rollback');
-    for (const run of ['rb-1', 'rb-2']) await registerModelVersion(database.db, versionInput(model.id, run));
+    for (const run of ['rb-1', 'rb-2']) {
+      await insertRunRow(database.db, run);
+      await registerModelVersion(database.db, versionInput(model.id, run));
+    }
     for (const [version, run] of [[1, 'rb-1'], [2, 'rb-2']] as const) {
       await setModelVersionStatus(database.db, model.id, version, 'approved');
       await database.db.transaction((tx) =>
@@ -110,6 +116,7 @@ describe('model registry repositories', () => {
 
   it('rejects a rollback to a version that was never approved, or to the one already in production', async () => {
     const model = await newModel('rollback-refused');
+    await insertRunRow(database.db, 'rr-1');
     await registerModelVersion(database.db, versionInput(model.id, 'rr-1'));
     await setModelVersionStatus(database.db, model.id, 1, 'rejected');
     const refused = rollbackModel(database.db, { model: 'rollback-refused', version: 1, actor: ops, reason: 'x' });
@@ -124,6 +131,8 @@ describe('model registry repositories', () => {
   });
 
   it('when an approval or an evaluation report is written twice for a run, then the first one stays', async () => {
+    await insertRunRow(database.db, 'ap-1');
+    await insertRunRow(database.db, 'ev-1');
     const first = await recordApproval(database.db, {
       runId: 'ap-1', modelVersionId: null, decision: 'approve', reviewer: 'rita', reviewerKeyId: null, comment: 'ok',
     });
@@ -141,7 +150,10 @@ describe('model registry repositories', () => {
   it('lists every model with its production version, latest version and version count', async () => {
     const model = await newModel('overview');
     await newModel('overview-empty');
-    for (const run of ['ov-1', 'ov-2', 'ov-3']) await registerModelVersion(database.db, versionInput(model.id, run));
+    for (const run of ['ov-1', 'ov-2', 'ov-3']) {
+      await insertRunRow(database.db, run);
+      await registerModelVersion(database.db, versionInput(model.id, run));
+    }
     await database.db.transaction((tx) =>
       moveAlias(tx, { modelId: model.id, alias: PRODUCTION_ALIAS, toVersion: 2, action: 'deploy', actor: 'pipeline', reason: null, runId: 'ov-2' }),
     );

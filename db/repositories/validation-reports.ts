@@ -2,6 +2,7 @@
 import { eq } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { validationReports, type ValidationReportRow } from '../schema.js';
+import { writeForRun } from './run-ownership.js';
 
 export async function getValidationReportByRunId(db: DbOrTx, runId: string): Promise<ValidationReportRow | undefined> {
   const [row] = await db.select().from(validationReports).where(eq(validationReports.runId, runId)).limit(1);
@@ -26,11 +27,13 @@ export interface StoredValidation {
 
 /** Saves the run's report; when a concurrent attempt of the same run wrote first, its report stands and is returned. */
 export async function saveValidationReport(db: DbOrTx, report: NewValidationReport): Promise<StoredValidation | undefined> {
-  const inserted = await db
-    .insert(validationReports)
-    .values(report)
-    .onConflictDoNothing({ target: validationReports.runId })
-    .returning({ id: validationReports.id });
+  const inserted = await writeForRun(report.runId, () =>
+    db
+      .insert(validationReports)
+      .values(report)
+      .onConflictDoNothing({ target: validationReports.runId })
+      .returning({ id: validationReports.id }),
+  );
   if (inserted.length) {
     return { id: inserted[0]!.id, passed: report.passed, summary: report.summary, referenceSha256: report.referenceSha256 };
   }

@@ -7,6 +7,7 @@ import { getOrCreateModel } from '../../db/repositories/models.js';
 import type { ModelVersionRow } from '../../db/schema.js';
 import type { GbdtModel, Task } from '../../ml/model.js';
 import { exportModelToOnnx, featureSchemaOf } from '../../ml/onnx/index.js';
+import { insertRunRow } from './run-rows.js';
 
 /**
  * One tree over `x` (numeric) and `color` (categorical red/blue): x <= 0.5 → -1, else color red → +1, other → +0.5,
@@ -62,6 +63,7 @@ export async function registerFixtureVersion(db: Db, artifacts: ArtifactStore, s
   const gbdt = stumpModel(task, spec.shift ?? 0);
   const stored = await artifacts.putBytes(spec.bytes ?? onnxBytesOf(gbdt), { extension: '.onnx' });
   const model = await getOrCreateModel(db, { name: spec.model, task, target: 'y', featureSchema: featureSchemaOf(gbdt.features) });
+  await insertRunRow(db, spec.runId, spec.model);
   const { version } = await registerModelVersion(db, {
     modelId: model.id,
     runId: spec.runId,

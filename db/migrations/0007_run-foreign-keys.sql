@@ -1,0 +1,8 @@
+-- NOT VALID: new writes are checked; rows an older Keel wrote for a run started by hand in Temporal (no runs row)
+-- do not block the upgrade. `ALTER TABLE … VALIDATE CONSTRAINT` checks them once cleaned up.
+ALTER TABLE "approvals" ADD CONSTRAINT "approvals_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE no action ON UPDATE no action NOT VALID;--> statement-breakpoint
+ALTER TABLE "dataset_snapshots" ADD CONSTRAINT "dataset_snapshots_created_by_run_runs_id_fk" FOREIGN KEY ("created_by_run") REFERENCES "public"."runs"("id") ON DELETE no action ON UPDATE no action NOT VALID;--> statement-breakpoint
+ALTER TABLE "deployments" ADD CONSTRAINT "deployments_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE no action ON UPDATE no action NOT VALID;--> statement-breakpoint
+ALTER TABLE "evaluation_reports" ADD CONSTRAINT "evaluation_reports_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE no action ON UPDATE no action NOT VALID;--> statement-breakpoint
+ALTER TABLE "model_versions" ADD CONSTRAINT "model_versions_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE no action ON UPDATE no action NOT VALID;--> statement-breakpoint
+ALTER TABLE "validation_reports" ADD CONSTRAINT "validation_reports_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE no action ON UPDATE no action NOT VALID;
