@@ -1,4 +1,5 @@
 // Stopping owned children: a child that ignores the stop signal is SIGKILLed with its process group, never orphaned.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { startProcess } from './child-process.js';
 
@@ -10,10 +11,17 @@ const IGNORES_SIGTERM = `
   setInterval(() => undefined, 1000);
 `;
 
+/** Running, not a zombie: a killed grandchild is reparented, and where nothing reaps it, it stays a zombie. */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state …"; Z is a zombie, X dead.
+    const state = /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    return state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }
