@@ -154,6 +154,7 @@ describe('validateSnapshot', () => {
 
   it('when a binary target is all positive, then the data is rejected naming the class and its count (not a failed training later)', async () => {
     const transform = 'SELECT temp_max, wind, 1 AS sunny FROM source';
+    await insertRunRow(database.db, 'run-one-class');
     const snapshot = await ingestSnapshot(deps, { runId: 'run-one-class', source: weatherSpec, transform, requestedBy });
     const rejected = await rejectionOf(
       validateSnapshot(deps, { runId: 'run-one-class', model: 'sunny-one-class', snapshotSha256: snapshot.sha256, target: 'sunny', task: 'binary' }),

@@ -19,6 +19,7 @@ import { createServingDeps, type ServingDeps } from '../serving/serving-deps.js'
 import type { ServingRecipe } from '../workflows/contracts/serving-recipe.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { onnxBytesOf, setProduction, stumpModel } from './support/model-fixtures.js';
+import { insertRunRow } from './support/run-rows.js';
 
 const silent = pino({ level: 'silent' });
 let database: TestDatabase;
@@ -57,6 +58,7 @@ async function deployWithRecipe(model: string, servingRecipe: ServingRecipe): Pr
   const gbdt = stumpModel('binary');
   const stored = await artifacts.putBytes(onnxBytesOf(gbdt), { extension: '.onnx' });
   const row = await getOrCreateModel(database.db, { name: model, task: 'binary', target: 'y', featureSchema: featureSchemaOf(gbdt.features) });
+  await insertRunRow(database.db, `${model}-1`, model);
   const { version } = await registerModelVersion(database.db, {
     modelId: row.id,
     runId: `${model}-1`,

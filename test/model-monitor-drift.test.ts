@@ -86,17 +86,18 @@ const FEATURE_SCHEMA = [...featureSchemaOf(stump.features), { name: 'flag', kind
 async function deployedModel(name: string): Promise<ModelVersionRow> {
   const version = await registerFixtureVersion(database.db, artifacts, { model: name, runId: `${name}-run-1` });
   await setProduction(database.db, version, name);
-  await database.db.insert(runs).values({
-    id: version.runId,
+  // The fixture registered the run with a minimal row; this is the production run as the API would have stored it.
+  const productionRun = {
     workflowId: `pipeline/${name}/${version.runId}`,
     model: name,
     // The production run was auto-approved: a retrain the monitor starts must still wait for a person.
     spec: { model: name, dataset: { uri: '/data/frame.csv' }, target: 'y', task: 'binary', policy: { autoApprove: true, approvalTimeout: '72h' } },
     specHash: 'h',
     requestedByName: 'erin',
-    status: 'deployed',
-    stage: 'done',
-  });
+    status: 'deployed' as const,
+    stage: 'done' as const,
+  };
+  await database.db.insert(runs).values({ id: version.runId, ...productionRun }).onConflictDoUpdate({ target: runs.id, set: productionRun });
   const frame = generateFrame(5000, 1);
   const dir = await mkdtemp(join(tmpdir(), 'keel-frame-'));
   try {
