@@ -152,8 +152,7 @@ describe('training worker killed with SIGKILL', () => {
       const handle = await temporal.client.workflow.start<typeof trainOnly>('trainOnly', {
         taskQueue: workflowTaskQueue,
         workflowId: uniqueName('train-only'),
-        // Long enough that a loaded CI machine cannot starve the standby worker's heartbeats into a second timeout.
-        args: [{ training, trainingTaskQueue, heartbeatTimeout: '8 seconds' }],
+        args: [{ training, trainingTaskQueue, heartbeatTimeout: '3 seconds' }],
       });
       try {
         // Kill mid-run, once a checkpoint at or past KILL_AFTER_CHECKPOINT is on disk and the server holds a
