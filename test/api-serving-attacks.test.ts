@@ -406,6 +406,8 @@ describe('Postgres unreachable while serving', () => {
       expect(page.statusCode).toBe(503);
       const cold = await call('POST', '/v1/models/other/predict', { rows: [good] });
       expect(cold.statusCode).toBe(503);
+      // The flusher retries on its own schedule; wait (bounded) for it to have tried against the dead connection.
+      for (let i = 0; i < 600 && deps.predictionLog.stats().failedFlushes === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(deps.predictionLog.stats().failedFlushes).toBeGreaterThan(0);
     } finally {
       await proxy.restore();
