@@ -1,53 +1,22 @@
 // The trainModel activity as an adapter: heartbeats the training's progress, resumes from the last heartbeat's
 // details, stops on cancellation and maps errors. The training itself is tested in training/train-model.test.ts.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { Info } from '@temporalio/activity';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
 import { FAILURE_TYPES } from '../workflows/failure-types.js';
 import { createTrainingActivities, type TrainingHeartbeat } from './training-activities.js';
-import { SEATTLE_TRAINING_SQL, storeParquetSnapshot } from '../test/support/training-snapshots.js';
+import { filesUnder } from '../test/support/files-under.js';
+import { rejectionOf } from '../test/support/rejection-of.js';
+import { useSeattleTrainingFixture } from '../test/support/seattle-training-fixture.js';
 
-let root: string;
-let artifacts: FsArtifactStore;
-let seattle: string;
-const checkpointDirs: string[] = [];
-
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'keel-training-activity-'));
-  artifacts = new FsArtifactStore(join(root, 'artifacts'));
-  seattle = await storeParquetSnapshot(artifacts, SEATTLE_TRAINING_SQL);
-});
-
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-const weatherFeatures = ['precipitation', 'temp_max', 'temp_min', 'wind', 'month'];
-
-function sunnyInput(overrides: Partial<TrainModelInput> = {}): TrainModelInput {
-  return {
-    runId: 'run-sunny',
-    model: 'sunny-days',
-    snapshotSha256: seattle,
-    target: 'sunny',
-    task: 'binary',
-    features: weatherFeatures,
-    trainer: {
-      kind: 'gbdt',
-      // Bagging and feature sampling: a resumed run must also restore the sampler's state.
-      params: { numIterations: 40, numLeaves: 15, minDataInLeaf: 10, learningRate: 0.1, baggingFraction: 0.8, featureFraction: 0.8 },
-    },
-    seed: 7,
-    ...overrides,
-  };
-}
+const seattleTraining = useSeattleTrainingFixture('keel-training-activity-');
+const { sunnyInput, depsWith } = seattleTraining;
 
 /** Failed activities are expected here: keep the SDK's warnings out of the test output. */
 function mockEnvironment(info: Partial<Info> = {}): MockActivityEnvironment {
@@ -55,29 +24,12 @@ function mockEnvironment(info: Partial<Info> = {}): MockActivityEnvironment {
 }
 
 function activitiesWith(checkpointEveryIterations = 5) {
-  const checkpointDir = join(root, `checkpoints-${checkpointDirs.length}`);
-  checkpointDirs.push(checkpointDir);
-  const activities = createTrainingActivities({
-    artifacts,
-    checkpointDir,
-    keelVersion: '0.1.0-test',
-    checkpointPolicy: { everyIterations: checkpointEveryIterations, everyMs: Number.POSITIVE_INFINITY },
-  });
-  return { activities, checkpointDir };
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  const deps = depsWith(checkpointEveryIterations);
+  return { activities: createTrainingActivities(deps), checkpointDir: deps.checkpointDir };
 }
 
 async function expectTrainingFailed(promise: Promise<unknown>, messagePart: RegExp): Promise<ApplicationFailure> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ApplicationFailure);
-  const failure = error as ApplicationFailure;
+  const failure = await rejectionOf(promise, ApplicationFailure);
   expect(failure.type).toBe(FAILURE_TYPES.trainingFailed);
   expect(failure.nonRetryable).toBe(true);
   expect(failure.message).toMatch(messagePart);
@@ -188,8 +140,8 @@ describe('trainModel activity failures', () => {
 
   it('when something else throws a RangeError (a bug), then it is not made non-retryable', async () => {
     const bug = new RangeError('offset out of range');
-    const broken = Object.assign(Object.create(artifacts) as FsArtifactStore, { localPath: () => Promise.reject(bug) });
-    const activities = createTrainingActivities({ artifacts: broken, checkpointDir: join(root, 'broken'), keelVersion: '0.1.0-test' });
+    const broken = Object.assign(Object.create(seattleTraining.artifacts) as FsArtifactStore, { localPath: () => Promise.reject(bug) });
+    const activities = createTrainingActivities({ artifacts: broken, checkpointDir: join(seattleTraining.root, 'broken'), keelVersion: '0.1.0-test' });
     await expect(mockEnvironment().run(activities.trainModel, sunnyInput())).rejects.toBe(bug);
   });
 });

@@ -1,8 +1,7 @@
 // The train stage as a plain function: no Temporal. Progress, abort and resume go through TrainingControl.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { loadTrainingData, selectRows } from '../data/training-data.js';
 import { KeelError } from '../errors/keel-error.js';
@@ -10,6 +9,9 @@ import { predictGbdt } from '../ml/gbdt/index.js';
 import type { GbdtModel } from '../ml/model.js';
 import { createOnnxScorer, readOnnxMetadata } from '../ml/onnx/index.js';
 import { splitPart } from '../ml/split.js';
+import { filesUnder } from '../test/support/files-under.js';
+import { rejectionOf } from '../test/support/rejection-of.js';
+import { useSeattleTrainingFixture, weatherFeatures } from '../test/support/seattle-training-fixture.js';
 import { SEATTLE_TRAINING_SQL, storeParquetSnapshot } from '../test/support/training-snapshots.js';
 import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
 import { ArtifactIntegrityError, ArtifactNotFoundError } from '../artifacts/artifact-store.js';
@@ -18,62 +20,11 @@ import { TrainingDataError } from '../data/training-data.js';
 import { asTrainingFailure, SnapshotReadError, trainModel, type TrainingDeps } from './train-model.js';
 import type { TrainingControl, TrainingProgress } from './training-progress.js';
 
-let root: string;
-let artifacts: FsArtifactStore;
-let seattle: string;
-let depsCount = 0;
-
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'keel-train-model-'));
-  artifacts = new FsArtifactStore(join(root, 'artifacts'));
-  seattle = await storeParquetSnapshot(artifacts, SEATTLE_TRAINING_SQL);
-});
-
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-const weatherFeatures = ['precipitation', 'temp_max', 'temp_min', 'wind', 'month'];
-
-function sunnyInput(overrides: Partial<TrainModelInput> = {}): TrainModelInput {
-  return {
-    runId: 'run-sunny',
-    model: 'sunny-days',
-    snapshotSha256: seattle,
-    target: 'sunny',
-    task: 'binary',
-    features: weatherFeatures,
-    trainer: {
-      kind: 'gbdt',
-      // Bagging and feature sampling: a resumed run must also restore the sampler's state.
-      params: { numIterations: 40, numLeaves: 15, minDataInLeaf: 10, learningRate: 0.1, baggingFraction: 0.8, featureFraction: 0.8 },
-    },
-    seed: 7,
-    ...overrides,
-  };
-}
-
-function depsWith(checkpointEveryIterations = 5): TrainingDeps {
-  return {
-    artifacts,
-    checkpointDir: join(root, `checkpoints-${depsCount++}`),
-    keelVersion: '0.1.0-test',
-    checkpointPolicy: { everyIterations: checkpointEveryIterations, everyMs: Number.POSITIVE_INFINITY },
-  };
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-}
+const seattleTraining = useSeattleTrainingFixture('keel-train-model-');
+const { sunnyInput, depsWith } = seattleTraining;
 
 async function expectTrainingFailed(promise: Promise<unknown>, messagePart: RegExp): Promise<KeelError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KeelError);
-  const failure = error as KeelError;
+  const failure = await rejectionOf(promise, KeelError);
   expect(failure.code).toBe('TRAINING_FAILED');
   expect(failure.retryable).toBe(false);
   expect(failure.message).toMatch(messagePart);
@@ -102,16 +53,16 @@ describe('trainModel', () => {
     expect(uninterrupted.params).toMatchObject({ numIterations: 40, numLeaves: 15, seed: 7, task: 'binary' });
     expect(uninterrupted.featureSchema).toContainEqual(expect.objectContaining({ name: 'month', kind: 'categorical' }));
 
-    const onnx = await artifacts.read(uninterrupted.artifactSha256);
-    expect(readOnnxMetadata(onnx)).toMatchObject({ snapshotSha256: seattle, keelVersion: '0.1.0-test', task: 'binary' });
+    const onnx = await seattleTraining.artifacts.read(uninterrupted.artifactSha256);
+    expect(readOnnxMetadata(onnx)).toMatchObject({ snapshotSha256: seattleTraining.seattle, keelVersion: '0.1.0-test', task: 'binary' });
     expect(uninterrupted.artifactUri).toMatch(/^file:\/\/.*\.onnx$/);
-    const model = JSON.parse((await artifacts.read(uninterrupted.modelJsonSha256)).toString('utf8')) as GbdtModel;
+    const model = JSON.parse((await seattleTraining.artifacts.read(uninterrupted.modelJsonSha256)).toString('utf8')) as GbdtModel;
     // No earlyStoppingRounds: the model keeps every requested tree, and the result says so.
     expect(model.trees).toHaveLength(40);
     expect(uninterrupted.metrics).toMatchObject({ requestedIterations: 40, keptIterations: 40 });
 
     // The holdout the evaluation stage will score: the ONNX graph agrees with the trainer on it.
-    const data = await loadTrainingData(await artifacts.localPath(seattle), { target: 'sunny', task: 'binary', features: weatherFeatures });
+    const data = await loadTrainingData(await seattleTraining.artifacts.localPath(seattleTraining.seattle), { target: 'sunny', task: 'binary', features: weatherFeatures });
     const holdoutRows = Uint32Array.from({ length: 1461 }, (_, i) => i).filter((i) => splitPart(7, i) === 'holdout');
     const holdout = selectRows(data.dataset, holdoutRows);
     expect(holdout.rowCount).toBe(uninterrupted.holdoutRows);
@@ -230,19 +181,19 @@ describe('trainModel inputs', () => {
   });
 
   it('rejects a target with missing values', async () => {
-    const sha = await storeParquetSnapshot(artifacts, `SELECT temp_max, CASE WHEN wind > 6 THEN NULL ELSE sunny END AS sunny FROM (${SEATTLE_TRAINING_SQL})`);
+    const sha = await storeParquetSnapshot(seattleTraining.artifacts, `SELECT temp_max, CASE WHEN wind > 6 THEN NULL ELSE sunny END AS sunny FROM (${SEATTLE_TRAINING_SQL})`);
     await expectTrainingFailed(run({ snapshotSha256: sha, features: ['temp_max'] }), /target "sunny" has a missing/);
   });
 
   it('rejects a snapshot whose rows all fall outside the training split', async () => {
     // Two rows (one per class, so the target is binary), and a seed that puts both in the holdout.
     const seed = Array.from({ length: 1000 }, (_, s) => s).find((s) => splitPart(s, 0) === 'holdout' && splitPart(s, 1) === 'holdout')!;
-    const sha = await storeParquetSnapshot(artifacts, `SELECT * FROM (VALUES (1.5, true), (2.5, false)) t(x, sunny)`);
+    const sha = await storeParquetSnapshot(seattleTraining.artifacts, `SELECT * FROM (VALUES (1.5, true), (2.5, false)) t(x, sunny)`);
     await expectTrainingFailed(run({ snapshotSha256: sha, features: ['x'], seed }), /none fell into the training split/);
   });
 
   it('refuses a snapshot too small for non-empty training, validation and holdout parts, giving the part sizes', async () => {
-    const sha = await storeParquetSnapshot(artifacts, `SELECT i::DOUBLE AS x, i % 2 = 0 AS sunny FROM range(6) t(i)`);
+    const sha = await storeParquetSnapshot(seattleTraining.artifacts, `SELECT i::DOUBLE AS x, i % 2 = 0 AS sunny FROM range(6) t(i)`);
     await expectTrainingFailed(run({ snapshotSha256: sha, features: ['x'], seed: 7 }), /6 rows, split into \d+ training, \d+ validation and \d+ holdout rows; every part needs at least one row/);
   });
 
@@ -251,14 +202,14 @@ describe('trainModel inputs', () => {
     ['boolean', 'false', '0'],
     ['text', `'yes'`, 'yes'],
   ])('when a binary target (%s) has one class, then it refuses naming the class and its count', async (_kind, value, named) => {
-    const sha = await storeParquetSnapshot(artifacts, `SELECT i::DOUBLE AS x, ${value} AS sunny FROM range(300) t(i)`);
+    const sha = await storeParquetSnapshot(seattleTraining.artifacts, `SELECT i::DOUBLE AS x, ${value} AS sunny FROM range(300) t(i)`);
     const failure = await expectTrainingFailed(run({ snapshotSha256: sha, features: ['x'] }), new RegExp(`has one class: ${named} \\(300 rows\\)`));
     expect(failure.details).toEqual({ column: 'sunny' });
   });
 
   it('when a feature is constant or entirely missing, then training goes on without it and the result names it', async () => {
     const sha = await storeParquetSnapshot(
-      artifacts,
+      seattleTraining.artifacts,
       `SELECT temp_max, 'seattle' AS city, NULL::DOUBLE AS humidity, sunny FROM (${SEATTLE_TRAINING_SQL})`,
     );
     const result = await run({ snapshotSha256: sha, features: ['temp_max', 'city', 'humidity'], runId: 'run-ignored-features' });
@@ -279,12 +230,12 @@ describe('trainModel inputs', () => {
 
   it('when the store fails with a plain error (a bug or an outage), then that error is left as it is, to be retried', async () => {
     const bug = new RangeError('offset out of range');
-    const broken = { ...depsWith(), artifacts: Object.assign(Object.create(artifacts) as FsArtifactStore, { localPath: () => Promise.reject(bug) }) };
+    const broken = { ...depsWith(), artifacts: Object.assign(Object.create(seattleTraining.artifacts) as FsArtifactStore, { localPath: () => Promise.reject(bug) }) };
     await expect(trainModel(broken, sunnyInput())).rejects.toBe(bug);
   });
 
   it('when the snapshot file cannot be read at all, then the error is not a KeelError: it is retried', async () => {
-    const unreadable = { ...depsWith(), artifacts: Object.assign(Object.create(artifacts) as FsArtifactStore, { localPath: () => Promise.resolve(join(root, 'missing.parquet')) }) };
+    const unreadable = { ...depsWith(), artifacts: Object.assign(Object.create(seattleTraining.artifacts) as FsArtifactStore, { localPath: () => Promise.resolve(join(seattleTraining.root, 'missing.parquet')) }) };
     const error = await trainModel(unreadable, sunnyInput()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(KeelError);
@@ -295,7 +246,7 @@ describe('trainModel inputs', () => {
     expect(result.params.labelClasses).toEqual(['dry', 'wet']);
     // Wet days have precipitation: the model must have learnt that, in the right direction.
     expect(result.metrics.validAuc).toBeGreaterThan(0.8);
-    const model = JSON.parse((await artifacts.read(result.modelJsonSha256)).toString('utf8')) as GbdtModel;
+    const model = JSON.parse((await seattleTraining.artifacts.read(result.modelJsonSha256)).toString('utf8')) as GbdtModel;
     const [dryDay, wetDay] = predictGbdt(model, [
       { precipitation: 0, temp_max: 20, temp_min: 10, wind: 3, month: 'July' },
       { precipitation: 15, temp_max: 8, temp_min: 4, wind: 3, month: 'November' },

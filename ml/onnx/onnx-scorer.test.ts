@@ -1,31 +1,10 @@
 // The scorer coalesces concurrent calls into one onnxruntime run; every caller must still get its own rows' scores.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { GbdtModel } from '../model.js';
+import { sigmoid, stumpModel } from '../../test/support/model-fixtures.js';
 import { createOnnxScorer, exportModelToOnnx, OnnxInputError, type OnnxScorer } from './index.js';
 
 /** x <= 0.5 → -1; else color red → +1, other → +0.5 (binary: sigmoid of that). */
-const stump: GbdtModel = {
-  kind: 'gbdt',
-  task: 'binary',
-  features: [
-    { name: 'x', kind: 'numeric' },
-    { name: 'color', kind: 'categorical', categories: ['red', 'blue'] },
-  ],
-  baseScore: 0,
-  trees: [
-    {
-      feature: [0, -1, 1, -1, -1],
-      threshold: [0.5, 0, 0, 0, 0],
-      categorySets: [null, null, [0], null, null],
-      missingLeft: [true, false, false, false, false],
-      left: [1, -1, 3, -1, -1],
-      right: [2, -1, 4, -1, -1],
-      value: [0, -1, 0, 1, 0.5],
-      gain: [1, 0, 1, 0, 0],
-    },
-  ],
-};
-const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+const stump = stumpModel('binary');
 
 let scorer: OnnxScorer;
 afterAll(() => scorer?.close());
