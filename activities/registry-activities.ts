@@ -8,8 +8,9 @@ import { recordMonitoringReference } from '../monitoring/record-reference.js';
 import { deployVersion, type DeployDeps, type DeployLogger } from '../registry/deploy-version.js';
 import { registerVersion } from '../registry/register-version.js';
 import { recordReviewDecision } from '../registry/review-decision.js';
+import { withdrawPendingVersion } from '../registry/withdraw-version.js';
 import type { ModelCache } from '../serving/model-cache.js';
-import type { DeployModelVersionInput, DeployModelVersionResult, PipelineActivities, RecordReviewDecisionInput, RecordRunProgressInput, RegisterModelVersionInput, RegisterModelVersionResult } from '../workflows/contracts/pipeline-activities.js';
+import type { DeployModelVersionInput, DeployModelVersionResult, PipelineActivities, RecordReviewDecisionInput, RecordRunProgressInput, RegisterModelVersionInput, RegisterModelVersionResult, WithdrawPendingVersionInput } from '../workflows/contracts/pipeline-activities.js';
 import { keepHeartbeating } from './heartbeat.js';
 
 export interface RegistryActivityDeps {
@@ -62,10 +63,14 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
       }
     },
 
+    async withdrawPendingVersion(input: WithdrawPendingVersionInput): Promise<void> {
+      await withFailureMapping(() => withdrawPendingVersion(db, input));
+    },
+
     async recordRunProgress(input: RecordRunProgressInput): Promise<void> {
       await updateRunProgress(db, input, clock());
     },
-  } satisfies Pick<PipelineActivities, 'registerModelVersion' | 'recordReviewDecision' | 'deployModelVersion' | 'recordRunProgress'>;
+  } satisfies Pick<PipelineActivities, 'registerModelVersion' | 'recordReviewDecision' | 'deployModelVersion' | 'withdrawPendingVersion' | 'recordRunProgress'>;
 }
 
 export type RegistryActivities = ReturnType<typeof createRegistryActivities>;

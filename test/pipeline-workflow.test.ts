@@ -13,7 +13,8 @@ import type { ReviewInput } from '../workflows/contracts/review.js';
 import type { Policy } from '../workflows/contracts/run-spec.js';
 import { reviewUpdate, statusQuery, type PipelineStatus } from '../workflows/pipeline-messages.js';
 import { pipelineWorkflowId, scheduledWorkflowIdPrefix } from '../workflows/workflow-ids.js';
-import type { pipeline } from '../workflows/pipeline.js';
+import { LATE_CANCEL_REASON, type pipeline } from '../workflows/pipeline.js';
+import { toErrorResponse } from '../api/errors.js';
 import { workflowsPath } from '../workers/workflow-bundle.js';
 import { keepHistory as keepHistoryFile } from './support/keep-history.js';
 import { createScriptedActivities, type Recorder, type Script } from './support/scripted-activities.js';
@@ -98,6 +99,26 @@ async function awaitStage(handle: Harness['handle'], stage: PipelineStatus['stag
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`run never reached stage ${stage}`);
+}
+
+/** Waits until a workflow task completed after the cancel request, i.e. the workflow has seen the cancel. */
+async function awaitCancelSeen(handle: Harness['handle']): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const requested = events.findIndex((event) => event.workflowExecutionCancelRequestedEventAttributes);
+    if (requested >= 0 && events.slice(requested).some((event) => event.workflowTaskCompletedEventAttributes)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the workflow never processed the cancel request');
+}
+
+/** The retry policies of the activities the run scheduled, by activity type. */
+async function scheduledRetryPolicies(handle: Harness['handle']) {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events.flatMap((event) => {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    return scheduled ? [{ type: scheduled.activityType?.name, retryPolicy: scheduled.retryPolicy, scheduleToClose: scheduled.scheduleToCloseTimeout }] : [];
+  });
 }
 
 async function keepHistory(name: string, handle: Harness['handle']): Promise<void> {
@@ -296,6 +317,82 @@ describe('pipeline workflow on the real dev server', () => {
       await keepHistory('scheduled', handle);
     } finally {
       await schedule.delete();
+    }
+  });
+  it('when a cancel arrives while deploying, then deploy and the monitor notification finish and the run ends deployed, saying the cancel came too late', async () => {
+    const run = await startRun('deploy-late-cancel', { deployHolds: true }, { autoApprove: true });
+    const result = await run.during(async () => {
+      try {
+        await run.recorder.deployStarted;
+        await run.handle.cancel();
+        await awaitCancelSeen(run.handle);
+        // The cancel has reached the workflow while production was moving: nothing may be marked cancelled yet.
+        expect(run.recorder.progress.map((progress) => progress.status)).not.toContain('cancelled');
+      } finally {
+        run.recorder.releaseDeploy();
+      }
+      return run.handle.result();
+    });
+    expect(result).toMatchObject({ status: 'deployed', stage: 'done', reason: LATE_CANCEL_REASON });
+    expect(run.recorder.deployed).toEqual([1]);
+    expect(run.recorder.monitorNotified).toEqual([1]);
+    expect(run.recorder.progress.at(-1)).toMatchObject({ stage: 'done', status: 'deployed', reason: LATE_CANCEL_REASON });
+    expect((await run.handle.describe()).status.name).toBe('COMPLETED');
+    await keepHistory('deploy-late-cancel', run.handle);
+  });
+
+  it('when a review arrives after the approval timer fired, then it is refused (409) and the run ends expired', async () => {
+    const run = await startRun('expire-refuses-late-review', { reviewDecisionHolds: true }, { approvalTimeout: '1 second' });
+    const result = await run.during(async () => {
+      // The timer has fired and the expiry is being recorded: the row and the status query still say awaiting_review.
+      try {
+        await run.recorder.reviewDecisionStarted;
+        expect((await run.handle.query(statusQuery)).status).toBe('awaiting_review');
+        const late = await run.handle
+          .executeUpdate(reviewUpdate, { args: [{ decision: 'approve', reviewer }] })
+          .then(() => undefined, (error: unknown) => error);
+        expect(late).toBeInstanceOf(WorkflowUpdateFailedError);
+        expect(late).toMatchObject({ cause: { type: 'NOT_AWAITING_REVIEW' } });
+        const answer = toErrorResponse(late);
+        expect(answer.status).toBe(409);
+        expect(answer.body.error.message).toContain('approval timeout');
+      } finally {
+        run.recorder.releaseReviewDecision();
+      }
+      return run.handle.result();
+    });
+    expect(result.status).toBe('expired');
+    expect(run.recorder.decisions.map((decision) => decision.result.decision)).toEqual(['expire']);
+    expect(run.recorder.deployed).toEqual([]);
+    await keepHistory('expire-refuses-late-review', run.handle);
+  });
+
+  it('when a run is cancelled while awaiting review, then its version is withdrawn and the run ends cancelled', async () => {
+    const run = await startRun('cancel-during-review', {});
+    await run.during(async () => {
+      await awaitStage(run.handle, 'awaiting_review');
+      await run.handle.cancel();
+      await expect(run.handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    });
+    expect((await run.handle.describe()).status.name).toBe('CANCELLED');
+    expect(run.recorder.withdrawn).toEqual([{ runId: expect.stringMatching(/^cancel-during-review-/), reason: 'the run was cancelled while awaiting review' }]);
+    expect(run.recorder.decisions).toEqual([]);
+    expect(run.recorder.deployed).toEqual([]);
+    expect(run.recorder.progress.at(-1)).toMatchObject({ stage: 'done', status: 'cancelled', modelVersion: 1 });
+    await keepHistory('cancel-during-review', run.handle);
+  });
+
+  it('when an activity fails transiently more than five times, then it is retried and the run still deploys', async () => {
+    const run = await startRun('transient-outage', { evaluateOutageAttempts: 5 }, { autoApprove: true });
+    const result = await run.during(() => run.handle.result());
+    expect(result.status).toBe('deployed');
+    expect(run.recorder.evaluateAttempts).toBe(6);
+    const policies = await scheduledRetryPolicies(run.handle);
+    expect(policies.length).toBeGreaterThan(0);
+    // No attempt limit (0 = unlimited); a day (two for training) bounds the waiting instead.
+    for (const { retryPolicy, scheduleToClose } of policies) {
+      expect(retryPolicy?.maximumAttempts ?? 0).toBe(0);
+      expect(Number(scheduleToClose?.seconds ?? 0)).toBeGreaterThanOrEqual(24 * 3600);
     }
   });
 });

@@ -6,6 +6,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { workflowsPath } from '../workers/workflow-bundle.js';
+import { PIPELINE_PATCHES } from '../workflows/pipeline-patches.js';
 
 const historiesDir = path.join(import.meta.dirname, 'histories');
 
@@ -79,5 +80,24 @@ describe('replay of recorded workflow histories', () => {
       ),
     );
     expect(localActivityTypes[0]).toBe('registerScheduledRun');
+  });
+  it('includes the pipeline histories of the race fixes, each recorded down its patched branch', async () => {
+    const expected: Record<string, string[]> = {
+      'pipeline-deploy-late-cancel': [PIPELINE_PATCHES.transientRetries, PIPELINE_PATCHES.deployNotCancellable],
+      'pipeline-expire-refuses-late-review': [PIPELINE_PATCHES.transientRetries],
+      'pipeline-cancel-during-review': [PIPELINE_PATCHES.transientRetries, PIPELINE_PATCHES.withdrawOnCancel],
+      // Recorded before the fixes: they replay down the old branches.
+      'pipeline-expire': [],
+      'pipeline-cancel': [],
+    };
+    for (const [name, patches] of Object.entries(expected)) {
+      const history = historyFromJSON(JSON.parse(await fs.readFile(path.join(historiesDir, `${name}.json`), 'utf8')));
+      const patchIds = (history.events ?? []).flatMap((event) =>
+        event.markerRecordedEventAttributes?.markerName === 'core_patch'
+          ? [(JSON.parse(Buffer.from(event.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]?.data ?? new Uint8Array()).toString('utf8')) as { id: string }).id]
+          : [],
+      );
+      expect({ name, patchIds }).toEqual({ name, patchIds: patches });
+    }
   });
 });

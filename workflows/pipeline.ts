@@ -4,6 +4,8 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -12,6 +14,7 @@ import {
 import type { PipelineActivities } from './contracts/pipeline-activities.js';
 import type { PipelineInput } from './contracts/pipeline-input.js';
 import { FAILURE_TYPES } from './failure-types.js';
+import { PIPELINE_PATCHES } from './pipeline-patches.js';
 import { statusQuery, type PipelineStatus } from './pipeline-messages.js';
 import { DEFAULT_APPROVAL_TIMEOUT, openReviewGate } from './review-gate.js';
 import type { RunStatus } from './run-status.js';
@@ -21,26 +24,56 @@ import { runIdFromWorkflowId } from './workflow-ids.js';
 
 const nonRetryableErrorTypes = Object.values(FAILURE_TYPES);
 
-const light = proxyActivities<PipelineActivities>({
+/** Before PIPELINE_PATCHES.transientRetries: five attempts (about 15 s), so a database restart failed the run. */
+const legacyLight = proxyActivities<PipelineActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 5, nonRetryableErrorTypes },
 });
 
-function trainingActivities(taskQueue: string) {
+// Transient failures (an outage of Postgres, the network, the artifact store) are retried for as long as a day; the
+// failure types above are business outcomes and end the run at once.
+const light = proxyActivities<PipelineActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes },
+});
+
+function trainingActivities(taskQueue: string, transientRetries: boolean) {
   return proxyActivities<Pick<PipelineActivities, 'trainModel'>>({
     taskQueue,
     startToCloseTimeout: '12 hours',
     // A killed training worker is noticed within this and the retry resumes from its last checkpoint.
     heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes },
+    ...(transientRetries
+      ? {
+          // Each retry resumes from the last checkpoint, so hours of waiting out an outage lose little work.
+          scheduleToCloseTimeout: '48 hours',
+          retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes },
+        }
+      : { retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes } }),
   });
 }
 
-const bookkeeping = proxyLocalActivities<Pick<PipelineActivities, 'recordRunProgress' | 'registerScheduledRun'>>({
+type Bookkeeping = Pick<PipelineActivities, 'recordRunProgress' | 'registerScheduledRun'>;
+
+/** Before PIPELINE_PATCHES.transientRetries: ten attempts, then the run's row could stay `running` for ever. */
+const legacyBookkeeping = proxyLocalActivities<Bookkeeping>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 10 },
 });
+
+// The run's row must reach every state the workflow reaches: retried until the database answers.
+const bookkeeping = proxyLocalActivities<Bookkeeping>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/** The reason a deployed run records when a cancel arrived while it deployed. */
+export const LATE_CANCEL_REASON = 'cancel arrived too late: the run had deployed';
+/** Appended to a failed deploy's reason when a cancel arrived while it ran. */
+const LATE_CANCEL_OF_FAILED_DEPLOY = 'a cancel arrived while it deployed, too late to stop it';
 
 /** Terminal statuses mapped from the failure type that ended the run. */
 const FAILURE_STATUS: Record<string, RunStatus> = {
@@ -77,8 +110,11 @@ function failureReason(error: unknown): { type?: string; message: string } {
 export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
   const { spec } = input;
   const runId = input.runId ?? runIdFromWorkflowId(workflowInfo().workflowId);
-  const training = trainingActivities(input.trainingTaskQueue ?? TASK_QUEUES.training);
-  const stages = createStageTracker({ runId, model: spec.model, recordRunProgress: bookkeeping.recordRunProgress });
+  const transientRetries = patched(PIPELINE_PATCHES.transientRetries);
+  const activities = transientRetries ? light : legacyLight;
+  const records = transientRetries ? bookkeeping : legacyBookkeeping;
+  const training = trainingActivities(input.trainingTaskQueue ?? TASK_QUEUES.training, transientRetries);
+  const stages = createStageTracker({ runId, model: spec.model, recordRunProgress: records.recordRunProgress });
   const { state } = stages;
   setHandler(statusQuery, () => state);
   const reviews = openReviewGate({ runId, requestedBy: input.requestedBy, policy: spec.policy, stages });
@@ -86,10 +122,12 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
   const seed =
     typeof spec.trainer?.params?.seed === 'number' ? spec.trainer.params.seed : seedFromRunId(runId);
 
+  /** Set once deploy runs in a non-cancellable scope, so a failure can say a cancel came too late to stop it. */
+  let deployingPastCancel = false;
   try {
     if (input.runId === undefined) {
       // Started by a Schedule: no API request created the run's row.
-      await bookkeeping.registerScheduledRun({
+      await records.registerScheduledRun({
         runId,
         workflowId: workflowInfo().workflowId,
         spec,
@@ -98,7 +136,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       });
     }
     await stages.enter('ingest');
-    const snapshot = await light.snapshotDataset({
+    const snapshot = await activities.snapshotDataset({
       runId,
       source: spec.dataset,
       // Only when present, so runs without joins keep the activity input they always had.
@@ -109,7 +147,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
     state.snapshotSha256 = snapshot.sha256;
 
     await stages.enter('validate');
-    const validation = await light.validateDataset({
+    const validation = await activities.validateDataset({
       runId,
       model: spec.model,
       snapshotSha256: snapshot.sha256,
@@ -136,7 +174,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
     });
 
     await stages.enter('evaluate');
-    const evaluation = await light.evaluateModel({
+    const evaluation = await activities.evaluateModel({
       runId,
       model: spec.model,
       snapshotSha256: snapshot.sha256,
@@ -160,7 +198,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
     }
 
     await stages.enter('register');
-    const registered = await light.registerModelVersion({
+    const registered = await activities.registerModelVersion({
       runId,
       model: spec.model,
       task: spec.task,
@@ -173,7 +211,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
 
     const decision = await reviews.decide(evaluation);
     state.review = decision;
-    await light.recordReviewDecision({
+    await activities.recordReviewDecision({
       runId,
       model: spec.model,
       version: registered.version,
@@ -188,25 +226,58 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
     }
 
     await stages.enter('deploy');
-    await light.deployModelVersion({
-      runId,
-      model: spec.model,
-      version: registered.version,
-      actor: decision.reviewer,
-      reason: `run ${runId} approved by ${decision.reviewer}`,
-    });
-
-    await stages.enter('monitor');
-    await light.notifyMonitor({ model: spec.model, version: registered.version, runId });
-    return await stages.finish('deployed');
+    const deployAndTellMonitor = async () => {
+      await activities.deployModelVersion({
+        runId,
+        model: spec.model,
+        version: registered.version,
+        actor: decision.reviewer,
+        reason: `run ${runId} approved by ${decision.reviewer}`,
+      });
+      await stages.enter('monitor');
+      await activities.notifyMonitor({ model: spec.model, version: registered.version, runId });
+    };
+    if (!patched(PIPELINE_PATCHES.deployNotCancellable)) {
+      await deployAndTellMonitor();
+      return await stages.finish('deployed');
+    }
+    // Production moves all or nothing: a cancel arriving now is reported beside the real outcome, not obeyed.
+    deployingPastCancel = true;
+    await CancellationScope.nonCancellable(deployAndTellMonitor);
+    return await stages.finish('deployed', cancelRequested() ? LATE_CANCEL_REASON : undefined);
   } catch (error) {
     if (isCancellation(error)) {
       // Record the outcome even though the workflow itself was cancelled, then let Temporal mark it Canceled.
-      await CancellationScope.nonCancellable(() => stages.finish('cancelled', 'cancelled on request'));
+      await CancellationScope.nonCancellable(async () => {
+        if ((state.modelVersion !== undefined || state.stage === 'register') && patched(PIPELINE_PATCHES.withdrawOnCancel)) {
+          await withdrawPendingVersion(runId, spec.model, state.stage);
+        }
+        await stages.finish('cancelled', 'cancelled on request');
+      });
       throw error;
     }
     if (error instanceof RunEnded) return await stages.finish(error.status, error.reason);
     const { type, message } = failureReason(error);
-    return await stages.finish((type && FAILURE_STATUS[type]) || 'failed', message);
+    const lateCancel = deployingPastCancel && cancelRequested() ? `; ${LATE_CANCEL_OF_FAILED_DEPLOY}` : '';
+    return await stages.finish((type && FAILURE_STATUS[type]) || 'failed', message + lateCancel);
+  }
+}
+
+/** Whether a cancel was requested for this run (the workflow's root scope); outside any non-cancellable scope. */
+function cancelRequested(): boolean {
+  return CancellationScope.current().consideredCancelled;
+}
+
+/** A cancelled run leaves no version waiting for a review nobody can give any more. */
+async function withdrawPendingVersion(runId: string, model: string, stage: string): Promise<void> {
+  try {
+    await light.withdrawPendingVersion({
+      runId,
+      model,
+      reason: stage === 'awaiting_review' ? 'the run was cancelled while awaiting review' : 'the run was cancelled before review',
+    });
+  } catch (error) {
+    // The run is cancelled either way; the version is left as it is and the reason is in the worker's log.
+    log.warn('could not withdraw the version of a cancelled run', { runId, error: failureReason(error).message });
   }
 }

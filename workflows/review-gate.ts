@@ -1,12 +1,14 @@
 // The approval gate: accepts the `review` update (four eyes, only while awaiting review) and waits for a
-// decision, the policy's auto-decision, or the approval timeout.
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+// decision, the policy's auto-decision, or the approval timeout. The first of a review being accepted, the timer
+// firing, or the run being cancelled closes the gate for good: every later review is refused (the API answers 409).
+import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Actor } from './contracts/actor.js';
 import type { EvaluateModelResult } from './contracts/pipeline-activities.js';
 import type { Policy } from './contracts/run-spec.js';
 import { FAILURE_TYPES } from './failure-types.js';
 import type { ReviewInput, ReviewResult } from './contracts/review.js';
+import { PIPELINE_PATCHES } from './pipeline-patches.js';
 import { reviewUpdate } from './pipeline-messages.js';
 import type { StageTracker } from './stage-tracker.js';
 
@@ -23,6 +25,8 @@ export function openReviewGate(args: { runId: string; requestedBy: Actor; policy
   const { runId, requestedBy, policy, stages } = args;
   let pendingReview: ReviewResult | undefined;
   let reviewerKeyId: string | null = null;
+  /** Why the gate no longer takes reviews; set in the same activation as the event that closed it. */
+  let closedBecause: string | undefined;
 
   setHandler(
     reviewUpdate,
@@ -34,12 +38,19 @@ export function openReviewGate(args: { runId: string; requestedBy: Actor; policy
         decidedAt: new Date().toISOString(),
       };
       reviewerKeyId = review.reviewer.keyId;
+      closedBecause ??= `it was already decided: ${review.decision} by ${review.reviewer.name}`;
       return pendingReview;
     },
     {
       // Rejected updates leave no trace in history.
       validator: (review: ReviewInput) => {
         const { stage, status } = stages.state;
+        if (closedBecause !== undefined) {
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPES.notAwaitingReview,
+            message: `run ${runId} no longer takes reviews: ${closedBecause}`,
+          });
+        }
         if (stage !== 'awaiting_review' || status !== 'awaiting_review' || pendingReview !== undefined) {
           throw ApplicationFailure.create({
             type: FAILURE_TYPES.notAwaitingReview,
@@ -79,11 +90,17 @@ export function openReviewGate(args: { runId: string; requestedBy: Actor; policy
       }
       await stages.enter('awaiting_review', 'awaiting_review');
       const timeout = policy?.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT;
-      const decided = await condition(() => pendingReview !== undefined, timeout as Duration);
-      if (!decided || !pendingReview) {
-        return { decision: 'expire', reviewer: 'system', comment: 'approval timed out', decidedAt: new Date().toISOString() };
+      let decided: boolean;
+      try {
+        decided = await condition(() => pendingReview !== undefined, timeout as Duration);
+      } catch (error) {
+        closedBecause ??= 'the run was cancelled while awaiting review';
+        throw error;
       }
-      return pendingReview;
+      closedBecause ??= `the approval timeout (${String(timeout)}) passed and the run expired`;
+      // A review accepted in the activation where the timer fired was answered "accepted": it decides the run.
+      if (pendingReview && (decided || patched(PIPELINE_PATCHES.reviewDecidedOnce))) return pendingReview;
+      return { decision: 'expire', reviewer: 'system', comment: 'approval timed out', decidedAt: new Date().toISOString() };
     },
   };
 }

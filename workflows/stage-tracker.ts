@@ -1,6 +1,6 @@
 // The pipeline's stage bookkeeping: which stage a run is in, how long each took, the search attributes ops filter
 // on, and the run's row (through the recordRunProgress local activity). The `status` query answers from `state`.
-import { upsertSearchAttributes } from '@temporalio/workflow';
+import { CancellationScope, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RecordRunProgressInput } from './contracts/pipeline-activities.js';
 import type { PipelineStatus } from './pipeline-messages.js';
 import { SEARCH_ATTRIBUTES } from './search-attributes.js';
@@ -10,7 +10,10 @@ export interface StageTracker {
   readonly state: PipelineStatus;
   /** Closes the open stage's timing, opens `stage`, and records it. */
   enter(stage: PipelineStage, status?: RunStatus): Promise<void>;
-  /** Closes the open stage's timing and records the run's outcome. */
+  /**
+   * Closes the open stage's timing and records the run's outcome. Never cancelled: the run's row reaches its
+   * terminal status even when the run was cancelled (the local activity retries until the database answers).
+   */
   finish(status: RunStatus, reason?: string): Promise<PipelineStatus>;
 }
 
@@ -54,14 +57,16 @@ export function createStageTracker(args: {
       state.reason = reason;
       // KeelStage carries the outcome once a run is over, so ops can filter e.g. KeelStage = "deploy_failed".
       upsertSearchAttributes({ [SEARCH_ATTRIBUTES.stage]: [status] });
-      await recordRunProgress({
-        runId,
-        stage: 'done',
-        status,
-        reason,
-        snapshotSha256: state.snapshotSha256,
-        modelVersion: state.modelVersion,
-      });
+      await CancellationScope.nonCancellable(() =>
+        recordRunProgress({
+          runId,
+          stage: 'done',
+          status,
+          reason,
+          snapshotSha256: state.snapshotSha256,
+          modelVersion: state.modelVersion,
+        }),
+      );
       return state;
     },
   };

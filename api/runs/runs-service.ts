@@ -278,10 +278,11 @@ export async function reviewRun(
       ],
     });
   } catch (error) {
-    // The update validator's refusals (typed NOT_AWAITING_REVIEW, REQUESTER_CANNOT_REVIEW) answer through the
-    // error handler; a run that closed meanwhile is no longer awaiting review.
+    // The update validator's refusals (typed NOT_AWAITING_REVIEW, REQUESTER_CANNOT_REVIEW) answer 409/403 through
+    // the error handler, naming why the gate closed; a run that closed meanwhile is no longer awaiting review.
     if (isWorkflowClosedOrMissing(error)) {
-      throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status}, not awaiting review`, undefined, { cause: error });
+      const ended = await getRunRow(deps.db, args.id).catch(() => row);
+      throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} has ended (${ended.status}); it no longer takes reviews`, undefined, { cause: error });
     }
     throw error;
   }

@@ -18,6 +18,12 @@ export interface Script {
   smokeFails?: boolean;
   /** Training heartbeats until cancelled instead of finishing. */
   trainingHangs?: boolean;
+  /** Deploy waits (not heartbeating) until the test calls `recorder.releaseDeploy()`. */
+  deployHolds?: boolean;
+  /** Recording a review decision waits until the test calls `recorder.releaseReviewDecision()`. */
+  reviewDecisionHolds?: boolean;
+  /** The first N attempts of evaluate fail with a plain (retryable) error, as during a database outage. */
+  evaluateOutageAttempts?: number;
 }
 
 export interface Recorder {
@@ -28,10 +34,27 @@ export interface Recorder {
   monitorNotified: number[];
   trainingCancelled: boolean;
   trainingStarted: Promise<void>;
+  deployStarted: Promise<void>;
+  releaseDeploy: () => void;
+  reviewDecisionStarted: Promise<void>;
+  releaseReviewDecision: () => void;
+  evaluateAttempts: number;
+  withdrawn: { runId: string; reason: string }[];
+}
+
+/** A promise and the function that resolves it. */
+function latch(): { promise: Promise<void>; open: () => void } {
+  let open: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
 }
 
 export function createScriptedActivities(script: Script): { activities: PipelineActivities; recorder: Recorder } {
   let markTrainingStarted: () => void = () => undefined;
+  const deployStarted = latch();
+  const deployReleased = latch();
+  const reviewDecisionStarted = latch();
+  const reviewDecisionReleased = latch();
   const recorder: Recorder = {
     progress: [],
     scheduledRuns: [],
@@ -40,6 +63,12 @@ export function createScriptedActivities(script: Script): { activities: Pipeline
     monitorNotified: [],
     trainingCancelled: false,
     trainingStarted: new Promise<void>((resolve) => (markTrainingStarted = resolve)),
+    deployStarted: deployStarted.promise,
+    releaseDeploy: deployReleased.open,
+    reviewDecisionStarted: reviewDecisionStarted.promise,
+    releaseReviewDecision: reviewDecisionReleased.open,
+    evaluateAttempts: 0,
+    withdrawn: [],
   };
   const training: TrainModelResult = {
     trainer: 'gbdt',
@@ -98,15 +127,23 @@ export function createScriptedActivities(script: Script): { activities: Pipeline
       return training;
     },
     async evaluateModel() {
+      recorder.evaluateAttempts += 1;
+      if (recorder.evaluateAttempts <= (script.evaluateOutageAttempts ?? 0)) {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:5433 (Postgres is restarting)');
+      }
       return evaluation();
     },
     async registerModelVersion() {
       return { modelVersionId: 'mv1', version: 1 };
     },
     async recordReviewDecision(input) {
+      reviewDecisionStarted.open();
+      if (script.reviewDecisionHolds) await reviewDecisionReleased.promise;
       recorder.decisions.push(input);
     },
     async deployModelVersion(input) {
+      deployStarted.open();
+      if (script.deployHolds) await deployReleased.promise;
       if (script.smokeFails) {
         throw ApplicationFailure.create({
           type: FAILURE_TYPES.smokeTestFailed,
@@ -119,6 +156,9 @@ export function createScriptedActivities(script: Script): { activities: Pipeline
     },
     async notifyMonitor(input) {
       recorder.monitorNotified.push(input.version);
+    },
+    async withdrawPendingVersion(input) {
+      recorder.withdrawn.push({ runId: input.runId, reason: input.reason });
     },
     async recordRunProgress(input) {
       recorder.progress.push(input);

@@ -134,6 +134,13 @@ export interface RecordReviewDecisionInput {
   reviewerKeyId: string | null;
 }
 
+/** The version a cancelled run registered, withdrawn from review (no-op when it was reviewed or never registered). */
+export interface WithdrawPendingVersionInput {
+  runId: string;
+  model: string;
+  reason: string;
+}
+
 export interface DeployModelVersionInput {
   runId: string;
   model: string;
@@ -179,6 +186,7 @@ export interface PipelineActivities {
   registerModelVersion(input: RegisterModelVersionInput): Promise<RegisterModelVersionResult>;
   recordReviewDecision(input: RecordReviewDecisionInput): Promise<void>;
   deployModelVersion(input: DeployModelVersionInput): Promise<DeployModelVersionResult>;
+  withdrawPendingVersion(input: WithdrawPendingVersionInput): Promise<void>;
   notifyMonitor(input: NotifyMonitorInput): Promise<void>;
   recordRunProgress(input: RecordRunProgressInput): Promise<void>;
   registerScheduledRun(input: RegisterScheduledRunInput): Promise<void>;
