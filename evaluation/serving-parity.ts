@@ -12,7 +12,7 @@ import { readSourceSampleRows } from '../data/source-schema.js';
 import { quoteString } from '../data/sql-literal.js';
 import type { ColumnarDataset } from '../ml/dataset.js';
 import type { Task } from '../ml/model.js';
-import type { OnnxFeatureSchema, OnnxScorer } from '../ml/onnx/index.js';
+import { DEFAULT_PARITY_TOLERANCE, type OnnxFeatureSchema, type OnnxScorer } from '../ml/onnx/index.js';
 import type { LoadedModel } from '../serving/model-cache.js';
 import { predictSourceRowsWithModel } from '../serving/predict.js';
 import { createRawRowFeatures } from '../serving/raw-row-features.js';
@@ -21,7 +21,6 @@ import { featureConversion, sourceValueKind, type ServingRecipe, type ServingSou
 
 /** Holdout rows scored through the serving path at most. */
 export const SERVING_PARITY_ROWS = 200;
-const TOLERANCE = 1e-5;
 
 export interface ServingParity {
   /** Holdout rows scored through the serving path in source shape. */
@@ -153,7 +152,7 @@ export async function servingRecipeAndParity(input: ServingParityInput): Promise
       const diff = Math.abs(served - trainer[i]!);
       maxAbsDiff = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : Math.max(maxAbsDiff, diff);
     });
-    const tolerance = input.task === 'binary' ? TOLERANCE : TOLERANCE * Math.max(1, ...Array.from(trainer, Math.abs));
+    const tolerance = input.task === 'binary' ? DEFAULT_PARITY_TOLERANCE : DEFAULT_PARITY_TOLERANCE * Math.max(1, ...Array.from(trainer, Math.abs));
     return { recipe, parity: { rows: compared.length, maxAbsDiff, passed: maxAbsDiff <= tolerance && unmatched === 0, ...base0 } };
   } finally {
     rawRows.close();
