@@ -168,7 +168,13 @@ describe('models exported before float64 graphs', () => {
     expect(Array.from(scores.probability!)).toEqual([sigmoid(1), sigmoid(-1), sigmoid(-1)].map((p) => expect.closeTo(p, 6)));
     expect(Array.from(scores.label!)).toEqual([1, 0, 0]);
     const regression = await scorerOf(legacy('regression'));
-    expect(Array.from((await regression.score({ rowCount: 2, columns: { x: Float64Array.of(1, 0), color: ['blue', null] } })).value!)).toEqual([0.5, -1]);
+    // Concurrent callers are scored in one float32 run and each gets its own rows.
+    const [columns, rows] = await Promise.all([
+      regression.score({ rowCount: 2, columns: { x: Float64Array.of(1, 0), color: ['blue', null] } }),
+      regression.score([{ x: 3, color: 'red' }]),
+    ]);
+    expect(Array.from(columns.value!)).toEqual([0.5, -1]);
+    expect(Array.from(rows.value!)).toEqual([1]);
   });
 
   it('when a model is exported now, then its numeric inputs and its outputs are float64', async () => {

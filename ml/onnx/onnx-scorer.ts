@@ -159,24 +159,31 @@ export async function createOnnxScorer(
     });
   }
 
+  /** The tensor the session declares for this input: strings, or numbers as float64 (float32 for older versions). */
+  function tensorOf(feature: OnnxFeatureSchema, data: Float64Array | string[], rowCount: number): ort.Tensor {
+    if (feature.kind !== 'numeric') return new ort.Tensor('string', data as string[], [rowCount, 1]);
+    const type = numericType.get(feature.input)!;
+    return new ort.Tensor(type, type === 'float32' ? Float32Array.from(data as Float64Array) : (data as Float64Array), [rowCount, 1]);
+  }
+
   function feedsOf(batch: readonly PendingScore[], rowCount: number): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};
     features.forEach((feature, f) => {
-      if (feature.kind === 'numeric') {
-        const data = batch.length === 1 ? (batch[0].columns[f] as Float64Array) : new Float64Array(rowCount);
-        if (batch.length > 1) {
-          let at = 0;
-          for (const pending of batch) {
-            data.set(pending.columns[f] as Float64Array, at);
-            at += pending.rowCount;
-          }
+      let data: Float64Array | string[];
+      if (batch.length === 1) {
+        data = batch[0].columns[f];
+      } else if (feature.kind === 'numeric') {
+        const joined = new Float64Array(rowCount);
+        let at = 0;
+        for (const pending of batch) {
+          joined.set(pending.columns[f] as Float64Array, at);
+          at += pending.rowCount;
         }
-        const type = numericType.get(feature.input)!;
-        feeds[feature.input] = new ort.Tensor(type, type === 'float32' ? Float32Array.from(data) : data, [rowCount, 1]);
+        data = joined;
       } else {
-        const data = batch.length === 1 ? (batch[0].columns[f] as string[]) : batch.flatMap((pending) => pending.columns[f] as string[]);
-        feeds[feature.input] = new ort.Tensor('string', data, [rowCount, 1]);
+        data = batch.flatMap((pending) => pending.columns[f] as string[]);
       }
+      feeds[feature.input] = tensorOf(feature, data, rowCount);
     });
     return feeds;
   }
