@@ -109,6 +109,7 @@ describe('registry activities', () => {
     const again = await inActivity(activities.registerModelVersion, first);
     expect(again).toEqual(v1);
     const second = await registration('churn', 'churn-run-2', { shift: 1 });
+    second.training.metrics = { ...second.training.metrics, requestedIterations: 200, keptIterations: 200 };
     second.evaluation.champion = { version: 1, metrics: { auc: 0.75 } };
     const v2 = await inActivity(activities.registerModelVersion, second);
     expect([v1.version, v2.version]).toEqual([1, 2]);
@@ -121,7 +122,8 @@ describe('registry activities', () => {
       snapshotSha256: 'e'.repeat(64),
       artifactSha256: second.training.artifactSha256,
       metrics: { auc: 0.8 },
-      params: { learningRate: 0.1, bestIteration: 1, modelJsonSha256: second.training.modelJsonSha256 },
+      // The trees asked for and kept are on the version, where reviewers read its params.
+      params: { learningRate: 0.1, bestIteration: 1, requestedIterations: 200, keptIterations: 200, modelJsonSha256: second.training.modelJsonSha256 },
     });
     const audits = await database.db.select().from(auditLog).where(eq(auditLog.action, 'model_version.register'));
     expect(audits).toHaveLength(2);

@@ -102,6 +102,25 @@ describe('validation of degenerate data', () => {
     expect(check(same, 'psi', 'day')).toMatchObject({ passed: true });
   });
 
+  it.each(['TIMESTAMP', 'TIMESTAMPTZ'])('when a %s column moves a year on, then its range and PSI are checked and warn, as for a DATE', async (type) => {
+    const rows = (start: string) => `
+      SELECT i::DOUBLE AS x, (${type} '${start} 00:00:00${type === 'TIMESTAMPTZ' ? '+00' : ''}' + to_seconds(i * 3_137)) AS seen_at, (i % 2 = 0) AS y
+      FROM range(1000) t(i)`;
+    const reference = await profileOf(rows('2024-01-01'));
+    const seenAt = reference.columns.find((c) => c.name === 'seen_at')!;
+    expect(seenAt.epochRange).toEqual({ min: Date.UTC(2024, 0, 1) / 1000, max: Date.UTC(2024, 0, 1) / 1000 + 999 * 3_137 });
+    expect(seenAt.histogram?.counts.reduce((a, b) => a + b, 0)).toBe(1000);
+
+    const later = validateProfile(await profileOf(rows('2025-06-01'), reference), { target: 'y', task: 'binary', reference });
+    expect(check(later, 'range', 'seen_at')).toMatchObject({ passed: false, severity: 'warn' });
+    expect(check(later, 'psi', 'seen_at')).toMatchObject({ passed: false, severity: 'warn' });
+    expect(later.passed).toBe(true);
+
+    const same = validateProfile(await profileOf(rows('2024-01-01'), reference), { target: 'y', task: 'binary', reference });
+    expect(check(same, 'range', 'seen_at')).toMatchObject({ passed: true });
+    expect(check(same, 'psi', 'seen_at')).toMatchObject({ passed: true });
+  });
+
   it('when a column that is not a feature gains missing values, then it warns and the run goes on; in a feature it rejects', async () => {
     const rows = (nullNote: boolean) => `
       SELECT i::DOUBLE AS x, (i % 3)::DOUBLE AS z, ${nullNote ? `CASE WHEN i % 4 = 0 THEN NULL ELSE 'n' || i END` : `'n' || i`} AS note,

@@ -51,7 +51,7 @@ describe('evaluateCandidate', () => {
       failedGates: [],
       challengerNoWorse: true,
     });
-    expect(result.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    expect(result.parity.maxAbsDiff).toBeLessThanOrEqual(1e-9);
     const stored = await getEvaluationReportByRunId(database.db, 'eval-1');
     const report = stored!.report as EvaluationReport;
     expect(stored!.id).toBe(result.reportId);

@@ -23,7 +23,7 @@ export interface ChampionHoldout {
   indices: Uint32Array;
 }
 
-export function scoresOf(task: Task, scores: OnnxScores): Float32Array {
+export function scoresOf(task: Task, scores: OnnxScores): Float64Array {
   return (task === 'binary' ? scores.probability : scores.value)!;
 }
 

@@ -6,22 +6,22 @@
 // a snapshot row cannot be turned back into its source row. Each sampled source row's serving features are
 // looked up among the snapshot's rows instead; a feature row the snapshot does not contain is train/serve skew.
 import { openDuckDb } from '../data/duckdb-session.js';
-import { openRowTransformSession, type FeatureValue } from '../data/row-transform-session.js';
+import { openRowTransformSession, type FeatureValue, type SourceValue } from '../data/row-transform-session.js';
 import { checkRowWiseOnSample, parseTreeFindings, type RowWiseVerdict } from '../data/row-wise-check.js';
 import { readSourceSampleRows } from '../data/source-schema.js';
 import { quoteString } from '../data/sql-literal.js';
 import type { ColumnarDataset } from '../ml/dataset.js';
 import type { Task } from '../ml/model.js';
-import type { OnnxFeatureSchema, OnnxScorer } from '../ml/onnx/index.js';
+import { DEFAULT_PARITY_TOLERANCE, type OnnxFeatureSchema, type OnnxScorer } from '../ml/onnx/index.js';
 import type { LoadedModel } from '../serving/model-cache.js';
 import { predictSourceRowsWithModel } from '../serving/predict.js';
+import { PredictionInputError } from '../serving/errors.js';
 import { createRawRowFeatures } from '../serving/raw-row-features.js';
 import { validateSourceRows } from '../serving/raw-row-validation.js';
 import { featureConversion, sourceValueKind, type ServingRecipe, type ServingSource } from '../workflows/contracts/serving-recipe.js';
 
 /** Holdout rows scored through the serving path at most. */
 export const SERVING_PARITY_ROWS = 200;
-const TOLERANCE = 1e-5;
 
 export interface ServingParity {
   /** Holdout rows scored through the serving path in source shape. */
@@ -33,6 +33,12 @@ export interface ServingParity {
   notInHoldout: number;
   /** Serving feature rows the training snapshot does not contain at all: train/serve skew. */
   unmatched: number;
+  /**
+   * Sampled source rows no JSON request can carry (NaN or ±Infinity, an integer past 2^53, e.g. in a column that is
+   * not a feature), left out of the comparison, and why the first of them was.
+   */
+  unservable?: number;
+  unservableReason?: string;
   skipped?: string;
 }
 
@@ -73,6 +79,28 @@ function snapshotRowValues(data: ColumnarDataset, names: readonly string[], row:
   });
 }
 
+/** The sampled rows a JSON client could send (as bound values too), and a count of the others with the first reason. */
+function servableRows(
+  sampled: readonly Record<string, unknown>[],
+  columns: ServingSource['source'],
+): { rows: Record<string, unknown>[]; values: SourceValue[][]; unservable: Pick<ServingParity, 'unservable' | 'unservableReason'> } {
+  const rows: Record<string, unknown>[] = [];
+  const values: SourceValue[][] = [];
+  let count = 0;
+  let reason: string | undefined;
+  for (const row of sampled) {
+    try {
+      values.push(validateSourceRows([row], columns)[0]!);
+      rows.push(row);
+    } catch (error) {
+      if (!(error instanceof PredictionInputError)) throw error;
+      count++;
+      reason ??= error.message.replace(/^rows\[0\]\.?/, '');
+    }
+  }
+  return { rows, values, unservable: count === 0 ? {} : { unservable: count, unservableReason: reason } };
+}
+
 export async function servingRecipeAndParity(input: ServingParityInput): Promise<{ recipe?: ServingRecipe; parity: ServingParity }> {
   const source = input.servingSource;
   if (!source) return { parity: skipped('the snapshot recorded no source schema (ingested before serving recipes)') };
@@ -90,8 +118,8 @@ export async function servingRecipeAndParity(input: ServingParityInput): Promise
   else if (findings.length > 0) verdict = { rowWise: false, reason: `it uses ${findings.join(', ')}`, checkedRows: 0 };
   else verdict = { rowWise: true, checkedRows: 0 };
 
-  const sampleRows = verdict.rowWise ? await readSourceSampleRows(await input.samplePath(source.sampleSha256), source.source) : [];
-  const values = validateSourceRows(sampleRows, source.source);
+  const sampled = verdict.rowWise ? await readSourceSampleRows(await input.samplePath(source.sampleSha256), source.source) : [];
+  const { rows: sampleRows, values, unservable } = servableRows(sampled, source.source);
   let produced: FeatureValue[][][] = [];
   if (verdict.rowWise) {
     const session = await openRowTransformSession(base);
@@ -130,8 +158,8 @@ export async function servingRecipeAndParity(input: ServingParityInput): Promise
   }
   const unmatched = [...wanted.keys()].filter((key) => !seen.has(key)).length;
   const compared = [...inHoldout.entries()].slice(0, SERVING_PARITY_ROWS);
-  const base0 = { sampledSourceRows: sampleRows.length, notInHoldout: seen.size - inHoldout.size, unmatched };
-  if (compared.length === 0) return { recipe, parity: { ...skipped('no sampled source row landed on a holdout row', sampleRows.length), ...base0 } };
+  const base0 = { sampledSourceRows: sampled.length, notInHoldout: seen.size - inHoldout.size, unmatched, ...unservable };
+  if (compared.length === 0) return { recipe, parity: { ...skipped('no sampled source row landed on a holdout row', sampled.length), ...base0 } };
 
   const rawRows = createRawRowFeatures('evaluation', 0, recipe);
   try {
@@ -153,7 +181,7 @@ export async function servingRecipeAndParity(input: ServingParityInput): Promise
       const diff = Math.abs(served - trainer[i]!);
       maxAbsDiff = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : Math.max(maxAbsDiff, diff);
     });
-    const tolerance = input.task === 'binary' ? TOLERANCE : TOLERANCE * Math.max(1, ...Array.from(trainer, Math.abs));
+    const tolerance = input.task === 'binary' ? DEFAULT_PARITY_TOLERANCE : DEFAULT_PARITY_TOLERANCE * Math.max(1, ...Array.from(trainer, Math.abs));
     return { recipe, parity: { rows: compared.length, maxAbsDiff, passed: maxAbsDiff <= tolerance && unmatched === 0, ...base0 } };
   } finally {
     rawRows.close();

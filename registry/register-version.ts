@@ -27,6 +27,7 @@ export async function registerVersion(db: Db, input: RegisterModelVersionInput, 
       params: {
         ...input.training.params,
         bestIteration: input.training.bestIteration,
+        ...iterationCountsOf(input.training.metrics),
         trainRows: input.training.trainRows,
         validRows: input.training.validRows,
         holdoutRows: input.training.holdoutRows,
@@ -67,6 +68,15 @@ async function modelFor(db: Db, input: RegisterModelVersionInput): Promise<Model
     if (error instanceof RegistryError) throw new KeelError('INVALID_SPEC', error.message, error.details, { cause: error });
     throw error;
   }
+}
+
+/** Trees asked for and kept (fewer only under early stopping), for reviewers: the trainer reports them as metrics. */
+function iterationCountsOf(metrics: Record<string, number>): { requestedIterations?: number; keptIterations?: number } {
+  const { requestedIterations, keptIterations } = metrics;
+  return {
+    ...(requestedIterations === undefined ? {} : { requestedIterations }),
+    ...(keptIterations === undefined ? {} : { keptIterations }),
+  };
 }
 
 function splitSaltOf(params: Record<string, unknown>): { splitSalt?: string } {

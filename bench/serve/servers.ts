@@ -29,7 +29,7 @@ async function sessionLoop(onnx: Uint8Array, rows: FeatureRow[], durationMs: num
   for (const feature of metadata.features) {
     feeds[feature.input] =
       feature.kind === 'numeric'
-        ? new ort.Tensor('float32', Float32Array.from(rows, (row) => (row[feature.name] as number | null) ?? Number.NaN), [rows.length, 1])
+        ? new ort.Tensor('float64', Float64Array.from(rows, (row) => (row[feature.name] as number | null) ?? Number.NaN), [rows.length, 1])
         : new ort.Tensor('string', rows.map((row) => (row[feature.name] as string | null) ?? MISSING_CATEGORY), [rows.length, 1]);
   }
   for (let i = 0; i < 20; i++) await session.run(feeds);

@@ -110,8 +110,8 @@ function sampleRowIndices(rowCount: number, size: number, seed: number): Int32Ar
 
 /**
  * Upper edges for at most `maxBins` non-missing bins from the sampled values: one bin per distinct value when
- * they fit, else greedy equal-count bins that never split a distinct value. Edges sit between neighbouring
- * distinct values, rounded to a float32 where that keeps them strictly between (ONNX compares in float32).
+ * they fit, else greedy equal-count bins that never split a distinct value. Edges sit halfway between
+ * neighbouring distinct values, in double (the ONNX graph compares double inputs with double thresholds).
  */
 function numericUpperEdges(column: Float64Array, sampleRows: Int32Array, maxBins: number): number[] {
   const values: number[] = [];
@@ -151,7 +151,8 @@ function numericUpperEdges(column: Float64Array, sampleRows: Int32Array, maxBins
 }
 
 function edgeBetween(a: number, b: number): number {
-  const mid = Math.fround(a / 2 + b / 2);
+  const mid = a / 2 + b / 2;
+  // Neighbouring doubles have no double between them: the midpoint rounds onto one of them; a keeps x <= a exact.
   return mid >= a && mid < b ? mid : a;
 }
 

@@ -66,9 +66,8 @@ describe('GBDT on degenerate data', () => {
             catSmooth: 1,
           });
           for (const tree of model.trees) for (const value of tree.value) expect(Number.isFinite(value)).toBe(true);
-          for (const score of predictGbdtRaw(model, data)) expect(Number.isNaN(score)).toBe(false);
-          for (const p of predictGbdt(model, data)) expect(Number.isNaN(p)).toBe(false);
-          if (task === 'binary') for (const p of predictGbdt(model, data)) expect(Number.isFinite(p)).toBe(true);
+          for (const score of predictGbdtRaw(model, data)) expect(Number.isFinite(score)).toBe(true);
+          for (const p of predictGbdt(model, data)) expect(Number.isFinite(p)).toBe(true);
         },
       ),
       { numRuns: 60, seed: 20261202 },

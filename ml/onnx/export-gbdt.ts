@@ -24,16 +24,6 @@ interface EnsembleArrays {
   constantScore: number;
 }
 
-/**
- * The float32 threshold used by ONNX for `x <= threshold`. Inputs arrive as float32, and rounding to nearest
- * is monotone, so every x <= threshold still satisfies fround(x) <= fround(threshold); values exactly at the
- * threshold go the same way. Only x > threshold that rounds to the same float32 could flip, which needs two
- * distinct values closer than one float32 ulp.
- */
-export function float32Threshold(threshold: number): number {
-  return Math.fround(threshold);
-}
-
 function appendTree(tree: Tree, treeIndex: number, featureKinds: ('numeric' | 'categorical')[], out: EnsembleArrays): void {
   const nodeCount = tree.feature.length;
   if (nodeCount === 0) throw new Error(`tree ${treeIndex} has no nodes`);
@@ -71,7 +61,8 @@ function appendTree(tree: Tree, treeIndex: number, featureKinds: ('numeric' | 'c
     out.missingTracksTrue.push(tree.missingLeft[i] ? 1 : 0);
     if (kind === 'numeric') {
       out.modes.push(BRANCH_LEQ);
-      out.splits.push(float32Threshold(tree.threshold[i]));
+      // Stored as the trainer's double: inputs are double too, so `x <= threshold` is the trainer's own test.
+      out.splits.push(tree.threshold[i]);
     } else {
       const set = tree.categorySets[i];
       if (set === null || set === undefined) {

@@ -1,5 +1,5 @@
 // Builds the ONNX subgraph of a linear model: impute + standardise numerics, one-hot categoricals,
-// weights and intercept — all in double so the only float32 step is the graph input itself.
+// weights and intercept — all in double, from double graph inputs.
 import type { LinearModel } from '../model.js';
 import { GraphBuilder, ML_DOMAIN, doubleTensor } from './graph-builder.js';
 import { OnnxDataType } from './onnx-proto.js';

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import type { GbdtModel, LinearModel, RawRow, Tree } from '../model.js';
 import { predictLinear } from '../linear/index.js';
-import { createOnnxScorer, exportModelToOnnx, float32Threshold, OnnxInputError, readOnnxMetadata, type OnnxScorer } from './index.js';
+import { createOnnxScorer, exportModelToOnnx, OnnxInputError, readOnnxMetadata, type OnnxScorer } from './index.js';
 import { decodeModelProto } from './onnx-proto.js';
 import { seededRandom } from '../gbdt/prng.js';
 
@@ -16,6 +16,13 @@ async function scorerFor(model: GbdtModel | LinearModel): Promise<OnnxScorer> {
   const scorer = await createOnnxScorer(exportModelToOnnx(model, meta));
   scorers.push(scorer);
   return scorer;
+}
+
+/** The next representable double after x towards +∞ (direction 1) or −∞ (direction -1); x finite and non-zero. */
+function nextDouble(x: number, direction: 1 | -1): number {
+  const bits = new BigInt64Array(Float64Array.of(x).buffer);
+  bits[0] += (x > 0) === (direction > 0) ? 1n : -1n;
+  return new Float64Array(bits.buffer)[0];
 }
 
 /** model.ts semantics written out directly: the independent reference for the ONNX graph. */
@@ -126,23 +133,19 @@ describe('exportModelToOnnx for GBDT', () => {
     expect(rows.map((r) => referenceGbdt(model, r))).toEqual(expected);
   });
 
-  it('when thresholds are not float32 numbers, then values exactly at a threshold still go left and neighbours keep their side', async () => {
-    const thresholds = [0.1, 1 / 3, -2.7, 1e-8, 123456.789, 16777217];
+  it('when inputs are the neighbouring doubles of a threshold, then each goes the way model.ts sends it', async () => {
+    // Float32 cannot hold most of these (epoch seconds, 64-bit-range ids, money amounts): the graph compares doubles.
+    const thresholds = [0.1, 1 / 3, -2.7, 1e-8, 1.2345e-4, 123456.789, 16777217, 1_700_000_000.5, 1_700_000_001, 9.007e15, 1234567890.12];
     for (const threshold of thresholds) {
       const tree: Tree = {
         feature: [0, -1, -1], threshold: [threshold, 0, 0], categorySets: [null, null, null],
         missingLeft: [false, false, false], left: [1, -1, -1], right: [2, -1, -1], value: [0, -1, 1], gain: [1, 0, 0],
       };
       const model: GbdtModel = { kind: 'gbdt', task: 'regression', features: [{ name: 'x', kind: 'numeric' }], baseScore: 0, trees: [tree] };
-      const t32 = float32Threshold(threshold);
-      // Float32 neighbours of the threshold and the threshold itself.
-      const below = new Float32Array([t32]);
-      const bits = new Int32Array(below.buffer);
-      bits[0] += threshold < 0 ? 1 : -1;
-      const probes = [threshold, below[0], threshold * (1 + 1e-6) + 1e-6];
+      const probes = [threshold, nextDouble(threshold, -1), nextDouble(threshold, 1)];
       const { value } = await (await scorerFor(model)).score(probes.map((x) => ({ x })));
-      expect(Array.from(value!), `threshold ${threshold}`).toEqual(probes.map((x) => referenceGbdt(model, { x })));
-      expect(value![0]).toBe(-1);
+      expect(Array.from(value!), `threshold ${threshold}`).toEqual([-1, -1, 1]);
+      expect(probes.map((x) => referenceGbdt(model, { x })), `threshold ${threshold}`).toEqual([-1, -1, 1]);
     }
   });
 
@@ -159,10 +162,10 @@ describe('exportModelToOnnx for GBDT', () => {
       if (task === 'binary') {
         let worst = 0;
         rows.forEach((_, i) => (worst = Math.max(worst, Math.abs(scores.probability![i] - expected[i]))));
-        expect(worst, `seed ${seed}`).toBeLessThan(1e-5);
+        expect(worst, `seed ${seed}`).toBeLessThanOrEqual(1e-9);
         expect(Array.from(scores.label!)).toEqual(expected.map((p) => (p >= 0.5 ? 1 : 0)));
       } else {
-        rows.forEach((_, i) => expect(Math.abs(scores.value![i] - expected[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(expected[i]))));
+        rows.forEach((_, i) => expect(Math.abs(scores.value![i] - expected[i])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected[i]))));
       }
     }
   });
@@ -223,7 +226,7 @@ describe('exportModelToOnnx for GBDT', () => {
     await session.release();
     const rows = randomRows(rand, 500);
     const scores = await (await scorerFor(model)).score(rows);
-    rows.forEach((r, i) => expect(Math.abs(scores.probability![i] - referenceGbdt(model, r))).toBeLessThan(1e-5));
+    rows.forEach((r, i) => expect(Math.abs(scores.probability![i] - referenceGbdt(model, r))).toBeLessThanOrEqual(1e-9));
   });
 });
 
@@ -262,23 +265,23 @@ describe('exportModelToOnnx for linear models', () => {
     const expected = predictLinear(model, rows);
     let worst = 0;
     rows.forEach((_, i) => (worst = Math.max(worst, Math.abs(scores.probability![i] - expected[i]))));
-    expect(worst).toBeLessThan(1e-5);
+    expect(worst).toBeLessThanOrEqual(1e-9);
     expect(Array.from(scores.label!)).toEqual(Array.from(expected, (p) => (p >= 0.5 ? 1 : 0)));
   });
 
-  it('when the model is a regression, then values match predictLinear to 1e-5 relative', async () => {
+  it('when the model is a regression, then values match predictLinear to 1e-9 relative', async () => {
     const model = linear('regression');
     const scores = await (await scorerFor(model)).score(rows);
     const expected = predictLinear(model, rows);
-    rows.forEach((_, i) => expect(Math.abs(scores.value![i] - expected[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(expected[i]))));
+    rows.forEach((_, i) => expect(Math.abs(scores.value![i] - expected[i])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(expected[i]))));
     // A hand-computed row: age 40.5 → 0, income missing → imputed mean → 0, lima → 1.1, pro → 0.7;
     // and one with age 53 → (53 - 40.5) / 12.25 · 0.8, unseen city → 0, missing plan → 0.
     const hand = await (await scorerFor(model)).score([
       { age: 40.5, city: 'lima', income: null, plan: 'pro' },
       { age: 53, city: 'tokyo', income: 52_000.75, plan: null },
     ]);
-    expect(hand.value![0]).toBeCloseTo(-0.35 + 1.1 + 0.7, 6);
-    expect(hand.value![1]).toBeCloseTo(-0.35 + ((53 - 40.5) / 12.25) * 0.8, 6);
+    expect(hand.value![0]).toBeCloseTo(-0.35 + 1.1 + 0.7, 12);
+    expect(hand.value![1]).toBeCloseTo(-0.35 + ((53 - 40.5) / 12.25) * 0.8, 12);
   });
 
   it('when every category was dropped in training, then the intercept alone is predicted per row', async () => {
@@ -379,6 +382,6 @@ describe('createOnnxScorer', () => {
 
   it('when given no rows, then it returns empty arrays', async () => {
     const scorer = await scorerFor(model);
-    expect(await scorer.score([])).toEqual({ probability: new Float32Array(0), label: new Int32Array(0) });
+    expect(await scorer.score([])).toEqual({ probability: new Float64Array(0), label: new Int32Array(0) });
   });
 });

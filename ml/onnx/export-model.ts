@@ -58,7 +58,8 @@ export function exportModelToOnnx(model: Model, meta: OnnxExportMeta): Uint8Arra
   const schema = featureSchemaOf(model.features);
   const graph = new GraphBuilder();
   for (const feature of schema) {
-    graph.input(feature.input, feature.kind === 'numeric' ? OnnxDataType.FLOAT : OnnxDataType.STRING, ['N', 1]);
+    // Double inputs: float32 cannot tell apart epoch seconds (spacing 128 s near 1.7e9), large ids or amounts.
+    graph.input(feature.input, feature.kind === 'numeric' ? OnnxDataType.DOUBLE : OnnxDataType.STRING, ['N', 1]);
   }
   const inputByName = new Map(schema.map((f) => [f.name, f.input]));
   const rawScore =
@@ -72,15 +73,15 @@ export function exportModelToOnnx(model: Model, meta: OnnxExportMeta): Uint8Arra
 
   if (model.task === 'binary') {
     const probability = graph.node('Sigmoid', [rawScore]);
-    graph.node('Cast', [probability], { to: { int: OnnxDataType.FLOAT } }, { outputName: OUTPUT_NAMES.probability });
+    graph.node('Cast', [probability], { to: { int: OnnxDataType.DOUBLE } }, { outputName: OUTPUT_NAMES.probability });
     const half = graph.constant('half', doubleTensor([0.5], [1]));
     const positive = graph.node('GreaterOrEqual', [probability, half]);
     graph.node('Cast', [positive], { to: { int: OnnxDataType.INT64 } }, { outputName: OUTPUT_NAMES.label });
     graph.output(OUTPUT_NAMES.label, OnnxDataType.INT64, ['N', 1]);
-    graph.output(OUTPUT_NAMES.probability, OnnxDataType.FLOAT, ['N', 1]);
+    graph.output(OUTPUT_NAMES.probability, OnnxDataType.DOUBLE, ['N', 1]);
   } else {
-    graph.node('Cast', [rawScore], { to: { int: OnnxDataType.FLOAT } }, { outputName: OUTPUT_NAMES.value });
-    graph.output(OUTPUT_NAMES.value, OnnxDataType.FLOAT, ['N', 1]);
+    graph.node('Cast', [rawScore], { to: { int: OnnxDataType.DOUBLE } }, { outputName: OUTPUT_NAMES.value });
+    graph.output(OUTPUT_NAMES.value, OnnxDataType.DOUBLE, ['N', 1]);
   }
 
   const properties: Record<string, string> = {

@@ -1,7 +1,6 @@
 // ONNX export of Keel models, its metadata, and onnxruntime-node scoring.
 export { exportModelToOnnx, featureSchemaOf, OUTPUT_NAMES, ONNX_IR_VERSION, ONNX_OPSET, ONNX_ML_OPSET } from './export-model.js';
 export type { OnnxExportMeta } from './export-model.js';
-export { float32Threshold } from './export-gbdt.js';
 export { readOnnxMetadata, METADATA_KEYS } from './onnx-metadata.js';
 export type { OnnxFeatureSchema, OnnxModelMetadata } from './onnx-metadata.js';
 export { createOnnxScorer, OnnxInputError } from './onnx-scorer.js';

@@ -23,13 +23,14 @@ export interface ColumnarInput {
   columns: Record<string, Float64Array | Float32Array | readonly (number | null)[] | readonly (string | null)[]>;
 }
 
+/** Scores in double, whatever the graph outputs (models exported before float64 graphs output float32). */
 export interface OnnxScores {
   /** Binary: positive-class probability. */
-  probability?: Float32Array;
+  probability?: Float64Array;
   /** Binary: 1 when probability >= 0.5, else 0. */
   label?: Int32Array;
   /** Regression: predicted value. */
-  value?: Float32Array;
+  value?: Float64Array;
 }
 
 export interface OnnxScorer {
@@ -46,8 +47,8 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function numericFromRows(rows: readonly RawRow[], feature: string): Float32Array {
-  const out = new Float32Array(rows.length);
+function numericFromRows(rows: readonly RawRow[], feature: string): Float64Array {
+  const out = new Float64Array(rows.length);
   for (let r = 0; r < rows.length; r++) {
     const value: unknown = rows[r][feature];
     if (typeof value === 'number') out[r] = value;
@@ -68,10 +69,10 @@ function categoricalFromRows(rows: readonly RawRow[], feature: string): string[]
   return out;
 }
 
-function numericFromColumn(column: unknown, feature: string, rowCount: number): Float32Array {
+function numericFromColumn(column: unknown, feature: string, rowCount: number): Float64Array {
   if (column instanceof Float64Array || column instanceof Float32Array) {
     if (column.length !== rowCount) throw new OnnxInputError(feature, `column has ${column.length} values, expected ${rowCount}`);
-    return Float32Array.from(column);
+    return Float64Array.from(column);
   }
   if (!Array.isArray(column)) throw new OnnxInputError(feature, `expected a numeric column, got ${describe(column)}`);
   if (column.length !== rowCount) throw new OnnxInputError(feature, `column has ${column.length} values, expected ${rowCount}`);
@@ -99,9 +100,33 @@ function isColumnar(input: readonly RawRow[] | ColumnarInput): input is Columnar
 interface PendingScore {
   rowCount: number;
   /** Per graph input: this caller's values. */
-  columns: Array<Float32Array | string[]>;
+  columns: Array<Float64Array | string[]>;
   resolve(scores: OnnxScores): void;
   reject(error: unknown): void;
+}
+
+/**
+ * The tensor type of each numeric graph input, as the session declares it: `float64` for models exported since
+ * float64 graphs, `float32` for models registered before, which keep serving with the inputs they were built for.
+ */
+function numericInputTypes(session: ort.InferenceSession, features: readonly OnnxFeatureSchema[]): Map<string, 'float32' | 'float64'> {
+  const declared = new Map(session.inputMetadata.map((input) => [input.name, input.isTensor ? input.type : undefined]));
+  const types = new Map<string, 'float32' | 'float64'>();
+  for (const feature of features) {
+    if (feature.kind !== 'numeric') continue;
+    const type = declared.get(feature.input);
+    if (type !== 'float32' && type !== 'float64') {
+      throw new Error(`ONNX input "${feature.input}" of numeric feature "${feature.name}" is ${type ?? 'not declared'}, expected float64 or float32`);
+    }
+    types.set(feature.input, type);
+  }
+  return types;
+}
+
+function asDoubles(data: unknown): Float64Array {
+  if (data instanceof Float64Array) return data;
+  if (data instanceof Float32Array) return Float64Array.from(data);
+  throw new Error('ONNX output is neither float64 nor float32');
 }
 
 /** Concurrent callers' rows are scored in one run up to this many rows (a bigger single call runs alone). */
@@ -118,9 +143,10 @@ export async function createOnnxScorer(
   const binary = metadata.task === 'binary';
   const outputNames = binary ? [OUTPUT_NAMES.probability, OUTPUT_NAMES.label] : [OUTPUT_NAMES.value];
   const features = metadata.features;
+  const numericType = numericInputTypes(session, features);
   let queue: PendingScore[] = [];
 
-  function columnsOf(input: readonly RawRow[] | ColumnarInput, rowCount: number): Array<Float32Array | string[]> {
+  function columnsOf(input: readonly RawRow[] | ColumnarInput, rowCount: number): Array<Float64Array | string[]> {
     return features.map((feature) => {
       if (feature.kind === 'numeric') {
         return isColumnar(input)
@@ -133,24 +159,31 @@ export async function createOnnxScorer(
     });
   }
 
+  /** The tensor the session declares for this input: strings, or numbers as float64 (float32 for older versions). */
+  function tensorOf(feature: OnnxFeatureSchema, data: Float64Array | string[], rowCount: number): ort.Tensor {
+    if (feature.kind !== 'numeric') return new ort.Tensor('string', data as string[], [rowCount, 1]);
+    const type = numericType.get(feature.input)!;
+    return new ort.Tensor(type, type === 'float32' ? Float32Array.from(data as Float64Array) : (data as Float64Array), [rowCount, 1]);
+  }
+
   function feedsOf(batch: readonly PendingScore[], rowCount: number): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};
     features.forEach((feature, f) => {
-      let data: Float32Array | string[];
+      let data: Float64Array | string[];
       if (batch.length === 1) {
         data = batch[0].columns[f];
       } else if (feature.kind === 'numeric') {
-        const joined = new Float32Array(rowCount);
+        const joined = new Float64Array(rowCount);
         let at = 0;
         for (const pending of batch) {
-          joined.set(pending.columns[f] as Float32Array, at);
+          joined.set(pending.columns[f] as Float64Array, at);
           at += pending.rowCount;
         }
         data = joined;
       } else {
         data = batch.flatMap((pending) => pending.columns[f] as string[]);
       }
-      feeds[feature.input] = new ort.Tensor(feature.kind === 'numeric' ? 'float32' : 'string', data, [rowCount, 1]);
+      feeds[feature.input] = tensorOf(feature, data, rowCount);
     });
     return feeds;
   }
@@ -166,9 +199,9 @@ export async function createOnnxScorer(
       else batch[0].reject(error);
       return;
     }
-    const probability = binary ? (results[OUTPUT_NAMES.probability].data as Float32Array) : undefined;
+    const probability = binary ? asDoubles(results[OUTPUT_NAMES.probability].data) : undefined;
     const label = binary ? (results[OUTPUT_NAMES.label].data as BigInt64Array) : undefined;
-    const value = binary ? undefined : (results[OUTPUT_NAMES.value].data as Float32Array);
+    const value = binary ? undefined : asDoubles(results[OUTPUT_NAMES.value].data);
     let at = 0;
     for (const pending of batch) {
       const end = at + pending.rowCount;
@@ -205,14 +238,14 @@ export async function createOnnxScorer(
    */
   function score(input: readonly RawRow[] | ColumnarInput): Promise<OnnxScores> {
     const rowCount = isColumnar(input) ? input.rowCount : input.length;
-    let columns: Array<Float32Array | string[]>;
+    let columns: Array<Float64Array | string[]>;
     try {
       columns = columnsOf(input, rowCount);
     } catch (error) {
       return Promise.reject(error);
     }
     if (rowCount === 0) {
-      return Promise.resolve(binary ? { probability: new Float32Array(0), label: new Int32Array(0) } : { value: new Float32Array(0) });
+      return Promise.resolve(binary ? { probability: new Float64Array(0), label: new Int32Array(0) } : { value: new Float64Array(0) });
     }
     return new Promise<OnnxScores>((resolve, reject) => {
       if (queue.length === 0) setImmediate(flush);
