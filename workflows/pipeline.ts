@@ -9,6 +9,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { ErrorCode } from '../errors/error-codes.js';
 import type { PipelineActivities } from './contracts/pipeline-activities.js';
 import type { PipelineInput } from './contracts/pipeline-input.js';
 import { FAILURE_TYPES } from './failure-types.js';
@@ -46,6 +47,9 @@ const bookkeeping = proxyLocalActivities<Pick<PipelineActivities, 'recordRunProg
 const FAILURE_STATUS: Record<string, RunStatus> = {
   [FAILURE_TYPES.dataRejected]: 'data_rejected',
   [FAILURE_TYPES.smokeTestFailed]: 'deploy_failed',
+  // A late approval refused by the deploy's compare-and-set. Not added to FAILURE_TYPES, whose list is part of
+  // recorded retry policies: the deploy activity marks it non-retryable itself.
+  ['PRODUCTION_MOVED' satisfies ErrorCode]: 'deploy_failed',
 };
 
 class RunEnded extends Error {
