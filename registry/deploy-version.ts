@@ -128,7 +128,8 @@ async function recordSmokeFailure(
   problem: string,
 ): Promise<void> {
   await deps.db.transaction(async (tx) => {
-    const changed = await setModelVersionStatus(tx, model.id, input.version, 'deploy_failed', DEPLOYABLE_STATUSES);
+    // Only an approved candidate: one ops already rolled production onto keeps its status.
+    const changed = await setModelVersionStatus(tx, model.id, input.version, 'deploy_failed', ['approved']);
     if (!changed) return;
     await writeAudit(tx, {
       ...PIPELINE_ACTOR,
