@@ -132,6 +132,26 @@ describe('a late approval', () => {
     expect(await statusOf('late', b.version)).toBe('deployed');
   });
 
+  it('when two candidates compared with the same production deploy at once, then exactly one moves production', async () => {
+    const v1 = await registerFixtureVersion(database.db, artifacts, { model: 'race', runId: 'race-1' });
+    await deployVersion(deps, deployInput('race', 'race-1', v1.version));
+    const candidates = [
+      await registerFixtureVersion(database.db, artifacts, { model: 'race', runId: 'race-a', shift: 0.7 }),
+      await registerFixtureVersion(database.db, artifacts, { model: 'race', runId: 'race-b', shift: 0.8 }),
+    ];
+    for (const candidate of candidates) await evaluatedAgainst(candidate, 'race', 1);
+    const outcomes = await Promise.allSettled(candidates.map((c) => deployVersion(deps, deployInput('race', c.runId, c.version))));
+    const deployed = candidates.filter((_, i) => outcomes[i]!.status === 'fulfilled');
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason);
+    expect(deployed).toHaveLength(1);
+    expect(refused).toEqual([expect.objectContaining({ code: 'PRODUCTION_MOVED', details: expect.objectContaining({ expectedVersion: 1, actualVersion: deployed[0]!.version }) })]);
+    expect(await productionOf('race')).toBe(deployed[0]!.version);
+    expect((await historyOf('race')).map((row) => [row.fromVersion, row.toVersion])).toEqual([
+      [1, deployed[0]!.version],
+      [null, 1],
+    ]);
+  });
+
   it('when production is where the evaluation saw it, then a version evaluated without a champion still deploys', async () => {
     const first = await registerFixtureVersion(database.db, artifacts, { model: 'late-none', runId: 'late-none-1' });
     await evaluatedAgainst(first, 'late-none', null);
