@@ -174,38 +174,40 @@ describe('registry activities', () => {
     expect(failure.message).toMatch(/pending_approval, not approved/);
   });
 
-  it('when the smoke prediction fails, then production goes back to the previous version and the failure is permanent', async () => {
+  it('when the smoke prediction fails, then production never moved, the version is deploy_failed and the failure is permanent', async () => {
     const broken = await registration('churn', 'churn-run-3', { bytes: Buffer.from('these bytes are not an ONNX model') });
     const { version } = await inActivity(activities.registerModelVersion, broken);
     await approve('churn', 'churn-run-3', version);
+    const model = await getModelByName(database.db, 'churn');
+    const historyBefore = await listDeployments(database.db, model!.id);
     const failure = await smokeFailureOf(deploy('churn', 'churn-run-3', version));
     expect(failure).toMatchObject({ type: 'SMOKE_TEST_FAILED', nonRetryable: true });
-    expect(failure.message).toMatch(/^smoke prediction with version 3 of "churn" failed: .*production is back on version 1$/);
+    expect(failure.message).toMatch(/^smoke prediction with version 3 of "churn" failed: .*; nothing switched: production is on version 1$/);
 
-    const model = await getModelByName(database.db, 'churn');
     expect(await getAliasVersion(database.db, model!.id, PRODUCTION_ALIAS)).toBe(1);
-    const [revert, deployed] = await listDeployments(database.db, model!.id);
-    expect(deployed).toMatchObject({ action: 'deploy', fromVersion: 1, toVersion: 3 });
-    expect(revert).toMatchObject({ action: 'revert', fromVersion: 3, toVersion: 1, runId: 'churn-run-3' });
+    expect(await listDeployments(database.db, model!.id)).toEqual(historyBefore);
     expect((await getModelVersion(database.db, model!.id, 3))?.status).toBe('deploy_failed');
     expect((await getModelVersion(database.db, model!.id, 1))?.status).toBe('deployed');
-    expect(cache.servingVersion('churn')).toBe(1);
+    const audit = await database.db.select().from(auditLog).where(eq(auditLog.action, 'model.deploy_smoke_failed'));
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ subject: 'model:churn', after: { version: 3, runId: 'churn-run-3', production: 1 } });
 
     // A retry of the activity reports the same failure and changes nothing.
     const retried = await smokeFailureOf(deploy('churn', 'churn-run-3', version));
-    expect(retried.type).toBe('SMOKE_TEST_FAILED');
-    expect(await listDeployments(database.db, model!.id)).toHaveLength(3);
+    expect(retried).toMatchObject({ type: 'SMOKE_TEST_FAILED', nonRetryable: true });
+    expect(await listDeployments(database.db, model!.id)).toEqual(historyBefore);
+    expect(await database.db.select().from(auditLog).where(eq(auditLog.action, 'model.deploy_smoke_failed'))).toHaveLength(1);
   });
 
-  it('when the first deploy of a model fails its smoke test, then the model has no production version again', async () => {
+  it('when the first deploy of a model fails its smoke test, then the model still has no production version', async () => {
     const broken = await registration('fresh', 'fresh-1', { bytes: Buffer.from('still not ONNX') });
     await inActivity(activities.registerModelVersion, broken);
     await approve('fresh', 'fresh-1', 1);
     const failure = await smokeFailureOf(deploy('fresh', 'fresh-1', 1));
-    expect(failure.message).toMatch(/the model has no production version again$/);
+    expect(failure.message).toMatch(/nothing switched: the model has no production version$/);
     const model = await getModelByName(database.db, 'fresh');
     expect(await getAliasVersion(database.db, model!.id, PRODUCTION_ALIAS)).toBeNull();
-    expect((await listDeployments(database.db, model!.id))[0]).toMatchObject({ action: 'revert', fromVersion: 1, toVersion: null });
+    expect(await listDeployments(database.db, model!.id)).toEqual([]);
   });
 
   it('records run progress on the run row, stamping finished_at on a terminal status', async () => {

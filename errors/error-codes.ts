@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   VERSION_NOT_DEPLOYABLE: { status: 422, retryable: false, doc: 'the version was never approved' },
   VERSION_NOT_LOADABLE: { status: 422, retryable: false, doc: 'a rollback target whose artifact does not load' },
   ALREADY_IN_PRODUCTION: { status: 409, retryable: false, doc: 'the version is already production' },
+  PRODUCTION_MOVED: { status: 409, retryable: false, doc: 'production is no longer the version the change was decided against (compare-and-set)' },
   MODEL_TASK_MISMATCH: { status: 422, retryable: false, doc: "the run's task differs from the model's" },
 
   // Serving

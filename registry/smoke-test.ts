@@ -1,4 +1,5 @@
-// The deploy's smoke test: load production through the serving cache and predict one row, before anyone relies on it.
+// The deploy's smoke test: the candidate is loaded through the serving code (artifact read, sha256 against the
+// registry, onnxruntime session) and predicts one row through the API's predict path, before production moves to it.
 import { performance } from 'node:perf_hooks';
 import type { Db } from '../db/client.js';
 import { getEvaluationReport } from '../db/repositories/evaluation-reports.js';
@@ -40,11 +41,9 @@ async function smokeRowFor(db: Db, row: ModelVersionRow, features: readonly Onnx
   return smokeRow ?? typicalRow(features);
 }
 
-/** Loads production through the serving cache and predicts one row; throws what went wrong. */
+/** Loads the version through the serving cache (it is not production yet) and predicts one row; throws what went wrong. */
 export async function smokePrediction(db: Db, modelCache: ModelCache, modelName: string, row: ModelVersionRow): Promise<SmokeResult> {
-  await modelCache.refresh(modelName);
-  return modelCache.withProduction(modelName, async (loaded) => {
-    if (loaded.version !== row.version) throw new Error(`serving loaded version ${loaded.version}, expected ${row.version}`);
+  return modelCache.withVersion(modelName, row.version, async (loaded) => {
     const input = await smokeRowFor(db, row, loaded.features);
     const started = performance.now();
     const response = await predictWithModel(loaded, [input]);

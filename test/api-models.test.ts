@@ -163,8 +163,16 @@ describe('POST /v1/models/:name/rollback', () => {
     expect(response.json().error.code).toBe('VERSION_NOT_LOADABLE');
   });
 
+  it('refuses a rollback whose expectedProduction is not production (409 PRODUCTION_MOVED), changing nothing', async () => {
+    const response = await post('/v1/models/churn/rollback', keys.ops, { version: 1, reason: 'v3 drifts', expectedProduction: 3 });
+    expect(response.statusCode).toBe(409);
+    expect(response.json().error).toMatchObject({ code: 'PRODUCTION_MOVED', details: { expectedVersion: 3, actualVersion: 2 } });
+    const detail = (await get('/v1/models/churn', keys.engineer)).json();
+    expect(detail.history[0]).toMatchObject({ action: 'deploy', toVersion: 2 });
+  });
+
   it('points production back to version 1, audited, and predictions come from it at once', async () => {
-    const response = await post('/v1/models/churn/rollback', keys.ops, { version: 1, reason: 'v2 drifts' });
+    const response = await post('/v1/models/churn/rollback', keys.ops, { version: 1, reason: 'v2 drifts', expectedProduction: 2 });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ model: 'churn', alias: 'production', version: 1, previousVersion: 2 });
     const predicted = await post('/v1/models/churn/predict', keys.predict, { features: [{ x: 2, color: 'red' }] });

@@ -11,6 +11,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { ErrorCode } from '../errors/error-codes.js';
 import type { PipelineActivities } from './contracts/pipeline-activities.js';
 import type { PipelineInput } from './contracts/pipeline-input.js';
 import { FAILURE_TYPES } from './failure-types.js';
@@ -79,6 +80,9 @@ const LATE_CANCEL_OF_FAILED_DEPLOY = 'a cancel arrived while it deployed, too la
 const FAILURE_STATUS: Record<string, RunStatus> = {
   [FAILURE_TYPES.dataRejected]: 'data_rejected',
   [FAILURE_TYPES.smokeTestFailed]: 'deploy_failed',
+  // A late approval refused by the deploy's compare-and-set. Not added to FAILURE_TYPES, whose list is part of
+  // recorded retry policies: the deploy activity marks it non-retryable itself.
+  ['PRODUCTION_MOVED' satisfies ErrorCode]: 'deploy_failed',
 };
 
 class RunEnded extends Error {

@@ -106,6 +106,8 @@ export interface RollbackCommand {
   version: number;
   reason: string;
   actor: AuditActor;
+  /** Compare-and-set: only if production is this version now. */
+  expectedProduction?: number | null;
 }
 
 /** Checks the version still loads (sha256 and onnxruntime) before production points at it, then moves the alias. */

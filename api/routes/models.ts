@@ -84,6 +84,11 @@ const RollbackBody = Type.Object(
   {
     version: Type.Integer({ minimum: 1 }),
     reason: Type.String({ minLength: 1, maxLength: 2000 }),
+    expectedProduction: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+        description: 'roll back only if production is this version now (null: none); otherwise 409 PRODUCTION_MOVED and nothing changes',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -146,6 +151,7 @@ const modelRoutes: ModelRoutePlugin = async (app, { db, serving, temporal, confi
         model: request.params.name,
         version: request.body.version,
         reason: request.body.reason,
+        expectedProduction: request.body.expectedProduction,
         actor,
       });
       // After the rollback committed: the monitor reports on the version that now serves.

@@ -1,9 +1,10 @@
 // Aliases (`production`) and their append-only history in `deployments`: deploys, rollbacks, reverts.
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, lte, sql } from 'drizzle-orm';
 import { deployments, modelAliases, type DeploymentAction, type DeploymentRow, type ModelAliasRow } from '../schema.js';
 import type { DbOrTx } from '../client.js';
 import { writeAudit, type AuditEntry } from './audit.js';
 import { setModelVersionStatus, type ModelVersionStatus } from './model-versions.js';
+import { RegistryError } from './registry-errors.js';
 import { writeForRun } from './run-ownership.js';
 
 export const PRODUCTION_ALIAS = 'production';
@@ -23,6 +24,17 @@ export async function getAliasVersion(db: DbOrTx, modelId: string, alias: string
 
 export async function listAliases(db: DbOrTx, modelId: string): Promise<ModelAliasRow[]> {
   return db.select().from(modelAliases).where(eq(modelAliases.modelId, modelId)).orderBy(asc(modelAliases.alias));
+}
+
+/** The version the alias pointed at, per its history, at `at` (null: unset then). */
+export async function getAliasVersionAt(db: DbOrTx, modelId: string, alias: string, at: Date): Promise<number | null> {
+  const [row] = await db
+    .select({ version: deployments.toVersion })
+    .from(deployments)
+    .where(and(eq(deployments.modelId, modelId), eq(deployments.alias, alias), lte(deployments.createdAt, at)))
+    .orderBy(desc(deployments.createdAt), desc(deployments.id))
+    .limit(1);
+  return row?.version ?? null;
 }
 
 /** Newest first. */
@@ -64,6 +76,13 @@ export interface AliasMove {
   reason: string | null;
   /** A run's move happens once per action: a retry finds the earlier history row and changes nothing. */
   runId: string | null;
+  /**
+   * Compare-and-set: move only if the alias points at this version now (null: it is unset), else throw
+   * PRODUCTION_MOVED and change nothing. Undefined moves whatever the alias points at.
+   */
+  expectedFromVersion?: number | null;
+  /** What the PRODUCTION_MOVED message says after "<alias> moved from vX to vY" (why that matters, what to do). */
+  movedExplanation?: (actual: number | null) => string;
   /** When the alias moved: the version statuses that change with it, given the version it moved from. */
   statusChanges?: (fromVersion: number | null) => VersionStatusChange[];
   /** When the alias moved: the audit row, written in the same transaction. */
@@ -87,6 +106,9 @@ export async function moveAlias(
     if (earlier) return { moved: false, fromVersion: earlier.fromVersion, deployment: earlier };
   }
   const fromVersion = await getAliasVersion(tx, move.modelId, move.alias);
+  if (move.expectedFromVersion !== undefined && fromVersion !== move.expectedFromVersion) {
+    throw aliasMoved(move, move.expectedFromVersion, fromVersion);
+  }
   if (move.toVersion === null) {
     await tx.delete(modelAliases).where(and(eq(modelAliases.modelId, move.modelId), eq(modelAliases.alias, move.alias)));
   } else {
@@ -119,6 +141,22 @@ export async function moveAlias(
   if (move.audit) await writeAudit(tx, move.audit(fromVersion));
   if (move.notifyModel !== undefined) await notifyModelChanged(tx, move.notifyModel);
   return { moved: true, fromVersion, deployment: deployment! };
+}
+
+const describeVersion = (version: number | null) => (version === null ? 'no version' : `v${version}`);
+
+/** The compare-and-set refusal: the alias is not where the caller last saw it. */
+export function aliasMoved(
+  move: Pick<AliasMove, 'alias' | 'toVersion' | 'movedExplanation'>,
+  expected: number | null,
+  actual: number | null,
+): RegistryError {
+  const explanation = move.movedExplanation?.(actual) ?? `; refusing to move it to ${describeVersion(move.toVersion)}`;
+  return new RegistryError(
+    'PRODUCTION_MOVED',
+    `${move.alias} moved from ${describeVersion(expected)} to ${describeVersion(actual)}${explanation}`,
+    { alias: move.alias, expectedVersion: expected, actualVersion: actual, toVersion: move.toVersion },
+  );
 }
 
 /** Tells serving processes the model's aliases changed; inside a transaction it is delivered on commit. */

@@ -7,7 +7,8 @@ export type RegistryErrorCode =
   | 'VERSION_NOT_FOUND'
   | 'VERSION_NOT_DEPLOYABLE'
   | 'ALREADY_IN_PRODUCTION'
-  | 'MODEL_TASK_MISMATCH';
+  | 'MODEL_TASK_MISMATCH'
+  | 'PRODUCTION_MOVED';
 
 export class RegistryError extends KeelError {
   declare readonly code: RegistryErrorCode;

@@ -17,6 +17,8 @@ export interface RollbackRequest {
   version: number;
   actor: AuditActor;
   reason: string;
+  /** Compare-and-set: roll back only if production is this version now (null: none), else PRODUCTION_MOVED. */
+  expectedProduction?: number | null;
 }
 
 export interface RollbackResult {
@@ -53,6 +55,8 @@ export async function rollbackModel(db: Db, request: RollbackRequest): Promise<R
       alias: PRODUCTION_ALIAS,
       toVersion: request.version,
       action: 'rollback',
+      expectedFromVersion: request.expectedProduction,
+      movedExplanation: () => `; rollback to v${request.version} refused: look at production again and decide`,
       actor: request.actor.actor,
       reason: request.reason,
       runId: null,

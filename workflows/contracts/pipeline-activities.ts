@@ -148,7 +148,10 @@ export interface DeployModelVersionInput {
   actor: string;
   reason: string;
 }
-/** A failed smoke prediction reverts the alias and throws ApplicationFailure SMOKE_TEST_FAILED. */
+/**
+ * The candidate is smoke-tested before production moves; a failed smoke prediction moves nothing and throws
+ * ApplicationFailure SMOKE_TEST_FAILED. Production that moved since the evaluation's champion throws PRODUCTION_MOVED.
+ */
 export interface DeployModelVersionResult {
   previousVersion: number | null;
   smoke: { prediction: unknown; latencyMs: number };
