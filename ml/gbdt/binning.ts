@@ -5,6 +5,7 @@
 import { isNumericColumn, type ColumnarDataset } from '../dataset.js';
 import type { Feature } from '../model.js';
 import type { GbdtParams } from './params.js';
+import { lightgbmBinEdges, distinctValues } from './numeric-bin-edges.js';
 import { Mulberry32 } from './prng.js';
 
 export const MISSING_BIN = 0;
@@ -48,7 +49,7 @@ export function buildBinMappers(data: ColumnarDataset, featureNames: string[], p
     const column = data.columns[name];
     if (column === undefined) throw new RangeError(`feature column "${name}" is not in the dataset`);
     if (isNumericColumn(column)) {
-      return { kind: 'numeric', name, upperEdges: numericUpperEdges(column, sampleRows, params.maxBin - 1) };
+      return { kind: 'numeric', name, upperEdges: numericUpperEdges(column, sampleRows, params.maxBin - 1, params.minDataInBin) };
     }
     return { kind: 'categorical', name, categories: frequentCategories(column, params.minDataPerCategory, params.maxBin - 1) };
   });
@@ -109,44 +110,15 @@ function sampleRowIndices(rowCount: number, size: number, seed: number): Int32Ar
 }
 
 /**
- * Upper edges for at most `maxBins` non-missing bins from the sampled values: one bin per distinct value when
- * they fit, else greedy equal-count bins that never split a distinct value. Edges sit halfway between
- * neighbouring distinct values, in double (the ONNX graph compares double inputs with double thresholds).
+ * Upper edges for at most `maxBins` non-missing bins from the sampled values, found as LightGBM finds them
+ * (numeric-bin-edges.ts). Edges sit halfway between neighbouring distinct values, in double (the ONNX graph
+ * compares double inputs with double thresholds).
  */
-function numericUpperEdges(column: Float64Array, sampleRows: Int32Array, maxBins: number): number[] {
-  const values: number[] = [];
-  for (let i = 0; i < sampleRows.length; i++) {
-    const v = column[sampleRows[i]];
-    if (!Number.isNaN(v)) values.push(v);
-  }
-  const sorted = Float64Array.from(values).sort();
-  const distinct: number[] = [];
-  const counts: number[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    if (distinct.length > 0 && sorted[i] === distinct[distinct.length - 1]) counts[counts.length - 1]++;
-    else {
-      distinct.push(sorted[i]);
-      counts.push(1);
-    }
-  }
-  const edges: number[] = [];
-  if (distinct.length <= maxBins) {
-    for (let i = 0; i + 1 < distinct.length; i++) edges.push(edgeBetween(distinct[i], distinct[i + 1]));
-  } else {
-    let remaining = sorted.length;
-    let binsLeft = maxBins;
-    let inBin = 0;
-    for (let i = 0; i + 1 < distinct.length && binsLeft > 1; i++) {
-      inBin += counts[i];
-      if (inBin >= remaining / binsLeft) {
-        edges.push(edgeBetween(distinct[i], distinct[i + 1]));
-        remaining -= inBin;
-        binsLeft--;
-        inBin = 0;
-      }
-    }
-  }
-  edges.push(Number.MAX_VALUE);
+function numericUpperEdges(column: Float64Array, sampleRows: Int32Array, maxBins: number, minDataInBin: number): number[] {
+  const sampled = Array.from(sampleRows, (r) => column[r]);
+  const edges = lightgbmBinEdges(distinctValues(sampled), maxBins, minDataInBin, edgeBetween);
+  // The last edge is finite so it survives JSON.
+  edges[edges.length - 1] = Number.MAX_VALUE;
   return edges;
 }
 

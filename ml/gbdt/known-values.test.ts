@@ -12,7 +12,7 @@ describe('trainGbdt on hand-computable data', () => {
   it('when regressing [1,1,3,3] on x=[1,2,3,4], then the first split is x <= 2.5 with gain G_L²/H_L + G_R²/H_R = 4 and leaves ∓1', async () => {
     // base score = mean = 2, gradients s - y = [1, 1, -1, -1], hessians 1.
     const { model, importance } = await trainGbdt(tiny([1, 1, 3, 3], [1, 2, 3, 4]), {
-      task: 'regression', numIterations: 1, numLeaves: 2, learningRate: 1, minDataInLeaf: 1,
+      task: 'regression', numIterations: 1, numLeaves: 2, learningRate: 1, minDataInBin: 1, minDataInLeaf: 1,
     });
     expect(model.baseScore).toBe(2);
     const [tree] = model.trees;
@@ -27,7 +27,7 @@ describe('trainGbdt on hand-computable data', () => {
 
   it('when λ = 1 and learning rate 0.5, then gain = 2·2²/(2+1) and leaf = −G/(H+λ)·0.5', async () => {
     const { model } = await trainGbdt(tiny([1, 1, 3, 3], [1, 2, 3, 4]), {
-      task: 'regression', numIterations: 1, numLeaves: 2, learningRate: 0.5, lambdaL2: 1, minDataInLeaf: 1,
+      task: 'regression', numIterations: 1, numLeaves: 2, learningRate: 0.5, minDataInBin: 1, lambdaL2: 1, minDataInLeaf: 1,
     });
     const [tree] = model.trees;
     expect(tree.gain[0]).toBeCloseTo(8 / 3, 12);
@@ -39,11 +39,12 @@ describe('trainGbdt on hand-computable data', () => {
     // p = 0.75 everywhere: g = p − y = [0.75, −0.25, −0.25, −0.25], h = 0.1875.
     // left (x=0): G = 0.5, H = 0.375; right: G = −0.5, H = 0.375; gain = 2·0.25/0.375.
     const { model } = await trainGbdt(tiny([0, 1, 1, 1], [0, 0, 1, 1]), {
-      task: 'binary', numIterations: 1, numLeaves: 2, learningRate: 0.1, minDataInLeaf: 1,
+      task: 'binary', numIterations: 1, numLeaves: 2, learningRate: 0.1, minDataInBin: 1, minDataInLeaf: 1,
     });
     expect(model.baseScore).toBeCloseTo(Math.log(3), 12);
     const [tree] = model.trees;
-    expect(tree.threshold[0]).toBe(0.5);
+    // Zero has a bin of its own, (−1e-35, 1e-35], as in LightGBM: the split is "x is zero" vs "x is positive".
+    expect(tree.threshold[0]).toBe(1e-35);
     expect(tree.gain[0]).toBeCloseTo(0.5 / 0.375, 12);
     expect(tree.value[tree.left[0]]).toBeCloseTo((-0.5 / 0.375) * 0.1, 12);
     expect(tree.value[tree.right[0]]).toBeCloseTo((0.5 / 0.375) * 0.1, 12);
@@ -54,14 +55,14 @@ describe('trainGbdt on hand-computable data', () => {
 
   it('when a split would leave fewer than minDataInLeaf rows on a side, then it is not taken', async () => {
     const { model } = await trainGbdt(tiny([0, 0, 0, 10], [1, 2, 3, 4]), {
-      task: 'regression', numIterations: 1, numLeaves: 2, learningRate: 1, minDataInLeaf: 2,
+      task: 'regression', numIterations: 1, numLeaves: 2, learningRate: 1, minDataInBin: 1, minDataInLeaf: 2,
     });
     expect(model.trees[0].threshold[0]).toBe(2.5);
   });
 
   it('when no split gains more than minGainToSplit, then the tree is a single leaf', async () => {
     const { model } = await trainGbdt(tiny([1, 1, 3, 3], [1, 2, 3, 4]), {
-      task: 'regression', numIterations: 1, numLeaves: 4, learningRate: 1, minDataInLeaf: 1, minGainToSplit: 4,
+      task: 'regression', numIterations: 1, numLeaves: 4, learningRate: 1, minDataInBin: 1, minDataInLeaf: 1, minGainToSplit: 4,
     });
     expect(model.trees[0].feature).toEqual([-1]);
   });

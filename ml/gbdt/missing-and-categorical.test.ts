@@ -50,7 +50,11 @@ describe('missing values', () => {
     const y = Float64Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 5 : -5));
     const { model } = await trainGbdt({ rowCount: n, columns: { x }, label: y }, oneSplit);
     expect(model.trees[0].feature[0]).toBe(0);
-    expect([...predictGbdt(model, [{ x: 7 }, { x: null }, { x: -1e9 }])]).toEqual([-5, 5, -5]);
+    expect([...predictGbdt(model, [{ x: 7 }, { x: null }, { x: 1e9 }])]).toEqual([-5, 5, -5]);
+    // As in LightGBM, the positive values' bin starts just above zero (zero and negatives have their own bins,
+    // empty here), so the split is x > 1e-35 and an unseen negative value falls on the missing side.
+    expect(model.trees[0].threshold[0]).toBe(1e-35);
+    expect([...predictGbdt(model, [{ x: -1e9 }])]).toEqual([5]);
   });
 });
 

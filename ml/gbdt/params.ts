@@ -29,6 +29,8 @@ export interface GbdtParams {
   seed: number;
   /** Maximum bins per feature including the missing bin (<= 255: bins are stored as bytes). */
   maxBin: number;
+  /** Fewest sampled values in one numeric bin (LightGBM min_data_in_bin). */
+  minDataInBin: number;
   /** Rows sampled to compute numeric bin edges. */
   binSampleSize: number;
   /** Categories seen fewer times than this in training are treated as missing. */
@@ -56,6 +58,7 @@ export const defaultGbdtParams: Omit<GbdtParams, 'task'> = {
   validationFraction: 0,
   seed: 42,
   maxBin: 255,
+  minDataInBin: 3,
   binSampleSize: 200_000,
   minDataPerCategory: 1,
   catSmooth: 10,
@@ -88,6 +91,7 @@ export function resolveGbdtParams(input: GbdtParamsInput): GbdtParams {
   if (!(p.validationFraction >= 0 && p.validationFraction < 1)) fail('validationFraction', 'must be in [0, 1)');
   if (!Number.isInteger(p.seed)) fail('seed', 'must be an integer');
   if (!Number.isInteger(p.maxBin) || p.maxBin < 3 || p.maxBin > 255) fail('maxBin', 'must be an integer in [3, 255]');
+  if (!Number.isInteger(p.minDataInBin) || p.minDataInBin < 1) fail('minDataInBin', 'must be an integer >= 1');
   if (!Number.isInteger(p.binSampleSize) || p.binSampleSize < 1) fail('binSampleSize', 'must be an integer >= 1');
   if (!Number.isInteger(p.minDataPerCategory) || p.minDataPerCategory < 1) fail('minDataPerCategory', 'must be an integer >= 1');
   if (!(p.catSmooth >= 0)) fail('catSmooth', 'must be >= 0');

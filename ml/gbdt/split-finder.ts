@@ -86,45 +86,42 @@ function bestNumericSplit(
   let bestGain = gainToBeat;
   let bestT = -1;
   let bestMissingLeft = false;
-  let lg = 0;
-  let lh = 0;
-  let lc = 0;
-  // t = nb - 1 puts every non-missing row left: only meaningful as "present vs missing".
-  const lastT = hasMissing ? nb - 1 : nb - 2;
-  for (let t = 1; t <= lastT; t++) {
-    const k = off + t * 2;
-    lg += hist[k];
-    lh += hist[k + 1];
-    lc += Math.round(hist[k + 1] * cntFactor);
-    // missing right
-    if (t < nb - 1 || hasMissing) {
-      const rg = sums.grad - lg;
-      const rh = sums.hess - lh;
-      const rc = sums.count - lc;
-      if (lc >= minData && rc >= minData && lh >= minHess && rh >= minHess) {
-        const gain = (lg * lg) / (lh + l2) + (rg * rg) / (rh + l2) - parentGain;
-        if (gain > bestGain) {
-          bestGain = gain;
-          bestT = t;
-          bestMissingLeft = false;
-        }
+  const consider = (t: number, lg: number, lh: number, lc: number, missingLeft: boolean): void => {
+    const rg = sums.grad - lg;
+    const rh = sums.hess - lh;
+    const rc = sums.count - lc;
+    if (lc >= minData && rc >= minData && lh >= minHess && rh >= minHess) {
+      const gain = (lg * lg) / (lh + l2) + (rg * rg) / (rh + l2) - parentGain;
+      if (gain > bestGain) {
+        bestGain = gain;
+        bestT = t;
+        bestMissingLeft = missingLeft;
       }
     }
-    if (hasMissing && t < nb - 1) {
-      const g2 = lg + missG;
-      const h2 = lh + missH;
-      const c2 = lc + missC;
-      const rg = sums.grad - g2;
-      const rh = sums.hess - h2;
-      const rc = sums.count - c2;
-      if (c2 >= minData && rc >= minData && h2 >= minHess && rh >= minHess) {
-        const gain = (g2 * g2) / (h2 + l2) + (rg * rg) / (rh + l2) - parentGain;
-        if (gain > bestGain) {
-          bestGain = gain;
-          bestT = t;
-          bestMissingLeft = true;
-        }
-      }
+  };
+  // LightGBM's order, so equal gains pick the same threshold: first from the top bin down with missing rows on the
+  // left (the highest of equal thresholds wins), then, when there are missing rows, from the bottom up with them
+  // on the right (it wins only when strictly better). t = nb - 1 puts every present row left: "present vs missing".
+  let rg = 0;
+  let rh = 0;
+  let rc = 0;
+  for (let t = nb - 2; t >= 1; t--) {
+    const k = off + (t + 1) * 2;
+    rg += hist[k];
+    rh += hist[k + 1];
+    rc += Math.round(hist[k + 1] * cntFactor);
+    consider(t, sums.grad - rg, sums.hess - rh, sums.count - rc, hasMissing);
+  }
+  if (hasMissing) {
+    let lg = 0;
+    let lh = 0;
+    let lc = 0;
+    for (let t = 1; t <= nb - 1; t++) {
+      const k = off + t * 2;
+      lg += hist[k];
+      lh += hist[k + 1];
+      lc += Math.round(hist[k + 1] * cntFactor);
+      consider(t, lg, lh, lc, false);
     }
   }
   if (bestT < 0) return null;
