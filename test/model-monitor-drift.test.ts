@@ -215,8 +215,9 @@ describe('model monitor reports and retrains', () => {
         policy: { interval: '1s', minRows: 300, cooldown: '24h' },
         updatedBy: 'test',
       });
-      // About 1,000 drifted rows per one-second window, for the next 20 seconds.
-      await logPredictions(version, name, generateFrame(20_000, 7, true), Date.now(), 20_000);
+      // About 1,000 drifted rows per one-second window, for the next 60 seconds: on a loaded machine eleven
+      // one-second ticks can take much longer than eleven seconds, and each must still find a full window.
+      await logPredictions(version, name, generateFrame(60_000, 7, true), Date.now(), 60_000);
 
       const { state, runIds } = await runMonitor(name, version, { ticksPerRun: 4 }, (s) => (s.ticks ?? 0) >= 11);
 
