@@ -186,6 +186,7 @@ export const SETTINGS = {
   predictionBufferRows: setting({ env: 'KEEL_PREDICTION_BUFFER_ROWS', type: 'integer (≥ 1000)', default: '100000', doc: 'prediction log rows held in memory before predict answers 503 (one request has up to 1000)', parse: integerAtLeast(1000, 100_000) }),
   predictionFlushMs: setting({ env: 'KEEL_PREDICTION_FLUSH_MS', type: 'milliseconds', default: '200', doc: 'longest a logged prediction waits before its batch is written (a batch also goes at 1,000 rows)', parse: integer(200) }),
   predictionRetentionDays: setting({ env: 'KEEL_PREDICTION_RETENTION_DAYS', type: 'days', default: '30', doc: 'daily partitions of the prediction log older than this are dropped', parse: integer(30) }),
+  reviewTimeoutMs: setting({ env: 'KEEL_REVIEW_TIMEOUT_MS', type: 'milliseconds', default: '15000', doc: 'longest POST /v1/runs/:id/review waits for a pipeline worker to take the review before it answers 503 with Retry-After', parse: integer(15_000) }),
   pipelineTaskQueue: setting({ env: 'KEEL_PIPELINE_TASK_QUEUE', type: 'name', default: 'pipeline', doc: 'pipeline task queue (isolate environments sharing a namespace)', parse: text('pipeline') }),
   trainingTaskQueue: setting({ env: 'KEEL_TRAINING_TASK_QUEUE', type: 'name', default: 'training', doc: 'training task queue (isolate environments sharing a namespace)', parse: text('training') }),
   demo: setting({ env: 'KEEL_DEMO', type: 'boolean', default: 'true', doc: 'start the demo run on an empty data directory', parse: boolean(true) }),
