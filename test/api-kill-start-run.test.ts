@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pipelineInputFor, repairUnstartedRuns } from '../api/runs/runs-service.js';
 import { runs } from '../db/schema.js';
 import { startApiProcess, type ApiProcess } from './support/api-process.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -157,4 +158,55 @@ describe('the API killed mid-POST /v1/runs', () => {
     expect(await executionsOf(recorded.workflowId)).toEqual([started.runId]);
     expect((await runRowOf(model))?.workflowStartedAt).not.toBeNull();
   }, 240_000);
+});
+
+describe('runs a killed API left without their workflow, repaired without a client retry', () => {
+  it('stamps a run whose workflow exists, starts a keyed one, and ends an unkeyed one failed', async () => {
+    const requester = { keyId: '00000000-0000-4000-8000-000000000001', name: 'alice' };
+    const halfStarted = async (suffix: string, idempotencyKey: string | null) => {
+      const model = uniqueName(`m-${suffix}`);
+      const id = `r-${uniqueName(suffix)}`;
+      const workflowId = `pipeline/${model}/${id}`;
+      const spec = { model, dataset: { uri: '/data/flights.csv' }, target: 'delayed', task: 'binary' as const };
+      // As POST /v1/runs leaves it when killed after its first step.
+      await database.db.insert(runs).values({
+        id,
+        workflowId,
+        model,
+        spec,
+        specHash: 'h',
+        idempotencyKey,
+        requestedBy: requester.keyId,
+        requestedByName: requester.name,
+        status: 'running',
+        stage: 'queued',
+        workflowStartedAt: null,
+      });
+      startedWorkflows.push(workflowId);
+      return { id, workflowId, spec };
+    };
+    const startedBeforeKill = await halfStarted('started', null);
+    await temporal.client.workflow.start('pipeline', {
+      taskQueue,
+      workflowId: startedBeforeKill.workflowId,
+      args: [pipelineInputFor(startedBeforeKill.id, startedBeforeKill.spec, requester)],
+    });
+    const keyed = await halfStarted('keyed', `${requester.keyId}:${uniqueName('idem')}`);
+    const unkeyed = await halfStarted('unkeyed', null);
+
+    const deps = { db: database.db, client: temporal.client, taskQueues: { pipeline: taskQueue, training: 'training' } };
+    const outcome = await repairUnstartedRuns(deps, { olderThanMs: 0 });
+    expect(outcome).toMatchObject({ [startedBeforeKill.id]: 'stamped', [keyed.id]: 'started', [unkeyed.id]: 'failed' });
+    expect((await temporal.client.workflow.getHandle(keyed.workflowId).describe()).taskQueue).toBe(taskQueue);
+    await expect(temporal.client.workflow.getHandle(unkeyed.workflowId).describe()).rejects.toThrow(/not found/i);
+    const rows = await database.db.select().from(runs);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    expect(byId.get(startedBeforeKill.id)?.workflowStartedAt).not.toBeNull();
+    expect(byId.get(keyed.id)?.workflowStartedAt).not.toBeNull();
+    expect(byId.get(unkeyed.id)).toMatchObject({ status: 'failed', workflowStartedAt: null });
+    expect(byId.get(unkeyed.id)?.reason).toMatch(/API stopped before the run's workflow started/);
+    // Once repaired, nothing is left to repair.
+    const again = await repairUnstartedRuns(deps, { olderThanMs: 0 });
+    expect(Object.keys(again).filter((id) => [startedBeforeKill.id, keyed.id, unkeyed.id].includes(id))).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 // Use-cases behind /v1/runs: start (idempotent), list, show, review (four eyes), cancel.
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
 import { writeAudit } from '../../db/repositories/audit.js';
 import { getEvaluationReportByRunId } from '../../db/repositories/evaluation-reports.js';
@@ -12,6 +12,7 @@ import {
   getRunByIdempotencyKey,
   insertRun,
   listRecentRuns,
+  listUnstartedRuns,
   markRunWorkflowStarted,
 } from '../../db/repositories/runs.js';
 import { getValidationReportByRunId } from '../../db/repositories/validation-reports.js';
@@ -217,6 +218,42 @@ async function ensureWorkflowStarted(deps: RunsDeps, row: RunRow): Promise<RunRo
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
   return (await markRunWorkflowStarted(deps.db, row.id, new Date())) ?? row;
+}
+
+/**
+ * Finishes what a killed API left half done: for each run recorded more than `olderThanMs` ago whose workflow was
+ * never stamped started, a workflow that exists is stamped; a run with an Idempotency-Key gets its workflow started
+ * (what its client's retry would do); one without a key is ended `failed`, since its client saw the request fail
+ * and may have started another. Returns what it did, by run id.
+ */
+export async function repairUnstartedRuns(
+  deps: RunsDeps,
+  { olderThanMs, limit = 100 }: { olderThanMs: number; limit?: number },
+): Promise<Record<string, 'stamped' | 'started' | 'failed'>> {
+  const outcome: Record<string, 'stamped' | 'started' | 'failed'> = {};
+  for (const row of await listUnstartedRuns(deps.db, new Date(Date.now() - olderThanMs), limit)) {
+    if (await workflowExists(deps.client, row.workflowId)) {
+      await markRunWorkflowStarted(deps.db, row.id, new Date());
+      outcome[row.id] = 'stamped';
+    } else if (row.idempotencyKey !== null) {
+      await ensureWorkflowStarted(deps, row);
+      outcome[row.id] = 'started';
+    } else {
+      await failUnstartedRun(deps.db, row.id, 'the API stopped before the run\'s workflow started; start the run again', new Date());
+      outcome[row.id] = 'failed';
+    }
+  }
+  return outcome;
+}
+
+async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
 }
 
 async function markNeverStarted(db: Db, runId: string, error: unknown): Promise<void> {

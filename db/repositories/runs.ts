@@ -1,5 +1,5 @@
 // Runs: one row per pipeline run (API request or schedule), with progress as the workflow reports it.
-import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { runs, type RunRow } from '../schema.js';
 import type { RecordRunProgressInput } from '../../workflows/contracts/pipeline-activities.js';
 import type { RunStatus } from '../../workflows/run-status.js';
@@ -52,6 +52,16 @@ export async function failUnstartedRun(db: DbOrTx, id: string, reason: string, n
     .update(runs)
     .set({ status: 'failed', reason, updatedAt: now, finishedAt: now })
     .where(and(eq(runs.id, id), isNull(runs.workflowStartedAt)));
+}
+
+/** Runs recorded before `recordedBefore` whose workflow was never stamped started (the API died in between). */
+export async function listUnstartedRuns(db: DbOrTx, recordedBefore: Date, limit: number): Promise<RunRow[]> {
+  return db
+    .select()
+    .from(runs)
+    .where(and(isNull(runs.workflowStartedAt), eq(runs.status, 'running'), lt(runs.createdAt, recordedBefore)))
+    .orderBy(runs.createdAt)
+    .limit(limit);
 }
 
 export async function getRun(db: DbOrTx, id: string): Promise<RunRow | undefined> {
