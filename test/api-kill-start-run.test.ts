@@ -93,6 +93,8 @@ async function killMidRequest(api: ApiProcess, request: Promise<Response>): Prom
   await api.process.exited;
   // The client sees the connection drop: no answer, so it retries.
   await expect(request).rejects.toThrow();
+  // Held bytes of the dead process must never reach Temporal: let go only once the proxy saw its connections close.
+  await poll('the killed API\'s connections closed', async () => (proxy.openConnections() === 0 ? true : undefined));
   proxy.hold('none');
 }
 

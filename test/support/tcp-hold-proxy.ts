@@ -9,6 +9,8 @@ export interface TcpHoldProxy {
   /** host:port to give the client instead of the server's address. */
   address: string;
   hold(direction: HeldDirection): void;
+  /** Client connections still open (a killed client's close must be seen before held bytes are let go). */
+  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -17,6 +19,7 @@ export async function startTcpHoldProxy(target: string): Promise<TcpHoldProxy> {
   let held: HeldDirection = 'none';
   const sockets = new Set<net.Socket>();
   const flushers = new Set<() => void>();
+  const clients = new Set<net.Socket>();
 
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, targetHost);
@@ -41,7 +44,11 @@ export async function startTcpHoldProxy(target: string): Promise<TcpHoldProxy> {
     };
     pipe(client, upstream, 'requests');
     pipe(upstream, client, 'responses');
-    client.on('close', () => sockets.delete(client));
+    clients.add(client);
+    client.on('close', () => {
+      sockets.delete(client);
+      clients.delete(client);
+    });
     upstream.on('close', () => sockets.delete(upstream));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,6 +59,7 @@ export async function startTcpHoldProxy(target: string): Promise<TcpHoldProxy> {
       held = direction;
       for (const flush of flushers) flush();
     },
+    openConnections: () => clients.size,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
