@@ -29,6 +29,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled(apis.map((api) => api.process.stop({ graceMs: 5_000 })));
   await Promise.allSettled(startedWorkflows.map((id) => temporal.client.workflow.getHandle(id).terminate('test cleanup')));
+  // Also what a restarted API's repair may have started for the runs left stuck (nothing stays running).
+  const leftRunning: string[] = [];
+  for await (const execution of temporal.client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
+    leftRunning.push(execution.workflowId);
+  }
+  await Promise.allSettled(leftRunning.map((id) => temporal.client.workflow.getHandle(id).terminate('test cleanup')));
   await proxy?.close();
   await Promise.allSettled([database?.close(), temporal?.close()]);
 });
@@ -110,6 +116,15 @@ describe('the API killed mid-POST /v1/runs', () => {
     request.catch(() => undefined);
     const recorded = await poll('the run row', () => runRowOf(model));
     expect(recorded.workflowStartedAt).toBeNull();
+    // More starts stuck on Temporal than the API's pool has connections (10): none holds one, so other routes answer.
+    const stuck = Array.from({ length: 12 }, () => postRun(first, key, uniqueName('m-stuck'), uniqueName('idem')));
+    for (const other of stuck) other.catch(() => undefined);
+    await poll('the stuck starts recorded', async () => {
+      const rows = await database.db.select().from(runs);
+      return rows.filter((row) => row.model.startsWith('m-stuck')).length === 12 ? true : undefined;
+    });
+    const list = await fetch(`${first.url}/v1/runs?limit=5`, { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(30_000) });
+    expect(list.status).toBe(200);
     await killMidRequest(first, request);
     startedWorkflows.push(recorded.workflowId);
     // Nothing reached Temporal before the kill.
