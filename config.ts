@@ -121,6 +121,10 @@ function memoryLimit(fallback: string): Setting<string>['parse'] {
   };
 }
 
+function optionalMemorySize(raw: string | undefined, context: ParseContext): string | undefined {
+  return raw === undefined ? undefined : memoryLimit(raw)(raw, context);
+}
+
 /** The certificates of a PEM file, read at start so a wrong path fails the process, not the first https ingest. */
 function pemFile(raw: string | undefined, { env }: ParseContext): string[] | undefined {
   if (raw === undefined) return undefined;
@@ -180,12 +184,18 @@ export const SETTINGS = {
   urlCaCertificates: setting({ env: 'KEEL_URL_CA_CERTIFICATES', type: 'PEM file path', default: '(none)', doc: 'extra CA certificates trusted for https dataset URLs (an internal CA)', parse: pemFile }),
   maxDownloadBytes: setting({ env: 'KEEL_MAX_DOWNLOAD_BYTES', type: 'bytes', default: String(2 * 1024 ** 3), doc: 'largest dataset download accepted (2 GiB)', parse: integer(2 * 1024 ** 3) }),
   sqlStatementTimeoutMs: setting({ env: 'KEEL_SQL_STATEMENT_TIMEOUT_MS', type: 'milliseconds', default: String(10 * 60_000), doc: 'per-statement timeout of SQL dataset sources (10 minutes)', parse: integer(10 * 60_000) }),
-  duckdbMemoryLimit: setting({ env: 'KEEL_DUCKDB_MEMORY_LIMIT', type: 'size', default: '4GB', doc: 'DuckDB memory per ingest/profile session; it spills to disk beyond it', parse: memoryLimit('4GB') }),
-  duckdbThreads: setting({ env: 'KEEL_DUCKDB_THREADS', type: 'integer', default: '(unset: one per core)', doc: 'DuckDB worker threads per ingest/profile session', parse: (raw, { env }) => positiveInteger(raw, env) }),
+  duckdbMemoryLimit: setting({ env: 'KEEL_DUCKDB_MEMORY_LIMIT', type: 'size', default: '4GB', doc: 'DuckDB memory per ingest/profile session at most (less when the budget below is shared by more sessions); it spills to disk beyond it', parse: memoryLimit('4GB') }),
+  duckdbMemoryBudget: setting({ env: 'KEEL_DUCKDB_MEMORY_BUDGET', type: 'size', default: "(unset: half this machine's memory)", doc: "DuckDB memory of all the pipeline worker's ingest and validation sessions together, shared equally by the most that run at once", parse: optionalMemorySize }),
+  duckdbThreads: setting({ env: 'KEEL_DUCKDB_THREADS', type: 'integer', default: '(unset: the cores shared by the sessions running at once, at least 1)', doc: 'DuckDB worker threads per ingest/profile session', parse: (raw, { env }) => positiveInteger(raw, env) }),
+  pipelineMaxActivities: setting({ env: 'KEEL_PIPELINE_MAX_ACTIVITIES', type: 'integer', default: '16', doc: 'activities the pipeline worker runs at once, all kinds together (its maxConcurrentActivityTaskExecutions)', parse: integer(16) }),
+  maxConcurrentIngests: setting({ env: 'KEEL_MAX_CONCURRENT_INGESTS', type: 'integer', default: '2', doc: 'ingests (snapshotDataset) one pipeline worker runs at once; more wait their turn, heartbeating', parse: integer(2) }),
+  maxConcurrentValidations: setting({ env: 'KEEL_MAX_CONCURRENT_VALIDATIONS', type: 'integer', default: '2', doc: 'validations (validateDataset: profile and checks) one pipeline worker runs at once', parse: integer(2) }),
+  maxConcurrentEvaluations: setting({ env: 'KEEL_MAX_CONCURRENT_EVALUATIONS', type: 'integer', default: '2', doc: 'evaluations (evaluateModel: holdout scoring) one pipeline worker runs at once', parse: integer(2) }),
   artifactDir: setting({ env: 'KEEL_ARTIFACT_DIR', type: 'path', default: '<data dir>/artifacts', doc: 'content-addressed artifact store', parse: resolvedPath(({ dataDir }) => path.join(dataDir, 'artifacts')) }),
   predictionBufferRows: setting({ env: 'KEEL_PREDICTION_BUFFER_ROWS', type: 'integer (≥ 1000)', default: '100000', doc: 'prediction log rows held in memory before predict answers 503 (one request has up to 1000)', parse: integerAtLeast(1000, 100_000) }),
   predictionFlushMs: setting({ env: 'KEEL_PREDICTION_FLUSH_MS', type: 'milliseconds', default: '200', doc: 'longest a logged prediction waits before its batch is written (a batch also goes at 1,000 rows)', parse: integer(200) }),
   predictionRetentionDays: setting({ env: 'KEEL_PREDICTION_RETENTION_DAYS', type: 'days', default: '30', doc: 'daily partitions of the prediction log older than this are dropped', parse: integer(30) }),
+  reviewTimeoutMs: setting({ env: 'KEEL_REVIEW_TIMEOUT_MS', type: 'milliseconds', default: '15000', doc: 'longest POST /v1/runs/:id/review waits for a pipeline worker to take the review before it answers 503 with Retry-After', parse: integer(15_000) }),
   pipelineTaskQueue: setting({ env: 'KEEL_PIPELINE_TASK_QUEUE', type: 'name', default: 'pipeline', doc: 'pipeline task queue (isolate environments sharing a namespace)', parse: text('pipeline') }),
   trainingTaskQueue: setting({ env: 'KEEL_TRAINING_TASK_QUEUE', type: 'name', default: 'training', doc: 'training task queue (isolate environments sharing a namespace)', parse: text('training') }),
   demo: setting({ env: 'KEEL_DEMO', type: 'boolean', default: 'true', doc: 'start the demo run on an empty data directory', parse: boolean(true) }),

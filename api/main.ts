@@ -6,6 +6,7 @@ import { createDb } from '../db/client.js';
 import { applyMigrations } from '../db/migrate.js';
 import { isMain } from '../is-main.js';
 import { buildApp } from './app.js';
+import { repairUnstartedRuns, type RunsDeps } from './runs/runs-service.js';
 import { ensureAdminKey } from './auth/admin-bootstrap.js';
 import { checkTemporal, createProbeConnection } from './routes/health.js';
 import { startApiServer, type RunningApiServer } from './server.js';
@@ -49,7 +50,32 @@ export async function runApi(config: KeelConfig, logger: pino.Logger): Promise<R
     ],
   });
   logger.info({ url: server.url, docs: `${server.url}/docs` }, 'Keel API listening');
-  return server;
+  const stopRepairs = repairUnstartedRunsPeriodically({ db, client, taskQueues: config.taskQueues }, logger);
+  return {
+    ...server,
+    close: () => {
+      stopRepairs();
+      return server.close();
+    },
+  };
+}
+
+/** How often, and past what age, runs a killed API left without their workflow are repaired (see repairUnstartedRuns). */
+const UNSTARTED_RUN_REPAIR_MS = 60_000;
+
+function repairUnstartedRunsPeriodically(deps: RunsDeps, logger: pino.Logger): () => void {
+  const repair = () =>
+    repairUnstartedRuns(deps, { olderThanMs: UNSTARTED_RUN_REPAIR_MS }).then(
+      (outcome) => {
+        if (Object.keys(outcome).length > 0) logger.warn({ runs: outcome }, 'repaired runs whose workflow a stopped API never started');
+      },
+      (error: unknown) => logger.warn({ err: error }, 'could not repair unstarted runs; trying again later'),
+    );
+  // Older than the start deadline by far: a request still under way is never repaired behind its back.
+  const timer = setInterval(() => void repair(), UNSTARTED_RUN_REPAIR_MS);
+  timer.unref();
+  void repair();
+  return () => clearInterval(timer);
 }
 
 async function main(): Promise<void> {

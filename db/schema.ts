@@ -133,6 +133,12 @@ export const runs = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /**
+     * When the run's workflow was known to be started. POST /v1/runs records the row first with null, starts the
+     * workflow outside any transaction, then stamps it; a retry with the same Idempotency-Key finds null and starts
+     * (or finds) the one workflow. Rows written by workflows themselves (schedules, retrains) default to now.
+     */
+    workflowStartedAt: timestamp('workflow_started_at', { withTimezone: true }).defaultNow(),
   },
   (t) => [
     uniqueIndex('runs_idempotency_key_idx').on(t.idempotencyKey),

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { childProcessEnv, loadConfig, type KeelConfig } from '../config.js';
 import { applyMigrations } from '../db/migrate.js';
 import { startProcess, waitFor, type ManagedProcess } from './child-process.js';
+import { superviseProcess, type SupervisedProcess } from './supervisor.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
 import { describeTemporalCli, findTemporalCli, projectRoot } from './temporal-cli.js';
 import { isPortFree, startTemporalDevServer, type RunningDevServer } from './temporal-dev-server.js';
@@ -32,14 +33,14 @@ async function requirePortFree(port: number, what: string, envName: string): Pro
 interface Stack {
   postgres?: RunningPostgres;
   temporal?: RunningDevServer;
-  api?: ManagedProcess;
-  workers: ManagedProcess[];
+  api?: SupervisedProcess;
+  workers: SupervisedProcess[];
 }
 
 /** Each child's time to stop after SIGTERM before it is SIGKILLed (Temporal and Postgres have their own). */
 const CHILD_STOP_GRACE_MS = 8_000;
 
-async function stopChildren(children: ManagedProcess[]): Promise<void> {
+async function stopChildren(children: SupervisedProcess[]): Promise<void> {
   await Promise.all(
     children.map(async (child) => {
       const { killed } = await child.stop({ graceMs: CHILD_STOP_GRACE_MS });
@@ -67,6 +68,11 @@ function spawnNodeChild(name: string, entry: string, env: NodeJS.ProcessEnv): Ma
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     onOutput: (line) => log(name, line),
   });
+}
+
+/** A worker or the API, restarted with backoff when it crashes (a stop, also during a backoff, ends that). */
+function superviseNodeChild(name: string, entry: string, env: NodeJS.ProcessEnv): SupervisedProcess {
+  return superviseProcess(name, { spawn: () => spawnNodeChild(name, entry, env), log: (line) => log('keel', line) });
 }
 
 async function main(): Promise<void> {
@@ -139,17 +145,9 @@ async function main(): Promise<void> {
       { LOG_LEVEL: 'warn' },
     );
     const bootstrap = await bootstrapStack(config, databaseUrl!, { freshDataDir, logger: pino({ name: 'keel-start', level: config.logLevel }) });
-    stack.workers.push(spawnNodeChild('worker:pipeline', 'workers/pipeline-worker.ts', childEnv));
-    stack.workers.push(spawnNodeChild('worker:training', 'workers/training-worker.ts', childEnv));
-    stack.api = spawnNodeChild('api', 'api/main.ts', childEnv);
-    for (const child of [...stack.workers, stack.api]) {
-      void child.exited.then((code) => {
-        if (!stopping) {
-          log('keel', `${child.name} exited with ${code}; stopping the stack`);
-          void shutdown('child exit');
-        }
-      });
-    }
+    stack.workers.push(superviseNodeChild('worker:pipeline', 'workers/pipeline-worker.ts', childEnv));
+    stack.workers.push(superviseNodeChild('worker:training', 'workers/training-worker.ts', childEnv));
+    stack.api = superviseNodeChild('api', 'api/main.ts', childEnv);
     const apiUrl = `http://localhost:${config.port}`;
     await waitFor('the API', async () => (await fetch(`${apiUrl}/readyz`)).ok, { timeoutMs: 120_000 });
 

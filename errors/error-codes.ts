@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, doc: 'an Idempotency-Key was reused with another body' },
   TOO_MANY_REQUESTS: { status: 429, retryable: true, doc: 'rate limited; retry later' },
   SERVICE_UNAVAILABLE: { status: 503, retryable: true, doc: 'a dependency is down; retry later' },
+  NO_WORKER: { status: 503, retryable: true, doc: 'no worker took the request in time (none polls its task queue); retry after Retry-After' },
   TEMPORAL_UNAVAILABLE: { status: 503, retryable: true, doc: 'this API process has no Temporal connection' },
   INTERNAL: { status: 500, retryable: true, doc: 'a bug: nothing the client did' },
   CONFIG_INVALID: { status: 500, retryable: false, doc: 'a setting in the environment is invalid; the message names it' },

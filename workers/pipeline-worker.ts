@@ -1,6 +1,6 @@
 // The `pipeline` task queue: workflows plus the light activities (ingest, validate, evaluate, registry, deploy).
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../config.js';
+import { loadConfig, type KeelConfig } from '../config.js';
 import { createDataActivities } from '../activities/data-activities.js';
 import { createEvaluateActivities } from '../activities/evaluate-activities.js';
 import { createMonitorActivities, createMonitoringActivities } from '../activities/monitor-activities.js';
@@ -10,6 +10,7 @@ import { createSystemActivities } from '../activities/system-activities.js';
 import { signalProductionChanged } from '../monitoring/monitor-client.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { isMain } from '../is-main.js';
+import { ConcurrencyLimit, withConcurrencyLimits } from './activity-concurrency.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
 import { createWorkerDeps, dataPlaneSettings, type WorkerDeps } from './worker-deps.js';
@@ -48,6 +49,18 @@ export function createPipelineActivities(deps: WorkerDeps, client: Client, resou
   };
 }
 
+/** The heavy kinds (DuckDB sessions, holdout scoring) each run only so many at once; see README "Configuration". */
+export function limitPipelineActivities(
+  activities: ReturnType<typeof createPipelineActivities>,
+  config: KeelConfig,
+): ReturnType<typeof createPipelineActivities> {
+  return withConcurrencyLimits(activities, {
+    snapshotDataset: new ConcurrencyLimit(config.maxConcurrentIngests),
+    validateDataset: new ConcurrencyLimit(config.maxConcurrentValidations),
+    evaluateModel: new ConcurrencyLimit(config.maxConcurrentEvaluations),
+  });
+}
+
 export async function runPipelineWorker(): Promise<void> {
   const config = loadConfig();
   const logger = createProcessLogger('keel-worker-pipeline', config.logLevel);
@@ -62,7 +75,8 @@ export async function runPipelineWorker(): Promise<void> {
     logger,
     worker: {
       workflowsPath,
-      activities: createPipelineActivities(deps, client, { modelCache, logger }),
+      activities: limitPipelineActivities(createPipelineActivities(deps, client, { modelCache, logger }), config),
+      maxConcurrentActivityTaskExecutions: config.pipelineMaxActivities,
     },
     onShutdown: async () => {
       await modelCache.close();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
-import { dataPlaneSettings } from './worker-deps.js';
+import { dataPlaneSettings, duckDbSettings } from './worker-deps.js';
 
 const PEM = `-----BEGIN CERTIFICATE-----\nMIIBinternalcaforthistest\n-----END CERTIFICATE-----\n`;
 
@@ -20,6 +20,8 @@ describe('dataPlaneSettings', () => {
       KEEL_MAX_DOWNLOAD_BYTES: '1048576',
       KEEL_DUCKDB_THREADS: '2',
       KEEL_DUCKDB_MEMORY_LIMIT: '1GB',
+      // Larger than the cap on any machine: the cap is what each session gets.
+      KEEL_DUCKDB_MEMORY_BUDGET: '1TB',
     });
     const settings = dataPlaneSettings(config);
     expect(settings).toMatchObject({
@@ -31,6 +33,11 @@ describe('dataPlaneSettings', () => {
     });
     // The internal CA is trusted in addition to the public roots, not instead of them.
     expect(settings.urlCaCertificates).toEqual([...rootCertificates, PEM.trim()]);
+  });
+
+  it('when several ingests and validations may run at once, then each DuckDB session gets its share of the budget', () => {
+    const config = loadConfig({ KEEL_MAX_CONCURRENT_INGESTS: '3', KEEL_MAX_CONCURRENT_VALIDATIONS: '1', KEEL_DUCKDB_MEMORY_BUDGET: '2GiB' });
+    expect(duckDbSettings(config, { totalMemoryBytes: 64 * 2 ** 30, cores: 8 })).toEqual({ duckdbMemoryLimit: '512MiB', duckdbThreads: 2 });
   });
 
   it('when no CA file is configured, then https sources use Node’s default trust', () => {

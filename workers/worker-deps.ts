@@ -1,10 +1,12 @@
 // What activities need, built once per worker process from config (STYLE: deps passed in, not imported).
+import os from 'node:os';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
 import type { KeelConfig } from '../config.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { DataPlaneSettings } from '../data/dataset-source.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
+import { duckDbSessionBudget } from '../data/duckdb-budget.js';
 import { createDb, type DbHandle, type DbLogger } from '../db/client.js';
 
 export interface WorkerDeps {
@@ -29,9 +31,25 @@ export function dataPlaneSettings(config: KeelConfig): DataPlaneSettings {
     urlCaCertificates: config.urlCaCertificates ? [...rootCertificates, ...config.urlCaCertificates] : undefined,
     maxDownloadBytes: config.maxDownloadBytes,
     sqlStatementTimeoutMs: config.sqlStatementTimeoutMs,
-    duckdbMemoryLimit: config.duckdbMemoryLimit,
-    duckdbThreads: config.duckdbThreads,
+    // Each session's share of the worker's DuckDB budget: the ingests and validations that may run at once together
+    // stay within it (a session that needs more spills to workDir).
+    ...duckDbSettings(config),
   };
+}
+
+/** DuckDB's memory_limit and threads for one ingest or validation session of a pipeline worker. */
+export function duckDbSettings(
+  config: KeelConfig,
+  machine: { totalMemoryBytes: number; cores: number } = { totalMemoryBytes: os.totalmem(), cores: os.availableParallelism() },
+): { duckdbMemoryLimit: string; duckdbThreads: number } {
+  const budget = duckDbSessionBudget({
+    sessionMemoryLimit: config.duckdbMemoryLimit,
+    memoryBudget: config.duckdbMemoryBudget,
+    threads: config.duckdbThreads,
+    concurrentSessions: config.maxConcurrentIngests + config.maxConcurrentValidations,
+    ...machine,
+  });
+  return { duckdbMemoryLimit: budget.memoryLimit, duckdbThreads: budget.threads };
 }
 
 export async function createWorkerDeps(config: KeelConfig, logger: DbLogger): Promise<WorkerDeps> {

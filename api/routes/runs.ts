@@ -3,9 +3,17 @@ import { Type } from '@sinclair/typebox';
 import { ReviewBodySchema } from '../../workflows/contracts/review.js';
 import { RunSpecSchema } from '../../workflows/contracts/run-spec.js';
 import { actorOf, principalOf } from '../auth/principal.js';
-import { KeelError } from '../../errors/keel-error.js';
+import { isKeelError, KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
-import { cancelRun, getRunDetail, listRuns, reviewRun, startRun, type RunsDeps } from '../runs/runs-service.js';
+import {
+  cancelRun,
+  getRunDetail,
+  listRuns,
+  REVIEW_RETRY_AFTER_SECONDS,
+  reviewRun,
+  startRun,
+  type RunsDeps,
+} from '../runs/runs-service.js';
 import { ErrorRef, QueryInteger } from '../schemas.js';
 
 const RunId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,200}$' });
@@ -45,7 +53,7 @@ const ReviewResultSchema = Type.Object({
 export default defineRoutes(async (app, { db, temporal, config }) => {
   const deps = (): RunsDeps => {
     if (!temporal) throw new KeelError('TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
-    return { db, client: temporal.client, taskQueues: config.taskQueues };
+    return { db, client: temporal.client, taskQueues: config.taskQueues, reviewDeadlineMs: config.reviewTimeoutMs };
   };
 
   app.post(
@@ -118,17 +126,23 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
         summary: 'Approve or reject a run awaiting review (not by the key that started it)',
         params: Type.Object({ id: RunId }),
         body: ReviewBodySchema,
-        response: { 200: ReviewResultSchema, 403: ErrorRef, 404: ErrorRef, 409: ErrorRef },
+        response: { 200: ReviewResultSchema, 403: ErrorRef, 404: ErrorRef, 409: ErrorRef, 503: ErrorRef },
       },
     },
-    async (request) => {
-      const result = await reviewRun(deps(), {
-        id: request.params.id,
-        decision: request.body.decision,
-        comment: request.body.comment,
-        principal: principalOf(request),
-      });
-      return { id: request.params.id, ...result };
+    async (request, reply) => {
+      try {
+        const result = await reviewRun(deps(), {
+          id: request.params.id,
+          decision: request.body.decision,
+          comment: request.body.comment,
+          principal: principalOf(request),
+        });
+        return { id: request.params.id, ...result };
+      } catch (error) {
+        // No worker took the review: tell the client when a retry is worth it (the error handler sends the 503).
+        if (isKeelError(error) && error.code === 'NO_WORKER') void reply.header('Retry-After', String(REVIEW_RETRY_AFTER_SECONDS));
+        throw error;
+      }
     },
   );
 

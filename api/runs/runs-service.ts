@@ -1,12 +1,20 @@
 // Use-cases behind /v1/runs: start (idempotent), list, show, review (four eyes), cancel.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
 import { writeAudit } from '../../db/repositories/audit.js';
 import { getEvaluationReportByRunId } from '../../db/repositories/evaluation-reports.js';
 import { getModelVersionByRunId } from '../../db/repositories/model-versions.js';
-import { getRun, getRunByIdempotencyKey, insertRun, listRecentRuns } from '../../db/repositories/runs.js';
+import {
+  failUnstartedRun,
+  getRun,
+  getRunByIdempotencyKey,
+  insertRun,
+  listRecentRuns,
+  listUnstartedRuns,
+  markRunWorkflowStarted,
+} from '../../db/repositories/runs.js';
 import { getValidationReportByRunId } from '../../db/repositories/validation-reports.js';
 import type { RunRow, RunStage } from '../../db/schema.js';
 import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
@@ -26,6 +34,8 @@ export interface RunsDeps {
   db: Db;
   client: Client;
   taskQueues?: { pipeline: string; training: string };
+  /** Longest a review waits for a pipeline worker to take it before 503; default DEFAULT_REVIEW_DEADLINE_MS. */
+  reviewDeadlineMs?: number;
 }
 
 export { canonicalJson } from '../../runs/run-spec-hash.js';
@@ -120,13 +130,16 @@ export async function startRun(
   const scopedKey = args.idempotencyKey ? `${args.principal.keyId}:${args.idempotencyKey}` : null;
   if (scopedKey) {
     const existing = await getRunByIdempotencyKey(deps.db, scopedKey);
-    if (existing) return replayOrConflict(existing, specHash);
+    if (existing) return replay(deps, existing, specHash);
   }
   // With a key the run id derives from it, so even a lost response retried elsewhere maps to one workflow.
   const runId = scopedKey ? `r-${sha256(scopedKey).slice(0, 24)}` : `r-${randomUUID()}`;
   const workflowId = pipelineWorkflowId(args.spec.model, runId);
+  let row: RunRow;
   try {
-    const row = await deps.db.transaction(async (tx) => {
+    // Step 1, a short transaction: the run and its audit row. No Temporal call inside it, so a slow Temporal
+    // holds no database connection.
+    row = await deps.db.transaction(async (tx) => {
       const inserted = await insertRun(tx, {
         id: runId,
         workflowId,
@@ -138,6 +151,7 @@ export async function startRun(
         requestedByName: args.principal.name,
         status: 'running',
         stage: 'queued',
+        workflowStartedAt: null,
       });
       await writeAudit(tx, {
         actor: args.principal.name,
@@ -147,29 +161,104 @@ export async function startRun(
         subject: `run:${runId}`,
         after: { model: args.spec.model, dataset: args.spec.dataset, task: args.spec.task, target: args.spec.target },
       });
-      try {
-        await deps.client.workflow.start('pipeline', {
-          taskQueue: deps.taskQueues?.pipeline ?? TASK_QUEUES.pipeline,
-          workflowId,
-          args: [pipelineInputFor(runId, args.spec, args.principal, deps.taskQueues?.training)],
-          searchAttributes: { [SEARCH_ATTRIBUTES.model]: [args.spec.model], [SEARCH_ATTRIBUTES.stage]: ['queued'] },
-          memo: { spec: specSummary(args.spec), requestedBy: args.principal.name },
-        });
-      } catch (error) {
-        // Started by an earlier attempt whose row was rolled back: the workflow is this run.
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      }
       return inserted;
     });
-    return { run: toSummary(row), replayed: false };
   } catch (error) {
     if (scopedKey && isUniqueViolation(error)) {
       // A concurrent request with the same key won the race.
       const existing = await getRunByIdempotencyKey(deps.db, scopedKey);
-      if (existing) return replayOrConflict(existing, specHash);
+      if (existing) return replay(deps, existing, specHash);
     }
     throw error;
   }
+  try {
+    // Steps 2 and 3: the workflow, then the stamp that it exists.
+    return { run: toSummary(await ensureWorkflowStarted(deps, row)), replayed: false };
+  } catch (error) {
+    // Without a key no retry can find this row again: say in it why the run never began. (Should the start have
+    // reached Temporal after all, the workflow's first progress report sets the row running again.)
+    if (!scopedKey) await markNeverStarted(deps.db, row.id, error).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A repeated Idempotency-Key: the same run, whose workflow is started now if the first attempt died before it. */
+async function replay(deps: RunsDeps, existing: RunRow, specHash: string): Promise<{ run: RunSummary; replayed: boolean }> {
+  const result = replayOrConflict(existing, specHash);
+  if (existing.workflowStartedAt === null) await ensureWorkflowStarted(deps, existing);
+  return result;
+}
+
+/** Longest the API waits for Temporal to start a workflow before it answers 503 (Temporal slow or down). */
+const WORKFLOW_START_DEADLINE_MS = 10_000;
+
+/**
+ * Starts the run's workflow unless it exists, then stamps the row. Idempotent: the workflow id derives from the run
+ * id, a running workflow with it is used as is, and a closed one is never started again, so however often a request
+ * is retried (or repaired) there is one workflow per run.
+ */
+async function ensureWorkflowStarted(deps: RunsDeps, row: RunRow): Promise<RunRow> {
+  if (row.workflowStartedAt !== null) return row;
+  const spec = row.spec as RunSpec;
+  const requester = { keyId: row.requestedBy ?? '', name: row.requestedByName ?? '' };
+  try {
+    await deps.client.withDeadline(Date.now() + WORKFLOW_START_DEADLINE_MS, () =>
+      deps.client.workflow.start('pipeline', {
+        taskQueue: deps.taskQueues?.pipeline ?? TASK_QUEUES.pipeline,
+        workflowId: row.workflowId,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [pipelineInputFor(row.id, spec, requester, deps.taskQueues?.training)],
+        searchAttributes: { [SEARCH_ATTRIBUTES.model]: [spec.model], [SEARCH_ATTRIBUTES.stage]: ['queued'] },
+        memo: { spec: specSummary(spec), requestedBy: requester.name },
+      }),
+    );
+  } catch (error) {
+    // The run's workflow already ran and closed (REJECT_DUPLICATE): it is this run, not a reason to start another.
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
+  return (await markRunWorkflowStarted(deps.db, row.id, new Date())) ?? row;
+}
+
+/**
+ * Finishes what a killed API left half done: for each run recorded more than `olderThanMs` ago whose workflow was
+ * never stamped started, a workflow that exists is stamped; a run with an Idempotency-Key gets its workflow started
+ * (what its client's retry would do); one without a key is ended `failed`, since its client saw the request fail
+ * and may have started another. Returns what it did, by run id.
+ */
+export async function repairUnstartedRuns(
+  deps: RunsDeps,
+  { olderThanMs, limit = 100 }: { olderThanMs: number; limit?: number },
+): Promise<Record<string, 'stamped' | 'started' | 'failed'>> {
+  const outcome: Record<string, 'stamped' | 'started' | 'failed'> = {};
+  for (const row of await listUnstartedRuns(deps.db, new Date(Date.now() - olderThanMs), limit)) {
+    if (await workflowExists(deps.client, row.workflowId)) {
+      await markRunWorkflowStarted(deps.db, row.id, new Date());
+      outcome[row.id] = 'stamped';
+    } else if (row.idempotencyKey !== null) {
+      await ensureWorkflowStarted(deps, row);
+      outcome[row.id] = 'started';
+    } else {
+      await failUnstartedRun(deps.db, row.id, 'the API stopped before the run\'s workflow started; start the run again', new Date());
+      outcome[row.id] = 'failed';
+    }
+  }
+  return outcome;
+}
+
+async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}
+
+async function markNeverStarted(db: Db, runId: string, error: unknown): Promise<void> {
+  const cause = error instanceof Error ? error.message : String(error);
+  await failUnstartedRun(db, runId, `the run's workflow could not be started (${cause}); start the run again`, new Date());
 }
 
 function replayOrConflict(existing: RunRow, specHash: string): { run: RunSummary; replayed: boolean } {
@@ -267,16 +356,17 @@ export async function reviewRun(
   if (row.status !== 'awaiting_review') {
     throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status} (stage ${row.stage}), not awaiting review`);
   }
+  const reviewer = { keyId: args.principal.keyId, name: args.principal.name };
+  const deadlineMs = deps.reviewDeadlineMs ?? DEFAULT_REVIEW_DEADLINE_MS;
   try {
-    return await deps.client.workflow.getHandle(row.workflowId).executeUpdate(reviewUpdate, {
-      args: [
-        {
-          decision: args.decision,
-          comment: args.comment,
-          reviewer: { keyId: args.principal.keyId, name: args.principal.name },
-        },
-      ],
-    });
+    return await deps.client.withDeadline(Date.now() + deadlineMs, () =>
+      deps.client.workflow.getHandle(row.workflowId).executeUpdate(reviewUpdate, {
+        args: [{ decision: args.decision, comment: args.comment, reviewer }],
+        // One id per reviewer and decision: a retry after a 503 joins the update a returning worker may still apply
+        // (and gets its answer) instead of sending a second one.
+        updateId: `review/${reviewer.keyId}/${args.decision}`,
+      }),
+    );
   } catch (error) {
     // The update validator's refusals (typed NOT_AWAITING_REVIEW, REQUESTER_CANNOT_REVIEW) answer 409/403 through
     // the error handler, naming why the gate closed; a run that closed meanwhile is no longer awaiting review.
@@ -284,9 +374,23 @@ export async function reviewRun(
       const ended = await getRunRow(deps.db, args.id).catch(() => row);
       throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} has ended (${ended.status}); it no longer takes reviews`, undefined, { cause: error });
     }
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      // Only a running workflow (on a pipeline worker) can take the review; none did in time.
+      throw new KeelError(
+        'NO_WORKER',
+        `no pipeline worker took the review of run ${args.id} within ${deadlineMs / 1000} s (is the pipeline worker running?); ` +
+          'retry later: the same review is never applied twice',
+        { cause: error },
+      );
+    }
     throw error;
   }
 }
+
+/** How long a review waits for the pipeline worker to take it; then 503 (KEEL_REVIEW_TIMEOUT_MS sets it per process). */
+export const DEFAULT_REVIEW_DEADLINE_MS = 15_000;
+/** The Retry-After of that 503: long enough for a restarted worker to come back. */
+export const REVIEW_RETRY_AFTER_SECONDS = 10;
 
 const FINISHED: readonly RunStatus[] = ['deployed', 'rejected', 'expired', 'data_rejected', 'failed', 'deploy_failed', 'cancelled'];
 

@@ -1,5 +1,5 @@
 // Runs: one row per pipeline run (API request or schedule), with progress as the workflow reports it.
-import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { runs, type RunRow } from '../schema.js';
 import type { RecordRunProgressInput } from '../../workflows/contracts/pipeline-activities.js';
 import type { RunStatus } from '../../workflows/run-status.js';
@@ -34,6 +34,34 @@ export type NewRun = typeof runs.$inferInsert;
 export async function insertRun(db: DbOrTx, run: NewRun): Promise<RunRow> {
   const [row] = await db.insert(runs).values(run).returning();
   return row!;
+}
+
+/** Stamps that the run's workflow exists (started now or by an earlier attempt); a stamp already there stays. */
+export async function markRunWorkflowStarted(db: DbOrTx, id: string, now: Date): Promise<RunRow | undefined> {
+  const [row] = await db
+    .update(runs)
+    .set({ workflowStartedAt: sql`coalesce(${runs.workflowStartedAt}, ${now.toISOString()}::timestamptz)` })
+    .where(eq(runs.id, id))
+    .returning();
+  return row;
+}
+
+/** Ends a run whose workflow never started (the start failed and no retry can find the row); a started one stays. */
+export async function failUnstartedRun(db: DbOrTx, id: string, reason: string, now: Date): Promise<void> {
+  await db
+    .update(runs)
+    .set({ status: 'failed', reason, updatedAt: now, finishedAt: now })
+    .where(and(eq(runs.id, id), isNull(runs.workflowStartedAt)));
+}
+
+/** Runs recorded before `recordedBefore` whose workflow was never stamped started (the API died in between). */
+export async function listUnstartedRuns(db: DbOrTx, recordedBefore: Date, limit: number): Promise<RunRow[]> {
+  return db
+    .select()
+    .from(runs)
+    .where(and(isNull(runs.workflowStartedAt), eq(runs.status, 'running'), lt(runs.createdAt, recordedBefore)))
+    .orderBy(runs.createdAt)
+    .limit(limit);
 }
 
 export async function getRun(db: DbOrTx, id: string): Promise<RunRow | undefined> {

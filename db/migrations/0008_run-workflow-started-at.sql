@@ -1,0 +1,1 @@
+ALTER TABLE "runs" ADD COLUMN "workflow_started_at" timestamp with time zone DEFAULT now();
