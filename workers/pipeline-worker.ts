@@ -1,4 +1,5 @@
 // The `pipeline` task queue: workflows plus the light activities (ingest, validate, evaluate, registry, deploy).
+// Evaluation, the one CPU-bound step among them, runs in worker threads so the workflows never wait on it.
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../config.js';
 import { createDataActivities } from '../activities/data-activities.js';
@@ -10,6 +11,7 @@ import { createSystemActivities } from '../activities/system-activities.js';
 import { signalProductionChanged } from '../monitoring/monitor-client.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { isMain } from '../is-main.js';
+import { createEvaluationThreads, type EvaluationThreads } from './evaluation-threads.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
 import { createWorkerDeps, dataPlaneSettings, type WorkerDeps } from './worker-deps.js';
@@ -20,6 +22,8 @@ export interface PipelineResources {
   /** The deploy's smoke test loads production through it. */
   modelCache: ModelCache;
   logger: RegistryActivityDeps['logger'];
+  /** Where evaluations run; without it they run on the worker's own thread (tests that need no isolation). */
+  evaluationThreads?: EvaluationThreads;
 }
 
 /** Every activity the pipeline queue serves, from the worker's deps. */
@@ -29,7 +33,7 @@ export function createPipelineActivities(deps: WorkerDeps, client: Client, resou
     ...createSystemActivities({ pool }),
     ...createRunActivities({ db }),
     ...createDataActivities({ db, artifacts: deps.artifacts, settings: dataPlaneSettings(deps.config) }),
-    ...createEvaluateActivities({ db, artifacts: deps.artifacts }),
+    ...createEvaluateActivities({ db, artifacts: deps.artifacts, runEvaluation: resources.evaluationThreads?.evaluate }),
     ...createRegistryActivities({
       db,
       modelCache: resources.modelCache,
@@ -55,6 +59,10 @@ export async function runPipelineWorker(): Promise<void> {
   const connection = await Connection.connect({ address: deps.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const modelCache = createModelCache({ db: deps.db.db, pool: deps.db.pool, artifacts: deps.artifacts, logger });
+  const evaluationThreads = createEvaluationThreads(
+    { databaseUrl: config.databaseUrl!, artifactDir: config.artifactDir, logLevel: config.logLevel },
+    config.cpuThreads,
+  );
   await runWorker({
     address: deps.temporalAddress,
     namespace: config.temporalNamespace,
@@ -62,9 +70,10 @@ export async function runPipelineWorker(): Promise<void> {
     logger,
     worker: {
       workflowsPath,
-      activities: createPipelineActivities(deps, client, { modelCache, logger }),
+      activities: createPipelineActivities(deps, client, { modelCache, logger, evaluationThreads }),
     },
     onShutdown: async () => {
+      await evaluationThreads.close();
       await modelCache.close();
       await connection.close();
       await deps.close();
