@@ -39,6 +39,8 @@ interface Job {
   options: ThreadTaskOptions;
   resolve(value: unknown): void;
   reject(error: unknown): void;
+  /** Set once cancelled: a task that then fails fails with this reason, whatever its thread threw. */
+  cancelledWith?: { reason: unknown };
 }
 
 interface Slot {
@@ -79,7 +81,8 @@ export function createThreadPool(options: ThreadPoolOptions): ThreadPool {
         job.options.onProgress?.(message.details);
         return;
       }
-      settle(job, message.type === 'done' ? { value: message.value } : { error: deserializeError(message.error) });
+      if (message.type === 'done') settle(job, { value: message.value });
+      else settle(job, { error: job.cancelledWith ? job.cancelledWith.reason : deserializeError(message.error) });
       release(slot);
     });
     worker.on('error', (error) => failThread(slot, worker, error));
@@ -118,6 +121,7 @@ export function createThreadPool(options: ThreadPoolOptions): ThreadPool {
     const slot = slots.find((candidate) => candidate.job === job);
     if (!slot?.worker) return;
     const worker = slot.worker;
+    job.cancelledWith = { reason };
     worker.postMessage({ type: 'abort', id: job.id } satisfies ToThread);
     setTimeout(() => {
       if (slot.job !== job || slot.worker !== worker) return;
