@@ -71,6 +71,9 @@ export async function runPipelineWorker(): Promise<void> {
     worker: {
       workflowsPath,
       activities: createPipelineActivities(deps, client, { modelCache, logger, evaluationThreads }),
+      // A cancellation reaches an activity only in a heartbeat's response: flush them every second, not every
+      // 0.8 × the 2-minute heartbeat timeout, so a cancelled evaluation or ingest stops within seconds.
+      maxHeartbeatThrottleInterval: '1 second',
     },
     onShutdown: async () => {
       await evaluationThreads.close();
