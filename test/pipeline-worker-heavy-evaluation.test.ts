@@ -115,6 +115,19 @@ describe('a heavy evaluation on the real pipeline worker', () => {
       const latencies: { stage: PipelineStatus['stage']; ms: number }[] = [];
       let status: PipelineStatus | undefined;
       try {
+        // The worker process may still be starting (it bundles the workflows): wait for its first answer.
+        const startedBy = Date.now() + 300_000;
+        for (;;) {
+          const answered = await handle.query(statusQuery).then(
+            () => true,
+            (error: unknown) => {
+              if (Date.now() > startedBy) throw error;
+              return false;
+            },
+          );
+          if (answered) break;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
         const giveUpAt = Date.now() + 600_000;
         // Asked back to back: while the worker's event loop is blocked, a query waits for it.
         while (Date.now() < giveUpAt) {
