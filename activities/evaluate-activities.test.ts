@@ -1,10 +1,13 @@
+import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { insertRunRow } from '../test/support/run-rows.js';
 import { createEvaluationFixture, type EvaluationFixture } from '../test/support/evaluation-fixture.js';
 import { stumpModel } from '../test/support/model-fixtures.js';
-import type { EvaluateModelInput } from '../workflows/contracts/pipeline-activities.js';
+import type { EvaluateModelInput, EvaluateModelResult } from '../workflows/contracts/pipeline-activities.js';
+import { storedEvaluationResult } from '../evaluation/evaluate-candidate.js';
+import { createEvaluationThreads, type EvaluationThreads } from '../workers/evaluation-threads.js';
 import { createEvaluateActivities, type EvaluateActivities } from './evaluate-activities.js';
 
 let database: TestDatabase;
@@ -48,5 +51,40 @@ describe('evaluateModel activity', () => {
       type: 'INVALID_SPEC',
       nonRetryable: true,
     });
+  });
+});
+
+describe('evaluateModel activity in the pipeline worker’s evaluation threads', () => {
+  let threads: EvaluationThreads;
+  let threaded: EvaluateActivities;
+
+  beforeAll(() => {
+    threads = createEvaluationThreads({ databaseUrl: database.url, artifactDir: fixture.artifacts.root, logLevel: 'warn' }, 1);
+    threaded = createEvaluateActivities({ db: database.db, artifacts: fixture.artifacts, runEvaluation: threads.evaluate });
+  });
+  afterAll(() => threads?.close());
+
+  it('when evaluated in a thread, then the result is the one this thread computes', async () => {
+    const inThread = (await new MockActivityEnvironment().run(threaded.evaluateModel, await input('eval-thread', 'thread-model'))) as EvaluateModelResult;
+    const here = await activities.evaluateModel(await input('eval-here', 'here-model'));
+    expect({ ...inThread, reportId: undefined }).toEqual({ ...here, reportId: undefined });
+  });
+
+  it('when the spec is bad, then the thread’s refusal is the same permanent failure', async () => {
+    const evaluation = await input('eval-thread-bad-target', 'thread-bad-target', { target: 'nope' });
+    await expect(new MockActivityEnvironment().run(threaded.evaluateModel, evaluation)).rejects.toMatchObject({
+      type: 'INVALID_SPEC',
+      nonRetryable: true,
+    });
+  });
+
+  it('when cancelled while it evaluates, then it stops with a cancellation, stores nothing, and the next evaluation runs', async () => {
+    const env = new MockActivityEnvironment();
+    env.once('heartbeat', () => env.cancel());
+    const cancelled = await input('eval-thread-cancelled', 'thread-cancelled');
+    await expect(env.run(threaded.evaluateModel, cancelled)).rejects.toBeInstanceOf(CancelledFailure);
+    expect(await storedEvaluationResult(database.db, 'eval-thread-cancelled')).toBeUndefined();
+    const next = (await new MockActivityEnvironment().run(threaded.evaluateModel, await input('eval-thread-next', 'thread-next'))) as EvaluateModelResult;
+    expect(next.parity.passed).toBe(true);
   });
 });

@@ -12,13 +12,23 @@ export type TrainingActivityDeps = TrainingDeps;
 /** Heartbeat details of a running `trainModel`; a retried attempt reads the last ones back. */
 export type TrainingHeartbeat = TrainingProgress;
 
+/** The last progress is sent again this often while training reports nothing new. */
+const REPEAT_HEARTBEAT_MS = 5_000;
+
 export function createTrainingActivities(deps: TrainingActivityDeps) {
   return {
     async trainModel(input: TrainModelInput): Promise<TrainModelResult> {
       const context = Context.current();
+      let last: TrainingHeartbeat | undefined;
+      // A step with nothing new to report (the split, an artifact write) still shows the worker alive.
+      const repeat = setInterval(() => last && context.heartbeat(last), REPEAT_HEARTBEAT_MS);
+      repeat.unref();
       return withFailureMapping(() =>
         trainModel(deps, input, {
-          onProgress: (progress: TrainingHeartbeat) => context.heartbeat(progress),
+          onProgress: (progress: TrainingHeartbeat) => {
+            last = progress;
+            context.heartbeat(progress);
+          },
           // The SDK aborts with a CancelledFailure as reason: that is what the training throws when it stops.
           signal: context.cancellationSignal,
           // Cancelled by the workflow (not a timeout or a shutdown): nothing will resume this run.
@@ -26,7 +36,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps) {
           previous: previousProgress(context.info.heartbeatDetails),
           log: context.log,
         }),
-      );
+      ).finally(() => clearInterval(repeat));
     },
   } satisfies Pick<PipelineActivities, 'trainModel'>;
 }

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from '../test/data-sandbox.js';
 import { openDuckDb, type DuckDbSession } from './duckdb-session.js';
-import { columnKind, profileRelation, QUANTILE_LEVELS } from './profile-snapshot.js';
+import { columnKind, profileRelation, profileSnapshot, QUANTILE_LEVELS } from './profile-snapshot.js';
+import { FLIGHTS_3M_PARQUET } from '../test/support/training-snapshots.js';
 import { quoteString } from './sql-literal.js';
 
 let session: DuckDbSession;
@@ -144,5 +145,15 @@ describe('columnKind', () => {
     ['INTEGER[]', 'other'],
   ])('classifies %s as %s', (type, kind) => {
     expect(columnKind(type)).toBe(kind);
+  });
+});
+
+describe('profileSnapshot', () => {
+  it('when its signal aborts while it profiles 3M rows, then the DuckDB query is interrupted and it throws the reason', async () => {
+    const controller = new AbortController();
+    const reason = new Error('the run was cancelled');
+    const profiling = profileSnapshot(FLIGHTS_3M_PARQUET, { duckdb: { threads: 1 }, signal: controller.signal });
+    setTimeout(() => controller.abort(reason), 200);
+    await expect(profiling).rejects.toBe(reason);
   });
 });

@@ -70,6 +70,8 @@ export interface ProfileOptions {
   /** Also count numeric columns on this profile's histogram edges (for PSI against it). */
   reference?: DatasetProfile;
   duckdb?: DuckDbOptions;
+  /** Aborting interrupts the running DuckDB query; the profile then throws the signal's reason (a cancelled run). */
+  signal?: AbortSignal;
 }
 
 const NUMERIC_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/;
@@ -185,9 +187,17 @@ async function readColumns(connection: DuckDBConnection, relation: string): Prom
 /** Profiles the Parquet file at `path` (normally an artifact store `localPath`). */
 export async function profileSnapshot(path: string, options: ProfileOptions = {}): Promise<DatasetProfile> {
   const session = await openDuckDb(options.duckdb);
+  const interrupt = () => session.connection.interrupt();
+  options.signal?.addEventListener('abort', interrupt);
   try {
+    options.signal?.throwIfAborted();
     return await profileRelation(session.connection, `read_parquet(${quoteString(path)})`, options.reference);
+  } catch (error) {
+    // The caller learns of the abort, not of the DuckDB INTERRUPT it caused.
+    options.signal?.throwIfAborted();
+    throw error;
   } finally {
+    options.signal?.removeEventListener('abort', interrupt);
     session.close();
   }
 }

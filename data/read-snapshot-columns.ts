@@ -16,6 +16,10 @@ export interface ReadColumnsOptions {
   /** Read these features as text even when numeric (e.g. integer-coded categories). */
   categorical?: string[];
   duckdb?: DuckDbOptions;
+  /** Checked between chunks: an aborted read stops there and throws the signal's reason (a cancelled training). */
+  signal?: AbortSignal;
+  /** Called after every chunk with the rows read so far (a long load heartbeats through it). */
+  onRows?: (rowsRead: number, rowCount: number) => void;
 }
 
 type Reader = { kind: 'number'; values: Float64Array } | { kind: 'text'; values: (string | null)[] };
@@ -77,6 +81,7 @@ export async function readSnapshotColumns(path: string, options: ReadColumnsOpti
     const result = await connection.stream(`SELECT ${expressions.join(', ')} FROM ${relation}`);
     let offset = 0;
     for (;;) {
+      options.signal?.throwIfAborted();
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       const size = chunk.rowCount;
@@ -95,6 +100,7 @@ export async function readSnapshotColumns(path: string, options: ReadColumnsOpti
         }
       });
       offset += size;
+      options.onRows?.(offset, rowCount);
     }
     if (offset !== rowCount) throw new SourceUnreadableError(`read ${offset} rows, the snapshot has ${rowCount}`, {});
 

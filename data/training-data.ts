@@ -4,7 +4,7 @@
 import type { Column, ColumnarDataset } from '../ml/dataset.js';
 import type { Task } from '../ml/model.js';
 import { openDuckDb } from './duckdb-session.js';
-import { readSnapshotColumns } from './read-snapshot-columns.js';
+import { readSnapshotColumns, type ReadColumnsOptions } from './read-snapshot-columns.js';
 import { quoteString } from './sql-literal.js';
 import { KeelError } from '../errors/keel-error.js';
 
@@ -49,7 +49,11 @@ export async function describeParquet(path: string): Promise<{ name: string; typ
   }
 }
 
-export async function loadTrainingData(snapshotPath: string, spec: TrainingDataSpec): Promise<TrainingData> {
+export async function loadTrainingData(
+  snapshotPath: string,
+  spec: TrainingDataSpec,
+  reading: Pick<ReadColumnsOptions, 'signal' | 'onRows'> = {},
+): Promise<TrainingData> {
   const columns = await describeParquet(snapshotPath);
   const names = new Set(columns.map((c) => c.name));
   if (!names.has(spec.target)) throw new TrainingDataError(`target column "${spec.target}" is not in the snapshot`, spec.target);
@@ -64,7 +68,7 @@ export async function loadTrainingData(snapshotPath: string, spec: TrainingDataS
   }
 
   // The target is read like a feature (text stays text) and encoded here, where its values can be checked.
-  const read = await readSnapshotColumns(snapshotPath, { features: [...features, spec.target], duckdb: { threads: 1 } });
+  const read = await readSnapshotColumns(snapshotPath, { features: [...features, spec.target], duckdb: { threads: 1 }, ...reading });
   const targetColumn = read.columns[spec.target];
   const featureColumns: Record<string, Column> = {};
   for (const name of features) featureColumns[name] = read.columns[name];

@@ -77,7 +77,7 @@ describe('validateSnapshot', () => {
     const rejected = await rejectionOf(
       validateSnapshot(deps, { ...input, expectations: { minRows: 100 } }, (name, work) => {
         steps.push(name);
-        return work();
+        return work(undefined);
       }),
     );
     expect(steps).toEqual(['profile snapshot']);
@@ -121,7 +121,7 @@ describe('validateSnapshot', () => {
         { runId: 'run-summer', model: 'weather-b', snapshotSha256: summer.sha256, target: 'temp_max', task: 'regression' },
         (name, work) => {
           steps.push(name);
-          return work();
+          return work(undefined);
         },
       ),
     );

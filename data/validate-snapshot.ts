@@ -17,10 +17,10 @@ export interface ValidationDeps {
   settings: DataPlaneSettings;
 }
 
-/** Runs one long step under a name (the activity heartbeats the name while it runs). */
-export type RunStep = <T>(name: string, work: () => Promise<T>) => Promise<T>;
+/** Runs one long step under a name (the activity heartbeats the name while it runs and hands it its cancellation). */
+export type RunStep = <T>(name: string, work: (signal: AbortSignal | undefined) => Promise<T>) => Promise<T>;
 
-const justRun: RunStep = (_name, work) => work();
+const justRun: RunStep = (_name, work) => work(undefined);
 
 export async function validateSnapshot(deps: ValidationDeps, input: ValidateDatasetInput, step: RunStep = justRun): Promise<ValidateDatasetResult> {
   const { db, artifacts, settings } = deps;
@@ -34,9 +34,9 @@ export async function validateSnapshot(deps: ValidationDeps, input: ValidateData
   }
   const duckdb = { threads: settings.duckdbThreads, memoryLimit: settings.duckdbMemoryLimit };
   const referenceSha256 = await getProductionSnapshotSha256(db, input.model);
-  const reference = referenceSha256 ? await step('profile reference', () => storedProfile(deps, referenceSha256)) : undefined;
-  const profile = await step('profile snapshot', async () =>
-    profileSnapshot(await artifacts.localPath(input.snapshotSha256), { reference, duckdb }),
+  const reference = referenceSha256 ? await step('profile reference', (signal) => storedProfile(deps, referenceSha256, signal)) : undefined;
+  const profile = await step('profile snapshot', async (signal) =>
+    profileSnapshot(await artifacts.localPath(input.snapshotSha256), { reference, duckdb, signal }),
   );
   await setSnapshotProfile(db, input.snapshotSha256, storableProfile(profile));
   const report: ValidationReport = validateProfile(profile, {
@@ -66,11 +66,12 @@ function rejection(reportId: string, summary: string): DataRejectedError {
 }
 
 /** The profile of a stored snapshot, computing and saving it on first use. */
-async function storedProfile(deps: ValidationDeps, sha256: string): Promise<DatasetProfile> {
+async function storedProfile(deps: ValidationDeps, sha256: string, signal: AbortSignal | undefined): Promise<DatasetProfile> {
   const row = await getSnapshot(deps.db, sha256);
   if (row?.profile) return row.profile as DatasetProfile;
   const profile = await profileSnapshot(await deps.artifacts.localPath(sha256), {
     duckdb: { threads: deps.settings.duckdbThreads, memoryLimit: deps.settings.duckdbMemoryLimit },
+    signal,
   });
   await setSnapshotProfile(deps.db, sha256, profile);
   return profile;

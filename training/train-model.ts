@@ -7,10 +7,11 @@ import { splitForRun } from '../data/split-assignment.js';
 import { loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
 import { KeelError } from '../errors/keel-error.js';
 import { defaultGbdtParams, resolveGbdtParams } from '../ml/gbdt/index.js';
-import { defaultLinearParams, resolveLinearParams, trainLinear, type LinearParams } from '../ml/linear/index.js';
+import { defaultLinearParams, resolveLinearParams, type LinearParams } from '../ml/linear/index.js';
 import type { TrainResult } from '../ml/model.js';
 import { exportModelToOnnx } from '../ml/onnx/index.js';
 import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
+import { fitLinear } from './fit-linear.js';
 import { DEFAULT_CHECKPOINT_POLICY, trainGbdtResumably, type CheckpointPolicy } from './resumable-gbdt.js';
 import { checkedTrainerParams, refusingBadParams } from './trainer-params.js';
 import { TrainingCheckpointStore, trainingFingerprint } from './training-checkpoints.js';
@@ -42,7 +43,18 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   report();
 
   const snapshotPath = await deps.artifacts.localPath(input.snapshotSha256);
-  const data = await loadTrainingData(snapshotPath, { target: input.target, task: input.task, features: input.features });
+  // Loading a large snapshot takes many seconds: heartbeat while it reads, stop between chunks when cancelled.
+  const data = await loadTrainingData(
+    snapshotPath,
+    { target: input.target, task: input.task, features: input.features },
+    {
+      signal: control.signal,
+      onRows: everySecond(deps.clock ?? Date.now, (rowsRead) => {
+        progress.rowsLoaded = rowsRead;
+        report();
+      }),
+    },
+  );
   control.signal?.throwIfAborted();
   report();
   const split = await splitForRun(snapshotPath, { ...input, features: data.features, rowCount: data.dataset.rowCount });
@@ -95,9 +107,11 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
       }),
     );
     params = { ...linearParams };
-    // Newton's method takes a handful of (synchronous) iterations: report each, check for an abort after.
-    trained = trainLinear(trainSet, linearParams, {
-      valid: validOrNone,
+    progress.numIterations = linearParams.maxIterations;
+    report();
+    // Newton's method: each iteration is reported; on large data it runs in a thread that a cancellation stops.
+    trained = await fitLinear(trainSet, validOrNone, linearParams, {
+      signal: control.signal,
       onIteration: (point) => {
         progress.iteration = point.iteration;
         progress.numIterations = linearParams.maxIterations;
@@ -106,7 +120,6 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
         report();
       },
     });
-    control.signal?.throwIfAborted();
   } else {
     throw new TrainingDataError(`unknown trainer kind ${JSON.stringify((input.trainer as { kind: unknown }).kind)}`);
   }
@@ -138,6 +151,16 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
     holdoutRows: split.holdout.length,
     resumedFromIteration: progress.resumedFromIteration,
     ...(data.ignoredFeatures.length > 0 ? { ignoredFeatures: data.ignoredFeatures } : {}),
+  };
+}
+
+/** `report`, called at most once a second however often the returned function is. */
+function everySecond<A extends unknown[]>(clock: () => number, report: (...args: A) => void): (...args: A) => void {
+  let last = clock();
+  return (...args) => {
+    if (clock() - last < 1_000) return;
+    last = clock();
+    report(...args);
   };
 }
 

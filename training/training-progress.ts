@@ -11,6 +11,8 @@ export interface TrainingProgress {
   checkpointIteration: number | null;
   checkpointPath: string | null;
   resumedFromIteration: number | null;
+  /** While loading: the snapshot rows read so far (absent before the first chunk, and in older heartbeats). */
+  rowsLoaded?: number;
 }
 
 export interface TrainingLog {

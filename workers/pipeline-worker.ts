@@ -1,4 +1,5 @@
 // The `pipeline` task queue: workflows plus the light activities (ingest, validate, evaluate, registry, deploy).
+// Evaluation, the one CPU-bound step among them, runs in worker threads so the workflows never wait on it.
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type KeelConfig } from '../config.js';
 import { createDataActivities } from '../activities/data-activities.js';
@@ -11,6 +12,7 @@ import { signalProductionChanged } from '../monitoring/monitor-client.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { isMain } from '../is-main.js';
 import { ConcurrencyLimit, withConcurrencyLimits } from './activity-concurrency.js';
+import { createEvaluationThreads, type EvaluationThreads } from './evaluation-threads.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
 import { createWorkerDeps, dataPlaneSettings, type WorkerDeps } from './worker-deps.js';
@@ -21,6 +23,8 @@ export interface PipelineResources {
   /** The deploy's smoke test loads production through it. */
   modelCache: ModelCache;
   logger: RegistryActivityDeps['logger'];
+  /** Where evaluations run; without it they run on the worker's own thread (tests that need no isolation). */
+  evaluationThreads?: EvaluationThreads;
 }
 
 /** Every activity the pipeline queue serves, from the worker's deps. */
@@ -30,7 +34,7 @@ export function createPipelineActivities(deps: WorkerDeps, client: Client, resou
     ...createSystemActivities({ pool }),
     ...createRunActivities({ db }),
     ...createDataActivities({ db, artifacts: deps.artifacts, settings: dataPlaneSettings(deps.config) }),
-    ...createEvaluateActivities({ db, artifacts: deps.artifacts }),
+    ...createEvaluateActivities({ db, artifacts: deps.artifacts, runEvaluation: resources.evaluationThreads?.evaluate }),
     ...createRegistryActivities({
       db,
       modelCache: resources.modelCache,
@@ -68,6 +72,10 @@ export async function runPipelineWorker(): Promise<void> {
   const connection = await Connection.connect({ address: deps.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const modelCache = createModelCache({ db: deps.db.db, pool: deps.db.pool, artifacts: deps.artifacts, logger });
+  const evaluationThreads = createEvaluationThreads(
+    { databaseUrl: config.databaseUrl!, artifactDir: config.artifactDir, logLevel: config.logLevel },
+    config.cpuThreads,
+  );
   await runWorker({
     address: deps.temporalAddress,
     namespace: config.temporalNamespace,
@@ -75,10 +83,14 @@ export async function runPipelineWorker(): Promise<void> {
     logger,
     worker: {
       workflowsPath,
-      activities: limitPipelineActivities(createPipelineActivities(deps, client, { modelCache, logger }), config),
+      activities: limitPipelineActivities(createPipelineActivities(deps, client, { modelCache, logger, evaluationThreads }), config),
       maxConcurrentActivityTaskExecutions: config.pipelineMaxActivities,
+      // A cancellation reaches an activity only in a heartbeat's response: flush them every second, not every
+      // 0.8 × the 2-minute heartbeat timeout, so a cancelled evaluation or ingest stops within seconds.
+      maxHeartbeatThrottleInterval: '1 second',
     },
     onShutdown: async () => {
+      await evaluationThreads.close();
       await modelCache.close();
       await connection.close();
       await deps.close();
