@@ -153,7 +153,8 @@ describe('training worker killed with SIGKILL', () => {
       const handle = await temporal.client.workflow.start<typeof trainOnly>('trainOnly', {
         taskQueue: workflowTaskQueue,
         workflowId: uniqueName('train-only'),
-        args: [{ training, trainingTaskQueue, heartbeatTimeout: '3 seconds' }],
+        // 10 s: on a loaded 2-core machine the retry's own heartbeats (flushed every second) may lag by seconds.
+        args: [{ training, trainingTaskQueue, heartbeatTimeout: '10 seconds' }],
       });
       try {
         // Kill mid-run, as soon as a checkpoint at or past KILL_AFTER_CHECKPOINT is on disk: polled every 10 ms,
