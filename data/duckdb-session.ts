@@ -10,8 +10,6 @@ export interface DuckDbOptions {
 
 export interface DuckDbSession {
   connection: DuckDBConnection;
-  /** Another connection to the same database (closed with the session). */
-  connect(): Promise<DuckDBConnection>;
   close(): void;
 }
 
@@ -26,16 +24,9 @@ export async function openDuckDb(options: DuckDbOptions = {}): Promise<DuckDbSes
   if (options.tempDirectory) config.temp_directory = options.tempDirectory;
   const instance = await DuckDBInstance.create(':memory:', config);
   const connection = await instance.connect();
-  const extra: DuckDBConnection[] = [];
   return {
     connection,
-    async connect() {
-      const another = await instance.connect();
-      extra.push(another);
-      return another;
-    },
     close() {
-      for (const another of extra) another.closeSync();
       connection.closeSync();
       instance.closeSync();
     },

@@ -68,20 +68,11 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-export interface RowTransformSessionOptions {
-  memoryLimit?: string;
-  /**
-   * Executions that may run at once, each on its own connection and prepared statement (default 2): while one
-   * batch runs on a libuv thread, the rows that arrive meanwhile start the next instead of waiting for it.
-   */
-  connections?: number;
-}
-
-export async function openRowTransformSession(spec: RowTransformSpec, options: RowTransformSessionOptions = {}): Promise<RowTransformSession> {
+export async function openRowTransformSession(spec: RowTransformSpec, options: { memoryLimit?: string } = {}): Promise<RowTransformSession> {
   const sql = rowTransformSql(spec);
   const listTypes = spec.source.map((column) => bindType(sourceValueKind(column.type)!).list);
   const session: DuckDbSession = await openDuckDb({ memoryLimit: options.memoryLimit ?? '256MB', threads: 1 });
-  const statements: DuckDBPreparedStatement[] = [];
+  let prepared: DuckDBPreparedStatement;
   // Whether a batch's output rows can be matched to its input rows by position (else each row runs alone).
   let positional = false;
   try {
@@ -90,105 +81,71 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: R
     await connection.run('SET enable_external_access = false');
     await connection.run('SET lock_configuration = true');
     if ((await connection.extractStatements(sql)).count !== 1) throw new TransformRejectedError('the transform must be a single SELECT statement');
-    let prepared: DuckDBPreparedStatement;
     try {
       prepared = await connection.prepare(sql);
     } catch (error) {
       throw new TransformRejectedError(`the transform cannot run on source rows: ${firstLine(error)}`);
     }
-    statements.push(prepared);
     if (prepared.statementType !== StatementType.SELECT) throw new TransformRejectedError('the transform must be a SELECT statement');
-    // More connections of the same (already locked) instance, each with its own statement (bindings are per statement).
-    for (let extra = 1; extra < Math.max(1, options.connections ?? 2); extra++) {
-      statements.push(await (await session.connect()).prepare(sql));
-    }
   } catch (error) {
-    for (const statement of statements) statement.destroySync();
     session.close();
     throw error;
   }
 
   let queue: Pending[] = [];
-  /** Statements not executing now. */
-  const idle = [...statements];
-  let scheduled = false;
+  let running = false;
   let closed = false;
 
-  async function execute(prepared: DuckDBPreparedStatement, rows: readonly SourceValue[][]): Promise<FeatureValue[][]> {
+  async function execute(rows: readonly SourceValue[][]): Promise<FeatureValue[][]> {
     spec.source.forEach((_, index) => {
       prepared.bindList(index + 1, listValue(rows.map((row) => row[index] ?? null)), listTypes[index]);
     });
-    // A materialized result's chunks are read synchronously: no thread-pool round trip per chunk (the
-    // conversions make every feature DOUBLE or VARCHAR, so the values are numbers, strings or null as they are).
-    const result = await prepared.run();
-    const out: FeatureValue[][] = [];
-    for (let chunk = 0; chunk < result.chunkCount; chunk++) {
-      for (const row of result.getChunk(chunk).getRows()) out.push(row.map(featureValue));
-    }
-    return out;
+    const reader = await prepared.runAndReadAll();
+    return reader.getRowsJS().map((row) => row.map(featureValue));
   }
 
   /** Positional when the transform keeps rows in place and the batch gave one row per input row; else one at a time. */
-  async function perRow(prepared: DuckDBPreparedStatement, rows: readonly SourceValue[][]): Promise<FeatureValue[][][]> {
-    const batch = positional || rows.length === 1 ? await execute(prepared, rows) : [];
+  async function perRow(rows: readonly SourceValue[][]): Promise<FeatureValue[][][]> {
+    const batch = positional || rows.length === 1 ? await execute(rows) : [];
     if (rows.length === 1) return [batch];
     if (batch.length === rows.length) return batch.map((row) => [row]);
     const each: FeatureValue[][][] = [];
-    for (const row of rows) each.push(await execute(prepared, [row]));
+    for (const row of rows) each.push(await execute([row]));
     return each;
   }
 
-  /** Takes the waiting requests up to MAX_BATCH_ROWS (at least one). */
-  function takeGroup(): Pending[] {
-    let taken = 0;
-    let count = 0;
-    while (taken < queue.length && (taken === 0 || count + queue[taken]!.rows.length <= MAX_BATCH_ROWS)) {
-      count += queue[taken]!.rows.length;
-      taken += 1;
-    }
-    const group = queue.slice(0, taken);
-    queue = queue.slice(taken);
-    return group;
-  }
-
-  async function runGroup(prepared: DuckDBPreparedStatement, group: Pending[]): Promise<void> {
-    if (group.length === 1) {
-      await perRow(prepared, group[0]!.rows).then(group[0]!.resolve, group[0]!.reject);
-      return;
-    }
+  async function drain(): Promise<void> {
+    running = true;
     try {
-      const results = await perRow(prepared, group.flatMap((pending) => pending.rows));
-      let offset = 0;
-      for (const pending of group) {
-        pending.resolve(results.slice(offset, offset + pending.rows.length));
-        offset += pending.rows.length;
+      while (queue.length > 0) {
+        let taken = 0;
+        let count = 0;
+        while (taken < queue.length && (taken === 0 || count + queue[taken]!.rows.length <= MAX_BATCH_ROWS)) {
+          count += queue[taken]!.rows.length;
+          taken += 1;
+        }
+        const group = queue.slice(0, taken);
+        queue = queue.slice(taken);
+        if (group.length === 1) {
+          await perRow(group[0]!.rows).then(group[0]!.resolve, group[0]!.reject);
+          continue;
+        }
+        try {
+          const results = await perRow(group.flatMap((pending) => pending.rows));
+          let offset = 0;
+          for (const pending of group) {
+            pending.resolve(results.slice(offset, offset + pending.rows.length));
+            offset += pending.rows.length;
+          }
+        } catch {
+          // One request's bad value must fail only that request: run them apart.
+          for (const pending of group) await perRow(pending.rows).then(pending.resolve, pending.reject);
+        }
       }
-    } catch {
-      // One request's bad value must fail only that request: run them apart.
-      for (const pending of group) await perRow(prepared, pending.rows).then(pending.resolve, pending.reject);
+    } finally {
+      running = false;
     }
   }
-
-  /** Each idle statement takes a group of what waits; a statement that finishes takes the next one. */
-  function dispatch(): void {
-    scheduled = false;
-    while (queue.length > 0 && idle.length > 0 && !closed) {
-      const prepared = idle.pop()!;
-      void runGroup(prepared, takeGroup()).finally(() => {
-        idle.push(prepared);
-        if (queue.length > 0) schedule();
-      });
-    }
-  }
-
-  /** On the event loop's next turn, so the requests parsed in this one share an execution. */
-  function schedule(): void {
-    if (scheduled) return;
-    scheduled = true;
-    setImmediate(dispatch);
-  }
-
-  const busy = () => idle.length < statements.length;
 
   return {
     transformRows(rows) {
@@ -196,19 +153,13 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: R
       if (rows.length === 0) return Promise.resolve([]);
       return new Promise((resolve, reject) => {
         queue.push({ rows, resolve, reject });
-        schedule();
+        if (!running) void drain();
       });
     },
     async transformBatch(rows) {
-      // Wait for queued requests to finish first, then take a statement of our own.
-      while (busy() || queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
-      if (rows.length === 0) return [];
-      const prepared = idle.pop()!;
-      try {
-        return await execute(prepared, rows);
-      } finally {
-        idle.push(prepared);
-      }
+      // The prepared statement's bindings are shared: wait for queued requests to finish first.
+      while (running) await new Promise((resolve) => setImmediate(resolve));
+      return rows.length === 0 ? [] : execute(rows);
     },
     close() {
       if (closed) return;
@@ -217,14 +168,14 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: R
       queue = [];
       for (const pending of waiting) pending.reject(new Error('the row transform session is closed'));
       const finish = () => {
-        for (const statement of statements) statement.destroySync();
+        prepared.destroySync();
         session.close();
       };
-      // Executions in flight finish on their own; the statements go once all are idle.
-      if (!busy()) finish();
+      // An execution in flight finishes on its own; the statement goes once the queue is idle.
+      if (!running) finish();
       else {
         const wait = setInterval(() => {
-          if (!busy()) {
+          if (!running) {
             clearInterval(wait);
             finish();
           }
