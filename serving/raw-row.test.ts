@@ -73,6 +73,27 @@ describe('raw source rows through the serving session', () => {
       session.close();
     }
   });
+
+  it('answers requests arriving over several turns each with its own rows; a bad row fails only its request', async () => {
+    const session = await openRowTransformSession({
+      source: SOURCE,
+      transform: 'SELECT CAST(weather AS INTEGER)::DOUBLE AS t FROM source',
+      features: [numeric('t', 'DOUBLE')],
+    });
+    try {
+      const waiting: Array<Promise<unknown>> = [];
+      for (let wave = 0; wave < 6; wave++) {
+        for (let i = 0; i < 10; i++) {
+          const n = wave * 10 + i;
+          waiting.push(session.transformRows([['2012-01-01', 0, 0, 0, 0, n === 33 ? 'sun' : String(n)]]).then((answer) => answer[0]![0]![0], () => 'refused'));
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(await Promise.all(waiting)).toEqual(Array.from({ length: 60 }, (_, n) => (n === 33 ? 'refused' : n)));
+    } finally {
+      session.close();
+    }
+  });
 });
 
 describe('the row-wise check', () => {

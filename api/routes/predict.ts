@@ -7,6 +7,8 @@ import { ErrorRef } from '../schemas.js';
 import { principalOf } from '../auth/principal.js';
 import { PredictionLogFullError, type PredictionLog } from '../../serving/prediction-log.js';
 import { registerPredictionLogMetrics } from '../../serving/prediction-log-metrics.js';
+import { predictResponseJson } from '../../serving/predict-response-json.js';
+import type { PredictResponse } from '../../serving/predict.js';
 
 const MAX_ROWS = 1000;
 
@@ -54,8 +56,9 @@ const predictRoutes: ModelRoutePlugin = async (app, { serving, metricsRegistry }
     {
       config: { roles: ['predict'] },
       // The 200 schema is a union: the schema serializer would validate every prediction (uuid format included)
-      // to pick a branch before writing. The handler builds exactly that shape, so plain JSON.stringify suffices.
-      serializerCompiler: () => (data) => JSON.stringify(data),
+      // to pick a branch before writing. The handler builds exactly that shape, so it is written by hand.
+      serializerCompiler: ({ httpStatus }) =>
+        httpStatus === '200' ? (data) => predictResponseJson(data as PredictResponse) : (data) => JSON.stringify(data),
       schema: {
         tags: ['models'],
         summary: `Score 1..${MAX_ROWS} raw source rows ({ rows }) or ready feature rows ({ features }) with the production version (400 names the offending row and field)`,

@@ -2,6 +2,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ArtifactStore } from '../../artifacts/artifact-store.js';
 import type { Db } from '../../db/client.js';
+import { runs } from '../../db/schema.js';
 import { moveAlias, notifyModelChanged, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
 import { registerModelVersion, setModelVersionStatus } from '../../db/repositories/model-versions.js';
 import { getOrCreateModel } from '../../db/repositories/models.js';
@@ -9,14 +10,42 @@ import { DEMO_DATASET } from '../../dev/bootstrap.js';
 import type { ColumnarDataset } from '../../ml/dataset.js';
 import { trainGbdt } from '../../ml/gbdt/index.js';
 import { exportModelToOnnx, readOnnxMetadata } from '../../ml/onnx/index.js';
+import type { ServingRecipe } from '../../workflows/contracts/serving-recipe.js';
 
 export type FeatureRow = Record<string, number | string | null>;
+/** A row in the source's shape (before the feature SQL): what a raw-row client sends. */
+export type SourceRow = Record<string, number | string | null>;
+
+/** The version's serving recipe: the CSV's columns (less the label's source), the month from the date in SQL. */
+export const BENCH_RECIPE: ServingRecipe = {
+  version: 1,
+  source: [
+    { name: 'date', type: 'DATE' },
+    { name: 'temp_max', type: 'DOUBLE' },
+    { name: 'temp_min', type: 'DOUBLE' },
+    { name: 'wind', type: 'DOUBLE' },
+    { name: 'weather', type: 'VARCHAR' },
+  ],
+  sources: {},
+  transform: 'SELECT month("date")::DOUBLE AS month, temp_max, temp_min, wind, weather FROM source',
+  features: [
+    { name: 'month', type: 'DOUBLE', conversion: 'double', kind: 'numeric' },
+    { name: 'temp_max', type: 'DOUBLE', conversion: 'double', kind: 'numeric' },
+    { name: 'temp_min', type: 'DOUBLE', conversion: 'double', kind: 'numeric' },
+    { name: 'wind', type: 'DOUBLE', conversion: 'double', kind: 'numeric' },
+    { name: 'weather', type: 'VARCHAR', conversion: 'text', kind: 'categorical' },
+  ],
+  rowWise: true,
+  checkedRows: 0,
+};
 
 export interface BenchModel {
   name: string;
   onnx: Uint8Array;
   /** Every row of the dataset as a feature row, in date order (what a client would send). */
   rows: FeatureRow[];
+  /** The same rows in the source's shape (ISO dates), for raw-row predict. */
+  sourceRows: SourceRow[];
 }
 
 /** Will it rain? Four numeric features and one categorical (`weather`), 60 trees of 15 leaves as in the demo. */
@@ -25,7 +54,7 @@ export async function trainBenchModel(): Promise<Omit<BenchModel, 'name'>> {
   const connection = await instance.connect();
   const reader = await connection.runAndReadAll(`
     SELECT month("date")::DOUBLE AS month, temp_max::DOUBLE, temp_min::DOUBLE, wind::DOUBLE, weather,
-           CASE WHEN precipitation > 0 THEN 1 ELSE 0 END::DOUBLE AS rained
+           CASE WHEN precipitation > 0 THEN 1 ELSE 0 END::DOUBLE AS rained, strftime("date", '%Y-%m-%d') AS day
     FROM read_csv('${DEMO_DATASET}', header = true) ORDER BY "date"`);
   const names = ['month', 'temp_max', 'temp_min', 'wind', 'weather'] as const;
   const columns = reader.getColumns();
@@ -46,6 +75,7 @@ export async function trainBenchModel(): Promise<Omit<BenchModel, 'name'>> {
   const result = await trainGbdt(data, { task: 'binary', numIterations: 60, numLeaves: 15, learningRate: 0.1, seed: 1 });
   const onnx = exportModelToOnnx(result.model, { snapshotSha256: 'b'.repeat(64), keelVersion: 'bench' });
   const rows: FeatureRow[] = [];
+  const sourceRows: SourceRow[] = [];
   for (let r = 0; r < data.rowCount; r++) {
     const row: FeatureRow = {};
     for (const name of names) {
@@ -53,8 +83,9 @@ export async function trainBenchModel(): Promise<Omit<BenchModel, 'name'>> {
       row[name] = column instanceof Float64Array ? column[r] : column[r];
     }
     rows.push(row);
+    sourceRows.push({ date: String(columns[6][r]), temp_max: row.temp_max, temp_min: row.temp_min, wind: row.wind, weather: row.weather });
   }
-  return { onnx, rows };
+  return { onnx, rows, sourceRows };
 }
 
 /** Stores the artifact, registers version 1 and points production at it (as a deploy does). */
@@ -62,6 +93,8 @@ export async function deployBenchModel(db: Db, artifacts: ArtifactStore, name: s
   const stored = await artifacts.putBytes(onnx, { extension: '.onnx' });
   const { features } = readOnnxMetadata(onnx);
   const model = await getOrCreateModel(db, { name, task: 'binary', target: 'rained', featureSchema: features });
+  // A version belongs to a run (foreign key): a stand-in row for the bench's run.
+  await db.insert(runs).values({ id: 'bench-serve', workflowId: `pipeline/${name}/bench-serve`, model: name, spec: {}, specHash: 'bench' });
   const { version } = await registerModelVersion(db, {
     modelId: model.id,
     runId: 'bench-serve',
@@ -74,6 +107,7 @@ export async function deployBenchModel(db: Db, artifacts: ArtifactStore, name: s
     snapshotSha256: 'b'.repeat(64),
     parentVersion: null,
     evaluationReportId: null,
+    servingRecipe: BENCH_RECIPE,
   });
   await setModelVersionStatus(db, model.id, version.version, 'approved');
   await db.transaction(async (tx) => {

@@ -2,7 +2,7 @@
 // onnxruntime alone. Starts its own embedded Postgres (no Temporal: serving does not need it), trains and deploys a
 // model, forks the servers (servers.ts) and drives them with autocannon on loopback, then stops everything.
 // Usage: npx tsx bench/serve/run.ts [--duration 15] [--connections 50] [--rounds 1] [--batch-rows 1000]
-//        [--only single|batch] [--cpu-prof <dir>] [--server-flags "<node flags>"]
+//        [--only single|raw|batch|batch-nolog] [--cpu-prof <dir>] [--server-flags "<node flags>"]
 import pino from 'pino';
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -17,7 +17,7 @@ import { applyMigrations } from '../../db/migrate.js';
 import { startEmbeddedPostgres } from '../../dev/embedded-postgres.js';
 import { freePort } from '../../dev/temporal-dev-server.js';
 import { pacedLoad } from './paced-load.js';
-import { deployBenchModel, trainBenchModel, type FeatureRow } from './bench-model.js';
+import { deployBenchModel, trainBenchModel, type FeatureRow, type SourceRow } from './bench-model.js';
 import type { FromServers, ServersInput, ToServers } from './servers.js';
 
 function option(name: string, fallback: number): number {
@@ -30,10 +30,11 @@ const durationS = option('duration', 15);
 const connections = option('connections', 50);
 const rounds = option('rounds', 1);
 const batchRows = option('batch-rows', 1000);
-/** `--only single` or `--only batch`: just that Keel load, no baselines (for profiling one path). */
+/** `--only single|raw|batch|batch-nolog`: just that Keel load, no baselines (for profiling one path). */
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
-if (only !== undefined && only !== 'single' && only !== 'batch') throw new Error('--only must be single or batch');
+const ONLY = ['single', 'raw', 'batch', 'batch-nolog'];
+if (only !== undefined && !ONLY.includes(only)) throw new Error(`--only must be one of ${ONLY.join(', ')}`);
 /** Extra node flags for the server process, e.g. `--server-flags "--max-semi-space-size=64"`. */
 const serverFlagsAt = process.argv.indexOf('--server-flags');
 const serverFlags = serverFlagsAt > 0 ? process.argv[serverFlagsAt + 1]!.split(' ').filter(Boolean) : [];
@@ -44,6 +45,8 @@ const MODEL = 'seattle-rain';
 
 interface Load {
   rps: number;
+  /** Server process CPU per answered request (all its threads), in ms: steadier than requests/s on a shared machine. */
+  cpuMsPerRequest: number;
   p50: number;
   p99: number;
   max: number;
@@ -51,18 +54,33 @@ interface Load {
   errors: number;
 }
 
-async function load(url: string, key: string | undefined, rows: FeatureRow[], extra: Partial<autocannon.Options> = {}): Promise<Load> {
+/** A predict body: ready feature rows, or raw rows in the source's shape (the model's feature SQL runs on them). */
+type Body = { features: FeatureRow[] } | { rows: SourceRow[] };
+
+let server: ChildProcess | undefined;
+
+async function serverCpuMs(): Promise<number> {
+  const reply = await request(server!, { type: 'cpu' });
+  if (reply.type !== 'cpu') throw new Error('unexpected reply from the server process');
+  return reply.cpuMs;
+}
+
+async function load(url: string, key: string | undefined, body: Body, extra: Partial<autocannon.Options> = {}): Promise<Load> {
+  const cpuBefore = await serverCpuMs();
   const result = await autocannon({
     url: `${url}/v1/models/${MODEL}/predict`,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify({ features: rows }),
+    body: JSON.stringify(body),
     connections,
     duration: durationS,
     ...extra,
   });
+  const cpuUsed = (await serverCpuMs()) - cpuBefore;
   return {
-    rps: result.requests.total / result.duration,
+    // Answered requests only: a 503 from a full prediction log is no prediction.
+    rps: result['2xx'] / result.duration,
+    cpuMsPerRequest: cpuUsed / Math.max(1, result['2xx']),
     p50: result.latency.p50,
     p99: result.latency.p99,
     max: result.latency.max,
@@ -98,7 +116,7 @@ async function main(): Promise<void> {
   try {
     await applyMigrations(postgres.url);
     const database = createDb(postgres.url, { logger: pino({ name: 'keel-bench', level: 'warn' }) });
-    const { onnx, rows } = await trainBenchModel();
+    const { onnx, rows, sourceRows } = await trainBenchModel();
     await deployBenchModel(database.db, new FsArtifactStore(path.join(scratch, 'artifacts')), MODEL, onnx);
     const { secret: key } = await createApiKey(database.db, { name: 'bench', roles: ['predict'] }, { actor: 'bench', actorKeyId: null, role: null });
     await database.close();
@@ -108,39 +126,51 @@ async function main(): Promise<void> {
       execArgv: ['--import', 'tsx', ...serverFlags, ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [])],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
+    server = child;
     const ready = await nextMessage(child);
     if (ready.type !== 'ready') throw new Error('server process did not start');
     const loadBefore = loadAverage();
-    const one = rows.slice(0, 1);
-    const batch = Array.from({ length: batchRows }, (_, i) => rows[i % rows.length]!);
+    const one = { features: rows.slice(0, 1) };
+    const oneRaw = { rows: sourceRows.slice(0, 1) };
+    const batch = { features: Array.from({ length: batchRows }, (_, i) => rows[i % rows.length]!) };
 
     if (only !== undefined) {
-      const measured = await load(ready.keelUrl, key, only === 'single' ? one : batch);
-      console.log(`Keel ${only} predict: ${measured.rps.toFixed(0)} requests/s, p99 ${measured.p99} ms, max ${measured.max} ms; load ${loadAverage()}`);
+      const url = only === 'batch-nolog' ? ready.keelNoLogUrl : ready.keelUrl;
+      const measured = await load(url, key, only === 'single' ? one : only === 'raw' ? oneRaw : batch);
+      console.log(
+        `Keel ${only} predict: ${measured.rps.toFixed(0)} requests/s, server CPU ${(measured.cpuMsPerRequest * 1000).toFixed(0)} µs per request, ` +
+          `p99 ${measured.p99} ms, max ${measured.max} ms, ` +
+          `${measured.non2xx + measured.errors} not 2xx; load ${loadAverage()}`,
+      );
       await request(child, { type: 'stop' }).catch(() => undefined);
       return;
     }
     // Warm-up (JIT, the model's first load, the key's first verification), not reported.
     await load(ready.echoUrl, undefined, one, { duration: 2 });
     await load(ready.keelUrl, key, one, { duration: 2 });
+    await load(ready.keelUrl, key, oneRaw, { duration: 2 });
     await load(ready.keelUrl, key, batch, { duration: 2 });
+    await load(ready.keelNoLogUrl, key, batch, { duration: 2 });
 
-    // Echo and predict alternate, so a change in the machine's load hits both.
+    // Echo, predict and raw-row predict alternate, so a change in the machine's load hits all three.
     const echoRuns: Load[] = [];
     const predictRuns: Load[] = [];
+    const rawRuns: Load[] = [];
     for (let round = 0; round < rounds; round++) {
       echoRuns.push(await load(ready.echoUrl, undefined, one));
       predictRuns.push(await load(ready.keelUrl, key, one));
+      rawRuns.push(await load(ready.keelUrl, key, oneRaw));
     }
     const best = (runs: Load[]) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
     const echoMax = best(echoRuns);
     const predictMax = best(predictRuns);
+    const rawMax = best(rawRuns);
     // p99 at half of each one's own maximum: a fixed arrival rate (open loop), not a closed loop.
     const paced = (url: string, auth: string | undefined, rate: number) =>
       pacedLoad({
         url: `${url}/v1/models/${MODEL}/predict`,
         headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
-        body: JSON.stringify({ features: one }),
+        body: JSON.stringify(one),
         rate: Math.max(1, Math.floor(rate)),
         durationS,
         connections,
@@ -149,19 +179,24 @@ async function main(): Promise<void> {
     const predictHalf = await paced(ready.keelUrl, key, predictMax.rps / 2);
 
     const batchLoad = await load(ready.keelUrl, key, batch);
-    const loop = await request(child, { type: 'session-loop', onnx: [...onnx], rows: batch, durationMs: durationS * 1000 });
+    const batchNoLogLoad = await load(ready.keelNoLogUrl, key, batch);
+    const loop = await request(child, { type: 'session-loop', onnx: [...onnx], rows: batch.features, durationMs: durationS * 1000 });
     if (loop.type !== 'session-loop') throw new Error('unexpected reply from the server process');
     const loopRowsPerS = loop.rows / loop.seconds;
     const loadAfter = loadAverage();
 
     const failures =
-      [echoMax, predictMax, batchLoad].reduce((n, r) => n + r.non2xx + r.errors, 0) + echoHalf.failed + predictHalf.failed;
+      [echoMax, predictMax, rawMax, batchNoLogLoad].reduce((n, r) => n + r.non2xx + r.errors, 0) + echoHalf.failed + predictHalf.failed;
     const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
     const ratio = (keel: number, base: number) => `${(keel / base).toFixed(2)}×`;
     const table = [
       ['measure', 'Keel', 'baseline', 'ratio'],
       ['1-row predict, requests/s (50 conn.)', fmt(predictMax.rps), `${fmt(echoMax.rps)} (echo route)`, ratio(predictMax.rps, echoMax.rps)],
       ['  p99 / max latency at max (ms)', `${predictMax.p99} / ${predictMax.max}`, `${echoMax.p99} / ${echoMax.max}`, ''],
+      ['  server CPU per request (µs)', fmt(predictMax.cpuMsPerRequest * 1000), fmt(echoMax.cpuMsPerRequest * 1000), ratio(echoMax.cpuMsPerRequest, predictMax.cpuMsPerRequest)],
+      ['1-row raw-row predict (feature SQL), requests/s', fmt(rawMax.rps), `${fmt(echoMax.rps)} (echo route)`, ratio(rawMax.rps, echoMax.rps)],
+      ['  p99 / max latency at max (ms)', `${rawMax.p99} / ${rawMax.max}`, `${echoMax.p99} / ${echoMax.max}`, ''],
+      ['  server CPU per request (µs)', fmt(rawMax.cpuMsPerRequest * 1000), fmt(echoMax.cpuMsPerRequest * 1000), ratio(echoMax.cpuMsPerRequest, rawMax.cpuMsPerRequest)],
       [
         '1-row p99 at half max rate (ms)',
         `${predictHalf.p99} at ${fmt(predictMax.rps / 2)}/s`,
@@ -176,18 +211,42 @@ async function main(): Promise<void> {
         `${fmt(loopRowsPerS)} (bare session.run loop)`,
         ratio(batchLoad.rps * batchRows, loopRowsPerS),
       ],
+      [
+        '  the same, log batches discarded (no Postgres)',
+        fmt(batchNoLogLoad.rps * batchRows),
+        `${fmt(loopRowsPerS)} (bare session.run loop)`,
+        ratio(batchNoLogLoad.rps * batchRows, loopRowsPerS),
+      ],
+      [
+        '  server CPU per row (µs), log discarded',
+        fmt((batchNoLogLoad.cpuMsPerRequest * 1000) / batchRows, 2),
+        fmt((loop.cpuMs * 1000) / loop.rows, 2),
+        ratio(loop.cpuMs / loop.rows, batchNoLogLoad.cpuMsPerRequest / batchRows),
+      ],
     ];
     const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
     console.log(`\nbench/serve — ${MODEL} (GBDT, 60 trees, 5 features), ${connections} connections, ${durationS} s per run, ${rounds} round(s)`);
-    console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAfter} after; ${os.cpus().length} cores\n`);
+    console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAfter} after; ${os.cpus().length} cores`);
+    console.log('(server CPU: the server process, all threads, per answered request; its ratio is baseline CPU / Keel CPU)\n');
     for (const [i, row] of table.entries()) {
       console.log(`| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(' | ')} |`);
       if (i === 0) console.log(`|${widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
     }
     if (rounds > 1) {
-      console.log(`\nper round, requests/s (echo / predict): ${echoRuns.map((r, i) => `${fmt(r.rps)} / ${fmt(predictRuns[i]!.rps)}`).join(', ')}`);
+      console.log(
+        `\nper round, requests/s (echo / predict / raw-row predict): ${echoRuns.map((r, i) => `${fmt(r.rps)} / ${fmt(predictRuns[i]!.rps)} / ${fmt(rawRuns[i]!.rps)}`).join(', ')}`,
+      );
     }
-    if (failures > 0) console.log(`\nWARNING: ${failures} responses were not 2xx or failed`);
+    if (batchLoad.non2xx > 0) {
+      console.log(`\nbatch predict with the log: ${fmt(batchLoad.non2xx)} answers were 503 (log buffer full: Postgres writes fell behind; not counted as rows)`);
+    }
+    if (failures > 0) {
+      const count = (r: Load) => r.non2xx + r.errors;
+      console.log(
+        `\nWARNING: ${failures} responses were not 2xx or failed (echo ${count(echoMax)}, predict ${count(predictMax)}, raw ${count(rawMax)}, ` +
+          `batch without log writes ${count(batchNoLogLoad)}, paced echo ${echoHalf.failed}, paced predict ${predictHalf.failed})`,
+      );
+    }
     await request(child, { type: 'stop' }).catch(() => undefined);
     await new Promise((resolve) => (child!.exitCode === null ? child!.once('exit', resolve) : resolve(undefined)));
   } finally {

@@ -3,9 +3,11 @@
 import * as ort from 'onnxruntime-node';
 import pino from 'pino';
 import { buildApp } from '../../api/app.js';
+import { FsArtifactStore } from '../../artifacts/fs-artifact-store.js';
 import { loadConfig } from '../../config.js';
 import { createDb } from '../../db/client.js';
 import { MISSING_CATEGORY, readOnnxMetadata } from '../../ml/onnx/index.js';
+import { createServingDeps } from '../../serving/serving-deps.js';
 import { buildEchoApp } from './echo-app.js';
 import type { FeatureRow } from './bench-model.js';
 
@@ -16,13 +18,21 @@ export interface ServersInput {
 }
 export type ToServers =
   | { type: 'session-loop'; onnx: number[]; rows: FeatureRow[]; durationMs: number }
+  | { type: 'cpu' }
   | { type: 'stop' };
 export type FromServers =
-  | { type: 'ready'; keelUrl: string; echoUrl: string }
-  | { type: 'session-loop'; rows: number; seconds: number };
+  | { type: 'ready'; keelUrl: string; keelNoLogUrl: string; echoUrl: string }
+  | { type: 'session-loop'; rows: number; seconds: number; cpuMs: number }
+  | { type: 'cpu'; cpuMs: number };
+
+/** CPU time of this process so far (all threads: main, libuv pool, onnxruntime, DuckDB). */
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 /** Rows/s of onnxruntime alone: one session (one intra-op thread, as serving uses), tensors built once, run in a loop. */
-async function sessionLoop(onnx: Uint8Array, rows: FeatureRow[], durationMs: number): Promise<{ rows: number; seconds: number }> {
+async function sessionLoop(onnx: Uint8Array, rows: FeatureRow[], durationMs: number): Promise<{ rows: number; seconds: number; cpuMs: number }> {
   const metadata = readOnnxMetadata(onnx);
   const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1 });
   const feeds: Record<string, ort.Tensor> = {};
@@ -34,14 +44,16 @@ async function sessionLoop(onnx: Uint8Array, rows: FeatureRow[], durationMs: num
   }
   for (let i = 0; i < 20; i++) await session.run(feeds);
   const started = performance.now();
+  const cpuBefore = cpuMs();
   let runs = 0;
   while (performance.now() - started < durationMs) {
     await session.run(feeds);
     runs++;
   }
   const seconds = (performance.now() - started) / 1000;
+  const used = cpuMs() - cpuBefore;
   await session.release();
-  return { rows: runs * rows.length, seconds };
+  return { rows: runs * rows.length, seconds, cpuMs: used };
 }
 
 async function main(): Promise<void> {
@@ -50,8 +62,20 @@ async function main(): Promise<void> {
   const database = createDb(input.databaseUrl, { logger: pino({ name: 'keel-bench', level: 'warn' }) });
   // As api/main.ts does: pino at info to stdout (which run.ts discards), so request logging costs what it costs.
   const keel = await buildApp({ config, db: database.db, pool: database.pool, logger: pino({ name: 'keel-api', level: config.logLevel }) });
+  // The same app whose prediction log keeps every row in its buffer but discards the batches instead of writing
+  // them: what serving costs apart from Postgres (which bounds a lossless log's sustained rate).
+  const keelNoLogger = pino({ name: 'keel-api', level: config.logLevel });
+  const noLogServing = await createServingDeps({
+    db: database.db,
+    pool: database.pool,
+    artifacts: new FsArtifactStore(config.artifactDir),
+    logger: keelNoLogger,
+    predictionLog: { writeBatch: async () => undefined },
+  });
+  const keelNoLog = await buildApp({ config, db: database.db, pool: database.pool, serving: noLogServing, logger: keelNoLogger });
   const echo = buildEchoApp(input.modelName);
   const keelUrl = await keel.listen({ host: '127.0.0.1', port: 0 });
+  const keelNoLogUrl = await keelNoLog.listen({ host: '127.0.0.1', port: 0 });
   const echoUrl = await echo.listen({ host: '127.0.0.1', port: 0 });
   const send = (message: FromServers) => process.send!(message);
   process.on('message', (message: ToServers) => {
@@ -59,15 +83,18 @@ async function main(): Promise<void> {
       void sessionLoop(Uint8Array.from(message.onnx), message.rows, message.durationMs).then((result) =>
         send({ type: 'session-loop', ...result }),
       );
+    } else if (message.type === 'cpu') {
+      send({ type: 'cpu', cpuMs: cpuMs() });
     } else if (message.type === 'stop') {
       // A normal exit, so --cpu-prof writes its profile.
-      void Promise.all([keel.close(), echo.close()])
+      void Promise.all([keel.close(), keelNoLog.close(), echo.close()])
+        .then(() => noLogServing.close())
         .then(() => database.close())
         .finally(() => process.disconnect());
     }
   });
   process.once('disconnect', () => setTimeout(() => process.exit(0), 100).unref());
-  send({ type: 'ready', keelUrl, echoUrl });
+  send({ type: 'ready', keelUrl, keelNoLogUrl, echoUrl });
 }
 
 await main();
