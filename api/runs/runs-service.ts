@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
+import { findApiKeyUser } from '../../db/repositories/api-keys.js';
 import { writeAudit } from '../../db/repositories/audit.js';
 import { getEvaluationReportByRunId } from '../../db/repositories/evaluation-reports.js';
 import { getModelVersionByRunId } from '../../db/repositories/model-versions.js';
@@ -21,11 +22,14 @@ import type { Principal } from '../auth/principal.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { isWorkflowClosedOrMissing } from '../errors.js';
 import { runSpecHash } from '../../runs/run-spec-hash.js';
+import { signReview } from './review-signature.js';
 
 export interface RunsDeps {
   db: Db;
   client: Client;
   taskQueues?: { pipeline: string; training: string };
+  /** KEEL_SIGNING_KEY: reviews are signed with it (the workers verify them by the same key). */
+  signingKey?: string;
 }
 
 export { canonicalJson } from '../../runs/run-spec-hash.js';
@@ -34,6 +38,13 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /** Checks the schema cannot express; errors name the field. */
 export function checkRunSpec(spec: RunSpec, field = 'body'): void {
+  // The field stays in the schema because recorded runs carry it; a requester may no longer approve their own run.
+  if (spec.policy?.autoApprove === true) {
+    throw new KeelError(
+      'VALIDATION_FAILED',
+      `${field}/policy/autoApprove is not allowed: auto-approval is the model's approval policy, set by ops (PUT /v1/models/${spec.model}/policy)`,
+    );
+  }
   if (spec.sources && !spec.transform) {
     throw new KeelError('VALIDATION_FAILED', `${field}/sources needs a transform that joins them`);
   }
@@ -84,7 +95,7 @@ function toSummary(row: RunRow): RunSummary {
     status: row.status,
     stage: row.stage,
     reason: row.reason,
-    requestedBy: row.requestedByName,
+    requestedBy: row.requestedByUser ?? row.requestedByName,
     scheduleId: row.scheduleId,
     modelVersion: row.modelVersion,
     snapshotSha256: row.snapshotSha256,
@@ -98,13 +109,13 @@ function toSummary(row: RunRow): RunSummary {
 export function pipelineInputFor(
   runId: string,
   spec: RunSpec,
-  principal: Pick<Principal, 'keyId' | 'name'>,
+  principal: Pick<Principal, 'keyId' | 'name' | 'user'>,
   trainingTaskQueue?: string,
 ): PipelineInput {
   return {
     runId,
     spec,
-    requestedBy: { keyId: principal.keyId, name: principal.name },
+    requestedBy: { keyId: principal.keyId, name: principal.name, user: principal.user },
     // Only when not the default, so ordinary runs carry no routing detail.
     ...(trainingTaskQueue && trainingTaskQueue !== TASK_QUEUES.training ? { trainingTaskQueue } : {}),
   };
@@ -136,11 +147,12 @@ export async function startRun(
         idempotencyKey: scopedKey,
         requestedBy: args.principal.keyId,
         requestedByName: args.principal.name,
+        requestedByUser: args.principal.user,
         status: 'running',
         stage: 'queued',
       });
       await writeAudit(tx, {
-        actor: args.principal.name,
+        actor: args.principal.user,
         actorKeyId: args.principal.keyId,
         role: 'engineer',
         action: 'run.start',
@@ -153,7 +165,7 @@ export async function startRun(
           workflowId,
           args: [pipelineInputFor(runId, args.spec, args.principal, deps.taskQueues?.training)],
           searchAttributes: { [SEARCH_ATTRIBUTES.model]: [args.spec.model], [SEARCH_ATTRIBUTES.stage]: ['queued'] },
-          memo: { spec: specSummary(args.spec), requestedBy: args.principal.name },
+          memo: { spec: specSummary(args.spec), requestedBy: args.principal.user },
         });
       } catch (error) {
         // Started by an earlier attempt whose row was rolled back: the workflow is this run.
@@ -198,7 +210,6 @@ export function specSummary(spec: RunSpec): Record<string, unknown> {
     target: spec.target,
     dataset: 'uri' in spec.dataset ? spec.dataset.uri : `sql:${spec.dataset.connection}`,
     trainer: spec.trainer?.kind ?? 'gbdt',
-    autoApprove: spec.policy?.autoApprove ?? false,
     hasTransform: spec.transform !== undefined,
   };
 }
@@ -260,9 +271,12 @@ export async function reviewRun(
   args: { id: string; decision: 'approve' | 'reject'; comment?: string; principal: Principal },
 ): Promise<ReviewResult> {
   const row = await getRunRow(deps.db, args.id);
-  if (row.requestedBy !== null && row.requestedBy === args.principal.keyId) {
-    throw new KeelError('REQUESTER_CANNOT_REVIEW', 'the key that started a run cannot review it (four eyes)');
+  // Four eyes per person: no key of the requester's user may review, whichever one started the run.
+  const requesterUser = await requesterUserOfRun(deps.db, row);
+  if (requesterUser === args.principal.user || (row.requestedBy !== null && row.requestedBy === args.principal.keyId)) {
+    throw new KeelError('REQUESTER_CANNOT_REVIEW', `${args.principal.user} started run ${args.id} and cannot review it (four eyes: another person must)`);
   }
+  if (!deps.signingKey) throw new KeelError('SERVICE_UNAVAILABLE', 'this API process has no review signing key (KEEL_SIGNING_KEY)');
   // The row reaches awaiting_review before the workflow waits, so this answers without a round trip to a worker.
   if (row.status !== 'awaiting_review') {
     throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status} (stage ${row.stage}), not awaiting review`);
@@ -273,7 +287,8 @@ export async function reviewRun(
         {
           decision: args.decision,
           comment: args.comment,
-          reviewer: { keyId: args.principal.keyId, name: args.principal.name },
+          reviewer: { keyId: args.principal.keyId, name: args.principal.name, user: args.principal.user },
+          signature: signReview(deps.signingKey, { runId: args.id, user: args.principal.user, decision: args.decision, signedAt: Date.now() }),
         },
       ],
     });
@@ -286,6 +301,13 @@ export async function reviewRun(
     }
     throw error;
   }
+}
+
+/** The run's requester's user: stored on the run, else its key's user (rows from before users), else its recorded name. */
+async function requesterUserOfRun(db: Db, row: RunRow): Promise<string | null> {
+  if (row.requestedByUser) return row.requestedByUser;
+  if (row.requestedBy) return (await findApiKeyUser(db, row.requestedBy)) ?? row.requestedByName;
+  return row.requestedByName;
 }
 
 const FINISHED: readonly RunStatus[] = ['deployed', 'rejected', 'expired', 'data_rejected', 'failed', 'deploy_failed', 'cancelled'];
@@ -307,7 +329,7 @@ export async function cancelRun(
     throw error;
   }
   await writeAudit(deps.db, {
-    actor: args.principal.name,
+    actor: args.principal.user,
     actorKeyId: args.principal.keyId,
     role: args.role,
     action: 'run.cancel',
