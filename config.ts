@@ -144,6 +144,11 @@ function adminKey(raw: string | undefined, { env }: ParseContext): string | unde
   return raw;
 }
 
+function signingKey(raw: string | undefined, { env }: ParseContext): string | undefined {
+  if (raw !== undefined && raw.length < 32) throw new ConfigError(env, 'must be at least 32 characters');
+  return raw;
+}
+
 function logLevel(raw: string | undefined, { env }: ParseContext): string {
   const level = raw?.toLowerCase() ?? 'info';
   if (!LOG_LEVELS.includes(level)) throw new ConfigError(env, `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
@@ -166,6 +171,7 @@ export const SETTINGS = {
   databaseUrl: setting({ env: 'DATABASE_URL', type: 'postgres:// URL', default: '(unset: embedded Postgres)', doc: 'an existing Postgres; then no embedded Postgres starts', parse: optionalText }),
   embeddedPostgresPort: setting({ env: 'KEEL_POSTGRES_PORT', type: 'port', default: '5433', doc: 'port of the embedded Postgres', parse: port(5433) }),
   adminKey: setting({ env: 'KEEL_ADMIN_KEY', type: 'secret (≥ 16 characters)', default: '(unset: generated, printed once)', doc: 'the admin API key installed on first start', parse: adminKey }),
+  signingKey: setting({ env: 'KEEL_SIGNING_KEY', type: 'secret (≥ 32 characters)', default: '(unset: generated into <data dir>/signing-key)', doc: 'HMAC-SHA256 key the API signs reviews with and workflows verify them by; the same on the API and every pipeline worker', parse: signingKey }),
   dataRoots: setting({
     env: 'KEEL_DATA_ROOTS',
     type: 'colon-separated paths',

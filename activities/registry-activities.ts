@@ -7,10 +7,11 @@ import { withFailureMapping } from '../errors/to-application-failure.js';
 import { recordMonitoringReference } from '../monitoring/record-reference.js';
 import { deployVersion, type DeployDeps, type DeployLogger } from '../registry/deploy-version.js';
 import { registerVersion } from '../registry/register-version.js';
+import { decideAutoApproval } from '../registry/auto-approval.js';
 import { recordReviewDecision } from '../registry/review-decision.js';
 import { withdrawPendingVersion } from '../registry/withdraw-version.js';
 import type { ModelCache } from '../serving/model-cache.js';
-import type { DeployModelVersionInput, DeployModelVersionResult, PipelineActivities, RecordReviewDecisionInput, RecordRunProgressInput, RegisterModelVersionInput, RegisterModelVersionResult, WithdrawPendingVersionInput } from '../workflows/contracts/pipeline-activities.js';
+import type { DecideAutoApprovalInput, DecideAutoApprovalResult, DeployModelVersionInput, DeployModelVersionResult, PipelineActivities, RecordReviewDecisionInput, RecordRunProgressInput, RegisterModelVersionInput, RegisterModelVersionResult, WithdrawPendingVersionInput } from '../workflows/contracts/pipeline-activities.js';
 import { keepHeartbeating } from './heartbeat.js';
 
 export interface RegistryActivityDeps {
@@ -50,6 +51,9 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
       );
     },
 
+    async decideAutoApproval(input: DecideAutoApprovalInput): Promise<DecideAutoApprovalResult> {
+      return withFailureMapping(() => decideAutoApproval(db, input));
+    },
     async recordReviewDecision(input: RecordReviewDecisionInput): Promise<void> {
       return withFailureMapping(() => recordReviewDecision(db, input));
     },
@@ -70,7 +74,7 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
     async recordRunProgress(input: RecordRunProgressInput): Promise<void> {
       await updateRunProgress(db, input, clock());
     },
-  } satisfies Pick<PipelineActivities, 'registerModelVersion' | 'recordReviewDecision' | 'deployModelVersion' | 'withdrawPendingVersion' | 'recordRunProgress'>;
+  } satisfies Pick<PipelineActivities, 'registerModelVersion' | 'decideAutoApproval' | 'recordReviewDecision' | 'deployModelVersion' | 'withdrawPendingVersion' | 'recordRunProgress'>;
 }
 
 export type RegistryActivities = ReturnType<typeof createRegistryActivities>;

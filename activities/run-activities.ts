@@ -2,6 +2,7 @@
 import type { Db } from '../db/client.js';
 import { insertScheduledRun } from '../db/repositories/scheduled-runs.js';
 import { runSpecHash } from '../runs/run-spec-hash.js';
+import { requesterUserOf } from '../workflows/contracts/actor.js';
 import type { RegisterScheduledRunInput } from '../workflows/contracts/pipeline-activities.js';
 
 export function createRunActivities({ db }: { db: Db }) {
@@ -16,6 +17,7 @@ export function createRunActivities({ db }: { db: Db }) {
         specHash: runSpecHash(input.spec),
         requestedBy: input.requestedBy.keyId,
         requestedByName: input.requestedBy.name,
+        requestedByUser: requesterUserOf(input.requestedBy) ?? null,
         scheduleId: input.scheduleId,
       });
     },

@@ -22,6 +22,7 @@ import predictRoutes from './routes/predict.js';
 import predictionLogRoutes from './routes/predictions.js';
 import feedbackRoutes from './routes/feedback.js';
 import monitoringRoutes from './routes/monitoring.js';
+import approvalPolicyRoutes from './routes/approval-policy.js';
 import { createServingProvider } from './models/serving-provider.js';
 import type { ServingDeps } from '../serving/serving-deps.js';
 
@@ -92,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   await app.register(predictionLogRoutes, { ...routeDeps, serving });
   await app.register(feedbackRoutes, { ...routeDeps, serving });
   await app.register(monitoringRoutes, routeDeps);
+  await app.register(approvalPolicyRoutes, routeDeps);
 
   return app;
 }

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type KeelConfig } from '../config.js';
 import { createDb } from '../db/client.js';
 import { applyMigrations } from '../db/migrate.js';
 import { isMain } from '../is-main.js';
+import { resolveSigningKey } from '../runs/review-signing-key.js';
 import { buildApp } from './app.js';
 import { repairUnstartedRuns, type RunsDeps } from './runs/runs-service.js';
 import { ensureAdminKey } from './auth/admin-bootstrap.js';
@@ -39,7 +40,8 @@ export async function runApi(config: KeelConfig, logger: pino.Logger): Promise<R
     logger.info('admin key installed from KEEL_ADMIN_KEY');
   }
 
-  const app = await buildApp({ config, db, pool, temporal, logger });
+  // The key reviews are signed with (the workers verify them by the same one); generated into the data dir if unset.
+  const app = await buildApp({ config: { ...config, signingKey: resolveSigningKey(config) }, db, pool, temporal, logger });
   const server = await startApiServer({
     app,
     host: config.host,

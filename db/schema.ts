@@ -59,6 +59,11 @@ export const apiKeys = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     name: text('name').notNull(),
+    /**
+     * The person (or service) the key belongs to: four eyes compares users, never keys. Keys from before users
+     * existed were given a user named exactly after the key (migration), or `admin` for the bootstrapped admin key.
+     */
+    userName: text('user_name').notNull(),
     /** Public lookup part of the secret (first characters), so verification hashes one candidate only. */
     prefix: text('prefix').notNull(),
     /** scrypt hash of the whole secret: `scrypt$N$r$p$salt$hash`. */
@@ -124,6 +129,8 @@ export const runs = pgTable(
     idempotencyKey: text('idempotency_key'),
     requestedBy: uuid('requested_by'),
     requestedByName: text('requested_by_name'),
+    /** The requester's user (four eyes): the key's user, a schedule's owner, or `system:monitor` for drift retrains. */
+    requestedByUser: text('requested_by_user'),
     scheduleId: text('schedule_id'),
     status: text('status', { enum: RUN_STATUSES }).notNull().default('running'),
     stage: text('stage', { enum: RUN_STAGES }).notNull().default('queued'),
@@ -292,11 +299,34 @@ export const approvals = pgTable(
     reviewer: text('reviewer').notNull(),
     reviewerKeyId: uuid('reviewer_key_id'),
     comment: text('comment'),
+    /** The model approval policy version that decided an automatic review; null for people and the timeout. */
+    policyVersion: integer('policy_version'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('approvals_run_idx').on(t.runId), oneOf('approvals_decision_check', t.decision, APPROVAL_DECISIONS)],
 );
 export type ApprovalRow = typeof approvals.$inferSelect;
+
+/**
+ * Per-model approval policy, set by ops (`PUT /v1/models/:name/policy`), never by a run's requester. Keyed by the
+ * model's name so a policy can exist before the model's first version; `version` grows with every change.
+ */
+export const modelApprovalPolicies = pgTable(
+  'model_approval_policies',
+  {
+    model: text('model').primaryKey(),
+    version: integer('version').notNull(),
+    autoApprove: boolean('auto_approve').notNull(),
+    /** Without a production version to compare with, auto-approval is refused unless this is true. */
+    allowFirstDeployment: boolean('allow_first_deployment').notNull(),
+    /** The policy's own required gates (same shape as a run spec's `gates`), checked besides the run's. */
+    gates: jsonb('gates').$type<Record<string, Record<string, number>>>().notNull(),
+    updatedBy: text('updated_by').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [check('model_approval_policies_version_check', sql`${t.version} >= 1`)],
+);
+export type ModelApprovalPolicyRow = typeof modelApprovalPolicies.$inferSelect;
 
 /**
  * The prediction log, partitioned by day on `created_at` (hand-written migration 0004_prediction-log: drizzle-kit

@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   SMOKE_TEST_FAILED: { status: 422, retryable: false, doc: 'the deployed version failed its smoke prediction' },
   NOT_AWAITING_REVIEW: { status: 409, retryable: false, doc: 'the run is not waiting for a review' },
   REQUESTER_CANNOT_REVIEW: { status: 403, retryable: false, doc: "a run's requester may not review it (four eyes)" },
+  REVIEW_IDENTITY_INVALID: { status: 403, retryable: false, doc: "the review carries no valid API signature of the reviewer's identity" },
   RUN_FINISHED: { status: 409, retryable: false, doc: 'the run has already ended' },
   RUN_NOT_REGISTERED: { status: 409, retryable: false, doc: 'the run has no runs row (started in Temporal by hand): start runs through the API' },
 

@@ -31,6 +31,7 @@ export async function recordReviewDecision(db: Db, input: RecordReviewDecisionIn
       reviewer: result.reviewer,
       reviewerKeyId,
       comment: result.comment ?? null,
+      policyVersion: result.policyVersion ?? null,
       decidedAt: new Date(result.decidedAt),
     });
     if (!created) return;
@@ -44,7 +45,14 @@ export async function recordReviewDecision(db: Db, input: RecordReviewDecisionIn
       action: `run.${result.decision}`,
       subject: `run:${input.runId}`,
       before: { status: row.status },
-      after: { status, model: input.model, version: input.version, comment: result.comment ?? null },
+      after: {
+        status,
+        model: input.model,
+        version: input.version,
+        comment: result.comment ?? null,
+        // The approval policy version that allowed (or refused) an automatic decision.
+        ...(result.policyVersion !== undefined ? { policyVersion: result.policyVersion } : {}),
+      },
     });
   });
 }

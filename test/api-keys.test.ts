@@ -74,6 +74,30 @@ describe('authentication', () => {
 });
 
 describe('key management', () => {
+  it('creates keys that belong to a named user (default: the key name), and refuses Keel\'s own system: users', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/keys',
+      headers: bearer(adminKey),
+      payload: { user: 'alice@example.com', name: 'alice-laptop', roles: ['engineer'] },
+    });
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({ user: 'alice@example.com', name: 'alice-laptop' });
+    const defaulted = await createKey('ci-pipeline', ['engineer']);
+    expect(defaulted).toMatchObject({ user: 'ci-pipeline' });
+    const listed = (await app.inject({ method: 'GET', url: '/v1/keys', headers: bearer(adminKey) })).json().keys;
+    expect(listed.find((key: { id: string }) => key.id === response.json().id)).toMatchObject({ user: 'alice@example.com' });
+    for (const payload of [
+      { user: 'system:monitor', name: 'sneaky', roles: ['reviewer'] },
+      { name: 'system:monitor', roles: ['reviewer'] },
+      { user: '', name: 'empty', roles: ['reviewer'] },
+    ]) {
+      const refused = await app.inject({ method: 'POST', url: '/v1/keys', headers: bearer(adminKey), payload });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().error.message).toMatch(/body\/(user|name)/);
+    }
+  });
+
   it('creates a key whose secret works, lists it without secret or hash, and revokes it so it stops working', async () => {
     const created = await createKey('ops-bot', ['ops', 'reviewer']);
     expect(created.secret).toMatch(/^keel_[a-z0-9]{8}_[A-Za-z0-9_-]{43}$/);
@@ -90,7 +114,7 @@ describe('key management', () => {
     expect(list.body).not.toContain(created.secret);
     expect(list.body).not.toContain(created.secret.slice(14));
     expect(list.body).not.toContain('scrypt');
-    expect(Object.keys(listed).sort()).toEqual(['createdAt', 'createdBy', 'id', 'lastUsedAt', 'name', 'prefix', 'revokedAt', 'roles']);
+    expect(Object.keys(listed).sort()).toEqual(['createdAt', 'createdBy', 'id', 'lastUsedAt', 'name', 'prefix', 'revokedAt', 'roles', 'user']);
 
     const revoke = await app.inject({ method: 'DELETE', url: `/v1/keys/${created.id}`, headers: bearer(adminKey) });
     expect(revoke.statusCode).toBe(204);
@@ -123,7 +147,8 @@ describe('key management', () => {
       .orderBy(asc(auditLog.id));
     expect(rows.map((row) => row.action)).toEqual(['api_key.create', 'api_key.revoke']);
     for (const row of rows) {
-      expect(row).toMatchObject({ actor: 'admin (generated)', actorKeyId: adminKeyId, role: 'admin' });
+      // The actor is the person (the bootstrapped admin key belongs to the user "admin"), the key is named by id.
+      expect(row).toMatchObject({ actor: 'admin', actorKeyId: adminKeyId, role: 'admin' });
       expect(JSON.stringify(row)).not.toContain(created.secret);
     }
     expect(rows[0].after).toMatchObject({ id: created.id, name: 'audited', roles: ['predict'], revokedAt: null });

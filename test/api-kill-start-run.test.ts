@@ -179,7 +179,7 @@ describe('the API killed mid-POST /v1/runs', () => {
 
 describe('runs a killed API left without their workflow, repaired without a client retry', () => {
   it('stamps a run whose workflow exists, starts a keyed one, and ends an unkeyed one failed', async () => {
-    const requester = { keyId: '00000000-0000-4000-8000-000000000001', name: 'alice' };
+    const requester = { keyId: '00000000-0000-4000-8000-000000000001', name: 'alice', user: 'alice' };
     const halfStarted = async (suffix: string, idempotencyKey: string | null) => {
       const model = uniqueName(`m-${suffix}`);
       const id = `r-${uniqueName(suffix)}`;

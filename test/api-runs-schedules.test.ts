@@ -12,8 +12,9 @@ import { connectTestTemporal, uniqueName, type TestTemporal } from './support/te
 let database: TestDatabase;
 let temporal: TestTemporal;
 let app: KeelApp;
-const keys: Record<'admin' | 'engineer' | 'engineer2' | 'reviewer' | 'ops', string> = {
+const keys: Record<'admin' | 'engineer' | 'engineer2' | 'reviewer' | 'ops' | 'aliceReviewer', string> = {
   admin: '',
+  aliceReviewer: '',
   engineer: '',
   engineer2: '',
   reviewer: '',
@@ -22,12 +23,12 @@ const keys: Record<'admin' | 'engineer' | 'engineer2' | 'reviewer' | 'ops', stri
 const startedWorkflows: string[] = [];
 const createdSchedules: string[] = [];
 
-async function createKey(name: string, roles: string[]): Promise<string> {
+async function createKey(name: string, roles: string[], user?: string): Promise<string> {
   const response = await app.inject({
     method: 'POST',
     url: '/v1/keys',
     headers: { authorization: `Bearer ${keys.admin}` },
-    payload: { name, roles },
+    payload: { name, roles, ...(user ? { user } : {}) },
   });
   expect(response.statusCode).toBe(201);
   return response.json().secret;
@@ -37,7 +38,7 @@ beforeAll(async () => {
   [database, temporal] = await Promise.all([createTestDatabase(), connectTestTemporal()]);
   keys.admin = (await ensureAdminKey(database.db, { adminKey: undefined })).secret!;
   app = await buildApp({
-    config: loadConfig({}),
+    config: loadConfig({ KEEL_SIGNING_KEY: 'api-runs-test-signing-key-0123456789abcdef' }),
     db: database.db,
     pool: database.pool,
     temporal: { client: temporal.client, connection: temporal.connection },
@@ -48,6 +49,8 @@ beforeAll(async () => {
   keys.engineer2 = await createKey('carol', ['engineer']);
   keys.reviewer = await createKey('bob', ['reviewer']);
   keys.ops = await createKey('olga', ['ops']);
+  // Alice's second key: she reviews other people's runs with it, never her own.
+  keys.aliceReviewer = await createKey('alice-reviewing', ['reviewer'], 'alice');
 });
 
 afterAll(async () => {
@@ -133,6 +136,46 @@ describe('POST /v1/runs', () => {
   });
 });
 
+describe('auto-approval is the model policy ops set, never the requester', () => {
+  it('refuses a run spec with policy.autoApprove: true (400 naming the field) and starts nothing; false is accepted', async () => {
+    const model = uniqueName('m');
+    const response = await post('/v1/runs', keys.engineer, { ...spec(model), policy: { autoApprove: true } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toContain('body/policy/autoApprove');
+    expect(await database.db.select().from(runs).where(eq(runs.model, model))).toEqual([]);
+    const explicitFalse = await post('/v1/runs', keys.engineer, { ...spec(model), policy: { autoApprove: false } });
+    expect(explicitFalse.statusCode).toBe(201);
+    startedWorkflows.push(explicitFalse.json().workflowId);
+  });
+
+  it('lets only ops (and admin) set the approval policy, versioned and audited; engineers and reviewers read it', async () => {
+    const model = uniqueName('m');
+    const put = (key: string, body: unknown) =>
+      app.inject({ method: 'PUT', url: `/v1/models/${model}/policy`, headers: { authorization: `Bearer ${key}` }, payload: body as object });
+    const body = { autoApprove: true, gates: { auc: { min: 0.8 }, maxRegression: { auc: 0.005 } } };
+    expect((await put(keys.engineer, body)).statusCode).toBe(403);
+    expect((await put(keys.reviewer, body)).statusCode).toBe(403);
+    const first = await put(keys.ops, body);
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ model, version: 1, autoApprove: true, allowFirstDeployment: false, updatedBy: 'olga' });
+    const second = await put(keys.admin, { autoApprove: false });
+    expect(second.json()).toMatchObject({ version: 2, autoApprove: false, gates: {}, updatedBy: 'admin' });
+    const read = await app.inject({ url: `/v1/models/${model}/policy`, headers: { authorization: `Bearer ${keys.engineer}` } });
+    expect(read.json()).toMatchObject({ version: 2, autoApprove: false });
+    const none = await app.inject({ url: `/v1/models/${uniqueName('m')}/policy`, headers: { authorization: `Bearer ${keys.reviewer}` } });
+    expect(none.json()).toMatchObject({ version: 0, autoApprove: false });
+    const audit = await database.db.select().from(auditLog).where(eq(auditLog.subject, `model:${model}`));
+    expect(audit.map((row) => [row.action, row.actor, (row.after as { version: number }).version])).toEqual([
+      ['model.approval_policy', 'olga', 1],
+      ['model.approval_policy', 'admin', 2],
+    ]);
+    const badGate = await put(keys.ops, { autoApprove: true, gates: { maxRegression: { auc: -1 } } });
+    expect(badGate.statusCode).toBe(400);
+    expect(badGate.json().error.message).toContain('body/gates/maxRegression/auc');
+    expect((await put(keys.ops, { autoApprove: 'yes' })).json().error.message).toContain('body/autoApprove');
+  });
+});
+
 describe('reading, reviewing and cancelling runs', () => {
   it('lists runs by model and shows one; 404 for an unknown id', async () => {
     const model = uniqueName('m');
@@ -149,15 +192,22 @@ describe('reading, reviewing and cancelling runs', () => {
     expect(badStatus.statusCode).toBe(400);
   });
 
-  it('refuses a review from the requester (403), from a non-reviewer (403), and before the run awaits review (409)', async () => {
+  it("refuses a review from the requester's user through another key (403), from admin and non-reviewers (403), and before the run awaits review (409)", async () => {
     const started = (await post('/v1/runs', keys.engineer, spec(uniqueName('m')))).json();
     startedWorkflows.push(started.workflowId);
     const url = `/v1/runs/${started.id}/review`;
-    const adminStarted = (await post('/v1/runs', keys.admin, spec(uniqueName('m')))).json();
-    startedWorkflows.push(adminStarted.workflowId);
-    const ownReview = await post(`/v1/runs/${adminStarted.id}/review`, keys.admin, { decision: 'approve' });
+    // Four eyes per person: alice started the run with her engineer key; her reviewer key cannot review it.
+    const ownReview = await post(url, keys.aliceReviewer, { decision: 'approve' });
     expect(ownReview.statusCode).toBe(403);
-    expect(ownReview.json().error.code).toBe('REQUESTER_CANNOT_REVIEW');
+    expect(ownReview.json().error).toMatchObject({ code: 'REQUESTER_CANNOT_REVIEW', message: expect.stringContaining('alice') });
+    // admin manages keys and policies but is not a reviewer.
+    const adminReview = await post(url, keys.admin, { decision: 'approve' });
+    expect(adminReview.statusCode).toBe(403);
+    expect(adminReview.json().error).toMatchObject({ code: 'FORBIDDEN', details: { requiredRoles: ['reviewer'] } });
+    const shown = await app.inject({ url: `/v1/runs/${started.id}`, headers: { authorization: `Bearer ${keys.ops}` } });
+    expect(shown.json().requestedBy).toBe('alice');
+    const [row] = await database.db.select().from(runs).where(eq(runs.id, started.id));
+    expect(row).toMatchObject({ requestedByUser: 'alice' });
     expect((await post(url, keys.engineer2, { decision: 'approve' })).statusCode).toBe(403);
     const early = await post(url, keys.reviewer, { decision: 'approve', comment: 'lgtm' });
     expect(early.statusCode).toBe(409);
@@ -215,6 +265,20 @@ describe('/v1/schedules', () => {
     expect(gone.statusCode).toBe(404);
     const actions = (await database.db.select().from(auditLog).where(eq(auditLog.subject, `schedule:${id}`))).map((row) => row.action);
     expect(actions).toEqual(['schedule.create', 'schedule.pause', 'schedule.unpause', 'schedule.trigger', 'schedule.delete']);
+    // The schedule's runs are its owner's (alice); a manual trigger's run is the triggering user's (olga).
+    const scheduledInput = description.action.type === 'startWorkflow' ? (description.action.args?.[0] as { requestedBy: { user?: string } }) : undefined;
+    expect(scheduledInput?.requestedBy.user).toBe('alice');
+    const history = await temporal.client.workflow.getHandle(triggered!).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const triggeredInput = JSON.parse(Buffer.from(payload!.data!).toString('utf8')) as { requestedBy: { user: string }; scheduleId: string };
+    expect(triggeredInput).toMatchObject({ requestedBy: { user: 'olga' }, scheduleId: id });
+  });
+
+  it("refuses a schedule whose run spec auto-approves itself (400 naming the field): a schedule cannot repeat a bypass nightly", async () => {
+    const run = { ...spec(uniqueName('m')), policy: { autoApprove: true } };
+    const response = await post('/v1/schedules', keys.engineer, { id: uniqueName('auto'), cron: '0 2 * * *', run });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toContain('body/run/policy/autoApprove');
   });
 
   it('rejects a malformed cron with a 400 naming the field', async () => {

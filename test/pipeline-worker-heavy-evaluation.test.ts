@@ -108,7 +108,7 @@ describe('a heavy evaluation on the real pipeline worker', () => {
             task: 'binary',
             trainer: { kind: 'gbdt', params: { numIterations: 20, numLeaves: 63 } },
           },
-          principal: { keyId: randomUUID(), name: 'erin', roles: ['engineer'] },
+          principal: { keyId: randomUUID(), name: 'erin', user: 'erin', roles: ['engineer'] },
         },
       );
       const handle = temporal.client.workflow.getHandle(run.workflowId);

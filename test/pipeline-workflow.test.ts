@@ -6,7 +6,7 @@ import {
   type ScheduleHandle,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineInput } from '../workflows/contracts/pipeline-input.js';
 import type { ReviewInput } from '../workflows/contracts/review.js';
@@ -15,7 +15,9 @@ import { reviewUpdate, statusQuery, type PipelineStatus } from '../workflows/pip
 import { pipelineWorkflowId, scheduledWorkflowIdPrefix } from '../workflows/workflow-ids.js';
 import { LATE_CANCEL_REASON, type pipeline } from '../workflows/pipeline.js';
 import { toErrorResponse } from '../api/errors.js';
-import { workflowsPath } from '../workers/workflow-bundle.js';
+import { signReview } from '../api/runs/review-signature.js';
+import { bundleKeelWorkflows } from '../workers/workflow-bundle.js';
+import type { ApprovalPolicy } from '../registry/auto-approval.js';
 import { keepHistory as keepHistoryFile } from './support/keep-history.js';
 import { createScriptedActivities, type Recorder, type Script } from './support/scripted-activities.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
@@ -27,18 +29,38 @@ let temporal: TestTemporal;
 let bundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  [temporal, bundle] = await Promise.all([connectTestTemporal(), bundleWorkflowCode({ workflowsPath })]);
+  [temporal, bundle] = await Promise.all([connectTestTemporal(), bundleKeelWorkflows(SIGNING_KEY)]);
 });
 
 afterAll(async () => {
   await temporal?.close();
 });
 
-const engineer = { keyId: randomUUID(), name: 'engineer-alice' };
-const reviewer: ReviewInput['reviewer'] = { keyId: randomUUID(), name: 'reviewer-bob' };
+// The workers' bundle carries this key; reviews are signed with it as the API signs them.
+const SIGNING_KEY = `test-signing-key-${randomUUID()}`;
+const engineer = { keyId: randomUUID(), name: 'engineer-alice', user: 'alice' };
+const reviewer: ReviewInput['reviewer'] = { keyId: randomUUID(), name: 'reviewer-bob', user: 'bob' };
+/** The model approval policy ops set: auto-approval, first deployments allowed. */
+const OPS_POLICY: ApprovalPolicy = { version: 3, autoApprove: true, allowFirstDeployment: true, gates: {} };
+
+/** A review as the API sends it: the reviewer's user signed with the run id, decision and time. */
+function signed(
+  runId: string,
+  decision: 'approve' | 'reject',
+  options: { comment?: string; by?: ReviewInput['reviewer']; signedAt?: number } = {},
+): ReviewInput {
+  const by = options.by ?? reviewer;
+  return {
+    decision,
+    ...(options.comment !== undefined ? { comment: options.comment } : {}),
+    reviewer: by,
+    signature: signReview(SIGNING_KEY, { runId, user: by.user!, decision, signedAt: options.signedAt ?? Date.now() }),
+  };
+}
 
 interface Harness {
   handle: WorkflowHandle<typeof pipeline>;
+  runId: string;
   recorder: Recorder;
   /** Runs `body` while both workers poll; returns its result. */
   during<T>(body: () => Promise<T>): Promise<T>;
@@ -89,7 +111,7 @@ async function startRun(
     workflowId: pipelineWorkflowId('flights', options.scheduled ? `sched-nightly-${runId}` : runId),
     args: [input],
   });
-  return { handle, recorder, during };
+  return { handle, runId: options.scheduled ? `sched-nightly-${runId}` : runId, recorder, during };
 }
 
 async function awaitStage(handle: Harness['handle'], stage: PipelineStatus['stage']): Promise<PipelineStatus> {
@@ -148,10 +170,8 @@ describe('pipeline workflow on the real dev server', () => {
       const waiting = await awaitStage(run.handle, 'awaiting_review');
       expect(waiting.status).toBe('awaiting_review');
       expect(await searchAttribute(run.handle, 'KeelStage')).toEqual(['awaiting_review']);
-      const review = await run.handle.executeUpdate(reviewUpdate, {
-        args: [{ decision: 'approve', comment: 'looks good', reviewer }],
-      });
-      expect(review).toMatchObject({ decision: 'approve', reviewer: 'reviewer-bob' });
+      const review = await run.handle.executeUpdate(reviewUpdate, { args: [signed(run.runId, 'approve', { comment: 'looks good' })] });
+      expect(review).toMatchObject({ decision: 'approve', reviewer: 'bob' });
       return run.handle.result();
     });
     expect(result).toMatchObject({ status: 'deployed', stage: 'done', modelVersion: 1 });
@@ -178,7 +198,7 @@ describe('pipeline workflow on the real dev server', () => {
     const run = await startRun('reject', {});
     const result = await run.during(async () => {
       await awaitStage(run.handle, 'awaiting_review');
-      await run.handle.executeUpdate(reviewUpdate, { args: [{ decision: 'reject', comment: 'AUC too low for launch', reviewer }] });
+      await run.handle.executeUpdate(reviewUpdate, { args: [signed(run.runId, 'reject', { comment: 'AUC too low for launch' })] });
       return run.handle.result();
     });
     expect(result).toMatchObject({ status: 'rejected', reason: 'AUC too low for launch' });
@@ -197,16 +217,16 @@ describe('pipeline workflow on the real dev server', () => {
   });
 
   it('when auto-approval is allowed and every gate passes, then it deploys without a reviewer', async () => {
-    const run = await startRun('auto-approve', {}, { autoApprove: true });
+    const run = await startRun('auto-approve', { approvalPolicy: OPS_POLICY });
     const result = await run.during(() => run.handle.result());
     expect(result.status).toBe('deployed');
-    expect(run.recorder.decisions[0]?.result.decision).toBe('auto_approve');
+    expect(run.recorder.decisions[0]?.result).toMatchObject({ decision: 'auto_approve', reviewer: 'policy:flights@v3', policyVersion: 3 });
     expect(run.recorder.deployed).toEqual([1]);
     await keepHistory('auto-approve', run.handle);
   });
 
   it('when auto-approval is allowed but a gate fails, then the run is rejected with the reason', async () => {
-    const run = await startRun('auto-reject', { gatesPass: false }, { autoApprove: true });
+    const run = await startRun('auto-reject', { gatesPass: false, approvalPolicy: OPS_POLICY });
     const result = await run.during(() => run.handle.result());
     expect(result.status).toBe('rejected');
     expect(result.reason).toContain('auc 0.9 < min 0.95');
@@ -240,8 +260,9 @@ describe('pipeline workflow on the real dev server', () => {
     const run = await startRun('duplicate-review', {});
     await run.during(async () => {
       await awaitStage(run.handle, 'awaiting_review');
-      await run.handle.executeUpdate(reviewUpdate, { args: [{ decision: 'approve', reviewer }] });
-      const second = run.handle.executeUpdate(reviewUpdate, { args: [{ decision: 'reject', reviewer }] });
+      await run.handle.executeUpdate(reviewUpdate, { args: [signed(run.runId, 'approve')] });
+      const other = { keyId: randomUUID(), name: 'reviewer-carol', user: 'carol' };
+      const second = run.handle.executeUpdate(reviewUpdate, { args: [signed(run.runId, 'reject', { by: other })] });
       await expect(second).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       await expect(second).rejects.toMatchObject({ cause: { type: 'NOT_AWAITING_REVIEW' } });
       return run.handle.result();
@@ -250,14 +271,15 @@ describe('pipeline workflow on the real dev server', () => {
     await keepHistory('duplicate-review', run.handle);
   });
 
-  it("rejects a review from the run's requester, and accepts another reviewer's", async () => {
+  it("rejects a review from the run's requester's user, even through another key, and accepts another person's", async () => {
     const run = await startRun('requester-review', {});
     const result = await run.during(async () => {
       await awaitStage(run.handle, 'awaiting_review');
-      const ownReview = run.handle.executeUpdate(reviewUpdate, { args: [{ decision: 'approve', reviewer: engineer }] });
+      const aliceReviewerKey = { keyId: randomUUID(), name: 'reviewer-alice', user: 'alice' };
+      const ownReview = run.handle.executeUpdate(reviewUpdate, { args: [signed(run.runId, 'approve', { by: aliceReviewerKey })] });
       await expect(ownReview).rejects.toMatchObject({ cause: { type: 'REQUESTER_CANNOT_REVIEW' } });
       expect((await run.handle.query(statusQuery)).status).toBe('awaiting_review');
-      await run.handle.executeUpdate(reviewUpdate, { args: [{ decision: 'approve', reviewer }] });
+      await run.handle.executeUpdate(reviewUpdate, { args: [signed(run.runId, 'approve')] });
       return run.handle.result();
     });
     expect(result.status).toBe('deployed');
@@ -265,7 +287,7 @@ describe('pipeline workflow on the real dev server', () => {
   });
 
   it('when the smoke prediction fails after deploy, then the run ends deploy_failed', async () => {
-    const run = await startRun('deploy-failed', { smokeFails: true }, { autoApprove: true });
+    const run = await startRun('deploy-failed', { smokeFails: true, approvalPolicy: OPS_POLICY });
     const result = await run.during(() => run.handle.result());
     expect(result.status).toBe('deploy_failed');
     expect(result.reason).toContain('smoke prediction failed');
@@ -274,7 +296,7 @@ describe('pipeline workflow on the real dev server', () => {
   });
 
   it('when a schedule starts a run without a run id, then the id comes from the workflow id and the run is registered', async () => {
-    const run = await startRun('scheduled', {}, { autoApprove: true }, { scheduled: true });
+    const run = await startRun('scheduled', { approvalPolicy: OPS_POLICY }, undefined, { scheduled: true });
     const result = await run.during(() => run.handle.result());
     expect(result.status).toBe('deployed');
     expect(result.runId).toMatch(/^sched-nightly-scheduled-/);
@@ -284,11 +306,11 @@ describe('pipeline workflow on the real dev server', () => {
   });
 
   it('when a Temporal Schedule starts a run, then it runs under the id Temporal made and registers itself', async () => {
-    const workers = await startScriptedWorkers({});
+    const workers = await startScriptedWorkers({ approvalPolicy: OPS_POLICY });
     const scheduleId = uniqueName('nightly');
     const input: PipelineInput = {
       scheduleId,
-      spec: { model: 'flights', dataset: { uri: 'file:///data/flights.csv' }, target: 'delayed', task: 'binary', policy: { autoApprove: true } },
+      spec: { model: 'flights', dataset: { uri: 'file:///data/flights.csv' }, target: 'delayed', task: 'binary' },
       requestedBy: engineer,
       trainingTaskQueue: workers.trainingTaskQueue,
     };
@@ -320,7 +342,7 @@ describe('pipeline workflow on the real dev server', () => {
     }
   });
   it('when a cancel arrives while deploying, then deploy and the monitor notification finish and the run ends deployed, saying the cancel came too late', async () => {
-    const run = await startRun('deploy-late-cancel', { deployHolds: true }, { autoApprove: true });
+    const run = await startRun('deploy-late-cancel', { deployHolds: true, approvalPolicy: OPS_POLICY });
     const result = await run.during(async () => {
       try {
         await run.recorder.deployStarted;
@@ -349,7 +371,7 @@ describe('pipeline workflow on the real dev server', () => {
         await run.recorder.reviewDecisionStarted;
         expect((await run.handle.query(statusQuery)).status).toBe('awaiting_review');
         const late = await run.handle
-          .executeUpdate(reviewUpdate, { args: [{ decision: 'approve', reviewer }] })
+          .executeUpdate(reviewUpdate, { args: [signed(run.runId, 'approve')] })
           .then(() => undefined, (error: unknown) => error);
         expect(late).toBeInstanceOf(WorkflowUpdateFailedError);
         expect(late).toMatchObject({ cause: { type: 'NOT_AWAITING_REVIEW' } });
@@ -383,7 +405,7 @@ describe('pipeline workflow on the real dev server', () => {
   });
 
   it('when an activity fails transiently more than five times, then it is retried and the run still deploys', async () => {
-    const run = await startRun('transient-outage', { evaluateOutageAttempts: 5 }, { autoApprove: true });
+    const run = await startRun('transient-outage', { evaluateOutageAttempts: 5, approvalPolicy: OPS_POLICY });
     const result = await run.during(() => run.handle.result());
     expect(result.status).toBe('deployed');
     expect(run.recorder.evaluateAttempts).toBe(6);
@@ -394,5 +416,62 @@ describe('pipeline workflow on the real dev server', () => {
       expect(retryPolicy?.maximumAttempts ?? 0).toBe(0);
       expect(Number(scheduleToClose?.seconds ?? 0)).toBeGreaterThanOrEqual(24 * 3600);
     }
+  });
+
+  it('refuses reviews sent straight through the Temporal client unsigned, forged, replayed or stale, and a signed review by another person decides', async () => {
+    const run = await startRun('signed-review', {});
+    const result = await run.during(async () => {
+      await awaitStage(run.handle, 'awaiting_review');
+      const refusalType = (review: ReviewInput) =>
+        run.handle.executeUpdate(reviewUpdate, { args: [review] }).then(
+          () => 'accepted',
+          (error: unknown) => (error as { cause?: { type?: string } }).cause?.type,
+        );
+      // As the Temporal CLI or Web UI would send it: no signature, any name.
+      expect(await refusalType({ decision: 'approve', reviewer: { keyId: null, name: 'mallory', user: 'mallory' } })).toBe('REVIEW_IDENTITY_INVALID');
+      // Forged: a made-up HMAC, or one made with another key.
+      const forged = { ...signed(run.runId, 'approve'), signature: { signedAt: Date.now(), hmac: 'f'.repeat(64) } };
+      expect(await refusalType(forged)).toBe('REVIEW_IDENTITY_INVALID');
+      const otherKey = {
+        ...signed(run.runId, 'approve'),
+        signature: signReview('another-key-another-key-another-key', { runId: run.runId, user: 'bob', decision: 'approve', signedAt: Date.now() }),
+      };
+      expect(await refusalType(otherKey)).toBe('REVIEW_IDENTITY_INVALID');
+      // Replayed: a real but old signature, a reject's signature on an approve, another run's signature.
+      expect(await refusalType(signed(run.runId, 'approve', { signedAt: Date.now() - 10 * 60_000 }))).toBe('REVIEW_IDENTITY_INVALID');
+      expect(await refusalType({ ...signed(run.runId, 'reject'), decision: 'approve' })).toBe('REVIEW_IDENTITY_INVALID');
+      expect(await refusalType(signed('another-run', 'approve'))).toBe('REVIEW_IDENTITY_INVALID');
+      expect((await run.handle.query(statusQuery)).status).toBe('awaiting_review');
+      await run.handle.executeUpdate(reviewUpdate, { args: [signed(run.runId, 'approve', { comment: 'signed by the API' })] });
+      return run.handle.result();
+    });
+    expect(result.status).toBe('deployed');
+    expect(run.recorder.decisions).toHaveLength(1);
+    expect(run.recorder.decisions[0]).toMatchObject({ reviewerKeyId: reviewer.keyId, result: { decision: 'approve', reviewer: 'bob' } });
+    await keepHistory('signed-review', run.handle);
+  });
+
+  it("ignores a run spec's autoApprove: without the model's approval policy the run waits for a person", async () => {
+    const run = await startRun('spec-auto-approve-ignored', {}, { autoApprove: true, approvalTimeout: '2 seconds' });
+    const result = await run.during(() => run.handle.result());
+    expect(result.status).toBe('expired');
+    expect(run.recorder.autoApprovalRequests).toHaveLength(1);
+    expect(run.recorder.decisions.map((decision) => decision.result.decision)).toEqual(['expire']);
+    expect(run.recorder.deployed).toEqual([]);
+  });
+
+  it('when the approval policy auto-approves, then the decision names the policy version that allowed it', async () => {
+    const run = await startRun('policy-auto-approve', { approvalPolicy: OPS_POLICY });
+    const result = await run.during(() => run.handle.result());
+    expect(result).toMatchObject({ status: 'deployed', review: { decision: 'auto_approve', reviewer: 'policy:flights@v3', policyVersion: 3 } });
+    expect(run.recorder.autoApprovalRequests[0]).toMatchObject({ model: 'flights', evaluation: { champion: null, failedGates: [] } });
+    await keepHistory('policy-auto-approve', run.handle);
+  });
+
+  it('when a version is in production but the champion was not compared, then the policy does not decide: a person must', async () => {
+    const run = await startRun('policy-missing-comparison', { approvalPolicy: OPS_POLICY, productionVersion: 4 }, { approvalTimeout: '2 seconds' });
+    const result = await run.during(() => run.handle.result());
+    expect(result.status).toBe('expired');
+    expect(run.recorder.deployed).toEqual([]);
   });
 });

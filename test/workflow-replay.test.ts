@@ -86,6 +86,9 @@ describe('replay of recorded workflow histories', () => {
       'pipeline-deploy-late-cancel': [PIPELINE_PATCHES.transientRetries, PIPELINE_PATCHES.deployNotCancellable],
       'pipeline-expire-refuses-late-review': [PIPELINE_PATCHES.transientRetries],
       'pipeline-cancel-during-review': [PIPELINE_PATCHES.transientRetries, PIPELINE_PATCHES.withdrawOnCancel],
+      // The model approval policy decides (or hands to a person); the review is signed by the API.
+      'pipeline-policy-auto-approve': [PIPELINE_PATCHES.transientRetries, PIPELINE_PATCHES.modelApprovalPolicy, PIPELINE_PATCHES.deployNotCancellable],
+      'pipeline-signed-review': [PIPELINE_PATCHES.transientRetries, PIPELINE_PATCHES.modelApprovalPolicy, PIPELINE_PATCHES.deployNotCancellable],
       // Recorded before the fixes: they replay down the old branches.
       'pipeline-expire': [],
       'pipeline-cancel': [],

@@ -16,7 +16,8 @@ import { createEvaluationThreads, type EvaluationThreads } from './evaluation-th
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
 import { createWorkerDeps, dataPlaneSettings, type WorkerDeps } from './worker-deps.js';
-import { workflowsPath } from './workflow-bundle.js';
+import { resolveSigningKey } from '../runs/review-signing-key.js';
+import { signingKeyWebpackHook, workflowsPath } from './workflow-bundle.js';
 
 /** Resources the pipeline's activities share, created and closed by whoever runs the worker. */
 export interface PipelineResources {
@@ -83,6 +84,8 @@ export async function runPipelineWorker(): Promise<void> {
     logger,
     worker: {
       workflowsPath,
+      // The review validator verifies the API's signatures with this key; it stays in this process's memory.
+      bundlerOptions: { webpackConfigHook: signingKeyWebpackHook(resolveSigningKey(config)) },
       activities: limitPipelineActivities(createPipelineActivities(deps, client, { modelCache, logger, evaluationThreads }), config),
       maxConcurrentActivityTaskExecutions: config.pipelineMaxActivities,
       // A cancellation reaches an activity only in a heartbeat's response: flush them every second, not every

@@ -9,4 +9,6 @@ export const PIPELINE_PATCHES = {
   deployNotCancellable: 'pipeline-deploy-not-cancellable',
   /** A run cancelled after registering withdraws its version that still waits for a review. */
   withdrawOnCancel: 'pipeline-withdraw-on-cancel',
+  /** Auto-approval comes from the model's approval policy (set by ops), no longer from the run spec. */
+  modelApprovalPolicy: 'pipeline-model-approval-policy',
 } as const;

@@ -121,7 +121,14 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
   const stages = createStageTracker({ runId, model: spec.model, recordRunProgress: records.recordRunProgress });
   const { state } = stages;
   setHandler(statusQuery, () => state);
-  const reviews = openReviewGate({ runId, requestedBy: input.requestedBy, policy: spec.policy, stages });
+  const reviews = openReviewGate({
+    runId,
+    model: spec.model,
+    requestedBy: input.requestedBy,
+    policy: spec.policy,
+    stages,
+    decideAutoApproval: (request) => activities.decideAutoApproval(request),
+  });
 
   const seed =
     typeof spec.trainer?.params?.seed === 'number' ? spec.trainer.params.seed : seedFromRunId(runId);

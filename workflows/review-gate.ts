@@ -1,15 +1,17 @@
-// The approval gate: accepts the `review` update (four eyes, only while awaiting review) and waits for a
-// decision, the policy's auto-decision, or the approval timeout. The first of a review being accepted, the timer
+// The approval gate: accepts the `review` update (signed by the API, four eyes per person, only while awaiting
+// review) and waits for a decision, the model approval policy's automatic decision, or the approval timeout. The first of a review being accepted, the timer
 // firing, or the run being cancelled closes the gate for good: every later review is refused (the API answers 409).
 import { ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Actor } from './contracts/actor.js';
-import type { EvaluateModelResult } from './contracts/pipeline-activities.js';
+import type { DecideAutoApprovalInput, DecideAutoApprovalResult, EvaluateModelResult } from './contracts/pipeline-activities.js';
 import type { Policy } from './contracts/run-spec.js';
 import { FAILURE_TYPES } from './failure-types.js';
 import type { ReviewInput, ReviewResult } from './contracts/review.js';
 import { PIPELINE_PATCHES } from './pipeline-patches.js';
 import { reviewUpdate } from './pipeline-messages.js';
+import { checkReviewIdentity } from './review-identity.js';
+import { bundledSigningKey } from './signing-key.js';
 import type { StageTracker } from './stage-tracker.js';
 
 export const DEFAULT_APPROVAL_TIMEOUT = '72h';
@@ -21,8 +23,16 @@ export interface ReviewGate {
   reviewerKeyId(): string | null;
 }
 
-export function openReviewGate(args: { runId: string; requestedBy: Actor; policy?: Policy; stages: StageTracker }): ReviewGate {
-  const { runId, requestedBy, policy, stages } = args;
+export function openReviewGate(args: {
+  runId: string;
+  model: string;
+  requestedBy: Actor;
+  /** The run spec's policy: its approval timeout; its `autoApprove` only on the legacy path of older runs. */
+  policy?: Policy;
+  stages: StageTracker;
+  decideAutoApproval: (input: DecideAutoApprovalInput) => Promise<DecideAutoApprovalResult>;
+}): ReviewGate {
+  const { runId, model, requestedBy, policy, stages } = args;
   let pendingReview: ReviewResult | undefined;
   let reviewerKeyId: string | null = null;
   /** Why the gate no longer takes reviews; set in the same activation as the event that closed it. */
@@ -33,12 +43,13 @@ export function openReviewGate(args: { runId: string; requestedBy: Actor; policy
     (review: ReviewInput): ReviewResult => {
       pendingReview = {
         decision: review.decision,
-        reviewer: review.reviewer.name,
+        // The person; reviews recorded before keys had users name the key.
+        reviewer: review.reviewer.user ?? review.reviewer.name,
         comment: review.comment,
         decidedAt: new Date().toISOString(),
       };
       reviewerKeyId = review.reviewer.keyId;
-      closedBecause ??= `it was already decided: ${review.decision} by ${review.reviewer.name}`;
+      closedBecause ??= `it was already decided: ${review.decision} by ${pendingReview.reviewer}`;
       return pendingReview;
     },
     {
@@ -57,15 +68,11 @@ export function openReviewGate(args: { runId: string; requestedBy: Actor; policy
             message: `run ${runId} is not awaiting review (stage ${stage}, status ${status})`,
           });
         }
-        if (review.reviewer.keyId !== null && review.reviewer.keyId === requestedBy.keyId) {
-          throw ApplicationFailure.create({
-            type: FAILURE_TYPES.requesterCannotReview,
-            message: 'the key that started a run cannot review it (four eyes)',
-          });
-        }
         if (review.decision !== 'approve' && review.decision !== 'reject') {
           throw ApplicationFailure.create({ type: FAILURE_TYPES.invalidSpec, message: 'decision must be approve or reject' });
         }
+        // Validators run only for live updates, never on replay: the check may change without patched().
+        checkReviewIdentity({ review, runId, requestedBy, now: Date.now(), signingKey: bundledSigningKey() });
       },
     },
   );
@@ -73,6 +80,32 @@ export function openReviewGate(args: { runId: string; requestedBy: Actor; policy
   return {
     reviewerKeyId: () => reviewerKeyId,
     async decide(evaluation) {
+      if (patched(PIPELINE_PATCHES.modelApprovalPolicy)) {
+        // The model's approval policy (set by ops) decides, never the run spec; it names its version in the result.
+        const automatic = await args.decideAutoApproval({
+          runId,
+          model,
+          evaluation: {
+            candidateMetrics: evaluation.candidateMetrics,
+            champion: evaluation.champion,
+            failedGates: evaluation.failedGates,
+            challengerNoWorse: evaluation.challengerNoWorse,
+            ...(evaluation.comparison ? { comparison: { status: evaluation.comparison.status, reason: evaluation.comparison.reason } } : {}),
+          },
+        });
+        if (automatic.decision !== 'review' && automatic.policyVersion !== null) {
+          await stages.enter('awaiting_review');
+          return {
+            decision: automatic.decision,
+            reviewer: `policy:${model}@v${automatic.policyVersion}`,
+            comment: automatic.comment,
+            decidedAt: new Date().toISOString(),
+            policyVersion: automatic.policyVersion,
+          };
+        }
+        return awaitReview();
+      }
+      // Legacy (runs started before PIPELINE_PATCHES.modelApprovalPolicy): the run spec's `autoApprove`.
       // A biased champion comparison cannot decide either way: a person reviews it (reasons in the report).
       if (policy?.autoApprove && evaluation.comparison?.status !== 'biased') {
         await stages.enter('awaiting_review');
@@ -88,19 +121,24 @@ export function openReviewGate(args: { runId: string; requestedBy: Actor; policy
           decidedAt: new Date().toISOString(),
         };
       }
-      await stages.enter('awaiting_review', 'awaiting_review');
-      const timeout = policy?.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT;
-      let decided: boolean;
-      try {
-        decided = await condition(() => pendingReview !== undefined, timeout as Duration);
-      } catch (error) {
-        closedBecause ??= 'the run was cancelled while awaiting review';
-        throw error;
-      }
-      closedBecause ??= `the approval timeout (${String(timeout)}) passed and the run expired`;
-      // A review accepted in the activation where the timer fired was answered "accepted": it decides the run.
-      if (pendingReview && (decided || patched(PIPELINE_PATCHES.reviewDecidedOnce))) return pendingReview;
-      return { decision: 'expire', reviewer: 'system', comment: 'approval timed out', decidedAt: new Date().toISOString() };
+      return awaitReview();
     },
   };
+
+  /** Waits for a person's review, the approval timeout, or a cancel; the first of them closes the gate. */
+  async function awaitReview(): Promise<ReviewResult> {
+    await stages.enter('awaiting_review', 'awaiting_review');
+    const timeout = policy?.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT;
+    let decided: boolean;
+    try {
+      decided = await condition(() => pendingReview !== undefined, timeout as Duration);
+    } catch (error) {
+      closedBecause ??= 'the run was cancelled while awaiting review';
+      throw error;
+    }
+    closedBecause ??= `the approval timeout (${String(timeout)}) passed and the run expired`;
+    // A review accepted in the activation where the timer fired was answered "accepted": it decides the run.
+    if (pendingReview && (decided || patched(PIPELINE_PATCHES.reviewDecidedOnce))) return pendingReview;
+    return { decision: 'expire', reviewer: 'system', comment: 'approval timed out', decidedAt: new Date().toISOString() };
+  }
 }

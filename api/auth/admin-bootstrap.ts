@@ -8,6 +8,8 @@ import { hashApiKey, lookupPrefix } from './api-key-secret.js';
 import { insertGeneratedKey } from './api-keys.js';
 
 export const ADMIN_BOOTSTRAP_FACT = 'admin_key_bootstrap';
+/** The user the bootstrapped admin key belongs to. */
+export const ADMIN_USER = 'admin';
 const BOOTSTRAP_ACTOR = { actor: 'system:bootstrap', actorKeyId: null, role: null };
 
 export interface AdminBootstrapResult {
@@ -38,6 +40,7 @@ export async function ensureAdminKey(db: Db, config: Pick<KeelConfig, 'adminKey'
     if (config.adminKey !== undefined) {
       const row = await insertApiKey(tx, {
         name: 'admin (KEEL_ADMIN_KEY)',
+        userName: ADMIN_USER,
         roles: ['admin'],
         prefix: lookupPrefix(config.adminKey),
         secretHash: await hashApiKey(config.adminKey),
@@ -45,7 +48,7 @@ export async function ensureAdminKey(db: Db, config: Pick<KeelConfig, 'adminKey'
       });
       keyId = row.id;
     } else {
-      const generated = await insertGeneratedKey(tx, { name: 'admin (generated)', roles: ['admin'], createdBy: null });
+      const generated = await insertGeneratedKey(tx, { name: 'admin (generated)', userName: ADMIN_USER, roles: ['admin'], createdBy: null });
       keyId = generated.row.id;
       secret = generated.secret;
     }

@@ -18,6 +18,7 @@ export type Actor = Pick<AuditEntry, 'actor' | 'actorKeyId' | 'role'>;
 export interface ApiKeyView {
   id: string;
   name: string;
+  user: string;
   prefix: string;
   roles: Role[];
   createdBy: string | null;
@@ -30,6 +31,7 @@ export function toApiKeyView(row: ApiKeyRow): ApiKeyView {
   return {
     id: row.id,
     name: row.name,
+    user: row.userName,
     prefix: row.prefix,
     roles: row.roles,
     createdBy: row.createdBy,
@@ -40,8 +42,8 @@ export function toApiKeyView(row: ApiKeyRow): ApiKeyView {
 }
 
 function auditView(row: ApiKeyRow) {
-  const { id, name, prefix, roles, revokedAt } = toApiKeyView(row);
-  return { id, name, prefix, roles, revokedAt };
+  const { id, name, user, prefix, roles, revokedAt } = toApiKeyView(row);
+  return { id, name, user, prefix, roles, revokedAt };
 }
 
 /** Postgres unique_violation on the prefix index: a new random prefix is drawn. */
@@ -53,7 +55,7 @@ function isPrefixCollision(error: unknown): boolean {
 /** Inserts a key row (within `tx`) for a generated secret; retries the rare prefix collision. */
 export async function insertGeneratedKey(
   tx: DbOrTx,
-  input: { name: string; roles: Role[]; createdBy: string | null },
+  input: { name: string; userName: string; roles: Role[]; createdBy: string | null },
 ): Promise<{ row: ApiKeyRow; secret: string }> {
   for (let attempt = 0; ; attempt++) {
     const { prefix, secret } = generateApiKey();
@@ -61,7 +63,7 @@ export async function insertGeneratedKey(
     try {
       // A savepoint, so a collision does not abort the surrounding transaction.
       const row = await tx.transaction((inner) =>
-        insertApiKey(inner, { name: input.name, roles: input.roles, prefix, secretHash, createdBy: input.createdBy }),
+        insertApiKey(inner, { name: input.name, userName: input.userName, roles: input.roles, prefix, secretHash, createdBy: input.createdBy }),
       );
       return { row, secret };
     } catch (error) {
@@ -71,14 +73,27 @@ export async function insertGeneratedKey(
   }
 }
 
+/**
+ * Creates a key for a user. Without `user` the key belongs to a user named exactly after the key (as keys from
+ * before users were migrated); give every key of one person the same user, or four eyes cannot tell them apart.
+ */
 export async function createApiKey(
   db: Db,
-  input: { name: string; roles: Role[] },
+  input: { name: string; roles: Role[]; user?: string },
   actor: Actor,
 ): Promise<{ key: ApiKeyView; secret: string }> {
   const roles = [...new Set(input.roles)];
+  const userName = input.user ?? input.name;
+  if (userName.startsWith('system:')) {
+    throw new KeelError('VALIDATION_FAILED', `body/${input.user === undefined ? 'name' : 'user'} must not start with "system:" (Keel's own requesters)`);
+  }
   return db.transaction(async (tx) => {
-    const { row, secret } = await insertGeneratedKey(tx, { name: input.name, roles, createdBy: actor.actorKeyId });
+    const { row, secret } = await insertGeneratedKey(tx, {
+      name: input.name,
+      userName,
+      roles,
+      createdBy: actor.actorKeyId,
+    });
     await writeAudit(tx, { ...actor, action: 'api_key.create', subject: `api_key:${row.id}`, after: auditView(row) });
     return { key: toApiKeyView(row), secret };
   });

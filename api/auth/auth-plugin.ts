@@ -49,7 +49,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
 
   async function verifyWithDatabase(token: string, request: FastifyRequest): Promise<Principal | null> {
     const row = await findActiveApiKeyByPrefix(options.db, lookupPrefix(token));
-    const principal = row && (await verifyApiKey(token, row.secretHash)) ? { keyId: row.id, name: row.name, roles: row.roles } : null;
+    const principal = row && (await verifyApiKey(token, row.secretHash)) ? { keyId: row.id, name: row.name, user: row.userName, roles: row.roles } : null;
     if (principal) {
       // Bookkeeping only: a failure here must not fail the request.
       touchApiKeyLastUsed(options.db, principal.keyId).catch((error: unknown) =>

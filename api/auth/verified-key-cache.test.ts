@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { VerifiedKeyCache } from './verified-key-cache.js';
 
-const alice = { keyId: 'k-alice', name: 'alice', roles: ['engineer' as const] };
+const alice = { keyId: 'k-alice', name: 'alice', user: 'alice', roles: ['engineer' as const] };
 
 describe('VerifiedKeyCache', () => {
   it('forgets a verified key once its TTL has passed, so a revocation elsewhere takes effect', () => {

@@ -14,8 +14,15 @@ const RoleSchema = Type.Union([
   Type.Literal('admin'),
 ]) satisfies TSchema & { anyOf: { const: Role }[] };
 
+/** A person or service; `system:` names are Keel's own requesters and cannot be given to a key. */
+export const UserName = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}$',
+  description: 'The person or service the key belongs to, e.g. "alice" or "alice@example.com". Four eyes compares users.',
+});
+
 const CreateKeyBody = Type.Object(
   {
+    user: Type.Optional(UserName),
     name: Type.String({ minLength: 1, maxLength: 200, description: 'Who or what uses the key, e.g. "ci-pipeline".' }),
     roles: Type.Array(RoleSchema, { minItems: 1, maxItems: ROLES.length, uniqueItems: true }),
   },
@@ -25,6 +32,7 @@ const CreateKeyBody = Type.Object(
 const CreatedKey = Type.Object({
   id: Uuid,
   name: Type.String(),
+  user: Type.String(),
   roles: Type.Array(RoleSchema),
   secret: Type.String({ description: 'The API key. Shown only in this response; store it now.' }),
   createdAt: Type.String({ format: 'date-time' }),
@@ -33,6 +41,7 @@ const CreatedKey = Type.Object({
 const KeyView = Type.Object({
   id: Uuid,
   name: Type.String(),
+  user: Type.String(),
   prefix: Type.String({ description: 'Public part of the key, to tell keys apart.' }),
   roles: Type.Array(RoleSchema),
   createdBy: Type.Union([Uuid, Type.Null()]),
@@ -48,14 +57,14 @@ export default defineRoutes(async (app, { db, keyCache }) => {
       config: { roles: ['admin'] },
       schema: {
         tags: ['keys'],
-        summary: 'Create an API key; its secret is returned once',
+        summary: 'Create an API key for a user (default: a user named after the key); its secret is returned once',
         body: CreateKeyBody,
         response: { 201: CreatedKey, 400: ErrorRef },
       },
     },
     async (request, reply) => {
       const { key, secret } = await createApiKey(db, request.body, actorOf(request));
-      return reply.status(201).send({ id: key.id, name: key.name, roles: key.roles, secret, createdAt: key.createdAt });
+      return reply.status(201).send({ id: key.id, name: key.name, user: key.user, roles: key.roles, secret, createdAt: key.createdAt });
     },
   );
 

@@ -53,7 +53,7 @@ const ReviewResultSchema = Type.Object({
 export default defineRoutes(async (app, { db, temporal, config }) => {
   const deps = (): RunsDeps => {
     if (!temporal) throw new KeelError('TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
-    return { db, client: temporal.client, taskQueues: config.taskQueues, reviewDeadlineMs: config.reviewTimeoutMs };
+    return { db, client: temporal.client, taskQueues: config.taskQueues, reviewDeadlineMs: config.reviewTimeoutMs, signingKey: config.signingKey };
   };
 
   app.post(
@@ -123,7 +123,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       config: { roles: ['reviewer'] },
       schema: {
         tags: ['runs'],
-        summary: 'Approve or reject a run awaiting review (not by the key that started it)',
+        summary: "Approve or reject a run awaiting review (reviewer role; never by the requester's user, whatever key)",
         params: Type.Object({ id: RunId }),
         body: ReviewBodySchema,
         response: { 200: ReviewResultSchema, 403: ErrorRef, 404: ErrorRef, 409: ErrorRef, 503: ErrorRef },

@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
+import { findApiKeyUser } from '../../db/repositories/api-keys.js';
 import { writeAudit } from '../../db/repositories/audit.js';
 import { getEvaluationReportByRunId } from '../../db/repositories/evaluation-reports.js';
 import { getModelVersionByRunId } from '../../db/repositories/model-versions.js';
@@ -29,6 +30,7 @@ import type { Principal } from '../auth/principal.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { isWorkflowClosedOrMissing } from '../errors.js';
 import { runSpecHash } from '../../runs/run-spec-hash.js';
+import { signReview } from './review-signature.js';
 
 export interface RunsDeps {
   db: Db;
@@ -36,6 +38,8 @@ export interface RunsDeps {
   taskQueues?: { pipeline: string; training: string };
   /** Longest a review waits for a pipeline worker to take it before 503; default DEFAULT_REVIEW_DEADLINE_MS. */
   reviewDeadlineMs?: number;
+  /** KEEL_SIGNING_KEY: reviews are signed with it (the workers verify them by the same key). */
+  signingKey?: string;
 }
 
 export { canonicalJson } from '../../runs/run-spec-hash.js';
@@ -44,6 +48,13 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /** Checks the schema cannot express; errors name the field. */
 export function checkRunSpec(spec: RunSpec, field = 'body'): void {
+  // The field stays in the schema because recorded runs carry it; a requester may no longer approve their own run.
+  if (spec.policy?.autoApprove === true) {
+    throw new KeelError(
+      'VALIDATION_FAILED',
+      `${field}/policy/autoApprove is not allowed: auto-approval is the model's approval policy, set by ops (PUT /v1/models/${spec.model}/policy)`,
+    );
+  }
   if (spec.sources && !spec.transform) {
     throw new KeelError('VALIDATION_FAILED', `${field}/sources needs a transform that joins them`);
   }
@@ -94,7 +105,7 @@ function toSummary(row: RunRow): RunSummary {
     status: row.status,
     stage: row.stage,
     reason: row.reason,
-    requestedBy: row.requestedByName,
+    requestedBy: row.requestedByUser ?? row.requestedByName,
     scheduleId: row.scheduleId,
     modelVersion: row.modelVersion,
     snapshotSha256: row.snapshotSha256,
@@ -108,13 +119,13 @@ function toSummary(row: RunRow): RunSummary {
 export function pipelineInputFor(
   runId: string,
   spec: RunSpec,
-  principal: Pick<Principal, 'keyId' | 'name'>,
+  principal: Pick<Principal, 'keyId' | 'name' | 'user'>,
   trainingTaskQueue?: string,
 ): PipelineInput {
   return {
     runId,
     spec,
-    requestedBy: { keyId: principal.keyId, name: principal.name },
+    requestedBy: { keyId: principal.keyId, name: principal.name, user: principal.user },
     // Only when not the default, so ordinary runs carry no routing detail.
     ...(trainingTaskQueue && trainingTaskQueue !== TASK_QUEUES.training ? { trainingTaskQueue } : {}),
   };
@@ -149,12 +160,13 @@ export async function startRun(
         idempotencyKey: scopedKey,
         requestedBy: args.principal.keyId,
         requestedByName: args.principal.name,
+        requestedByUser: args.principal.user,
         status: 'running',
         stage: 'queued',
         workflowStartedAt: null,
       });
       await writeAudit(tx, {
-        actor: args.principal.name,
+        actor: args.principal.user,
         actorKeyId: args.principal.keyId,
         role: 'engineer',
         action: 'run.start',
@@ -200,7 +212,7 @@ const WORKFLOW_START_DEADLINE_MS = 10_000;
 async function ensureWorkflowStarted(deps: RunsDeps, row: RunRow): Promise<RunRow> {
   if (row.workflowStartedAt !== null) return row;
   const spec = row.spec as RunSpec;
-  const requester = { keyId: row.requestedBy ?? '', name: row.requestedByName ?? '' };
+  const requester = { keyId: row.requestedBy ?? '', name: row.requestedByName ?? '', user: row.requestedByUser ?? row.requestedByName ?? '' };
   try {
     await deps.client.withDeadline(Date.now() + WORKFLOW_START_DEADLINE_MS, () =>
       deps.client.workflow.start('pipeline', {
@@ -210,7 +222,7 @@ async function ensureWorkflowStarted(deps: RunsDeps, row: RunRow): Promise<RunRo
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         args: [pipelineInputFor(row.id, spec, requester, deps.taskQueues?.training)],
         searchAttributes: { [SEARCH_ATTRIBUTES.model]: [spec.model], [SEARCH_ATTRIBUTES.stage]: ['queued'] },
-        memo: { spec: specSummary(spec), requestedBy: requester.name },
+        memo: { spec: specSummary(spec), requestedBy: requester.user },
       }),
     );
   } catch (error) {
@@ -287,7 +299,6 @@ export function specSummary(spec: RunSpec): Record<string, unknown> {
     target: spec.target,
     dataset: 'uri' in spec.dataset ? spec.dataset.uri : `sql:${spec.dataset.connection}`,
     trainer: spec.trainer?.kind ?? 'gbdt',
-    autoApprove: spec.policy?.autoApprove ?? false,
     hasTransform: spec.transform !== undefined,
   };
 }
@@ -349,9 +360,13 @@ export async function reviewRun(
   args: { id: string; decision: 'approve' | 'reject'; comment?: string; principal: Principal },
 ): Promise<ReviewResult> {
   const row = await getRunRow(deps.db, args.id);
-  if (row.requestedBy !== null && row.requestedBy === args.principal.keyId) {
-    throw new KeelError('REQUESTER_CANNOT_REVIEW', 'the key that started a run cannot review it (four eyes)');
+  // Four eyes per person: no key of the requester's user may review, whichever one started the run.
+  const requesterUser = await requesterUserOfRun(deps.db, row);
+  if (requesterUser === args.principal.user || (row.requestedBy !== null && row.requestedBy === args.principal.keyId)) {
+    throw new KeelError('REQUESTER_CANNOT_REVIEW', `${args.principal.user} started run ${args.id} and cannot review it (four eyes: another person must)`);
   }
+  const signingKey = deps.signingKey;
+  if (!signingKey) throw new KeelError('SERVICE_UNAVAILABLE', 'this API process has no review signing key (KEEL_SIGNING_KEY)');
   // The row reaches awaiting_review before the workflow waits, so this answers without a round trip to a worker.
   if (row.status !== 'awaiting_review') {
     throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status} (stage ${row.stage}), not awaiting review`);
@@ -361,7 +376,14 @@ export async function reviewRun(
   try {
     return await deps.client.withDeadline(Date.now() + deadlineMs, () =>
       deps.client.workflow.getHandle(row.workflowId).executeUpdate(reviewUpdate, {
-        args: [{ decision: args.decision, comment: args.comment, reviewer }],
+        args: [
+          {
+            decision: args.decision,
+            comment: args.comment,
+            reviewer: { keyId: args.principal.keyId, name: args.principal.name, user: args.principal.user },
+            signature: signReview(signingKey, { runId: args.id, user: args.principal.user, decision: args.decision, signedAt: Date.now() }),
+          },
+        ],
         // One id per reviewer and decision: a retry after a 503 joins the update a returning worker may still apply
         // (and gets its answer) instead of sending a second one.
         updateId: `review/${reviewer.keyId}/${args.decision}`,
@@ -392,6 +414,13 @@ export const DEFAULT_REVIEW_DEADLINE_MS = 15_000;
 /** The Retry-After of that 503: long enough for a restarted worker to come back. */
 export const REVIEW_RETRY_AFTER_SECONDS = 10;
 
+/** The run's requester's user: stored on the run, else its key's user (rows from before users), else its recorded name. */
+async function requesterUserOfRun(db: Db, row: RunRow): Promise<string | null> {
+  if (row.requestedByUser) return row.requestedByUser;
+  if (row.requestedBy) return (await findApiKeyUser(db, row.requestedBy)) ?? row.requestedByName;
+  return row.requestedByName;
+}
+
 const FINISHED: readonly RunStatus[] = ['deployed', 'rejected', 'expired', 'data_rejected', 'failed', 'deploy_failed', 'cancelled'];
 
 export async function cancelRun(
@@ -411,7 +440,7 @@ export async function cancelRun(
     throw error;
   }
   await writeAudit(deps.db, {
-    actor: args.principal.name,
+    actor: args.principal.user,
     actorKeyId: args.principal.keyId,
     role: args.role,
     action: 'run.cancel',

@@ -23,6 +23,7 @@ import { workflowsPath } from '../../workers/workflow-bundle.js';
 import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
 import type { PipelineStatus } from '../../workflows/pipeline-messages.js';
 import { pipelineWorkflowId } from '../../workflows/workflow-ids.js';
+import { putApprovalPolicy } from '../../db/repositories/approval-policies.js';
 
 const concurrentArg = process.argv.indexOf('--concurrent');
 const concurrent = concurrentArg > 0 ? Number(process.argv[concurrentArg + 1]) : 20;
@@ -93,7 +94,9 @@ async function main(): Promise<void> {
     const workersDone = Promise.all([pipelineWorker.run(), trainingWorker.run()]);
 
     const runOne = async (model: string, runId: string): Promise<RunTiming> => {
-      const spec = { ...demoRunSpec(datasetPath), model, policy: { autoApprove: true } };
+      const spec = { ...demoRunSpec(datasetPath), model };
+      // Auto-approval is the model's approval policy (ops' PUT /v1/models/:name/policy), never the run spec's.
+      await putApprovalPolicy(db.db, model, { autoApprove: true, allowFirstDeployment: true, gates: {}, updatedBy: 'bench' });
       const input: PipelineInput = { runId, spec, requestedBy: { keyId: null, name: 'bench' } };
       // The runs row normally comes from the API; the bench starts workflows directly.
       await db.pool.query(

@@ -5,6 +5,8 @@ import { apiKeys, type ApiKeyRow, type Role } from '../schema.js';
 
 export interface NewApiKey {
   name: string;
+  /** The person or service the key belongs to. */
+  userName: string;
   roles: Role[];
   prefix: string;
   secretHash: string;
@@ -59,4 +61,10 @@ export async function lockApiKey(tx: DbOrTx, id: string): Promise<ApiKeyRow | un
 export async function markApiKeyRevoked(db: DbOrTx, id: string): Promise<ApiKeyRow | undefined> {
   const [row] = await db.update(apiKeys).set({ revokedAt: sql`now()` }).where(eq(apiKeys.id, id)).returning();
   return row;
+}
+
+/** The user a key belongs to (revoked keys too: a run's requester stays its requester); undefined for an unknown id. */
+export async function findApiKeyUser(db: DbOrTx, id: string): Promise<string | undefined> {
+  const [row] = await db.select({ userName: apiKeys.userName }).from(apiKeys).where(eq(apiKeys.id, id)).limit(1);
+  return row?.userName;
 }

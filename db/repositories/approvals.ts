@@ -11,6 +11,8 @@ export interface NewApproval {
   reviewer: string;
   reviewerKeyId: string | null;
   comment: string | null;
+  /** The approval policy version that decided an automatic review. */
+  policyVersion?: number | null;
   decidedAt?: Date;
 }
 

@@ -10,6 +10,8 @@ export interface NewScheduledRun {
   specHash: string;
   requestedBy: string | null;
   requestedByName: string;
+  /** The schedule's owner (or whoever triggered it by hand); absent for schedules made before users. */
+  requestedByUser?: string | null;
   scheduleId: string;
 }
 

@@ -2,6 +2,7 @@
 // activities have their own tests and run together with it in the end-to-end test.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type {
+  DecideAutoApprovalInput,
   EvaluateModelResult,
   PipelineActivities,
   RecordReviewDecisionInput,
@@ -10,6 +11,7 @@ import type {
   TrainModelResult,
 } from '../../workflows/contracts/pipeline-activities.js';
 import { FAILURE_TYPES } from '../../workflows/failure-types.js';
+import { decideByPolicy, type ApprovalPolicy } from '../../registry/auto-approval.js';
 
 export interface Script {
   validationFails?: boolean;
@@ -24,12 +26,17 @@ export interface Script {
   reviewDecisionHolds?: boolean;
   /** The first N attempts of evaluate fail with a plain (retryable) error, as during a database outage. */
   evaluateOutageAttempts?: number;
+  /** The model's approval policy as ops set it (absent: none, a person reviews). */
+  approvalPolicy?: ApprovalPolicy;
+  /** The model's production version when the policy decides (default none). */
+  productionVersion?: number | null;
 }
 
 export interface Recorder {
   progress: RecordRunProgressInput[];
   scheduledRuns: RegisterScheduledRunInput[];
   decisions: RecordReviewDecisionInput[];
+  autoApprovalRequests: DecideAutoApprovalInput[];
   deployed: number[];
   monitorNotified: number[];
   trainingCancelled: boolean;
@@ -59,6 +66,7 @@ export function createScriptedActivities(script: Script): { activities: Pipeline
     progress: [],
     scheduledRuns: [],
     decisions: [],
+    autoApprovalRequests: [],
     deployed: [],
     monitorNotified: [],
     trainingCancelled: false,
@@ -135,6 +143,11 @@ export function createScriptedActivities(script: Script): { activities: Pipeline
     },
     async registerModelVersion() {
       return { modelVersionId: 'mv1', version: 1 };
+    },
+    async decideAutoApproval(input) {
+      recorder.autoApprovalRequests.push(input);
+      // The real decision over the scripted policy (the real activity reads it and the production version from Postgres).
+      return decideByPolicy(script.approvalPolicy, input.evaluation, script.productionVersion ?? null);
     },
     async recordReviewDecision(input) {
       reviewDecisionStarted.open();

@@ -134,6 +134,22 @@ export interface RecordReviewDecisionInput {
   reviewerKeyId: string | null;
 }
 
+/** What the model's approval policy needs of the evaluation to decide without a person. */
+export interface DecideAutoApprovalInput {
+  runId: string;
+  model: string;
+  evaluation: Pick<EvaluateModelResult, 'candidateMetrics' | 'champion' | 'failedGates' | 'challengerNoWorse'> & {
+    comparison?: Pick<ChampionComparison, 'status' | 'reason'>;
+  };
+}
+/** `review`: a person decides (no policy, auto-approval off, or refused); otherwise the policy decided. */
+export interface DecideAutoApprovalResult {
+  decision: 'auto_approve' | 'auto_reject' | 'review';
+  /** The policy version that decided (or was consulted); null when the model has no approval policy. */
+  policyVersion: number | null;
+  comment: string;
+}
+
 /** The version a cancelled run registered, withdrawn from review (no-op when it was reviewed or never registered). */
 export interface WithdrawPendingVersionInput {
   runId: string;
@@ -187,6 +203,7 @@ export interface PipelineActivities {
   trainModel(input: TrainModelInput): Promise<TrainModelResult>;
   evaluateModel(input: EvaluateModelInput): Promise<EvaluateModelResult>;
   registerModelVersion(input: RegisterModelVersionInput): Promise<RegisterModelVersionResult>;
+  decideAutoApproval(input: DecideAutoApprovalInput): Promise<DecideAutoApprovalResult>;
   recordReviewDecision(input: RecordReviewDecisionInput): Promise<void>;
   deployModelVersion(input: DeployModelVersionInput): Promise<DeployModelVersionResult>;
   withdrawPendingVersion(input: WithdrawPendingVersionInput): Promise<void>;

@@ -12,8 +12,19 @@ export const ReviewBodySchema = Type.Object(
 );
 export type ReviewBody = Static<typeof ReviewBodySchema>;
 
-/** The `review` update's argument: the body plus the reviewer the API authenticated. */
-export const ReviewInputSchema = Type.Object({ ...ReviewBodySchema.properties, reviewer: ActorSchema });
+/** The API's HMAC-SHA256 (KEEL_SIGNING_KEY) over run id, reviewer user, decision and `signedAt` (epoch ms). */
+export const ReviewSignatureSchema = Type.Object({ signedAt: Type.Integer(), hmac: Type.String() });
+export type ReviewSignature = Static<typeof ReviewSignatureSchema>;
+
+/**
+ * The `review` update's argument: the body plus the reviewer the API authenticated, signed by the API.
+ * `signature` is optional only because reviews recorded before signing have none; the validator refuses them now.
+ */
+export const ReviewInputSchema = Type.Object({
+  ...ReviewBodySchema.properties,
+  reviewer: ActorSchema,
+  signature: Type.Optional(ReviewSignatureSchema),
+});
 export type ReviewInput = Static<typeof ReviewInputSchema>;
 
 /** Every way a review ends; the database's check constraint is generated from this list too. */
@@ -25,5 +36,17 @@ export const ReviewResultSchema = Type.Object({
   reviewer: Type.String(),
   comment: Type.Optional(Type.String()),
   decidedAt: Type.String(),
+  /** The model approval policy version that decided an automatic review. */
+  policyVersion: Type.Optional(Type.Integer()),
 });
 export type ReviewResult = Static<typeof ReviewResultSchema>;
+
+/** What the API signs and the workflow verifies; a JSON list, so no field can run into the next. */
+export function reviewSigningMessage(fields: { runId: string; user: string; decision: string; signedAt: number }): string {
+  return JSON.stringify(['keel-review-v1', fields.runId, fields.user, fields.decision, fields.signedAt]);
+}
+
+/** A signature older than this (by the workflow's clock) is refused as stale: a captured review cannot be replayed later. */
+export const REVIEW_SIGNATURE_MAX_AGE_MS = 5 * 60_000;
+/** Clock skew tolerated between the API and the workflow's clock for a signature from the future. */
+export const REVIEW_SIGNATURE_MAX_SKEW_MS = 60_000;
