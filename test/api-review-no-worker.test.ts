@@ -1,7 +1,7 @@
 // POST /v1/runs/:id/review when no pipeline worker polls the run's task queue: the update cannot be taken, so the
 // API answers 503 with Retry-After once its deadline passes instead of holding the request forever. Once a worker
 // is back, the reviewer's retry of the same decision succeeds and the decision is recorded once.
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type KeelApp } from '../api/app.js';
@@ -10,7 +10,7 @@ import { REVIEW_RETRY_AFTER_SECONDS } from '../api/runs/runs-service.js';
 import { loadConfig } from '../config.js';
 import { runs } from '../db/schema.js';
 import { statusQuery } from '../workflows/pipeline-messages.js';
-import { workflowsPath } from '../workers/workflow-bundle.js';
+import { bundleKeelWorkflows } from '../workers/workflow-bundle.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { createScriptedActivities } from './support/scripted-activities.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
@@ -22,9 +22,11 @@ let bundle: WorkflowBundleWithSourceMap;
 const taskQueues = { pipeline: uniqueName('no-worker'), training: uniqueName('no-worker-training') };
 const keys = { admin: '', engineer: '', reviewer: '' };
 const startedWorkflows: string[] = [];
+// The API signs reviews with it; the worker's workflows verify them by the same key.
+const signingKey = `review-deadline-signing-key-${uniqueName('k')}-0123456789abcdef`;
 
 beforeAll(async () => {
-  [database, temporal, bundle] = await Promise.all([createTestDatabase(), connectTestTemporal(), bundleWorkflowCode({ workflowsPath })]);
+  [database, temporal, bundle] = await Promise.all([createTestDatabase(), connectTestTemporal(), bundleKeelWorkflows(signingKey)]);
   keys.admin = (await ensureAdminKey(database.db, { adminKey: undefined })).secret!;
   app = await buildApp({
     // A task queue nobody polls, and a short deadline so the test does not wait the default 15 s.
@@ -32,6 +34,7 @@ beforeAll(async () => {
       KEEL_PIPELINE_TASK_QUEUE: taskQueues.pipeline,
       KEEL_TRAINING_TASK_QUEUE: taskQueues.training,
       KEEL_REVIEW_TIMEOUT_MS: '1500',
+      KEEL_SIGNING_KEY: signingKey,
     }),
     db: database.db,
     pool: database.pool,
