@@ -5,7 +5,8 @@ import type { ColumnarDataset } from '../dataset.js';
 import { predictGbdt, trainGbdt } from '../gbdt/index.js';
 import { seededRandom } from '../gbdt/prng.js';
 import { predictedClasses } from '../metrics/index.js';
-import type { GbdtModel } from '../model.js';
+import { predictLinear, trainLinear } from '../linear/index.js';
+import type { GbdtModel, LinearModel } from '../model.js';
 import { createOnnxScorer, exportModelToOnnx, onnxParity, readOnnxMetadata, type OnnxScorer } from './index.js';
 
 const shops = ['north', 'south', 'east', 'west', 'online', 'kiosk'];
@@ -67,6 +68,22 @@ describe('multiclass ONNX export', () => {
     for (let r = 0; r < 1500; r++) if (top[r] === holdout.label![r]) hits++;
     const counts = [0, 1, 2, 3].map((k) => holdout.label!.filter((y) => y === k).length);
     expect(hits / 1500).toBeGreaterThan(Math.max(...counts) / 1500 + 0.05);
+  });
+
+  it('when a 4-class multinomial logistic model is trained, then onnxruntime reproduces every class probability within 1e-6', async () => {
+    const train = dataset(14, 3000, false);
+    const holdout = dataset(15, 1500, true);
+    const { model } = trainLinear(train, { task: 'multiclass', numClass: 4 });
+    const linear = model as LinearModel;
+    linear.multiclass!.classes = classes;
+    const scorer = await createOnnxScorer(exportModelToOnnx(linear, meta));
+    scorers.push(scorer);
+    const scores = await scorer.score(holdout);
+    const reference = predictLinear(linear, holdout);
+    const report = onnxParity('multiclass', scores, reference, 1e-6);
+    expect(report.passed).toBe(true);
+    expect(report.maxError).toBeLessThanOrEqual(1e-6);
+    expect(scores.classLabel).toEqual(Array.from(predictedClasses(reference, 4), (k) => classes[k]));
   });
 
   it('when rows are scored one by one and as a batch, then the probabilities are the same', async () => {
