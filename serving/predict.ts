@@ -16,20 +16,45 @@ export interface RegressionPrediction {
   id: string;
   value: number;
 }
+/** `label` is the most probable class; `probabilities` has every class of the model. */
+export interface MulticlassPrediction {
+  id: string;
+  label: string;
+  probabilities: Record<string, number>;
+}
 
 export interface PredictResponse {
   model: string;
   version: number;
-  predictions: BinaryPrediction[] | RegressionPrediction[];
+  predictions: BinaryPrediction[] | RegressionPrediction[] | MulticlassPrediction[];
 }
 
 async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[]): Promise<PredictResponse> {
   const scores = await loaded.scorer.score(clean);
-  const predictions =
-    loaded.task === 'binary'
-      ? clean.map((_, i) => ({ id: randomUUID(), label: scores.label![i], probability: scores.probability![i] }))
-      : clean.map((_, i) => ({ id: randomUUID(), value: scores.value![i] }));
+  let predictions: PredictResponse['predictions'];
+  if (loaded.task === 'multiclass') {
+    const classes = loaded.scorer.classes ?? [];
+    const k = classes.length;
+    predictions = clean.map((_, i) => ({
+      id: randomUUID(),
+      label: scores.classLabel![i],
+      probabilities: Object.fromEntries(classes.map((name, c) => [name, scores.probabilities![i * k + c]])),
+    }));
+  } else if (loaded.task === 'binary') {
+    predictions = clean.map((_, i) => ({ id: randomUUID(), label: scores.label![i], probability: scores.probability![i] }));
+  } else {
+    predictions = clean.map((_, i) => ({ id: randomUUID(), value: scores.value![i] }));
+  }
   return { model: loaded.model, version: loaded.version, predictions };
+}
+
+/** The number a logged prediction is monitored by: the probability, the top class's probability, or the value. */
+export function monitoredScore(task: LoadedModel['task'], prediction: BinaryPrediction | RegressionPrediction | MulticlassPrediction): number {
+  if (task === 'multiclass') {
+    const { label, probabilities } = prediction as MulticlassPrediction;
+    return probabilities[label]!;
+  }
+  return task === 'binary' ? (prediction as BinaryPrediction).probability : (prediction as RegressionPrediction).value;
 }
 
 /** Rows of ready features (what the ONNX model takes). */
@@ -68,10 +93,9 @@ async function predictAndLog(
     // Each row waited for the whole request: a per-row share (time / rows) would make batches look fast in p99.
     const latencyMs = performance.now() - started;
     const createdAt = new Date();
-    const binary = loaded.task === 'binary';
     reservation.commit(
-      response.predictions.map((prediction, i) => {
-        const { id, ...output } = prediction as BinaryPrediction & RegressionPrediction;
+      (response.predictions as (BinaryPrediction | RegressionPrediction | MulticlassPrediction)[]).map((prediction, i) => {
+        const { id, ...output } = prediction;
         return toPredictionLogRecord({
           id,
           modelId: loaded.modelId,
@@ -80,7 +104,7 @@ async function predictAndLog(
           source: sourceRows?.[i],
           features: clean[i],
           output,
-          score: binary ? output.probability : output.value,
+          score: monitoredScore(loaded.task, prediction),
           latencyMs,
           createdAt,
           keyId: caller.keyId,
