@@ -186,6 +186,11 @@ describe('a multiclass model over HTTP', () => {
     }
     expect(entry?.score).toBeCloseTo(served.body.predictions[0].probabilities.rain, 6);
     expect(entry?.output).toMatchObject({ label: 'rain' });
+    // Delayed labels are not taken for multiclass models yet: a clear 400, nothing written.
+    const feedback = await api('POST', `/v1/models/${model}/feedback`, keys.predict, { items: [{ predictionId: served.body.predictions[0].id, label: 2 }] });
+    expect(feedback.status).toBe(400);
+    expect(feedback.body.error).toMatchObject({ code: 'FEEDBACK_INVALID', details: { field: 'label' } });
+    expect(feedback.body.error.message).toContain('multiclass');
 
     // A multinomial logistic retrain, compared with version 1 (same classes) as the champion.
     const secondWaiting = await startAndApprove({ ...spec, trainer: { kind: 'linear' }, gates: { accuracy: { min: 0.5 } } });

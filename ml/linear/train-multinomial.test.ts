@@ -61,6 +61,41 @@ describe('multinomial logistic regression', () => {
     expect(xWeights[2]).toBeLessThan(xWeights[1]);
   });
 
+  it('when K × P is too large for full Newton, then block-coordinate sweeps still reach the optimum', () => {
+    // 4 classes × (1 numeric + 240 categories + intercept) = 968 parameters > MULTINOMIAL_NEWTON_MAX_PARAMETERS.
+    const rand = seededRandom(9);
+    const n = 4000;
+    const x = Float64Array.from({ length: n }, () => rand() * 2 - 1);
+    const shop = Array.from({ length: n }, () => `s${Math.floor(rand() * 240)}`);
+    const label = Float64Array.from(x, (v, i) => {
+      const z = [2 * v, 0, -2 * v, Number(shop[i].slice(1)) % 3 === 0 ? 1 : -1].map(Math.exp);
+      let u = rand() * z.reduce((a, b) => a + b, 0);
+      let k = 0;
+      while (k < 3 && u > z[k]) u -= z[k++];
+      return k;
+    });
+    const data: ColumnarDataset = { rowCount: n, columns: { x, shop }, label };
+    const l2 = 1e-2;
+    const { model, curve } = trainLinear(data, { task: 'multiclass', numClass: 4, l2, maxIterations: 200, tolerance: 1e-12, maxCategoriesPerFeature: 300 });
+    const m = model as LinearModel;
+    expect(m.categorical[0].categories.length).toBe(240);
+    // The sweeps moved well away from the intercept-only start.
+    expect(curve.at(-1)!.trainMetric).toBeLessThan(curve[0].trainMetric);
+    const p = predictLinear(m, data);
+    const spec = m.numeric[0];
+    for (let k = 0; k < 4; k++) {
+      let gx = 0;
+      let gb = 0;
+      for (let i = 0; i < n; i++) {
+        const r = p[i * 4 + k] - (label[i] === k ? 1 : 0);
+        gx += (r * (x[i] - spec.mean)) / spec.std;
+        gb += r;
+      }
+      expect(Math.abs(gx / n + l2 * m.multiclass!.weights[k][0])).toBeLessThan(1e-5);
+      expect(Math.abs(gb / n)).toBeLessThan(1e-5);
+    }
+  });
+
   it('when the target has fewer than 3 classes, then the parameters are refused naming numClass', () => {
     expect(() => trainLinear(dataset(1, 50), { task: 'multiclass', numClass: 2 })).toThrow(/numClass/);
   });
