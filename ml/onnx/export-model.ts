@@ -79,9 +79,8 @@ export function exportModelToOnnx(model: Model, meta: OnnxExportMeta): Uint8Arra
   const rawScore =
     classes !== null ? null : model.kind === 'gbdt' ? addGbdtRawScore(graph, model, schema.map((f) => f.input)) : addLinearRawScore(graph, model, inputOf);
 
-  if (rawScore === null) {
-    // multiclass: outputs added above
-  } else if (model.task === 'binary') {
+  // A multiclass model's outputs are added above; binary and regression heads read the one raw score.
+  if (rawScore !== null && model.task === 'binary') {
     const probability = graph.node('Sigmoid', [rawScore]);
     graph.node('Cast', [probability], { to: { int: OnnxDataType.FLOAT } }, { outputName: OUTPUT_NAMES.probability });
     const half = graph.constant('half', doubleTensor([0.5], [1]));
@@ -89,7 +88,7 @@ export function exportModelToOnnx(model: Model, meta: OnnxExportMeta): Uint8Arra
     graph.node('Cast', [positive], { to: { int: OnnxDataType.INT64 } }, { outputName: OUTPUT_NAMES.label });
     graph.output(OUTPUT_NAMES.label, OnnxDataType.INT64, ['N', 1]);
     graph.output(OUTPUT_NAMES.probability, OnnxDataType.FLOAT, ['N', 1]);
-  } else {
+  } else if (rawScore !== null) {
     graph.node('Cast', [rawScore], { to: { int: OnnxDataType.FLOAT } }, { outputName: OUTPUT_NAMES.value });
     graph.output(OUTPUT_NAMES.value, OnnxDataType.FLOAT, ['N', 1]);
   }
