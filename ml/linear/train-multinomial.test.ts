@@ -64,7 +64,7 @@ describe('multinomial logistic regression', () => {
   it('when K × P is too large for full Newton, then block-coordinate sweeps still reach the optimum', () => {
     // 4 classes × (1 numeric + 240 categories + intercept) = 968 parameters > MULTINOMIAL_NEWTON_MAX_PARAMETERS.
     const rand = seededRandom(9);
-    const n = 4000;
+    const n = 2000;
     const x = Float64Array.from({ length: n }, () => rand() * 2 - 1);
     const shop = Array.from({ length: n }, () => `s${Math.floor(rand() * 240)}`);
     const label = Float64Array.from(x, (v, i) => {
