@@ -11,7 +11,10 @@ export interface ParityResult {
   rows: number;
   /** Largest difference relative to max(1, |reference|) (regression's criterion). */
   maxRelDiff: number;
-  /** The row with the largest difference by the task's criterion; null when no row differs (or the lengths do). */
+  /**
+   * The row with the largest difference by the task's criterion (multiclass: the index in rows × K, row = ⌊i / K⌋);
+   * null when no row differs (or the lengths do).
+   */
   worstRow: number | null;
 }
 
