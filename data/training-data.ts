@@ -2,7 +2,7 @@
 // label, and checks both, so a bad spec fails with a message naming the column instead of deep in a trainer.
 // Evaluation uses the same function on the same snapshot, so both see identical labels.
 import type { Column, ColumnarDataset } from '../ml/dataset.js';
-import type { Task } from '../ml/model.js';
+import { MAX_CLASSES, MIN_CLASSES, type Task } from '../ml/model.js';
 import { openDuckDb } from './duckdb-session.js';
 import { readSnapshotColumns, type ReadColumnsOptions } from './read-snapshot-columns.js';
 import { quoteString } from './sql-literal.js';
@@ -31,10 +31,12 @@ export interface TrainingData {
   /** Feature names in model order. */
   features: string[];
   /**
-   * For a text target: `[negative, positive]` in code-point order (the larger value is label 1, as in
-   * scikit-learn's LabelEncoder). Null for numeric and boolean targets, whose labels are the values themselves.
+   * For a text binary target: `[negative, positive]` in code-point order (the larger value is label 1, as in
+   * scikit-learn's LabelEncoder). For a multiclass target: every class, label k = classes[k] (text in code-point
+   * order, integers in numeric order, written as decimal strings). Null for numeric and boolean binary targets and
+   * for regression, whose labels are the values themselves.
    */
-  labelClasses: [string, string] | null;
+  labelClasses: string[] | null;
   /** Features no trainer can use (entirely missing, or one value on every row): kept in the schema, never split on. */
   ignoredFeatures: { name: string; reason: string }[];
 }
@@ -95,7 +97,8 @@ export function unusableReason(column: Column): string | null {
   return missing === 0 ? `constant (${String(first)})` : null;
 }
 
-export function encodeLabel(target: string, task: Task, column: Column): { label: Float64Array; labelClasses: [string, string] | null } {
+export function encodeLabel(target: string, task: Task, column: Column): { label: Float64Array; labelClasses: string[] | null } {
+  if (task === 'multiclass') return encodeMulticlassLabel(target, column);
   const n = column.length;
   if (column instanceof Float64Array) {
     for (let i = 0; i < n; i++) {
@@ -158,4 +161,42 @@ export function selectRows(data: ColumnarDataset, indices: Uint32Array): Columna
     for (let i = 0; i < indices.length; i++) label[i] = data.label[indices[i]];
   }
   return label === undefined ? { rowCount: indices.length, columns } : { rowCount: indices.length, columns, label };
+}
+
+/**
+ * A multiclass target: text or integer values, 3 to MAX_CLASSES distinct ones, no missing value. Label k is the
+ * k-th class in sorted order (code-point order for text, numeric order for integers).
+ */
+function encodeMulticlassLabel(target: string, column: Column): { label: Float64Array; labelClasses: string[] } {
+  const n = column.length;
+  const distinct = new Set<string | number>();
+  for (let i = 0; i < n; i++) {
+    const value = column[i];
+    if (value === null || (typeof value === 'number' && Number.isNaN(value))) {
+      throw new TrainingDataError(`target "${target}" is missing at row ${i}; drop or fill those rows`, target);
+    }
+    if (typeof value === 'number' && !Number.isInteger(value)) {
+      throw new TrainingDataError(`multiclass target "${target}" must be text or integers: row ${i} is ${value}`, target);
+    }
+    distinct.add(value);
+    if (distinct.size > MAX_CLASSES) {
+      throw new TrainingDataError(
+        `multiclass target "${target}" has more than ${MAX_CLASSES} classes; a multiclass task takes ${MIN_CLASSES} to ${MAX_CLASSES} (use 'regression' for a number)`,
+        target,
+      );
+    }
+  }
+  if (distinct.size < MIN_CLASSES) {
+    const shown = [...distinct].map((v) => JSON.stringify(v)).join(', ');
+    const hint = distinct.size === 2 ? "; use task 'binary' for two classes" : '';
+    throw new TrainingDataError(
+      `multiclass target "${target}" has ${distinct.size} ${distinct.size === 1 ? 'class' : 'classes'} (${shown}); a multiclass task needs ${MIN_CLASSES} to ${MAX_CLASSES}${hint}`,
+      target,
+    );
+  }
+  const sorted = [...distinct].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
+  const codeOf = new Map<string | number, number>(sorted.map((value, code) => [value, code]));
+  const label = new Float64Array(n);
+  for (let i = 0; i < n; i++) label[i] = codeOf.get(column[i] as string | number)!;
+  return { label, labelClasses: sorted.map(String) };
 }

@@ -5,6 +5,7 @@ import { columnKind, type ColumnKind, type ColumnProfile, type DatasetProfile } 
 import { DEFAULT_PSI_THRESHOLDS, categoricalPsi, psi, type PsiThresholds } from './psi.js';
 // Expectations are declared in the run spec; their one schema (and type) lives with it.
 import type { ColumnExpectation, Expectations, Task } from '../workflows/contracts/run-spec.js';
+import { MAX_CLASSES, MIN_CLASSES } from '../ml/model.js';
 
 export type CheckSeverity = 'info' | 'warn' | 'error';
 
@@ -135,6 +136,21 @@ export function validateProfile(profile: DatasetProfile, options: ValidateOption
             : classes === 0
               ? `binary target "${target}" has no values`
               : `binary target "${target}" has ${fmt(classes)} distinct values${classes > 2 ? '' : `: ${listed}`}`,
+        });
+      } else if (options.task === 'multiclass') {
+        const classes = column.distinctCount ?? 0;
+        const listed = classes <= 10 ? `: ${classCounts(column).map((entry) => `${entry.value} (${fmt(entry.count)} rows)`).join(', ')}` : '';
+        checks.add(classes >= MIN_CLASSES && classes <= MAX_CLASSES, 'error', {
+          name: 'target_classes',
+          column: target,
+          observed: classes,
+          expected: { min: MIN_CLASSES, max: MAX_CLASSES },
+          message:
+            classes < MIN_CLASSES
+              ? `multiclass target "${target}" has ${fmt(classes)} ${classes === 1 ? 'class' : 'classes'}${listed}; a multiclass task needs ${MIN_CLASSES} to ${fmt(MAX_CLASSES)}${classes === 2 ? "; use task 'binary' for two classes" : ''}`
+              : classes > MAX_CLASSES
+                ? `multiclass target "${target}" has ${fmt(classes)} distinct values; a multiclass task takes ${MIN_CLASSES} to ${fmt(MAX_CLASSES)} classes`
+                : `multiclass target "${target}" has ${fmt(classes)} classes`,
         });
       } else if (options.task === 'regression') {
         checks.add(column.kind === 'numeric', 'error', {

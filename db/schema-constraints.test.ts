@@ -29,7 +29,7 @@ describe('typed storage', () => {
     const refused = [
       sql`INSERT INTO runs (id, workflow_id, model, spec, spec_hash, status) VALUES ('bad-status', 'w', 'm', '{}', 'h', 'done')`,
       sql`INSERT INTO runs (id, workflow_id, model, spec, spec_hash, stage) VALUES ('bad-stage', 'w', 'm', '{}', 'h', 'training')`,
-      sql`INSERT INTO models (name, task, target, feature_schema) VALUES ('bad-task', 'multiclass', 'y', '[]')`,
+      sql`INSERT INTO models (name, task, target, feature_schema) VALUES ('bad-task', 'ranking', 'y', '[]')`,
       sql`INSERT INTO api_keys (name, user_name, prefix, secret_hash, roles) VALUES ('bad-role', 'bad-role', 'p', 'h', ARRAY['root'])`,
     ];
     for (const statement of refused) {

@@ -5,12 +5,13 @@ import { ArtifactIntegrityError, ArtifactNotFoundError, type ArtifactStore } fro
 import type { Db } from '../db/client.js';
 import { getEvaluationReportByRunId, saveEvaluationReport } from '../db/repositories/evaluation-reports.js';
 import { isDataPlaneError } from '../data/errors.js';
-import { loadTrainingData, selectRows, TrainingDataError, type TrainingDataSpec } from '../data/training-data.js';
+import { loadTrainingData, selectRows, TrainingDataError, type TrainingData, type TrainingDataSpec } from '../data/training-data.js';
 import { KeelError } from '../errors/keel-error.js';
 import type { ColumnarDataset } from '../ml/dataset.js';
 import { predictGbdt } from '../ml/gbdt/index.js';
 import { predictLinear } from '../ml/linear/index.js';
-import type { Model, RawRow } from '../ml/model.js';
+import { modelClasses, type Model, type RawRow } from '../ml/model.js';
+import { multiclassMetrics, type Numbers } from '../ml/metrics/index.js';
 import { createOnnxScorer, parityCheck } from '../ml/onnx/index.js';
 import { splitForRun } from '../data/split-assignment.js';
 import type { EvaluateModelInput, EvaluateModelResult } from '../workflows/contracts/pipeline-activities.js';
@@ -43,7 +44,8 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
     }
     const names = scorer.features.map((f) => f.name);
     const snapshotPath = await artifacts.localPath(input.snapshotSha256);
-    const data = await loadColumns(snapshotPath, { features: names, target: input.target, task: input.task });
+    const { dataset: data, labelClasses } = await loadColumns(snapshotPath, { features: names, target: input.target, task: input.task });
+    const classes = input.task === 'multiclass' ? candidateClasses(model, scorer.classes, labelClasses) : undefined;
     const labels = data.label!;
     // Same split as training; rows without a label cannot be scored against it.
     const split = await splitForRun(snapshotPath, { ...input, features: names, rowCount: data.rowCount });
@@ -61,6 +63,7 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       holdout,
       snapshotPath,
       indices,
+      ...(classes === undefined ? {} : { classes }),
     });
     const serving = await servingRecipeAndParity({
       servingSource: input.servingSource,
@@ -121,6 +124,7 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       failedGates,
       challengerNoWorse: result.challengerNoWorse,
       comparison,
+      ...(classes === undefined ? {} : { classMetrics: classMetricsOf(holdout.label!, candidatePredictions, classes) }),
       smokeRow: firstRow(holdout, names),
     };
     return await storeReport(db, input, report, result);
@@ -161,9 +165,9 @@ async function readArtifact(artifacts: ArtifactStore, sha256: string, what: stri
 }
 
 /** The snapshot read exactly as training read it (same features, same label encoding). */
-async function loadColumns(path: string, spec: TrainingDataSpec): Promise<ColumnarDataset> {
+async function loadColumns(path: string, spec: TrainingDataSpec): Promise<TrainingData> {
   try {
-    return (await loadTrainingData(path, spec)).dataset;
+    return await loadTrainingData(path, spec);
   } catch (error) {
     if (error instanceof TrainingDataError) throw new KeelError('INVALID_SPEC', error.message, undefined, { cause: error });
     if (isDataPlaneError(error)) throw new KeelError('SOURCE_UNREADABLE', error.message, undefined, { cause: error });
@@ -190,4 +194,26 @@ function parseModelJson(bytes: Buffer): Model {
 
 function referencePredictions(model: Model, data: ColumnarDataset): Float64Array {
   return model.kind === 'gbdt' ? predictGbdt(model, data) : predictLinear(model, data);
+}
+
+/**
+ * A multiclass candidate's classes: the trainer's model, its ONNX graph and the holdout's label encoding must name
+ * the same classes in the same order, or every per-class number would be about the wrong class.
+ */
+function candidateClasses(model: Model, onnxClasses: readonly string[] | undefined, labelClasses: string[] | null): string[] {
+  const trained = modelClasses(model) ?? [];
+  const same = (other: readonly string[] | null | undefined) => JSON.stringify(other ?? []) === JSON.stringify(trained);
+  if (!same(onnxClasses) || !same(labelClasses)) {
+    throw new KeelError(
+      'INVALID_SPEC',
+      `the candidate's classes ${JSON.stringify(trained)} differ from its ONNX graph's ${JSON.stringify(onnxClasses ?? [])} or the snapshot's ${JSON.stringify(labelClasses ?? [])}`,
+    );
+  }
+  return trained;
+}
+
+/** Per-class precision, recall, F1 and support, and the confusion matrix (rows: true class, columns: predicted). */
+function classMetricsOf(labels: Numbers, probabilities: Numbers, classes: string[]): NonNullable<EvaluationReport['classMetrics']> {
+  const m = multiclassMetrics(labels, probabilities, classes);
+  return { classes, perClass: m.perClass, confusion: m.confusion };
 }

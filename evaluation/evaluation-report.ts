@@ -1,6 +1,7 @@
 // What the stored `evaluation_reports.report` holds: reviewers read it through the API, the deploy's smoke test
 // takes its first holdout row.
 import type { RawRow } from '../ml/model.js';
+import type { ClassMetrics } from '../ml/metrics/index.js';
 import type { ParityResult } from '../ml/onnx/index.js';
 import type { EvaluateModelResult } from '../workflows/contracts/pipeline-activities.js';
 import type { Task } from '../workflows/contracts/run-spec.js';
@@ -33,6 +34,8 @@ export interface EvaluationReport {
    * (absent in reports from before stable splits).
    */
   comparison?: ChampionComparison;
+  /** Multiclass: the candidate's per-class precision/recall/F1/support and confusion matrix on the holdout. */
+  classMetrics?: { classes: string[]; perClass: ClassMetrics[]; confusion: number[][] };
   /** The first holdout row (candidate features), which the deploy's smoke prediction sends. */
   smokeRow: RawRow | null;
   result: EvaluateModelResult;

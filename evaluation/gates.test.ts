@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas } from './gates.js';
+import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas, primaryMetric } from './gates.js';
 
 describe('evaluation gates', () => {
   it('passes min and max gates on the candidate and names the failing one', () => {
@@ -83,5 +83,34 @@ describe('holdout metrics', () => {
       { gate: 'maxRegression.auc', passed: true, skipped: true, notComparable: true, detail: 'auc: not comparable with the champion: champion v1 trained on 80 of the 100 holdout rows' },
     ]);
     expect(isChallengerNoWorse('binary', { auc: 0.7 }, { auc: 0.9 }, false)).toBeNull();
+  });
+});
+
+describe('multiclass evaluation', () => {
+  // 3 rows × 3 classes: rows predicted 0, 1, 0; labels 0, 1, 2 (see ml/metrics/multiclass-metrics.test.ts for the formulas).
+  const labels = [0, 1, 2];
+  const probabilities = [0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.5, 0.1, 0.4];
+
+  it('when a multiclass holdout is scored, then every scalar metric is there, gateable by name', () => {
+    const metrics = holdoutMetrics('multiclass', labels, probabilities);
+    expect(Object.keys(metrics).sort()).toEqual(['accuracy', 'logloss', 'macro_f1', 'macro_precision', 'macro_recall', 'weighted_f1']);
+    expect(metrics.accuracy).toBeCloseTo(2 / 3, 15);
+    expect(metrics.logloss).toBeCloseTo(-(Math.log(0.7) + Math.log(0.8) + Math.log(0.4)) / 3, 15);
+    // Class 2 is never predicted: precision 0 by convention, recall 0.
+    expect(metrics.macro_precision).toBeCloseTo((0.5 + 1 + 0) / 3, 15);
+    expect(metrics.macro_recall).toBeCloseTo((1 + 1 + 0) / 3, 15);
+    expect(metrics.macro_f1).toBeCloseTo((2 / 3 + 1 + 0) / 3, 15);
+    const outcome = evaluateGates({ macro_f1: { min: 0.5 }, logloss: { max: 0.45 } }, metrics, null);
+    expect(outcome.checks.map((c) => [c.gate, c.passed])).toEqual([
+      ['macro_f1.min', true],
+      ['logloss.max', false],
+    ]);
+  });
+
+  it('when compared with a champion, then multiclass log loss decides and lower is better', () => {
+    expect(primaryMetric('multiclass')).toBe('logloss');
+    expect(isChallengerNoWorse('multiclass', { logloss: 0.5 }, { logloss: 0.6 })).toBe(true);
+    expect(isChallengerNoWorse('multiclass', { logloss: 0.7 }, { logloss: 0.6 })).toBe(false);
+    expect(evaluateGates({ maxRegression: { macro_f1: 0.01 } }, { macro_f1: 0.7 }, { macro_f1: 0.75 }).passed).toBe(false);
   });
 });

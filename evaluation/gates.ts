@@ -1,6 +1,6 @@
 // Pure evaluation logic: holdout metrics, champion deltas and the run's gates (the parity check is ml/onnx's).
 import type { Gates, Task } from '../workflows/contracts/run-spec.js';
-import { binaryMetrics, regressionMetrics, type Numbers } from '../ml/metrics/index.js';
+import { binaryMetrics, multiclassMetrics, regressionMetrics, type ClassMetrics, type Numbers } from '../ml/metrics/index.js';
 
 /** Metrics where lower is better: a "regression" of these is an increase. */
 export const LOSS_METRICS: ReadonlySet<string> = new Set(['logloss', 'rmse', 'mae']);
@@ -10,12 +10,30 @@ export function isLossMetric(metric: string): boolean {
 }
 
 /** The metric champion and challenger are ranked by. */
-export function primaryMetric(task: Task): 'auc' | 'rmse' {
-  return task === 'binary' ? 'auc' : 'rmse';
+export function primaryMetric(task: Task): 'auc' | 'rmse' | 'logloss' {
+  return task === 'binary' ? 'auc' : task === 'multiclass' ? 'logloss' : 'rmse';
 }
 
-/** Binary: auc (absent when the holdout has one class), logloss, accuracy, precision, recall, f1. Regression: rmse, mae, r2. */
+/**
+ * Binary: auc (absent when the holdout has one class), logloss, accuracy, precision, recall, f1. Regression: rmse,
+ * mae, r2. Multiclass (predictions are rows × K class probabilities): accuracy, macro_f1, weighted_f1,
+ * macro_precision, macro_recall and logloss (multiclass log loss); every one can be gated.
+ */
 export function holdoutMetrics(task: Task, labels: Numbers, predictions: Numbers): Record<string, number> {
+  if (task === 'multiclass') {
+    const classCount = labels.length === 0 ? 0 : predictions.length / labels.length;
+    const m = multiclassMetrics(labels, predictions, Array.from({ length: classCount }, (_, k) => String(k)));
+    const seen = m.perClass.filter((c, k) => c.support > 0 || m.confusion.some((row) => row[k] > 0));
+    const mean = (pick: (c: ClassMetrics) => number) => (seen.length === 0 ? 0 : seen.reduce((sum, c) => sum + pick(c), 0) / seen.length);
+    return {
+      accuracy: m.accuracy,
+      macro_f1: m.macroF1,
+      weighted_f1: m.weightedF1,
+      macro_precision: mean((c) => c.precision),
+      macro_recall: mean((c) => c.recall),
+      logloss: m.logLoss,
+    };
+  }
   if (task === 'regression') {
     const m = regressionMetrics(labels, predictions);
     return { rmse: m.rmse, mae: m.mae, r2: m.r2 };

@@ -18,13 +18,16 @@ export interface ChampionHoldout {
   task: Task;
   candidateFeatures: readonly OnnxFeatureSchema[];
   holdout: ColumnarDataset;
+  /** Multiclass: the candidate's classes; a champion with other classes (or another order) cannot be compared. */
+  classes?: readonly string[];
   /** The snapshot and the holdout's row indices in it, to read columns only the champion uses. */
   snapshotPath: string;
   indices: Uint32Array;
 }
 
+/** What the metrics take: the probability (binary), the class probabilities (multiclass, rows × K) or the value. */
 export function scoresOf(task: Task, scores: OnnxScores): Float64Array {
-  return (task === 'binary' ? scores.probability : scores.value)!;
+  return (task === 'binary' ? scores.probability : task === 'multiclass' ? scores.probabilities : scores.value)!;
 }
 
 /** Why the champion cannot score this snapshot, or null when it can. */
@@ -37,6 +40,13 @@ export function incompatibility(champion: readonly OnnxFeatureSchema[], candidat
     }
   }
   return null;
+}
+
+/** Why a multiclass champion's classes cannot be compared with the candidate's, or null. */
+export function classesIncompatibility(champion: readonly string[] | undefined, candidate: readonly string[] | undefined): string | null {
+  if (champion === undefined && candidate === undefined) return null;
+  if (JSON.stringify(champion ?? []) === JSON.stringify(candidate ?? [])) return null;
+  return `its classes ${JSON.stringify(champion ?? [])} differ from this run's ${JSON.stringify(candidate ?? [])}`;
 }
 
 /** Scores the holdout with the production version; null + the reason when there is none or it cannot. */
@@ -56,7 +66,7 @@ export async function scoreChampion(
   let scorer: OnnxScorer | undefined;
   try {
     scorer = await createOnnxScorer(await artifacts.read(row.artifactSha256), { intraOpNumThreads: 1 });
-    const problem = incompatibility(scorer.features, run.candidateFeatures);
+    const problem = incompatibility(scorer.features, run.candidateFeatures) ?? classesIncompatibility(scorer.classes, run.classes);
     if (problem) return { champion: null, skipped: `champion v${version} is incompatible: ${problem}` };
     let data: ColumnarDataset;
     try {

@@ -176,12 +176,19 @@ export async function servingRecipeAndParity(input: ServingParityInput): Promise
     const response = await predictSourceRowsWithModel(loaded, compared.map(([key]) => sampleRows[wanted.get(key)!]!));
     const trainer = input.trainerPredictions(Uint32Array.from(compared.map(([, row]) => row)));
     let maxAbsDiff = 0;
-    response.predictions.forEach((prediction, i) => {
-      const served = 'probability' in prediction ? prediction.probability : prediction.value;
-      const diff = Math.abs(served - trainer[i]!);
+    const note = (diff: number) => {
       maxAbsDiff = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : Math.max(maxAbsDiff, diff);
+    };
+    const classes = input.scorer.classes ?? [];
+    response.predictions.forEach((prediction, i) => {
+      if ('probabilities' in prediction) {
+        // Multiclass: every class's probability against the trainer's (rows × K).
+        classes.forEach((name, k) => note(Math.abs((prediction.probabilities[name] ?? Number.NaN) - trainer[i * classes.length + k]!)));
+        return;
+      }
+      note(Math.abs(('probability' in prediction ? prediction.probability : prediction.value) - trainer[i]!));
     });
-    const tolerance = input.task === 'binary' ? DEFAULT_PARITY_TOLERANCE : DEFAULT_PARITY_TOLERANCE * Math.max(1, ...Array.from(trainer, Math.abs));
+    const tolerance = input.task === 'regression' ? DEFAULT_PARITY_TOLERANCE * Math.max(1, ...Array.from(trainer, Math.abs)) : DEFAULT_PARITY_TOLERANCE;
     return { recipe, parity: { rows: compared.length, maxAbsDiff, passed: maxAbsDiff <= tolerance && unmatched === 0, ...base0 } };
   } finally {
     rawRows.close();

@@ -6,6 +6,10 @@ import type { Task } from '../workflows/contracts/run-spec.js';
 
 export type { Task };
 
+/** The class counts a multiclass target may have: 2 is a binary task, more than 1000 is not a classification. */
+export const MIN_CLASSES = 3;
+export const MAX_CLASSES = 1000;
+
 export interface NumericFeature {
   name: string;
   kind: 'numeric';
@@ -47,9 +51,17 @@ export interface GbdtModel {
   kind: 'gbdt';
   task: Task;
   features: Feature[];
-  /** Raw score before the trees (log-odds for binary, mean for regression). */
+  /** Raw score before the trees (log-odds for binary, mean for regression; 0 for multiclass, see baseScores). */
   baseScore: number;
+  /**
+   * Binary and regression: one tree per iteration. Multiclass: `classes.length` trees per iteration, tree t adds
+   * to class t % K's raw score (LightGBM's layout).
+   */
   trees: Tree[];
+  /** Multiclass only: the class labels in label-code order (code k = classes[k]), stored with the model. */
+  classes?: string[];
+  /** Multiclass only: each class's raw score before the trees, log of its training share (LightGBM's init score). */
+  baseScores?: number[];
 }
 
 export interface LinearModel {
@@ -66,9 +78,22 @@ export interface LinearModel {
   /** Weights in encoded-column order: numeric columns first (in `numeric` order), then each categorical's one-hot block. */
   weights: number[];
   intercept: number;
+  /**
+   * Multiclass (multinomial logistic) only: the class labels, and per class its weights (encoded-column order, as
+   * `weights`) and intercept; `weights`/`intercept` then hold class 0's. Probabilities are the softmax of the K scores.
+   */
+  multiclass?: { classes: string[]; weights: number[][]; intercepts: number[] };
 }
 
 export type Model = GbdtModel | LinearModel;
+
+/** The class labels of a multiclass model, or null for binary and regression models. */
+export function modelClasses(model: Model): string[] | null {
+  if (model.task !== 'multiclass') return null;
+  const classes = model.kind === 'gbdt' ? model.classes : model.multiclass?.classes;
+  if (classes === undefined) throw new Error(`multiclass ${model.kind} model has no class list`);
+  return classes;
+}
 
 export interface TrainingCurvePoint {
   iteration: number;
@@ -87,6 +112,6 @@ export interface TrainResult {
    * truncated the model to its best validation iteration.
    */
   iterations?: { requested: number; trained: number; kept: number };
-  /** 'logloss' for binary, 'rmse' for regression. */
+  /** 'logloss' for binary, 'multi_logloss' for multiclass, 'rmse' for regression. */
   metricName: string;
 }

@@ -4,7 +4,7 @@ import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
 import { buildFeatureReference, buildNumericReference, type FeatureReference, type NumericReference } from '../ml/drift/index.js';
 import { predictGbdt } from '../ml/gbdt/index.js';
 import { predictLinear } from '../ml/linear/index.js';
-import type { Model } from '../ml/model.js';
+import { modelClasses, type Model } from '../ml/model.js';
 import type { OnnxFeatureSchema } from '../ml/onnx/index.js';
 
 export interface MonitoringReference {
@@ -12,7 +12,10 @@ export interface MonitoringReference {
   rows: number;
   /** In the model's feature order. */
   features: { name: string; reference: FeatureReference }[];
-  /** The trained model's scores on the snapshot rows: probabilities (binary) or values (regression). */
+  /**
+   * The trained model's scores on the snapshot rows: probabilities (binary), the top class's probability
+   * (multiclass: the same number serving logs as a prediction's score), or values (regression).
+   */
   score: NumericReference;
 }
 
@@ -34,8 +37,26 @@ export async function buildMonitoringReference(input: BuildReferenceInput): Prom
     name: feature.name,
     reference: buildFeatureReference(data.columns[feature.name]!),
   }));
-  const scores = input.model.kind === 'gbdt' ? predictGbdt(input.model, data) : predictLinear(input.model, data);
+  const predictions = input.model.kind === 'gbdt' ? predictGbdt(input.model, data) : predictLinear(input.model, data);
+  const classes = modelClasses(input.model);
+  const scores = classes === null ? predictions : topClassProbabilities(predictions, classes.length);
   return { snapshotSha256: input.snapshotSha256, rows: data.rowCount, features, score: buildNumericReference(scores) };
+}
+
+/**
+ * Each row's largest class probability. Prediction drift of a multiclass model watches this one distribution (a model
+ * growing unsure, or over-sure, on live rows), as serving logs it per prediction; a shift in the predicted class mix at
+ * equal confidence shows in the features' drift instead.
+ */
+export function topClassProbabilities(probabilities: Float64Array, classCount: number): Float64Array {
+  const rows = probabilities.length / classCount;
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let k = 0; k < classCount; k++) best = Math.max(best, probabilities[r * classCount + k]);
+    out[r] = best;
+  }
+  return out;
 }
 
 /** The model JSON artifact, as the trainer wrote it (bare, or wrapped in `{ model }`). */

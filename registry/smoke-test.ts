@@ -21,7 +21,7 @@ export function typicalRow(features: readonly OnnxFeatureSchema[]): RawRow {
   return row;
 }
 
-/** Throws what is wrong with the one prediction: missing, a probability outside [0, 1], a non-finite value. */
+/** Throws what is wrong with the one prediction: missing, a probability outside [0, 1] (or not summing to 1), a non-finite value. */
 export function checkSmokePrediction(response: PredictResponse): void {
   const [prediction] = response.predictions;
   if (!prediction) throw new Error('the model returned no prediction');
@@ -29,6 +29,13 @@ export function checkSmokePrediction(response: PredictResponse): void {
     if (!(prediction.probability >= 0 && prediction.probability <= 1)) {
       throw new Error(`probability ${prediction.probability} is not in [0, 1]`);
     }
+  } else if ('probabilities' in prediction) {
+    const entries = Object.entries(prediction.probabilities);
+    const outside = entries.find(([, p]) => !(p >= 0 && p <= 1));
+    if (outside) throw new Error(`probability ${outside[1]} of class ${JSON.stringify(outside[0])} is not in [0, 1]`);
+    const sum = entries.reduce((total, [, p]) => total + p, 0);
+    if (!(Math.abs(sum - 1) <= 1e-6)) throw new Error(`class probabilities sum to ${sum}, not 1`);
+    if (!(prediction.label in prediction.probabilities)) throw new Error(`label ${JSON.stringify(prediction.label)} is not one of the classes`);
   } else if (!Number.isFinite(prediction.value)) {
     throw new Error(`prediction ${prediction.value} is not a finite number`);
   }

@@ -9,7 +9,7 @@ import type { PredictionLog } from './prediction-log.js';
 
 export { FeedbackInvalidError } from '../data/label-dataset.js';
 
-export type FeedbackTask = 'binary' | 'regression';
+export type FeedbackTask = 'binary' | 'regression' | 'multiclass';
 
 export interface FeedbackResult {
   /** Labels written (new, or replaced with `overwrite`). */
@@ -33,8 +33,18 @@ export interface FeedbackDeps {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Delayed labels of multiclass models are not stored yet (no live accuracy for them): refused before anything is read. */
+function assertFeedbackTask(task: FeedbackTask): asserts task is 'binary' | 'regression' {
+  if (task === 'multiclass') {
+    throw new FeedbackInvalidError('feedback labels for multiclass models are not taken yet: live accuracy is not computed for them', {
+      field: 'label',
+    });
+  }
+}
+
 /** Checks request items against the model's task: 400 naming the item index and field. */
 export function parseFeedbackItems(task: FeedbackTask, items: readonly Record<string, unknown>[]): NewFeedback[] {
+  assertFeedbackTask(task);
   return items.map((item, index) => {
     const predictionId = item.predictionId;
     if (typeof predictionId !== 'string' || !UUID.test(predictionId)) {
@@ -79,10 +89,12 @@ export async function recordFeedbackFromDataset(
   overwrite: boolean,
   batchRows = 5000,
 ): Promise<FeedbackResult> {
+  const task = target.task;
+  assertFeedbackTask(task);
   await flushLog(deps.predictionLog);
   const total: FeedbackResult = { accepted: 0, unknown: [], duplicates: [] };
   const seen = new Set<string>();
-  for await (const batch of readLabelBatches({ ...dataset, task: target.task }, deps.settings, batchRows)) {
+  for await (const batch of readLabelBatches({ ...dataset, task }, deps.settings, batchRows)) {
     // An id repeated across batches is a duplicate of its first occurrence, as within one request.
     const fresh: NewFeedback[] = [];
     for (const label of batch) {

@@ -17,18 +17,32 @@ export interface RegressionPrediction {
   id: string;
   value: number;
 }
+/** `label` is the most probable class; `probabilities` has every class of the model. */
+export interface MulticlassPrediction {
+  id: string;
+  label: string;
+  probabilities: Record<string, number>;
+}
 
 export interface PredictResponse {
   model: string;
   version: number;
-  predictions: BinaryPrediction[] | RegressionPrediction[];
+  predictions: BinaryPrediction[] | RegressionPrediction[] | MulticlassPrediction[];
 }
 
 async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[]): Promise<PredictResponse> {
   const scores = await loaded.scorer.score(clean);
   const count = clean.length;
-  let predictions: BinaryPrediction[] | RegressionPrediction[];
-  if (loaded.task === 'binary') {
+  let predictions: BinaryPrediction[] | RegressionPrediction[] | MulticlassPrediction[];
+  if (loaded.task === 'multiclass') {
+    const classes = loaded.scorer.classes ?? [];
+    const k = classes.length;
+    predictions = clean.map((_, i) => ({
+      id: randomUUID(),
+      label: scores.classLabel![i]!,
+      probabilities: Object.fromEntries(classes.map((name, c) => [name, scores.probabilities![i * k + c]!])),
+    }));
+  } else if (loaded.task === 'binary') {
     const labels = scores.label!;
     const probabilities = scores.probability!;
     predictions = new Array<BinaryPrediction>(count);
@@ -39,6 +53,15 @@ async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[]): 
     for (let i = 0; i < count; i++) predictions[i] = { id: randomUUID(), value: values[i]! };
   }
   return { model: loaded.model, version: loaded.version, predictions };
+}
+
+/** The number a logged prediction is monitored by: the probability, the top class's probability, or the value. */
+export function monitoredScore(task: LoadedModel['task'], prediction: BinaryPrediction | RegressionPrediction | MulticlassPrediction): number {
+  if (task === 'multiclass') {
+    const { label, probabilities } = prediction as MulticlassPrediction;
+    return probabilities[label]!;
+  }
+  return task === 'binary' ? (prediction as BinaryPrediction).probability : (prediction as RegressionPrediction).value;
 }
 
 /** Rows of ready features (what the ONNX model takes). */
@@ -81,7 +104,25 @@ async function predictAndLog(
     const records = new Array<PredictionLogRecord>(response.predictions.length);
     const { modelId, model, version } = loaded;
     const keyId = caller.keyId;
-    if (loaded.task === 'binary') {
+    if (loaded.task === 'multiclass') {
+      const predictions = response.predictions as MulticlassPrediction[];
+      for (let i = 0; i < predictions.length; i++) {
+        const { id, label, probabilities } = predictions[i]!;
+        records[i] = {
+          id,
+          modelId,
+          model,
+          version,
+          sourceJson: sourceRows ? jsonForPostgres(sourceRows[i]) : null,
+          featuresJson: jsonForPostgres(clean[i]),
+          outputJson: jsonForPostgres({ label, probabilities }),
+          score: monitoredScore('multiclass', predictions[i]!),
+          latencyMs,
+          createdAt,
+          keyId,
+        };
+      }
+    } else if (loaded.task === 'binary') {
       const predictions = response.predictions as BinaryPrediction[];
       for (let i = 0; i < predictions.length; i++) {
         const { id, label, probability } = predictions[i]!;

@@ -116,7 +116,7 @@ describe('POST /v1/runs', () => {
   it.each([
     [{ extra: 1 }, 'body/extra'],
     [{ model: 'Bad Name!' }, 'body/model'],
-    [{ task: 'multiclass' }, 'body/task'],
+    [{ task: 'ranking' }, 'body/task'],
     [{ policy: { approvalTimeout: 'soon' } }, 'body/policy/approvalTimeout'],
     [{ gates: { auc: { minimum: 0.8 } } }, 'body/gates/auc/minimum'],
     [{ features: ['delayed'] }, 'body/features'],

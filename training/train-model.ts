@@ -8,7 +8,7 @@ import { loadTrainingData, selectRows, TrainingDataError } from '../data/trainin
 import { KeelError } from '../errors/keel-error.js';
 import { defaultGbdtParams, resolveGbdtParams } from '../ml/gbdt/index.js';
 import { defaultLinearParams, resolveLinearParams, type LinearParams } from '../ml/linear/index.js';
-import type { TrainResult } from '../ml/model.js';
+import type { Model, TrainResult } from '../ml/model.js';
 import { exportModelToOnnx } from '../ml/onnx/index.js';
 import type { TrainModelInput, TrainModelResult } from '../workflows/contracts/pipeline-activities.js';
 import { fitLinear } from './fit-linear.js';
@@ -83,6 +83,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
         task: input.task,
         features: data.features,
         seed: input.seed,
+        ...(input.task === 'multiclass' ? { numClass: data.labelClasses!.length } : {}),
       }),
     );
     params = { ...gbdtParams };
@@ -104,6 +105,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
         ...checkedTrainerParams(input.trainer.params, Object.keys(defaultLinearParams)),
         task: input.task,
         features: data.features,
+        ...(input.task === 'multiclass' ? { numClass: data.labelClasses!.length } : {}),
       }),
     );
     params = { ...linearParams };
@@ -124,6 +126,8 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
     throw new TrainingDataError(`unknown trainer kind ${JSON.stringify((input.trainer as { kind: unknown }).kind)}`);
   }
   if (data.labelClasses !== null) params.labelClasses = data.labelClasses;
+  // The trainers code classes 0..K-1; the model (and its ONNX graph) answers in the target's own values.
+  if (input.task === 'multiclass') nameClasses(trained.model, data.labelClasses!);
   // Stored with the version: a later run's evaluation applies it to its holdout to count rows this model trained on.
   params.split = split.resolved;
 
@@ -162,6 +166,11 @@ function everySecond<A extends unknown[]>(clock: () => number, report: (...args:
     last = clock();
     report(...args);
   };
+}
+
+function nameClasses(model: Model, classes: string[]): void {
+  if (model.kind === 'gbdt') model.classes = [...classes];
+  else if (model.multiclass !== undefined) model.multiclass.classes = [...classes];
 }
 
 /** A snapshot or model the store cannot give back cannot be trained on: TRAINING_FAILED, like bad data. */

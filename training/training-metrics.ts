@@ -1,12 +1,14 @@
-// The metrics a trained model reports: train/valid loss at the best iteration, and AUC for a binary model.
+// The metrics a trained model reports: train/valid loss at the best iteration, AUC for a binary model, accuracy for
+// a multiclass one.
 import type { ColumnarDataset } from '../ml/dataset.js';
 import { predictGbdt } from '../ml/gbdt/index.js';
 import { predictLinear } from '../ml/linear/index.js';
-import { rocAuc } from '../ml/metrics/index.js';
-import type { Model, TrainResult } from '../ml/model.js';
+import { predictedClasses, rocAuc } from '../ml/metrics/index.js';
+import { modelClasses, type Model, type TrainResult } from '../ml/model.js';
 
 export function metricsAtBest(trained: TrainResult, train: ColumnarDataset, valid: ColumnarDataset | undefined): Record<string, number> {
-  const name = trained.metricName === 'logloss' ? 'Logloss' : trained.metricName === 'rmse' ? 'Rmse' : trained.metricName;
+  const names: Record<string, string> = { logloss: 'Logloss', multi_logloss: 'MultiLogloss', rmse: 'Rmse' };
+  const name = names[trained.metricName] ?? trained.metricName;
   // The metrics of the model as returned: at its last kept iteration.
   const at = trained.iterations?.kept ?? trained.bestIteration;
   const point = trained.curve.find((p) => p.iteration === at) ?? trained.curve[trained.curve.length - 1];
@@ -27,6 +29,17 @@ export function metricsAtBest(trained: TrainResult, train: ColumnarDataset, vali
       const validAuc = auc(valid);
       if (Number.isFinite(validAuc)) metrics.validAuc = validAuc;
     }
+  }
+  if (trained.model.task === 'multiclass') {
+    const classCount = modelClasses(trained.model)!.length;
+    const accuracy = (data: ColumnarDataset) => {
+      const top = predictedClasses(predict(trained.model, data), classCount);
+      let hits = 0;
+      for (let r = 0; r < top.length; r++) if (top[r] === data.label![r]) hits++;
+      return hits / top.length;
+    };
+    metrics.trainAccuracy = accuracy(train);
+    if (valid !== undefined) metrics.validAccuracy = accuracy(valid);
   }
   return metrics;
 }

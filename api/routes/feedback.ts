@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { getModelByName } from '../../db/repositories/models.js';
 import { KeelError } from '../../errors/keel-error.js';
-import { parseFeedbackItems, recordFeedback, recordFeedbackFromDataset } from '../../serving/feedback.js';
+import { parseFeedbackItems, recordFeedback, recordFeedbackFromDataset, type FeedbackTask } from '../../serving/feedback.js';
 import { ModelName } from '../../workflows/contracts/run-spec.js';
 import { ErrorRef } from '../schemas.js';
 import type { ModelRoutePlugin } from './models.js';
@@ -63,7 +63,7 @@ const feedbackRoutes: ModelRoutePlugin = async (app, { db, serving, config }) =>
       const { body } = request;
       const model = await getModelByName(db, request.params.name);
       if (!model) throw new KeelError('MODEL_NOT_FOUND', `model "${request.params.name}" does not exist`, { model: request.params.name });
-      const target = { modelId: model.id, task: model.task as 'binary' | 'regression' };
+      const target = { modelId: model.id, task: model.task as FeedbackTask };
       const overwrite = body.overwrite ?? false;
       const { predictionLog } = await serving.get();
       if (body.items !== undefined) {

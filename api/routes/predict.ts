@@ -43,6 +43,13 @@ export const PredictResult = Type.Object({
   predictions: Type.Union([
     Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }), label: Type.Integer(), probability: Type.Number() })),
     Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }), value: Type.Number() })),
+    Type.Array(
+      Type.Object({
+        id: Type.String({ format: 'uuid' }),
+        label: Type.String({ description: 'The most probable class' }),
+        probabilities: Type.Record(Type.String(), Type.Number(), { description: 'Every class of the model → its probability' }),
+      }),
+    ),
   ]),
 });
 

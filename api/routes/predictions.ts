@@ -16,8 +16,8 @@ const LoggedPrediction = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   features: Type.Unknown({ description: 'The feature row the model scored (absent features as explicit nulls).' }),
   source: Type.Union([Type.Unknown(), Type.Null()], { description: 'The request row in source shape, if the caller sent one.' }),
-  output: Type.Unknown({ description: '{ label, probability } (binary) or { value } (regression), as answered.' }),
-  score: Type.Number({ description: 'The probability (binary) or the value (regression).' }),
+  output: Type.Unknown({ description: '{ label, probability } (binary), { label, probabilities } (multiclass) or { value } (regression), as answered.' }),
+  score: Type.Number({ description: 'The probability (binary), the top class\'s probability (multiclass) or the value (regression).' }),
   latencyMs: Type.Number({ description: 'The scoring time of the request the row came in (feature SQL and onnxruntime); every row of a request carries it.' }),
   keyId: Type.Union([Type.String(), Type.Null()], { description: "The caller's API key id." }),
 });

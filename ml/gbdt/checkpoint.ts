@@ -15,9 +15,11 @@ export interface GbdtCheckpoint {
   trainRowCount: number;
   validRowCount: number;
   baseScore: number;
+  /** Multiclass only: the per-class init scores. */
+  baseScores?: number[];
   /** Trees built so far (raw thresholds); scores are recomputed from them on resume. */
   trees: Tree[];
-  /** Number of completed iterations (= trees.length). */
+  /** Number of completed iterations (= trees.length, or trees.length / numClass for multiclass). */
   iteration: number;
   /** State of the bagging/feature-sampling PRNG after `iteration` iterations. */
   rngState: number;
@@ -38,5 +40,6 @@ export function assertResumable(cp: GbdtCheckpoint, params: GbdtParams, trainRow
       `checkpoint was taken on ${cp.trainRowCount} training / ${cp.validRowCount} validation rows, got ${trainRowCount} / ${validRowCount}`,
     );
   }
-  if (cp.trees.length !== cp.iteration) throw new Error('checkpoint is inconsistent: trees.length !== iteration');
+  const treesPerIteration = params.task === 'multiclass' ? params.numClass! : 1;
+  if (cp.trees.length !== cp.iteration * treesPerIteration) throw new Error('checkpoint is inconsistent: trees.length !== iteration × trees per iteration');
 }

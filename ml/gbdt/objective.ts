@@ -54,11 +54,10 @@ export function computeGradients(task: Task, score: Float64Array, label: Float64
   return n === 0 ? NaN : Math.sqrt(sum / n);
 }
 
-export function metricName(task: Task): 'logloss' | 'rmse' {
-  return task === 'binary' ? 'logloss' : 'rmse';
+export function metricName(task: Task): 'logloss' | 'multi_logloss' | 'rmse' {
+  return task === 'binary' ? 'logloss' : task === 'multiclass' ? 'multi_logloss' : 'rmse';
 }
 
-/** Mean log loss (binary) or RMSE (regression) of raw scores; lower is better for both. */
 /** Mean log loss (binary) or RMSE (regression) of raw scores; lower is better for both. */
 export function evaluateMetric(task: Task, score: Float64Array, label: Float64Array): number {
   const n = score.length;

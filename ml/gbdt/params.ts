@@ -1,6 +1,6 @@
 // Training parameters of the GBDT trainer. Names and defaults follow LightGBM so results compare.
 
-import type { Task } from '../model.js';
+import { MAX_CLASSES, MIN_CLASSES, type Task } from '../model.js';
 
 export interface GbdtParams {
   task: Task;
@@ -41,6 +41,8 @@ export interface GbdtParams {
   maxCatThreshold: number;
   maxCatToOnehot: number;
   minDataPerGroup: number;
+  /** Multiclass only (3–1000): the number of classes, label codes 0..numClass-1. Set by the pipeline, not by a spec. */
+  numClass?: number;
 }
 
 export const defaultGbdtParams: Omit<GbdtParams, 'task'> = {
@@ -76,7 +78,14 @@ export function resolveGbdtParams(input: GbdtParamsInput): GbdtParams {
   const fail = (name: string, why: string): never => {
     throw new RangeError(`invalid GBDT parameter ${name}=${String((p as unknown as Record<string, unknown>)[name])}: ${why}`);
   };
-  if (p.task !== 'binary' && p.task !== 'regression') fail('task', "must be 'binary' or 'regression'");
+  if (p.task !== 'binary' && p.task !== 'regression' && p.task !== 'multiclass') fail('task', "must be 'binary', 'multiclass' or 'regression'");
+  if (p.task === 'multiclass') {
+    if (!Number.isInteger(p.numClass) || p.numClass! < MIN_CLASSES || p.numClass! > MAX_CLASSES) {
+      fail('numClass', `must be an integer in [${MIN_CLASSES}, ${MAX_CLASSES}] for a multiclass task`);
+    }
+  } else if (p.numClass !== undefined) {
+    fail('numClass', `applies to the multiclass task only, not ${p.task}`);
+  }
   if (!Number.isInteger(p.numIterations) || p.numIterations < 1) fail('numIterations', 'must be an integer >= 1');
   if (!(p.learningRate > 0)) fail('learningRate', 'must be > 0');
   if (!Number.isInteger(p.numLeaves) || p.numLeaves < 2) fail('numLeaves', 'must be an integer >= 2');

@@ -4,15 +4,24 @@
 
 import { isNumericColumn, type ColumnarDataset } from '../dataset.js';
 import type { GbdtModel, RawRow, Tree } from '../model.js';
+import { softmaxRows } from '../softmax.js';
 
 export type PredictInput = RawRow[] | ColumnarDataset;
 
-/** Raw scores: baseScore plus the sum of tree values (log-odds for binary, the prediction for regression). */
+/**
+ * Raw scores: baseScore plus the sum of tree values (log-odds for binary, the prediction for regression). For a
+ * multiclass model, row-major rows × K: score[row * K + k] = baseScores[k] + the trees of class k.
+ */
 export function predictGbdtRaw(model: GbdtModel, input: PredictInput): Float64Array {
   const encoded = encodeFeatures(model, input);
   const n = encoded.rowCount;
-  const score = new Float64Array(n).fill(model.baseScore);
-  for (const tree of model.trees) {
+  const classCount = model.task === 'multiclass' ? multiclassBaseScores(model).length : 1;
+  const score = new Float64Array(n * classCount);
+  if (classCount === 1) score.fill(model.baseScore);
+  else for (let r = 0; r < n; r++) score.set(multiclassBaseScores(model), r * classCount);
+  for (let t = 0; t < model.trees.length; t++) {
+    const tree = model.trees[t];
+    const k = t % classCount;
     const inSet = categoryMembership(model, tree);
     for (let r = 0; r < n; r++) {
       let node = 0;
@@ -25,19 +34,29 @@ export function predictGbdtRaw(model: GbdtModel, input: PredictInput): Float64Ar
         else goLeft = x <= tree.threshold[node];
         node = goLeft ? tree.left[node] : tree.right[node];
       }
-      score[r] += tree.value[node];
+      score[r * classCount + k] += tree.value[node];
     }
   }
   return score;
 }
 
-/** Probabilities of the positive class (binary) or predicted values (regression). */
+/**
+ * Probabilities of the positive class (binary), predicted values (regression), or class probabilities (multiclass:
+ * row-major rows × K, in the order of model.classes, the softmax of the raw scores).
+ */
 export function predictGbdt(model: GbdtModel, input: PredictInput): Float64Array {
   const score = predictGbdtRaw(model, input);
   if (model.task === 'binary') {
     for (let i = 0; i < score.length; i++) score[i] = 1 / (1 + Math.exp(-score[i]));
+  } else if (model.task === 'multiclass') {
+    softmaxRows(score, multiclassBaseScores(model).length);
   }
   return score;
+}
+
+function multiclassBaseScores(model: GbdtModel): number[] {
+  if (model.baseScores === undefined || model.baseScores.length < 3) throw new Error('multiclass GBDT model has no per-class base scores');
+  return model.baseScores;
 }
 
 interface EncodedFeatures {

@@ -95,3 +95,35 @@ describe('determinism and resumable training', () => {
     expect(result.curve.every((c) => c.validMetric === null)).toBe(true);
   });
 });
+
+describe('determinism and resumable training of a multiclass model', () => {
+  // The binary data's label turned into 3 classes by the same signal: 0 (low a), 1, 2 (high a).
+  const binary = synthetic(2400, 4);
+  const a = binary.columns.a as Float64Array;
+  const data: ColumnarDataset = { ...binary, label: Float64Array.from(a, (v, i) => (v < 3 ? 0 : v < 7 ? 1 + binary.label![i] : 2)) };
+  const multiclass: GbdtParamsInput = { ...params, task: 'multiclass', numClass: 3, numIterations: 20 };
+
+  it('when resumed from a JSON checkpoint (bagging and feature sampling on), then the result is byte-identical to an uninterrupted run', async () => {
+    const uninterrupted = await trainGbdt(data, multiclass);
+    expect(uninterrupted.model.trees).toHaveLength(3 * uninterrupted.iterations!.kept);
+    let stored = '';
+    await trainGbdt(data, multiclass, {
+      onIteration: (p) => {
+        if (p.iteration === 9) stored = JSON.stringify(p.checkpoint());
+      },
+    });
+    const checkpoint = JSON.parse(stored) as GbdtCheckpoint;
+    expect(checkpoint).toMatchObject({ iteration: 9 });
+    expect(checkpoint.trees).toHaveLength(27);
+    expect(checkpoint.baseScores).toHaveLength(3);
+    const resumed = await trainGbdt(data, multiclass, { resumeFrom: checkpoint });
+    expect(JSON.stringify(resumed)).toBe(JSON.stringify(uninterrupted));
+  });
+
+  it('when early stopping triggers, then whole iterations (K trees each) are dropped after the best one', async () => {
+    const result = await trainGbdt(data, { ...multiclass, numIterations: 200, numLeaves: 63, minDataInLeaf: 2, learningRate: 0.8, earlyStoppingRounds: 4 });
+    expect(result.bestIteration).toBeLessThan(200);
+    expect(result.model.trees).toHaveLength(3 * result.bestIteration);
+    expect(result.metricName).toBe('multi_logloss');
+  });
+});

@@ -1,7 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sliceDataset, type ColumnarDataset } from '../dataset.js';
-import { rmse, rocAuc } from '../metrics/index.js';
+import { multiclassMetrics, rmse, rocAuc } from '../metrics/index.js';
 import { predictGbdt, trainGbdt } from './index.js';
 
 // 1461 days of Seattle weather; the first 80% (by date) train, the rest test.
@@ -53,5 +53,22 @@ describe('trainGbdt on seattle-weather.csv', () => {
     expect(result.curve.at(-1)!.trainMetric).toBeLessThan(result.curve[0].trainMetric);
     const auc = rocAuc(test.label!, predictGbdt(result.model, test));
     expect(auc).toBeGreaterThan(0.88);
+  });
+
+  it('when classifying the 5 weather classes with default parameters, then test log loss is within 5% of LightGBM 4.6.0 defaults', async () => {
+    // LightGBM 4.6.0 (Python), objective='multiclass', num_class=5, defaults otherwise (100 rounds, 31 leaves,
+    // learning rate 0.1, min_data_in_leaf 20), deterministic=True, on the same rows and split (first 80% by date;
+    // precipitation, temp_min, wind, month): test multi_logloss 0.71896, accuracy 0.8498; the class prior's log loss is 1.0959.
+    const classes = ['drizzle', 'fog', 'rain', 'snow', 'sun'];
+    const weather = data.columns.weather as (string | null)[];
+    const code = Float64Array.from(weather, (w) => classes.indexOf(w!));
+    const { train, test } = split(code, ['precipitation', 'temp_min', 'wind', 'month']);
+    const result = await trainGbdt(train, { task: 'multiclass', numClass: 5 });
+    expect(result.metricName).toBe('multi_logloss');
+    expect(result.model.trees).toHaveLength(500);
+    const m = multiclassMetrics(test.label!, predictGbdt(result.model, test), classes);
+    expect(m.logLoss).toBeLessThan(0.71896 * 1.05);
+    expect(m.accuracy).toBeGreaterThan(0.8);
+    expect(m.confusion.flat().reduce((a, b) => a + b, 0)).toBe(test.rowCount);
   });
 });

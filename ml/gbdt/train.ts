@@ -6,6 +6,7 @@ import type { GbdtModel, TrainResult, TrainingCurvePoint, Tree } from '../model.
 import { binDataset, buildBinMappers, mapperToFeature, type BinMapper, type BinnedMatrix } from './binning.js';
 import { assertResumable, GBDT_CHECKPOINT_FORMAT, type GbdtCheckpoint } from './checkpoint.js';
 import { histogramLayout } from './histogram.js';
+import { classNeedsTrees, classShares, computeSoftmaxGradients, multiclassInitialScores, multiclassLogLossOfScores } from './multiclass-objective.js';
 import { computeGradients, evaluateMetric, initialScore, metricName } from './objective.js';
 import { resolveGbdtParams, type GbdtParams, type GbdtParamsInput } from './params.js';
 import { Mulberry32 } from './prng.js';
@@ -69,7 +70,12 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
   const learner = new TreeLearner(trainBins, layout, mappers.map((m) => m.kind === 'categorical'), params);
 
   const task = params.task;
-  const baseScore = resume?.baseScore ?? initialScore(task, trainLabel);
+  // Trees per iteration: one per class for multiclass (class-major scores, score[k * rows + row]), else one.
+  const classCount = task === 'multiclass' ? params.numClass! : 1;
+  const multiclass = classCount > 1;
+  const baseScores = multiclass ? (resume?.baseScores ?? multiclassInitialScores(trainLabel, classCount)) : null;
+  const baseScore = multiclass ? 0 : (resume?.baseScore ?? initialScore(task, trainLabel));
+  const trainedClasses = multiclass ? classShares(trainLabel, classCount).map(classNeedsTrees) : [true];
   const trees: Tree[] = resume ? resume.trees.map(cloneTree) : [];
   const curve: TrainingCurvePoint[] = resume ? resume.curve.map((c) => ({ ...c })) : [];
   const rng = new Mulberry32(params.seed);
@@ -78,16 +84,24 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
   let bestMetric = resume?.bestMetric ?? null;
 
   const n = train.rowCount;
-  const trainScore = new Float64Array(n).fill(baseScore);
-  const validScore = new Float64Array(valid?.rowCount ?? 0).fill(baseScore);
-  for (const tree of trees) {
-    const masks = rawTreeLeftMasks(tree, mappers);
-    addTreeToScores(tree, masks, trainBins, trainScore);
-    if (validBins) addTreeToScores(tree, masks, validBins, validScore);
+  const validRows = valid?.rowCount ?? 0;
+  const trainScore = new Float64Array(n * classCount);
+  const validScore = new Float64Array(validRows * classCount);
+  for (let k = 0; k < classCount; k++) {
+    const start = baseScores === null ? baseScore : baseScores[k];
+    trainScore.fill(start, k * n, (k + 1) * n);
+    validScore.fill(start, k * validRows, (k + 1) * validRows);
   }
+  /** Class k's block of a class-major score array. */
+  const block = (score: Float64Array, rows: number, k: number) => (multiclass ? score.subarray(k * rows, (k + 1) * rows) : score);
+  trees.forEach((tree, t) => {
+    const masks = rawTreeLeftMasks(tree, mappers);
+    addTreeToScores(tree, masks, trainBins, block(trainScore, n, t % classCount));
+    if (validBins) addTreeToScores(tree, masks, validBins, block(validScore, validRows, t % classCount));
+  });
 
-  const grad = new Float64Array(n);
-  const hess = new Float64Array(n);
+  const grad = new Float64Array(n * classCount);
+  const hess = new Float64Array(n * classCount);
   const allRows = Int32Array.from({ length: n }, (_, i) => i);
   const inBag = params.baggingFraction < 1 ? new Int32Array(n) : allRows;
   const outOfBag = params.baggingFraction < 1 ? new Int32Array(n) : new Int32Array(0);
@@ -101,8 +115,9 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     trainRowCount: n,
     validRowCount: valid?.rowCount ?? 0,
     baseScore,
+    ...(baseScores === null ? {} : { baseScores: [...baseScores] }),
     trees: trees.map(cloneTree),
-    iteration: trees.length,
+    iteration: trees.length / classCount,
     rngState: rng.getState(),
     curve: curve.map((c) => ({ ...c })),
     bestIteration,
@@ -110,8 +125,12 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
   });
 
   let sinceBest = curve.length - bestIteration;
-  computeGradients(task, trainScore, trainLabel, grad, hess);
-  for (let iter = trees.length; iter < params.numIterations; iter++) {
+  const gradients = (): number =>
+    multiclass ? computeSoftmaxGradients(classCount, trainScore, trainLabel, grad, hess) : computeGradients(task, trainScore, trainLabel, grad, hess);
+  const validMetricOf = (label: Float64Array): number =>
+    multiclass ? multiclassLogLossOfScores(classCount, validScore, label) : evaluateMetric(task, validScore, label);
+  gradients();
+  for (let iter = trees.length / classCount; iter < params.numIterations; iter++) {
     if (options.shouldStop?.() === true) throw new GbdtTrainingCancelled(snapshot());
     if (validBins && params.earlyStoppingRounds > 0 && sinceBest >= params.earlyStoppingRounds) break;
 
@@ -125,43 +144,49 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
         else outOfBag[outOfBagCount++] = r;
       }
     }
-    sampleFeatures(usedFeature, params.featureFraction, rng);
-
-    const grown = learner.grow(grad, hess, inBag, inBagCount, usedFeature);
-    const tree = grown.tree;
-    for (let node = 0; node < tree.feature.length; node++) {
-      const f = tree.feature[node];
-      if (f >= 0 && tree.categorySets[node] === null) {
-        tree.threshold[node] = (mappers[f] as Extract<BinMapper, { kind: 'numeric' }>).upperEdges[tree.threshold[node] - 1];
+    for (let k = 0; k < classCount; k++) {
+      sampleFeatures(usedFeature, params.featureFraction, rng);
+      if (!trainedClasses[k]) {
+        trees.push(constantTree(0));
+        continue;
       }
-    }
-    trees.push(tree);
-
-    const rows = learner.rows;
-    if (inBagCount === n) {
-      // Scatter leaf ids into a small array (cache-resident), then update scores in row order: much cheaper
-      // than scattering the 8-byte score adds themselves. The same single add per row.
-      for (let l = 0; l < grown.leafCount; l++) {
-        const end = grown.leafBegin[l] + grown.leafSize[l];
-        for (let i = grown.leafBegin[l]; i < end; i++) leafOfRow[rows[i]] = l;
+      const classTrainScore = block(trainScore, n, k);
+      const grown = learner.grow(block(grad, n, k), block(hess, n, k), inBag, inBagCount, usedFeature);
+      const tree = grown.tree;
+      for (let node = 0; node < tree.feature.length; node++) {
+        const f = tree.feature[node];
+        if (f >= 0 && tree.categorySets[node] === null) {
+          tree.threshold[node] = (mappers[f] as Extract<BinMapper, { kind: 'numeric' }>).upperEdges[tree.threshold[node] - 1];
+        }
       }
-      const leafValue = grown.leafValue;
-      for (let r = 0; r < n; r++) trainScore[r] += leafValue[leafOfRow[r]];
-    } else {
-      for (let l = 0; l < grown.leafCount; l++) {
-        const v = grown.leafValue[l];
-        const end = grown.leafBegin[l] + grown.leafSize[l];
-        for (let i = grown.leafBegin[l]; i < end; i++) trainScore[rows[i]] += v;
-      }
-    }
-    for (let i = 0; i < outOfBagCount; i++) {
-      const r = outOfBag[i];
-      trainScore[r] += tree.value[leafNodeOfBinnedRow(tree, grown.leftMasks, trainBins, r)];
-    }
-    if (validBins) addTreeToScores(tree, grown.leftMasks, validBins, validScore);
+      trees.push(tree);
 
-    const trainMetric = computeGradients(task, trainScore, trainLabel, grad, hess);
-    const validMetric = validLabel === null ? null : evaluateMetric(task, validScore, validLabel);
+      const rows = learner.rows;
+      if (inBagCount === n) {
+        // Scatter leaf ids into a small array (cache-resident), then update scores in row order: much cheaper
+        // than scattering the 8-byte score adds themselves. The same single add per row.
+        for (let l = 0; l < grown.leafCount; l++) {
+          const end = grown.leafBegin[l] + grown.leafSize[l];
+          for (let i = grown.leafBegin[l]; i < end; i++) leafOfRow[rows[i]] = l;
+        }
+        const leafValue = grown.leafValue;
+        for (let r = 0; r < n; r++) classTrainScore[r] += leafValue[leafOfRow[r]];
+      } else {
+        for (let l = 0; l < grown.leafCount; l++) {
+          const v = grown.leafValue[l];
+          const end = grown.leafBegin[l] + grown.leafSize[l];
+          for (let i = grown.leafBegin[l]; i < end; i++) classTrainScore[rows[i]] += v;
+        }
+      }
+      for (let i = 0; i < outOfBagCount; i++) {
+        const r = outOfBag[i];
+        classTrainScore[r] += tree.value[leafNodeOfBinnedRow(tree, grown.leftMasks, trainBins, r)];
+      }
+      if (validBins) addTreeToScores(tree, grown.leftMasks, validBins, block(validScore, validRows, k));
+    }
+
+    const trainMetric = gradients();
+    const validMetric = validLabel === null ? null : validMetricOf(validLabel);
     const iteration = iter + 1;
     curve.push({ iteration, trainMetric, validMetric });
     if (validMetric === null) {
@@ -182,8 +207,8 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
   }
 
   // Truncating to the best validation iteration is early stopping's job: without it every requested tree stays.
-  const keptCount = validBins !== null && params.earlyStoppingRounds > 0 ? bestIteration : trees.length;
-  const kept = trees.slice(0, keptCount);
+  const keptIterations = validBins !== null && params.earlyStoppingRounds > 0 ? bestIteration : trees.length / classCount;
+  const kept = trees.slice(0, keptIterations * classCount);
   const importance: Record<string, number> = Object.fromEntries(features.map((f) => [f, 0]));
   for (const tree of kept) {
     for (let node = 0; node < tree.feature.length; node++) {
@@ -191,7 +216,12 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     }
   }
   const model: GbdtModel = { kind: 'gbdt', task, features: mappers.map(mapperToFeature), baseScore, trees: kept };
-  const iterations = { requested: params.numIterations, trained: trees.length, kept: kept.length };
+  if (baseScores !== null) {
+    // Class codes until the caller names them (the pipeline stores the target's values here).
+    model.classes = Array.from({ length: classCount }, (_, k) => String(k));
+    model.baseScores = [...baseScores];
+  }
+  const iterations = { requested: params.numIterations, trained: trees.length / classCount, kept: keptIterations };
   return { model, importance, curve, bestIteration, iterations, metricName: metricName(task) };
 }
 
@@ -202,6 +232,9 @@ function requireLabel(d: ColumnarDataset, params: GbdtParams, what: string): Flo
     const y = label[i];
     if (!Number.isFinite(y)) throw new RangeError(`${what} label at row ${i} is not a finite number`);
     if (params.task === 'binary' && y !== 0 && y !== 1) throw new RangeError(`${what} label at row ${i} is ${y}; binary labels must be 0 or 1`);
+    if (params.task === 'multiclass' && !(Number.isInteger(y) && y >= 0 && y < params.numClass!)) {
+      throw new RangeError(`${what} label at row ${i} is ${y}; multiclass labels must be class codes 0..${params.numClass! - 1}`);
+    }
   }
   return label;
 }
@@ -246,6 +279,11 @@ function addTreeToScores(tree: Tree, masks: (Uint8Array | null)[], data: BinnedM
   for (let r = 0; r < data.rowCount; r++) {
     score[r] += tree.value[leafNodeOfBinnedRow(tree, masks, data, r)];
   }
+}
+
+/** A single-leaf tree: what a class without training rows gets each iteration (LightGBM does the same). */
+function constantTree(value: number): Tree {
+  return { feature: [-1], threshold: [0], categorySets: [null], missingLeft: [false], left: [-1], right: [-1], value: [value], gain: [0] };
 }
 
 function cloneTree(t: Tree): Tree {

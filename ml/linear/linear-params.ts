@@ -1,5 +1,5 @@
 // Training parameters of the logistic / ridge trainer.
-import type { Task } from '../model.js';
+import { MAX_CLASSES, MIN_CLASSES, type Task } from '../model.js';
 
 export interface LinearParams {
   task: Task;
@@ -18,6 +18,8 @@ export interface LinearParams {
   maxCategoriesPerFeature: number;
   /** Categories seen fewer times than this in training are dropped (encoded as all zeros, like unseen ones). */
   minDataPerCategory: number;
+  /** Multiclass only (3–1000): the number of classes, label codes 0..numClass-1. Set by the pipeline, not by a spec. */
+  numClass?: number;
 }
 
 export const defaultLinearParams: Omit<LinearParams, 'task'> = {
@@ -37,7 +39,14 @@ export function resolveLinearParams(input: LinearParamsInput): LinearParams {
   const fail = (name: keyof LinearParams, why: string): never => {
     throw new RangeError(`invalid linear parameter ${name}=${String(p[name])}: ${why}`);
   };
-  if (p.task !== 'binary' && p.task !== 'regression') fail('task', "must be 'binary' or 'regression'");
+  if (p.task !== 'binary' && p.task !== 'regression' && p.task !== 'multiclass') fail('task', "must be 'binary', 'multiclass' or 'regression'");
+  if (p.task === 'multiclass') {
+    if (!Number.isInteger(p.numClass) || p.numClass! < MIN_CLASSES || p.numClass! > MAX_CLASSES) {
+      fail('numClass', `must be an integer in [${MIN_CLASSES}, ${MAX_CLASSES}] for a multiclass task`);
+    }
+  } else if (p.numClass !== undefined) {
+    fail('numClass', `applies to the multiclass task only, not ${p.task}`);
+  }
   if (!(p.l2 >= 0) || !Number.isFinite(p.l2)) fail('l2', 'must be a finite number >= 0');
   if (!Number.isInteger(p.maxIterations) || p.maxIterations < 1) fail('maxIterations', 'must be an integer >= 1');
   if (!(p.tolerance > 0)) fail('tolerance', 'must be > 0');

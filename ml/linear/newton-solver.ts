@@ -9,6 +9,11 @@ export interface NewtonOptions {
   l2: number;
   maxIterations: number;
   tolerance: number;
+  /**
+   * A fixed per-row term added to the linear predictor (logistic only): with log Σ_{j≠k} e^{z_j} it turns the
+   * logistic fit into the exact block update of class k of a multinomial model.
+   */
+  offset?: Float64Array;
   /** Called with the parameters after the initial guess (iteration 0) and after every Newton step. */
   onIteration?: (iteration: number, beta: Float64Array, linearPredictor: Float64Array) => void;
 }
@@ -233,6 +238,7 @@ export function fitNewton(design: LinearDesign, y: Float64Array, initial: Float6
   const direction = new Float64Array(n);
   const trialZ = new Float64Array(n);
   multiply(design, beta, z);
+  if (options.offset !== undefined) for (let i = 0; i < n; i++) z[i] += options.offset[i];
   options.onIteration?.(0, beta, z);
   let current = objective(family, y, z, beta, l2, interceptIndex);
   for (let iteration = 1; iteration <= options.maxIterations; iteration++) {
@@ -280,4 +286,4 @@ export function fitNewton(design: LinearDesign, y: Float64Array, initial: Float6
   return { beta, iterations: options.maxIterations, converged: false };
 }
 
-export { logistic };
+export { logistic, multiply as linearPredictor };

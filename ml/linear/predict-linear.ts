@@ -1,6 +1,7 @@
 // Scores raw rows or columns with a LinearModel exactly as model.ts specifies (the ONNX graph's reference).
 import type { ColumnarDataset } from '../dataset.js';
 import type { LinearModel, RawRow } from '../model.js';
+import { softmaxRows } from '../softmax.js';
 
 function sigmoid(z: number): number {
   return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
@@ -48,9 +49,26 @@ export function linearRawScores(model: LinearModel, input: Input): Float64Array 
   return scores;
 }
 
-/** Positive-class probability (binary) or predicted value (regression) per row. */
+/**
+ * Positive-class probability (binary) or predicted value (regression) per row; for a multiclass model the class
+ * probabilities, row-major rows × K (the softmax of each class's raw score).
+ */
 export function predictLinear(model: LinearModel, input: Input): Float64Array {
+  if (model.task === 'multiclass') return multinomialProbabilities(model, input);
   const scores = linearRawScores(model, input);
   if (model.task === 'binary') for (let i = 0; i < scores.length; i++) scores[i] = sigmoid(scores[i]);
   return scores;
+}
+
+/** Class k's scores are those of the binary-shaped model with class k's weights and intercept. */
+function multinomialProbabilities(model: LinearModel, input: Input): Float64Array {
+  const multiclass = model.multiclass;
+  if (multiclass === undefined) throw new Error('multiclass linear model has no per-class weights');
+  const classCount = multiclass.classes.length;
+  const perClass = multiclass.weights.map((weights, k) => linearRawScores({ ...model, weights, intercept: multiclass.intercepts[k] }, input));
+  const n = perClass[0]?.length ?? 0;
+  const out = new Float64Array(n * classCount);
+  for (let r = 0; r < n; r++) for (let k = 0; k < classCount; k++) out[r * classCount + k] = perClass[k][r];
+  softmaxRows(out, classCount);
+  return out;
 }

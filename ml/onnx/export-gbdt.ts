@@ -8,7 +8,7 @@ import { MISSING_CATEGORY } from './missing-category.js';
 const BRANCH_LEQ = 0;
 const BRANCH_MEMBER = 6;
 
-interface EnsembleArrays {
+export interface EnsembleArrays {
   featureIds: number[];
   modes: number[];
   splits: number[];
@@ -24,7 +24,7 @@ interface EnsembleArrays {
   constantScore: number;
 }
 
-function appendTree(tree: Tree, treeIndex: number, featureKinds: ('numeric' | 'categorical')[], out: EnsembleArrays): void {
+export function appendTree(tree: Tree, treeIndex: number, featureKinds: ('numeric' | 'categorical')[], out: EnsembleArrays): void {
   const nodeCount = tree.feature.length;
   if (nodeCount === 0) throw new Error(`tree ${treeIndex} has no nodes`);
   if (tree.feature[0] === -1) {
@@ -93,6 +93,26 @@ function appendTree(tree: Tree, treeIndex: number, featureKinds: ('numeric' | 'c
  * graph inputs named in `inputNames` (model.features order). Returns the raw score's value name.
  */
 export function addGbdtRawScore(graph: GraphBuilder, model: GbdtModel, inputNames: string[]): string {
+  const matrix = addGbdtFeatureMatrix(graph, model, inputNames);
+
+  const arrays = emptyEnsembleArrays();
+  const kinds = model.features.map((f) => f.kind);
+  model.trees.forEach((tree, index) => appendTree(tree, index, kinds, arrays));
+
+  const base = graph.constant('base_score', doubleTensor([model.baseScore + arrays.constantScore], [1]));
+  const treeSum = graph.node('TreeEnsemble', [matrix], treeEnsembleAttributes(arrays, 1), { domain: ML_DOMAIN });
+  return graph.node('Add', [treeSum, base]);
+}
+
+export function emptyEnsembleArrays(): EnsembleArrays {
+  return {
+    featureIds: [], modes: [], splits: [], trueIds: [], trueLeafs: [], falseIds: [], falseLeafs: [],
+    missingTracksTrue: [], membership: [], treeRoots: [], leafWeights: [], constantScore: 0,
+  };
+}
+
+/** The features as one double [N, F] matrix: numerics as given, categoricals as their codes (NaN when unseen or missing). */
+export function addGbdtFeatureMatrix(graph: GraphBuilder, model: GbdtModel, inputNames: string[]): string {
   const columns = model.features.map((feature, index) => {
     const input = inputNames[index];
     const asFloat =
@@ -112,16 +132,14 @@ export function addGbdtRawScore(graph: GraphBuilder, model: GbdtModel, inputName
           );
     return graph.node('Cast', [asFloat], { to: { int: OnnxDataType.DOUBLE } });
   });
-  const matrix = columns.length === 1 ? columns[0] : graph.node('Concat', columns, { axis: { int: 1 } });
+  return columns.length === 1 ? columns[0] : graph.node('Concat', columns, { axis: { int: 1 } });
+}
 
-  const arrays: EnsembleArrays = {
-    featureIds: [], modes: [], splits: [], trueIds: [], trueLeafs: [], falseIds: [], falseLeafs: [],
-    missingTracksTrue: [], membership: [], treeRoots: [], leafWeights: [], constantScore: 0,
-  };
-  const kinds = model.features.map((f) => f.kind);
-  model.trees.forEach((tree, index) => appendTree(tree, index, kinds, arrays));
-
-  const base = graph.constant('base_score', doubleTensor([model.baseScore + arrays.constantScore], [1]));
+/**
+ * The TreeEnsemble attributes of the appended trees; `leafTargets` gives each leaf's target (all 0 when omitted).
+ * Without any tree (TreeEnsemble needs one), a stump whose two leaves are 0 leaves the sum unchanged.
+ */
+export function treeEnsembleAttributes(arrays: EnsembleArrays, targets: number, leafTargets?: number[]): Parameters<GraphBuilder['node']>[2] {
   if (arrays.treeRoots.length === 0) {
     // TreeEnsemble needs at least one tree: a stump whose two leaves are 0 leaves the sum unchanged.
     arrays.treeRoots.push(0);
@@ -134,10 +152,11 @@ export function addGbdtRawScore(graph: GraphBuilder, model: GbdtModel, inputName
     arrays.falseLeafs.push(1);
     arrays.missingTracksTrue.push(1);
     arrays.leafWeights.push(0, 0);
+    leafTargets?.push(0, 0);
   }
   const attributes: Parameters<GraphBuilder['node']>[2] = {
     aggregate_function: { int: 1 },
-    n_targets: { int: 1 },
+    n_targets: { int: targets },
     post_transform: { int: 0 },
     tree_roots: { ints: arrays.treeRoots },
     nodes_featureids: { ints: arrays.featureIds },
@@ -148,12 +167,11 @@ export function addGbdtRawScore(graph: GraphBuilder, model: GbdtModel, inputName
     nodes_falsenodeids: { ints: arrays.falseIds },
     nodes_falseleafs: { ints: arrays.falseLeafs },
     nodes_missing_value_tracks_true: { ints: arrays.missingTracksTrue },
-    leaf_targetids: { ints: arrays.leafWeights.map(() => 0) },
+    leaf_targetids: { ints: leafTargets ?? arrays.leafWeights.map(() => 0) },
     leaf_weights: { tensor: doubleTensor(arrays.leafWeights, [arrays.leafWeights.length]) },
   };
   if (arrays.membership.length > 0) {
     attributes.membership_values = { tensor: doubleTensor(arrays.membership, [arrays.membership.length]) };
   }
-  const treeSum = graph.node('TreeEnsemble', [matrix], attributes, { domain: ML_DOMAIN });
-  return graph.node('Add', [treeSum, base]);
+  return attributes;
 }

@@ -1,5 +1,6 @@
 // Turns a trained Keel model into ONNX bytes whose graph includes the preprocessing, so training and serving agree.
-import type { Feature, Model } from '../model.js';
+import { modelClasses, type Feature, type Model } from '../model.js';
+import { addGbdtClassScores, addLinearClassScores, addMulticlassOutputs } from './export-multiclass.js';
 import { addGbdtRawScore } from './export-gbdt.js';
 import { addLinearRawScore } from './export-linear.js';
 import { GraphBuilder, ML_DOMAIN, doubleTensor } from './graph-builder.js';
@@ -9,8 +10,11 @@ import { METADATA_KEYS, type OnnxFeatureSchema } from './onnx-metadata.js';
 export const ONNX_IR_VERSION = 10;
 export const ONNX_OPSET = 21;
 export const ONNX_ML_OPSET = 5;
-/** Graph output names: binary models give `label` (int64, 1 when p >= 0.5) and `probability`; regression gives `value`. */
-export const OUTPUT_NAMES = { label: 'label', probability: 'probability', value: 'value' } as const;
+/**
+ * Graph output names: binary models give `label` (int64, 1 when p >= 0.5) and `probability`; regression gives
+ * `value`; multiclass gives `label` (string, the most probable class) and `probabilities` (double [N, K]).
+ */
+export const OUTPUT_NAMES = { label: 'label', probability: 'probability', value: 'value', probabilities: 'probabilities' } as const;
 
 export interface OnnxExportMeta {
   snapshotSha256: string;
@@ -62,16 +66,22 @@ export function exportModelToOnnx(model: Model, meta: OnnxExportMeta): Uint8Arra
     graph.input(feature.input, feature.kind === 'numeric' ? OnnxDataType.DOUBLE : OnnxDataType.STRING, ['N', 1]);
   }
   const inputByName = new Map(schema.map((f) => [f.name, f.input]));
+  const inputOf = (name: string) => {
+    const input = inputByName.get(name);
+    if (input === undefined) throw new Error(`linear encoding uses "${name}", which is not among the model's features`);
+    return input;
+  };
+  const classes = modelClasses(model);
+  if (classes !== null) {
+    const classScores =
+      model.kind === 'gbdt' ? addGbdtClassScores(graph, model, schema.map((f) => f.input)) : addLinearClassScores(graph, model, inputOf);
+    addMulticlassOutputs(graph, classScores, classes, { label: OUTPUT_NAMES.label, probabilities: OUTPUT_NAMES.probabilities });
+  }
   const rawScore =
-    model.kind === 'gbdt'
-      ? addGbdtRawScore(graph, model, schema.map((f) => f.input))
-      : addLinearRawScore(graph, model, (name) => {
-          const input = inputByName.get(name);
-          if (input === undefined) throw new Error(`linear encoding uses "${name}", which is not among the model's features`);
-          return input;
-        });
+    classes !== null ? null : model.kind === 'gbdt' ? addGbdtRawScore(graph, model, schema.map((f) => f.input)) : addLinearRawScore(graph, model, inputOf);
 
-  if (model.task === 'binary') {
+  // A multiclass model's outputs are added above; binary and regression heads read the one raw score.
+  if (rawScore !== null && model.task === 'binary') {
     const probability = graph.node('Sigmoid', [rawScore]);
     graph.node('Cast', [probability], { to: { int: OnnxDataType.DOUBLE } }, { outputName: OUTPUT_NAMES.probability });
     const half = graph.constant('half', doubleTensor([0.5], [1]));
@@ -79,7 +89,7 @@ export function exportModelToOnnx(model: Model, meta: OnnxExportMeta): Uint8Arra
     graph.node('Cast', [positive], { to: { int: OnnxDataType.INT64 } }, { outputName: OUTPUT_NAMES.label });
     graph.output(OUTPUT_NAMES.label, OnnxDataType.INT64, ['N', 1]);
     graph.output(OUTPUT_NAMES.probability, OnnxDataType.DOUBLE, ['N', 1]);
-  } else {
+  } else if (rawScore !== null) {
     graph.node('Cast', [rawScore], { to: { int: OnnxDataType.DOUBLE } }, { outputName: OUTPUT_NAMES.value });
     graph.output(OUTPUT_NAMES.value, OnnxDataType.DOUBLE, ['N', 1]);
   }
@@ -88,6 +98,7 @@ export function exportModelToOnnx(model: Model, meta: OnnxExportMeta): Uint8Arra
     ...(meta.extra ?? {}),
     [METADATA_KEYS.features]: JSON.stringify(schema),
     [METADATA_KEYS.task]: model.task,
+    ...(classes === null ? {} : { [METADATA_KEYS.classes]: JSON.stringify(classes) }),
     [METADATA_KEYS.modelKind]: model.kind,
     [METADATA_KEYS.snapshotSha256]: meta.snapshotSha256,
     [METADATA_KEYS.version]: meta.keelVersion,

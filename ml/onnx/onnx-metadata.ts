@@ -8,6 +8,8 @@ export const METADATA_KEYS = {
   modelKind: 'keel.model_kind',
   snapshotSha256: 'keel.snapshot_sha256',
   version: 'keel.version',
+  /** Multiclass only: the class labels as a JSON array, in the order of the `probabilities` output's columns. */
+  classes: 'keel.classes',
 } as const;
 
 /** One raw feature as the ONNX graph expects it; `input` is the graph input's name. */
@@ -18,6 +20,8 @@ export type OnnxFeatureSchema =
 export interface OnnxModelMetadata {
   features: OnnxFeatureSchema[];
   task: Task;
+  /** Multiclass only: the class labels, in the order of the `probabilities` columns. */
+  classes?: string[];
   modelKind: 'gbdt' | 'linear';
   snapshotSha256: string;
   keelVersion: string;
@@ -38,12 +42,14 @@ export function readOnnxMetadata(bytes: Uint8Array): OnnxModelMetadata {
     if (entry.key !== undefined) properties[entry.key] = entry.value ?? '';
   }
   const task = required(properties, METADATA_KEYS.task);
-  if (task !== 'binary' && task !== 'regression') throw new Error(`unknown keel.task "${task}"`);
+  if (task !== 'binary' && task !== 'regression' && task !== 'multiclass') throw new Error(`unknown keel.task "${task}"`);
+  const classes = task === 'multiclass' ? (JSON.parse(required(properties, METADATA_KEYS.classes)) as string[]) : undefined;
   const modelKind = required(properties, METADATA_KEYS.modelKind);
   if (modelKind !== 'gbdt' && modelKind !== 'linear') throw new Error(`unknown keel.model_kind "${modelKind}"`);
   return {
     features: JSON.parse(required(properties, METADATA_KEYS.features)) as OnnxFeatureSchema[],
     task,
+    ...(classes === undefined ? {} : { classes }),
     modelKind,
     snapshotSha256: required(properties, METADATA_KEYS.snapshotSha256),
     keelVersion: required(properties, METADATA_KEYS.version),

@@ -12,7 +12,10 @@ export interface ParityResult {
   rows: number;
   /** Largest difference relative to max(1, |reference|) (regression's criterion). */
   maxRelDiff: number;
-  /** The row with the largest difference by the task's criterion; null when no row differs (or the lengths do). */
+  /**
+   * The row with the largest difference by the task's criterion (multiclass: the index in rows × K, row = ⌊i / K⌋);
+   * null when no row differs (or the lengths do).
+   */
   worstRow: number | null;
 }
 
@@ -30,6 +33,8 @@ export function parityCheck(
   if (reference.length !== onnx.length) {
     return { passed: false, maxAbsDiff: Number.POSITIVE_INFINITY, maxRelDiff: Number.POSITIVE_INFINITY, rows: onnx.length, worstRow: null };
   }
+  // Probabilities (binary, and multiclass's rows × K flattened) compare absolutely; regression values relatively.
+  const absolute = task !== 'regression';
   let maxAbsDiff = 0;
   let maxRelDiff = 0;
   let worstRow: number | null = null;
@@ -37,13 +42,13 @@ export function parityCheck(
     const diff = Math.abs(reference[i]! - onnx[i]!);
     const rel = diff / Math.max(1, Math.abs(reference[i]!));
     // NaN (a diverging prediction) must fail, so compare with !(x <= y).
-    const measure = task === 'binary' ? diff : rel;
-    const worst = task === 'binary' ? maxAbsDiff : maxRelDiff;
+    const measure = absolute ? diff : rel;
+    const worst = absolute ? maxAbsDiff : maxRelDiff;
     if (!(measure <= worst)) worstRow = i;
     if (!(diff <= maxAbsDiff)) maxAbsDiff = Number.isNaN(diff) ? Number.POSITIVE_INFINITY : diff;
     if (!(rel <= maxRelDiff)) maxRelDiff = Number.isNaN(rel) ? Number.POSITIVE_INFINITY : rel;
   }
-  const passed = (task === 'binary' ? maxAbsDiff : maxRelDiff) <= tolerance;
+  const passed = (absolute ? maxAbsDiff : maxRelDiff) <= tolerance;
   return { passed, maxAbsDiff, maxRelDiff, rows: reference.length, worstRow };
 }
 
@@ -62,13 +67,14 @@ export interface OnnxParityReport {
  * Probabilities are compared absolutely, regression values relatively (absolutely below magnitude 1).
  */
 export function onnxParity(task: Task, onnx: OnnxScores, reference: Float64Array, tolerance = DEFAULT_PARITY_TOLERANCE): OnnxParityReport {
-  const scores = task === 'binary' ? onnx.probability : onnx.value;
-  if (scores === undefined) throw new Error(`ONNX scores have no ${task === 'binary' ? 'probability' : 'value'} output`);
+  const output = task === 'binary' ? 'probability' : task === 'multiclass' ? 'probabilities' : 'value';
+  const scores = onnx[output];
+  if (scores === undefined) throw new Error(`ONNX scores have no ${output} output`);
   if (scores.length !== reference.length) {
     throw new RangeError(`ONNX scored ${scores.length} rows but the reference has ${reference.length}`);
   }
   const result = parityCheck(task, reference, scores, tolerance);
-  const maxError = task === 'binary' ? result.maxAbsDiff : result.maxRelDiff;
+  const maxError = task === 'regression' ? result.maxRelDiff : result.maxAbsDiff;
   const worstRow = result.worstRow ?? (reference.length > 0 ? 0 : -1);
   return { rows: result.rows, maxError, worstRow, tolerance, passed: result.passed };
 }

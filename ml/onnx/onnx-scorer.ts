@@ -31,11 +31,17 @@ export interface OnnxScores {
   label?: Int32Array;
   /** Regression: predicted value. */
   value?: Float64Array;
+  /** Multiclass: class probabilities, row-major rows × K in the order of the scorer's `classes`. */
+  probabilities?: Float64Array;
+  /** Multiclass: the most probable class. */
+  classLabel?: string[];
 }
 
 export interface OnnxScorer {
   readonly features: OnnxFeatureSchema[];
   readonly task: Task;
+  /** Multiclass only: the class labels, in the order of `probabilities`' columns. */
+  readonly classes?: string[];
   readonly modelKind: 'gbdt' | 'linear';
   score(input: readonly RawRow[] | ColumnarInput): Promise<OnnxScores>;
   close(): Promise<void>;
@@ -141,7 +147,13 @@ export async function createOnnxScorer(
     ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
   });
   const binary = metadata.task === 'binary';
-  const outputNames = binary ? [OUTPUT_NAMES.probability, OUTPUT_NAMES.label] : [OUTPUT_NAMES.value];
+  const multiclass = metadata.task === 'multiclass';
+  const outputNames = binary
+    ? [OUTPUT_NAMES.probability, OUTPUT_NAMES.label]
+    : multiclass
+      ? [OUTPUT_NAMES.probabilities, OUTPUT_NAMES.label]
+      : [OUTPUT_NAMES.value];
+  const classCount = metadata.classes?.length ?? 0;
   const features = metadata.features;
   const numericType = numericInputTypes(session, features);
   let queue: PendingScore[] = [];
@@ -199,6 +211,10 @@ export async function createOnnxScorer(
       else batch[0].reject(error);
       return;
     }
+    if (multiclass) {
+      resolveMulticlass(batch, asDoubles(results[OUTPUT_NAMES.probabilities].data), results[OUTPUT_NAMES.label].data as string[]);
+      return;
+    }
     const probability = binary ? asDoubles(results[OUTPUT_NAMES.probability].data) : undefined;
     const label = binary ? (results[OUTPUT_NAMES.label].data as BigInt64Array) : undefined;
     const value = binary ? undefined : asDoubles(results[OUTPUT_NAMES.value].data);
@@ -210,6 +226,15 @@ export async function createOnnxScorer(
           ? { probability: probability!.slice(at, end), label: Int32Array.from(label!.subarray(at, end), (v) => Number(v)) }
           : { value: value!.slice(at, end) },
       );
+      at = end;
+    }
+  }
+
+  function resolveMulticlass(batch: readonly PendingScore[], probabilities: Float64Array, labels: string[]): void {
+    let at = 0;
+    for (const pending of batch) {
+      const end = at + pending.rowCount;
+      pending.resolve({ probabilities: probabilities.slice(at * classCount, end * classCount), classLabel: labels.slice(at, end) });
       at = end;
     }
   }
@@ -245,6 +270,7 @@ export async function createOnnxScorer(
       return Promise.reject(error);
     }
     if (rowCount === 0) {
+      if (multiclass) return Promise.resolve({ probabilities: new Float64Array(0), classLabel: [] });
       return Promise.resolve(binary ? { probability: new Float64Array(0), label: new Int32Array(0) } : { value: new Float64Array(0) });
     }
     return new Promise<OnnxScores>((resolve, reject) => {
@@ -256,6 +282,7 @@ export async function createOnnxScorer(
   return {
     features: metadata.features,
     task: metadata.task,
+    ...(metadata.classes === undefined ? {} : { classes: metadata.classes }),
     modelKind: metadata.modelKind,
     score,
     close: () => session.release(),

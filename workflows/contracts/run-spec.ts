@@ -17,7 +17,7 @@ export const DurationString = Type.String({
 });
 
 /** Every task Keel trains; the database's check constraint is generated from this list too. */
-export const TASKS = ['binary', 'regression'] as const;
+export const TASKS = ['binary', 'multiclass', 'regression'] as const;
 export const TaskSchema = Type.Union(TASKS.map((task) => Type.Literal(task)));
 export type Task = Static<typeof TaskSchema>;
 

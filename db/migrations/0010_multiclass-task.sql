@@ -1,0 +1,2 @@
+ALTER TABLE "models" DROP CONSTRAINT "models_task_check";--> statement-breakpoint
+ALTER TABLE "models" ADD CONSTRAINT "models_task_check" CHECK ("models"."task" IN ('binary', 'multiclass', 'regression'));
