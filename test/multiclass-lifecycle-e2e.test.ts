@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrainingActivities } from '../activities/training-activities.js';
 import { buildApp, type KeelApp } from '../api/app.js';
@@ -16,7 +16,7 @@ import { DEMO_DATASET } from '../dev/bootstrap.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { createPipelineActivities } from '../workers/pipeline-worker.js';
 import type { WorkerDeps } from '../workers/worker-deps.js';
-import { workflowsPath } from '../workers/workflow-bundle.js';
+import { bundleKeelWorkflows } from '../workers/workflow-bundle.js';
 import { monitorWorkflowId } from '../workflows/workflow-ids.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
@@ -42,6 +42,7 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: temporal.address,
     KEEL_PIPELINE_TASK_QUEUE: uniqueName('pipeline'),
     KEEL_TRAINING_TASK_QUEUE: uniqueName('training'),
+    KEEL_SIGNING_KEY: `e2e-signing-key-${uniqueName('k')}-0123456789abcdef`,
   });
   await fs.mkdir(config.dataRoots[0]!, { recursive: true });
   const artifacts = new FsArtifactStore(config.artifactDir);
@@ -58,7 +59,8 @@ beforeAll(async () => {
     pipeline: await Worker.create({
       connection: temporal.workerConnection,
       taskQueue: config.taskQueues.pipeline,
-      workflowBundle: await bundleWorkflowCode({ workflowsPath }),
+      // The API signs reviews with config.signingKey; this worker's workflows verify them by the same key.
+      workflowBundle: await bundleKeelWorkflows(config.signingKey!),
       activities: createPipelineActivities(deps, client, { modelCache, logger: { warn: () => undefined } }),
     }),
     training: await Worker.create({
