@@ -209,7 +209,7 @@ export const SETTINGS = {
   logLevel: setting({ env: 'LOG_LEVEL', type: 'pino level', default: 'info (warn for the children of npm start)', doc: `log level: ${LOG_LEVELS.join(', ')}`, parse: logLevel }),
   cacheHome: setting({ env: 'XDG_CACHE_HOME', type: 'path', default: '~/.cache', doc: 'the Temporal CLI built with Go is kept in its keel/bin, shared by clones of the project', parse: resolvedPath(() => path.join(os.homedir(), '.cache')) }),
   searchPath: setting({ env: 'PATH', type: 'path list', default: '(the system PATH)', doc: 'where the Temporal CLI is looked for first', parse: (raw) => (raw ?? '').split(path.delimiter).filter((dir) => dir !== '') }),
-  recordHistories: setting({ env: 'KEEL_RECORD_HISTORIES', type: 'boolean', default: 'false', doc: 'tests only: re-record the workflow histories in test/histories/', parse: boolean(false) }),
+  recordHistories: setting({ env: 'KEEL_RECORD_HISTORIES', type: 'boolean', default: 'false', doc: 'tests only: record workflow histories into test/histories/ (new files only; never overwrites)', parse: boolean(false) }),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = { [K in keyof typeof SETTINGS]: ReturnType<(typeof SETTINGS)[K]['parse']> };

@@ -6,7 +6,7 @@ export default defineConfig({
     pool: 'forks',
     globalSetup: ['./test/global-setup.ts'],
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', '.keel/**', '.tools/**', 'bench/data/**'],
+    exclude: ['node_modules/**', '.keel/**', '.tools/**', 'bench/data/**', 'test/faults/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores: more parallel files only make the Temporal and onnxruntime tests fight for CPU.

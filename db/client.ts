@@ -21,6 +21,11 @@ export function createDb(databaseUrl: string, options: { logger: DbLogger; max?:
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10 });
   // An idle client's error (e.g. the server restarting) must not crash the process; the pool replaces the client.
   pool.on('error', (error) => options.logger.error({ err: error }, 'idle Postgres connection failed'));
+  // A checked-out client also emits 'error' when the server goes away (Postgres restarting mid-query), and the pool
+  // listens only while it is idle: unheard, it crashed the process. Its query rejects anyway and the pool discards it.
+  pool.on('connect', (client) =>
+    client.on('error', (error) => options.logger.error({ err: error }, 'Postgres connection lost while in use')),
+  );
   const db = drizzle(pool, { schema });
   return { db, pool, close: () => pool.end() };
 }

@@ -5,14 +5,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrainingActivities } from '../activities/training-activities.js';
 import { buildApp, type KeelApp } from '../api/app.js';
 import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
-import { loadConfig, readSetting, type KeelConfig } from '../config.js';
+import { loadConfig, type KeelConfig } from '../config.js';
 import { DEMO_DATASET, demoRunSpec } from '../dev/bootstrap.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { createPipelineActivities } from '../workers/pipeline-worker.js';
@@ -20,6 +19,7 @@ import type { WorkerDeps } from '../workers/worker-deps.js';
 import { bundleKeelWorkflows } from '../workers/workflow-bundle.js';
 import { monitorWorkflowId } from '../workflows/workflow-ids.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { keepHistory as keepHistoryFile } from './support/keep-history.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 
 let database: TestDatabase;
@@ -118,9 +118,7 @@ async function waitForStatus(runId: string, wanted: string): Promise<Record<stri
 
 /** `KEEL_RECORD_HISTORIES=1` keeps this real run's history as a replay fixture (see test/workflow-replay.test.ts). */
 async function keepHistory(name: string, workflowId: string): Promise<void> {
-  if (!readSetting('recordHistories')) return;
-  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
-  await fs.writeFile(path.join(import.meta.dirname, 'histories', `pipeline-${name}.json`), historyToJSON(history));
+  await keepHistoryFile(`pipeline-${name}`, temporal.client.workflow.getHandle(workflowId));
 }
 
 async function startAndApprove(spec: Record<string, unknown>, historyName?: string): Promise<Record<string, any>> {

@@ -295,6 +295,16 @@ describe('pipeline workflow on the real dev server', () => {
     await keepHistory('deploy-failed', run.handle);
   });
 
+  it('when the parity check fails, then the run ends failed with the difference and registers nothing', async () => {
+    const run = await startRun('parity-failed', { parityFails: true });
+    const result = await run.during(() => run.handle.result());
+    expect(result).toMatchObject({ status: 'failed', stage: 'done' });
+    expect(result.reason).toContain('parity check failed: onnxruntime differs from the trainer by 0.25');
+    expect(result.timings.map((timing) => timing.stage)).toEqual(['ingest', 'validate', 'train', 'evaluate']);
+    expect(run.recorder.decisions).toEqual([]);
+    await keepHistory('parity-failed', run.handle);
+  });
+
   it('when a schedule starts a run without a run id, then the id comes from the workflow id and the run is registered', async () => {
     const run = await startRun('scheduled', { approvalPolicy: OPS_POLICY }, undefined, { scheduled: true });
     const result = await run.during(() => run.handle.result());
