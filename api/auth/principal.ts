@@ -38,11 +38,11 @@ export function principalOf(request: FastifyRequest): Principal {
 }
 
 /** Who did it, for audit rows: the role is the one the route required that the caller holds. */
-export function actorOf(request: FastifyRequest): { actor: string; actorKeyId: string; role: string } {
+export function actorOf(request: FastifyRequest): { actor: string; actorKeyId: string; role: string; requestId: string } {
   const principal = principalOf(request);
   const required = request.routeOptions.config.roles ?? [];
   const acting =
     required.find((role) => principal.roles.includes(role)) ??
     (required.length > 0 && principal.roles.includes('admin') ? 'admin' : principal.roles.join(','));
-  return { actor: principal.name, actorKeyId: principal.keyId, role: acting };
+  return { actor: principal.name, actorKeyId: principal.keyId, role: acting, requestId: request.id };
 }

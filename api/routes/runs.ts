@@ -5,6 +5,7 @@ import { RunSpecSchema } from '../../workflows/contracts/run-spec.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
+import { auditingRefusal } from '../audit/audit-refusal.js';
 import { cancelRun, getRunDetail, listRuns, reviewRun, startRun, type RunsDeps } from '../runs/runs-service.js';
 import { ErrorRef, QueryInteger } from '../schemas.js';
 
@@ -122,12 +123,15 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       },
     },
     async (request) => {
-      const result = await reviewRun(deps(), {
-        id: request.params.id,
-        decision: request.body.decision,
-        comment: request.body.comment,
-        principal: principalOf(request),
-      });
+      const refusal = { action: 'run.review', subject: `run:${request.params.id}`, details: { decision: request.body.decision } };
+      const result = await auditingRefusal(db, request, refusal, () =>
+        reviewRun(deps(), {
+          id: request.params.id,
+          decision: request.body.decision,
+          comment: request.body.comment,
+          principal: principalOf(request),
+        }),
+      );
       return { id: request.params.id, ...result };
     },
   );

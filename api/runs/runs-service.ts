@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
+import { getApprovalByRunId } from '../../db/repositories/approvals.js';
 import { writeAudit } from '../../db/repositories/audit.js';
 import { getEvaluationReportByRunId } from '../../db/repositories/evaluation-reports.js';
 import { getModelVersionByRunId } from '../../db/repositories/model-versions.js';
@@ -234,17 +235,26 @@ async function queryStatus(client: Client, workflowId: string): Promise<Pipeline
 
 export async function getRunDetail(deps: RunsDeps, id: string) {
   const row = await getRunRow(deps.db, id);
-  const [validation, evaluation, version] = await Promise.all([
+  const [validation, evaluation, version, approval] = await Promise.all([
     getValidationReportByRunId(deps.db, id),
     getEvaluationReportByRunId(deps.db, id),
     getModelVersionByRunId(deps.db, id),
+    getApprovalByRunId(deps.db, id),
   ]);
   const live = await queryStatus(deps.client, row.workflowId);
   return {
     ...toSummary(row),
     spec: row.spec,
     timings: live?.timings ?? null,
-    review: live?.review ?? null,
+    // From Postgres: a workflow query says nothing once no worker answers or Temporal's retention removed the run.
+    review: approval
+      ? {
+          decision: approval.decision,
+          reviewer: approval.reviewer,
+          ...(approval.comment !== null ? { comment: approval.comment } : {}),
+          decidedAt: approval.createdAt.toISOString(),
+        }
+      : null,
     validation: validation
       ? { reportId: validation.id, passed: validation.passed, summary: validation.summary, report: validation.report }
       : null,
