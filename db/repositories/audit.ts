@@ -31,7 +31,10 @@ export async function writeAudit(db: DbOrTx, entry: AuditEntry): Promise<void> {
   const write = async (tx: DbOrTx) => {
     const [head] = await tx.select().from(auditChainHead).where(eq(auditChainHead.id, 1)).for('update');
     if (!head) throw new Error('audit_chain_head has no row: the audit-trail migration did not run');
-    const { rows } = await tx.execute<{ id: string }>(sql`SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id`);
+    // now() is the transaction's start, as on the rows the change itself writes; to the millisecond a JS Date keeps.
+    const { rows } = await tx.execute<{ id: string; now_ms: string }>(
+      sql`SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id, floor(extract(epoch FROM now()) * 1000)::bigint AS now_ms`,
+    );
     const fields = {
       id: Number(rows[0]!.id),
       actor: entry.actor,
@@ -43,7 +46,7 @@ export async function writeAudit(db: DbOrTx, entry: AuditEntry): Promise<void> {
       after: asStoredJson(entry.after),
       details: asStoredJson(entry.details),
       requestId: entry.requestId ?? null,
-      createdAt: new Date(),
+      createdAt: new Date(Number(rows[0]!.now_ms)),
       prevHash: head.lastHash,
     };
     const hash = auditRowHash(fields);
