@@ -62,9 +62,12 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       },
     },
     async (request, reply) => {
+      const { role, requestId } = actorOf(request);
       const { run, replayed } = await startRun(deps(), {
         spec: request.body,
         principal: principalOf(request),
+        role,
+        requestId,
         idempotencyKey: request.headers['idempotency-key'],
       });
       if (replayed) void reply.header('idempotent-replayed', 'true');
@@ -148,8 +151,8 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       },
     },
     async (request, reply) => {
-      const { role } = actorOf(request);
-      await cancelRun(deps(), { id: request.params.id, principal: principalOf(request), role });
+      const { role, requestId } = actorOf(request);
+      await cancelRun(deps(), { id: request.params.id, principal: principalOf(request), role, requestId });
       return reply.status(202).send({ id: request.params.id, cancelRequested: true });
     },
   );

@@ -113,7 +113,7 @@ export function pipelineInputFor(
 
 export async function startRun(
   deps: RunsDeps,
-  args: { spec: RunSpec; principal: Principal; idempotencyKey?: string },
+  args: { spec: RunSpec; principal: Principal; role: string; requestId?: string; idempotencyKey?: string },
 ): Promise<{ run: RunSummary; replayed: boolean }> {
   checkRunSpec(args.spec);
   const specHash = runSpecHash(args.spec);
@@ -143,7 +143,8 @@ export async function startRun(
       await writeAudit(tx, {
         actor: args.principal.name,
         actorKeyId: args.principal.keyId,
-        role: 'engineer',
+        role: args.role,
+        requestId: args.requestId,
         action: 'run.start',
         subject: `run:${runId}`,
         after: { model: args.spec.model, dataset: args.spec.dataset, task: args.spec.task, target: args.spec.target },
@@ -302,7 +303,7 @@ const FINISHED: readonly RunStatus[] = ['deployed', 'rejected', 'expired', 'data
 
 export async function cancelRun(
   deps: RunsDeps,
-  args: { id: string; principal: Principal; role: string },
+  args: { id: string; principal: Principal; role: string; requestId?: string },
 ): Promise<RunSummary> {
   const row = await getRunRow(deps.db, args.id);
   if (FINISHED.includes(row.status)) {
@@ -320,6 +321,7 @@ export async function cancelRun(
     actor: args.principal.name,
     actorKeyId: args.principal.keyId,
     role: args.role,
+    requestId: args.requestId,
     action: 'run.cancel',
     subject: `run:${args.id}`,
     before: { status: row.status, stage: row.stage },

@@ -34,7 +34,7 @@ const CRON_PATTERN = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|
 
 export async function createSchedule(
   deps: SchedulesDeps,
-  args: { id: string; cron: string; run: RunSpec; principal: Principal },
+  args: { id: string; cron: string; run: RunSpec; principal: Principal; role: string; requestId?: string },
 ): Promise<ScheduleView> {
   const cron = args.cron.trim();
   if (!CRON_PATTERN.test(cron)) {
@@ -77,7 +77,8 @@ export async function createSchedule(
   await writeAudit(deps.db, {
     actor: args.principal.name,
     actorKeyId: args.principal.keyId,
-    role: 'engineer',
+    role: args.role,
+    requestId: args.requestId,
     action: 'schedule.create',
     subject: `schedule:${args.id}`,
     after: { cron, run: specSummary(args.run) },
@@ -125,7 +126,7 @@ export type ScheduleAction = 'pause' | 'unpause' | 'trigger';
 
 export async function changeSchedule(
   deps: SchedulesDeps,
-  args: { id: string; action: ScheduleAction; principal: Principal; role: string; note?: string },
+  args: { id: string; action: ScheduleAction; principal: Principal; role: string; requestId?: string; note?: string },
 ): Promise<ScheduleView> {
   const handle = deps.client.schedule.getHandle(args.id);
   const before = await handle.describe();
@@ -137,6 +138,7 @@ export async function changeSchedule(
     actor: args.principal.name,
     actorKeyId: args.principal.keyId,
     role: args.role,
+    requestId: args.requestId,
     action: `schedule.${args.action}`,
     subject: `schedule:${args.id}`,
     before: { paused: before.state.paused },
@@ -147,7 +149,7 @@ export async function changeSchedule(
 
 export async function deleteSchedule(
   deps: SchedulesDeps,
-  args: { id: string; principal: Principal; role: string },
+  args: { id: string; principal: Principal; role: string; requestId?: string },
 ): Promise<void> {
   const handle = deps.client.schedule.getHandle(args.id);
   const before = await handle.describe();
@@ -156,6 +158,7 @@ export async function deleteSchedule(
     actor: args.principal.name,
     actorKeyId: args.principal.keyId,
     role: args.role,
+    requestId: args.requestId,
     action: 'schedule.delete',
     subject: `schedule:${args.id}`,
     before: { paused: before.state.paused, model: (before.memo as { model?: string } | undefined)?.model ?? null },
