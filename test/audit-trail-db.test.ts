@@ -8,6 +8,8 @@ import { createDb, type DbHandle } from '../db/client.js';
 import { APP_ROLE, setAppRolePassword } from '../db/app-role.js';
 import { auditLog, installation } from '../db/schema.js';
 import { verifyAuditChain, writeAudit } from '../db/repositories/audit.js';
+import { createRunActivities } from '../activities/run-activities.js';
+import type { RunSpec } from '../workflows/contracts/run-spec.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 let database: TestDatabase;
@@ -146,5 +148,29 @@ describe('a removed row', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('a run a Temporal Schedule started', () => {
+  it('when the run registers itself (twice, as a retried activity would), then one run.start row names the schedule', async () => {
+    const activities = createRunActivities({ db: app.db });
+    const input = {
+      runId: 'sched-nightly-audit-1',
+      workflowId: 'pipeline/churn/sched-nightly-audit-1',
+      scheduleId: 'nightly',
+      spec: { model: 'churn', dataset: { uri: 'file:///data/churn.csv' }, target: 'y', task: 'binary' } as RunSpec,
+      requestedBy: { keyId: null, name: 'alice' },
+    };
+    await activities.registerScheduledRun(input);
+    await activities.registerScheduledRun(input);
+    const rows = await app.db.select().from(auditLog).where(eq(auditLog.subject, 'run:sched-nightly-audit-1'));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      actor: 'schedule:nightly',
+      role: null,
+      action: 'run.start',
+      requestId: input.workflowId,
+      details: { scheduleId: 'nightly', scheduleCreatedBy: 'alice' },
+    });
   });
 });
