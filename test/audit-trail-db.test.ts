@@ -8,6 +8,7 @@ import { createDb, type DbHandle } from '../db/client.js';
 import { APP_ROLE, setAppRolePassword } from '../db/app-role.js';
 import { auditLog, installation } from '../db/schema.js';
 import { verifyAuditChain, writeAudit } from '../db/repositories/audit.js';
+import { dropExpiredPredictionPartitions, ensurePredictionPartitions } from '../db/prediction-partitions.js';
 import { createRunActivities } from '../activities/run-activities.js';
 import type { RunSpec } from '../workflows/contracts/run-spec.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -71,6 +72,16 @@ describe('the app role', () => {
     await app.db.update(installation).set({ value: { n: 2 } }).where(eq(installation.key, 'audit-test'));
     await app.db.delete(installation).where(eq(installation.key, 'audit-test'));
     expect(await app.db.select().from(installation).where(eq(installation.key, 'audit-test'))).toHaveLength(0);
+  });
+});
+
+describe('the app role and the prediction log', () => {
+  it('when the API creates and drops daily partitions as keel_app, then Postgres lets it', async () => {
+    const past = new Date(Date.UTC(2020, 0, 1));
+    const created = await ensurePredictionPartitions(app.pool, past, 1);
+    expect(created).toEqual(['predictions_p20200101', 'predictions_p20200102']);
+    const dropped = await dropExpiredPredictionPartitions(app.pool, new Date(Date.UTC(2020, 0, 10)), 3);
+    expect(dropped).toEqual(expect.arrayContaining(['predictions_p20200101', 'predictions_p20200102']));
   });
 });
 
