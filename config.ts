@@ -169,6 +169,7 @@ export const SETTINGS = {
   temporalPort: setting({ env: 'KEEL_TEMPORAL_PORT', type: 'port', default: '7233', doc: 'gRPC port of the embedded Temporal dev server', parse: port(7233) }),
   temporalUiPort: setting({ env: 'KEEL_TEMPORAL_UI_PORT', type: 'port', default: '8233', doc: 'web UI port of the embedded Temporal dev server', parse: port(8233) }),
   databaseUrl: setting({ env: 'DATABASE_URL', type: 'postgres:// URL', default: '(unset: embedded Postgres)', doc: 'an existing Postgres; then no embedded Postgres starts', parse: optionalText }),
+  migrationDatabaseUrl: setting({ env: 'KEEL_MIGRATION_DATABASE_URL', type: 'postgres:// URL', default: '(unset: DATABASE_URL)', doc: 'the schema owner the API applies migrations as; DATABASE_URL is then the keel_app role, whose password it sets', parse: optionalText }),
   embeddedPostgresPort: setting({ env: 'KEEL_POSTGRES_PORT', type: 'port', default: '5433', doc: 'port of the embedded Postgres', parse: port(5433) }),
   adminKey: setting({ env: 'KEEL_ADMIN_KEY', type: 'secret (≥ 16 characters)', default: '(unset: generated, printed once)', doc: 'the admin API key installed on first start', parse: adminKey }),
   signingKey: setting({ env: 'KEEL_SIGNING_KEY', type: 'secret (≥ 32 characters)', default: '(unset: generated into <data dir>/signing-key)', doc: 'HMAC-SHA256 key the API signs reviews with and workflows verify them by; the same on the API and every pipeline worker', parse: signingKey }),

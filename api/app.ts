@@ -1,4 +1,5 @@
 // Builds the Fastify app: plugins first, then one `register` line per feature's route file.
+import { randomUUID } from 'node:crypto';
 import type { Client, Connection } from '@temporalio/client';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -23,6 +24,7 @@ import predictionLogRoutes from './routes/predictions.js';
 import feedbackRoutes from './routes/feedback.js';
 import monitoringRoutes from './routes/monitoring.js';
 import approvalPolicyRoutes from './routes/approval-policy.js';
+import auditRoutes from './audit/audit-routes.js';
 import { createServingProvider } from './models/serving-provider.js';
 import type { ServingDeps } from '../serving/serving-deps.js';
 
@@ -57,6 +59,8 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
     ...loggerOption,
     logController: new OneLineRequestLog(),
     bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    // Unique across replicas and restarts: audit rows carry it, so a row leads to the request's log lines.
+    genReqId: () => randomUUID(),
     ajv: {
       // Requests are validated as sent: no "1" → 1, no silently dropped fields.
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false },
@@ -85,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   await app.register(keyRoutes, routeDeps);
   await app.register(runRoutes, routeDeps);
   await app.register(scheduleRoutes, routeDeps);
+  await app.register(auditRoutes, routeDeps);
   const serving = createServingProvider({ ...deps, logger: app.log });
   // Closes the cache only if the provider made it; a cache passed in is closed by whoever created it.
   app.addHook('onClose', () => serving.close());

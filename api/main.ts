@@ -17,7 +17,8 @@ export async function runApi(config: KeelConfig, logger: pino.Logger): Promise<R
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'must be set for the API process');
   if (!config.temporalAddress) throw new ConfigError('TEMPORAL_ADDRESS', 'must be set for the API process');
 
-  await applyMigrations(config.databaseUrl);
+  // As the owner when KEEL_MIGRATION_DATABASE_URL is set: the keel_app role DATABASE_URL names cannot run DDL.
+  await applyMigrations(config.migrationDatabaseUrl ?? config.databaseUrl, { appDatabaseUrl: config.databaseUrl });
   const { db, pool, close: closeDb } = createDb(config.databaseUrl, { logger });
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up, instead of crash-looping.
   const connection = Connection.lazy({ address: config.temporalAddress });

@@ -444,11 +444,37 @@ export const auditLog = pgTable(
     subject: text('subject').notNull(),
     before: jsonb('before'),
     after: jsonb('after'),
+    /** Anything else worth keeping about the change (a refusal's reason, a review comment, …). */
+    details: jsonb('details'),
+    /** The HTTP request (x-request-id) or workflow/activity that made the change. */
+    requestId: text('request_id'),
     createdAt: createdAt(),
+    /** `hash` of the row before this one in id order (the chain head's genesis value for the first). */
+    prevHash: text('prev_hash'),
+    /** sha256 over this row's canonical form and `prevHash` (db/repositories/audit-chain.ts); null only on rows older than the chain. */
+    hash: text('hash'),
   },
-  (t) => [index('audit_log_subject_idx').on(t.subject, t.createdAt)],
+  (t) => [
+    index('audit_log_subject_idx').on(t.subject, t.createdAt),
+    index('audit_log_actor_idx').on(t.actor, t.createdAt),
+    index('audit_log_action_idx').on(t.action, t.createdAt),
+    index('audit_log_created_idx').on(t.createdAt),
+  ],
 );
 export type AuditRow = typeof auditLog.$inferSelect;
+
+/** The single row that serialises audit writes (SELECT … FOR UPDATE) so the hash chain stays linear. */
+export const auditChainHead = pgTable(
+  'audit_chain_head',
+  {
+    id: integer('id').primaryKey(),
+    lastId: bigint('last_id', { mode: 'number' }).notNull(),
+    lastHash: text('last_hash').notNull(),
+    /** Rows with an id up to this one were written before the chain existed and carry no hash. */
+    chainStartsAfterId: bigint('chain_starts_after_id', { mode: 'number' }).notNull(),
+  },
+  (t) => [check('audit_chain_head_singleton', sql`${t.id} = 1`)],
+);
 
 /** Singleton facts about this installation (e.g. whether the admin key was bootstrapped). */
 export const installation = pgTable('installation', {

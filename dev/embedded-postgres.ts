@@ -27,8 +27,10 @@ export interface EmbeddedPostgresOptions {
 }
 
 export interface RunningPostgres {
-  /** Connection string to the `keel` database. */
+  /** Connection string to the `keel` database, as the superuser that owns the schema (migrations). */
   url: string;
+  /** The same database as the keel_app role the API and workers use (its password is set at migration). */
+  appUrl: string;
   /** Connection string builder for another database on the same server. */
   urlFor(database: string): string;
   createDatabase(name: string): Promise<string>;
@@ -37,6 +39,7 @@ export interface RunningPostgres {
 
 const USER = 'postgres';
 const PASSWORD = 'keel-embedded';
+const APP_PASSWORD = 'keel-app-embedded';
 /** Postgres gets this long to shut down (fast: open sessions are ended) before it is SIGKILLed. */
 const STOP_GRACE_MS = 5_000;
 const execFileAsync = promisify(execFile);
@@ -131,5 +134,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await stop();
     throw error;
   });
-  return { url, urlFor, createDatabase, stop };
+  const appUrl = `postgres://keel_app:${APP_PASSWORD}@127.0.0.1:${options.port}/keel`;
+  return { url, appUrl, urlFor, createDatabase, stop };
 }

@@ -100,6 +100,8 @@ async function main(): Promise<void> {
 
   try {
     let databaseUrl = config.databaseUrl;
+    // The owner migrates; the API and workers connect as DATABASE_URL (keel_app for the embedded Postgres).
+    let migrationUrl = config.migrationDatabaseUrl ?? config.databaseUrl;
     let temporalAddress = config.temporalAddress;
     const startPostgres = async () => {
       if (databaseUrl) return log('keel', `using existing Postgres (DATABASE_URL)`);
@@ -112,7 +114,8 @@ async function main(): Promise<void> {
           if (/ERROR|FATAL|PANIC/.test(line)) log('postgres', line);
         },
       });
-      databaseUrl = stack.postgres.url;
+      databaseUrl = stack.postgres.appUrl;
+      migrationUrl = stack.postgres.url;
       log('keel', `embedded Postgres on 127.0.0.1:${config.embeddedPostgresPort} (data in ${path.join(config.dataDir, 'postgres')})`);
     };
     const startTemporal = async () => {
@@ -136,11 +139,11 @@ async function main(): Promise<void> {
       log('keel', `Temporal dev server on ${temporalAddress} (state in ${path.join(config.dataDir, 'temporal.sqlite')})`);
     };
     await Promise.all([startPostgres(), startTemporal()]);
-    await applyMigrations(databaseUrl!);
+    await applyMigrations(migrationUrl!, { appDatabaseUrl: databaseUrl! });
     log('keel', 'database migrations applied');
 
     const childEnv = childProcessEnv(
-      { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, KEEL_DATA_DIR: config.dataDir },
+      { DATABASE_URL: databaseUrl, KEEL_MIGRATION_DATABASE_URL: migrationUrl, TEMPORAL_ADDRESS: temporalAddress, KEEL_DATA_DIR: config.dataDir },
       // Request and worker logs at info drown the banner; LOG_LEVEL=info brings them back.
       { LOG_LEVEL: 'warn' },
     );

@@ -109,6 +109,7 @@ describe('a heavy evaluation on the real pipeline worker', () => {
             trainer: { kind: 'gbdt', params: { numIterations: 20, numLeaves: 63 } },
           },
           principal: { keyId: randomUUID(), name: 'erin', user: 'erin', roles: ['engineer'] },
+          role: 'engineer',
         },
       );
       const handle = temporal.client.workflow.getHandle(run.workflowId);

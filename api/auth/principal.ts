@@ -44,12 +44,12 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
-/** Who did it, for audit rows: the user, the key, and the role the route required that the caller holds. */
-export function actorOf(request: FastifyRequest): { actor: string; actorKeyId: string; role: string } {
+/** Who did it, for audit rows: the user, the key, the request, and the role the route required that the caller holds. */
+export function actorOf(request: FastifyRequest): { actor: string; actorKeyId: string; role: string; requestId: string } {
   const principal = principalOf(request);
   const required = request.routeOptions.config.roles ?? [];
   const acting =
     required.find((role) => principal.roles.includes(role)) ??
     (required.length > 0 && hasAnyRole({ roles: ['admin'] }, required) && principal.roles.includes('admin') ? 'admin' : principal.roles.join(','));
-  return { actor: principal.user, actorKeyId: principal.keyId, role: acting };
+  return { actor: principal.user, actorKeyId: principal.keyId, role: acting, requestId: request.id };
 }

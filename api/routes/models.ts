@@ -9,6 +9,8 @@ import { ModelName } from '../../workflows/contracts/run-spec.js';
 import { ErrorRef } from '../schemas.js';
 import { signalProductionChanged } from '../../monitoring/monitor-client.js';
 import { LatestMonitoringReport } from './monitoring-schemas.js';
+import { productionAt } from '../models/production-at.js';
+import { parseQueryTime } from '../audit/query-time.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Metrics = Type.Record(Type.String(), Type.Unknown());
@@ -101,6 +103,29 @@ const RollbackResult = Type.Object({
   at: Type.String({ format: 'date-time' }),
 });
 
+const ProductionAt = Type.Object({
+  model: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  version: Type.Integer(),
+  since: Type.String({ format: 'date-time', description: 'When production moved to this version.' }),
+  how: Type.String({ description: 'deploy | rollback | revert' }),
+  deployedBy: Type.String(),
+  reason: Nullable(Type.String()),
+  fromVersion: Nullable(Type.Integer()),
+  runId: Type.String({ description: 'The run that trained the version.' }),
+  snapshotSha256: Type.String({ description: 'The training data snapshot.' }),
+  artifactSha256: Type.String(),
+  approval: Nullable(
+    Type.Object({
+      decision: Type.String({ description: 'approve | auto_approve | …' }),
+      reviewer: Type.String(),
+      reviewerKeyId: Nullable(Type.String()),
+      comment: Nullable(Type.String()),
+      at: Type.String({ format: 'date-time' }),
+    }),
+  ),
+});
+
 /** The usual route deps plus the serving cache (predict and rollback need it). */
 export type ModelRouteDeps = RouteDeps & { serving: ServingProvider };
 export type ModelRoutePlugin = FastifyPluginAsyncTypebox<ModelRouteDeps>;
@@ -131,6 +156,24 @@ const modelRoutes: ModelRoutePlugin = async (app, { db, serving, temporal, confi
       },
     },
     async (request) => getModelDetail(db, request.params.name),
+  );
+
+  app.get(
+    '/v1/models/:name/production',
+    {
+      config: { roles: [] },
+      schema: {
+        tags: ['models'],
+        summary: 'What was serving at a moment: version, since when, deployed by, approved by, run, snapshot',
+        params: Type.Object({ name: ModelName }),
+        querystring: Type.Object(
+          { at: Type.Optional(Type.String({ description: 'ISO 8601 time with a zone; default now.' })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: ProductionAt, 400: ErrorRef, 404: ErrorRef },
+      },
+    },
+    async (request) => productionAt(db, request.params.name, parseQueryTime('at', request.query.at) ?? new Date()),
   );
 
   app.post(

@@ -5,6 +5,7 @@ import { RunSpecSchema } from '../../workflows/contracts/run-spec.js';
 import { actorOf, principalOf } from '../auth/principal.js';
 import { isKeelError, KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
+import { auditingRefusal } from '../audit/audit-refusal.js';
 import {
   cancelRun,
   getRunDetail,
@@ -69,9 +70,12 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       },
     },
     async (request, reply) => {
+      const { role, requestId } = actorOf(request);
       const { run, replayed } = await startRun(deps(), {
         spec: request.body,
         principal: principalOf(request),
+        role,
+        requestId,
         idempotencyKey: request.headers['idempotency-key'],
       });
       if (replayed) void reply.header('idempotent-replayed', 'true');
@@ -130,13 +134,16 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       },
     },
     async (request, reply) => {
+      const refusal = { action: 'run.review', subject: `run:${request.params.id}`, details: { decision: request.body.decision } };
       try {
-        const result = await reviewRun(deps(), {
+        const result = await auditingRefusal(db, request, refusal, () =>
+          reviewRun(deps(), {
           id: request.params.id,
           decision: request.body.decision,
           comment: request.body.comment,
           principal: principalOf(request),
-        });
+          }),
+        );
         return { id: request.params.id, ...result };
       } catch (error) {
         // No worker took the review: tell the client when a retry is worth it (the error handler sends the 503).
@@ -158,8 +165,8 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       },
     },
     async (request, reply) => {
-      const { role } = actorOf(request);
-      await cancelRun(deps(), { id: request.params.id, principal: principalOf(request), role });
+      const { role, requestId } = actorOf(request);
+      await cancelRun(deps(), { id: request.params.id, principal: principalOf(request), role, requestId });
       return reply.status(202).send({ id: request.params.id, cancelRequested: true });
     },
   );

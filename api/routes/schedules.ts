@@ -58,6 +58,8 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
         cron: request.body.cron,
         run: request.body.run,
         principal: principalOf(request),
+        role: actorOf(request).role,
+        requestId: request.id,
       });
       return reply.status(201).send(view);
     },
@@ -96,8 +98,8 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       },
     },
     async (request) => {
-      const { role } = actorOf(request);
-      return changeSchedule(deps(), { id: request.params.id, action: request.params.action, principal: principalOf(request), role });
+      const { role, requestId } = actorOf(request);
+      return changeSchedule(deps(), { id: request.params.id, action: request.params.action, principal: principalOf(request), role, requestId });
     },
   );
 
@@ -108,8 +110,8 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       schema: { tags: ['schedules'], params: Type.Object({ id: ScheduleId }), response: { 204: Type.Null(), 404: ErrorRef } },
     },
     async (request, reply) => {
-      const { role } = actorOf(request);
-      await deleteSchedule(deps(), { id: request.params.id, principal: principalOf(request), role });
+      const { role, requestId } = actorOf(request);
+      await deleteSchedule(deps(), { id: request.params.id, principal: principalOf(request), role, requestId });
       return reply.status(204).send(null);
     },
   );

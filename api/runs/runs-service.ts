@@ -4,6 +4,7 @@ import { WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporal
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
 import { findApiKeyUser } from '../../db/repositories/api-keys.js';
+import { getApprovalByRunId } from '../../db/repositories/approvals.js';
 import { writeAudit } from '../../db/repositories/audit.js';
 import { getEvaluationReportByRunId } from '../../db/repositories/evaluation-reports.js';
 import { getModelVersionByRunId } from '../../db/repositories/model-versions.js';
@@ -133,7 +134,7 @@ export function pipelineInputFor(
 
 export async function startRun(
   deps: RunsDeps,
-  args: { spec: RunSpec; principal: Principal; idempotencyKey?: string },
+  args: { spec: RunSpec; principal: Principal; role: string; requestId?: string; idempotencyKey?: string },
 ): Promise<{ run: RunSummary; replayed: boolean }> {
   checkRunSpec(args.spec);
   const specHash = runSpecHash(args.spec);
@@ -168,7 +169,8 @@ export async function startRun(
       await writeAudit(tx, {
         actor: args.principal.user,
         actorKeyId: args.principal.keyId,
-        role: 'engineer',
+        role: args.role,
+        requestId: args.requestId,
         action: 'run.start',
         subject: `run:${runId}`,
         after: { model: args.spec.model, dataset: args.spec.dataset, task: args.spec.task, target: args.spec.target },
@@ -334,17 +336,26 @@ async function queryStatus(client: Client, workflowId: string): Promise<Pipeline
 
 export async function getRunDetail(deps: RunsDeps, id: string) {
   const row = await getRunRow(deps.db, id);
-  const [validation, evaluation, version] = await Promise.all([
+  const [validation, evaluation, version, approval] = await Promise.all([
     getValidationReportByRunId(deps.db, id),
     getEvaluationReportByRunId(deps.db, id),
     getModelVersionByRunId(deps.db, id),
+    getApprovalByRunId(deps.db, id),
   ]);
   const live = await queryStatus(deps.client, row.workflowId);
   return {
     ...toSummary(row),
     spec: row.spec,
     timings: live?.timings ?? null,
-    review: live?.review ?? null,
+    // From Postgres: a workflow query says nothing once no worker answers or Temporal's retention removed the run.
+    review: approval
+      ? {
+          decision: approval.decision,
+          reviewer: approval.reviewer,
+          ...(approval.comment !== null ? { comment: approval.comment } : {}),
+          decidedAt: approval.createdAt.toISOString(),
+        }
+      : null,
     validation: validation
       ? { reportId: validation.id, passed: validation.passed, summary: validation.summary, report: validation.report }
       : null,
@@ -425,7 +436,7 @@ const FINISHED: readonly RunStatus[] = ['deployed', 'rejected', 'expired', 'data
 
 export async function cancelRun(
   deps: RunsDeps,
-  args: { id: string; principal: Principal; role: string },
+  args: { id: string; principal: Principal; role: string; requestId?: string },
 ): Promise<RunSummary> {
   const row = await getRunRow(deps.db, args.id);
   if (FINISHED.includes(row.status)) {
@@ -443,6 +454,7 @@ export async function cancelRun(
     actor: args.principal.user,
     actorKeyId: args.principal.keyId,
     role: args.role,
+    requestId: args.requestId,
     action: 'run.cancel',
     subject: `run:${args.id}`,
     before: { status: row.status, stage: row.stage },

@@ -34,7 +34,7 @@ const CRON_PATTERN = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|
 
 export async function createSchedule(
   deps: SchedulesDeps,
-  args: { id: string; cron: string; run: RunSpec; principal: Principal },
+  args: { id: string; cron: string; run: RunSpec; principal: Principal; role: string; requestId?: string },
 ): Promise<ScheduleView> {
   const cron = args.cron.trim();
   if (!CRON_PATTERN.test(cron)) {
@@ -78,7 +78,8 @@ export async function createSchedule(
   await writeAudit(deps.db, {
     actor: args.principal.user,
     actorKeyId: args.principal.keyId,
-    role: 'engineer',
+    role: args.role,
+    requestId: args.requestId,
     action: 'schedule.create',
     subject: `schedule:${args.id}`,
     after: { cron, run: specSummary(args.run) },
@@ -126,7 +127,7 @@ export type ScheduleAction = 'pause' | 'unpause' | 'trigger';
 
 export async function changeSchedule(
   deps: SchedulesDeps,
-  args: { id: string; action: ScheduleAction; principal: Principal; role: string; note?: string },
+  args: { id: string; action: ScheduleAction; principal: Principal; role: string; requestId?: string; note?: string },
 ): Promise<ScheduleView> {
   const handle = deps.client.schedule.getHandle(args.id);
   const before = await handle.describe();
@@ -138,6 +139,7 @@ export async function changeSchedule(
     actor: args.principal.user,
     actorKeyId: args.principal.keyId,
     role: args.role,
+    requestId: args.requestId,
     action: `schedule.${args.action}`,
     subject: `schedule:${args.id}`,
     before: { paused: before.state.paused },
@@ -165,7 +167,7 @@ async function triggerAsRequester(deps: SchedulesDeps, id: string, description: 
 
 export async function deleteSchedule(
   deps: SchedulesDeps,
-  args: { id: string; principal: Principal; role: string },
+  args: { id: string; principal: Principal; role: string; requestId?: string },
 ): Promise<void> {
   const handle = deps.client.schedule.getHandle(args.id);
   const before = await handle.describe();
@@ -174,6 +176,7 @@ export async function deleteSchedule(
     actor: args.principal.user,
     actorKeyId: args.principal.keyId,
     role: args.role,
+    requestId: args.requestId,
     action: 'schedule.delete',
     subject: `schedule:${args.id}`,
     before: { paused: before.state.paused, model: (before.memo as { model?: string } | undefined)?.model ?? null },

@@ -10,6 +10,7 @@ export interface AuditActor {
   actor: string;
   actorKeyId: string | null;
   role: string | null;
+  requestId?: string | null;
 }
 
 export interface RollbackRequest {

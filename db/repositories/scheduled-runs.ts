@@ -15,10 +15,12 @@ export interface NewScheduledRun {
   scheduleId: string;
 }
 
-/** Idempotent: a second insert of the same run id changes nothing. */
-export async function insertScheduledRun(db: DbOrTx, run: NewScheduledRun): Promise<void> {
-  await db
+/** Idempotent: a second insert of the same run id changes nothing (and says so: `false`). */
+export async function insertScheduledRun(db: DbOrTx, run: NewScheduledRun): Promise<boolean> {
+  const inserted = await db
     .insert(runs)
     .values({ ...run, status: 'running', stage: 'queued' })
-    .onConflictDoNothing({ target: runs.id });
+    .onConflictDoNothing({ target: runs.id })
+    .returning({ id: runs.id });
+  return inserted.length > 0;
 }
