@@ -23,8 +23,14 @@ export function createDb(databaseUrl: string, options: { logger: DbLogger; max?:
   pool.on('error', (error) => options.logger.error({ err: error }, 'idle Postgres connection failed'));
   // A checked-out client also emits 'error' when the server goes away (Postgres restarting mid-query), and the pool
   // listens only while it is idle: unheard, it crashed the process. Its query rejects anyway and the pool discards it.
+  // Logged here only while checked out: an idle client's error is the pool's 'error' above (one line per failure).
+  const inUse = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => inUse.add(client));
+  pool.on('release', (_error, client) => inUse.delete(client));
   pool.on('connect', (client) =>
-    client.on('error', (error) => options.logger.error({ err: error }, 'Postgres connection lost while in use')),
+    client.on('error', (error) => {
+      if (inUse.has(client)) options.logger.error({ err: error }, 'Postgres connection lost while in use');
+    }),
   );
   const db = drizzle(pool, { schema });
   return { db, pool, close: () => pool.end() };

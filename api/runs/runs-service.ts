@@ -376,12 +376,12 @@ export async function reviewRun(
   if (requesterUser === args.principal.user || (row.requestedBy !== null && row.requestedBy === args.principal.keyId)) {
     throw new KeelError('REQUESTER_CANNOT_REVIEW', `${args.principal.user} started run ${args.id} and cannot review it (four eyes: another person must)`);
   }
-  const signingKey = deps.signingKey;
-  if (!signingKey) throw new KeelError('SERVICE_UNAVAILABLE', 'this API process has no review signing key (KEEL_SIGNING_KEY)');
   // The row reaches awaiting_review before the workflow waits, so this answers without a round trip to a worker.
   if (row.status !== 'awaiting_review') {
     throw new KeelError('NOT_AWAITING_REVIEW', `run ${args.id} is ${row.status} (stage ${row.stage}), not awaiting review`);
   }
+  const signingKey = deps.signingKey;
+  if (!signingKey) throw new KeelError('SERVICE_UNAVAILABLE', 'this API process has no review signing key (KEEL_SIGNING_KEY)');
   const reviewer = { keyId: args.principal.keyId, name: args.principal.name };
   const deadlineMs = deps.reviewDeadlineMs ?? DEFAULT_REVIEW_DEADLINE_MS;
   try {
