@@ -1,5 +1,6 @@
 // The served model for bench/serve: a GBDT trained here on the shipped Seattle weather data, registered and deployed.
 import { DuckDBInstance } from '@duckdb/node-api';
+import { sql } from 'drizzle-orm';
 import type { ArtifactStore } from '../../artifacts/artifact-store.js';
 import type { Db } from '../../db/client.js';
 import { moveAlias, notifyModelChanged, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
@@ -62,6 +63,11 @@ export async function deployBenchModel(db: Db, artifacts: ArtifactStore, name: s
   const stored = await artifacts.putBytes(onnx, { extension: '.onnx' });
   const { features } = readOnnxMetadata(onnx);
   const model = await getOrCreateModel(db, { name, task: 'binary', target: 'rained', featureSchema: features });
+  // A version names the run that produced it (a foreign key): a stand-in run row, as the API would have written.
+  await db.execute(
+    sql`INSERT INTO runs (id, workflow_id, model, spec, spec_hash, requested_by_name)
+        VALUES ('bench-serve', 'bench-serve', ${name}, '{}', 'bench', 'bench') ON CONFLICT DO NOTHING`,
+  );
   const { version } = await registerModelVersion(db, {
     modelId: model.id,
     runId: 'bench-serve',
