@@ -4,6 +4,7 @@
 // Usage: npx tsx bench/load/predict.ts [--duration 60] [--connections 100,1000]
 // Exits 1 when any response was another status, any socket error or timeout happened, or RSS was not flat.
 import { fork, type ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,7 +56,8 @@ async function load(url: string, key: string | undefined, connections: number, d
     duration,
     // autocannon's own table counts only 2xx vs not; each response's head is seen here, with its headers.
     setupClient: (client) => {
-      client.on('headers', (head: { statusCode: number; headers: (string | Buffer)[] }) => {
+      // At runtime 'headers' carries llhttp's parsed head (status and the raw header list), not what the typings say.
+      (client as unknown as EventEmitter).on('headers', (head: { statusCode: number; headers: (string | Buffer)[] }) => {
         statuses.set(head.statusCode, (statuses.get(head.statusCode) ?? 0) + 1);
         if (head.statusCode === 429 || head.statusCode === 503) {
           const names = head.headers.filter((_, i) => i % 2 === 0).map((name) => String(name).toLowerCase());
@@ -127,7 +129,8 @@ async function main(): Promise<number> {
 
     const input: ServersInput = { databaseUrl: postgres.url, dataDir: scratch, modelName: MODEL };
     child = fork(fileURLToPath(new URL('../serve/servers.ts', import.meta.url)), [JSON.stringify(input)], {
-      execArgv: ['--import', 'tsx'],
+      // --expose-gc: after each load the bench asks for a full GC, so retained memory shows apart from V8's slack.
+      execArgv: ['--import', 'tsx', '--expose-gc'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const ready = await nextMessage(child);
@@ -147,15 +150,32 @@ async function main(): Promise<number> {
     await load(ready.echoUrl, undefined, 50, 2);
     await load(ready.keelUrl, key, 50, 2);
 
+    const server = child;
+    const memory = async (gc: boolean) => {
+      const reply = nextMessage(server);
+      server.send({ type: 'memory', gc } satisfies ToServers);
+      const answer = await reply;
+      if (answer.type !== 'memory') throw new Error('unexpected reply from the server process');
+      return answer;
+    };
     const rows: string[][] = [];
     const loadBefore = loadAverage();
     for (const connections of connectionCounts) {
       const echo = await load(ready.echoUrl, undefined, connections, durationS);
+      const heapBefore = (await memory(true)).heapUsed;
       const samples: number[] = [];
-      const sampler = setInterval(() => void rssBytes(pid).then((bytes) => samples.push(bytes), () => undefined), 1000);
+      const heapSamples: number[] = [];
+      const sampler = setInterval(() => {
+        void rssBytes(pid).then((bytes) => samples.push(bytes), () => undefined);
+        void memory(false).then((usage) => heapSamples.push(usage.heapUsed), () => undefined);
+      }, 1000);
       samples.push(await rssBytes(pid));
       const keel = await load(ready.keelUrl, key, connections, durationS).finally(() => clearInterval(sampler));
       samples.push(await rssBytes(pid));
+      // The prediction log's last batches are written within a second; then what survives a full GC is retained.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const afterGc = await memory(true);
+      const rssAfterGc = await rssBytes(pid);
 
       const windowS = Math.max(1, Math.min(10, Math.floor(samples.length / 3)));
       const first = median(samples.slice(0, windowS));
@@ -170,6 +190,11 @@ async function main(): Promise<number> {
         [...outcome.statuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}: ${count.toLocaleString('en-US')}`).join(', ');
       console.log(`\n${connections} connections, ${durationS} s: Keel statuses {${statusText(keel)}}, echo {${statusText(echo)}}`);
       console.log(`  RSS samples (MiB): ${samples.map((b) => (b / 1024 ** 2).toFixed(0)).join(' ')}`);
+      console.log(`  JS heap used samples (MiB): ${heapSamples.map((b) => (b / 1024 ** 2).toFixed(0)).join(' ')}`);
+      console.log(
+        `  after a full GC: heap used ${mib(afterGc.heapUsed)} (before the load ${mib(heapBefore)}), heap total ${mib(afterGc.heapTotal)}, ` +
+          `external ${mib(afterGc.external)}, array buffers ${mib(afterGc.arrayBuffers)}, RSS ${mib(rssAfterGc)}`,
+      );
       const problems: string[] = [];
       if (unexpected.length > 0) problems.push(`responses with other statuses: ${unexpected.map(([s, n]) => `${s} ×${n}`).join(', ')}`);
       if (keel.refusalsWithoutRetryAfter > 0) problems.push(`${keel.refusalsWithoutRetryAfter} 429/503 responses without Retry-After`);
@@ -183,10 +208,11 @@ async function main(): Promise<number> {
         String(connections),
         Math.round(keel.rps).toLocaleString('en-US'),
         `${keel.p50} / ${keel.p99} / ${keel.max}`,
-        `${Math.round(echo.rps).toLocaleString('en-US')}, ${echo.p50} / ${echo.p99}`,
+        `${Math.round(echo.rps).toLocaleString('en-US')}, ${echo.p50} / ${echo.p99}, ${echo.socketErrors + echo.timeouts} errors`,
         `${(keel.statuses.get(200) ?? 0).toLocaleString('en-US')} / ${refusedCount} / ${keel.requests - (keel.statuses.get(200) ?? 0) - refusedCount}`,
         `${keel.socketErrors + keel.timeouts}`,
         `${(first / 1024 ** 2).toFixed(1)} → ${(last / 1024 ** 2).toFixed(1)} (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %), max ${(peak / 1024 ** 2).toFixed(1)}`,
+        `${mib(heapBefore)} → ${mib(afterGc.heapUsed)}`,
         flat && problems.length === 0 ? 'pass' : 'FAIL',
       ]);
     }
@@ -194,8 +220,8 @@ async function main(): Promise<number> {
 
     console.log(`\nbench/load predict — ${MODEL} (GBDT, 60 trees, 5 features), 1 row per request, ${durationS} s per run`);
     console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAfter} after; ${os.cpus().length} cores; API open-files limit ${fdLimit}\n`);
-    console.log('| connections | Keel requests/s | Keel p50 / p99 / max (ms) | echo baseline: requests/s, p50 / p99 (ms) | 2xx / 429+503 (Retry-After) / other | socket errors + timeouts | API RSS MiB: first-10-s median → last-10-s median, max | result |');
-    console.log('|---:|---:|---:|---:|---:|---:|---:|---|');
+    console.log('| connections | Keel requests/s | Keel p50 / p99 / max (ms) | echo baseline: requests/s, p50 / p99 (ms), socket errors + timeouts | 2xx / 429+503 (Retry-After) / other | socket errors + timeouts | API RSS MiB: first-10-s median → last-10-s median, max | JS heap after full GC: before → after | result |');
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);
     if (failed) console.error('\nFAIL: see the lines marked FAIL above');
     child.send({ type: 'stop' } satisfies ToServers);

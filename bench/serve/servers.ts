@@ -16,10 +16,13 @@ export interface ServersInput {
 }
 export type ToServers =
   | { type: 'session-loop'; onnx: number[]; rows: FeatureRow[]; durationMs: number }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** bench/load: the process's memory, after a full GC when `gc` is set (needs --expose-gc). */
+  | { type: 'memory'; gc?: boolean };
 export type FromServers =
   | { type: 'ready'; keelUrl: string; echoUrl: string }
-  | { type: 'session-loop'; rows: number; seconds: number };
+  | { type: 'session-loop'; rows: number; seconds: number }
+  | ({ type: 'memory' } & NodeJS.MemoryUsage);
 
 /** Rows/s of onnxruntime alone: one session (one intra-op thread, as serving uses), tensors built once, run in a loop. */
 async function sessionLoop(onnx: Uint8Array, rows: FeatureRow[], durationMs: number): Promise<{ rows: number; seconds: number }> {
@@ -59,6 +62,9 @@ async function main(): Promise<void> {
       void sessionLoop(Uint8Array.from(message.onnx), message.rows, message.durationMs).then((result) =>
         send({ type: 'session-loop', ...result }),
       );
+    } else if (message.type === 'memory') {
+      if (message.gc) (globalThis as { gc?: () => void }).gc?.();
+      send({ type: 'memory', ...process.memoryUsage() });
     } else if (message.type === 'stop') {
       // A normal exit, so --cpu-prof writes its profile.
       void Promise.all([keel.close(), echo.close()])
