@@ -19,11 +19,14 @@ export interface ServersInput {
 export type ToServers =
   | { type: 'session-loop'; onnx: number[]; rows: FeatureRow[]; durationMs: number }
   | { type: 'cpu' }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** bench/load: the process's memory, after a full GC when `gc` is set (needs --expose-gc). */
+  | { type: 'memory'; gc?: boolean };
 export type FromServers =
   | { type: 'ready'; keelUrl: string; keelNoLogUrl: string; echoUrl: string }
   | { type: 'session-loop'; rows: number; seconds: number; cpuMs: number }
-  | { type: 'cpu'; cpuMs: number };
+  | { type: 'cpu'; cpuMs: number }
+  | ({ type: 'memory' } & NodeJS.MemoryUsage);
 
 /** CPU time of this process so far (all threads: main, libuv pool, onnxruntime, DuckDB). */
 const cpuMs = () => {
@@ -85,6 +88,9 @@ async function main(): Promise<void> {
       );
     } else if (message.type === 'cpu') {
       send({ type: 'cpu', cpuMs: cpuMs() });
+    } else if (message.type === 'memory') {
+      if (message.gc) (globalThis as { gc?: () => void }).gc?.();
+      send({ type: 'memory', ...process.memoryUsage() });
     } else if (message.type === 'stop') {
       // A normal exit, so --cpu-prof writes its profile.
       void Promise.all([keel.close(), keelNoLog.close(), echo.close()])
