@@ -15,6 +15,7 @@ import { ensurePredictionPartitions } from '../../db/prediction-partitions.js';
 import { writeFeedback } from '../../db/repositories/feedback.js';
 import { moveAlias, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
 import { registerModelVersion, setModelVersionStatus } from '../../db/repositories/model-versions.js';
+import { insertRun } from '../../db/repositories/runs.js';
 import { getOrCreateModel } from '../../db/repositories/models.js';
 import { saveMonitoringReference } from '../../db/repositories/monitoring-references.js';
 import { copyPredictions, type PredictionLogRecord } from '../../db/repositories/predictions.js';
@@ -104,8 +105,11 @@ async function main(): Promise<void> {
     // A production version with a reference built from 20,000 "training" rows.
     const random = mulberry32(42);
     const model = await getOrCreateModel(db, { name: 'bench-drift', task: 'binary', target: 'y', featureSchema: [] });
+    // A version belongs to a run: give the made-up run its row, as POST /v1/runs would.
+    const runId = `bench-drift-${randomUUID()}`;
+    await insertRun(db, { id: runId, workflowId: `pipeline/bench-drift/${runId}`, model: 'bench-drift', spec: {}, specHash: 'bench' });
     const { version } = await registerModelVersion(db, {
-      modelId: model.id, runId: `bench-drift-${randomUUID()}`, artifactUri: 'file:///dev/null', artifactSha256: 'a'.repeat(64),
+      modelId: model.id, runId, artifactUri: 'file:///dev/null', artifactSha256: 'a'.repeat(64),
       trainer: 'gbdt', metrics: { auc: 0.8 }, params: {}, featureSchema: [], snapshotSha256: 'b'.repeat(64), parentVersion: null, evaluationReportId: null,
     });
     await setModelVersionStatus(db, model.id, version.version, 'approved');
