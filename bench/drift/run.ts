@@ -21,11 +21,12 @@ import { registerModelVersion, setModelVersionStatus } from '../../db/repositori
 import { insertRun } from '../../db/repositories/runs.js';
 import { getOrCreateModel } from '../../db/repositories/models.js';
 import { saveMonitoringReference } from '../../db/repositories/monitoring-references.js';
-import { copyPredictionsWithRollups } from '../../db/repositories/prediction-rollups.js';
+import { copyPredictionsWithRollups, countPredictionsPerMinute, listPredictionRollups } from '../../db/repositories/prediction-rollups.js';
 import type { PredictionLogRecord } from '../../db/repositories/predictions.js';
 import { buildFeatureReference, buildNumericReference } from '../../ml/drift/index.js';
 import { computeMonitoringReport } from '../../monitoring/compute-report.js';
 import { PredictionRollupLayouts } from '../../monitoring/prediction-rollup-writer.js';
+import { rollupLayout } from '../../monitoring/prediction-rollup.js';
 import { aggregateFeedback, aggregateWindow } from '../../monitoring/window-aggregates.js';
 import { aggregateWindowWithRollups } from '../../monitoring/window-from-rollups.js';
 import type { MonitoringReference } from '../../monitoring/reference.js';
@@ -161,7 +162,13 @@ async function main(): Promise<void> {
     const query = { modelId: model.id, version: version.version, windowStart, windowEnd };
     const reference = referenceOf(training);
     const baselineSql = `SELECT count(*), avg(score) FROM predictions WHERE model_id = $1 AND version = $2 AND created_at >= $3 AND created_at < $4`;
-    const measures: Record<string, number[]> = { baseline: [], windowSql: [], windowRollups: [], feedbackSql: [], report: [] };
+    const measures: Record<string, number[]> = { baseline: [], windowSql: [], windowRollups: [], minuteCounts: [], rollupRead: [], feedbackSql: [], report: [] };
+    // The parts of the rollup window: the log's rows per whole minute (the completeness check) and the rollups' read.
+    const wholeMinutes = {
+      modelId: model.id, version: version.version,
+      from: new Date(Math.ceil(windowStart.getTime() / 60_000) * 60_000), to: new Date(Math.floor(windowEnd.getTime() / 60_000) * 60_000),
+    };
+    const layoutSha = rollupLayout(referenceOf(training)).sha;
     let lastReport: Awaited<ReturnType<typeof computeMonitoringReport>> | undefined;
     // Round 0 warms the cache and is not counted; each round measures all four in turn on the same warm data.
     for (let round = 0; round <= REPEAT; round++) {
@@ -169,6 +176,8 @@ async function main(): Promise<void> {
       // The raw-row SQL is the slow reference: timed in round 0 (to check against) and the first measured round only.
       const window = round <= 1 ? await timed(() => aggregateWindow(pool, reference, query)) : undefined;
       const rolled = await timed(() => aggregateWindowWithRollups(pool, reference, query));
+      const minuteCounts = await timed(() => countPredictionsPerMinute(pool, wholeMinutes));
+      const rollupRead = await timed(() => listPredictionRollups(pool, wholeMinutes, layoutSha));
       const feedback = await timed(() => aggregateFeedback(pool, 'binary', query));
       // A fresh window end each round, so each call computes and stores its own report.
       const end = new Date(windowEnd.getTime() - round);
@@ -185,6 +194,8 @@ async function main(): Promise<void> {
       measures.baseline!.push(baseline.ms);
       if (window) measures.windowSql!.push(window.ms);
       measures.windowRollups!.push(rolled.ms);
+      measures.minuteCounts!.push(minuteCounts.ms);
+      measures.rollupRead!.push(rollupRead.ms);
       measures.feedbackSql!.push(feedback.ms);
       measures.report!.push(report.ms);
       lastReport = report.value;
@@ -198,6 +209,8 @@ async function main(): Promise<void> {
       ['baseline: SELECT count(*), avg(score) over the window', 'baseline'],
       ['window SQL over the raw rows (reference implementation; first measured round only)', 'windowSql'],
       ['window from rollups (whole minutes) + raw SQL (edge minutes)', 'windowRollups'],
+      ['… of which: the log’s rows per whole minute (completeness check)', 'minuteCounts'],
+      ['… of which: reading the window’s rollups', 'rollupRead'],
       ['feedback SQL (labels joined, per score bin)', 'feedbackSql'],
       ['computeMonitoringReport (rollup window and feedback SQL in parallel + statistics + verdict + store)', 'report'],
     ];

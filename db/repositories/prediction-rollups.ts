@@ -96,13 +96,14 @@ export async function listPredictionRollups(client: Queryable, range: MinuteRang
 
 /** Logged rows per minute (epoch ms of the minute → rows): what each minute's rollup must add up to. */
 export async function countPredictionsPerMinute(client: Queryable, range: MinuteRange): Promise<Map<number, number>> {
-  const result = await client.query<{ minute: string; n: string }>(
-    `SELECT floor(extract(epoch FROM created_at) / 60)::int8 AS minute, count(*) AS n FROM predictions
+  // date_bin is integer arithmetic on the timestamp (extract(epoch) would be numeric), and ignores the session's zone.
+  const result = await client.query<{ minute: Date; n: string }>(
+    `SELECT date_bin('1 minute', created_at, '2000-01-01 00:00:00+00') AS minute, count(*) AS n FROM predictions
       WHERE model_id = $1 AND version = $2 AND created_at >= $3 AND created_at < $4
       GROUP BY 1`,
     [range.modelId, range.version, range.from.toISOString(), range.to.toISOString()],
   );
-  return new Map(result.rows.map((row) => [Number(row.minute) * 60_000, Number(row.n)]));
+  return new Map(result.rows.map((row) => [row.minute.getTime(), Number(row.n)]));
 }
 
 /** Drops the rollups of minutes before `before` (retention: their rows' partitions are gone). */
