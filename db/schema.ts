@@ -361,6 +361,30 @@ export const predictions = pgTable(
 );
 export type PredictionRow = typeof predictions.$inferSelect;
 
+/**
+ * Per-(version, minute) counts of the logged predictions in their reference's bins, written by the prediction log
+ * in the same transaction as the rows (monitoring/prediction-rollup.ts has the layout of `counts`). The monitoring
+ * report sums them instead of re-reading a million JSON rows; a minute whose `rows` differs from the log's row
+ * count is read from the raw rows instead, so a missing or stale rollup costs time, never exactness.
+ */
+export const predictionRollups = pgTable(
+  'prediction_rollups',
+  {
+    modelId: uuid('model_id').notNull(),
+    version: integer('version').notNull(),
+    minute: timestamp('minute', { withTimezone: true }).notNull(),
+    /** Hash of the bin layout the rows were counted in (the version's reference and the latency buckets). */
+    layoutSha: text('layout_sha').notNull(),
+    rows: bigint('rows', { mode: 'number' }).notNull(),
+    counts: bigint('counts', { mode: 'number' }).array().notNull(),
+    /** Smallest / largest finite value per numeric part (features, then the score); null when there was none. */
+    mins: doublePrecision('mins').array().notNull(),
+    maxs: doublePrecision('maxs').array().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.modelId, t.version, t.minute, t.layoutSha] }), index('prediction_rollups_minute_idx').on(t.minute)],
+);
+export type PredictionRollupRow = typeof predictionRollups.$inferSelect;
+
 export const feedback = pgTable(
   'feedback',
   {

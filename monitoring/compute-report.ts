@@ -1,5 +1,6 @@
-// One monitoring window of one model: aggregate its logged predictions and feedback in Postgres, compare with the
-// production version's training reference (ml/drift), decide per the model's policy, store the report.
+// One monitoring window of one model: aggregate its logged predictions (per-minute rollups, raw rows where those
+// are incomplete) and feedback in Postgres, compare with the production version's training reference (ml/drift),
+// decide per the model's policy, store the report.
 import type pg from 'pg';
 import type { Db } from '../db/client.js';
 import { getAliasVersion, PRODUCTION_ALIAS } from '../db/repositories/model-aliases.js';
@@ -26,7 +27,8 @@ import {
 import { driftPolicyOf, monitoringPolicyWithDefaults, type MonitoringPolicy, type MonitoringPolicyInput } from './policy.js';
 import type { ComputeMonitoringReportInput, ComputeMonitoringReportResult, ReportVerdict } from '../workflows/contracts/monitor-activities.js';
 import type { MonitoringReference } from './reference.js';
-import { aggregateFeedback, aggregateWindow, LATENCY_BOUNDS_MS } from './window-aggregates.js';
+import { aggregateFeedback, LATENCY_BOUNDS_MS } from './window-aggregates.js';
+import { aggregateWindowWithRollups } from './window-from-rollups.js';
 
 export type { ReportVerdict };
 
@@ -114,7 +116,7 @@ export async function computeMonitoringReport(deps: ComputeReportDeps, input: Co
   } else {
     const reference = referenceRow.reference as MonitoringReference;
     const task = model.task === 'regression' ? 'regression' : 'binary';
-    const [window, feedback] = await Promise.all([aggregateWindow(pool, reference, query), aggregateFeedback(pool, task, query)]);
+    const [window, feedback] = await Promise.all([aggregateWindowWithRollups(pool, reference, query), aggregateFeedback(pool, task, query)]);
     const features = reference.features.map(({ name, reference: featureReference }, index) => ({
       name,
       ...featureDrift(featureReference, window.features[index]!.live),

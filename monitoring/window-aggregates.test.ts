@@ -50,11 +50,50 @@ describe('aggregateWindow', () => {
     expect(window.rows).toBe(500);
     expect(window.errorRows).toBe(0);
     expect(window.latencyCounts.reduce((sum, n) => sum + n, 0)).toBe(500);
+    expect(window.latencyCounts.filter((n) => n > 0)).toHaveLength(5);
     const numbers = (values: unknown[]) => values.map((value) => (typeof value === 'number' ? value : null));
     expect(window.features.map((feature) => feature.name)).toEqual(['x', 'flag', 'color']);
     expect(window.features[0]!.live).toEqual(countLive(reference.features[0]!.reference, numbers(live.map((row) => row.x))));
     expect(window.features[1]!.live).toEqual(countLive(reference.features[1]!.reference, numbers(live.map((row) => row.flag))));
     expect(window.features[2]!.live).toEqual(countLive(reference.features[2]!.reference, live.map((row) => row.color)));
     expect(window.score).toEqual(countLive(reference.score, live.map((row) => row.score)));
+  });
+
+  it('when values sit exactly on the training min, max and cuts, or the score is not finite, then the SQL counts equal the JS counts', async () => {
+    const training = Array.from({ length: 1000 }, (_, i) => ({ x: (i % 100) / 10, level: i % 4 }));
+    const reference: MonitoringReference = {
+      snapshotSha256: 'd'.repeat(64),
+      rows: training.length,
+      features: [
+        { name: 'x', reference: buildFeatureReference(Float64Array.from(training.map((row) => row.x))) },
+        { name: 'level', reference: buildFeatureReference(Float64Array.from(training.map((row) => row.level))) },
+      ],
+      score: buildNumericReference(Float64Array.from(training.map((_, i) => (i % 50) / 50))),
+    };
+    const xReference = reference.features[0]!.reference;
+    if (xReference.kind !== 'numeric' || xReference.min === null || xReference.max === null) throw new Error('expected a numeric reference');
+    const edges = [xReference.min, xReference.max, ...xReference.cuts, xReference.min - 1e-9, xReference.max + 1e-9, -0, 1e300, -1e300];
+    const model = await getOrCreateModel(database.db, { name: 'window-sql-edges', task: 'binary', target: 'y', featureSchema: [] });
+    const start = new Date(Date.now() - 60_000);
+    const scores = [0, 1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.98, 0.02];
+    const live = edges.map((x, i) => ({ x, level: [0, 1, 2, 3, 7, 2.5, null][i % 7]!, score: scores[i % scores.length]! }));
+    const records: PredictionLogRecord[] = live.map((row, i) => ({
+      id: randomUUID(), modelId: model.id, model: 'window-sql-edges', version: 1, sourceJson: null,
+      featuresJson: JSON.stringify({ x: row.x, level: row.level }), outputJson: '{}',
+      score: row.score, latencyMs: 0.5, createdAt: new Date(start.getTime() + i), keyId: null,
+    }));
+    await insertPredictionsUnnest(database.pool, records);
+
+    const window = await aggregateWindow(database.pool, reference, { modelId: model.id, version: 1, windowStart: start, windowEnd: new Date() });
+
+    expect(window.rows).toBe(live.length);
+    expect(window.errorRows).toBe(live.filter((row) => !Number.isFinite(row.score)).length);
+    expect(window.features[0]!.live).toEqual(countLive(xReference, live.map((row) => row.x)));
+    expect(window.features[1]!.live).toEqual(countLive(reference.features[1]!.reference, live.map((row) => row.level)));
+    expect(window.score).toEqual(countLive(reference.score, live.map((row) => row.score)));
+    const x = window.features[0]!.live;
+    if (x.kind !== 'numeric') throw new Error('expected numeric counts');
+    expect(x.belowMin).toBeGreaterThan(0);
+    expect(x.aboveMax).toBeGreaterThan(0);
   });
 });

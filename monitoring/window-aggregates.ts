@@ -5,6 +5,7 @@ import type pg from 'pg';
 import {
   binLayout,
   type BinaryFeedbackSummary,
+  type CategoricalLiveCounts,
   type FeatureReference,
   type LiveCounts,
   type NumericLiveCounts,
@@ -18,6 +19,9 @@ export const LATENCY_BOUNDS_MS: readonly number[] = (() => {
   for (let bound = 0.01; bound < 600_000; bound *= 1.05) bounds.push(Number(bound.toPrecision(6)));
   return bounds;
 })();
+
+/** work_mem for the window statement: its materialised keys (~100 bytes a row) stay in memory up to this. */
+const WINDOW_WORK_MEM = '256MB';
 
 /** Score bins for live AUC (ties inside a bin count half, as in the AUC of binned scores). */
 export const AUC_SCORE_BINS = 1000;
@@ -39,18 +43,11 @@ export interface WindowAggregates {
   latencyCounts: number[];
 }
 
-interface GroupRow {
-  f: number;
-  b: number;
-  flag: number;
-  n: string;
-  lo: number | null;
-  hi: number | null;
-}
-
-const FLAG_BELOW_MIN = 1;
-const FLAG_ABOVE_MAX = 2;
-const FLAG_UNSEEN = 4;
+/** How one part's grouping key (an int per row) decodes into a bucket and flags. */
+type PartDecoder =
+  | { kind: 'numeric'; thresholds: number; decode: readonly { bucket: number; belowMin: boolean; aboveMax: boolean }[] }
+  | { kind: 'categorical'; categories: number }
+  | { kind: 'latency' };
 
 class Params {
   readonly values: unknown[] = [];
@@ -60,30 +57,56 @@ class Params {
   }
 }
 
-/** SQL for (bucket, flag) of a double `x` on a numeric reference's layout; missing (NULL, NaN, ±∞) is bucket −1. */
-function numericBucketSql(params: Params, reference: FeatureReference & { kind: 'numeric' }, x: string): { bucket: string; flag: string } {
-  const layout = binLayout(reference);
-  if (layout.kind !== 'numeric') throw new Error('unreachable');
-  const finite = `(${x} > '-Infinity'::float8 AND ${x} < 'Infinity'::float8)`;
-  const bucket = layout.cuts.length === 0 ? '0' : `width_bucket(${x}, ${params.add(layout.cuts, '::float8[]')})`;
-  const flags: string[] = [];
-  if (layout.min !== null) flags.push(`CASE WHEN ${x} < ${params.add(layout.min, '::float8')} THEN ${FLAG_BELOW_MIN} ELSE 0 END`);
-  if (layout.max !== null) flags.push(`CASE WHEN ${x} > ${params.add(layout.max, '::float8')} THEN ${FLAG_ABOVE_MAX} ELSE 0 END`);
-  if (layout.values !== null) flags.push(`CASE WHEN ${x} <> ALL(${params.add(layout.values, '::float8[]')}) THEN ${FLAG_UNSEEN} ELSE 0 END`);
-  return {
-    bucket: `CASE WHEN ${finite} THEN ${bucket} ELSE -1 END`,
-    flag: flags.length === 0 ? '0' : `CASE WHEN ${finite} THEN ${flags.join(' + ')} ELSE 0 END`,
-  };
+/** The smallest double above `x` (x finite). */
+function nextUp(x: number): number {
+  if (x === 0) return Number.MIN_VALUE;
+  const bits = new Float64Array([x]);
+  const integer = new BigInt64Array(bits.buffer);
+  integer[0] = integer[0]! + (x > 0 ? 1n : -1n);
+  return bits[0]!;
 }
 
-function categoricalBucketSql(params: Params, reference: FeatureReference & { kind: 'categorical' }, c: string): { bucket: string; flag: string } {
+/**
+ * One `width_bucket` per value tells its bucket and its range flags at once: the reference's cuts, merged with the
+ * training min (x ≥ min) and the double after the training max (x > max), between −MAX_VALUE and +Infinity (so
+ * −Infinity gives 0 and +Infinity or NaN the last index: missing). The decoder maps each index back.
+ */
+function numericKeySql(params: Params, reference: FeatureReference & { kind: 'numeric' }, x: string): { key: string; decoder: PartDecoder } {
+  const layout = binLayout(reference);
+  if (layout.kind !== 'numeric') throw new Error('unreachable');
+  type Threshold = { at: number; tag: 'cut' | 'min' | 'above' };
+  const tagged: Threshold[] = layout.cuts.map((at) => ({ at, tag: 'cut' as const }));
+  if (layout.min !== null) tagged.push({ at: layout.min, tag: 'min' });
+  if (layout.max !== null) tagged.push({ at: nextUp(layout.max), tag: 'above' });
+  tagged.sort((a, b) => a.at - b.at);
+  const thresholds = [-Number.MAX_VALUE, ...tagged.map((threshold) => threshold.at), Number.POSITIVE_INFINITY];
+  // Index r (1…tagged.length + 1) means tagged[0…r−2] are ≤ x: count the cuts among them, and which flags they set.
+  const decode = [{ bucket: -1, belowMin: false, aboveMax: false }];
+  let bucket = 0;
+  let reachedMin = false;
+  let aboveMax = false;
+  for (let r = 1; r <= tagged.length + 1; r++) {
+    if (r >= 2) {
+      const passed = tagged[r - 2]!;
+      if (passed.tag === 'cut') bucket++;
+      else if (passed.tag === 'min') reachedMin = true;
+      else aboveMax = true;
+    }
+    decode.push({ bucket, belowMin: layout.min !== null && !reachedMin, aboveMax });
+  }
+  const index = `coalesce(width_bucket(${x}, ${params.add(thresholds, '::float8[]')}), 0)`;
+  // Value binning: a value the training data never had is sent negative (−2 − index), so unseen needs no second key.
+  const key = layout.values === null ? index : `CASE WHEN ${x} = ANY(${params.add(layout.values, '::float8[]')}) THEN ${index} ELSE -2 - ${index} END`;
+  return { key, decoder: { kind: 'numeric', thresholds: thresholds.length, decode } };
+}
+
+/** 1…categories for a listed category, 0 for "other" seen in training, −2 for unseen, −1 for missing. */
+function categoricalKeySql(params: Params, reference: FeatureReference & { kind: 'categorical' }, c: string): { key: string; decoder: PartDecoder } {
   const layout = binLayout(reference);
   if (layout.kind !== 'categorical') throw new Error('unreachable');
-  const categories = params.add(layout.categories, '::text[]');
-  return {
-    bucket: `CASE WHEN ${c} IS NULL THEN -1 ELSE coalesce(array_position(${categories}, ${c}) - 1, ${layout.categories.length}) END`,
-    flag: `CASE WHEN ${c} IS NOT NULL AND ${c} <> ALL(${params.add(layout.known, '::text[]')}) THEN ${FLAG_UNSEEN} ELSE 0 END`,
-  };
+  const key = `CASE WHEN ${c} IS NULL THEN -1 WHEN ${c} = ANY(${params.add(layout.known, '::text[]')})
+    THEN coalesce(array_position(${params.add(layout.categories, '::text[]')}, ${c}), 0) ELSE -2 END`;
+  return { key, decoder: { kind: 'categorical', categories: layout.categories.length } };
 }
 
 function windowFilter(params: Params, query: WindowQuery, alias: string): string {
@@ -95,51 +118,69 @@ function windowFilter(params: Params, query: WindowQuery, alias: string): string
   ].join(' AND ');
 }
 
+export interface WindowAggregatesSql {
+  text: string;
+  values: unknown[];
+  /** Per part (the features in order, then the score, then the latency): how its key decodes. */
+  decoders: PartDecoder[];
+}
+
 /**
- * The single-pass aggregation over the window's predictions. Each row's feature values are read from its JSON once
- * (the inner subquery, kept from being inlined by OFFSET 0), then one set-returning step turns the row into one
- * (f, bucket, flag, x) per feature, score and latency, and one hash aggregate counts them. (A LATERAL VALUES list
- * here re-built its expressions for every row: 50× slower on 1M rows.)
+ * The aggregation over the window's predictions, in one statement. Each row's features are read from its JSON once
+ * (the innermost subquery, kept from being inlined by OFFSET 0) and turned into one small-int key per part (feature,
+ * score, latency) by one `width_bucket` or one array lookup; the keys and the numeric values are materialised once
+ * (the CTE), then hashed GROUPING SETS count every part's keys in one pass without expanding rows, and one plain
+ * aggregate takes the numeric minima and maxima. (Measured on 1M rows: the cost is per-row expression work — JSON
+ * numbers, bucket expressions — not the shape of the aggregation; see bench/drift/README.md.)
  */
-export function windowAggregatesSql(reference: MonitoringReference, query: WindowQuery): { text: string; values: unknown[] } {
+export function windowAggregatesSql(reference: MonitoringReference, query: WindowQuery): WindowAggregatesSql {
   const params = new Params();
   const columns: string[] = [];
-  const entries: { bucket: string; flag: string; x: string }[] = [];
+  const keys: string[] = [];
+  const decoders: PartDecoder[] = [];
+  const numericValues: { part: number; x: string }[] = [];
   reference.features.forEach(({ name, reference: feature }, index) => {
     const key = params.add(name, '::text');
+    const json = `p.features -> ${key}`;
     if (feature.kind === 'numeric') {
       // Anything but a JSON number (a string, true/false, null) is a missing value, never a cast error.
-      columns.push(`CASE WHEN jsonb_typeof(p.features -> ${key}) = 'number' THEN (p.features ->> ${key})::float8 END AS v${index}`);
-      const { bucket, flag } = numericBucketSql(params, feature, `c.v${index}`);
-      entries.push({ bucket, flag, x: `c.v${index}` });
+      columns.push(`CASE WHEN jsonb_typeof(${json}) = 'number' THEN (${json})::float8 END AS v${index}`);
+      const { key: numericKey, decoder } = numericKeySql(params, feature, `c.v${index}`);
+      keys.push(numericKey);
+      decoders.push(decoder);
+      numericValues.push({ part: index, x: `c.v${index}` });
     } else {
       columns.push(`p.features ->> ${key} AS v${index}`);
-      const { bucket, flag } = categoricalBucketSql(params, feature, `c.v${index}`);
-      entries.push({ bucket, flag, x: 'NULL::float8' });
+      const { key: categoricalKey, decoder } = categoricalKeySql(params, feature, `c.v${index}`);
+      keys.push(categoricalKey);
+      decoders.push(decoder);
     }
   });
-  const score = numericBucketSql(params, reference.score, 'c.score');
-  entries.push({ bucket: score.bucket, flag: score.flag, x: 'c.score' });
-  const latencyBounds = params.add(LATENCY_BOUNDS_MS, '::float8[]');
-  entries.push({
-    bucket: `width_bucket(coalesce(c.latency_ms, 0), ${latencyBounds})`,
-    flag: `CASE WHEN c.score > '-Infinity'::float8 AND c.score < 'Infinity'::float8 THEN 0 ELSE 1 END`,
-    x: 'NULL::float8',
-  });
-  const list = (part: (entry: (typeof entries)[number]) => string, type: string) => `unnest(ARRAY[${entries.map(part).join(', ')}]::${type}[])`;
-  const text = `SELECT u.f, u.b, u.flag, count(*) AS n, min(u.x) AS lo, max(u.x) AS hi
-FROM (
-  SELECT unnest(ARRAY[${entries.map((_, index) => index).join(', ')}]::int[]) AS f, ${list((entry) => entry.bucket, 'int')} AS b,
-    ${list((entry) => entry.flag, 'int')} AS flag, ${list((entry) => entry.x, 'float8')} AS x
+  const scorePart = reference.features.length;
+  const score = numericKeySql(params, reference.score, 'c.score');
+  keys.push(score.key);
+  decoders.push(score.decoder);
+  numericValues.push({ part: scorePart, x: `CASE WHEN c.score > '-Infinity'::float8 AND c.score < 'Infinity'::float8 THEN c.score END` });
+  keys.push(`width_bucket(coalesce(c.latency_ms, 0), ${params.add(LATENCY_BOUNDS_MS, '::float8[]')})`);
+  decoders.push({ kind: 'latency' });
+  const parts = keys.map((_, part) => part);
+  const text = `WITH k AS MATERIALIZED (
+  SELECT ${keys.map((key, part) => `${key} AS k${part}`).join(',\n    ')}${numericValues.map(({ part, x }) => `,\n    ${x} AS x${part}`).join('')}
   FROM (
     SELECT p.score, p.latency_ms${columns.map((column) => `, ${column}`).join('')}
     FROM predictions p
     WHERE ${windowFilter(params, query, 'p')}
     OFFSET 0
   ) AS c
-) AS u
-GROUP BY u.f, u.b, u.flag`;
-  return { text, values: params.values };
+)
+SELECT ${parts.map((part) => `k.k${part}`).join(', ')}, count(*) AS n, NULL::int AS part, NULL::float8 AS lo, NULL::float8 AS hi
+FROM k
+GROUP BY GROUPING SETS (${parts.map((part) => `(k.k${part})`).join(', ')})
+UNION ALL
+SELECT ${parts.map(() => 'NULL').join(', ')}, NULL, e.part, e.lo, e.hi
+FROM (SELECT ${numericValues.map(({ part }) => `min(k.x${part}) AS lo${part}, max(k.x${part}) AS hi${part}`).join(', ')} FROM k) AS m
+CROSS JOIN LATERAL (VALUES ${numericValues.map(({ part }) => `(${part}, m.lo${part}, m.hi${part})`).join(', ')}) AS e(part, lo, hi)`;
+  return { text, values: params.values, decoders };
 }
 
 function emptyLive(reference: FeatureReference): LiveCounts {
@@ -149,44 +190,77 @@ function emptyLive(reference: FeatureReference): LiveCounts {
     : { kind: 'categorical', rows: 0, missing: 0, counts, unseen: 0 };
 }
 
-function addGroup(live: LiveCounts, row: GroupRow): void {
-  const n = Number(row.n);
+/** Adds `n` rows whose key on `decoder` is `key` to `live`. */
+function addKey(live: LiveCounts, decoder: PartDecoder, key: number, n: number): void {
   live.rows += n;
-  if (row.b < 0) {
-    live.missing += n;
+  if (decoder.kind === 'categorical') {
+    const categorical = live as CategoricalLiveCounts;
+    if (key === -1) categorical.missing += n;
+    else if (key === -2 || key === 0) {
+      categorical.counts[decoder.categories]! += n;
+      if (key === -2) categorical.unseen += n;
+    } else categorical.counts[key - 1]! += n;
     return;
   }
-  live.counts[row.b]! += n;
-  if (row.flag & FLAG_UNSEEN) live.unseen += n;
-  if (live.kind === 'numeric') {
-    const numeric: NumericLiveCounts = live;
-    if (row.flag & FLAG_BELOW_MIN) numeric.belowMin += n;
-    if (row.flag & FLAG_ABOVE_MAX) numeric.aboveMax += n;
-    if (row.lo !== null && (numeric.min === null || row.lo < numeric.min)) numeric.min = row.lo;
-    if (row.hi !== null && (numeric.max === null || row.hi > numeric.max)) numeric.max = row.hi;
+  if (decoder.kind !== 'numeric') throw new Error('unreachable');
+  const numeric = live as NumericLiveCounts;
+  const unseen = key <= -2;
+  const index = unseen ? -2 - key : key;
+  if (index <= 0 || index >= decoder.thresholds) {
+    numeric.missing += n;
+    return;
   }
+  const { bucket, belowMin, aboveMax } = decoder.decode[index]!;
+  numeric.counts[bucket]! += n;
+  if (unseen) numeric.unseen += n;
+  if (belowMin) numeric.belowMin += n;
+  if (aboveMax) numeric.aboveMax += n;
 }
 
+type ResultRow = Record<string, number | string | null> & { n: string | null; part: number | null; lo: number | null; hi: number | null };
+
+/** Runs the window's aggregation; work_mem is raised for this statement only, so its hash tables never sort. */
 export async function aggregateWindow(pool: pg.Pool, reference: MonitoringReference, query: WindowQuery): Promise<WindowAggregates> {
-  const { text, values } = windowAggregatesSql(reference, query);
-  const result = await pool.query<GroupRow>({ text, values });
+  const { text, values, decoders } = windowAggregatesSql(reference, query);
+  const client = await pool.connect();
+  let result: pg.QueryResult<ResultRow>;
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query(`SET LOCAL work_mem = '${WINDOW_WORK_MEM}'`);
+    result = await client.query<ResultRow>({ text, values });
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
   const features = reference.features.map(({ name, reference: feature }) => ({ name, live: emptyLive(feature) }));
   const score = emptyLive(reference.score) as NumericLiveCounts;
   const latencyCounts = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
+  const scorePart = reference.features.length;
+  const liveOf = (part: number): LiveCounts => (part === scorePart ? score : features[part]!.live);
   let rows = 0;
-  let errorRows = 0;
-  const scoreIndex = reference.features.length;
   for (const row of result.rows) {
-    if (row.f < scoreIndex) addGroup(features[row.f]!.live, row);
-    else if (row.f === scoreIndex) addGroup(score, row);
-    else {
-      const n = Number(row.n);
-      latencyCounts[row.b]! += n;
-      rows += n;
-      if (row.flag === 1) errorRows += n;
+    if (row.n === null) {
+      if (row.part === null) continue;
+      const live = liveOf(row.part) as NumericLiveCounts;
+      live.min = row.lo;
+      live.max = row.hi;
+      continue;
     }
+    // Each grouping set's row has its own key column set, every other one NULL.
+    const part = decoders.findIndex((_, index) => row[`k${index}`] !== null);
+    const key = Number(row[`k${part}`]);
+    const n = Number(row.n);
+    const decoder = decoders[part]!;
+    if (decoder.kind === 'latency') {
+      latencyCounts[key]! += n;
+      rows += n;
+    } else addKey(liveOf(part), decoder, key, n);
   }
-  return { rows, errorRows, features, score, latencyCounts };
+  // A non-finite score is an error row; the score's missing count is exactly those rows.
+  return { rows, errorRows: score.missing, features, score, latencyCounts };
 }
 
 interface FeedbackRow {

@@ -1,5 +1,5 @@
 // The prediction log buffer and its partitions on real Postgres: refusal when full, retried failed flushes,
-// close() writing everything, COPY escaping, partitions ahead, default-partition rescue and retention.
+// close() writing everything, COPY escaping, partitions ahead, default-partition rescue and retention (rollups too).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -10,6 +10,7 @@ import {
   partitionNameFor,
 } from '../db/prediction-partitions.js';
 import { getOrCreateModel } from '../db/repositories/models.js';
+import { upsertPredictionRollups } from '../db/repositories/prediction-rollups.js';
 import { copyPredictions, insertPredictionsUnnest } from '../db/repositories/predictions.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { PredictionLog, PredictionLogFullError, type PredictionLogRecord } from './prediction-log.js';
@@ -232,5 +233,18 @@ describe('prediction partitions', () => {
       expect(names).toContain(partitionNameFor(new Date(today.getTime() + offset * DAY_MS)));
     }
     await log.close();
+  });
+
+  it('start() deletes the rollups of the days whose partitions retention drops, and keeps the rest', async () => {
+    const now = new Date();
+    const old = new Date(dayStart(now).getTime() - 31 * DAY_MS + 5 * 60_000);
+    const kept = new Date(dayStart(now).getTime() - 30 * DAY_MS);
+    const rollup = (minute: Date) => ({ modelId, version: 1, minute, layoutSha: 'retention', rows: 1, counts: [1], mins: [null], maxs: [null] });
+    await upsertPredictionRollups(database.pool, [rollup(old), rollup(kept)]);
+    const log = new PredictionLog({ pool: database.pool, retentionDays: 30 });
+    await log.start();
+    await log.close();
+    const left = await database.pool.query<{ minute: Date }>("SELECT minute FROM prediction_rollups WHERE layout_sha = 'retention'");
+    expect(left.rows.map((row) => row.minute.getTime())).toEqual([kept.getTime()]);
   });
 });

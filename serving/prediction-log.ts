@@ -1,8 +1,12 @@
 // The prediction log's bounded in-memory buffer: requests append without touching Postgres, one flusher writes
 // batches with COPY. Nothing is dropped: a full buffer refuses before scoring, a failed batch stays (in order) and
-// is retried, and close() returns only once every accepted row is in Postgres.
+// is retried, and close() returns only once every accepted row is in Postgres. Each batch's per-minute monitoring
+// rollups are counted here, at flush time, and written in the COPY's transaction.
 import type pg from 'pg';
-import { copyPredictions, type PredictionLogRecord } from '../db/repositories/predictions.js';
+import { copyPredictionsWithRollups, deletePredictionRollupsBefore } from '../db/repositories/prediction-rollups.js';
+import type { PredictionLogRecord } from '../db/repositories/predictions.js';
+import { PredictionRollupLayouts } from '../monitoring/prediction-rollup-writer.js';
+import type { PredictionRollup } from '../monitoring/prediction-rollup.js';
 import { dayStart, dropExpiredPredictionPartitions, ensurePredictionPartitions } from '../db/prediction-partitions.js';
 import { KeelError } from '../errors/keel-error.js';
 
@@ -31,7 +35,7 @@ export interface PredictionLogOptions extends Partial<PredictionLogSettings> {
   partitionDaysAhead?: number;
   /** First wait before retrying a failed flush; doubles up to 10 s (default 250 ms). */
   retryDelayMs?: number;
-  /** Writes one batch; default COPY. */
+  /** Writes one batch; default COPY with the batch's rollups in one transaction (a custom writer writes no rollups). */
   writeBatch?: (client: pg.PoolClient, records: readonly PredictionLogRecord[]) => Promise<void>;
   clock?: () => Date;
   logger?: { warn(fields: object, message: string): void };
@@ -68,6 +72,7 @@ export interface PredictionLogReservation {
 }
 
 const MAX_RETRY_DELAY_MS = 10_000;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class PredictionLog {
   private readonly pool: pg.Pool;
@@ -75,7 +80,8 @@ export class PredictionLog {
   private readonly batchRows: number;
   private readonly partitionDaysAhead: number;
   private readonly retryDelayMs: number;
-  private readonly writeBatch: NonNullable<PredictionLogOptions['writeBatch']>;
+  private readonly writeBatch: PredictionLogOptions['writeBatch'];
+  private readonly rollupLayouts: PredictionRollupLayouts;
   private readonly clock: () => Date;
   private readonly logger: PredictionLogOptions['logger'];
 
@@ -104,7 +110,8 @@ export class PredictionLog {
     this.batchRows = options.batchRows ?? 1000;
     this.partitionDaysAhead = options.partitionDaysAhead ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 250;
-    this.writeBatch = options.writeBatch ?? copyPredictions;
+    this.writeBatch = options.writeBatch;
+    this.rollupLayouts = new PredictionRollupLayouts(options.pool);
     this.clock = options.clock ?? (() => new Date());
     this.logger = options.logger;
   }
@@ -246,9 +253,12 @@ export class PredictionLog {
     const batch = this.buffer.slice(this.head, this.head + this.batchRows);
     try {
       await this.maintainPartitions(this.clock());
+      // Counted before taking the connection: loading a version's reference needs one of its own.
+      const rollups = this.writeBatch ? [] : await this.rollupsOf(batch);
       const client = await this.pool.connect();
       try {
-        await this.writeBatch(client, batch);
+        if (this.writeBatch) await this.writeBatch(client, batch);
+        else await copyPredictionsWithRollups(client, batch, rollups);
       } catch (error) {
         // A connection whose COPY failed may be mid-protocol: discard it rather than hand it to the next query.
         client.release(error instanceof Error ? error : new Error(String(error)));
@@ -270,6 +280,16 @@ export class PredictionLog {
     }
   }
 
+  /** The batch's rollups; on failure none (the rows are still written and the report reads their minutes raw). */
+  private async rollupsOf(batch: readonly PredictionLogRecord[]): Promise<PredictionRollup[]> {
+    try {
+      return await this.rollupLayouts.rollupsOf(batch);
+    } catch (error) {
+      this.logger?.warn({ err: error, rows: batch.length }, 'could not count prediction log rollups; the report reads these rows raw');
+      return [];
+    }
+  }
+
   /** On the first write of each new day: partitions ahead and retention. Failure is logged: the default partition catches rows. */
   private async maintainPartitions(now: Date): Promise<void> {
     const today = dayStart(now).getTime();
@@ -277,6 +297,8 @@ export class PredictionLog {
     try {
       await ensurePredictionPartitions(this.pool, now, this.partitionDaysAhead);
       await dropExpiredPredictionPartitions(this.pool, now, this.settings.retentionDays);
+      // The rollups go with their rows: the same cutoff as the partitions'.
+      await deletePredictionRollupsBefore(this.pool, new Date(dayStart(now).getTime() - this.settings.retentionDays * DAY_MS));
       this.partitionsReadyFor = today;
     } catch (error) {
       this.logger?.warn({ err: error }, 'could not prepare prediction log partitions; rows go to the default partition');

@@ -1,12 +1,15 @@
-// Monitoring report benchmark: computeMonitoringReport (one-pass window SQL over the prediction log + feedback,
-// then the drift statistics and the verdict) over N logged predictions × 5 features, beside the cost of one bare
-// scan of the same window (`SELECT count(*), avg(score)`). Starts an embedded Postgres unless DATABASE_URL is set.
+// Monitoring report benchmark: computeMonitoringReport (the window from per-minute rollups + raw edge minutes,
+// feedback, then the drift statistics and the verdict) over N logged predictions × 5 features, beside the cost of one
+// bare scan of the same window (`SELECT count(*), avg(score)`) and the raw-row window SQL (the reference
+// implementation). The rows are written as the prediction log writes them: COPY plus the batch's rollups in one
+// transaction. Starts an embedded Postgres unless DATABASE_URL is set.
 // Run: npx tsx bench/drift/run.ts [--rows 1000000] [--repeat 5] [--labelled 0.1]
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { isDeepStrictEqual } from 'node:util';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../dev/embedded-postgres.js';
 import { freePort } from '../../dev/temporal-dev-server.js';
 import { createDb } from '../../db/client.js';
@@ -15,12 +18,17 @@ import { ensurePredictionPartitions } from '../../db/prediction-partitions.js';
 import { writeFeedback } from '../../db/repositories/feedback.js';
 import { moveAlias, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
 import { registerModelVersion, setModelVersionStatus } from '../../db/repositories/model-versions.js';
+import { insertRun } from '../../db/repositories/runs.js';
 import { getOrCreateModel } from '../../db/repositories/models.js';
 import { saveMonitoringReference } from '../../db/repositories/monitoring-references.js';
-import { copyPredictions, type PredictionLogRecord } from '../../db/repositories/predictions.js';
+import { copyPredictionsWithRollups, countPredictionsPerMinute, listPredictionRollups } from '../../db/repositories/prediction-rollups.js';
+import type { PredictionLogRecord } from '../../db/repositories/predictions.js';
 import { buildFeatureReference, buildNumericReference } from '../../ml/drift/index.js';
 import { computeMonitoringReport } from '../../monitoring/compute-report.js';
+import { PredictionRollupLayouts } from '../../monitoring/prediction-rollup-writer.js';
+import { rollupLayout } from '../../monitoring/prediction-rollup.js';
 import { aggregateFeedback, aggregateWindow } from '../../monitoring/window-aggregates.js';
+import { aggregateWindowWithRollups } from '../../monitoring/window-from-rollups.js';
 import type { MonitoringReference } from '../../monitoring/reference.js';
 
 const arg = (name: string, fallback: number) => {
@@ -104,8 +112,11 @@ async function main(): Promise<void> {
     // A production version with a reference built from 20,000 "training" rows.
     const random = mulberry32(42);
     const model = await getOrCreateModel(db, { name: 'bench-drift', task: 'binary', target: 'y', featureSchema: [] });
+    // A version belongs to a run: give the made-up run its row, as POST /v1/runs would.
+    const runId = `bench-drift-${randomUUID()}`;
+    await insertRun(db, { id: runId, workflowId: `pipeline/bench-drift/${runId}`, model: 'bench-drift', spec: {}, specHash: 'bench' });
     const { version } = await registerModelVersion(db, {
-      modelId: model.id, runId: `bench-drift-${randomUUID()}`, artifactUri: 'file:///dev/null', artifactSha256: 'a'.repeat(64),
+      modelId: model.id, runId, artifactUri: 'file:///dev/null', artifactSha256: 'a'.repeat(64),
       trainer: 'gbdt', metrics: { auc: 0.8 }, params: {}, featureSchema: [], snapshotSha256: 'b'.repeat(64), parentVersion: null, evaluationReportId: null,
     });
     await setModelVersionStatus(db, model.id, version.version, 'approved');
@@ -115,29 +126,34 @@ async function main(): Promise<void> {
     const training = Array.from({ length: 20_000 }, () => featureRow(random, 0));
     await saveMonitoringReference(db, { modelVersionId: version.id, modelId: model.id, version: version.version, reference: referenceOf(training) });
 
-    // N predictions spread over the window (x drifted by half a standard deviation), written with COPY; a share labelled.
+    // N predictions spread over the window (x drifted by half a standard deviation), written as the prediction log
+    // writes a batch (rollups counted in JS, COPY + rollup upsert in one transaction); a share labelled.
+    const layouts = new PredictionRollupLayouts(pool);
+    let rollupMs = 0;
     const load = await timed(async () => {
-      const client = await pool.connect();
-      try {
-        for (let start = 0; start < ROWS; start += COPY_BATCH) {
-          const records: PredictionLogRecord[] = [];
-          const labels: { predictionId: string; label: number }[] = [];
-          for (let i = start; i < Math.min(start + COPY_BATCH, ROWS); i++) {
-            const row = featureRow(random, 0.5);
-            const score = scoreOf(row);
-            const id = randomUUID();
-            records.push({
-              id, modelId: model.id, model: 'bench-drift', version: version.version, sourceJson: null,
-              featuresJson: JSON.stringify(row), outputJson: JSON.stringify({ label: score >= 0.5 ? 1 : 0, probability: score }),
-              score, latencyMs: 0.2 + random() * 3, createdAt: new Date(windowStart.getTime() + Math.floor((i * 3_600_000) / ROWS)), keyId: null,
-            });
-            if (random() < LABELLED) labels.push({ predictionId: id, label: random() < score ? 1 : 0 });
-          }
-          await copyPredictions(client, records);
-          if (labels.length > 0) await writeFeedback(db, model.id, labels, false);
+      for (let start = 0; start < ROWS; start += COPY_BATCH) {
+        const records: PredictionLogRecord[] = [];
+        const labels: { predictionId: string; label: number }[] = [];
+        for (let i = start; i < Math.min(start + COPY_BATCH, ROWS); i++) {
+          const row = featureRow(random, 0.5);
+          const score = scoreOf(row);
+          const id = randomUUID();
+          records.push({
+            id, modelId: model.id, model: 'bench-drift', version: version.version, sourceJson: null,
+            featuresJson: JSON.stringify(row), outputJson: JSON.stringify({ label: score >= 0.5 ? 1 : 0, probability: score }),
+            score, latencyMs: 0.2 + random() * 3, createdAt: new Date(windowStart.getTime() + Math.floor((i * 3_600_000) / ROWS)), keyId: null,
+          });
+          if (random() < LABELLED) labels.push({ predictionId: id, label: random() < score ? 1 : 0 });
         }
-      } finally {
-        client.release();
+        const counted = await timed(() => layouts.rollupsOf(records));
+        rollupMs += counted.ms;
+        const client = await pool.connect();
+        try {
+          await copyPredictionsWithRollups(client, records, counted.value);
+        } finally {
+          client.release();
+        }
+        if (labels.length > 0) await writeFeedback(db, model.id, labels, false);
       }
       await pool.query('VACUUM ANALYZE predictions');
       await pool.query('VACUUM ANALYZE feedback');
@@ -146,12 +162,22 @@ async function main(): Promise<void> {
     const query = { modelId: model.id, version: version.version, windowStart, windowEnd };
     const reference = referenceOf(training);
     const baselineSql = `SELECT count(*), avg(score) FROM predictions WHERE model_id = $1 AND version = $2 AND created_at >= $3 AND created_at < $4`;
-    const measures: Record<string, number[]> = { baseline: [], windowSql: [], feedbackSql: [], report: [] };
+    const measures: Record<string, number[]> = { baseline: [], windowSql: [], windowRollups: [], minuteCounts: [], rollupRead: [], feedbackSql: [], report: [] };
+    // The parts of the rollup window: the log's rows per whole minute (the completeness check) and the rollups' read.
+    const wholeMinutes = {
+      modelId: model.id, version: version.version,
+      from: new Date(Math.ceil(windowStart.getTime() / 60_000) * 60_000), to: new Date(Math.floor(windowEnd.getTime() / 60_000) * 60_000),
+    };
+    const layoutSha = rollupLayout(referenceOf(training)).sha;
     let lastReport: Awaited<ReturnType<typeof computeMonitoringReport>> | undefined;
     // Round 0 warms the cache and is not counted; each round measures all four in turn on the same warm data.
     for (let round = 0; round <= REPEAT; round++) {
       const baseline = await timed(() => pool.query(baselineSql, [model.id, version.version, windowStart, windowEnd]));
-      const window = await timed(() => aggregateWindow(pool, reference, query));
+      // The raw-row SQL is the slow reference: timed in round 0 (to check against) and the first measured round only.
+      const window = round <= 1 ? await timed(() => aggregateWindow(pool, reference, query)) : undefined;
+      const rolled = await timed(() => aggregateWindowWithRollups(pool, reference, query));
+      const minuteCounts = await timed(() => countPredictionsPerMinute(pool, wholeMinutes));
+      const rollupRead = await timed(() => listPredictionRollups(pool, wholeMinutes, layoutSha));
       const feedback = await timed(() => aggregateFeedback(pool, 'binary', query));
       // A fresh window end each round, so each call computes and stores its own report.
       const end = new Date(windowEnd.getTime() - round);
@@ -159,25 +185,34 @@ async function main(): Promise<void> {
         computeMonitoringReport({ db, pool }, { model: 'bench-drift', windowStart: windowStart.toISOString(), windowEnd: end.toISOString(), lastRetrainAt: null }),
       );
       if (round === 0) {
-        if (Number(baseline.value.rows[0]!.count) !== ROWS || window.value.rows !== ROWS) throw new Error('the window does not hold every row');
+        if (Number(baseline.value.rows[0]!.count) !== ROWS || window!.value.rows !== ROWS) throw new Error('the window does not hold every row');
+        const { source, ...fromRollups } = rolled.value;
+        if (!isDeepStrictEqual(fromRollups, window!.value)) throw new Error('the rollups do not give the raw SQL aggregates');
+        console.log(`rollup window = raw SQL window (checked); ${source.rollupRows} rows from rollups, ${source.rawRows} raw rows in ${source.rawRanges} edge ranges`);
         continue;
       }
       measures.baseline!.push(baseline.ms);
-      measures.windowSql!.push(window.ms);
+      if (window) measures.windowSql!.push(window.ms);
+      measures.windowRollups!.push(rolled.ms);
+      measures.minuteCounts!.push(minuteCounts.ms);
+      measures.rollupRead!.push(rollupRead.ms);
       measures.feedbackSql!.push(feedback.ms);
       measures.report!.push(report.ms);
       lastReport = report.value;
     }
     const labelled = (await pool.query<{ n: string }>('SELECT count(*) AS n FROM feedback')).rows[0]!.n;
     const base = median(measures.baseline!);
-    console.log(`${ROWS} predictions × 5 features, ${labelled} labelled; loaded with COPY in ${(load.ms / 1000).toFixed(1)} s; median of ${REPEAT} warm runs; load average ${loadavg().map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} cores`);
+    console.log(`${ROWS} predictions × 5 features, ${labelled} labelled; loaded with COPY + rollups in ${(load.ms / 1000).toFixed(1)} s (counting the rollups in JS: ${(rollupMs / 1000).toFixed(1)} s); median of ${REPEAT} warm runs; load average ${loadavg().map((v) => v.toFixed(2)).join(' ')} on ${cpus().length} cores`);
     console.log('| measure | median ms | × one scan | runs (ms) |');
     console.log('|---|---:|---:|---|');
     const rows: [string, string][] = [
       ['baseline: SELECT count(*), avg(score) over the window', 'baseline'],
-      ['window SQL (every feature, score, latency, one pass)', 'windowSql'],
+      ['window SQL over the raw rows (reference implementation; first measured round only)', 'windowSql'],
+      ['window from rollups (whole minutes) + raw SQL (edge minutes)', 'windowRollups'],
+      ['… of which: the log’s rows per whole minute (completeness check)', 'minuteCounts'],
+      ['… of which: reading the window’s rollups', 'rollupRead'],
       ['feedback SQL (labels joined, per score bin)', 'feedbackSql'],
-      ['computeMonitoringReport (both SQL in parallel + statistics + verdict + store)', 'report'],
+      ['computeMonitoringReport (rollup window and feedback SQL in parallel + statistics + verdict + store)', 'report'],
     ];
     for (const [label, key] of rows) {
       const runs = measures[key]!;
