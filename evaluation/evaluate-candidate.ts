@@ -16,7 +16,7 @@ import { createOnnxScorer, parityCheck } from '../ml/onnx/index.js';
 import { splitForRun } from '../data/split-assignment.js';
 import type { EvaluateModelInput, EvaluateModelResult } from '../workflows/contracts/pipeline-activities.js';
 import type { EvaluationReport } from './evaluation-report.js';
-import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas, primaryMetric } from './gates.js';
+import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas, perClassGateMetrics, primaryMetric } from './gates.js';
 import { compareWithChampion } from './champion-comparison.js';
 import { scoreChampion, scoresOf } from './score-champion.js';
 import { servingRecipeAndParity } from './serving-parity.js';
@@ -86,7 +86,10 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       champion: champion && championTraining ? championTraining : null,
     });
     const notComparable = comparison.status === 'biased' ? comparison.reason : null;
-    const gates = evaluateGates(input.gates, candidateMetrics, champion?.metrics ?? null, notComparable);
+    const classMetrics = classes === undefined ? undefined : classMetricsOf(holdout.label!, candidatePredictions, classes);
+    // Per-class precision, recall and F1 can be gated too; they stay out of the stored metrics (up to 3,000 of them).
+    const gateable = classMetrics === undefined ? candidateMetrics : { ...candidateMetrics, ...perClassGateMetrics(classMetrics.perClass) };
+    const gates = evaluateGates(input.gates, gateable, champion?.metrics ?? null, notComparable);
     const failedGates = [...gates.failed];
     if (!parity.passed) {
       failedGates.push(`parity: onnxruntime differs from the trainer by ${parity.maxAbsDiff.toPrecision(3)} (row ${parity.worstRow})`);
@@ -124,7 +127,7 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       failedGates,
       challengerNoWorse: result.challengerNoWorse,
       comparison,
-      ...(classes === undefined ? {} : { classMetrics: classMetricsOf(holdout.label!, candidatePredictions, classes) }),
+      ...(classMetrics === undefined ? {} : { classMetrics }),
       smokeRow: firstRow(holdout, names),
     };
     return await storeReport(db, input, report, result);

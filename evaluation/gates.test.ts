@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas, primaryMetric } from './gates.js';
+import { multiclassMetrics } from '../ml/metrics/index.js';
+import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas, perClassGateMetrics, primaryMetric } from './gates.js';
 
 describe('evaluation gates', () => {
   it('passes min and max gates on the candidate and names the failing one', () => {
@@ -104,6 +105,18 @@ describe('multiclass evaluation', () => {
     expect(outcome.checks.map((c) => [c.gate, c.passed])).toEqual([
       ['macro_f1.min', true],
       ['logloss.max', false],
+    ]);
+  });
+
+  it('when a gate names one class (precision_class_<k>, recall_class_<k>, f1_class_<k>), then it checks that class', () => {
+    const perClass = perClassGateMetrics(multiclassMetrics(labels, probabilities, ['a', 'b', 'c']).perClass);
+    expect(perClass).toMatchObject({ precision_class_0: 0.5, recall_class_0: 1, recall_class_1: 1, recall_class_2: 0, f1_class_2: 0 });
+    const outcome = evaluateGates({ recall_class_2: { min: 0.5 }, precision_class_1: { min: 0.9 }, recall_class_7: { min: 0 } }, perClass, null);
+    expect(outcome.checks.map((c) => [c.gate, c.passed])).toEqual([
+      ['recall_class_2.min', false],
+      ['precision_class_1.min', true],
+      // A class the model does not have is a typo: it fails rather than passing silently.
+      ['recall_class_7.min', false],
     ]);
   });
 

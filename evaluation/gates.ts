@@ -49,6 +49,20 @@ export function holdoutMetrics(task: Task, labels: Numbers, predictions: Numbers
   };
 }
 
+/**
+ * Multiclass per-class metrics under gateable names: `precision_class_<k>`, `recall_class_<k>`, `f1_class_<k>`, where
+ * k is the class's position in the model's sorted class list (class names need not be metric names).
+ */
+export function perClassGateMetrics(perClass: readonly ClassMetrics[]): Record<string, number> {
+  const metrics: Record<string, number> = {};
+  perClass.forEach((c, k) => {
+    metrics[`precision_class_${k}`] = c.precision;
+    metrics[`recall_class_${k}`] = c.recall;
+    metrics[`f1_class_${k}`] = c.f1;
+  });
+  return metrics;
+}
+
 /** Candidate minus champion for every metric both have. */
 export function metricDeltas(candidate: Record<string, number>, champion: Record<string, number> | null): Record<string, number> {
   if (champion === null) return {};

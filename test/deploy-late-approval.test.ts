@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistryActivities } from '../activities/registry-activities.js';
@@ -24,7 +24,8 @@ import type { ReviewInput } from '../workflows/contracts/review.js';
 import { reviewUpdate, statusQuery } from '../workflows/pipeline-messages.js';
 import type { pipeline } from '../workflows/pipeline.js';
 import { pipelineWorkflowId } from '../workflows/workflow-ids.js';
-import { workflowsPath } from '../workers/workflow-bundle.js';
+import { bundleKeelWorkflows } from '../workers/workflow-bundle.js';
+import { signReview } from '../api/runs/review-signature.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { keepHistory } from './support/keep-history.js';
 import { registerFixtureVersion, setProduction } from './support/model-fixtures.js';
@@ -38,7 +39,7 @@ let artifactDir: string;
 let cache: ModelCache;
 
 beforeAll(async () => {
-  [temporal, bundle, database] = await Promise.all([connectTestTemporal(), bundleWorkflowCode({ workflowsPath }), createTestDatabase()]);
+  [temporal, bundle, database] = await Promise.all([connectTestTemporal(), bundleKeelWorkflows(SIGNING_KEY), createTestDatabase()]);
   artifactDir = await mkdtemp(join(tmpdir(), 'keel-late-approval-'));
   cache = createModelCache({ db: database.db, pool: database.pool, artifacts: new FsArtifactStore(artifactDir), logger: pino({ level: 'error' }) });
 });
@@ -50,8 +51,10 @@ afterAll(async () => {
   if (artifactDir) await rm(artifactDir, { recursive: true, force: true });
 });
 
-const engineer = { keyId: randomUUID(), name: 'engineer-alice' };
-const reviewer: ReviewInput['reviewer'] = { keyId: randomUUID(), name: 'reviewer-bob' };
+const engineer = { keyId: randomUUID(), name: 'engineer-alice', user: 'alice' };
+const reviewer: ReviewInput['reviewer'] = { keyId: randomUUID(), name: 'reviewer-bob', user: 'bob' };
+// Reviews are signed by the API; the worker's workflows verify them by the same key.
+const SIGNING_KEY = `late-approval-signing-key-${randomUUID()}`;
 
 /** A pending version of `runId`, whose evaluation scored production v`champion`. */
 async function candidateEvaluatedAgainst(model: string, runId: string, champion: number, shift: number): Promise<ModelVersionRow> {
@@ -113,17 +116,26 @@ describe('a late approval on the real dev server', () => {
       };
       return temporal.client.workflow.start<typeof pipeline>('pipeline', { taskQueue, workflowId: pipelineWorkflowId(model, runId), args: [input] });
     };
-    const approve = (handle: WorkflowHandle<typeof pipeline>) =>
-      handle.executeUpdate(reviewUpdate, { args: [{ decision: 'approve', comment: 'better than v1', reviewer }] });
+    const approve = (handle: WorkflowHandle<typeof pipeline>, runId: string) =>
+      handle.executeUpdate(reviewUpdate, {
+        args: [
+          {
+            decision: 'approve',
+            comment: 'better than v1',
+            reviewer,
+            signature: signReview(SIGNING_KEY, { runId, user: reviewer.user!, decision: 'approve', signedAt: Date.now() }),
+          },
+        ],
+      });
 
     const [resultB, resultA] = await pipelineWorker.runUntil(
       trainingWorker.runUntil(async () => {
         const [a, b] = await Promise.all([start(runA), start(runB)]);
         await Promise.all([awaitingReview(a), awaitingReview(b)]);
-        await approve(b);
+        await approve(b, runB);
         const deployedB = await b.result();
         // A's reviewer approves after B went out: A was compared with v1, never with v3.
-        await approve(a);
+        await approve(a, runA);
         const refusedA = await a.result();
         await keepHistory('pipeline-production-moved', a);
         return [deployedB, refusedA];

@@ -176,8 +176,9 @@ describe('cancelling long training steps on large data', () => {
     expect(outcome.completed).toBe(false);
     expect(outcome.newArtifacts).toBe(0);
     // Uncancelled, this fit runs 5 Newton iterations after its warm start, each one reported: a fit that ran on
-    // after the cancel request would report them. At most the iteration in flight reports after it.
-    expect(outcome.afterCancel.filter((progress) => progress.phase === 'training').length).toBeLessThanOrEqual(1);
+    // after the cancel request would report them. The cancel reaches the activity with a heartbeat's response (flushed
+    // every second): the iteration in flight and at most one more may report after the request.
+    expect(outcome.afterCancel.filter((progress) => progress.phase === 'training').length).toBeLessThanOrEqual(2);
     expect(outcome.last.phase).toBe('training');
     console.log(
       `[cancel a linear fit on 1M rows with a route feature] cancelled at iteration ${outcome.beat.iteration}; ` +

@@ -1,5 +1,7 @@
-// The multiclass side of the quality benchmark: multiclass log loss, and Keel's multiclass GBDT once the trainer
-// has it (issue 10 §4); until then the Keel column reads n/a.
+// The multiclass side of the quality benchmark: multiclass log loss, and Keel's multiclass GBDT with its defaults.
+
+import type { ColumnarDataset } from '../../ml/dataset.js';
+import { predictGbdt, trainGbdt } from '../../ml/gbdt/index.js';
 
 /** Mean negative log-likelihood of the true class; `probabilities` is row-major, `classCount` per row. */
 export function multiclassLogLoss(labels: Float64Array, probabilities: Float64Array, classCount: number, eps = 1e-15): number {
@@ -11,12 +13,8 @@ export function multiclassLogLoss(labels: Float64Array, probabilities: Float64Ar
   return sum / labels.length;
 }
 
-import type { ColumnarDataset } from '../../ml/dataset.js';
-
-/** Row-major class probabilities for `test`, or undefined while Keel has no multiclass trainer. */
-export async function trainAndPredictMulticlass(train: ColumnarDataset, test: ColumnarDataset, classes: string[]): Promise<Float64Array | undefined> {
-  void train;
-  void test;
-  void classes;
-  return undefined;
+/** Row-major class probabilities for `test` (labels are class codes, the index in `classes`). */
+export async function trainAndPredictMulticlass(train: ColumnarDataset, test: ColumnarDataset, classes: string[]): Promise<Float64Array> {
+  const { model } = await trainGbdt(train, { task: 'multiclass', numClass: classes.length });
+  return predictGbdt(model, test);
 }

@@ -99,7 +99,7 @@ async function loadSplit(dataset: QualityDataset, dir: string): Promise<Split> {
 async function keelMetric(dataset: QualityDataset, split: Split): Promise<number | undefined> {
   if (dataset.task === 'multiclass') {
     const probabilities = await trainAndPredictMulticlass(split.train, split.test, split.classes);
-    return probabilities === undefined ? undefined : multiclassLogLoss(split.test.label!, probabilities, split.classes.length);
+    return multiclassLogLoss(split.test.label!, probabilities, split.classes.length);
   }
   // Keel's defaults are LightGBM's (100 trees, 31 leaves, learning rate 0.1, 20 rows per leaf, 255 bins).
   const { model } = await trainGbdt(split.train, { task: dataset.task });
