@@ -98,6 +98,9 @@ async function cancelWhen(training: TrainModelInput, ready: (beat: TrainingHeart
       },
     },
     ...TRAINING_WORKER_TUNING,
+    // A cancel reaches the activity in a heartbeat's response: flushed every 100 ms here (1 s in production), so a
+    // fast machine's Newton iterations cannot outrun the delivery and the count below measures the stop itself.
+    maxHeartbeatThrottleInterval: '100 milliseconds',
   });
   let cancelledAt = Number.POSITIVE_INFINITY;
   const artifactsBefore = (await filesUnder(join(root, 'artifacts'))).length;
@@ -177,7 +180,7 @@ describe('cancelling long training steps on large data', () => {
     expect(outcome.newArtifacts).toBe(0);
     // Uncancelled, this fit runs 5 Newton iterations after its warm start, each one reported: a fit that ran on
     // after the cancel request would report them. The cancel reaches the activity with a heartbeat's response (flushed
-    // every second): the iteration in flight and at most one more may report after the request.
+    // every 100 ms here): the iteration in flight and at most one more may report after the request.
     expect(outcome.afterCancel.filter((progress) => progress.phase === 'training').length).toBeLessThanOrEqual(2);
     expect(outcome.last.phase).toBe('training');
     console.log(
