@@ -41,6 +41,10 @@ afterAll(async () => {
   if (dataRoot) await fs.rm(dataRoot, { recursive: true, force: true });
 });
 
+/** Iterations of a training a fault is injected into: several seconds even on a fast machine, longer than the SDK's 1 s
+ * heartbeat throttle, so the test sees a `training` heartbeat on the server before the training ends. */
+const LONG_TRAINING = 800;
+
 function runSpec(model: string, numIterations = 60) {
   return {
     model,
@@ -173,7 +177,7 @@ async function expectOneCleanDeployment(model: string, runId: string): Promise<v
 describe('fault tests on the real stack', () => {
   it('when the Temporal dev server is SIGKILLed mid-training and restarted on its database file, then the run deploys once', async () => {
     const model = 'faults-temporal-kill';
-    const run = await startRun(model, 120);
+    const run = await startRun(model, LONG_TRAINING);
     await waitForActivityStarted(run.workflowId, 'trainModel', (beat) => beat?.phase === 'training');
     await stack.kill('temporal');
     // While Temporal is down the API still reads runs from Postgres.
@@ -200,7 +204,7 @@ describe('fault tests on the real stack', () => {
       registering.run = await startRun(registering.model);
       await waitForActivityStarted(registering.run.workflowId, 'registerModelVersion');
       await waitForBlockedWrites('model_versions');
-      training.run = await startRun(training.model, 120);
+      training.run = await startRun(training.model, LONG_TRAINING);
       await waitForActivityStarted(training.run.workflowId, 'trainModel', (beat) => beat?.phase === 'training');
       await stack.stopPostgresImmediately();
     } finally {
