@@ -104,59 +104,36 @@ async function predictAndLog(
     const records = new Array<PredictionLogRecord>(response.predictions.length);
     const { modelId, model, version } = loaded;
     const keyId = caller.keyId;
+    const record = (i: number, id: string, outputJson: string, score: number): PredictionLogRecord => ({
+      id,
+      modelId,
+      model,
+      version,
+      sourceJson: sourceRows ? jsonForPostgres(sourceRows[i]) : null,
+      featuresJson: jsonForPostgres(clean[i]),
+      outputJson,
+      score,
+      latencyMs,
+      createdAt,
+      keyId,
+    });
     if (loaded.task === 'multiclass') {
       const predictions = response.predictions as MulticlassPrediction[];
       for (let i = 0; i < predictions.length; i++) {
         const { id, label, probabilities } = predictions[i]!;
-        records[i] = {
-          id,
-          modelId,
-          model,
-          version,
-          sourceJson: sourceRows ? jsonForPostgres(sourceRows[i]) : null,
-          featuresJson: jsonForPostgres(clean[i]),
-          outputJson: jsonForPostgres({ label, probabilities }),
-          score: monitoredScore('multiclass', predictions[i]!),
-          latencyMs,
-          createdAt,
-          keyId,
-        };
+        records[i] = record(i, id, jsonForPostgres({ label, probabilities }), monitoredScore('multiclass', predictions[i]!));
       }
     } else if (loaded.task === 'binary') {
       const predictions = response.predictions as BinaryPrediction[];
       for (let i = 0; i < predictions.length; i++) {
         const { id, label, probability } = predictions[i]!;
-        records[i] = {
-          id,
-          modelId,
-          model,
-          version,
-          sourceJson: sourceRows ? jsonForPostgres(sourceRows[i]) : null,
-          featuresJson: jsonForPostgres(clean[i]),
-          outputJson: binaryOutputJson(label, probability),
-          score: probability,
-          latencyMs,
-          createdAt,
-          keyId,
-        };
+        records[i] = record(i, id, binaryOutputJson(label, probability), probability);
       }
     } else {
       const predictions = response.predictions as RegressionPrediction[];
       for (let i = 0; i < predictions.length; i++) {
         const { id, value } = predictions[i]!;
-        records[i] = {
-          id,
-          modelId,
-          model,
-          version,
-          sourceJson: sourceRows ? jsonForPostgres(sourceRows[i]) : null,
-          featuresJson: jsonForPostgres(clean[i]),
-          outputJson: regressionOutputJson(value),
-          score: value,
-          latencyMs,
-          createdAt,
-          keyId,
-        };
+        records[i] = record(i, id, regressionOutputJson(value), value);
       }
     }
     reservation.commit(records);
