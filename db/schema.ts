@@ -116,6 +116,28 @@ export const datasetSnapshots = pgTable(
 );
 export type DatasetSnapshotRow = typeof datasetSnapshots.$inferSelect;
 
+/** Files engineers uploaded through POST /v1/datasets: one row per upload; the file itself is named by its sha256. */
+export const datasetUploads = pgTable(
+  'dataset_uploads',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    sha256: text('sha256').notNull(),
+    /** The path a run spec names as `dataset.uri` (inside the first data root). */
+    uri: text('uri').notNull(),
+    /** The client's file name, for people; never used as a path. */
+    fileName: text('file_name').notNull(),
+    format: text('format', { enum: ['csv', 'parquet', 'ndjson'] }).notNull(),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+    rowCount: bigint('row_count', { mode: 'number' }).notNull(),
+    columns: jsonb('columns').$type<{ name: string; type: string }[]>().notNull(),
+    uploadedBy: text('uploaded_by').notNull(),
+    uploadedByKeyId: uuid('uploaded_by_key_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('dataset_uploads_sha256_idx').on(t.sha256), index('dataset_uploads_created_at_idx').on(t.createdAt)],
+);
+export type DatasetUploadRow = typeof datasetUploads.$inferSelect;
+
 export const runs = pgTable(
   'runs',
   {

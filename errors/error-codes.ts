@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   SOURCE_UNREADABLE: { status: 422, retryable: false, doc: 'the source exists but cannot be read as a table' },
   SOURCE_QUERY_REJECTED: { status: 422, retryable: false, doc: 'a SQL source query that is not one read-only SELECT' },
   TRANSFORM_REJECTED: { status: 422, retryable: false, doc: 'feature SQL that is not one SELECT over its inputs' },
+  DATASET_UNREADABLE: { status: 400, retryable: false, doc: 'an uploaded dataset is not CSV, Parquet or JSON lines that DuckDB can read; nothing was kept' },
   DATA_REJECTED: { status: 422, retryable: false, doc: 'the data failed validation; details name the report' },
 
   // Pipeline
