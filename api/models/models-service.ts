@@ -1,4 +1,5 @@
 // Use cases behind /v1/models: list, detail with versions/aliases/history/lineage, rollback, predict.
+import { rawRowsRefusal, type ServingRecipe } from '../../workflows/contracts/serving-recipe.js';
 import type { Db } from '../../db/client.js';
 import { listEvaluationReportsByIds } from '../../db/repositories/evaluation-reports.js';
 import { listAliases, listDeployments, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
@@ -70,6 +71,7 @@ export async function getModelDetail(db: Db, name: string) {
         metrics: version.metrics as Record<string, unknown>,
         params: version.params as Record<string, unknown>,
         createdAt: version.createdAt.toISOString(),
+        input: servingInputOf(version.servingRecipe as ServingRecipe | null),
         lineage: {
           runId: version.runId,
           snapshotSha256: version.snapshotSha256,
@@ -147,4 +149,10 @@ export async function predict(
   return 'features' in body
     ? predictor.predict(model, body.features, caller)
     : predictor.predictSourceRows(model, body.rows, caller);
+}
+
+/** What a client needs to send raw rows (the CLI converts CSV fields by these types). */
+function servingInputOf(recipe: ServingRecipe | null): { rawRows: boolean; sourceColumns: { name: string; type: string }[] } | null {
+  if (!recipe || !Array.isArray(recipe.source)) return null;
+  return { rawRows: rawRowsRefusal(recipe) === null, sourceColumns: recipe.source.map(({ name, type }) => ({ name, type })) };
 }

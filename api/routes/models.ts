@@ -33,6 +33,15 @@ const VersionView = Type.Object({
   metrics: Metrics,
   params: Metrics,
   createdAt: Type.String({ format: 'date-time' }),
+  input: Nullable(
+    Type.Object(
+      {
+        rawRows: Type.Boolean({ description: 'whether predict takes raw source rows ({ rows }) for this version' }),
+        sourceColumns: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })),
+      },
+      { description: "The source columns (DuckDB types) a raw row carries; null for versions without a serving recipe" },
+    ),
+  ),
   lineage: Type.Object({
     runId: Type.String(),
     snapshotSha256: Type.String(),

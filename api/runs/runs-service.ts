@@ -32,6 +32,7 @@ import { KeelError } from '../../errors/keel-error.js';
 import { isWorkflowClosedOrMissing } from '../errors.js';
 import { runSpecHash } from '../../runs/run-spec-hash.js';
 import { signReview } from './review-signature.js';
+import { readTrainingProgress } from './training-progress-view.js';
 
 export interface RunsDeps {
   db: Db;
@@ -343,10 +344,17 @@ export async function getRunDetail(deps: RunsDeps, id: string) {
     getApprovalByRunId(deps.db, id),
   ]);
   const live = await queryStatus(deps.client, row.workflowId);
+  const spec = row.spec as RunSpec;
+  // Only a training heartbeats progress worth showing; other stages answer from the status query alone.
+  const progress =
+    (live?.stage ?? row.stage) === 'train' && (live?.status ?? row.status) === 'running'
+      ? await readTrainingProgress(deps.client, row.workflowId, { task: spec.task, trainerKind: spec.trainer?.kind ?? 'gbdt' })
+      : null;
   return {
     ...toSummary(row),
     spec: row.spec,
     timings: live?.timings ?? null,
+    progress,
     // From Postgres: a workflow query says nothing once no worker answers or Temporal's retention removed the run.
     review: approval
       ? {
