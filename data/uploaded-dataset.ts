@@ -51,7 +51,7 @@ export async function inspectUploadedTable(
     try {
       expression = await tableExpressionFor(connection, { path, format, label: options.label });
     } catch (error) {
-      throw new DatasetUnreadableError(`${(error as Error).message}`, { format });
+      throw new DatasetUnreadableError(withoutPath((error as Error).message, path, options.label), { format });
     }
     // From here DuckDB may read this one file and nothing else.
     await connection.run(`SET allowed_paths = ${quoteStringList([path])}`);
@@ -66,7 +66,8 @@ export async function inspectUploadedTable(
       return { rows, columns };
     } catch (error) {
       if (error instanceof DatasetUnreadableError) throw error;
-      throw new DatasetUnreadableError(`${options.label} could not be read as ${formatName(format)}: ${errorSummary(error)}`, { format });
+      const cause = withoutPath(errorSummary(error), path, options.label);
+      throw new DatasetUnreadableError(`${options.label} could not be read as ${formatName(format)}: ${cause}`, { format });
     }
   } finally {
     session.close();
@@ -75,4 +76,9 @@ export async function inspectUploadedTable(
 
 export function formatName(format: UploadFormat): string {
   return format === 'csv' ? 'CSV' : format === 'parquet' ? 'Parquet' : 'JSON lines';
+}
+
+/** DuckDB names the temp file it read; the client knows its file by the label, and the server's paths are not its business. */
+function withoutPath(message: string, path: string, label: string): string {
+  return message.replaceAll(`"${path}"`, label).replaceAll(path, label);
 }
