@@ -5,8 +5,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../api/app.js';
+import { loadConfig } from '../config.js';
 import { DEMO_DATASET, demoRunSpec } from '../dev/bootstrap.js';
 import { monitorWorkflowId } from '../workflows/workflow-ids.js';
+import { filesUnder } from './support/files-under.js';
 import { startHttpStack, type HttpStack } from './support/http-stack.js';
 import { uniqueName } from './support/temporal.js';
 
@@ -252,6 +255,31 @@ describe('keel, the command line', () => {
     expect((JSON.parse(audit.stdout) as { entries: { actor: string }[] }).entries[0]).toMatchObject({ actor: 'alice' });
     const auditTable = await keel(['audit', '--limit', '5'], { key: keys.ops });
     expect(auditTable.stdout.split('\n')[0]).toMatch(/^ID\s+AT\s+ACTOR\s+ROLE\s+ACTION\s+TARGET$/);
+  }, 300_000);
+  it('when an upload is over the server limit, then the CLI prints the 413 and exits 1, and nothing is kept', async () => {
+    // A second API process on the same database with a 1,000-byte upload limit.
+    const small = await buildApp({
+      config: loadConfig({ KEEL_DATA_DIR: stack.scratch, DATABASE_URL: stack.database.url, KEEL_UPLOAD_MAX_BYTES: '1000' }),
+      db: stack.database.db,
+      pool: stack.database.pool,
+      logger: false,
+    });
+    try {
+      const url = await small.listen({ host: '127.0.0.1', port: 0 });
+      const uploads = path.join(stack.config.dataRoots[0]!, 'uploads');
+      const before = await filesUnder(uploads);
+      // Read through to the limit (a body just over it), and refused from its Content-Length (a body far over it).
+      for (const [name, bytes] of [['just-over.csv', 5_000], ['far-over.csv', 3 * 1024 * 1024]] as const) {
+        const file = path.join(home, name);
+        await fs.writeFile(file, `id,text\n${'1,abcdefghij\n'.repeat(Math.ceil(bytes / 13))}`);
+        const result = await keel(['datasets', 'upload', file], { key: keys.engineer, env: { KEEL_URL: url } });
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stderr).toMatch(/over the (upload )?limit of 1000 bytes .*\(PAYLOAD_TOO_LARGE, HTTP 413\)/);
+      }
+      expect(await filesUnder(uploads)).toEqual(before);
+    } finally {
+      await small.close();
+    }
   }, 300_000);
 });
 
