@@ -23,6 +23,9 @@ let dataRoot: string;
 const keys = { admin: '', engineer: '', predict: '' };
 const SMALL_LIMIT = 2_000;
 
+/** A 201's upload view, or an error body. */
+type UploadAnswer = Record<string, unknown> & { uri: string; error: { code: string; message: string } };
+
 async function multipart(fileName: string, content: Buffer | string, field = 'file') {
   const form = new FormData();
   form.append(field, new Blob([content]), fileName);
@@ -38,7 +41,7 @@ async function upload(target: KeelApp, fileName: string, content: Buffer | strin
     headers: { authorization: `Bearer ${key}`, 'content-type': contentType },
     payload,
   });
-  return { status: response.statusCode, body: response.json() as Record<string, any> };
+  return { status: response.statusCode, body: response.json() as UploadAnswer };
 }
 
 beforeAll(async () => {
