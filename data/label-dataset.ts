@@ -14,8 +14,8 @@ export interface LabelDatasetRequest {
   path: string;
   idColumn: string;
   labelColumn: string;
-  /** binary: labels 0/1 or true/false; regression: finite numbers. */
-  task: 'binary' | 'regression';
+  /** binary: labels 0/1 or true/false; regression: finite numbers; multiclass: class names (any value as text). */
+  task: 'binary' | 'regression' | 'multiclass';
 }
 
 export interface LabelDatasetSettings {
@@ -23,10 +23,7 @@ export interface LabelDatasetSettings {
   duckdbMemoryLimit?: string;
 }
 
-export interface DatasetLabel {
-  predictionId: string;
-  label: number;
-}
+export type DatasetLabel = { predictionId: string; label: number } | { predictionId: string; labelClass: string };
 
 /** A row of a feedback dataset (or an item of a feedback request) that cannot be taken; names where and which field. */
 export class FeedbackInvalidError extends KeelError {
@@ -62,10 +59,13 @@ export async function* readLabelBatches(
       }
     }
     const id = quoteIdentifier(request.idColumn);
-    const value = labelExpression(quoteIdentifier(request.labelColumn), columns.get(request.labelColumn)!);
+    const value =
+      request.task === 'multiclass'
+        ? `CAST(${quoteIdentifier(request.labelColumn)} AS VARCHAR)`
+        : labelExpression(quoteIdentifier(request.labelColumn), columns.get(request.labelColumn)!);
     const rows = `SELECT row_number() OVER () - 1 AS row_index, ${id} AS id, ${value} AS label FROM labels_source`;
     const valid =
-      request.task === 'binary' ? 'label IN (0, 1)' : 'label IS NOT NULL AND isfinite(label)';
+      request.task === 'binary' ? 'label IN (0, 1)' : request.task === 'multiclass' ? "label <> ''" : 'label IS NOT NULL AND isfinite(label)';
     const bad = await readAll(
       connection,
       `SELECT row_index, TRY_CAST(id AS UUID) IS NULL AS bad_id FROM (${rows})
@@ -78,7 +78,9 @@ export async function* readLabelBatches(
         ? 'is not a prediction id (uuid)'
         : request.task === 'binary'
           ? 'must be 0 or 1 (or true/false)'
-          : 'must be a finite number';
+          : request.task === 'multiclass'
+            ? "must be the true class's name (not empty)"
+            : 'must be a finite number';
       throw new FeedbackInvalidError(`${label} row ${Number(rowIndex)}: ${field} ${problem}`, { row: Number(rowIndex), field });
     }
 
@@ -86,7 +88,11 @@ export async function* readLabelBatches(
     let batch: DatasetLabel[] = [];
     for (let chunk = await result.fetchChunk(); chunk !== null && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
       for (const [predictionId, labelValue] of chunk.getRows()) {
-        batch.push({ predictionId: String(predictionId), label: Number(labelValue) });
+        batch.push(
+          request.task === 'multiclass'
+            ? { predictionId: String(predictionId), labelClass: String(labelValue) }
+            : { predictionId: String(predictionId), label: Number(labelValue) },
+        );
         if (batch.length >= batchRows) {
           yield batch;
           batch = [];

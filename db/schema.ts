@@ -415,12 +415,17 @@ export const feedback = pgTable(
     modelId: uuid('model_id')
       .notNull()
       .references(() => models.id),
-    /** The true label (binary 0/1) or value (regression). */
-    label: doublePrecision('label').notNull(),
+    /** The true label (binary 0/1) or value (regression); null for multiclass. */
+    label: doublePrecision('label'),
+    /** Multiclass: the true class by name (a key of the logged prediction's probabilities). */
+    labelClass: text('label_class'),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('feedback_model_created_idx').on(t.modelId, t.createdAt)],
+  (t) => [
+    index('feedback_model_created_idx').on(t.modelId, t.createdAt),
+    check('feedback_one_label', sql`(${t.label} IS NULL) <> (${t.labelClass} IS NULL)`),
+  ],
 );
 export type FeedbackRow = typeof feedback.$inferSelect;
 

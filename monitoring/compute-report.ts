@@ -14,20 +14,20 @@ import {
   driftVerdict,
   featureDrift,
   latencyPercentilesFromHistogram,
+  multiclassPerformanceFromSummary,
   predictionDrift,
   regressionPerformanceFromSummary,
-  type BinaryFeedbackSummary,
   type BinaryPerformance,
   type DriftVerdict,
   type FeatureDrift,
   type LatencyPercentiles,
-  type RegressionFeedbackSummary,
+  type MulticlassPerformance,
   type RegressionPerformance,
 } from '../ml/drift/index.js';
 import { driftPolicyOf, monitoringPolicyWithDefaults, type MonitoringPolicy, type MonitoringPolicyInput } from './policy.js';
 import type { ComputeMonitoringReportInput, ComputeMonitoringReportResult, ReportVerdict } from '../workflows/contracts/monitor-activities.js';
 import type { MonitoringReference } from './reference.js';
-import { aggregateFeedback, LATENCY_BOUNDS_MS } from './window-aggregates.js';
+import { aggregateFeedback, LATENCY_BOUNDS_MS, type WindowQuery } from './window-aggregates.js';
 import { aggregateWindowWithRollups } from './window-from-rollups.js';
 
 export type { ReportVerdict };
@@ -51,8 +51,8 @@ export interface MonitoringReportBody {
   latencyMs: LatencyPercentiles;
   features: ({ name: string } & FeatureDrift)[];
   prediction: FeatureDrift | null;
-  performance: (BinaryPerformance | RegressionPerformance) | null;
-  evaluation: { auc?: number; rmse?: number };
+  performance: (BinaryPerformance | RegressionPerformance | MulticlassPerformance) | null;
+  evaluation: { auc?: number; rmse?: number; accuracy?: number };
   policy: MonitoringPolicy;
 }
 
@@ -102,6 +102,8 @@ export async function computeMonitoringReport(deps: ComputeReportDeps, input: Co
   const evaluation = {
     ...(typeof metrics.auc === 'number' ? { auc: metrics.auc } : {}),
     ...(typeof metrics.rmse === 'number' ? { rmse: metrics.rmse } : {}),
+    // Multiclass models are watched by accuracy (binary ones by AUC: their accuracy depends on the threshold).
+    ...(model.task === 'multiclass' && typeof metrics.accuracy === 'number' ? { accuracy: metrics.accuracy } : {}),
   };
   const referenceRow = await getMonitoringReference(db, model.id, version);
 
@@ -115,16 +117,12 @@ export async function computeMonitoringReport(deps: ComputeReportDeps, input: Co
     };
   } else {
     const reference = referenceRow.reference as MonitoringReference;
-    const task = model.task === 'regression' ? 'regression' : 'binary';
-    const [window, feedback] = await Promise.all([aggregateWindowWithRollups(pool, reference, query), aggregateFeedback(pool, task, query)]);
+    const task = model.task === 'regression' ? 'regression' : model.task === 'multiclass' ? 'multiclass' : 'binary';
+    const [window, performance] = await Promise.all([aggregateWindowWithRollups(pool, reference, query), livePerformance(pool, task, query)]);
     const features = reference.features.map(({ name, reference: featureReference }, index) => ({
       name,
       ...featureDrift(featureReference, window.features[index]!.live),
     }));
-    const performance =
-      task === 'binary'
-        ? binaryPerformanceFromSummary(feedback as BinaryFeedbackSummary)
-        : regressionPerformanceFromSummary(feedback as RegressionFeedbackSummary);
     const verdict = driftVerdict(
       {
         rows: window.rows,
@@ -133,6 +131,7 @@ export async function computeMonitoringReport(deps: ComputeReportDeps, input: Co
           labelled: performance.labelled,
           auc: 'auc' in performance ? performance.auc : null,
           rmse: 'rmse' in performance ? performance.rmse : null,
+          accuracy: 'macroF1' in performance ? performance.accuracy : null,
         },
         evaluation,
       },
@@ -170,4 +169,15 @@ export async function computeMonitoringReport(deps: ComputeReportDeps, input: Co
     rows: saved.rows,
     retrainDue: (saved.retrain as RetrainDecision | null)?.action === 'pending',
   };
+}
+
+/** Live performance over the window's labels, by task. */
+async function livePerformance(
+  pool: pg.Pool,
+  task: 'binary' | 'regression' | 'multiclass',
+  query: WindowQuery,
+): Promise<BinaryPerformance | RegressionPerformance | MulticlassPerformance> {
+  if (task === 'binary') return binaryPerformanceFromSummary(await aggregateFeedback(pool, task, query));
+  if (task === 'regression') return regressionPerformanceFromSummary(await aggregateFeedback(pool, task, query));
+  return multiclassPerformanceFromSummary(await aggregateFeedback(pool, task, query));
 }

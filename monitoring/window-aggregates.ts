@@ -8,6 +8,7 @@ import {
   type CategoricalLiveCounts,
   type FeatureReference,
   type LiveCounts,
+  type MulticlassFeedbackSummary,
   type NumericLiveCounts,
   type RegressionFeedbackSummary,
 } from '../ml/drift/index.js';
@@ -278,11 +279,15 @@ interface FeedbackRow {
 }
 
 /** Labels that arrived in the window for the version's predictions, summed per score bin in one pass. */
+export async function aggregateFeedback(pool: pg.Pool, task: 'binary', query: WindowQuery): Promise<BinaryFeedbackSummary>;
+export async function aggregateFeedback(pool: pg.Pool, task: 'regression', query: WindowQuery): Promise<RegressionFeedbackSummary>;
+export async function aggregateFeedback(pool: pg.Pool, task: 'multiclass', query: WindowQuery): Promise<MulticlassFeedbackSummary>;
 export async function aggregateFeedback(
   pool: pg.Pool,
-  task: 'binary' | 'regression',
+  task: 'binary' | 'regression' | 'multiclass',
   query: WindowQuery,
-): Promise<BinaryFeedbackSummary | RegressionFeedbackSummary> {
+): Promise<BinaryFeedbackSummary | RegressionFeedbackSummary | MulticlassFeedbackSummary> {
+  if (task === 'multiclass') return aggregateMulticlassFeedback(pool, query);
   const params = new Params();
   const model = params.add(query.modelId, '::uuid');
   const text = `SELECT ${task === 'binary' ? `width_bucket(p.score, 0, 1, ${AUC_SCORE_BINS})` : 'NULL::int'} AS bin,
@@ -330,4 +335,26 @@ GROUP BY 1`;
     sumNegativeLogLikelihood += row.nll ?? 0;
   }
   return { labelled, confusion, sumNegativeLogLikelihood, positivesPerScoreBin, negativesPerScoreBin };
+}
+
+/** Multiclass labels in the window: counts per (true class, predicted class) and the log loss sum, in one pass. */
+async function aggregateMulticlassFeedback(pool: pg.Pool, query: WindowQuery): Promise<MulticlassFeedbackSummary> {
+  const params = new Params();
+  const model = params.add(query.modelId, '::uuid');
+  const text = `SELECT f.label_class AS actual, p.output->>'label' AS predicted, count(*) AS n,
+  sum(-ln(greatest(least(coalesce((p.output->'probabilities'->>f.label_class)::float8, 0), 1 - 1e-15), 1e-15))) AS nll
+FROM feedback f
+JOIN predictions p ON p.id = f.prediction_id AND p.model_id = f.model_id
+WHERE f.model_id = ${model} AND p.version = ${params.add(query.version, '::int')} AND f.label_class IS NOT NULL
+  AND f.updated_at >= ${params.add(query.windowStart, '::timestamptz')} AND f.updated_at < ${params.add(query.windowEnd, '::timestamptz')}
+GROUP BY 1, 2`;
+  const result = await pool.query<{ actual: string; predicted: string | null; n: string; nll: number | null }>({ text, values: params.values });
+  let labelled = 0;
+  let sumNegativeLogLikelihood = 0;
+  const pairs = result.rows.map((row) => {
+    labelled += Number(row.n);
+    sumNegativeLogLikelihood += row.nll ?? 0;
+    return { actual: row.actual, predicted: row.predicted ?? '', count: Number(row.n) };
+  });
+  return { labelled, pairs, sumNegativeLogLikelihood };
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMonitoringActivities } from '../activities/monitor-activities.js';
 import { createTrainingActivities } from '../activities/training-activities.js';
 import { buildApp, type KeelApp } from '../api/app.js';
 import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
@@ -188,11 +189,44 @@ describe('a multiclass model over HTTP', () => {
     }
     expect(entry?.score).toBeCloseTo(served.body.predictions[0].probabilities.rain, 6);
     expect(entry?.output).toMatchObject({ label: 'rain' });
-    // Delayed labels are not taken for multiclass models yet: a clear 400, nothing written.
-    const feedback = await api('POST', `/v1/models/${model}/feedback`, keys.predict, { items: [{ predictionId: served.body.predictions[0].id, label: 2 }] });
-    expect(feedback.status).toBe(400);
-    expect(feedback.body.error).toMatchObject({ code: 'FEEDBACK_INVALID', details: { field: 'label' } });
-    expect(feedback.body.error.message).toContain('multiclass');
+    // Delayed labels name the true class. A class the version does not know is a 400 naming the item; nothing is written.
+    const [rainy, dry] = served.body.predictions as { id: string; probabilities: Record<string, number> }[];
+    const unknownClass = await api('POST', `/v1/models/${model}/feedback`, keys.predict, {
+      items: [{ predictionId: rainy!.id, label: 'rain' }, { predictionId: dry!.id, label: 'hail' }],
+    });
+    expect(unknownClass.status).toBe(400);
+    expect(unknownClass.body.error).toMatchObject({ code: 'FEEDBACK_INVALID', details: { index: 1, field: 'label' } });
+    expect(unknownClass.body.error.message).toContain('"hail" is not a class');
+    const labelled = await api('POST', `/v1/models/${model}/feedback`, keys.predict, {
+      items: [{ predictionId: rainy!.id, label: 'rain' }, { predictionId: dry!.id, label: 'snow' }],
+    });
+    expect(labelled.status).toBe(200);
+    expect(labelled.body).toEqual({ accepted: 2, unknown: [], duplicates: [] });
+    // From a file: a class the version lacks is refused naming the row, before any row is written (overwrite would
+    // otherwise have replaced the first label).
+    const labelsPath = path.join(config.dataRoots[0]!, 'multiclass-labels.csv');
+    await fs.writeFile(labelsPath, `id,truth\n${rainy!.id},sun\n${dry!.id},hail\n`);
+    const badFile = await api('POST', `/v1/models/${model}/feedback`, keys.predict, {
+      dataset: { uri: labelsPath }, idColumn: 'id', labelColumn: 'truth', overwrite: true,
+    });
+    expect(badFile.status).toBe(400);
+    expect(badFile.body.error).toMatchObject({ code: 'FEEDBACK_INVALID', details: { row: 1, field: 'truth' } });
+    // The monitoring report's live performance: one right (rain), one wrong (sun for snow).
+    const monitoring = createMonitoringActivities({ db: database.db, pool: database.pool, client: new Client({ connection: temporal.connection }) });
+    await monitoring.computeMonitoringReport({
+      model,
+      windowStart: new Date(Date.now() - 3_600_000).toISOString(),
+      windowEnd: new Date(Date.now() + 1000).toISOString(),
+      lastRetrainAt: null,
+    });
+    const reports = await api('GET', `/v1/models/${model}/monitoring?limit=1`, keys.ops);
+    const performance = reports.body.reports[0].report.performance;
+    expect(performance.labelled).toBe(2);
+    expect(performance.accuracy).toBe(0.5);
+    // rain: F1 1; sun (predicted, never true): 0; snow (true, never predicted): 0.
+    expect(performance.macroF1).toBeCloseTo(1 / 3, 12);
+    expect(performance.logLoss).toBeCloseTo((-Math.log(rainy!.probabilities.rain!) - Math.log(dry!.probabilities.snow!)) / 2, 9);
+    expect(reports.body.reports[0].report.evaluation.accuracy).toBe(metrics.accuracy);
 
     // A multinomial logistic retrain, compared with version 1 (same classes) as the champion.
     const secondWaiting = await startAndApprove({ ...spec, trainer: { kind: 'linear' }, gates: { accuracy: { min: 0.5 } } });

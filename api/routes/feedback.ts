@@ -12,7 +12,11 @@ const MAX_ITEMS = 10_000;
 const FeedbackItem = Type.Object(
   {
     predictionId: Type.String({ maxLength: 64, description: 'The `id` predict returned for the row.' }),
-    label: Type.Optional(Type.Union([Type.Number(), Type.Boolean()], { description: 'Binary models: 0/1 or true/false.' })),
+    label: Type.Optional(
+      Type.Union([Type.Number(), Type.Boolean(), Type.String({ maxLength: 256 })], {
+        description: 'Binary models: 0/1 or true/false. Multiclass models: the true class by name (one of the classes predict answers with).',
+      }),
+    ),
     value: Type.Optional(Type.Number({ description: 'Regression models: the true value.' })),
   },
   { additionalProperties: false },
@@ -50,7 +54,8 @@ const feedbackRoutes: ModelRoutePlugin = async (app, { db, serving, config }) =>
         tags: ['models'],
         summary: 'Attach true labels to earlier predictions',
         description:
-          `Either \`items\` (1..${MAX_ITEMS} of { predictionId, label } for binary models, { predictionId, value } for regression) ` +
+          `Either \`items\` (1..${MAX_ITEMS} of { predictionId, label } for binary models (0/1) and multiclass models (the class ` +
+          'name), { predictionId, value } for regression) ' +
           'or `dataset: { uri }` with `idColumn` and `labelColumn` (a CSV/Parquet/JSON file inside the data roots, read ' +
           'with DuckDB and written in batches). Unknown ids are listed in `unknown`; an id already labelled is listed in ' +
           '`duplicates` and kept unless `overwrite: true`. A bad item or row is a 400 naming it, with nothing written.',

@@ -18,7 +18,7 @@ export const MonitoringPolicyBody = Type.Object(
           psi: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'breach when any feature has PSI ≥ this (0.25)' })),
           psiModerate: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'PSI that counts a feature as drifted for driftShare (0.1)' })),
           driftShare: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'breach when this share of features drifted (0.5)' })),
-          metricDrop: Type.Optional(Type.Number({ minimum: 0, description: 'breach when live AUC is this far below the evaluation AUC (0.05)' })),
+          metricDrop: Type.Optional(Type.Number({ minimum: 0, description: 'breach when live AUC (multiclass: accuracy) is this far below the evaluation\'s (0.05)' })),
           rmseIncrease: Type.Optional(Type.Number({ minimum: 0, description: 'breach when live RMSE exceeds the evaluation RMSE by this fraction (0.1)' })),
         },
         { additionalProperties: false },

@@ -1,12 +1,10 @@
 // Delayed labels: one per prediction, written only for predictions the model's log knows.
-import { sql } from 'drizzle-orm';
-import { feedback } from '../schema.js';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { feedback, predictions } from '../schema.js';
 import type { DbOrTx } from '../client.js';
 
-export interface NewFeedback {
-  predictionId: string;
-  label: number;
-}
+/** A binary (0/1) or regression label, or a multiclass model's true class by name. */
+export type NewFeedback = { predictionId: string; label: number } | { predictionId: string; labelClass: string };
 
 /**
  * Inserts labels; an existing label is kept (`overwrite` false) or replaced (`overwrite` true).
@@ -19,15 +17,31 @@ export async function writeFeedback(
   overwrite: boolean,
 ): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
-  const insert = db.insert(feedback).values(rows.map((row) => ({ predictionId: row.predictionId, modelId, label: row.label })));
+  const insert = db.insert(feedback).values(
+    rows.map((row) =>
+      'labelClass' in row
+        ? { predictionId: row.predictionId, modelId, label: null, labelClass: row.labelClass }
+        : { predictionId: row.predictionId, modelId, label: row.label, labelClass: null },
+    ),
+  );
   const written = overwrite
     ? await insert
         .onConflictDoUpdate({
           target: feedback.predictionId,
-          set: { label: sql`excluded.label`, updatedAt: sql`now()` },
+          set: { label: sql`excluded.label`, labelClass: sql`excluded.label_class`, updatedAt: sql`now()` },
           setWhere: sql`${feedback.modelId} = excluded.model_id`,
         })
         .returning({ id: feedback.predictionId })
     : await insert.onConflictDoNothing({ target: feedback.predictionId }).returning({ id: feedback.predictionId });
   return new Set(written.map((row) => row.id));
+}
+
+/** Multiclass: each given prediction's classes (the keys of its logged probabilities), for checking a true class. */
+export async function loggedPredictionClasses(db: DbOrTx, modelId: string, ids: readonly string[]): Promise<Map<string, string[]>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ id: predictions.id, classes: sql<string[]>`ARRAY(SELECT jsonb_object_keys(${predictions.output}->'probabilities'))` })
+    .from(predictions)
+    .where(and(eq(predictions.modelId, modelId), inArray(predictions.id, [...ids])));
+  return new Map(rows.map((row) => [row.id, row.classes]));
 }

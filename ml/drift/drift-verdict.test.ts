@@ -47,6 +47,14 @@ describe('driftVerdict', () => {
     expect(driftVerdict({ rows: 1000, features: calm, live: { labelled: 500, rmse: 1.1 }, evaluation: { rmse: 1 } }).status).toBe('no_drift');
   });
 
+  it('when a multiclass model\'s live accuracy drops more than metricDrop below its evaluation, then it breaches', () => {
+    expect(driftVerdict({ rows: 1000, features: calm, live: { labelled: 500, accuracy: 0.8 }, evaluation: { accuracy: 0.9 } }).breaches[0])
+      .toMatchObject({ kind: 'accuracy_drop', liveAccuracy: 0.8, evaluationAccuracy: 0.9 });
+    expect(driftVerdict({ rows: 1000, features: calm, live: { labelled: 500, accuracy: 0.86 }, evaluation: { accuracy: 0.9 } }).status).toBe('no_drift');
+    expect(driftVerdict({ rows: 1000, features: calm, live: { labelled: 10, accuracy: 0.1 }, evaluation: { accuracy: 0.9 } }).skipped[0])
+      .toMatch(/10 labelled rows/);
+  });
+
   it('when a feature has no PSI, then it is listed as skipped and left out of the share', () => {
     const verdict = driftVerdict({ rows: 1000, features: [{ name: 'a', psi: 0.15 }, { name: 'b', psi: null }, { name: 'c', psi: 0.01 }] });
     expect(verdict.breaches).toEqual([expect.objectContaining({ kind: 'feature_share', features: ['a'], share: 0.5 })]);

@@ -7,7 +7,7 @@ export interface DriftThresholds {
   psiModerate: number;
   /** Breach when at least this share of the features is moderately drifted (default 0.5). */
   driftShare: number;
-  /** Breach when live AUC is below the evaluation AUC by more than this (default 0.05). */
+  /** Breach when live AUC (multiclass: accuracy) is below the evaluation's by more than this (default 0.05). */
   metricDrop: number;
   /** Breach when live RMSE exceeds the evaluation RMSE by more than this fraction (default 0.1). */
   rmseIncrease: number;
@@ -42,16 +42,17 @@ export interface VerdictInput {
   /** Each monitored feature's PSI (null when it could not be computed, e.g. all values missing). */
   features: ReadonlyArray<{ name: string; psi: number | null }>;
   /** Live performance over the window's labelled rows, when labels have arrived. */
-  live?: { labelled: number; auc?: number | null; rmse?: number | null };
-  /** The production version's evaluation metrics. */
-  evaluation?: { auc?: number | null; rmse?: number | null };
+  live?: { labelled: number; auc?: number | null; rmse?: number | null; accuracy?: number | null };
+  /** The production version's evaluation metrics (accuracy only for multiclass models). */
+  evaluation?: { auc?: number | null; rmse?: number | null; accuracy?: number | null };
 }
 
 export type Breach =
   | { kind: 'feature_psi'; feature: string; psi: number; threshold: number; reason: string }
   | { kind: 'feature_share'; features: string[]; share: number; threshold: number; psiModerate: number; reason: string }
   | { kind: 'auc_drop'; liveAuc: number; evaluationAuc: number; drop: number; threshold: number; labelled: number; reason: string }
-  | { kind: 'rmse_increase'; liveRmse: number; evaluationRmse: number; increase: number; threshold: number; labelled: number; reason: string };
+  | { kind: 'rmse_increase'; liveRmse: number; evaluationRmse: number; increase: number; threshold: number; labelled: number; reason: string }
+  | { kind: 'accuracy_drop'; liveAccuracy: number; evaluationAccuracy: number; drop: number; threshold: number; labelled: number; reason: string };
 
 export interface DriftVerdict {
   status: 'drift' | 'no_drift' | 'not_enough_data';
@@ -114,7 +115,8 @@ function performanceBreaches(input: VerdictInput, policy: DriftPolicy, breaches:
   const labelled = live?.labelled ?? 0;
   const wantsAuc = live?.auc != null || input.evaluation?.auc != null;
   const wantsRmse = live?.rmse != null || input.evaluation?.rmse != null;
-  if (!wantsAuc && !wantsRmse) return;
+  const wantsAccuracy = live?.accuracy != null || input.evaluation?.accuracy != null;
+  if (!wantsAuc && !wantsRmse && !wantsAccuracy) return;
   if (labelled < policy.minLabels) {
     skipped.push(`performance: ${labelled} labelled rows, the policy needs ${policy.minLabels}`);
     return;
@@ -127,6 +129,17 @@ function performanceBreaches(input: VerdictInput, policy: DriftPolicy, breaches:
       breaches.push({
         kind: 'auc_drop', liveAuc, evaluationAuc, drop: evaluationAuc - liveAuc, threshold: thresholds.metricDrop, labelled,
         reason: `live AUC ${round(liveAuc)} is ${round(evaluationAuc - liveAuc)} below the evaluation's ${round(evaluationAuc)} (> ${thresholds.metricDrop}) over ${labelled} labels`,
+      });
+    }
+  }
+  if (wantsAccuracy) {
+    const liveAccuracy = live?.accuracy;
+    const evaluationAccuracy = input.evaluation?.accuracy;
+    if (liveAccuracy == null || evaluationAccuracy == null) skipped.push('accuracy: live or evaluation accuracy unavailable');
+    else if (evaluationAccuracy - liveAccuracy > thresholds.metricDrop) {
+      breaches.push({
+        kind: 'accuracy_drop', liveAccuracy, evaluationAccuracy, drop: evaluationAccuracy - liveAccuracy, threshold: thresholds.metricDrop, labelled,
+        reason: `live accuracy ${round(liveAccuracy)} is ${round(evaluationAccuracy - liveAccuracy)} below the evaluation's ${round(evaluationAccuracy)} (> ${thresholds.metricDrop}) over ${labelled} labels`,
       });
     }
   }

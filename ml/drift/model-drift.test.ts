@@ -5,11 +5,13 @@ import {
   binaryPerformanceFromSummary,
   latencyPercentilesFromHistogram,
   latencyPercentilesFromSorted,
+  multiclassPerformanceFromSummary,
   predictionDrift,
   regressionPerformance,
   regressionPerformanceFromSummary,
 } from './model-drift.js';
 import { buildNumericReference } from './reference-profile.js';
+import { multiclassMetrics } from '../metrics/index.js';
 
 describe('predictionDrift', () => {
   it('when the live scores move up, then the score PSI registers it', () => {
@@ -83,5 +85,40 @@ describe('live performance', () => {
   it('when regression sums come from the rows, then RMSE and MAE match', () => {
     const summary = regressionPerformanceFromSummary({ labelled: 4, sumSquaredError: 1.5, sumAbsoluteError: 2 });
     expect(summary).toEqual(regressionPerformance([3, -0.5, 2, 7], [2.5, 0, 2, 8]));
+  });
+});
+
+describe('multiclassPerformanceFromSummary', () => {
+  it('when rows are summed per (true, predicted) class, then accuracy, macro F1 and log loss equal the row-level metrics', () => {
+    const classes = ['a', 'b', 'c'];
+    // Row-major probabilities; the predicted class is each row's largest.
+    const probabilities = [0.7, 0.2, 0.1, 0.1, 0.8, 0.1, 0.3, 0.3, 0.4, 0.6, 0.3, 0.1, 0.2, 0.5, 0.3, 0.1, 0.1, 0.8];
+    const labels = [0, 1, 2, 1, 1, 0];
+    const expected = multiclassMetrics(labels, probabilities, classes);
+    const pairs = new Map<string, number>();
+    let nll = 0;
+    labels.forEach((y, r) => {
+      const row = probabilities.slice(r * 3, r * 3 + 3);
+      const predicted = classes[row.indexOf(Math.max(...row))]!;
+      const key = `${classes[y]}|${predicted}`;
+      pairs.set(key, (pairs.get(key) ?? 0) + 1);
+      nll -= Math.log(row[y]!);
+    });
+    const summary = {
+      labelled: labels.length,
+      pairs: [...pairs].map(([key, count]) => ({ actual: key.split('|')[0]!, predicted: key.split('|')[1]!, count })),
+      sumNegativeLogLikelihood: nll,
+    };
+    const live = multiclassPerformanceFromSummary(summary);
+    expect(live.labelled).toBe(6);
+    expect(live.accuracy).toBeCloseTo(expected.accuracy, 15);
+    expect(live.macroF1).toBeCloseTo(expected.macroF1, 15);
+    expect(live.logLoss).toBeCloseTo(expected.logLoss, 15);
+  });
+
+  it('when nothing is labelled, then every metric is null', () => {
+    expect(multiclassPerformanceFromSummary({ labelled: 0, pairs: [], sumNegativeLogLikelihood: 0 })).toEqual({
+      labelled: 0, accuracy: null, macroF1: null, logLoss: null,
+    });
   });
 });

@@ -88,6 +88,23 @@ export interface RegressionPerformance {
   mae: number | null;
 }
 
+export interface MulticlassPerformance {
+  labelled: number;
+  accuracy: number | null;
+  /** Mean F1 over the classes that were labelled or predicted in the window (scikit-learn's macro F1 over those). */
+  macroF1: number | null;
+  logLoss: number | null;
+}
+
+/** What SQL aggregates over a multiclass model's labelled predictions: counts per (true class, predicted class). */
+export interface MulticlassFeedbackSummary {
+  labelled: number;
+  /** One entry per (actual, predicted) pair that occurred. */
+  pairs: ReadonlyArray<{ actual: string; predicted: string; count: number }>;
+  /** Σ −ln(clip(p of the true class, 1e−15, 1 − 1e−15)). */
+  sumNegativeLogLikelihood: number;
+}
+
 /** What SQL aggregates over the window's labelled predictions (positive-class probability `p`, label `y` in {0, 1}). */
 export interface BinaryFeedbackSummary {
   labelled: number;
@@ -135,6 +152,38 @@ export function regressionPerformanceFromSummary(summary: RegressionFeedbackSumm
     labelled: summary.labelled,
     rmse: finiteOrNull(rmseFromSums(summary.sumSquaredError, summary.labelled)),
     mae: finiteOrNull(maeFromSums(summary.sumAbsoluteError, summary.labelled)),
+  };
+}
+
+export function multiclassPerformanceFromSummary(summary: MulticlassFeedbackSummary): MulticlassPerformance {
+  const { labelled, pairs } = summary;
+  if (labelled === 0) return { labelled, accuracy: null, macroF1: null, logLoss: null };
+  let correct = 0;
+  const truePositives = new Map<string, number>();
+  const support = new Map<string, number>();
+  const predicted = new Map<string, number>();
+  const add = (map: Map<string, number>, key: string, n: number) => map.set(key, (map.get(key) ?? 0) + n);
+  for (const { actual, predicted: guess, count } of pairs) {
+    add(support, actual, count);
+    add(predicted, guess, count);
+    if (actual === guess) {
+      correct += count;
+      add(truePositives, actual, count);
+    }
+  }
+  const classes = new Set([...support.keys(), ...predicted.keys()]);
+  let f1Sum = 0;
+  for (const name of classes) {
+    const tp = truePositives.get(name) ?? 0;
+    const precision = (predicted.get(name) ?? 0) === 0 ? 0 : tp / predicted.get(name)!;
+    const recall = (support.get(name) ?? 0) === 0 ? 0 : tp / support.get(name)!;
+    f1Sum += precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  }
+  return {
+    labelled,
+    accuracy: correct / labelled,
+    macroF1: f1Sum / classes.size,
+    logLoss: finiteOrNull(logLossFromSum(summary.sumNegativeLogLikelihood, labelled)),
   };
 }
 
