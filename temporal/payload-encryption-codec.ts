@@ -40,14 +40,14 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     for (const candidate of [...previousKeys, ...(key ? [key] : [])]) this.keys.set(payloadKeyId(candidate), candidate);
   }
 
-  encode(payloads: Payload[]): Promise<Payload[]> {
+  async encode(payloads: Payload[]): Promise<Payload[]> {
     const current = this.current;
-    return Promise.resolve(current ? payloads.map((payload) => seal(payload, current)) : payloads);
+    return current ? payloads.map((payload) => seal(payload, current)) : payloads;
   }
 
-  decode(payloads: Payload[]): Promise<Payload[]> {
+  async decode(payloads: Payload[]): Promise<Payload[]> {
     // Payloads written before encryption was switched on pass through: runs in flight keep working.
-    return Promise.resolve(payloads.map((payload) => (text(payload.metadata?.encoding) === ENCRYPTED_ENCODING ? this.open(payload) : payload)));
+    return payloads.map((payload) => (text(payload.metadata?.encoding) === ENCRYPTED_ENCODING ? this.open(payload) : payload));
   }
 
   private open(payload: Payload): Payload {
