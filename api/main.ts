@@ -9,6 +9,7 @@ import { resolveSigningKey } from '../runs/review-signing-key.js';
 import { buildApp } from './app.js';
 import { repairUnstartedRuns, type RunsDeps } from './runs/runs-service.js';
 import { ensureAdminKey } from './auth/admin-bootstrap.js';
+import { writeAdminKeyFile } from './auth/admin-key-file.js';
 import { checkTemporal, createProbeConnection } from './routes/health.js';
 import { startApiServer, type RunningApiServer } from './server.js';
 import { describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection-options.js';
@@ -34,14 +35,14 @@ export async function runApi(config: KeelConfig, logger: pino.Logger): Promise<R
     logger.warn({ temporal: describeTemporalConnection(connectionOptions), error: temporalCheck.error }, 'Temporal not reachable yet');
   }
 
-  const bootstrap = await ensureAdminKey(db, config);
-  if (bootstrap.secret) {
-    // Printed once, to stdout and not the structured log; it is not stored anywhere in plain text.
-    process.stdout.write(
-      `\n  Admin API key (shown once, store it now):\n\n    ${bootstrap.secret}\n\n` +
-        '  Use it as: Authorization: Bearer <key>. Set KEEL_ADMIN_KEY before the first start to choose it.\n\n',
-    );
-  } else if (bootstrap.created) {
+  // A generated key goes to a 0600 file in the data directory, never to stdout or the log (collectors keep both).
+  const bootstrap = await ensureAdminKey(db, config, {
+    deliverGeneratedSecret: async (secret) => {
+      const file = await writeAdminKeyFile(config.dataDir, secret);
+      logger.warn({ file }, 'generated admin API key written to this file (mode 0600): store the key, then delete the file');
+    },
+  });
+  if (bootstrap.created && !bootstrap.secret) {
     logger.info('admin key installed from KEEL_ADMIN_KEY');
   }
 
