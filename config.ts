@@ -214,7 +214,7 @@ export const SETTINGS = {
   databaseUrl: setting({ env: 'DATABASE_URL', type: 'postgres:// URL', default: '(unset: embedded Postgres)', doc: 'an existing Postgres; then no embedded Postgres starts', parse: optionalText }),
   migrationDatabaseUrl: setting({ env: 'KEEL_MIGRATION_DATABASE_URL', type: 'postgres:// URL', default: '(unset: DATABASE_URL)', doc: 'the schema owner the API applies migrations as; DATABASE_URL is then the keel_app role, whose password it sets', parse: optionalText }),
   embeddedPostgresPort: setting({ env: 'KEEL_POSTGRES_PORT', type: 'port', default: '5433', doc: 'port of the embedded Postgres', parse: port(5433) }),
-  adminKey: setting({ env: 'KEEL_ADMIN_KEY', type: 'secret (≥ 16 characters)', default: '(unset: generated, printed once)', doc: 'the admin API key installed on first start', parse: adminKey }),
+  adminKey: setting({ env: 'KEEL_ADMIN_KEY', type: 'secret (≥ 16 characters)', default: '(unset: generated into <data dir>/admin-key, mode 0600)', doc: 'the admin API key installed on first start', parse: adminKey }),
   signingKey: setting({ env: 'KEEL_SIGNING_KEY', type: 'secret (≥ 32 characters)', default: '(unset: generated into <data dir>/signing-key)', doc: 'HMAC-SHA256 key the API signs reviews with and workflows verify them by; the same on the API and every pipeline worker', parse: signingKey }),
   dataRoots: setting({
     env: 'KEEL_DATA_ROOTS',

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { checkTemporal, createProbeConnection } from '../api/routes/health.js';
 import { loadConfig } from '../config.js';
 import { temporalConnectionOptions } from '../temporal/connection-options.js';
 import { createTestCertificates, type TestCertificates } from './support/test-certificates.js';
@@ -71,6 +72,21 @@ describe('connecting to a secured Temporal', () => {
     const calls = gateway.calls.slice(before);
     expect(calls.map((call) => call.path)).toContain('/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo');
     for (const call of calls) expect(call).toMatchObject({ authorization: `Bearer ${API_KEY}`, clientCertificate: 'client' });
+  });
+
+  it("when the API's readiness probe is built from its connection, then it reaches Temporal with the same TLS and API key", async () => {
+    const connection = Connection.lazy(optionsFor(secured()));
+    const probe = createProbeConnection({ client: new Client({ connection }), connection });
+    try {
+      const before = gateway.calls.length;
+      expect(await checkTemporal(probe)).toEqual({ ok: true });
+      expect(gateway.calls.slice(before)).toEqual([
+        { path: '/grpc.health.v1.Health/Check', authorization: `Bearer ${API_KEY}`, clientCertificate: 'client' },
+      ]);
+    } finally {
+      await probe.close();
+      await connection.close();
+    }
   });
 
   it('when the client certificate is left out, then the TLS handshake is refused and nothing reaches Temporal', async () => {
