@@ -118,6 +118,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   try {
+    // Temporal connection settings are checked before anything starts: a bad one stops here, named.
+    if (config.temporalAddress) temporalConnectionOptions(config);
+    else refuseTlsForEmbeddedServer(config);
     let databaseUrl = config.databaseUrl;
     // The owner migrates; the API and workers connect as DATABASE_URL (keel_app for the embedded Postgres).
     let migrationUrl = config.migrationDatabaseUrl ?? config.databaseUrl;
@@ -145,7 +148,6 @@ async function main(): Promise<void> {
         await waitFor(`Temporal at ${describeTemporalConnection(options)}`, () => temporalReachable(options), { timeoutMs: 30_000 });
         return log('keel', `using existing Temporal at ${describeTemporalConnection(options)} (TEMPORAL_ADDRESS)`);
       }
-      refuseTlsForEmbeddedServer(config);
       await requirePortFree(config.temporalPort, 'the Temporal dev server', 'KEEL_TEMPORAL_PORT');
       await requirePortFree(config.temporalUiPort, 'the Temporal UI', 'KEEL_TEMPORAL_UI_PORT');
       const cli = await findTemporalCli();
