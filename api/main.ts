@@ -9,7 +9,7 @@ import { resolveSigningKey } from '../runs/review-signing-key.js';
 import { buildApp } from './app.js';
 import { repairUnstartedRuns, type RunsDeps } from './runs/runs-service.js';
 import { ensureAdminKey } from './auth/admin-bootstrap.js';
-import { writeAdminKeyFile } from './auth/admin-key-file.js';
+import { adminKeyFilePath, writeAdminKeyFile } from './auth/admin-key-file.js';
 import { checkTemporal, createProbeConnection } from './routes/health.js';
 import { startApiServer, type RunningApiServer } from './server.js';
 import { describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection-options.js';
@@ -37,12 +37,11 @@ export async function runApi(config: KeelConfig, logger: pino.Logger): Promise<R
 
   // A generated key goes to a 0600 file in the data directory, never to stdout or the log (collectors keep both).
   const bootstrap = await ensureAdminKey(db, config, {
-    deliverGeneratedSecret: async (secret) => {
-      const file = await writeAdminKeyFile(config.dataDir, secret);
-      logger.warn({ file }, 'generated admin API key written to this file (mode 0600): store the key, then delete the file');
-    },
+    deliverGeneratedSecret: async (secret) => void (await writeAdminKeyFile(config.dataDir, secret)),
   });
-  if (bootstrap.created && !bootstrap.secret) {
+  if (bootstrap.secret) {
+    logger.warn({ file: adminKeyFilePath(config.dataDir) }, 'generated admin API key written to this file (mode 0600): store the key, then delete the file');
+  } else if (bootstrap.created) {
     logger.info('admin key installed from KEEL_ADMIN_KEY');
   }
 
