@@ -139,6 +139,41 @@ function pemFile(raw: string | undefined, { env }: ParseContext): string[] | und
   return certificates;
 }
 
+/** A readable file's path (its content is read where it is used, so a private key never sits in the config object). */
+function readableFile(what: string): Setting<string | undefined>['parse'] {
+  return (raw, { env }) => {
+    if (raw === undefined) return undefined;
+    let content: string;
+    try {
+      content = readFileSync(raw, 'utf8');
+    } catch (error) {
+      throw new ConfigError(env, `must name a readable ${what} file: ${(error as Error).message}`);
+    }
+    if (!/-----BEGIN [A-Z0-9 ]+-----/.test(content)) throw new ConfigError(env, `must name a PEM ${what} file, got ${raw}`);
+    return path.resolve(raw);
+  };
+}
+
+/** An AES-256 key: 64 hex digits or 32 bytes in base64/base64url. */
+function aes256Key(raw: string, env: string): Buffer {
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (key.length !== 32) throw new ConfigError(env, 'must be a 256-bit key: 64 hex digits or 32 bytes in base64 (openssl rand -base64 32)');
+  return key;
+}
+
+function payloadKey(raw: string | undefined, { env }: ParseContext): Buffer | undefined {
+  return raw === undefined ? undefined : aes256Key(raw, env);
+}
+
+function payloadKeys(raw: string | undefined, { env }: ParseContext): Buffer[] {
+  if (raw === undefined) return [];
+  return raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '').map((entry) => aes256Key(entry, env));
+}
+
+function optionalBoolean(raw: string | undefined, context: ParseContext): boolean | undefined {
+  return raw === undefined ? undefined : boolean(false)(raw, context);
+}
+
 function adminKey(raw: string | undefined, { env }: ParseContext): string | undefined {
   if (raw !== undefined && raw.length < 16) throw new ConfigError(env, 'must be at least 16 characters');
   return raw;
@@ -166,12 +201,20 @@ export const SETTINGS = {
   host: setting({ env: 'HOST', type: 'host', default: '0.0.0.0', doc: 'address the API binds to', parse: text('0.0.0.0') }),
   temporalAddress: setting({ env: 'TEMPORAL_ADDRESS', type: 'host:port', default: '(unset: embedded dev server)', doc: 'an existing Temporal frontend; then no dev server starts', parse: optionalText }),
   temporalNamespace: setting({ env: 'TEMPORAL_NAMESPACE', type: 'name', default: 'default', doc: 'the Temporal namespace runs and schedules live in', parse: text('default') }),
+  temporalTls: setting({ env: 'TEMPORAL_TLS', type: 'boolean', default: '(unset: on when TEMPORAL_TLS_CERT, _KEY, _CA or TEMPORAL_API_KEY is set)', doc: 'connect to Temporal over TLS (true alone: verified against the system CAs, as for Temporal Cloud)', parse: optionalBoolean }),
+  temporalTlsCert: setting({ env: 'TEMPORAL_TLS_CERT', type: 'PEM file path', default: '(none)', doc: 'client certificate for mTLS to Temporal; needs TEMPORAL_TLS_KEY', parse: readableFile('certificate') }),
+  temporalTlsKey: setting({ env: 'TEMPORAL_TLS_KEY', type: 'PEM file path', default: '(none)', doc: 'private key of TEMPORAL_TLS_CERT', parse: readableFile('private key') }),
+  temporalTlsCa: setting({ env: 'TEMPORAL_TLS_CA', type: 'PEM file path', default: '(unset: the system CAs)', doc: "CA certificate(s) that signed the Temporal server's certificate", parse: readableFile('CA certificate') }),
+  temporalTlsServerName: setting({ env: 'TEMPORAL_TLS_SERVER_NAME', type: 'host name', default: '(unset: the host of TEMPORAL_ADDRESS)', doc: "name the Temporal server's certificate is checked against (SNI), e.g. behind a proxy", parse: optionalText }),
+  temporalApiKey: setting({ env: 'TEMPORAL_API_KEY', type: 'secret', default: '(none)', doc: 'Temporal Cloud (or a secured cluster) API key, sent as a bearer token; TLS is on with it', parse: optionalText }),
+  payloadKey: setting({ env: 'KEEL_PAYLOAD_KEY', type: '256-bit key (hex or base64)', default: '(unset: payloads unencrypted)', doc: "AES-256-GCM key Keel encrypts every Temporal payload (run specs, results, queries) with; the same on the API and every worker", parse: payloadKey }),
+  payloadPreviousKeys: setting({ env: 'KEEL_PAYLOAD_PREVIOUS_KEYS', type: 'comma-separated keys', default: '(none)', doc: 'retired KEEL_PAYLOAD_KEYs, still used to decrypt payloads written under them (key rotation)', parse: payloadKeys }),
   temporalPort: setting({ env: 'KEEL_TEMPORAL_PORT', type: 'port', default: '7233', doc: 'gRPC port of the embedded Temporal dev server', parse: port(7233) }),
   temporalUiPort: setting({ env: 'KEEL_TEMPORAL_UI_PORT', type: 'port', default: '8233', doc: 'web UI port of the embedded Temporal dev server', parse: port(8233) }),
   databaseUrl: setting({ env: 'DATABASE_URL', type: 'postgres:// URL', default: '(unset: embedded Postgres)', doc: 'an existing Postgres; then no embedded Postgres starts', parse: optionalText }),
   migrationDatabaseUrl: setting({ env: 'KEEL_MIGRATION_DATABASE_URL', type: 'postgres:// URL', default: '(unset: DATABASE_URL)', doc: 'the schema owner the API applies migrations as; DATABASE_URL is then the keel_app role, whose password it sets', parse: optionalText }),
   embeddedPostgresPort: setting({ env: 'KEEL_POSTGRES_PORT', type: 'port', default: '5433', doc: 'port of the embedded Postgres', parse: port(5433) }),
-  adminKey: setting({ env: 'KEEL_ADMIN_KEY', type: 'secret (≥ 16 characters)', default: '(unset: generated, printed once)', doc: 'the admin API key installed on first start', parse: adminKey }),
+  adminKey: setting({ env: 'KEEL_ADMIN_KEY', type: 'secret (≥ 16 characters)', default: '(unset: generated into <data dir>/admin-key, mode 0600)', doc: 'the admin API key installed on first start', parse: adminKey }),
   signingKey: setting({ env: 'KEEL_SIGNING_KEY', type: 'secret (≥ 32 characters)', default: '(unset: generated into <data dir>/signing-key)', doc: 'HMAC-SHA256 key the API signs reviews with and workflows verify them by; the same on the API and every pipeline worker', parse: signingKey }),
   dataRoots: setting({
     env: 'KEEL_DATA_ROOTS',

@@ -9,34 +9,38 @@ import { resolveSigningKey } from '../runs/review-signing-key.js';
 import { buildApp } from './app.js';
 import { repairUnstartedRuns, type RunsDeps } from './runs/runs-service.js';
 import { ensureAdminKey } from './auth/admin-bootstrap.js';
+import { adminKeyFilePath, writeAdminKeyFile } from './auth/admin-key-file.js';
 import { checkTemporal, createProbeConnection } from './routes/health.js';
 import { startApiServer, type RunningApiServer } from './server.js';
+import { describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection-options.js';
+import { keelDataConverter } from '../temporal/payload-encryption-codec.js';
 
 /** Starts the API against existing Postgres and Temporal servers; resolves once it listens. */
 export async function runApi(config: KeelConfig, logger: pino.Logger): Promise<RunningApiServer> {
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'must be set for the API process');
   if (!config.temporalAddress) throw new ConfigError('TEMPORAL_ADDRESS', 'must be set for the API process');
+  // Checked before anything else happens: a bad TLS setting stops the process naming it.
+  const connectionOptions = temporalConnectionOptions(config);
 
   // As the owner when KEEL_MIGRATION_DATABASE_URL is set: the keel_app role DATABASE_URL names cannot run DDL.
   await applyMigrations(config.migrationDatabaseUrl ?? config.databaseUrl, { appDatabaseUrl: config.databaseUrl });
   const { db, pool, close: closeDb } = createDb(config.databaseUrl, { logger });
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up, instead of crash-looping.
-  const connection = Connection.lazy({ address: config.temporalAddress });
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const connection = Connection.lazy(connectionOptions);
+  const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter: keelDataConverter(config) });
   const temporal = { client, connection };
   const probe = createProbeConnection(temporal);
   const temporalCheck = await checkTemporal(probe).finally(() => probe.close());
   if (!temporalCheck.ok) {
-    logger.warn({ address: config.temporalAddress, error: temporalCheck.error }, 'Temporal not reachable yet');
+    logger.warn({ temporal: describeTemporalConnection(connectionOptions), error: temporalCheck.error }, 'Temporal not reachable yet');
   }
 
-  const bootstrap = await ensureAdminKey(db, config);
+  // A generated key goes to a 0600 file in the data directory, never to stdout or the log (collectors keep both).
+  const bootstrap = await ensureAdminKey(db, config, {
+    deliverGeneratedSecret: async (secret) => void (await writeAdminKeyFile(config.dataDir, secret)),
+  });
   if (bootstrap.secret) {
-    // Printed once, to stdout and not the structured log; it is not stored anywhere in plain text.
-    process.stdout.write(
-      `\n  Admin API key (shown once, store it now):\n\n    ${bootstrap.secret}\n\n` +
-        '  Use it as: Authorization: Bearer <key>. Set KEEL_ADMIN_KEY before the first start to choose it.\n\n',
-    );
+    logger.warn({ file: adminKeyFilePath(config.dataDir) }, 'generated admin API key written to this file (mode 0600): store the key, then delete the file');
   } else if (bootstrap.created) {
     logger.info('admin key installed from KEEL_ADMIN_KEY');
   }

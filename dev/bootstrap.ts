@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
+import { writeAdminKeyFile } from '../api/auth/admin-key-file.js';
 import { createApiKey } from '../api/auth/api-keys.js';
 import type { KeelConfig } from '../config.js';
 import { createDb, type DbLogger } from '../db/client.js';
@@ -38,10 +39,16 @@ export async function bootstrapStack(
   const bannerLines: string[] = [];
   let demoKeys: { engineer: string; reviewer: string } | undefined;
   try {
-    // Done here rather than in the API child so the key can be shown in the banner (and only once).
-    const admin = await ensureAdminKey(db, config);
-    if (admin.secret) {
-      bannerLines.push(`  Admin key    ${admin.secret}`, '               (shown once: store it now; set KEEL_ADMIN_KEY to choose it)');
+    // Done here rather than in the API child so the banner can say where the key is. The key itself goes to a
+    // file only its owner can read, as under Compose: a terminal's scrollback and a `| tee` log are not safes.
+    let adminKeyFile: string | undefined;
+    const admin = await ensureAdminKey(db, config, {
+      deliverGeneratedSecret: async (secret) => {
+        adminKeyFile = await writeAdminKeyFile(config.dataDir, secret);
+      },
+    });
+    if (adminKeyFile) {
+      bannerLines.push(`  Admin key    in ${adminKeyFile}`, '               (mode 0600: store the key, then delete the file; set KEEL_ADMIN_KEY to choose it)');
     } else if (admin.created) {
       bannerLines.push('  Admin key    the one in KEEL_ADMIN_KEY');
     }

@@ -3,14 +3,15 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
-import { childProcessEnv, loadConfig, type KeelConfig } from '../config.js';
+import { childProcessEnv, ConfigError, loadConfig, type KeelConfig } from '../config.js';
 import { applyMigrations } from '../db/migrate.js';
 import { startProcess, waitFor, type ManagedProcess } from './child-process.js';
 import { superviseProcess, type SupervisedProcess } from './supervisor.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
 import { describeTemporalCli, findTemporalCli, projectRoot } from './temporal-cli.js';
-import { isPortFree, startTemporalDevServer, type RunningDevServer } from './temporal-dev-server.js';
+import { isPortFree, startTemporalDevServer, temporalReachable, type RunningDevServer } from './temporal-dev-server.js';
 import { bootstrapStack } from './bootstrap.js';
+import { describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection-options.js';
 
 const color = (code: number) => (text: string) => (process.stdout.isTTY ? `\x1b[${code}m${text}\x1b[0m` : text);
 const dim = color(2);
@@ -27,6 +28,24 @@ process.stderr.on('error', () => undefined);
 async function requirePortFree(port: number, what: string, envName: string): Promise<void> {
   if (!(await isPortFree(port))) {
     throw new Error(`port ${port} for ${what} is in use: stop what holds it or set ${envName}`);
+  }
+}
+
+/** The embedded dev server speaks plain gRPC only: TLS settings without TEMPORAL_ADDRESS are a mistake, not a no-op. */
+function refuseTlsForEmbeddedServer(config: KeelConfig): void {
+  const tlsSettings = (
+    [
+      ['TEMPORAL_TLS', config.temporalTls === true],
+      ['TEMPORAL_TLS_CERT', config.temporalTlsCert !== undefined],
+      ['TEMPORAL_TLS_KEY', config.temporalTlsKey !== undefined],
+      ['TEMPORAL_TLS_CA', config.temporalTlsCa !== undefined],
+      ['TEMPORAL_TLS_SERVER_NAME', config.temporalTlsServerName !== undefined],
+      ['TEMPORAL_API_KEY', config.temporalApiKey !== undefined],
+    ] as const
+  ).filter(([, set]) => set);
+  if (tlsSettings.length > 0) {
+    const names = tlsSettings.map(([env]) => env).join(', ');
+    throw new ConfigError(tlsSettings[0]![0], `is set (${names}), but the embedded Temporal dev server has no TLS: set TEMPORAL_ADDRESS to your secured cluster, or unset them`);
   }
 }
 
@@ -99,6 +118,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   try {
+    // Temporal connection settings are checked before anything starts: a bad one stops here, named.
+    if (config.temporalAddress) temporalConnectionOptions(config);
+    else refuseTlsForEmbeddedServer(config);
     let databaseUrl = config.databaseUrl;
     // The owner migrates; the API and workers connect as DATABASE_URL (keel_app for the embedded Postgres).
     let migrationUrl = config.migrationDatabaseUrl ?? config.databaseUrl;
@@ -119,7 +141,13 @@ async function main(): Promise<void> {
       log('keel', `embedded Postgres on 127.0.0.1:${config.embeddedPostgresPort} (data in ${path.join(config.dataDir, 'postgres')})`);
     };
     const startTemporal = async () => {
-      if (temporalAddress) return log('keel', `using existing Temporal at ${temporalAddress} (TEMPORAL_ADDRESS)`);
+      if (temporalAddress) {
+        // The same options the API and workers build: a bad TLS setting or an unreachable cluster stops here, named,
+        // instead of the children crash-looping.
+        const options = temporalConnectionOptions(config);
+        await waitFor(`Temporal at ${describeTemporalConnection(options)}`, () => temporalReachable(options), { timeoutMs: 30_000 });
+        return log('keel', `using existing Temporal at ${describeTemporalConnection(options)} (TEMPORAL_ADDRESS)`);
+      }
       await requirePortFree(config.temporalPort, 'the Temporal dev server', 'KEEL_TEMPORAL_PORT');
       await requirePortFree(config.temporalUiPort, 'the Temporal UI', 'KEEL_TEMPORAL_UI_PORT');
       const cli = await findTemporalCli();

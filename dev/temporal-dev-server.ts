@@ -3,6 +3,7 @@ import net from 'node:net';
 import { Connection } from '@temporalio/client';
 import { startProcess, waitFor, type ManagedProcess } from './child-process.js';
 import type { TemporalCli } from './temporal-cli.js';
+import type { TemporalConnectionOptions } from '../temporal/connection-options.js';
 
 export const KEEL_SEARCH_ATTRIBUTES = { KeelModel: 'Keyword', KeelStage: 'Keyword' } as const;
 
@@ -42,8 +43,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function temporalReachable(address: string): Promise<boolean> {
-  const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+/** True once a Temporal frontend answers; `target` is an address, or full connection options (TLS, API key). */
+export async function temporalReachable(target: string | TemporalConnectionOptions): Promise<boolean> {
+  const options = typeof target === 'string' ? { address: target } : target;
+  const connection = await Connection.connect({ ...options, connectTimeout: 2_000 });
   try {
     await connection.workflowService.getSystemInfo({});
     return true;

@@ -171,6 +171,55 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('publishes nothing on all interfaces but the gateway: every other published port is bound to 127.0.0.1', () => {
+    const { services } = loadCompose();
+    for (const [name, service] of Object.entries(services)) {
+      for (const port of service.ports ?? []) {
+        if (name === 'gateway') continue;
+        expect(interpolate(port), `${name} publishes ${port}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+      }
+    }
+  });
+
+  it('keeps the Temporal Web UI read-only by default and on localhost', () => {
+    const ui = loadCompose().services['temporal-ui'];
+    expect(ui.ports?.map(interpolate)).toEqual(['127.0.0.1:8080:8080']);
+    expect(interpolate(ui.environment?.TEMPORAL_DISABLE_WRITE_ACTIONS ?? '')).toBe('true');
+  });
+
+  it('serves the API through the gateway over TLS only, with Caddy\'s local CA by default', () => {
+    const gateway = loadCompose().services.gateway;
+    expect(gateway.command).toEqual(['caddy', 'run', '--config', '/etc/caddy/Caddyfile', '--adapter', 'caddyfile']);
+    const mount = gateway.volumes?.find((volume) => volume.endsWith(':/etc/caddy/Caddyfile:ro'));
+    expect(mount).toBeDefined();
+    const caddyfile = readFileSync(path.join(root, mount!.split(':')[0]!), 'utf8');
+    const siteBlocks = caddyfile.split('\n').filter((line) => /^\S.*\{$/.test(line) && line !== '{');
+    // One site, named by host (a bare ":3000" would be plain HTTP), with a tls directive and no http:// site.
+    expect(siteBlocks).toEqual(['{$KEEL_GATEWAY_HOST:localhost}:3000 {']);
+    expect(caddyfile).toMatch(/^\s+tls \{\$KEEL_GATEWAY_TLS:internal\}$/m);
+    expect(caddyfile).not.toMatch(/http:\/\//);
+    expect(caddyfile).toMatch(/^\s+admin off$/m);
+    expect(caddyfile).toMatch(/^\s+reverse_proxy api:3000$/m);
+    expect(interpolate(gateway.environment?.KEEL_GATEWAY_TLS ?? '')).toBe('internal');
+    expect(gateway.volumes).toContain('caddy-data:/data');
+    // Own certificates go in a folder that neither git nor the image build picks up.
+    expect(readFileSync(path.join(root, '.gitignore'), 'utf8')).toContain('deploy/gateway/certs/*');
+    expect(readFileSync(path.join(root, '.dockerignore'), 'utf8')).toMatch(/^deploy\/gateway\/certs$/m);
+  });
+
+  it('hands a generated admin key over in a file on the data volume, and gives API and workers the same signing key', () => {
+    const { services } = loadCompose();
+    const compose = readFileSync(composePath, 'utf8');
+    expect(compose).not.toMatch(/logs api \| grep/);
+    expect(compose).toContain('cat /var/lib/keel/admin-key');
+    for (const name of keelServices) {
+      const env = services[name].environment ?? {};
+      expect(Object.keys(env), name).toEqual(expect.arrayContaining(['KEEL_SIGNING_KEY', 'KEEL_PAYLOAD_KEY']));
+      // Unset by default: the API generates the signing key into the shared data volume the workers read.
+      expect(loadConfig(Object.fromEntries(Object.entries(env).map(([key, value]) => [key, interpolate(String(value))]))).signingKey, name).toBeUndefined();
+    }
+  });
+
   it('registers the KeelModel and KeelStage search attributes as Keyword in a one-shot setup job', () => {
     const { services } = loadCompose();
     const setup = services['temporal-setup'];

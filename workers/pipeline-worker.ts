@@ -18,6 +18,8 @@ import { runWorker } from './run-worker.js';
 import { createWorkerDeps, dataPlaneSettings, type WorkerDeps } from './worker-deps.js';
 import { resolveSigningKey } from '../runs/review-signing-key.js';
 import { signingKeyWebpackHook, workflowsPath } from './workflow-bundle.js';
+import { temporalConnectionOptions } from '../temporal/connection-options.js';
+import { keelDataConverter } from '../temporal/payload-encryption-codec.js';
 
 /** Resources the pipeline's activities share, created and closed by whoever runs the worker. */
 export interface PipelineResources {
@@ -70,20 +72,24 @@ export async function runPipelineWorker(): Promise<void> {
   const config = loadConfig();
   const logger = createProcessLogger('keel-worker-pipeline', config.logLevel);
   const deps = await createWorkerDeps(config, logger);
-  const connection = await Connection.connect({ address: deps.temporalAddress });
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const connectionOptions = temporalConnectionOptions(config);
+  const dataConverter = keelDataConverter(config);
+  const connection = await Connection.connect(connectionOptions);
+  const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter });
   const modelCache = createModelCache({ db: deps.db.db, pool: deps.db.pool, artifacts: deps.artifacts, logger });
   const evaluationThreads = createEvaluationThreads(
     { databaseUrl: config.databaseUrl!, artifactDir: config.artifactDir, logLevel: config.logLevel },
     config.cpuThreads,
   );
   await runWorker({
-    address: deps.temporalAddress,
+    connection: connectionOptions,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueues.pipeline,
     logger,
     worker: {
       workflowsPath,
+      // Encrypts and decrypts outside the workflow sandbox: the bundle and replay are the same with or without it.
+      dataConverter,
       // The review validator verifies the API's signatures with this key; it stays in this process's memory.
       bundlerOptions: { webpackConfigHook: signingKeyWebpackHook(resolveSigningKey(config)) },
       activities: limitPipelineActivities(createPipelineActivities(deps, client, { modelCache, logger, evaluationThreads }), config),

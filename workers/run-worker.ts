@@ -1,12 +1,14 @@
 // Shared worker lifecycle: connect, run until SIGINT/SIGTERM (or the parent's IPC channel closes), shut down gracefully.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type pino from 'pino';
+import type { TemporalConnectionOptions } from '../temporal/connection-options.js';
 
 /** Longest a worker waits for its graceful shutdown before it exits anyway (e.g. Temporal is gone). */
 export const DEFAULT_WORKER_STOP_TIMEOUT_MS = 15_000;
 
 export interface RunWorkerOptions {
-  address: string;
+  /** From temporalConnectionOptions(config): address, TLS, API key. */
+  connection: TemporalConnectionOptions;
   namespace: string;
   taskQueue: string;
   logger: pino.Logger;
@@ -19,7 +21,7 @@ export interface RunWorkerOptions {
 export async function runWorker(options: RunWorkerOptions): Promise<void> {
   const { logger } = options;
   const stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_WORKER_STOP_TIMEOUT_MS;
-  const connection = await NativeConnection.connect({ address: options.address });
+  const connection = await NativeConnection.connect(options.connection);
   let stopRequested = false;
   let requestStop!: () => void;
   const stopRequestedPromise = new Promise<void>((resolve) => (requestStop = resolve));

@@ -7,6 +7,8 @@ import { isMain } from '../is-main.js';
 import { createProcessLogger } from './logger.js';
 import { runWorker } from './run-worker.js';
 import { createWorkerDeps } from './worker-deps.js';
+import { temporalConnectionOptions } from '../temporal/connection-options.js';
+import { keelDataConverter } from '../temporal/payload-encryption-codec.js';
 
 /** Keel's version (package.json), written into every exported model's metadata. */
 export const KEEL_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -35,7 +37,7 @@ export async function runTrainingWorker(options: TrainingWorkerOptions = {}): Pr
   const logger = createProcessLogger('keel-worker-training', config.logLevel);
   const deps = await createWorkerDeps(config, logger);
   await runWorker({
-    address: deps.temporalAddress,
+    connection: temporalConnectionOptions(config),
     namespace: config.temporalNamespace,
     taskQueue: options.taskQueue ?? config.taskQueues.training,
     logger,
@@ -48,6 +50,8 @@ export async function runTrainingWorker(options: TrainingWorkerOptions = {}): Pr
         }),
       },
       ...TRAINING_WORKER_TUNING,
+      // Activity inputs and results are encrypted like every payload when KEEL_PAYLOAD_KEY is set.
+      dataConverter: keelDataConverter(config),
     },
     onShutdown: () => deps.close(),
   });

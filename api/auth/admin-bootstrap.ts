@@ -19,11 +19,23 @@ export interface AdminBootstrapResult {
   keyId?: string;
 }
 
+export interface AdminBootstrapOptions {
+  /**
+   * Hands a generated key to the operator (e.g. writes the 0600 key file) before the transaction commits: when it
+   * fails, no key is installed and the next start tries again, so the only copy is never lost.
+   */
+  deliverGeneratedSecret?: (secret: string) => Promise<void>;
+}
+
 /**
  * Idempotent and safe when the API and workers start at once: the installation row's primary key
  * serialises concurrent first starts (the loser waits for the winner's commit, then does nothing).
  */
-export async function ensureAdminKey(db: Db, config: Pick<KeelConfig, 'adminKey'>): Promise<AdminBootstrapResult> {
+export async function ensureAdminKey(
+  db: Db,
+  config: Pick<KeelConfig, 'adminKey'>,
+  options: AdminBootstrapOptions = {},
+): Promise<AdminBootstrapResult> {
   return db.transaction(async (tx) => {
     const claimed = await claimInstallationFact(tx, ADMIN_BOOTSTRAP_FACT, { state: 'in_progress' });
     if (!claimed) return { created: false };
@@ -60,6 +72,7 @@ export async function ensureAdminKey(db: Db, config: Pick<KeelConfig, 'adminKey'
       subject: `api_key:${keyId}`,
       after: { id: keyId, roles: ['admin'], source },
     });
+    if (secret !== undefined) await options.deliverGeneratedSecret?.(secret);
     return secret === undefined ? { created: true, keyId } : { created: true, keyId, secret };
   });
 }

@@ -57,7 +57,15 @@ export async function checkTemporal(connection: Connection | undefined): Promise
 
 /** A second, lazily dialled channel to the same server (same TLS, metadata, API key), with no retries. */
 export function createProbeConnection(temporal: TemporalHandle): Connection {
-  return Connection.lazy({ ...temporal.connection.options, interceptors: [] });
+  // The options hold the TLS credentials the SDK built and the API key it refuses next to them: pass the key as the
+  // header it stands for (TEMPORAL_API_KEY would otherwise make this throw, and the API fail to start).
+  const { apiKey, ...options } = temporal.connection.options as typeof temporal.connection.options & { apiKey?: string | (() => string) };
+  const authorization = typeof apiKey === 'function' ? apiKey() : apiKey;
+  return Connection.lazy({
+    ...options,
+    interceptors: [],
+    ...(authorization ? { metadata: { ...options.metadata, Authorization: `Bearer ${authorization}` } } : {}),
+  });
 }
 
 export default defineRoutes(async (app, { pool, temporal, metricsRegistry }) => {
