@@ -1,6 +1,7 @@
 // The API process: `npx tsx api/main.ts`. Needs DATABASE_URL and TEMPORAL_ADDRESS (npm start sets both).
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
+import { bufferedStdout } from './log-destination.js';
 import { ConfigError, loadConfig, type KeelConfig } from '../config.js';
 import { createDb } from '../db/client.js';
 import { applyMigrations } from '../db/migrate.js';
@@ -87,7 +88,7 @@ function repairUnstartedRunsPeriodically(deps: RunsDeps, logger: pino.Logger): (
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = pino({ name: 'keel-api', level: config.logLevel });
+  const logger = pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout());
   let server: RunningApiServer;
   try {
     server = await runApi(config, logger);

@@ -33,13 +33,31 @@ function predictionJson(prediction: object): string | undefined {
   return undefined;
 }
 
+/** Answers whose text was written while they were scored (see rememberResponseJson). */
+const writtenAnswers = new WeakMap<object, string>();
+
+/**
+ * Keeps `text` (which must be JSON.stringify(response)) as the answer's text: predict writes it in the loop that makes
+ * the predictions, so the serializer does not walk 1,000 objects again. The response must not change afterwards.
+ */
+export function rememberResponseJson(response: PredictResponse, text: string): void {
+  writtenAnswers.set(response, text);
+}
+
+/** `{"model":…,"version":…,"predictions":[`: the start of an answer's text. */
+export function responseJsonHead(model: string, version: number): string {
+  return `{"model":${JSON.stringify(model)},"version":${JSON.stringify(version)},"predictions":[`;
+}
+
 /** JSON.stringify(response), faster for the shapes predict builds; anything else falls back to JSON.stringify. */
 export function predictResponseJson(response: PredictResponse): string {
+  const written = writtenAnswers.get(response);
+  if (written !== undefined) return written;
   const keys = Object.keys(response);
   if (keys.length !== 3 || keys[0] !== 'model' || keys[1] !== 'version' || keys[2] !== 'predictions' || !Array.isArray(response.predictions)) {
     return JSON.stringify(response);
   }
-  let text = `{"model":${JSON.stringify(response.model)},"version":${JSON.stringify(response.version)},"predictions":[`;
+  let text = responseJsonHead(response.model, response.version);
   const predictions = response.predictions as readonly object[];
   for (let i = 0; i < predictions.length; i++) {
     const prediction = predictions[i]!;

@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../test/support/database.
 import { onnxBytesOf, stumpModel } from '../test/support/model-fixtures.js';
 import type { ModelCache } from './model-cache.js';
 import { createPredictor } from './predict.js';
+import { predictResponseJson } from './predict-response-json.js';
 import { PredictionLog, type PredictionLogRecord } from './prediction-log.js';
 import { createRawRowFeatures } from './raw-row-features.js';
 import type { LoadedModel } from './session-store.js';
@@ -70,4 +71,46 @@ it('logs for each row of a batch the latency of its request, not that latency di
   expect(written).toHaveLength(1000);
   expect(new Set(written.map((record) => record.latencyMs)).size).toBe(1);
   expect(written[0]!.latencyMs).toBeGreaterThanOrEqual(scoringTimes[0]!);
+});
+
+it('answers with the text JSON.stringify writes, and logs each row with its own prediction id, output and score', async () => {
+  for (const task of ['binary', 'regression'] as const) {
+    const model = await createOnnxScorer(onnxBytesOf(stumpModel(task)));
+    try {
+      const loaded: LoadedModel = {
+        model: 'churn "quoted"',
+        modelId,
+        version: 3,
+        sha256: '',
+        task,
+        features: model.features,
+        scorer: model,
+        rawRows: createRawRowFeatures('churn', 3, null),
+      };
+      const cache = { withProduction: (_model: string, use: (model: LoadedModel) => Promise<unknown>) => use(loaded) } as unknown as ModelCache;
+      const written: PredictionLogRecord[] = [];
+      const log = new PredictionLog({
+        pool: database.pool,
+        flushIntervalMs: 3_600_000,
+        logger: pino({ level: 'silent' }),
+        writeBatch: async (_client, records) => {
+          written.push(...records);
+        },
+      });
+      const rows = Array.from({ length: 50 }, (_, i) => ({ x: i / 7 - 3, color: i % 3 ? 'red' : null }));
+      const response = await createPredictor(cache, log).predict('churn', rows);
+      await log.close();
+      // The text was written while scoring; it must be exactly what serializing the objects gives.
+      expect(predictResponseJson(response)).toBe(JSON.stringify(response));
+      expect(written.map((record) => record.id)).toEqual(response.predictions.map((prediction) => prediction.id));
+      for (const [i, record] of written.entries()) {
+        const { id, ...output } = response.predictions[i] as unknown as { id: string } & Record<string, number>;
+        expect(record.outputJson, id).toBe(JSON.stringify(output));
+        expect(record.score).toBe(task === 'binary' ? output.probability : output.value);
+        expect(JSON.parse(record.featuresJson)).toEqual({ x: rows[i]!.x, color: rows[i]!.color });
+      }
+    } finally {
+      await model.close();
+    }
+  }
 });

@@ -6,7 +6,7 @@ import { validateRows } from './input-validation.js';
 import type { LoadedModel, ModelCache } from './model-cache.js';
 import type { PredictionLog, PredictionLogRecord } from './prediction-log.js';
 import { jsonForPostgres } from './prediction-log-record.js';
-import { binaryOutputJson, regressionOutputJson } from './predict-response-json.js';
+import { binaryOutputJson, regressionOutputJson, rememberResponseJson, responseJsonHead } from './predict-response-json.js';
 
 export interface BinaryPrediction {
   id: string;
@@ -30,29 +30,62 @@ export interface PredictResponse {
   predictions: BinaryPrediction[] | RegressionPrediction[] | MulticlassPrediction[];
 }
 
-async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[]): Promise<PredictResponse> {
+/** A scored request: the answer, and for binary and regression models each row's logged output text. */
+interface Scored {
+  response: PredictResponse;
+  /** Row i's output as logged (`{"label":…,"probability":…}` or `{"value":…}`); multiclass: undefined. */
+  outputs: string[] | undefined;
+}
+
+async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[]): Promise<Scored> {
   const scores = await loaded.scorer.score(clean);
   const count = clean.length;
-  let predictions: BinaryPrediction[] | RegressionPrediction[] | MulticlassPrediction[];
+  const { model, version } = loaded;
   if (loaded.task === 'multiclass') {
     const classes = loaded.scorer.classes ?? [];
     const k = classes.length;
-    predictions = clean.map((_, i) => ({
+    const predictions = clean.map((_, i) => ({
       id: randomUUID(),
       label: scores.classLabel![i]!,
       probabilities: Object.fromEntries(classes.map((name, c) => [name, scores.probabilities![i * k + c]!])),
     }));
-  } else if (loaded.task === 'binary') {
+    return { response: { model, version, predictions }, outputs: undefined };
+  }
+  // The answer's text and each row's logged output are written in the loop that makes the predictions: ids are
+  // randomUUID (nothing to escape), and an output is the answer's prediction without its id.
+  const outputs = new Array<string>(count);
+  let text = responseJsonHead(model, version);
+  let predictions: BinaryPrediction[] | RegressionPrediction[];
+  if (loaded.task === 'binary') {
     const labels = scores.label!;
     const probabilities = scores.probability!;
-    predictions = new Array<BinaryPrediction>(count);
-    for (let i = 0; i < count; i++) predictions[i] = { id: randomUUID(), label: labels[i]!, probability: probabilities[i]! };
+    const binary = new Array<BinaryPrediction>(count);
+    for (let i = 0; i < count; i++) {
+      const id = randomUUID();
+      const label = labels[i]!;
+      const probability = probabilities[i]!;
+      binary[i] = { id, label, probability };
+      const output = binaryOutputJson(label, probability);
+      outputs[i] = output;
+      text += (i === 0 ? '{"id":"' : ',{"id":"') + id + '",' + output.slice(1);
+    }
+    predictions = binary;
   } else {
     const values = scores.value!;
-    predictions = new Array<RegressionPrediction>(count);
-    for (let i = 0; i < count; i++) predictions[i] = { id: randomUUID(), value: values[i]! };
+    const regression = new Array<RegressionPrediction>(count);
+    for (let i = 0; i < count; i++) {
+      const id = randomUUID();
+      const value = values[i]!;
+      regression[i] = { id, value };
+      const output = regressionOutputJson(value);
+      outputs[i] = output;
+      text += (i === 0 ? '{"id":"' : ',{"id":"') + id + '",' + output.slice(1);
+    }
+    predictions = regression;
   }
-  return { model: loaded.model, version: loaded.version, predictions };
+  const response: PredictResponse = { model, version, predictions };
+  rememberResponseJson(response, `${text}]}`);
+  return { response, outputs };
 }
 
 /** The number a logged prediction is monitored by: the probability, the top class's probability, or the value. */
@@ -66,12 +99,12 @@ export function monitoredScore(task: LoadedModel['task'], prediction: BinaryPred
 
 /** Rows of ready features (what the ONNX model takes). */
 export async function predictWithModel(loaded: LoadedModel, rows: readonly unknown[]): Promise<PredictResponse> {
-  return scoreFeatureRows(loaded, validateRows(rows, loaded.features));
+  return (await scoreFeatureRows(loaded, validateRows(rows, loaded.features))).response;
 }
 
 /** Rows in the source's shape: the version's feature SQL and conversions run first (its serving recipe). */
 export async function predictSourceRowsWithModel(loaded: LoadedModel, rows: readonly unknown[]): Promise<PredictResponse> {
-  return scoreFeatureRows(loaded, await loaded.rawRows.featureRows(rows));
+  return (await scoreFeatureRows(loaded, await loaded.rawRows.featureRows(rows))).response;
 }
 
 /** Who asked, for the log. */
@@ -96,45 +129,41 @@ async function predictAndLog(
     const clean = sourceRows
       ? await loaded.rawRows.featureRows(sourceRows)
       : validateRows((request as { features: readonly unknown[] }).features, loaded.features);
-    const response = await scoreFeatureRows(loaded, clean);
+    const { response, outputs } = await scoreFeatureRows(loaded, clean);
     // Each row waited for the whole request: a per-row share (time / rows) would make batches look fast in p99.
     const latencyMs = performance.now() - started;
     const createdAt = new Date();
-    // Records built straight from the scores (no per-row intermediate objects: a 1,000-row batch made 4,000 of them).
-    const records = new Array<PredictionLogRecord>(response.predictions.length);
-    const { modelId, model, version } = loaded;
+    // Records built straight from the scores and the outputs' text (no per-row closures or intermediate objects).
+    const predictions = response.predictions;
+    const count = predictions.length;
+    const records = new Array<PredictionLogRecord>(count);
+    const { modelId, model, version, task } = loaded;
     const keyId = caller.keyId;
-    const record = (i: number, id: string, outputJson: string, score: number): PredictionLogRecord => ({
-      id,
-      modelId,
-      model,
-      version,
-      sourceJson: sourceRows ? jsonForPostgres(sourceRows[i]) : null,
-      featuresJson: jsonForPostgres(clean[i]),
-      outputJson,
-      score,
-      latencyMs,
-      createdAt,
-      keyId,
-    });
-    if (loaded.task === 'multiclass') {
-      const predictions = response.predictions as MulticlassPrediction[];
-      for (let i = 0; i < predictions.length; i++) {
-        const { id, label, probabilities } = predictions[i]!;
-        records[i] = record(i, id, jsonForPostgres({ label, probabilities }), monitoredScore('multiclass', predictions[i]!));
+    for (let i = 0; i < count; i++) {
+      const prediction = predictions[i]!;
+      let outputJson: string;
+      let score: number;
+      if (outputs) {
+        outputJson = outputs[i]!;
+        score = task === 'binary' ? (prediction as BinaryPrediction).probability : (prediction as RegressionPrediction).value;
+      } else {
+        const { label, probabilities } = prediction as MulticlassPrediction;
+        outputJson = jsonForPostgres({ label, probabilities });
+        score = monitoredScore('multiclass', prediction);
       }
-    } else if (loaded.task === 'binary') {
-      const predictions = response.predictions as BinaryPrediction[];
-      for (let i = 0; i < predictions.length; i++) {
-        const { id, label, probability } = predictions[i]!;
-        records[i] = record(i, id, binaryOutputJson(label, probability), probability);
-      }
-    } else {
-      const predictions = response.predictions as RegressionPrediction[];
-      for (let i = 0; i < predictions.length; i++) {
-        const { id, value } = predictions[i]!;
-        records[i] = record(i, id, regressionOutputJson(value), value);
-      }
+      records[i] = {
+        id: prediction.id,
+        modelId,
+        model,
+        version,
+        sourceJson: sourceRows ? jsonForPostgres(sourceRows[i]) : null,
+        featuresJson: jsonForPostgres(clean[i]),
+        outputJson,
+        score,
+        latencyMs,
+        createdAt,
+        keyId,
+      };
     }
     reservation.commit(records);
     return response;

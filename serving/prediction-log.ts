@@ -71,6 +71,30 @@ export interface PredictionLogReservation {
   release(): void;
 }
 
+// A class, not closures: one reservation per predict request, and each closure was a function object (named by
+// tsx's keepNames on every call) on the hot path.
+class Reservation implements PredictionLogReservation {
+  private open = true;
+  constructor(
+    private readonly log: PredictionLog,
+    private readonly rows: number,
+  ) {}
+
+  commit(records: readonly PredictionLogRecord[]): void {
+    if (!this.open) throw new Error('prediction log reservation already used');
+    // Refused before closing: the caller's release() still gives the room back.
+    if (records.length > this.rows) throw new Error(`reserved ${this.rows} rows but committed ${records.length}`);
+    this.open = false;
+    this.log.commitReserved(this.rows, records);
+  }
+
+  release(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.log.releaseReserved(this.rows);
+  }
+}
+
 const MAX_RETRY_DELAY_MS = 10_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -152,24 +176,21 @@ export class PredictionLog {
       );
     }
     this.reserved += rows;
-    let open = true;
-    const giveBack = () => {
-      if (!open) return;
-      open = false;
-      this.reserved -= rows;
-      if (this.reserved === 0) this.reservationsDrained?.();
-    };
-    return {
-      commit: (records) => {
-        if (!open) throw new Error('prediction log reservation already used');
-        if (records.length > rows) throw new Error(`reserved ${rows} rows but committed ${records.length}`);
-        for (const record of records) this.buffer.push(record);
-        this.appendedTotal += records.length;
-        giveBack();
-        this.scheduleFlush();
-      },
-      release: giveBack,
-    };
+    return new Reservation(this, rows);
+  }
+
+  /** Reservation.commit (at most `rows` records): they join the buffer and their room is given back. */
+  commitReserved(rows: number, records: readonly PredictionLogRecord[]): void {
+    for (let i = 0; i < records.length; i++) this.buffer.push(records[i]!);
+    this.appendedTotal += records.length;
+    this.releaseReserved(rows);
+    this.scheduleFlush();
+  }
+
+  /** Reservation.release (or the end of commit): unused room goes back. */
+  releaseReserved(rows: number): void {
+    this.reserved -= rows;
+    if (this.reserved === 0) this.reservationsDrained?.();
   }
 
   /** Reserves and appends at once (for callers that already hold the records). */

@@ -29,16 +29,19 @@ async function failingRow(transform: RowTransformSession, values: readonly Sourc
 
 export function createRawRowFeatures(model: string, version: number, recipe: ServingRecipe | null | undefined): RawRowFeatures {
   const refusal = rawRowsRefusal(recipe);
+  const featureNames = recipe?.features.map((feature) => feature.name) ?? [];
   let session: Promise<RowTransformSession> | undefined;
   let closed = false;
 
   function open(): Promise<RowTransformSession> {
-    session ??= openRowTransformSession({ source: recipe!.source, transform: recipe!.transform, features: recipe!.features });
-    // A failed open is forgotten so the next request tries again.
-    session.catch(() => {
-      session = undefined;
+    if (session) return session;
+    const opening = openRowTransformSession({ source: recipe!.source, transform: recipe!.transform, features: recipe!.features });
+    // A failed open is forgotten so the next request tries again (the handler is attached once, not per request).
+    opening.catch(() => {
+      if (session === opening) session = undefined;
     });
-    return session;
+    session = opening;
+    return opening;
   }
 
   return {
@@ -64,9 +67,8 @@ export function createRawRowFeatures(model: string, version: number, recipe: Ser
           );
         }
         const row: RawRow = {};
-        recipe!.features.forEach((feature, index) => {
-          row[feature.name] = outputs[0]![index] ?? null;
-        });
+        const values = outputs[0]!;
+        for (let index = 0; index < featureNames.length; index++) row[featureNames[index]!] = values[index] ?? null;
         return row;
       });
     },

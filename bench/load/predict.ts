@@ -1,7 +1,7 @@
 // bench/load predict: Keel's predict route held at 100 and 1,000 connections. Every response must be 2xx, or 429/503
 // carrying Retry-After; the API process's RSS (sampled every second) must stay flat within 10 %. Beside each, the bare
 // echo route (bench/serve's baseline) at the same connections. Reuses bench/serve: its model and its server process.
-// Usage: npx tsx bench/load/predict.ts [--duration 60] [--connections 100,1000]
+// Usage: npx tsx bench/load/predict.ts [--duration 60] [--connections 100,1000] [--server-flags "<node flags>"]
 // Exits 1 when any response was another status, any socket error or timeout happened, or RSS was not flat.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
@@ -26,6 +26,8 @@ function argument(name: string): string | undefined {
 }
 const durationS = Number(argument('duration') ?? 60);
 const connectionCounts = (argument('connections') ?? '100,1000').split(',').map(Number);
+/** Extra node flags for the API process, e.g. `--server-flags "--max-semi-space-size=8"` (heap sizing experiments). */
+const serverFlags = (argument('server-flags') ?? '').split(' ').filter(Boolean);
 if (!(durationS >= 3) || connectionCounts.some((n) => !(n > 0))) throw new Error('--duration ≥ 3 and --connections n,m,… > 0');
 
 const MODEL = 'seattle-rain';
@@ -93,6 +95,13 @@ async function openFilesLimit(pid: number): Promise<number> {
   return soft?.[1] === 'unlimited' ? Infinity : Number(soft?.[1]);
 }
 
+/** Rows the API's prediction log holds in memory, from its /metrics (what a backlog behind Postgres keeps alive). */
+async function predictionLogBacklog(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = /^keel_prediction_log_buffered_rows (\S+)$/m.exec(text);
+  return line ? Number(line[1]) : Number.NaN;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -130,7 +139,7 @@ async function main(): Promise<number> {
     const input: ServersInput = { databaseUrl: postgres.url, dataDir: scratch, modelName: MODEL };
     child = fork(fileURLToPath(new URL('../serve/servers.ts', import.meta.url)), [JSON.stringify(input)], {
       // --expose-gc: after each load the bench asks for a full GC, so retained memory shows apart from V8's slack.
-      execArgv: ['--import', 'tsx', '--expose-gc'],
+      execArgv: ['--import', 'tsx', '--expose-gc', ...serverFlags],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const ready = await nextMessage(child);
@@ -165,9 +174,11 @@ async function main(): Promise<number> {
       const heapBefore = (await memory(true)).heapUsed;
       const samples: number[] = [];
       const heapSamples: number[] = [];
+      const bufferedSamples: number[] = [];
       const sampler = setInterval(() => {
         void rssBytes(pid).then((bytes) => samples.push(bytes), () => undefined);
         void memory(false).then((usage) => heapSamples.push(usage.heapUsed), () => undefined);
+        void predictionLogBacklog(ready.keelUrl).then((rows) => bufferedSamples.push(rows), () => undefined);
       }, 1000);
       samples.push(await rssBytes(pid));
       const keel = await load(ready.keelUrl, key, connections, durationS).finally(() => clearInterval(sampler));
@@ -191,6 +202,7 @@ async function main(): Promise<number> {
       console.log(`\n${connections} connections, ${durationS} s: Keel statuses {${statusText(keel)}}, echo {${statusText(echo)}}`);
       console.log(`  RSS samples (MiB): ${samples.map((b) => (b / 1024 ** 2).toFixed(0)).join(' ')}`);
       console.log(`  JS heap used samples (MiB): ${heapSamples.map((b) => (b / 1024 ** 2).toFixed(0)).join(' ')}`);
+      console.log(`  prediction log rows waiting for Postgres (thousands): ${bufferedSamples.map((n) => (n / 1000).toFixed(1)).join(' ')}`);
       console.log(
         `  after a full GC: heap used ${mib(afterGc.heapUsed)} (before the load ${mib(heapBefore)}), heap total ${mib(afterGc.heapTotal)}, ` +
           `external ${mib(afterGc.external)}, array buffers ${mib(afterGc.arrayBuffers)}, RSS ${mib(rssAfterGc)}`,

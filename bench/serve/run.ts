@@ -2,7 +2,7 @@
 // onnxruntime alone. Starts its own embedded Postgres (no Temporal: serving does not need it), trains and deploys a
 // model, forks the servers (servers.ts) and drives them with autocannon on loopback, then stops everything.
 // Usage: npx tsx bench/serve/run.ts [--duration 15] [--connections 50] [--rounds 1] [--batch-rows 1000]
-//        [--only single|raw|batch|batch-nolog] [--cpu-prof <dir>] [--server-flags "<node flags>"]
+//        [--only echo,single,raw,batch,batch-nolog] [--cpu-prof <dir>] [--server-flags "<node flags>"]
 import pino from 'pino';
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -30,14 +30,20 @@ const durationS = option('duration', 15);
 const connections = option('connections', 50);
 const rounds = option('rounds', 1);
 const batchRows = option('batch-rows', 1000);
-/** `--only single|raw|batch|batch-nolog`: just that Keel load, no baselines (for profiling one path). */
+/**
+ * `--only echo,single,raw,batch,batch-nolog` (any of them, comma-separated): just those loads, alternating for
+ * `--rounds`, each printed with its server CPU per request (for profiling one path, or comparing two quickly).
+ */
 const onlyAt = process.argv.indexOf('--only');
-const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
-const ONLY = ['single', 'raw', 'batch', 'batch-nolog'];
-if (only !== undefined && !ONLY.includes(only)) throw new Error(`--only must be one of ${ONLY.join(', ')}`);
+const only = onlyAt > 0 ? process.argv[onlyAt + 1]!.split(',') : undefined;
+const ONLY = ['echo', 'single', 'raw', 'batch', 'batch-nolog'];
+if (only !== undefined && !only.every((name) => ONLY.includes(name))) throw new Error(`--only takes some of ${ONLY.join(', ')}`);
 /** Extra node flags for the server process, e.g. `--server-flags "--max-semi-space-size=64"`. */
 const serverFlagsAt = process.argv.indexOf('--server-flags');
 const serverFlags = serverFlagsAt > 0 ? process.argv[serverFlagsAt + 1]!.split(' ').filter(Boolean) : [];
+/** With --only: a fixed arrival rate (requests/s) instead of closed-loop autocannon, so the loads compared do the same work per second. */
+const rateAt = process.argv.indexOf('--rate');
+const fixedRate = rateAt > 0 ? Number(process.argv[rateAt + 1]) : undefined;
 const cpuProfAt = process.argv.indexOf('--cpu-prof');
 const cpuProfDir = cpuProfAt > 0 ? path.resolve(process.argv[cpuProfAt + 1]!) : undefined;
 
@@ -89,6 +95,29 @@ async function load(url: string, key: string | undefined, body: Body, extra: Par
   };
 }
 
+/** Open-loop load at a fixed rate, with the server's CPU per answered request. */
+async function pacedCpu(url: string, key: string | undefined, body: Body, rate: number): Promise<Load> {
+  const cpuBefore = await serverCpuMs();
+  const result = await pacedLoad({
+    url: `${url}/v1/models/${MODEL}/predict`,
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
+    rate,
+    durationS,
+    connections,
+  });
+  const cpuUsed = (await serverCpuMs()) - cpuBefore;
+  return {
+    rps: result.ok / durationS,
+    cpuMsPerRequest: cpuUsed / Math.max(1, result.ok),
+    p50: result.p50,
+    p99: result.p99,
+    max: result.max,
+    non2xx: result.failed,
+    errors: 0,
+  };
+}
+
 function nextMessage(child: ChildProcess): Promise<FromServers> {
   return new Promise((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`server process exited (${code})`));
@@ -135,13 +164,32 @@ async function main(): Promise<void> {
     const batch = { features: Array.from({ length: batchRows }, (_, i) => rows[i % rows.length]!) };
 
     if (only !== undefined) {
-      const url = only === 'batch-nolog' ? ready.keelNoLogUrl : ready.keelUrl;
-      const measured = await load(url, key, only === 'single' ? one : only === 'raw' ? oneRaw : batch);
-      console.log(
-        `Keel ${only} predict: ${measured.rps.toFixed(0)} requests/s, server CPU ${(measured.cpuMsPerRequest * 1000).toFixed(0)} µs per request, ` +
-          `p99 ${measured.p99} ms, max ${measured.max} ms, ` +
-          `${measured.non2xx + measured.errors} not 2xx; load ${loadAverage()}`,
-      );
+      const loadOf = (name: string, extra: Partial<autocannon.Options> = {}) => {
+        const url = name === 'echo' ? ready.echoUrl : name === 'batch-nolog' ? ready.keelNoLogUrl : ready.keelUrl;
+        const body = name === 'raw' ? oneRaw : name.startsWith('batch') ? batch : one;
+        return fixedRate === undefined || extra.duration !== undefined ? load(url, name === 'echo' ? undefined : key, body, extra) : pacedCpu(url, name === 'echo' ? undefined : key, body, fixedRate);
+      };
+      for (const name of only) await loadOf(name, { duration: 2 }); // warm-up, not reported
+      const cpuUs = new Map<string, number[]>(only.map((name) => [name, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const name of only) {
+          const rowsPerRequest = name.startsWith('batch') ? batchRows : 1;
+          const measured = await loadOf(name);
+          cpuUs.get(name)!.push(measured.cpuMsPerRequest * 1000);
+          console.log(
+            `${name.padEnd(11)} ${measured.rps.toFixed(0).padStart(6)} requests/s, server CPU ${(measured.cpuMsPerRequest * 1000).toFixed(1).padStart(7)} µs per request` +
+              (rowsPerRequest > 1 ? ` (${((measured.cpuMsPerRequest * 1000) / rowsPerRequest).toFixed(2)} µs per row)` : '') +
+              `, p99 ${measured.p99} ms, max ${measured.max} ms, ${measured.non2xx + measured.errors} not 2xx; load ${loadAverage()}`,
+          );
+        }
+      }
+      if (rounds > 1) {
+        const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+        for (const [name, values] of cpuUs) {
+          const ordered = sorted(values);
+          console.log(`${name.padEnd(11)} server CPU per request: min ${ordered[0]!.toFixed(1)} µs, median ${ordered[Math.floor(ordered.length / 2)]!.toFixed(1)} µs over ${rounds} rounds`);
+        }
+      }
       await request(child, { type: 'stop' }).catch(() => undefined);
       return;
     }

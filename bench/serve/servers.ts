@@ -3,6 +3,7 @@
 import * as ort from 'onnxruntime-node';
 import pino from 'pino';
 import { buildApp } from '../../api/app.js';
+import { bufferedStdout } from '../../api/log-destination.js';
 import { FsArtifactStore } from '../../artifacts/fs-artifact-store.js';
 import { loadConfig } from '../../config.js';
 import { createDb } from '../../db/client.js';
@@ -63,11 +64,11 @@ async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2]!) as ServersInput;
   const config = loadConfig({ DATABASE_URL: input.databaseUrl, KEEL_DATA_DIR: input.dataDir, LOG_LEVEL: 'info' });
   const database = createDb(input.databaseUrl, { logger: pino({ name: 'keel-bench', level: 'warn' }) });
-  // As api/main.ts does: pino at info to stdout (which run.ts discards), so request logging costs what it costs.
-  const keel = await buildApp({ config, db: database.db, pool: database.pool, logger: pino({ name: 'keel-api', level: config.logLevel }) });
+  // As api/main.ts does: pino at info to buffered stdout (which run.ts discards), so request logging costs what it costs.
+  const keel = await buildApp({ config, db: database.db, pool: database.pool, logger: pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout()) });
   // The same app whose prediction log keeps every row in its buffer but discards the batches instead of writing
   // them: what serving costs apart from Postgres (which bounds a lossless log's sustained rate).
-  const keelNoLogger = pino({ name: 'keel-api', level: config.logLevel });
+  const keelNoLogger = pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout());
   const noLogServing = await createServingDeps({
     db: database.db,
     pool: database.pool,

@@ -27,10 +27,28 @@ export interface PredictionLogRecord {
 
 const COLUMNS = 'id, model_id, model, version, source, features, output, score, latency_ms, created_at, key_id';
 
+const COPY_SPECIAL = /[\\\t\n\r]/;
+
 /** COPY text format: backslash starts an escape, tab/newline/CR are structural; `\N` is NULL. */
 function copyField(value: string | null): string {
   if (value === null) return '\\N';
+  // Most fields have nothing to escape: test once rather than run a replace with a callback per field.
+  if (!COPY_SPECIAL.test(value)) return value;
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+/** One request's rows share one Date: its text is made once, not per row. */
+let lastCreatedAt: Date | undefined;
+let lastCreatedAtMs = Number.NaN;
+let lastCreatedAtText = '';
+function createdAtText(date: Date): string {
+  const ms = date.getTime();
+  if (date !== lastCreatedAt || ms !== lastCreatedAtMs) {
+    lastCreatedAtText = date.toISOString();
+    lastCreatedAt = date;
+    lastCreatedAtMs = ms;
+  }
+  return lastCreatedAtText;
 }
 
 function copyLine(record: PredictionLogRecord): string {
@@ -45,7 +63,7 @@ function copyLine(record: PredictionLogRecord): string {
       copyField(record.outputJson),
       String(record.score),
       String(record.latencyMs),
-      record.createdAt.toISOString(),
+      createdAtText(record.createdAt),
       record.keyId ?? '\\N',
     ].join('\t') + '\n'
   );
