@@ -13,6 +13,7 @@ import { ErrorResponse, registerErrorHandling } from './errors.js';
 import { registerJsonBodyParser } from './json-body-parser.js';
 import { createMetricsRegistry, registerHttpMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
+import { registerRouteRoleMatrix } from './route-role-matrix.js';
 import type { RouteDeps } from './route-plugin.js';
 import healthRoutes from './routes/health.js';
 import keyRoutes from './routes/keys.js';
@@ -67,7 +68,8 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Plugins: order matters (auth and OpenAPI hook onRoute, so they precede every route).
+  // Plugins: order matters (the route × role matrix, auth and OpenAPI hook onRoute, so they precede every route).
+  registerRouteRoleMatrix(app);
   app.addSchema(ErrorResponse);
   registerErrorHandling(app);
   registerJsonBodyParser(app);
