@@ -14,6 +14,7 @@ import { registerJsonBodyParser } from './json-body-parser.js';
 import { createMetricsRegistry, registerHttpMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { registerRouteRoleMatrix } from './route-role-matrix.js';
+import { registerStorableTextCheck } from './storable-text.js';
 import type { RouteDeps } from './route-plugin.js';
 import healthRoutes from './routes/health.js';
 import keyRoutes from './routes/keys.js';
@@ -73,6 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   app.addSchema(ErrorResponse);
   registerErrorHandling(app);
   registerJsonBodyParser(app);
+  registerStorableTextCheck(app);
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry();
   registerHttpMetrics(app, metricsRegistry);
   const { cache: keyCache } = registerAuth(app, { db: deps.db, cacheTtlMs: deps.keyCacheTtlMs });
