@@ -21,9 +21,9 @@ import { schemaArbitrary, type JsonSchema } from './support/schema-arbitrary.js'
 import { bearer, createKey, createRoleKeys, pathParameters, type RoleKeys } from './support/route-probes.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 
-/** Cases per route (a request and two table checksums each): ~1,300 in all, well under two minutes on a busy box. */
-const RUNS_PER_WRITE_ROUTE = 60;
-const RUNS_PER_READ_ROUTE = 20;
+/** Cases per route (a request and two table checksums each): ~1,000 in all, well under two minutes on a busy box. */
+const RUNS_PER_WRITE_ROUTE = 50;
+const RUNS_PER_READ_ROUTE = 15;
 const MODEL = 'fuzz-model';
 
 let database: TestDatabase;
