@@ -86,8 +86,11 @@ export function documentedRoutes(entries: readonly RouteRoleEntry[]): RouteRoleE
       seen.add(key);
       return true;
     })
-    .sort((a, b) => a.url.localeCompare(b.url) || a.method.localeCompare(b.method));
+    // Code-point order, not localeCompare: the table must not depend on the machine's locale.
+    .sort((a, b) => compare(a.url, b.url) || compare(a.method, b.method));
 }
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 const COLUMN_ORDER: readonly Role[] = ['predict', 'engineer', 'reviewer', 'ops', 'admin'];
 
