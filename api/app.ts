@@ -13,6 +13,8 @@ import { ErrorResponse, registerErrorHandling } from './errors.js';
 import { registerJsonBodyParser } from './json-body-parser.js';
 import { createMetricsRegistry, registerHttpMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
+import { registerRouteRoleMatrix } from './route-role-matrix.js';
+import { registerStorableTextCheck } from './storable-text.js';
 import type { RouteDeps } from './route-plugin.js';
 import healthRoutes from './routes/health.js';
 import keyRoutes from './routes/keys.js';
@@ -68,10 +70,12 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Plugins: order matters (auth and OpenAPI hook onRoute, so they precede every route).
+  // Plugins: order matters (the route × role matrix, auth and OpenAPI hook onRoute, so they precede every route).
+  registerRouteRoleMatrix(app);
   app.addSchema(ErrorResponse);
   registerErrorHandling(app);
   registerJsonBodyParser(app);
+  registerStorableTextCheck(app);
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry();
   registerHttpMetrics(app, metricsRegistry);
   const { cache: keyCache } = registerAuth(app, { db: deps.db, cacheTtlMs: deps.keyCacheTtlMs });
