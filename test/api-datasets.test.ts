@@ -162,4 +162,17 @@ describe('POST /v1/datasets', () => {
     });
     expect(json.statusCode).toBe(415);
   });
+
+  it('when a multipart body is malformed (no parts, cut short), then 400 naming the body, never a 500', async () => {
+    for (const payload of ['../../etc/passwd', '--x\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\na,b\n1,2']) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/datasets',
+        headers: { authorization: `Bearer ${keys.engineer}`, 'content-type': 'multipart/form-data; boundary=x' },
+        payload,
+      });
+      expect(response.statusCode, payload).toBe(400);
+      expect(response.json().error).toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
+  });
 });

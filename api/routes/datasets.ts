@@ -60,17 +60,21 @@ export default defineRoutes(async (app, { db, config }) => {
       if (!request.isMultipart()) {
         throw new KeelError('UNSUPPORTED_MEDIA_TYPE', 'send the dataset as multipart/form-data with the file in the field "file"');
       }
-      const part = await request.file();
-      if (!part || part.fieldname !== 'file') {
-        part?.file.resume();
-        throw new KeelError('VALIDATION_FAILED', 'body/file is required: a multipart file field named "file"', { field: 'file' });
+      try {
+        const part = await request.file();
+        if (!part || part.fieldname !== 'file') {
+          part?.file.resume();
+          throw new KeelError('VALIDATION_FAILED', 'body/file is required: a multipart file field named "file"', { field: 'file' });
+        }
+        const upload = await uploadDataset(
+          deps,
+          { fileName: part.filename, stream: part.file, truncated: () => part.file.truncated },
+          actorOf(request),
+        );
+        return reply.status(201).send(upload);
+      } catch (error) {
+        throw malformedMultipart(error) ?? error;
       }
-      const upload = await uploadDataset(
-        deps,
-        { fileName: part.filename, stream: part.file, truncated: () => part.file.truncated },
-        actorOf(request),
-      );
-      return reply.status(201).send(upload);
     },
   );
 
@@ -88,3 +92,17 @@ export default defineRoutes(async (app, { db, config }) => {
     async (request) => ({ datasets: await listUploads(db, Math.min(Number(request.query.limit ?? 100), 1000)) }),
   );
 });
+
+/** A body the multipart parser (busboy, @fastify/multipart) cannot read is the client's error: 400, not 500. */
+function malformedMultipart(error: unknown): KeelError | undefined {
+  if (error instanceof KeelError || !(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  const fromParser =
+    (typeof code === 'string' && code.startsWith('FST_')) ||
+    /^(Unexpected end of (form|multipart data)|Malformed|Multipart: Boundary not found|Part terminated early)/.test(error.message);
+  if (!fromParser) return undefined;
+  if ((error as { statusCode?: unknown }).statusCode === 413) {
+    return new KeelError('PAYLOAD_TOO_LARGE', `the upload is over a multipart limit: ${error.message}`, { field: 'file' });
+  }
+  return new KeelError('VALIDATION_FAILED', `body is not valid multipart/form-data: ${error.message}`, { field: 'file' });
+}
