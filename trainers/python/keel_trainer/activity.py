@@ -63,8 +63,11 @@ def run_training(store: FsArtifactStore, request: dict[str, Any]) -> dict[str, A
             "keel.trainer": request["trainer"]["name"],
         },
     )
+    params = dict(request["trainer"].get("params") or {})
+    # The run's seed arrives as `seed` (a spec's params.seed set it); the libraries take it as random_state.
+    params.pop("seed", None)
     try:
-        trained = train(request["trainer"]["name"], data, dict(request["trainer"].get("params") or {}))
+        trained = train(request["trainer"]["name"], data, params)
     except TrainingRefused as error:
         raise refuse(str(error)) from error
     onnx = store.put_bytes(trained.onnx, ".onnx")
