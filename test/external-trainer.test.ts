@@ -2,6 +2,8 @@
 // trainer worker on its own task queue, Keel's real prepare / verify / evaluate / register / deploy around it.
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getModelVersionByRunId } from '../db/repositories/model-versions.js';
+import { getMonitoringReference } from '../db/repositories/monitoring-references.js';
 import { demoRunSpec } from '../dev/bootstrap.js';
 import { monitorWorkflowId } from '../workflows/workflow-ids.js';
 import { createFakeExternalTrainer } from './support/fake-external-trainer.js';
@@ -52,6 +54,10 @@ describe('an external trainer', () => {
     expect(waiting.evaluation.report.result.parity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
     expect(waiting.evaluation.report.result.candidateMetrics.auc).toBeGreaterThan(0.6);
     expect(waiting.version).toMatchObject({ version: 1, status: 'pending_approval' });
+    // Monitoring's drift reference: Keel cannot run an external model's JSON, so the version's ONNX scored the rows.
+    const registered = (await getModelVersionByRunId(stack.database.db, run.runId))!;
+    const reference = await getMonitoringReference(stack.database.db, registered.modelId, 1);
+    expect((reference?.reference as { rows?: number } | undefined)?.rows).toBeGreaterThan(1000);
 
     const review = await stack.api('POST', `/v1/runs/${run.runId}/review`, stack.keys.reviewer, { decision: 'approve', comment: 'external model looks right' });
     expect(review.status).toBe(200);

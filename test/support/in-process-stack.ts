@@ -22,6 +22,7 @@ import { connectTestTemporal, uniqueName, type TestTemporal } from './temporal.j
 
 export interface InProcessStack {
   config: KeelConfig;
+  database: TestDatabase;
   artifacts: FsArtifactStore;
   temporal: TestTemporal;
   /** The shipped seattle-weather.csv, copied into the data root. */
@@ -98,6 +99,7 @@ export async function startInProcessStack(prefix: string): Promise<InProcessStac
 
   return {
     config,
+    database,
     artifacts,
     temporal,
     datasetPath,
