@@ -55,6 +55,10 @@ describe('the reference Python trainer worker', () => {
     expect(waiting.evaluation.report.servingParity.maxAbsDiff).toBeLessThanOrEqual(1e-5);
     expect(result.candidateMetrics.auc).toBeGreaterThan(0.6);
     expect(waiting.version).toMatchObject({ version: 1, status: 'pending_approval' });
+    // Printed for the record (not asserted beyond the bounds above).
+    process.stdout.write(
+      `external LightGBM: parity max |diff| ${result.parity.maxAbsDiff} on ${result.parity.rows} holdout rows, serving parity ${waiting.evaluation.report.servingParity.maxAbsDiff}, AUC ${result.candidateMetrics.auc}\n`,
+    );
   });
 
   it('refuses a trainer it does not have: the run ends failed with its reason', async () => {

@@ -45,3 +45,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    logging.shutdown()
+    # The worker has shut down; Temporal's native runtime threads can abort interpreter finalization
+    # ("PyGILState_Release … finalizing"), so leave without it.
+    os._exit(0)
