@@ -24,7 +24,7 @@ function boundary(files, message, group, { allowTypeImports = false } = {}) {
 }
 
 export default tseslint.config(
-  { ignores: ['.scratch*', '**/.scratch*', 'node_modules/**', '.keel/**', '.tools/**', 'bench/data/**', 'bench/.venv/**', 'coverage/**', 'dist/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['.scratch*', '**/.scratch*', 'node_modules/**', '.keel/**', '.tools/**', 'bench/data/**', 'bench/.venv/**', 'trainers/python/.venv/**', 'coverage/**', 'dist/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,7 +6,8 @@ export default defineConfig({
     pool: 'forks',
     globalSetup: ['./test/global-setup.ts'],
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', '.keel/**', '.tools/**', 'bench/data/**', 'test/faults/**'],
+    // test/python needs the Python trainer's environment: `npm run test:python` (vitest.python.config.ts).
+    exclude: ['node_modules/**', '.keel/**', '.tools/**', 'bench/data/**', 'test/faults/**', 'test/python/**', 'trainers/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores: more parallel files only make the Temporal and onnxruntime tests fight for CPU.

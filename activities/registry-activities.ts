@@ -43,6 +43,7 @@ export function createRegistryActivities(deps: RegistryActivityDeps) {
               snapshotSha256: input.snapshotSha256,
               featureSchema: input.training.featureSchema,
               modelJsonSha256: input.training.modelJsonSha256,
+              artifactSha256: input.training.artifactSha256,
             });
           } finally {
             stopHeartbeats();

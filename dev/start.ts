@@ -12,6 +12,7 @@ import { describeTemporalCli, findTemporalCli, projectRoot } from './temporal-cl
 import { isPortFree, startTemporalDevServer, temporalReachable, type RunningDevServer } from './temporal-dev-server.js';
 import { bootstrapStack } from './bootstrap.js';
 import { describeTemporalConnection, temporalConnectionOptions } from '../temporal/connection-options.js';
+import { PYTHON_TRAINER_TASK_QUEUE, PYTHON_TRAINERS, pythonTrainerInstalled, pythonTrainerProcess } from './python-trainer.js';
 
 const color = (code: number) => (text: string) => (process.stdout.isTTY ? `\x1b[${code}m${text}\x1b[0m` : text);
 const dim = color(2);
@@ -178,6 +179,22 @@ async function main(): Promise<void> {
     const bootstrap = await bootstrapStack(config, databaseUrl!, { freshDataDir, logger: pino({ name: 'keel-start', level: config.logLevel }) });
     stack.workers.push(superviseNodeChild('worker:pipeline', 'workers/pipeline-worker.ts', childEnv));
     stack.workers.push(superviseNodeChild('worker:training', 'workers/training-worker.ts', childEnv));
+    // The reference Python trainer (external trainers, docs/training-contract.md), when its environment exists.
+    const pythonTrainer = pythonTrainerInstalled();
+    if (pythonTrainer) {
+      const worker = pythonTrainerProcess({ temporalAddress: temporalAddress!, namespace: config.temporalNamespace, artifactDir: config.artifactDir, env: childEnv });
+      stack.workers.push(
+        superviseProcess('worker:trainers-python', {
+          spawn: () =>
+            startProcess('worker:trainers-python', worker.command, worker.args, {
+              cwd: worker.cwd,
+              env: worker.env,
+              onOutput: (line) => log('worker:trainers-python', line),
+            }),
+          log: (line) => log('keel', line),
+        }),
+      );
+    }
     stack.api = superviseNodeChild('api', 'api/main.ts', childEnv);
     const apiUrl = `http://localhost:${config.port}`;
     await waitFor('the API', async () => (await fetch(`${apiUrl}/readyz`)).ok, { timeoutMs: 120_000 });
@@ -189,6 +206,9 @@ async function main(): Promise<void> {
       `  API docs     ${apiUrl}/docs`,
       stack.temporal?.uiUrl ? `  Temporal UI  ${stack.temporal.uiUrl}` : `  Temporal     ${temporalAddress}`,
       `  Data dir     ${config.dataDir}`,
+      pythonTrainer
+        ? `  Trainers     built-in (gbdt, linear); Python worker on task queue ${PYTHON_TRAINER_TASK_QUEUE}: ${PYTHON_TRAINERS.join(', ')}`
+        : `  Trainers     built-in (gbdt, linear); \`npm run setup:python\` adds the Python worker (LightGBM, XGBoost, scikit-learn)`,
       ...bootstrap.bannerLines,
     ];
     process.stdout.write(lines.join('\n') + '\n\n');

@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   // Pipeline
   INVALID_SPEC: { status: 422, retryable: false, doc: 'the run spec cannot be carried out' },
   TRAINING_FAILED: { status: 422, retryable: false, doc: 'the trainer refused the data or parameters' },
+  EXTERNAL_MODEL_REJECTED: { status: 422, retryable: false, doc: "an external trainer's answer breaks the training contract (sha256, ONNX that does not load or fit the run, predictions)" },
   PARITY_FAILED: { status: 422, retryable: false, doc: 'onnxruntime does not reproduce the trainer' },
   SMOKE_TEST_FAILED: { status: 422, retryable: false, doc: 'the deployed version failed its smoke prediction' },
   NOT_AWAITING_REVIEW: { status: 409, retryable: false, doc: 'the run is not waiting for a review' },

@@ -20,6 +20,16 @@ import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas, perCl
 import { compareWithChampion } from './champion-comparison.js';
 import { scoreChampion, scoresOf } from './score-champion.js';
 import { servingRecipeAndParity } from './serving-parity.js';
+import { predictionsOfRows, readHoldoutPredictions } from '../training/external-training-rows.js';
+
+/**
+ * External trainers' graphs (onnxmltools, skl2onnx) compute trees in float32: their scores agree with the trainer's
+ * to about 1e-7, not to the 1e-9 of Keel's double graphs.
+ */
+export const EXTERNAL_PARITY_TOLERANCE = 1e-5;
+
+/** Where the parity reference comes from: Keel's own model re-scored, or an external trainer's stored predictions. */
+type TrainerReference = { kind: 'keel'; model: Model } | { kind: 'external'; predictionsOf: (rows: ArrayLike<number>) => Float64Array };
 
 export interface EvaluationDeps {
   db: Db;
@@ -35,6 +45,9 @@ export async function storedEvaluationResult(db: Db, runId: string): Promise<Eva
 export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateModelInput): Promise<EvaluateModelResult> {
   const { db, artifacts } = deps;
   const model = parseModelJson(await readArtifact(artifacts, input.candidate.modelJsonSha256, 'the trainer model JSON:'));
+  if (model === 'external' && input.candidate.holdoutPredictionsSha256 === undefined) {
+    throw new KeelError('INVALID_SPEC', "an external trainer's candidate needs its holdout predictions for the parity check");
+  }
   const scorer = await createOnnxScorer(await readArtifact(artifacts, input.candidate.artifactSha256, 'the candidate ONNX model:'), {
     intraOpNumThreads: 1,
   });
@@ -45,7 +58,7 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
     const names = scorer.features.map((f) => f.name);
     const snapshotPath = await artifacts.localPath(input.snapshotSha256);
     const { dataset: data, labelClasses } = await loadColumns(snapshotPath, { features: names, target: input.target, task: input.task });
-    const classes = input.task === 'multiclass' ? candidateClasses(model, scorer.classes, labelClasses) : undefined;
+    const classes = input.task === 'multiclass' ? candidateClasses(model === 'external' ? scorer.classes ?? [] : modelClasses(model) ?? [], scorer.classes, labelClasses) : undefined;
     const labels = data.label!;
     // Same split as training; rows without a label cannot be scored against it.
     const split = await splitForRun(snapshotPath, { ...input, features: names, rowCount: data.rowCount });
@@ -53,9 +66,16 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
     if (indices.length === 0) throw new KeelError('DATA_REJECTED', 'the holdout split has no labelled rows');
     const holdout = selectRows(data, indices);
 
+    const reference: TrainerReference =
+      model === 'external'
+        ? await externalReference(artifacts, input.candidate.holdoutPredictionsSha256!, classes?.length ?? 1)
+        : { kind: 'keel', model };
+    const trainerPredictions = (rows: Uint32Array) =>
+      reference.kind === 'keel' ? referencePredictions(reference.model, selectRows(data, rows)) : reference.predictionsOf(rows);
+    const tolerance = reference.kind === 'external' ? EXTERNAL_PARITY_TOLERANCE : undefined;
     const candidatePredictions = scoresOf(input.task, await scorer.score(holdout));
     const candidateMetrics = holdoutMetrics(input.task, holdout.label!, candidatePredictions);
-    const parity = parityCheck(input.task, referencePredictions(model, holdout), candidatePredictions);
+    const parity = parityCheck(input.task, trainerPredictions(indices), candidatePredictions, tolerance);
     const { champion, skipped, training: championTraining } = await scoreChampion(deps, {
       model: input.model,
       task: input.task,
@@ -74,7 +94,8 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       scorer,
       data,
       holdout: indices,
-      trainerPredictions: (rows) => referencePredictions(model, selectRows(data, rows)),
+      trainerPredictions,
+      ...(tolerance === undefined ? {} : { tolerance }),
     });
 
     const comparison = await compareWithChampion({
@@ -188,8 +209,10 @@ function firstRow(data: ColumnarDataset, names: readonly string[]): RawRow | nul
   return row;
 }
 
-function parseModelJson(bytes: Buffer): Model {
-  const parsed = JSON.parse(bytes.toString('utf8')) as Model | { model?: Model };
+/** Keel's own model, or `'external'` for an external trainer's model JSON (which Keel cannot score). */
+function parseModelJson(bytes: Buffer): Model | 'external' {
+  const parsed = JSON.parse(bytes.toString('utf8')) as Model | { model?: Model } | { kind: 'external' };
+  if ('kind' in parsed && parsed.kind === 'external') return 'external';
   const model = 'kind' in parsed ? parsed : parsed.model;
   if (!model || (model.kind !== 'gbdt' && model.kind !== 'linear')) throw new Error('the model JSON artifact is not a Keel gbdt or linear model');
   return model as Model;
@@ -203,8 +226,7 @@ function referencePredictions(model: Model, data: ColumnarDataset): Float64Array
  * A multiclass candidate's classes: the trainer's model, its ONNX graph and the holdout's label encoding must name
  * the same classes in the same order, or every per-class number would be about the wrong class.
  */
-function candidateClasses(model: Model, onnxClasses: readonly string[] | undefined, labelClasses: string[] | null): string[] {
-  const trained = modelClasses(model) ?? [];
+function candidateClasses(trained: readonly string[], onnxClasses: readonly string[] | undefined, labelClasses: string[] | null): string[] {
   const same = (other: readonly string[] | null | undefined) => JSON.stringify(other ?? []) === JSON.stringify(trained);
   if (!same(onnxClasses) || !same(labelClasses)) {
     throw new KeelError(
@@ -212,7 +234,12 @@ function candidateClasses(model: Model, onnxClasses: readonly string[] | undefin
       `the candidate's classes ${JSON.stringify(trained)} differ from its ONNX graph's ${JSON.stringify(onnxClasses ?? [])} or the snapshot's ${JSON.stringify(labelClasses ?? [])}`,
     );
   }
-  return trained;
+  return [...trained];
+}
+
+async function externalReference(artifacts: ArtifactStore, sha256: string, width: number): Promise<TrainerReference> {
+  const predictions = await readHoldoutPredictions(await artifacts.localPath(sha256), width);
+  return { kind: 'external', predictionsOf: (rows) => predictionsOfRows(predictions, rows) };
 }
 
 /** Per-class precision, recall, F1 and support, and the confusion matrix (rows: true class, columns: predicted). */

@@ -12,7 +12,7 @@ import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { insertRunRow } from '../test/support/run-rows.js';
 import { trainModel } from '../training/train-model.js';
-import type { TrainerSpec } from '../workflows/contracts/run-spec.js';
+import type { BuiltInTrainerSpec } from '../workflows/contracts/run-spec.js';
 import { evaluateCandidate } from './evaluate-candidate.js';
 
 const T0 = Date.UTC(2023, 10, 14, 22, 13, 20); // epoch second 1_700_000_000
@@ -58,7 +58,7 @@ describe('float64 from training to serving', () => {
     ]);
   });
 
-  const cases: [string, 'binary' | 'regression', TrainerSpec][] = [
+  const cases: [string, 'binary' | 'regression', BuiltInTrainerSpec][] = [
     ['y', 'binary', { kind: 'gbdt', params: { numIterations: 30, numLeaves: 15, minDataInLeaf: 5 } }],
     ['spend', 'regression', { kind: 'gbdt', params: { numIterations: 30, numLeaves: 15, minDataInLeaf: 5 } }],
     ['y', 'binary', { kind: 'linear' }],

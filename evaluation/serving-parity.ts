@@ -53,6 +53,8 @@ export interface ServingParityInput {
   data: ColumnarDataset;
   holdout: Uint32Array;
   trainerPredictions: (rows: Uint32Array) => Float64Array;
+  /** Largest difference allowed (relative for regression); default DEFAULT_PARITY_TOLERANCE. */
+  tolerance?: number;
 }
 
 function skipped(reason: string, sampledSourceRows = 0): ServingParity {
@@ -188,7 +190,8 @@ export async function servingRecipeAndParity(input: ServingParityInput): Promise
       }
       note(Math.abs(('probability' in prediction ? prediction.probability : prediction.value) - trainer[i]!));
     });
-    const tolerance = input.task === 'regression' ? DEFAULT_PARITY_TOLERANCE * Math.max(1, ...Array.from(trainer, Math.abs)) : DEFAULT_PARITY_TOLERANCE;
+    const allowed = input.tolerance ?? DEFAULT_PARITY_TOLERANCE;
+    const tolerance = input.task === 'regression' ? allowed * Math.max(1, ...Array.from(trainer, Math.abs)) : allowed;
     return { recipe, parity: { rows: compared.length, maxAbsDiff, passed: maxAbsDiff <= tolerance && unmatched === 0, ...base0 } };
   } finally {
     rawRows.close();

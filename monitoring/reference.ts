@@ -4,6 +4,7 @@ import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
 import { buildFeatureReference, buildNumericReference, type FeatureReference, type NumericReference } from '../ml/drift/index.js';
 import { predictGbdt } from '../ml/gbdt/index.js';
 import { predictLinear } from '../ml/linear/index.js';
+import type { ColumnarDataset } from '../ml/dataset.js';
 import { modelClasses, type Model } from '../ml/model.js';
 import type { OnnxFeatureSchema } from '../ml/onnx/index.js';
 
@@ -23,8 +24,18 @@ export interface BuildReferenceInput {
   snapshotPath: string;
   snapshotSha256: string;
   featureSchema: readonly OnnxFeatureSchema[];
-  /** The trainer's own model (JSON artifact), which scores the rows without onnxruntime. */
-  model: Model;
+  /**
+   * The trainer's own model (JSON artifact), which scores the rows without onnxruntime; or, for an external
+   * trainer's model, which Keel cannot score itself, the version's ONNX graph as a scoring function.
+   */
+  model: Model | OnnxReferenceScorer;
+}
+
+/** Scores snapshot rows with a version's ONNX graph: probabilities (binary), rows × K (multiclass), values. */
+export interface OnnxReferenceScorer {
+  kind: 'onnx';
+  classCount: number | null;
+  score(data: ColumnarDataset): Promise<Float64Array>;
 }
 
 export async function buildMonitoringReference(input: BuildReferenceInput): Promise<MonitoringReference> {
@@ -37,9 +48,11 @@ export async function buildMonitoringReference(input: BuildReferenceInput): Prom
     name: feature.name,
     reference: buildFeatureReference(data.columns[feature.name]!),
   }));
-  const predictions = input.model.kind === 'gbdt' ? predictGbdt(input.model, data) : predictLinear(input.model, data);
-  const classes = modelClasses(input.model);
-  const scores = classes === null ? predictions : topClassProbabilities(predictions, classes.length);
+  const { model } = input;
+  const predictions =
+    model.kind === 'onnx' ? await model.score(data) : model.kind === 'gbdt' ? predictGbdt(model, data) : predictLinear(model, data);
+  const classCount = model.kind === 'onnx' ? model.classCount : (modelClasses(model)?.length ?? null);
+  const scores = classCount === null ? predictions : topClassProbabilities(predictions, classCount);
   return { snapshotSha256: input.snapshotSha256, rows: data.rowCount, features, score: buildNumericReference(scores) };
 }
 
@@ -57,6 +70,12 @@ export function topClassProbabilities(probabilities: Float64Array, classCount: n
     out[r] = best;
   }
   return out;
+}
+
+/** Whether the model JSON artifact is an external trainer's (docs/training-contract.md), which only its ONNX scores. */
+export function isExternalModelJson(bytes: Buffer): boolean {
+  const parsed = JSON.parse(bytes.toString('utf8')) as { kind?: unknown };
+  return parsed.kind === 'external';
 }
 
 /** The model JSON artifact, as the trainer wrote it (bare, or wrapped in `{ model }`). */

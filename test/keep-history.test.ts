@@ -58,7 +58,8 @@ describe('the committed histories', () => {
   const todaysPipelineBranches = [
     'approve', 'reject', 'expire', 'auto-approve', 'auto-reject', 'data-rejected', 'parity-failed', 'cancel',
     'cancel-during-review', 'duplicate-review', 'requester-review', 'deploy-failed', 'deploy-late-cancel',
-    'expire-refuses-late-review', 'production-moved', 'scheduled', 'e2e-real-activities',
+    'expire-refuses-late-review', 'production-moved', 'scheduled', 'e2e-real-activities', 'external-trainer',
+    'external-trainer-failed',
   ];
 
   it("cover every branch of today's pipeline: scheduled runs, reviews, cancellation, deploy failures, failed runs", async () => {

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig, type KeelConfig } from '../config.js';
 import { createDataActivities } from '../activities/data-activities.js';
 import { createEvaluateActivities } from '../activities/evaluate-activities.js';
+import { createExternalTrainingActivities } from '../activities/external-training-activities.js';
 import { createMonitorActivities, createMonitoringActivities } from '../activities/monitor-activities.js';
 import { createRegistryActivities, type RegistryActivityDeps } from '../activities/registry-activities.js';
 import { createRunActivities } from '../activities/run-activities.js';
@@ -38,6 +39,7 @@ export function createPipelineActivities(deps: WorkerDeps, client: Client, resou
     ...createRunActivities({ db }),
     ...createDataActivities({ db, artifacts: deps.artifacts, settings: dataPlaneSettings(deps.config) }),
     ...createEvaluateActivities({ db, artifacts: deps.artifacts, runEvaluation: resources.evaluationThreads?.evaluate }),
+    ...createExternalTrainingActivities({ artifacts: deps.artifacts }),
     ...createRegistryActivities({
       db,
       modelCache: resources.modelCache,

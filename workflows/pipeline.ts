@@ -20,6 +20,7 @@ import { statusQuery, type PipelineStatus } from './pipeline-messages.js';
 import { DEFAULT_APPROVAL_TIMEOUT, openReviewGate } from './review-gate.js';
 import type { RunStatus } from './run-status.js';
 import { createStageTracker } from './stage-tracker.js';
+import { ExternalTrainerFailed, trainExternally } from './external-training.js';
 import { TASK_QUEUES } from './task-queues.js';
 import { runIdFromWorkflowId } from './workflow-ids.js';
 
@@ -171,18 +172,37 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
     state.validationReportId = validation.reportId;
 
     await stages.enter('train');
-    const trained = await training.trainModel({
-      runId,
-      model: spec.model,
-      snapshotSha256: snapshot.sha256,
-      target: spec.target,
-      task: spec.task,
-      features: spec.features,
-      trainer: spec.trainer ?? { kind: 'gbdt' },
-      seed,
-      // The model's stable split; histories from before it have none and keep the row-index split.
-      ...(validation.split ? { split: validation.split } : {}),
-    });
+    // Only runs whose spec names an external trainer take this branch; no history recorded before it does.
+    const trained =
+      spec.trainer?.kind === 'external'
+        ? await trainExternally(
+            spec.trainer,
+            {
+              runId,
+              model: spec.model,
+              snapshotSha256: snapshot.sha256,
+              snapshotUri: snapshot.uri,
+              snapshotRows: snapshot.rowCount,
+              target: spec.target,
+              task: spec.task,
+              ...(spec.features ? { features: spec.features } : {}),
+              seed,
+              ...(validation.split ? { split: validation.split } : {}),
+            },
+            activities,
+          )
+        : await training.trainModel({
+            runId,
+            model: spec.model,
+            snapshotSha256: snapshot.sha256,
+            target: spec.target,
+            task: spec.task,
+            features: spec.features,
+            trainer: spec.trainer ?? { kind: 'gbdt' },
+            seed,
+            // The model's stable split; histories from before it have none and keep the row-index split.
+            ...(validation.split ? { split: validation.split } : {}),
+          });
 
     await stages.enter('evaluate');
     const evaluation = await activities.evaluateModel({
@@ -194,7 +214,11 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       features: spec.features,
       seed,
       ...(validation.split ? { split: validation.split } : {}),
-      candidate: { artifactSha256: trained.artifactSha256, modelJsonSha256: trained.modelJsonSha256 },
+      candidate: {
+        artifactSha256: trained.artifactSha256,
+        modelJsonSha256: trained.modelJsonSha256,
+        ...(trained.holdoutPredictionsSha256 ? { holdoutPredictionsSha256: trained.holdoutPredictionsSha256 } : {}),
+      },
       gates: spec.gates,
       // Only when present, so histories from before serving recipes keep the input they had.
       ...(snapshot.servingSource ? { servingSource: snapshot.servingSource } : {}),
@@ -268,6 +292,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
       throw error;
     }
     if (error instanceof RunEnded) return await stages.finish(error.status, error.reason);
+    if (error instanceof ExternalTrainerFailed) return await stages.finish('failed', error.message);
     const { type, message } = failureReason(error);
     const lateCancel = deployingPastCancel && cancelRequested() ? `; ${LATE_CANCEL_OF_FAILED_DEPLOY}` : '';
     return await stages.finish((type && FAILURE_STATUS[type]) || 'failed', message + lateCancel);

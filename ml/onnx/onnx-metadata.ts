@@ -10,6 +10,8 @@ export const METADATA_KEYS = {
   version: 'keel.version',
   /** Multiclass only: the class labels as a JSON array, in the order of the `probabilities` output's columns. */
   classes: 'keel.classes',
+  /** External models only: the trainer that wrote the model (e.g. `lightgbm`). */
+  trainer: 'keel.trainer',
 } as const;
 
 /** One raw feature as the ONNX graph expects it; `input` is the graph input's name. */
@@ -22,7 +24,8 @@ export interface OnnxModelMetadata {
   task: Task;
   /** Multiclass only: the class labels, in the order of the `probabilities` columns. */
   classes?: string[];
-  modelKind: 'gbdt' | 'linear';
+  /** `external`: exported by a trainer outside Keel (docs/training-contract.md), named by `keel.trainer`. */
+  modelKind: 'gbdt' | 'linear' | 'external';
   snapshotSha256: string;
   keelVersion: string;
   /** Every metadata property, including the keel.* ones above and the exporter's extras. */
@@ -45,7 +48,7 @@ export function readOnnxMetadata(bytes: Uint8Array): OnnxModelMetadata {
   if (task !== 'binary' && task !== 'regression' && task !== 'multiclass') throw new Error(`unknown keel.task "${task}"`);
   const classes = task === 'multiclass' ? (JSON.parse(required(properties, METADATA_KEYS.classes)) as string[]) : undefined;
   const modelKind = required(properties, METADATA_KEYS.modelKind);
-  if (modelKind !== 'gbdt' && modelKind !== 'linear') throw new Error(`unknown keel.model_kind "${modelKind}"`);
+  if (modelKind !== 'gbdt' && modelKind !== 'linear' && modelKind !== 'external') throw new Error(`unknown keel.model_kind "${modelKind}"`);
   return {
     features: JSON.parse(required(properties, METADATA_KEYS.features)) as OnnxFeatureSchema[],
     task,

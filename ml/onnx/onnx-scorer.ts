@@ -42,7 +42,7 @@ export interface OnnxScorer {
   readonly task: Task;
   /** Multiclass only: the class labels, in the order of `probabilities`' columns. */
   readonly classes?: string[];
-  readonly modelKind: 'gbdt' | 'linear';
+  readonly modelKind: 'gbdt' | 'linear' | 'external';
   score(input: readonly RawRow[] | ColumnarInput): Promise<OnnxScores>;
   close(): Promise<void>;
 }

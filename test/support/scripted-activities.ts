@@ -136,6 +136,13 @@ export function createScriptedActivities(script: Script): { activities: Pipeline
       }
       return training;
     },
+    // External trainers have their own test (test/external-trainer.test.ts) with the real activities.
+    async prepareExternalTraining() {
+      throw ApplicationFailure.create({ message: 'external trainers are not scripted', nonRetryable: true });
+    },
+    async verifyExternalModel() {
+      throw ApplicationFailure.create({ message: 'external trainers are not scripted', nonRetryable: true });
+    },
     async evaluateModel() {
       recorder.evaluateAttempts += 1;
       if (recorder.evaluateAttempts <= (script.evaluateOutageAttempts ?? 0)) {

@@ -3,9 +3,10 @@
 import type { PipelineStage, RunStatus } from '../run-status.js';
 import type { Actor } from './actor.js';
 import type { ReviewResult } from './review.js';
-import type { DatasetSource, Expectations, Gates, RunSpec, Task, TrainerSpec } from './run-spec.js';
+import type { BuiltInTrainerSpec, DatasetSource, Expectations, Gates, RunSpec, Task } from './run-spec.js';
 import type { ServingRecipe, ServingSource } from './serving-recipe.js';
 import type { ChampionComparison, ModelSplit, SplitSpec } from './split.js';
+import type { ExternalTrainingRows, PrepareExternalTrainingInput, VerifyExternalModelInput } from './training-contract.js';
 
 export interface SnapshotDatasetInput {
   runId: string;
@@ -53,18 +54,21 @@ export interface TrainModelInput {
   target: string;
   task: Task;
   features?: string[];
-  trainer: TrainerSpec;
+  trainer: BuiltInTrainerSpec;
   seed: number;
   /** How rows are assigned to parts; absent (runs from before stable splits): `hash(seed, row index)`. */
   split?: ModelSplit;
 }
 export interface TrainModelResult {
-  trainer: 'gbdt' | 'linear';
+  /** `external`: trained by a worker outside Keel (docs/training-contract.md), checked by verifyExternalModel. */
+  trainer: 'gbdt' | 'linear' | 'external';
   /** ONNX file (with preprocessing) in the artifact store. */
   artifactSha256: string;
   artifactUri: string;
   /** The trainer's own model (JSON) in the artifact store, for the parity check. */
   modelJsonSha256: string;
+  /** External trainers: their own predictions on the holdout rows (Parquet), the parity check's reference. */
+  holdoutPredictionsSha256?: string;
   featureSchema: unknown;
   params: Record<string, unknown>;
   metrics: Record<string, number>;
@@ -88,7 +92,8 @@ export interface EvaluateModelInput {
   seed: number;
   /** The same split training used; absent: `hash(seed, row index)`. */
   split?: ModelSplit;
-  candidate: { artifactSha256: string; modelJsonSha256: string };
+  /** `holdoutPredictionsSha256` (external trainers): the parity reference instead of re-scoring the model JSON. */
+  candidate: { artifactSha256: string; modelJsonSha256: string; holdoutPredictionsSha256?: string };
   gates?: Gates;
   /** From the snapshot: lets evaluation build the serving recipe and score holdout rows through it. */
   servingSource?: ServingSource;
@@ -201,6 +206,10 @@ export interface PipelineActivities {
   snapshotDataset(input: SnapshotDatasetInput): Promise<SnapshotDatasetResult>;
   validateDataset(input: ValidateDatasetInput): Promise<ValidateDatasetResult>;
   trainModel(input: TrainModelInput): Promise<TrainModelResult>;
+  /** External trainers only: the run's split and labels written for the trainer (docs/training-contract.md). */
+  prepareExternalTraining(input: PrepareExternalTrainingInput): Promise<ExternalTrainingRows>;
+  /** External trainers only: the trainer's answer checked (schema, sha256, ONNX loads and fits) and made a TrainModelResult. */
+  verifyExternalModel(input: VerifyExternalModelInput): Promise<TrainModelResult>;
   evaluateModel(input: EvaluateModelInput): Promise<EvaluateModelResult>;
   registerModelVersion(input: RegisterModelVersionInput): Promise<RegisterModelVersionResult>;
   decideAutoApproval(input: DecideAutoApprovalInput): Promise<DecideAutoApprovalResult>;

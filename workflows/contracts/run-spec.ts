@@ -89,15 +89,43 @@ export const PolicySchema = Type.Object(
 );
 export type Policy = Static<typeof PolicySchema>;
 
-export const TrainerSpecSchema = Type.Object(
+const TrainerParams = Type.Record(
+  Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,60}$' }),
+  Type.Union([Type.Number(), Type.String({ maxLength: 200 }), Type.Boolean()]),
+);
+
+/** Keel's own trainers, run on the `training` task queue. */
+export const BuiltInTrainerSpecSchema = Type.Object(
   {
     kind: Type.Union([Type.Literal('gbdt'), Type.Literal('linear')]),
-    params: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,60}$' }), Type.Union([Type.Number(), Type.String({ maxLength: 200 }), Type.Boolean()])),
-    ),
+    params: Type.Optional(TrainerParams),
   },
   { additionalProperties: false },
 );
+export type BuiltInTrainerSpec = Static<typeof BuiltInTrainerSpecSchema>;
+
+/**
+ * A trainer outside Keel: any Temporal worker polling `taskQueue` that implements the `trainModel` activity of
+ * docs/training-contract.md (e.g. the reference Python worker in trainers/python/).
+ */
+export const ExternalTrainerSpecSchema = Type.Object(
+  {
+    kind: Type.Literal('external'),
+    /** The task queue the external worker polls (not Keel's own `pipeline` or `training` queues). */
+    taskQueue: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$' }),
+    /** Which of the worker's trainers, e.g. `lightgbm`, `xgboost`, `sklearn:HistGradientBoostingClassifier`. */
+    name: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_.:-]{0,99}$' }),
+    params: Type.Optional(TrainerParams),
+    /** Longest one attempt may take (start-to-close); default '2 hours'. */
+    timeout: Type.Optional(DurationString),
+    /** Longest the trainer may go without a heartbeat before the attempt counts as crashed; default '1 minute'. */
+    heartbeatTimeout: Type.Optional(DurationString),
+  },
+  { additionalProperties: false },
+);
+export type ExternalTrainerSpec = Static<typeof ExternalTrainerSpecSchema>;
+
+export const TrainerSpecSchema = Type.Union([BuiltInTrainerSpecSchema, ExternalTrainerSpecSchema]);
 export type TrainerSpec = Static<typeof TrainerSpecSchema>;
 
 /** Validated as sent: no coercion, no unknown fields. */
