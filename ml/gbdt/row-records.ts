@@ -27,7 +27,7 @@ export class RowRecords {
   readonly f32: Float32Array;
   readonly u8: Uint8Array;
   /** Every row's bin words in row order, the source each tree's records are loaded from. */
-  private readonly binWords: Float64Array;
+  readonly binWords: Float64Array;
   private readonly partitionKernel: PartitionKernel;
   private readonly offsetsLeft = new Int32Array(PARTITION_BLOCK);
   private readonly offsetsRight = new Int32Array(PARTITION_BLOCK);
