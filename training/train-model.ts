@@ -143,6 +143,8 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   params.split = split.resolved;
 
   const trainMs = lap();
+  const metrics = metricsAtBest(trained, trainSet, validOrNone);
+  const metricsMs = lap();
   progress.phase = 'exporting';
   report();
   const onnx = exportModelToOnnx(trained.model, { snapshotSha256: input.snapshotSha256, keelVersion: deps.keelVersion });
@@ -161,7 +163,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
     modelJsonSha256: modelJson.sha256,
     featureSchema: trained.model.features,
     params,
-    metrics: metricsAtBest(trained, trainSet, validOrNone),
+    metrics,
     bestIteration: trained.bestIteration,
     importance: trained.importance,
     trainRows: trainSet.rowCount,
@@ -169,7 +171,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
     holdoutRows: split.holdout.length,
     resumedFromIteration: progress.resumedFromIteration,
     ...(data.ignoredFeatures.length > 0 ? { ignoredFeatures: data.ignoredFeatures } : {}),
-    stageTimings: { loadMs, splitMs, trainMs, exportMs, storeMs },
+    stageTimings: { loadMs, splitMs, trainMs, metricsMs, exportMs, storeMs },
   };
 }
 

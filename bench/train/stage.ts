@@ -49,10 +49,10 @@ try {
   const s = (ms: number): string => (ms / 1000).toFixed(1);
   const t = result.stageTimings!;
   console.log(`train stage on ${args.rows} snapshot rows: ${result.trainRows} train / ${result.validRows} valid / ${result.holdoutRows} holdout`);
-  console.log('| load s | split s | train s | export s | store s | stage wall s | stage CPU s | peak RSS MB | valid AUC |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| load s | split s | train s | metrics s | export s | store s | stage wall s | stage CPU s | peak RSS MB | valid AUC |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   console.log(
-    `| ${s(t.loadMs)} | ${s(t.splitMs)} | ${s(t.trainMs)} | ${s(t.exportMs)} | ${s(t.storeMs)} | ${wall.toFixed(1)} | ${((cpu.user + cpu.system) / 1e6).toFixed(1)} | ` +
+    `| ${s(t.loadMs)} | ${s(t.splitMs)} | ${s(t.trainMs)} | ${s(t.metricsMs)} | ${s(t.exportMs)} | ${s(t.storeMs)} | ${wall.toFixed(1)} | ${((cpu.user + cpu.system) / 1e6).toFixed(1)} | ` +
       `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} | ${(result.metrics.validAuc ?? NaN).toFixed(4)} |`,
   );
 } finally {

@@ -83,6 +83,8 @@ export interface TrainStageTimings {
   loadMs: number;
   splitMs: number;
   trainMs: number;
+  /** Train and validation metrics (AUC needs every row's prediction). */
+  metricsMs: number;
   exportMs: number;
   storeMs: number;
 }
