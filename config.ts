@@ -61,6 +61,11 @@ function boolean(fallback: boolean): Setting<boolean>['parse'] {
   };
 }
 
+/** One training per core (each saturates one), but never more than one per 2 GiB of memory (each holds its data). */
+export function defaultTrainingSlots(cores: number, totalMemoryBytes: number): number {
+  return Math.max(1, Math.min(cores, Math.floor(totalMemoryBytes / 2 ** 31)));
+}
+
 function positiveInteger(raw: string | undefined, env: string): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
@@ -242,6 +247,7 @@ export const SETTINGS = {
   maxConcurrentIngests: setting({ env: 'KEEL_MAX_CONCURRENT_INGESTS', type: 'integer', default: '2', doc: 'ingests (snapshotDataset) one pipeline worker runs at once; more wait their turn, heartbeating', parse: integer(2) }),
   maxConcurrentValidations: setting({ env: 'KEEL_MAX_CONCURRENT_VALIDATIONS', type: 'integer', default: '2', doc: 'validations (validateDataset: profile and checks) one pipeline worker runs at once', parse: integer(2) }),
   maxConcurrentEvaluations: setting({ env: 'KEEL_MAX_CONCURRENT_EVALUATIONS', type: 'integer', default: '2', doc: 'evaluations (evaluateModel: holdout scoring) one pipeline worker runs at once', parse: integer(2) }),
+  trainingSlots: setting({ env: 'KEEL_TRAINING_SLOTS', type: 'integer', default: '(unset: cores, at most one per 2 GiB of memory, at least 1)', doc: 'trainings one training worker runs at once (its maxConcurrentActivityTaskExecutions); each holds its training data in memory', parse: (raw, { env }) => positiveInteger(raw, env) ?? defaultTrainingSlots(os.availableParallelism(), os.totalmem()) }),
   cpuThreads: setting({ env: 'KEEL_CPU_THREADS', type: 'integer', default: '(unset: cores − 1, 1 to 4)', doc: 'worker threads of a pipeline worker for CPU-bound steps (evaluation scoring), so they never block its workflows', parse: (raw, { env }) => positiveInteger(raw, env) ?? Math.min(4, Math.max(1, os.availableParallelism() - 1)) }),
   artifactDir: setting({ env: 'KEEL_ARTIFACT_DIR', type: 'path', default: '<data dir>/artifacts', doc: 'content-addressed artifact store', parse: resolvedPath(({ dataDir }) => path.join(dataDir, 'artifacts')) }),
   predictionBufferRows: setting({ env: 'KEEL_PREDICTION_BUFFER_ROWS', type: 'integer (≥ 1000)', default: '100000', doc: 'prediction log rows held in memory before predict answers 503 (one request has up to 1000)', parse: integerAtLeast(1000, 100_000) }),

@@ -73,7 +73,7 @@ describe('trainModel activity', () => {
 
   it('when retried after the model was stored, then it returns the same artifacts', async () => {
     const again = await mockEnvironment({ attempt: 2 }).run(activitiesWith().activities.trainModel, sunnyInput());
-    expect(again).toEqual(uninterrupted);
+    expect({ ...(again as TrainModelResult), stageTimings: undefined }).toEqual({ ...uninterrupted, stageTimings: undefined });
   });
 
   it('when an attempt is interrupted and retried, then it resumes from the checkpoint and builds the identical model', async () => {
@@ -96,7 +96,7 @@ describe('trainModel activity', () => {
     expect(resumed.resumedFromIteration).toBe(18);
     expect(resumed.artifactSha256).toBe(uninterrupted.artifactSha256);
     expect(resumed.modelJsonSha256).toBe(uninterrupted.modelJsonSha256);
-    expect({ ...resumed, resumedFromIteration: null }).toEqual(uninterrupted);
+    expect({ ...resumed, resumedFromIteration: null, stageTimings: undefined }).toEqual({ ...uninterrupted, stageTimings: undefined });
     expect(await filesUnder(dir)).toEqual([]);
   });
 

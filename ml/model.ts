@@ -114,4 +114,9 @@ export interface TrainResult {
   iterations?: { requested: number; trained: number; kept: number };
   /** 'logloss' for binary, 'multi_logloss' for multiclass, 'rmse' for regression. */
   metricName: string;
+  /**
+   * The trainer's own raw scores of the returned model on the rows it was given (binary GBDT, when no tree was cut
+   * off): what predicting those rows again would give, bit for bit, so metrics need no second pass over the data.
+   */
+  rawScores?: { train: Float64Array; valid: Float64Array | null };
 }

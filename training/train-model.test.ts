@@ -94,7 +94,7 @@ describe('trainModel', () => {
   });
 
   it('when run again after the model was stored, then it returns the same artifacts', async () => {
-    expect(await trainModel(depsWith(), sunnyInput())).toEqual(uninterrupted);
+    expect({ ...(await trainModel(depsWith(), sunnyInput())), stageTimings: undefined }).toEqual({ ...uninterrupted, stageTimings: undefined });
   });
 
   it('when aborted by a timeout and run again with the last progress, then it resumes from the checkpoint and builds the identical model', async () => {
@@ -126,7 +126,7 @@ describe('trainModel', () => {
     expect(resumed.resumedFromIteration).toBe(18);
     expect(resumed.artifactSha256).toBe(uninterrupted.artifactSha256);
     expect(resumed.modelJsonSha256).toBe(uninterrupted.modelJsonSha256);
-    expect({ ...resumed, resumedFromIteration: null }).toEqual(uninterrupted);
+    expect({ ...resumed, resumedFromIteration: null, stageTimings: undefined }).toEqual({ ...uninterrupted, stageTimings: undefined });
     expect(await filesUnder(resumable.checkpointDir)).toEqual([]);
   });
 
@@ -137,7 +137,7 @@ describe('trainModel', () => {
       log: { info: () => undefined, warn: (message) => warnings.push(message) },
     });
     expect(warnings).toEqual([expect.stringMatching(/file is not here; training from the start/)]);
-    expect(result).toEqual(uninterrupted);
+    expect({ ...result, stageTimings: undefined }).toEqual({ ...uninterrupted, stageTimings: undefined });
   });
 
   it('when aborted and abandoned, then it stops before the next iteration and discards its checkpoint', async () => {

@@ -41,6 +41,15 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   const progress = initialProgress();
   const report = () => control.onProgress?.({ ...progress });
   report();
+  // Wall time of each part, returned with the result: what a run waits for in this stage.
+  const clock = deps.clock ?? Date.now;
+  let partStart = clock();
+  const lap = (): number => {
+    const now = clock();
+    const ms = now - partStart;
+    partStart = now;
+    return ms;
+  };
 
   const snapshotPath = await deps.artifacts.localPath(input.snapshotSha256);
   // Loading a large snapshot takes many seconds: heartbeat while it reads, stop between chunks when cancelled.
@@ -57,6 +66,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   );
   control.signal?.throwIfAborted();
   report();
+  const loadMs = lap();
   const split = await splitForRun(snapshotPath, { ...input, features: data.features, rowCount: data.dataset.rowCount });
   const trainSet = selectRows(data.dataset, split.train);
   const valid = selectRows(data.dataset, split.valid);
@@ -71,6 +81,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
     );
   }
   const validOrNone = valid.rowCount > 0 ? valid : undefined;
+  const splitMs = lap();
 
   let trained: TrainResult;
   let params: Record<string, unknown>;
@@ -131,14 +142,19 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   // Stored with the version: a later run's evaluation applies it to its holdout to count rows this model trained on.
   params.split = split.resolved;
 
+  const trainMs = lap();
+  const metrics = metricsAtBest(trained, trainSet, validOrNone);
+  const metricsMs = lap();
   progress.phase = 'exporting';
   report();
   const onnx = exportModelToOnnx(trained.model, { snapshotSha256: input.snapshotSha256, keelVersion: deps.keelVersion });
+  const exportMs = lap();
   // Content-addressed: a retried attempt writes the same bytes to the same address.
   const onnxArtifact = await deps.artifacts.putBytes(onnx, { extension: '.onnx' });
   const modelJson = await deps.artifacts.putBytes(Buffer.from(JSON.stringify(trained.model)), { extension: '.json' });
   // Only now is the checkpoint worthless: a failed write above retries from it instead of from scratch.
   await checkpoints?.remove();
+  const storeMs = lap();
 
   return {
     trainer: input.trainer.kind,
@@ -147,7 +163,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
     modelJsonSha256: modelJson.sha256,
     featureSchema: trained.model.features,
     params,
-    metrics: metricsAtBest(trained, trainSet, validOrNone),
+    metrics,
     bestIteration: trained.bestIteration,
     importance: trained.importance,
     trainRows: trainSet.rowCount,
@@ -155,6 +171,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
     holdoutRows: split.holdout.length,
     resumedFromIteration: progress.resumedFromIteration,
     ...(data.ignoredFeatures.length > 0 ? { ignoredFeatures: data.ignoredFeatures } : {}),
+    stageTimings: { loadMs, splitMs, trainMs, metricsMs, exportMs, storeMs },
   };
 }
 

@@ -19,7 +19,7 @@ export function trainingCheckpointDir(config: KeelConfig): string {
 }
 
 export const TRAINING_WORKER_TUNING = {
-  // Training saturates a core: one at a time per worker process.
+  // One training at a time unless the worker is given slots (runTrainingWorker: KEEL_TRAINING_SLOTS).
   maxConcurrentActivityTaskExecutions: 1,
   // Cancellation reaches an activity only through a heartbeat's response; flush heartbeats every second (not every
   // 0.8 × heartbeatTimeout = 24 s) so a cancelled run stops within about a second, and the server's copy of the
@@ -52,6 +52,8 @@ export async function runTrainingWorker(options: TrainingWorkerOptions = {}): Pr
       ...TRAINING_WORKER_TUNING,
       // Activity inputs and results are encrypted like every payload when KEEL_PAYLOAD_KEY is set.
       dataConverter: keelDataConverter(config),
+      // Concurrent trainings overlap one's snapshot reads, export and stores with another's boosting.
+      maxConcurrentActivityTaskExecutions: config.trainingSlots,
     },
     onShutdown: () => deps.close(),
   });

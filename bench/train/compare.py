@@ -1,10 +1,12 @@
 """LightGBM and XGBoost (tree_method=hist) baselines for bench/train/run.ts.
 
 Usage: python compare.py <dir with train.parquet and test.parquet> <num_trees> <num_leaves> <learning_rate> <threads,...>
-Prints one JSON object per line: {"library", "threads", "train_seconds", "cpu_seconds", "test_auc"}.
+Prints one JSON object per line: {"library", "threads", "train_seconds", "cpu_seconds", "test_auc", "peak_rss_mb"}
+(peak_rss_mb is the process's peak so far, so only the first library's figure is its own).
 Times include dataset construction (binning), as Keel's do.
 """
 import json
+import resource
 import sys
 import time
 
@@ -26,6 +28,11 @@ def load(path, categories=None):
             values = values.where(values.isin(categories[c]))
         df[c] = pd.Categorical(values, categories=None if categories is None else categories[c])
     return df
+
+
+def peak_rss_mb():
+    """This process's peak resident set so far (Linux reports KiB): data loading included, as in Keel's figure."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main():
@@ -54,7 +61,7 @@ def main():
         booster = lgb.train(params, ds, num_boost_round=num_trees)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         auc = roc_auc_score(y_test, booster.predict(x_test))
-        print(json.dumps({"library": f"lightgbm {lgb.__version__}", "threads": n, "train_seconds": seconds, "cpu_seconds": cpu, "test_auc": auc}), flush=True)
+        print(json.dumps({"library": f"lightgbm {lgb.__version__}", "threads": n, "train_seconds": seconds, "cpu_seconds": cpu, "test_auc": auc, "peak_rss_mb": peak_rss_mb()}), flush=True)
 
     for n in threads:
         params = {
@@ -74,7 +81,7 @@ def main():
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         dtest = xgb.DMatrix(x_test, enable_categorical=True, nthread=n)
         auc = roc_auc_score(y_test, booster.predict(dtest))
-        print(json.dumps({"library": f"xgboost {xgb.__version__}", "threads": n, "train_seconds": seconds, "cpu_seconds": cpu, "test_auc": auc}), flush=True)
+        print(json.dumps({"library": f"xgboost {xgb.__version__}", "threads": n, "train_seconds": seconds, "cpu_seconds": cpu, "test_auc": auc, "peak_rss_mb": peak_rss_mb()}), flush=True)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,65 @@ export function histogramKernel(layout: HistogramLayout, stride: number): Histog
   return kernel;
 }
 
+/**
+ * Loads a tree's records [0, count) from rows inBag[0..count) (ascending): single-precision gradient and hessian
+ * plus the row's bin words, and accumulates the root's histogram (cleared first) and its gradient and hessian
+ * sums (into sums[0], sums[1]) in the same pass, while each record is still in cache: the same sums, in the same
+ * order, as loading first and building the root histogram after.
+ */
+export type LoadingHistogramKernel = (
+  hist: Float64Array,
+  sums: Float64Array,
+  f64: Float64Array,
+  f32: Float32Array,
+  u8: Uint8Array,
+  binWords: Float64Array,
+  inBag: Int32Array,
+  count: number,
+  grad: Float64Array,
+  hess: Float64Array,
+) => void;
+
+const loadingKernels = new Map<string, LoadingHistogramKernel>();
+
+export function loadingHistogramKernel(layout: HistogramLayout, stride: number): LoadingHistogramKernel {
+  const key = `${stride}:${Array.from(layout.offsets).join(',')}`;
+  let kernel = loadingKernels.get(key);
+  if (kernel === undefined) {
+    const words = stride - 1;
+    const copy = Array.from({ length: words }, (_, w) => `f64[d + ${1 + w}] = binWords[r * ${words} + ${w}];`).join(' ');
+    const body: string[] = [];
+    for (let j = 0; j < layout.featureCount; j++) {
+      body.push(`k = (${layout.offsets[j]} + u8[b + ${binByteOffset(j)}]) * 2; hist[k] += g; hist[k + 1] += h;`);
+    }
+    // Generated from integers only (stride, bin offsets), never from user input.
+    kernel = new Function(
+      'hist', 'sums', 'f64', 'f32', 'u8', 'binWords', 'inBag', 'count', 'grad', 'hess',
+      `hist.fill(0);
+       let sumGrad = 0;
+       let sumHess = 0;
+       for (let i = 0; i < count; i++) {
+         const r = inBag[i];
+         const d = i * ${stride};
+         f32[d * 2] = grad[r];
+         f32[d * 2 + 1] = hess[r];
+         ${copy}
+         const g = f32[d * 2];
+         const h = f32[d * 2 + 1];
+         sumGrad += g;
+         sumHess += h;
+         const b = d * 8;
+         let k = 0;
+         ${body.join('\n         ')}
+       }
+       sums[0] = sumGrad;
+       sums[1] = sumHess;`,
+    ) as LoadingHistogramKernel;
+    loadingKernels.set(key, kernel);
+  }
+  return kernel;
+}
+
 /** parent := parent - child, leaving the sibling's histogram in `parent`. */
 export function subtractHistogram(parent: Float64Array, child: Float64Array): void {
   for (let k = 0; k < parent.length; k++) parent[k] -= child[k];

@@ -74,10 +74,13 @@ function bestNumericSplit(
   const off = layout.offsets[f] * 2;
   const nb = layout.binCounts[f];
   const l2 = p.lambdaL2;
-  const cntFactor = sums.count / sums.hess;
+  const sumGrad = sums.grad;
+  const sumHess = sums.hess;
+  const sumCount = sums.count;
+  const cntFactor = sumCount / sumHess;
   const minData = p.minDataInLeaf;
   const minHess = p.minSumHessianInLeaf;
-  const parentGain = (sums.grad * sums.grad) / (sums.hess + l2);
+  const parentGain = (sumGrad * sumGrad) / (sumHess + l2);
   const missG = hist[off + MISSING_BIN * 2];
   const missH = hist[off + MISSING_BIN * 2 + 1];
   const missC = Math.round(missH * cntFactor);
@@ -86,22 +89,10 @@ function bestNumericSplit(
   let bestGain = gainToBeat;
   let bestT = -1;
   let bestMissingLeft = false;
-  const consider = (t: number, lg: number, lh: number, lc: number, missingLeft: boolean): void => {
-    const rg = sums.grad - lg;
-    const rh = sums.hess - lh;
-    const rc = sums.count - lc;
-    if (lc >= minData && rc >= minData && lh >= minHess && rh >= minHess) {
-      const gain = (lg * lg) / (lh + l2) + (rg * rg) / (rh + l2) - parentGain;
-      if (gain > bestGain) {
-        bestGain = gain;
-        bestT = t;
-        bestMissingLeft = missingLeft;
-      }
-    }
-  };
   // LightGBM's order, so equal gains pick the same threshold: first from the top bin down with missing rows on the
   // left (the highest of equal thresholds wins), then, when there are missing rows, from the bottom up with them
   // on the right (it wins only when strictly better). t = nb - 1 puts every present row left: "present vs missing".
+  // (The candidate test is written out in both loops: a closure per call cost more than the scan itself.)
   let rg = 0;
   let rh = 0;
   let rc = 0;
@@ -110,7 +101,20 @@ function bestNumericSplit(
     rg += hist[k];
     rh += hist[k + 1];
     rc += Math.round(hist[k + 1] * cntFactor);
-    consider(t, sums.grad - rg, sums.hess - rh, sums.count - rc, hasMissing);
+    const lg = sumGrad - rg;
+    const lh = sumHess - rh;
+    const lc = sumCount - rc;
+    const cg = sumGrad - lg;
+    const ch = sumHess - lh;
+    const cc = sumCount - lc;
+    if (lc >= minData && cc >= minData && lh >= minHess && ch >= minHess) {
+      const gain = (lg * lg) / (lh + l2) + (cg * cg) / (ch + l2) - parentGain;
+      if (gain > bestGain) {
+        bestGain = gain;
+        bestT = t;
+        bestMissingLeft = hasMissing;
+      }
+    }
   }
   if (hasMissing) {
     let lg = 0;
@@ -121,7 +125,17 @@ function bestNumericSplit(
       lg += hist[k];
       lh += hist[k + 1];
       lc += Math.round(hist[k + 1] * cntFactor);
-      consider(t, lg, lh, lc, false);
+      const cg = sumGrad - lg;
+      const ch = sumHess - lh;
+      const cc = sumCount - lc;
+      if (lc >= minData && cc >= minData && lh >= minHess && ch >= minHess) {
+        const gain = (lg * lg) / (lh + l2) + (cg * cg) / (ch + l2) - parentGain;
+        if (gain > bestGain) {
+          bestGain = gain;
+          bestT = t;
+          bestMissingLeft = false;
+        }
+      }
     }
   }
   if (bestT < 0) return null;
@@ -139,7 +153,7 @@ function bestNumericSplit(
     leftCount += missC;
   }
   // Missing never seen here: send it (at prediction time) to the child that saw more rows.
-  const missingLeft = hasMissing ? bestMissingLeft : leftCount >= sums.count - leftCount;
+  const missingLeft = hasMissing ? bestMissingLeft : leftCount >= sumCount - leftCount;
   return {
     feature: f,
     gain: bestGain,
@@ -149,12 +163,18 @@ function bestNumericSplit(
     leftGrad,
     leftHess,
     leftCount,
-    rightGrad: sums.grad - leftGrad,
-    rightHess: sums.hess - leftHess,
-    rightCount: sums.count - leftCount,
+    rightGrad: sumGrad - leftGrad,
+    rightHess: sumHess - leftHess,
+    rightCount: sumCount - leftCount,
     l2,
   };
 }
+
+/** Scratch for the categorical search, reused across calls (the search runs twice per split). */
+let catBins = new Int32Array(256);
+let catScratch = new Int32Array(256);
+let catCtr = new Float64Array(256);
+let catCount = new Float64Array(256);
 
 function bestCategoricalSplit(
   hist: Float64Array,
@@ -166,46 +186,63 @@ function bestCategoricalSplit(
 ): SplitInfo | null {
   const off = layout.offsets[f] * 2;
   const nb = layout.binCounts[f];
-  const cntFactor = sums.count / sums.hess;
+  const sumGrad = sums.grad;
+  const sumHess = sums.hess;
+  const sumCount = sums.count;
+  const cntFactor = sumCount / sumHess;
   const minData = p.minDataInLeaf;
   const minHess = p.minSumHessianInLeaf;
-  const parentGain = (sums.grad * sums.grad) / (sums.hess + p.lambdaL2);
-  const G = (b: number): number => hist[off + b * 2];
-  const H = (b: number): number => hist[off + b * 2 + 1];
-  const C = (b: number): number => Math.round(hist[off + b * 2 + 1] * cntFactor);
+  const parentGain = (sumGrad * sumGrad) / (sumHess + p.lambdaL2);
+  if (catCount.length < nb) {
+    catBins = new Int32Array(nb);
+    catScratch = new Int32Array(nb);
+    catCtr = new Float64Array(nb);
+    catCount = new Float64Array(nb);
+  }
+  const count = catCount;
+  for (let b = 0; b < nb; b++) count[b] = Math.round(hist[off + b * 2 + 1] * cntFactor);
 
   let bestGain = gainToBeat;
-  let bestSet: number[] | null = null;
   let bestL2 = p.lambdaL2;
+  // The winner: a single bin (one-hot), or the first (dir 1) / last (dir -1) `bestLength` sorted bins.
+  let bestSingle = -1;
+  let bestDir = 0;
+  let bestLength = 0;
+  let used = 0;
 
   if (nb - 1 <= p.maxCatToOnehot) {
     // Few categories: one category (or missing) against the rest.
     const l2 = p.lambdaL2;
     for (let b = 0; b < nb; b++) {
-      if (H(b) === 0 && G(b) === 0) continue; // no rows in this bin
-      const lc = C(b);
-      const lg = G(b);
-      const lh = H(b);
-      const rg = sums.grad - lg;
-      const rh = sums.hess - lh;
-      const rc = sums.count - lc;
+      const lg = hist[off + b * 2];
+      const lh = hist[off + b * 2 + 1];
+      if (lh === 0 && lg === 0) continue; // no rows in this bin
+      const lc = count[b];
+      const rg = sumGrad - lg;
+      const rh = sumHess - lh;
+      const rc = sumCount - lc;
       if (lc < minData || rc < minData || lh < minHess || rh < minHess) continue;
       const gain = (lg * lg) / (lh + l2) + (rg * rg) / (rh + l2) - parentGain;
       if (gain > bestGain) {
         bestGain = gain;
-        bestSet = [b];
+        bestSingle = b;
         bestL2 = l2;
       }
     }
   } else {
     const l2 = p.lambdaL2 + p.catL2;
-    const sorted: number[] = [];
-    for (let b = 0; b < nb; b++) if (C(b) > 0 && C(b) >= p.catSmooth) sorted.push(b);
-    const ctr = (b: number): number => G(b) / (H(b) + p.catSmooth);
-    sorted.sort((a, b) => ctr(a) - ctr(b) || a - b);
-    const used = sorted.length;
+    const catSmooth = p.catSmooth;
+    const ctr = catCtr;
+    for (let b = 0; b < nb; b++) {
+      if (count[b] > 0 && count[b] >= catSmooth) {
+        catBins[used++] = b;
+        ctr[b] = hist[off + b * 2] / (hist[off + b * 2 + 1] + catSmooth);
+      }
+    }
+    // Ascending by ctr, ties by bin: a stable sort of bins that start ascending.
+    const sorted = sortBinsByKey(catBins, catScratch, used, ctr);
     const maxNumCat = Math.min(p.maxCatThreshold, Math.floor((used + 1) / 2));
-    for (const dir of [1, -1]) {
+    for (let dir = 1; dir >= -1; dir -= 2) {
       let pos = dir === 1 ? 0 : used - 1;
       let lg = 0;
       let lh = 0;
@@ -214,35 +251,44 @@ function bestCategoricalSplit(
       for (let i = 0; i < used && i < maxNumCat; i++) {
         const b = sorted[pos];
         pos += dir;
-        lg += G(b);
-        lh += H(b);
-        lc += C(b);
-        groupCount += C(b);
+        lg += hist[off + b * 2];
+        lh += hist[off + b * 2 + 1];
+        lc += count[b];
+        groupCount += count[b];
         if (lc < minData || lh < minHess) continue;
-        const rc = sums.count - lc;
+        const rc = sumCount - lc;
         if (rc < minData || rc < p.minDataPerGroup) break;
-        const rh = sums.hess - lh;
+        const rh = sumHess - lh;
         if (rh < minHess) break;
         if (groupCount < p.minDataPerGroup) continue;
         groupCount = 0;
-        const rg = sums.grad - lg;
+        const rg = sumGrad - lg;
         const gain = (lg * lg) / (lh + l2) + (rg * rg) / (rh + l2) - parentGain;
         if (gain > bestGain) {
           bestGain = gain;
-          bestSet = dir === 1 ? sorted.slice(0, i + 1) : sorted.slice(used - 1 - i);
+          bestDir = dir;
+          bestLength = i + 1;
           bestL2 = l2;
         }
       }
     }
+    if (bestDir !== 0) {
+      // Move the winning bins to the front of catBins (sortBinsByKey may have returned the scratch array).
+      const from = bestDir === 1 ? 0 : used - bestLength;
+      for (let i = 0; i < bestLength; i++) catScratch[i] = sorted[from + i];
+    }
   }
-  if (bestSet === null) return null;
+  let bestSet: number[];
+  if (bestSingle >= 0) bestSet = [bestSingle];
+  else if (bestDir !== 0) bestSet = Array.from(catScratch.subarray(0, bestLength));
+  else return null;
   let leftGrad = 0;
   let leftHess = 0;
   let leftCount = 0;
   for (const b of bestSet) {
-    leftGrad += G(b);
-    leftHess += H(b);
-    leftCount += C(b);
+    leftGrad += hist[off + b * 2];
+    leftHess += hist[off + b * 2 + 1];
+    leftCount += count[b];
   }
   const missingLeft = bestSet.includes(MISSING_BIN);
   return {
@@ -254,9 +300,38 @@ function bestCategoricalSplit(
     leftGrad,
     leftHess,
     leftCount,
-    rightGrad: sums.grad - leftGrad,
-    rightHess: sums.hess - leftHess,
-    rightCount: sums.count - leftCount,
+    rightGrad: sumGrad - leftGrad,
+    rightHess: sumHess - leftHess,
+    rightCount: sumCount - leftCount,
     l2: bestL2,
   };
+}
+
+/**
+ * Stable bottom-up merge sort of bins[0..n) by key[bin] ascending, using `scratch` (same length); returns the array
+ * holding the result (bins or scratch). Equal keys keep their order, so bins that start ascending tie-break by bin.
+ */
+function sortBinsByKey(bins: Int32Array, scratch: Int32Array, n: number, key: Float64Array): Int32Array {
+  let src = bins;
+  let dst = scratch;
+  for (let width = 1; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) {
+        // Take from the right run only when strictly smaller: stability.
+        if (key[src[j]] < key[src[i]]) dst[k++] = src[j++];
+        else dst[k++] = src[i++];
+      }
+      while (i < mid) dst[k++] = src[i++];
+      while (j < hi) dst[k++] = src[j++];
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
 }

@@ -222,7 +222,9 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     model.baseScores = [...baseScores];
   }
   const iterations = { requested: params.numIterations, trained: trees.length / classCount, kept: keptIterations };
-  return { model, importance, curve, bestIteration, iterations, metricName: metricName(task) };
+  // The scores were summed tree by tree from the base score, as prediction sums them: the same numbers.
+  const rawScores = task === 'binary' && train === data && keptIterations === iterations.trained ? { train: trainScore, valid: valid === null ? null : validScore } : undefined;
+  return { model, importance, curve, bestIteration, iterations, metricName: metricName(task), ...(rawScores === undefined ? {} : { rawScores }) };
 }
 
 function requireLabel(d: ColumnarDataset, params: GbdtParams, what: string): Float64Array {

@@ -4,7 +4,7 @@
 
 import type { Tree } from '../model.js';
 import { MISSING_BIN, type BinnedMatrix } from './binning.js';
-import { histogramKernel, subtractHistogram, type HistogramKernel, type HistogramLayout } from './histogram.js';
+import { histogramKernel, loadingHistogramKernel, subtractHistogram, type HistogramKernel, type HistogramLayout, type LoadingHistogramKernel } from './histogram.js';
 import { RowRecords } from './row-records.js';
 import type { GbdtParams } from './params.js';
 import { findBestSplit, leafOutput, type SplitInfo } from './split-finder.js';
@@ -29,6 +29,8 @@ export class TreeLearner {
   private readonly isCategorical: Uint8Array;
   private readonly records: RowRecords;
   private readonly buildHistogram: HistogramKernel;
+  private readonly loadWithRootHistogram: LoadingHistogramKernel;
+  private readonly rootSums = new Float64Array(2);
 
   constructor(
     private readonly data: BinnedMatrix,
@@ -40,6 +42,7 @@ export class TreeLearner {
     this.isCategorical = Uint8Array.from(isCategorical, (c) => (c ? 1 : 0));
     this.records = new RowRecords(data);
     this.buildHistogram = histogramKernel(layout, this.records.stride);
+    this.loadWithRootHistogram = loadingHistogramKernel(layout, this.records.stride);
   }
 
   /**
@@ -51,7 +54,6 @@ export class TreeLearner {
     const maxLeaves = p.numLeaves;
     const rows = this.rows;
     rows.set(inBag.subarray(0, inBagCount));
-    this.records.load(inBag, inBagCount, grad, hess);
 
     const leafBegin = new Int32Array(maxLeaves);
     const leafSize = new Int32Array(maxLeaves);
@@ -82,13 +84,13 @@ export class TreeLearner {
       return tree.feature.length - 1;
     };
 
-    let g0 = 0;
-    let h0 = 0;
-    // In the records' single precision, so the root's sums agree with its histogram.
-    for (let i = 0; i < inBagCount; i++) {
-      g0 += Math.fround(grad[rows[i]]);
-      h0 += Math.fround(hess[rows[i]]);
-    }
+    // One pass loads the records and builds the root's histogram and sums (in the records' single precision, so
+    // the sums agree with the histogram).
+    const rootHist = free.pop() ?? new Float64Array(histSize);
+    const { f64, f32, u8, binWords } = this.records;
+    this.loadWithRootHistogram(rootHist, this.rootSums, f64, f32, u8, binWords, inBag, inBagCount, grad, hess);
+    const g0 = this.rootSums[0];
+    const h0 = this.rootSums[1];
     leafBegin[0] = 0;
     leafSize[0] = inBagCount;
     leafNode[0] = addLeafNode();
@@ -97,10 +99,14 @@ export class TreeLearner {
     leafOut[0] = leafOutput(g0, h0, p.lambdaL2);
     let numLeaves = 1;
     if (this.canSplit(inBagCount, 0)) {
-      const hist = free.pop() ?? new Float64Array(histSize);
-      this.buildHistogram(hist, this.records.f32, this.records.u8, 0, inBagCount);
-      leafHist[0] = hist;
-      leafBest[0] = findBestSplit(hist, this.layout, this.isCategorical, usedFeature, { grad: g0, hess: h0, count: inBagCount }, p);
+      leafHist[0] = rootHist;
+      leafBest[0] = findBestSplit(rootHist, this.layout, this.isCategorical, usedFeature, { grad: g0, hess: h0, count: inBagCount }, p);
+      if (leafBest[0] === null) {
+        free.push(rootHist);
+        leafHist[0] = null;
+      }
+    } else {
+      free.push(rootHist);
     }
 
     while (numLeaves < maxLeaves) {

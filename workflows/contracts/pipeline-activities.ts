@@ -80,6 +80,17 @@ export interface TrainModelResult {
   resumedFromIteration: number | null;
   /** Features the trainer could not use (entirely missing or constant): still model inputs, never split on. */
   ignoredFeatures?: { name: string; reason: string }[];
+  /** Milliseconds of the train stage's parts in this attempt (absent in histories from before they were measured). */
+  stageTimings?: TrainStageTimings;
+}
+export interface TrainStageTimings {
+  loadMs: number;
+  splitMs: number;
+  trainMs: number;
+  /** Train and validation metrics (AUC needs every row's prediction). */
+  metricsMs: number;
+  exportMs: number;
+  storeMs: number;
 }
 
 export interface EvaluateModelInput {
