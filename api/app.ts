@@ -25,6 +25,7 @@ import feedbackRoutes from './routes/feedback.js';
 import monitoringRoutes from './routes/monitoring.js';
 import approvalPolicyRoutes from './routes/approval-policy.js';
 import auditRoutes from './audit/audit-routes.js';
+import uiRoutes from './ui/ui-routes.js';
 import { createServingProvider } from './models/serving-provider.js';
 import type { ServingDeps } from '../serving/serving-deps.js';
 
@@ -99,6 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   await app.register(feedbackRoutes, { ...routeDeps, serving });
   await app.register(monitoringRoutes, routeDeps);
   await app.register(approvalPolicyRoutes, routeDeps);
+  await app.register(uiRoutes, routeDeps);
 
   return app;
 }
