@@ -34,6 +34,9 @@ function escapeAttribute(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** The champion dashed over the candidate's solid line: where they coincide, both stay visible. */
+const championDashed = { field: 'model', type: 'nominal', title: null, scale: { range: [[1, 0], [5, 3]] } } as const;
+
 const diagonal = {
   data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
   mark: { type: 'line', strokeDash: [4, 4], color: '#999', strokeWidth: 1 },
@@ -58,6 +61,7 @@ export async function rocChart(curves: { candidate: RocPoint[]; champion: RocPoi
             x: { field: 'fpr', type: 'quantitative', title: 'false-positive rate', scale: { domain: [0, 1] } },
             y: { field: 'tpr', type: 'quantitative', title: 'true-positive rate', scale: { domain: [0, 1] } },
             color: { field: 'model', type: 'nominal', title: null, scale: COLORS },
+            strokeDash: championDashed,
           },
         },
       ],
@@ -83,6 +87,7 @@ export async function calibrationChart(bins: { candidate: CalibrationBin[]; cham
             x: { field: 'predicted', type: 'quantitative', title: 'mean predicted probability', scale: { domain: [0, 1] } },
             y: { field: 'observed', type: 'quantitative', title: 'observed positive rate', scale: { domain: [0, 1] } },
             color: { field: 'model', type: 'nominal', title: null, scale: COLORS },
+            strokeDash: championDashed,
           },
         },
       ],
@@ -158,11 +163,15 @@ export async function importanceChart(importance: { feature: string; value: numb
   );
 }
 
-/** One column's distribution here against the reference, as shares per bin (or per category). */
-export async function driftHistogram(bins: { bin: string; reference: number; current: number }[]): Promise<string> {
-  const values = bins.flatMap((b, order) => [
-    { bin: b.bin, order, share: b.reference, data: 'reference' },
-    { bin: b.bin, order, share: b.current, data: 'this run' },
+/** One column's distribution: against the reference as shares per bin, or alone (shares, or relative density). */
+export async function driftHistogram(histogram: {
+  bins: { bin: string; reference: number | null; current: number }[];
+  measure: 'share' | 'density';
+}): Promise<string> {
+  const compared = histogram.bins.some((b) => b.reference !== null);
+  const values = histogram.bins.flatMap((b, order) => [
+    ...(b.reference === null ? [] : [{ bin: b.bin, order, value: b.reference, data: 'reference' }]),
+    { bin: b.bin, order, value: b.current, data: 'this run' },
   ]);
   return renderSvg(
     {
@@ -172,12 +181,19 @@ export async function driftHistogram(bins: { bin: string; reference: number; cur
       mark: { type: 'bar' },
       encoding: {
         x: { field: 'bin', type: 'ordinal', sort: { field: 'order' }, title: null, axis: { labels: false, ticks: false } },
-        xOffset: { field: 'data' },
-        y: { field: 'share', type: 'quantitative', title: null, axis: { format: '%', tickCount: 2 } },
-        color: { field: 'data', type: 'nominal', title: null, scale: { range: ['#999', COLORS.range[0]] } },
+        ...(compared ? { xOffset: { field: 'data' } } : {}),
+        y: {
+          field: 'value',
+          type: 'quantitative',
+          title: null,
+          axis: histogram.measure === 'share' ? { format: '%', tickCount: 2 } : { labels: false, ticks: false, title: 'density' },
+        },
+        color: compared
+          ? { field: 'data', type: 'nominal', title: null, scale: { domain: ['reference', 'this run'], range: ['#999', COLORS.range[0]] } }
+          : { value: COLORS.range[0] },
       },
       config: { legend: { orient: 'right', labelFontSize: 10 } },
     } as TopLevelSpec,
-    'distribution against the reference',
+    compared ? 'distribution against the reference' : 'distribution',
   );
 }

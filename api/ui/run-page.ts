@@ -80,32 +80,56 @@ export interface ColumnView {
   histogram: string | null;
 }
 
-/** Shares per reference bin (numeric, on the reference's edges) or per category, reference beside this run. */
-function driftBins(column: ColumnProfile, reference: ColumnProfile | undefined): { bin: string; reference: number; current: number }[] | null {
-  if (!reference) return null;
-  const share = (counts: readonly number[]) => {
-    const total = counts.reduce((a, b) => a + b, 0);
-    return counts.map((count) => (total > 0 ? count / total : 0));
-  };
-  if (reference.valueCounts && column.onReferenceValues) {
-    const ref = share([...reference.valueCounts.counts, 0]);
-    const cur = share([...column.onReferenceValues.counts, column.onReferenceValues.other]);
-    return [...reference.valueCounts.values.map(String), 'other'].map((bin, i) => ({ bin, reference: ref[i] ?? 0, current: cur[i] ?? 0 }));
+export interface DriftBins {
+  bins: { bin: string; reference: number | null; current: number }[];
+  /** `share`: fraction of rows per bin; `density`: rows per unit of the value, relative to the densest bin. */
+  measure: 'share' | 'density';
+}
+
+function shares(counts: readonly number[]): number[] {
+  const total = counts.reduce((a, b) => a + b, 0);
+  return counts.map((count) => (total > 0 ? count / total : 0));
+}
+
+/**
+ * Against a reference: shares per reference bin (the bins PSI compares) or per category, reference beside this run.
+ * Without one (a model's first data): this run's own distribution.
+ */
+export function driftBins(column: ColumnProfile, reference: ColumnProfile | undefined): DriftBins | null {
+  if (reference?.valueCounts && column.onReferenceValues) {
+    const ref = shares([...reference.valueCounts.counts, 0]);
+    const cur = shares([...column.onReferenceValues.counts, column.onReferenceValues.other]);
+    const bins = [...reference.valueCounts.values.map(String), 'other'].map((bin, i) => ({ bin, reference: ref[i] ?? 0, current: cur[i] ?? 0 }));
+    return { bins, measure: 'share' };
   }
-  if (reference.histogram && column.onReferenceEdges) {
-    const ref = share(reference.histogram.counts);
-    const cur = share(column.onReferenceEdges.counts);
-    return ref.map((r, i) => ({ bin: `≤ ${formatNumber(reference.histogram!.edges[i + 1])}`, reference: r, current: cur[i] ?? 0 }));
+  if (reference?.histogram && column.onReferenceEdges) {
+    const ref = shares(reference.histogram.counts);
+    const cur = shares(column.onReferenceEdges.counts);
+    return { bins: ref.map((r, i) => ({ bin: `≤ ${formatNumber(reference.histogram!.edges[i + 1])}`, reference: r, current: cur[i] ?? 0 })), measure: 'share' };
   }
-  if (reference.topValues && column.topValues) {
-    const refTotal = reference.count || 1;
-    const curTotal = column.count || 1;
+  if (reference?.topValues && column.topValues) {
     const current = new Map(column.topValues.map((entry) => [entry.value, entry.count]));
-    return reference.topValues.slice(0, 12).map((entry) => ({
+    const bins = reference.topValues.slice(0, 12).map((entry) => ({
       bin: entry.value,
-      reference: entry.count / refTotal,
-      current: (current.get(entry.value) ?? 0) / curTotal,
+      reference: entry.count / (reference.count || 1),
+      current: (current.get(entry.value) ?? 0) / (column.count || 1),
     }));
+    return { bins, measure: 'share' };
+  }
+  if (reference) return null;
+  if (column.valueCounts) {
+    const cur = shares(column.valueCounts.counts);
+    return { bins: column.valueCounts.values.map((value, i) => ({ bin: String(value), reference: null, current: cur[i] ?? 0 })), measure: 'share' };
+  }
+  if (column.histogram && column.histogram.counts.length > 0) {
+    // Decile bins hold equal counts by design: their heights are densities, or every bar would look the same.
+    const { edges, counts } = column.histogram;
+    const densities = counts.map((count, i) => count / Math.max(edges[i + 1]! - edges[i]!, Number.EPSILON));
+    const densest = Math.max(...densities) || 1;
+    return { bins: densities.map((d, i) => ({ bin: `≤ ${formatNumber(edges[i + 1])}`, reference: null, current: d / densest })), measure: 'density' };
+  }
+  if (column.topValues) {
+    return { bins: column.topValues.slice(0, 12).map((entry) => ({ bin: entry.value, reference: null, current: entry.count / (column.count || 1) })), measure: 'share' };
   }
   return null;
 }
@@ -131,7 +155,7 @@ async function columnViews(db: Db, report: { profile?: DatasetProfile; checks: V
       mean: formatNumber(column.mean),
       psi: psi ? formatNumber(psi.observed) : '—',
       psiSeverity: psi ? (psi.passed ? 'ok' : psi.severity === 'error' ? 'error' : 'warn') : null,
-      histogram: bins && bins.length > 0 ? await driftHistogram(bins) : null,
+      histogram: bins && bins.bins.length > 0 ? await driftHistogram(bins) : null,
     });
   }
   return views;
