@@ -200,6 +200,14 @@ describe.skipIf(!chromiumPath)('the review page in Chromium', () => {
       const spec = await reviewer.locator('section:has(> h2:text-is("Run spec"))').boundingBox();
       await reviewer.screenshot({ path: path.join(screenshotDir, 'review-page.png'), fullPage: true, clip: { x: 0, y: 0, width: 1000, height: spec!.y } });
     }
+    // On a phone the page fits its width: wide tables scroll inside their own box, the page itself does not.
+    const phone = await browser!.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, storageState: await reviewer.context().storageState() });
+    const phonePage = await phone.newPage();
+    await phonePage.goto(`${baseUrl}/ui/runs/${secondId}`);
+    expect(await phonePage.locator('#roc-curve svg').isVisible()).toBe(true);
+    expect(await phonePage.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.close();
+
     await reviewer.fill('#comment', 'no better than v1');
     await Promise.all([reviewer.waitForNavigation(), reviewer.click('button.reject')]);
     await waitForStatus(secondId, 'rejected');

@@ -85,7 +85,10 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
       preHandler: app.csrfProtection,
       schema: {
         hide: true,
-        body: Type.Object({ apiKey: Type.String({ maxLength: 600 }), next: Type.Optional(Type.String({ maxLength: 500 })), _csrf: Type.String() }),
+        body: Type.Object(
+          { apiKey: Type.String({ maxLength: 600 }), next: Type.Optional(Type.String({ maxLength: 500 })), _csrf: Type.String() },
+          { additionalProperties: false },
+        ),
       },
     },
     async (request, reply) => {
@@ -101,7 +104,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
 
   app.post(
     '/ui/logout',
-    { config: { uiPublic: true }, preHandler: app.csrfProtection, schema: { hide: true, body: Type.Object({ _csrf: Type.String() }) } },
+    { config: { uiPublic: true }, preHandler: app.csrfProtection, schema: { hide: true, body: Type.Object({ _csrf: Type.String() }, { additionalProperties: false }) } },
     async (request, reply) => {
       endSession(request, reply);
       return reply.redirect('/ui/login', 303);
@@ -117,7 +120,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
         querystring: Type.Object({
           model: Type.Optional(Type.String({ maxLength: 63 })),
           status: Type.Optional(Type.String({ maxLength: 40 })),
-        }),
+        }, { additionalProperties: false }),
       },
     },
     async (request, reply) => {
@@ -166,7 +169,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
           decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
           comment: Type.String({ maxLength: 5000 }),
           _csrf: Type.String(),
-        }),
+        }, { additionalProperties: false }),
       },
     },
     async (request, reply) => {
