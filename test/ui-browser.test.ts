@@ -52,14 +52,14 @@ async function api(method: string, url: string, key: string, body?: unknown) {
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> & { id?: string; status?: string; reason?: string; secret?: string; entries?: unknown } };
 }
 
 async function waitForStatus(runId: string, wanted: string): Promise<void> {
   for (let attempt = 0; attempt < 1500; attempt++) {
     const { body } = await api('GET', `/v1/runs/${runId}`, keys.engineer);
     if (body.status === wanted) return;
-    if (!['running', 'awaiting_review'].includes(body.status)) throw new Error(`run ${runId} ended ${body.status}: ${body.reason}`);
+    if (!['running', 'awaiting_review'].includes(body.status ?? '')) throw new Error(`run ${runId} ended ${body.status}: ${body.reason}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`run ${runId} never reached ${wanted}`);
@@ -144,7 +144,7 @@ describe.skipIf(!chromiumPath)('the review page in Chromium', () => {
     ] as const) {
       const created = await api('POST', '/v1/keys', keys.admin, { name, roles, ...(user ? { user } : {}) });
       expect(created.status).toBe(201);
-      keys[name === 'alice' ? 'engineer' : name === 'bob' ? 'reviewer' : 'requesterReviewer'] = created.body.secret;
+      keys[name === 'alice' ? 'engineer' : name === 'bob' ? 'reviewer' : 'requesterReviewer'] = created.body.secret!;
     }
     const datasetPath = path.join(config.dataRoots[0]!, 'seattle-weather.csv');
     await fs.copyFile(DEMO_DATASET, datasetPath);
@@ -205,7 +205,8 @@ describe.skipIf(!chromiumPath)('the review page in Chromium', () => {
     const phonePage = await phone.newPage();
     await phonePage.goto(`${baseUrl}/ui/runs/${secondId}`);
     expect(await phonePage.locator('#roc-curve svg').isVisible()).toBe(true);
-    expect(await phonePage.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // A string, not a function: the test's TypeScript has no DOM types.
+    expect(Number(await phonePage.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(390);
     await phone.close();
 
     await reviewer.fill('#comment', 'no better than v1');
