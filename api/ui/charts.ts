@@ -56,7 +56,9 @@ export async function rocChart(curves: { candidate: RocPoint[]; champion: RocPoi
         diagonal,
         {
           data: { values },
-          mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2 },
+          // Straight segments, as the AUC counts them: tied scores move both rates at once (a diagonal), and between
+          // thinned points a staircase would draw less area than the metric beside it.
+          mark: { type: 'line', interpolate: 'linear', strokeWidth: 2 },
           encoding: {
             x: { field: 'fpr', type: 'quantitative', title: 'false-positive rate', scale: { domain: [0, 1] } },
             y: { field: 'tpr', type: 'quantitative', title: 'true-positive rate', scale: { domain: [0, 1] } },
