@@ -12,11 +12,15 @@ import { calibrationBins } from '../ml/metrics/index.js';
 import { rocCurve } from '../evaluation/evaluation-plots.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
+import fastifyCookie from '@fastify/cookie';
+import { sessionCookieSecret } from '../api/ui/ui-session.js';
 
 let database: TestDatabase;
 let temporal: TestTemporal;
 let app: KeelApp;
 const keys = { admin: '', engineer: '', reviewer: '', reviewerWhoStarted: '', predict: '' };
+const SIGNING_KEY = 'ui-pages-test-signing-key-0123456789abcdef';
+const hostileRunId = `r-${uniqueName('ui-hostile')}`;
 const model = uniqueName('ui-model');
 const runId = `r-${uniqueName('ui')}`;
 
@@ -81,7 +85,7 @@ beforeAll(async () => {
   [database, temporal] = await Promise.all([createTestDatabase(), connectTestTemporal()]);
   keys.admin = (await ensureAdminKey(database.db, { adminKey: undefined })).secret!;
   app = await buildApp({
-    config: loadConfig({ KEEL_SIGNING_KEY: 'ui-pages-test-signing-key-0123456789abcdef' }),
+    config: loadConfig({ KEEL_SIGNING_KEY: SIGNING_KEY }),
     db: database.db,
     pool: database.pool,
     temporal: { client: temporal.client, connection: temporal.connection },
@@ -135,6 +139,18 @@ beforeAll(async () => {
       smokeRow: null,
       result: {},
     },
+  });
+  // A run whose every free-text field is hostile markup (a spec is the requester's to write).
+  await insertRun(database.db, {
+    id: hostileRunId,
+    workflowId: `pipeline/${model}/${hostileRunId}`,
+    model,
+    spec: { model, task: 'binary', target: '</pre><script>alert(1)</script>', dataset: { uri: 'file:///x"><img src=x onerror=alert(1)>.csv' } },
+    specHash: 'test',
+    status: 'awaiting_review',
+    stage: 'awaiting_review',
+    requestedByUser: '<script>alert(2)</script>',
+    requestedByName: 'x',
   });
 });
 
@@ -256,5 +272,134 @@ describe('web pages', () => {
     const missing = await get(jar, '/ui/models/no-such-model');
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['content-type']).toContain('text/html');
+  });
+});
+
+/** A session cookie signed with the server's secret, as a forger holding the secret (or replaying an old one) would make. */
+function signedSession(value: string): string {
+  return encodeURIComponent(fastifyCookie.sign(value, sessionCookieSecret(SIGNING_KEY)));
+}
+
+describe('web pages under attack', () => {
+  it('sends headers that forbid framing, scripts, sniffing and caching on every page, redirect and error', async () => {
+    const jar = await signIn(keys.reviewer);
+    const responses = [
+      await get(jar, `/ui/runs/${runId}`),
+      await get(new Map(), '/ui/login'),
+      await get(new Map(), `/ui/runs/${runId}`),
+      await get(jar, '/ui/models/no-such-model'),
+    ];
+    for (const response of responses) {
+      const csp = String(response.headers['content-security-policy']);
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).not.toMatch(/script-src|unsafe-inline/);
+      expect(response.headers['x-frame-options']).toBe('DENY');
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['cache-control']).toBe('no-store');
+    }
+    const fresh: Jar = new Map();
+    const login = await get(fresh, '/ui/login');
+    const signedIn = await post(fresh, '/ui/login', { apiKey: keys.reviewer, next: '/ui/', _csrf: csrfOf(login.body) });
+    expect(signedIn.statusCode).toBe(303);
+    expect(signedIn.headers['cache-control']).toBe('no-store');
+  });
+
+  it('never answers 500 nor injects a header when next carries a line break or a tab', async () => {
+    for (const next of ['/ui/\r\nSet-Cookie: keel_session=evil', '/ui/€', '/ui/\n//evil.example', '/ui\t//evil.example']) {
+      const jar: Jar = new Map();
+      const login = await get(jar, '/ui/login');
+      const response = await post(jar, '/ui/login', { apiKey: keys.reviewer, next, _csrf: csrfOf(login.body) });
+      expect(response.statusCode).toBe(303);
+      expect(response.headers.location).toBe('/ui/');
+    }
+  });
+
+  it("refuses a CSRF token minted for someone else's browser", async () => {
+    const attacker = await signIn(keys.engineer);
+    const attackerToken = csrfOf((await get(attacker, `/ui/runs/${runId}`)).body);
+    const victim = await signIn(keys.reviewer);
+    const refused = await post(victim, `/ui/runs/${runId}/review`, { decision: 'approve', comment: 'csrf', _csrf: attackerToken });
+    expect(refused.statusCode).toBe(403);
+    // Without the CSRF cookie (a cross-site form post, SameSite=Strict drops every cookie) there is not even a session.
+    const crossSite = await app.inject({
+      method: 'POST',
+      url: `/ui/runs/${runId}/review`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ decision: 'approve', comment: 'x', _csrf: attackerToken }).toString(),
+    });
+    expect(crossSite.statusCode).toBe(303);
+    expect(crossSite.headers.location).toMatch(/^\/ui\/login/);
+  });
+
+  it('turns away a tampered, unsigned or expired session cookie', async () => {
+    const listed = await app.inject({ method: 'GET', url: '/v1/keys', headers: { authorization: `Bearer ${keys.admin}` } });
+    const reviewerKeyId = (listed.json().keys as { id: string; name: string }[]).find((key) => key.name === 'bob')!.id;
+    const unsigned = encodeURIComponent(JSON.stringify({ k: reviewerKeyId, e: Date.now() + 3_600_000 }));
+    const expired = signedSession(JSON.stringify({ k: reviewerKeyId, e: Date.now() - 1000 }));
+    const valid = signedSession(JSON.stringify({ k: reviewerKeyId, e: Date.now() + 3_600_000 }));
+    const tampered = valid.replace(encodeURIComponent(reviewerKeyId), encodeURIComponent(reviewerKeyId.replace(/.$/, (c) => (c === '0' ? '1' : '0'))));
+    for (const cookie of [unsigned, expired, tampered, `${valid}x`]) {
+      const response = await get(new Map([['keel_session', cookie]]), '/ui/');
+      expect(response.statusCode).toBe(303);
+    }
+    expect((await get(new Map([['keel_session', valid]]), '/ui/')).statusCode).toBe(200);
+  });
+
+  it('keeps admin, engineers and predict keys away from the review form and its POST', async () => {
+    for (const key of [keys.admin, keys.engineer, keys.predict]) {
+      const jar = await signIn(key);
+      const token = csrfOf((await get(jar, '/ui/login')).body);
+      const refused = await post(jar, `/ui/runs/${runId}/review`, { decision: 'approve', comment: 'not mine to approve', _csrf: token });
+      expect(refused.statusCode).toBe(403);
+    }
+    const admin = await get(await signIn(keys.admin), `/ui/runs/${runId}`);
+    expect(admin.statusCode).toBe(200);
+    expect(admin.body).not.toContain('id="review-form"');
+    const run = await app.inject({ method: 'GET', url: `/v1/runs/${runId}`, headers: { authorization: `Bearer ${keys.admin}` } });
+    expect(run.json().status).toBe('awaiting_review');
+  });
+
+  it('escapes hostile spec fields and requester names', async () => {
+    const jar = await signIn(keys.reviewer);
+    const page = await get(jar, `/ui/runs/${hostileRunId}`);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).not.toMatch(/<script|<img/i);
+    const list = await get(jar, `/ui/?model=${model}`);
+    expect(list.body).not.toMatch(/<script|<img/i);
+  });
+
+  it('shows how many holdout rows each calibration bin holds, and the confusion threshold', async () => {
+    const jar = await signIn(keys.reviewer);
+    const page = await get(jar, `/ui/runs/${runId}`);
+    const table = /<table class="compact calibration-bins">([\s\S]*?)<\/table>/.exec(page.body);
+    expect(table).not.toBeNull();
+    const labels = Float64Array.from({ length: 400 }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const scores = Float64Array.from(labels, (label, i) => Math.min(0.99, Math.max(0.01, 0.3 * label + ((i * 37) % 100) / 140)));
+    const counts = calibrationBins(labels, scores).filter((bin) => bin.count > 0).map((bin) => bin.count);
+    const shown = [...table![1]!.matchAll(/<td class="num rows">(\d+)<\/td>/g)].map((match) => Number(match[1]));
+    expect(shown).toEqual(counts);
+    expect(page.body).toMatch(/Confusion matrix at threshold 0\.5/);
+  });
+
+  it('slows down a key-guessing client: after 10 failed sign-ins from one address, even a right key waits', async () => {
+    const from = { remoteAddress: '198.51.100.7' };
+    const jar: Jar = new Map();
+    const login = await get(jar, '/ui/login');
+    const attempt = (apiKey: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/ui/login',
+        ...from,
+        headers: { cookie: cookieHeader(jar), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ apiKey, _csrf: csrfOf(login.body) }).toString(),
+      });
+    for (let i = 0; i < 10; i++) expect((await attempt(`keel_guess${i}_xxxxxxxxxxxxxxxxxxxxxxxx`)).statusCode).toBe(401);
+    const limited = await attempt(keys.reviewer);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toMatch(/^\d+$/);
+    expect(limited.body).toContain('Too many failed sign-ins');
+    // Another address is not held back by this one's guesses.
+    expect((await post(jar, '/ui/login', { apiKey: keys.reviewer, _csrf: csrfOf(login.body) })).statusCode).toBe(303);
   });
 });

@@ -7,6 +7,7 @@ import type { ColumnProfile, DatasetProfile } from '../../data/profile-snapshot.
 import type { ValidationCheck } from '../../data/validate-profile.js';
 import type { EvaluationReport } from '../../evaluation/evaluation-report.js';
 import type { GateCheck } from '../../evaluation/gates.js';
+import type { CalibrationBin } from '../../ml/metrics/index.js';
 import { hasRole, type Principal } from '../auth/principal.js';
 import { getRunDetail, type RunsDeps } from '../runs/runs-service.js';
 import { calibrationChart, driftHistogram, importanceChart, predictedVsActualChart, residualChart, rocChart } from './charts.js';
@@ -183,6 +184,29 @@ async function columnViews(db: Db, report: { profile?: DatasetProfile; checks: V
   return views;
 }
 
+export interface CalibrationRow {
+  range: string;
+  candidateRows: string;
+  candidateObserved: string;
+  championRows: string | null;
+  championObserved: string | null;
+}
+
+/** The calibration plot's bins with their row counts: a point drawn from three rows must not look like one from 3,000. */
+export function calibrationRows(calibration: { candidate: CalibrationBin[]; champion: CalibrationBin[] | null }): CalibrationRow[] {
+  return calibration.candidate.flatMap((bin, i) => {
+    const champion = calibration.champion?.[i];
+    if (bin.count === 0 && !champion?.count) return [];
+    return [{
+      range: `${formatNumber(bin.lower)}–${formatNumber(bin.upper)}`,
+      candidateRows: String(bin.count),
+      candidateObserved: formatNumber(bin.observedRate),
+      championRows: champion ? String(champion.count) : null,
+      championObserved: champion ? formatNumber(champion.observedRate) : null,
+    }];
+  });
+}
+
 async function evaluationView(report: EvaluationReport) {
   const championLabel = report.champion ? `champion v${report.champion.version}` : 'champion';
   const plots = report.plots;
@@ -207,6 +231,8 @@ async function evaluationView(report: EvaluationReport) {
   return {
     task: report.task,
     holdoutRows: formatNumber(report.holdoutRows),
+    calibrationBins: plots?.calibration ? calibrationRows(plots.calibration) : null,
+    confusionThreshold: plots?.confusion ? '0.5' : null,
     primaryMetric: report.primaryMetric,
     championLabel,
     championSkipped: report.championSkipped,

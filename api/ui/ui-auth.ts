@@ -19,7 +19,10 @@ export function signInLocation(request: FastifyRequest): string {
 
 /** Only a path under /ui/ of this site: never an open redirect to another origin. */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/ui(\/[^\\]*)?$/.test(next) && !next.startsWith('//') ? next : '/ui/';
+  // Printable ASCII only (a request's own URL is percent-encoded), no backslash: a browser drops tabs and line
+  // breaks (`/ui\t//evil` → `//evil`), and a line break in a Location header would fail the response.
+  // (`!-[` and `]-~` are ASCII 0x21–0x7e without `\`.)
+  return typeof next === 'string' && /^\/ui(\/[!-[\]-~]*)?$/.test(next) && !next.startsWith('//') ? next : '/ui/';
 }
 
 /** Adds to every route of this (encapsulated) scope: resolve the session, then check the route's roles. */

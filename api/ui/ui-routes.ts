@@ -23,6 +23,8 @@ import { modelPageView } from './model-page.js';
 import { runPageView } from './run-page.js';
 import { registerUiAuth, safeNext } from './ui-auth.js';
 import { endSession, principalOfApiKey, sessionCookieSecret, startSession, UI_COOKIE_PATH } from './ui-session.js';
+import { registerUiHeaders } from './ui-headers.js';
+import { SignInLimiter } from './sign-in-limiter.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Pages are for people: machines (predict keys) use the API. `admin` passes as everywhere. */
@@ -61,7 +63,9 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
     return page(request, reply, 'error', { title: `Error ${status}`, status, message }, status);
   }
 
+  registerUiHeaders(app);
   registerUiAuth(app, db, (request, reply, message) => errorPage(request, reply, 403, message));
+  const signInLimiter = new SignInLimiter();
   app.setErrorHandler(async (error, request, reply) => {
     const { status, body } = toErrorResponse(error);
     if (status >= 500) request.log.error({ err: error }, 'web page failed');
@@ -93,8 +97,14 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
     },
     async (request, reply) => {
       const next = safeNext(request.body.next);
+      const retryAfter = signInLimiter.retryAfterSeconds(request.ip);
+      if (retryAfter !== null) {
+        reply.header('retry-after', String(retryAfter));
+        return page(request, reply, 'login', { title: 'Sign in', next, message: `Too many failed sign-ins from your address: try again in ${retryAfter} s.` }, 429);
+      }
       const principal = await principalOfApiKey(db, request.body.apiKey);
       if (!principal) {
+        signInLimiter.recordFailure(request.ip);
         return page(request, reply, 'login', { title: 'Sign in', next, message: 'That API key is unknown or revoked.' }, 401);
       }
       startSession(request, reply, principal);
