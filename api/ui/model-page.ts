@@ -5,6 +5,9 @@ import { formatNumber } from './run-page.js';
 
 type ModelDetail = Awaited<ReturnType<typeof getModelDetail>>;
 
+/** Versions and deployments shown at most (the newest): a model retrained daily for years keeps a fast page. */
+export const MODEL_PAGE_ROWS = 100;
+
 export function modelPageView(detail: ModelDetail) {
   const production = detail.aliases.find((alias) => alias.alias === 'production')?.version ?? null;
   return {
@@ -16,7 +19,10 @@ export function modelPageView(detail: ModelDetail) {
       production,
     },
     aliases: detail.aliases,
-    versions: detail.versions.map((version) => {
+    olderVersions: Math.max(0, detail.versions.length - MODEL_PAGE_ROWS),
+    olderDeployments: Math.max(0, detail.history.length - MODEL_PAGE_ROWS),
+    // Versions come oldest first, deployments newest first: keep the newest of each.
+    versions: detail.versions.slice(-MODEL_PAGE_ROWS).map((version) => {
       const primary = Object.entries(version.evaluation?.candidateMetrics ?? version.metrics ?? {}).slice(0, 4);
       return {
         version: version.version,
@@ -30,7 +36,7 @@ export function modelPageView(detail: ModelDetail) {
         artifact: version.artifactSha256.slice(0, 12),
       };
     }),
-    history: detail.history,
+    history: detail.history.slice(0, MODEL_PAGE_ROWS),
     monitoring: detail.monitoring.latestReport,
   };
 }
