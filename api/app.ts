@@ -28,6 +28,7 @@ import monitoringRoutes from './routes/monitoring.js';
 import approvalPolicyRoutes from './routes/approval-policy.js';
 import auditRoutes from './audit/audit-routes.js';
 import datasetRoutes from './routes/datasets.js';
+import uiRoutes from './ui/ui-routes.js';
 import { createServingProvider } from './models/serving-provider.js';
 import type { ServingDeps } from '../serving/serving-deps.js';
 
@@ -105,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   await app.register(monitoringRoutes, routeDeps);
   await app.register(approvalPolicyRoutes, routeDeps);
   await app.register(datasetRoutes, routeDeps);
+  await app.register(uiRoutes, routeDeps);
 
   return app;
 }

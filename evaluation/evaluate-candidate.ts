@@ -18,6 +18,7 @@ import type { EvaluateModelInput, EvaluateModelResult } from '../workflows/contr
 import type { EvaluationReport } from './evaluation-report.js';
 import { evaluateGates, holdoutMetrics, isChallengerNoWorse, metricDeltas, perClassGateMetrics, primaryMetric } from './gates.js';
 import { compareWithChampion } from './champion-comparison.js';
+import { evaluationPlots } from './evaluation-plots.js';
 import { scoreChampion, scoresOf } from './score-champion.js';
 import { servingRecipeAndParity } from './serving-parity.js';
 import { predictionsOfRows, readHoldoutPredictions } from '../training/external-training-rows.js';
@@ -76,7 +77,7 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
     const candidatePredictions = scoresOf(input.task, await scorer.score(holdout));
     const candidateMetrics = holdoutMetrics(input.task, holdout.label!, candidatePredictions);
     const parity = parityCheck(input.task, trainerPredictions(indices), candidatePredictions, tolerance);
-    const { champion, skipped, training: championTraining } = await scoreChampion(deps, {
+    const { champion, skipped, training: championTraining, predictions: championPredictions } = await scoreChampion(deps, {
       model: input.model,
       task: input.task,
       candidateFeatures: scorer.features,
@@ -149,6 +150,13 @@ export async function evaluateCandidate(deps: EvaluationDeps, input: EvaluateMod
       challengerNoWorse: result.challengerNoWorse,
       comparison,
       ...(classMetrics === undefined ? {} : { classMetrics }),
+      plots: evaluationPlots({
+        task: input.task,
+        labels: holdout.label!,
+        candidatePredictions,
+        championPredictions: championPredictions ?? null,
+        model,
+      }),
       smokeRow: firstRow(holdout, names),
     };
     return await storeReport(db, input, report, result);

@@ -6,6 +6,7 @@ import type { ParityResult } from '../ml/onnx/index.js';
 import type { EvaluateModelResult } from '../workflows/contracts/pipeline-activities.js';
 import type { Task } from '../workflows/contracts/run-spec.js';
 import type { ChampionComparison } from '../workflows/contracts/split.js';
+import type { EvaluationPlots } from './evaluation-plots.js';
 import type { GateCheck } from './gates.js';
 import type { ServingParity } from './serving-parity.js';
 
@@ -36,6 +37,8 @@ export interface EvaluationReport {
   comparison?: ChampionComparison;
   /** Multiclass: the candidate's per-class precision/recall/F1/support and confusion matrix on the holdout. */
   classMetrics?: { classes: string[]; perClass: ClassMetrics[]; confusion: number[][] };
+  /** The review page's plots: ROC, calibration, confusion, regression sample, importance (absent in older reports). */
+  plots?: EvaluationPlots;
   /** The first holdout row (candidate features), which the deploy's smoke prediction sends. */
   smokeRow: RawRow | null;
   result: EvaluateModelResult;

@@ -53,7 +53,7 @@ export function classesIncompatibility(champion: readonly string[] | undefined, 
 export async function scoreChampion(
   deps: { db: Db; artifacts: ArtifactStore },
   run: ChampionHoldout,
-): Promise<{ champion: EvaluationReport['champion']; skipped: string | null; training?: ChampionTraining }> {
+): Promise<{ champion: EvaluationReport['champion']; skipped: string | null; training?: ChampionTraining; predictions?: Float64Array }> {
   const { db, artifacts } = deps;
   const model = await getModelByName(db, run.model);
   const version = model ? await getAliasVersion(db, model.id, PRODUCTION_ALIAS) : null;
@@ -85,6 +85,8 @@ export async function scoreChampion(
         seed: (row.params as { seed?: unknown } | null)?.seed ?? null,
         snapshotSha256: row.snapshotSha256,
       },
+      // For the report's plots (the champion's ROC and calibration curves beside the candidate's).
+      predictions,
     };
   } catch (error) {
     return { champion: null, skipped: `champion v${version} could not be scored: ${(error as Error).message}` };

@@ -22,6 +22,11 @@ export function routeRequiresAuth(route: Pick<RouteOptions, 'url' | 'config'>): 
   return config?.roles !== undefined || route.url.startsWith('/v1/');
 }
 
+/** The server-rendered pages under /ui/: authenticated by api/ui/ui-auth.ts, not here. */
+export function isWebPageRoute(url: string): boolean {
+  return url === '/ui' || url.startsWith('/ui/');
+}
+
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
   if (!header) throw new KeelError('UNAUTHENTICATED', 'missing API key: send Authorization: Bearer <key>');
@@ -72,6 +77,8 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
   };
 
   app.addHook('onRoute', (route) => {
+    // Web pages sign in with a session cookie instead of a bearer key (api/ui/ui-auth.ts checks their roles).
+    if (isWebPageRoute(route.url)) return;
     if (!routeRequiresAuth(route)) return;
     const existing = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
     route.onRequest = [authenticate, ...existing];

@@ -36,6 +36,16 @@ export async function findActiveApiKeyByPrefix(db: DbOrTx, prefix: string): Prom
   return row;
 }
 
+/** A web session names its key by id: the key must still be active for the session to count. */
+export async function findActiveApiKeyById(db: DbOrTx, id: string): Promise<ApiKeyRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return row;
+}
+
 export async function touchApiKeyLastUsed(db: DbOrTx, id: string): Promise<void> {
   await db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, id));
 }
