@@ -1,6 +1,8 @@
 // Property-based: generated bodies, headers, path parameters and query strings thrown at every route the app
 // serves (api/route-role-matrix.ts lists them), with a key of a role the route allows. Never a 5xx, and a 4xx
 // writes no row: every table is compared before and after, except refusals the audit trail records on purpose.
+// /ui/ routes take no key: they get the session cookie of a browser signed in with such a key, and form posts
+// (mostly) carry its CSRF token, so generated forms reach the pages' handlers.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,13 +15,14 @@ import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { rolesAllowed, type RouteRoleEntry } from '../api/route-role-matrix.js';
 import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { loadConfig } from '../config.js';
-import type { Role } from '../db/schema.js';
+import { ROLES, type Role } from '../db/schema.js';
 import { createServingDeps, type ServingDeps } from '../serving/serving-deps.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { registerFixtureVersion, setProduction } from './support/model-fixtures.js';
 import { schemaArbitrary, type JsonSchema } from './support/schema-arbitrary.js';
 import { bearer, createKey, createRoleKeys, pathParameters, type RoleKeys } from './support/route-probes.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
+import { anonymousBrowser, isUiRoute, signedInBrowser, type UiBrowser } from './support/ui-probes.js';
 
 /** Cases per route (a request and one or two table checksums each): ~1,000 in all, about a minute on a busy box. */
 const RUNS_PER_WRITE_ROUTE = 50;
@@ -32,6 +35,9 @@ let scratch: string;
 let serving: ServingDeps;
 let app: KeelApp;
 let keys: RoleKeys;
+/** /ui/: a browser signed in per role, and one that only opened the sign-in page. */
+let browsers: Record<Role, UiBrowser>;
+let anonymous: UiBrowser;
 let sacrificialKeyId: string;
 let predictionId: string;
 const createdSchedules = new Set<string>();
@@ -61,6 +67,9 @@ beforeAll(async () => {
   });
   await app.ready();
   keys = await createRoleKeys(app, admin, 'fuzz');
+  browsers = {} as Record<Role, UiBrowser>;
+  for (const role of ROLES) browsers[role] = await signedInBrowser(app, keys[role].secret);
+  anonymous = await anonymousBrowser(app);
   sacrificialKeyId = (await createKey(app, admin, { user: 'fuzz-sacrificial', name: 'fuzz-sacrificial', roles: ['engineer'] })).id;
 
   // Something for plausible parameters to find: a model with a production and an earlier version, a schedule, a prediction.
@@ -176,6 +185,54 @@ function bodyArb(seed: unknown, schema: fc.Arbitrary<unknown> | undefined): fc.A
   );
 }
 
+/** The form a /ui/ page posts, for mutations to start from (without `_csrf`: the browser's token is added per case). */
+const UI_SEED_FORMS: Record<string, Record<string, unknown>> = {
+  'POST /ui/login': { apiKey: 'keel_not-a-real-key', next: '/ui/' },
+  'POST /ui/runs/:id/review': { decision: 'approve', comment: 'looks fine' },
+  'POST /ui/logout': {},
+};
+
+/** Which CSRF token a generated form carries: the browser's own (mostly), none, a made-up one, another browser's. */
+type CsrfChoice = 'own' | 'none' | 'made-up' | 'another';
+
+interface UiBody {
+  encoding: 'form' | 'json' | 'raw' | 'none';
+  fields: unknown;
+  raw: string;
+  csrf: CsrfChoice;
+}
+
+/** A /ui/ form post: the page's form mutated, encoded as a browser would (or as JSON, or raw text), with a CSRF choice. */
+function uiBodyArb(seed: Record<string, unknown>): fc.Arbitrary<UiBody> {
+  return fc.record({
+    encoding: fc.oneof({ weight: 8, arbitrary: fc.constant<UiBody['encoding']>('form') }, fc.constantFrom<UiBody['encoding']>('json', 'raw', 'none')),
+    fields: fc.oneof(
+      // The form as the page sends it, often: a page's forms have few fields, and a mutation mostly breaks its schema.
+      { weight: 5, arbitrary: fc.constant<unknown>(seed) },
+      { weight: 4, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 3 }).map((mutations) => mutations.reduce<unknown>(mutate, seed)) },
+      { weight: 1, arbitrary: fc.dictionary(printable(12), anyValue, { maxKeys: 4 }) },
+    ),
+    raw: fc.oneof(fc.constantFrom(...RAW_BODIES), fc.string({ maxLength: 200 })),
+    csrf: fc.oneof({ weight: 8, arbitrary: fc.constant<CsrfChoice>('own') }, fc.constantFrom<CsrfChoice>('none', 'made-up', 'another')),
+  });
+}
+
+/** The body text of a generated /ui/ post, and its content type. */
+function uiBodyText(body: UiBody, browser: UiBrowser): { text: string | undefined; contentType: string } {
+  const token = { own: browser.csrf, none: undefined, 'made-up': 'made-up-csrf-token', another: anonymous.csrf }[body.csrf];
+  const fields = body.fields !== null && typeof body.fields === 'object' && !Array.isArray(body.fields) ? (body.fields as Record<string, unknown>) : { value: body.fields };
+  const withToken = token === undefined ? fields : { ...fields, _csrf: token };
+  if (body.encoding === 'json') return { text: JSON.stringify(withToken), contentType: 'application/json' };
+  if (body.encoding === 'raw') return { text: body.raw, contentType: 'application/x-www-form-urlencoded' };
+  if (body.encoding === 'none') return { text: undefined, contentType: 'application/x-www-form-urlencoded' };
+  const form = new URLSearchParams();
+  for (const [name, value] of Object.entries(withToken)) {
+    // A repeated field is how a form sends a list; anything else is text.
+    for (const item of Array.isArray(value) ? value : [value]) form.append(name, typeof item === 'string' ? item : JSON.stringify(item) ?? '');
+  }
+  return { text: form.toString(), contentType: 'application/x-www-form-urlencoded' };
+}
+
 function headersArb(sendsBody: boolean): fc.Arbitrary<Record<string, string>> {
   return fc.record(
     {
@@ -202,7 +259,7 @@ function parameterArb(url: string, parameter: string): fc.Arbitrary<{ value: str
   };
   const known = url.startsWith('/v1/keys/')
     ? [sacrificialKeyId, randomUUID()]
-    : url.startsWith('/v1/runs/')
+    : url.startsWith('/v1/runs/') || url.startsWith('/ui/runs/')
       ? ['fuzz-run-1', 'fuzz-run-2', 'no-such-run']
       : url.startsWith('/v1/schedules/') && parameter === 'id'
         ? ['fuzz-sched', 'no-such-schedule']
@@ -334,6 +391,8 @@ describe('generated requests at every route', () => {
     const routes = app.routeRoleMatrix.filter((entry) => entry.method !== 'HEAD' || !app.routeRoleMatrix.some((other) => other.method === 'GET' && other.url === entry.url));
     let cases = 0;
     let skippedKnownBug = 0;
+    let uiCases = 0;
+    const uiStatuses = new Map<string, number>();
     let stateAfterRefusal: TablesState | undefined;
     const statuses = new Map<number, number>();
     // A new seed each run explores new cases; KEEL_FUZZ_SEED=<printed seed> repeats a run's cases.
@@ -348,15 +407,33 @@ describe('generated requests at every route', () => {
       const seedBody = SEED_BODIES[`${entry.method} ${entry.url}`] ?? {};
       if (entry.url === '/v1/models/:name/feedback') (seedBody as { items: { predictionId: string }[] }).items[0].predictionId = predictionId;
       const inputs = declaredInputs(entry);
+      const ui = isUiRoute(entry.url);
       const request = fc.record({
-        role: roles.length ? fc.constantFrom(...roles) : fc.constant(undefined),
+        // A public page is opened signed in or not; a guarded one by a role it allows.
+        role: roles.length ? fc.constantFrom(...roles) : ui ? fc.option(fc.constantFrom(...ROLES), { freq: 2 }).map((role) => role ?? undefined) : fc.constant(undefined),
         parameters: fc.tuple(...parameters.map((parameter) => parameterArb(entry.url, parameter))),
         query: queryArb(inputs.query),
         headers: headersArb(sendsBody),
         body: sendsBody ? bodyArb(seedBody, inputs.body) : fc.option(fc.constantFrom(...RAW_BODIES), { freq: 8 }).map((body) => body ?? undefined),
+        uiBody: ui && sendsBody ? uiBodyArb(UI_SEED_FORMS[`${entry.method} ${entry.url}`] ?? {}).map((body): UiBody | undefined => body) : fc.constant(undefined),
+        // Now and then a stray cookie beside the browser's own.
+        strayCookie: fc.option(fc.oneof(printable(60), fc.constantFrom('keel_session=forged', 'keel_csrf=forged', '__proto__=1')), { freq: 4 }),
       });
       await fc.assert(
-        fc.asyncProperty(request, async ({ role, parameters: values, query, headers, body }) => {
+        fc.asyncProperty(request, async ({ role, parameters: values, query, headers: generatedHeaders, body: generatedBody, uiBody, strayCookie }) => {
+          let headers = generatedHeaders;
+          let body = generatedBody;
+          let caller: Record<string, string> = role ? bearer(keys[role].secret) : {};
+          if (ui) {
+            const browser = role ? browsers[role] : anonymous;
+            caller = { cookie: strayCookie === null ? browser.cookie : `${browser.cookie}; ${strayCookie}` };
+            if (uiBody) {
+              const { text, contentType } = uiBodyText(uiBody, browser);
+              body = text;
+              // Mostly the form's own content type, so most posts reach the schema and the handler.
+              headers = { ...headers, 'content-type': headers['content-type'] === 'application/json' ? contentType : headers['content-type']! };
+            }
+          }
           if (isKnownGatesNullBug(body)) skippedKnownBug += 1;
           fc.pre(!isKnownGatesNullBug(body));
           let index = 0;
@@ -370,14 +447,19 @@ describe('generated requests at every route', () => {
           const response = await app.inject({
             method: entry.method as 'GET',
             url: `${path}${query}`,
-            headers: { ...headers, ...(role ? bearer(keys[role].secret) : {}) },
+            headers: { ...headers, ...caller },
             ...(body === undefined ? {} : { payload: body }),
           });
           cases += 1;
+          if (ui) {
+            uiCases += 1;
+            const key = `${entry.method} ${entry.url} ${response.statusCode}`;
+            uiStatuses.set(key, (uiStatuses.get(key) ?? 0) + 1);
+          }
           statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
           if (entry.url.endsWith('/predict')) await serving.predictionLog.flush();
           if (entry.method === 'POST' && entry.url === '/v1/schedules' && response.statusCode === 201) createdSchedules.add(response.json().id);
-          const what = `${entry.method} ${path}${query} as ${role ?? 'nobody'} ${JSON.stringify(headers)} ${body?.slice(0, 500)}`;
+          const what = `${entry.method} ${path}${query} as ${role ?? 'nobody'}${ui ? ' (session)' : ''} ${JSON.stringify(headers)} ${body?.slice(0, 500)}`;
           expect(response.statusCode, `${what} → ${response.body.slice(0, 500)}`).toBeLessThan(500);
           if (response.statusCode >= 400) {
             const { after, changed } = await changesSince(before);
@@ -390,7 +472,10 @@ describe('generated requests at every route', () => {
       );
     }
     const byStatus = [...statuses.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ');
-    console.log(`[route fuzz] ${cases} generated requests over ${routes.length} routes (${RUNS_PER_WRITE_ROUTE} per write route, ${RUNS_PER_READ_ROUTE} per read route): ${byStatus}; ${skippedKnownBug} skipped as the known gates-null 500`);
+    const uiRoutes = routes.filter((entry) => isUiRoute(entry.url)).length;
+    console.log(`[route fuzz] ${cases} generated requests over ${routes.length} routes (${RUNS_PER_WRITE_ROUTE} per write route, ${RUNS_PER_READ_ROUTE} per read route; ${uiCases} of them on ${uiRoutes} /ui/ routes with a session cookie): ${byStatus}; ${skippedKnownBug} skipped as the known gates-null 500`);
     expect(cases).toBeGreaterThanOrEqual(RUNS_PER_READ_ROUTE * routes.length);
+    console.log(`[route fuzz] /ui/ answers: ${[...uiStatuses].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, count]) => `${key}×${count}`).join(', ')}`);
+    expect(uiCases).toBeGreaterThanOrEqual(RUNS_PER_READ_ROUTE * uiRoutes);
   }, 170_000);
 });
