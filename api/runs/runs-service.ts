@@ -65,19 +65,7 @@ export function checkRunSpec(spec: RunSpec, field = 'body'): void {
   if (spec.features?.includes(spec.target)) {
     throw new KeelError('VALIDATION_FAILED', `${field}/features must not contain the target column "${spec.target}"`);
   }
-  for (const [metric, bounds] of Object.entries(spec.gates ?? {})) {
-    if (metric === 'maxRegression') {
-      for (const [name, drop] of Object.entries(bounds as Record<string, number>)) {
-        if (!(drop >= 0)) throw new KeelError('VALIDATION_FAILED', `${field}/gates/maxRegression/${name} must be >= 0`);
-      }
-      continue;
-    }
-    for (const key of Object.keys(bounds as Record<string, number>)) {
-      if (key !== 'min' && key !== 'max') {
-        throw new KeelError('VALIDATION_FAILED', `${field}/gates/${metric}/${key} is not allowed (use min or max)`);
-      }
-    }
-  }
+  // Gate keys and values (min/max, maxRegression >= 0) are the schema's: GatesSchema refuses what misses it.
   if (spec.trainer?.params && 'seed' in spec.trainer.params && !Number.isInteger(spec.trainer.params.seed)) {
     throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/seed must be an integer`);
   }
