@@ -73,7 +73,12 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   registerJsonBodyParser(app);
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry();
   registerHttpMetrics(app, metricsRegistry);
-  const { cache: keyCache } = registerAuth(app, { db: deps.db, cacheTtlMs: deps.keyCacheTtlMs });
+  const { cache: keyCache } = registerAuth(app, {
+    db: deps.db,
+    cacheTtlMs: deps.keyCacheTtlMs,
+    configuredKey: deps.config.adminKey,
+    metricsRegistry,
+  });
   await registerOpenApi(app);
 
   // Routes: one line per feature file in api/routes/.

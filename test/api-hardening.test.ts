@@ -1,9 +1,12 @@
 // Issue 11 §3, API side: each bypass is tried through the real app (real Postgres, the real Temporal dev server) and
 // must be refused: record schemas, least privilege, redaction, Keel-only schedules, junk tokens.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { buildApp, type KeelApp } from '../api/app.js';
 import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
+import { hashApiKey } from '../api/auth/api-key-secret.js';
+import { insertApiKey } from '../db/repositories/api-keys.js';
 import { loadConfig } from '../config.js';
 import { runs } from '../db/schema.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -97,5 +100,37 @@ describe('record schemas refuse keys that miss their pattern', () => {
     });
     expect(response.statusCode).toBe(201);
     startedWorkflows.push(response.json().workflowId);
+  });
+});
+
+describe('authentication cost is bounded', () => {
+  async function scryptCount(result: 'valid' | 'invalid'): Promise<number> {
+    const metric = await app.metricsRegistry.getSingleMetric('keel_api_key_verifications_total')!.get();
+    return metric.values.find((value) => value.labels.result === result)?.value ?? 0;
+  }
+
+  it('when tokens that are not well-formed Keel keys arrive, then each is refused (401) without a scrypt, and the valid key stays cached', async () => {
+    // A key installed from KEEL_ADMIN_KEY by another process: before, every odd-shaped token was checked against it with scrypt.
+    await insertApiKey(database.db, { name: 'configured elsewhere', userName: 'admin', roles: ['admin'], prefix: 'configured', secretHash: await hashApiKey('some-operator-chosen-admin-key'), createdBy: null });
+    expect((await call('GET', '/v1/runs?limit=1', keys.engineer)).statusCode).toBe(200);
+    const [validBefore, invalidBefore] = [await scryptCount('valid'), await scryptCount('invalid')];
+    const junk = [
+      ...Array.from({ length: 200 }, (_, i) => `junk-token-${i}-${randomBytes(12).toString('hex')}`),
+      'keel_', 'keel_ABCDEFGH_' + 'a'.repeat(43), `keel_abcdefgh_${'a'.repeat(42)}`, 'x'.repeat(512), 'some-operator-chosen-admin-key',
+    ];
+    const answers = await Promise.all(junk.map((token) => call('GET', '/v1/runs?limit=1', token)));
+    expect(answers.map((answer) => answer.statusCode)).toEqual(junk.map(() => 401));
+    expect(await scryptCount('invalid')).toBe(invalidBefore);
+    // The valid key was not evicted by the junk: answered from the cache, no new scrypt.
+    expect((await call('GET', '/v1/runs?limit=1', keys.engineer)).statusCode).toBe(200);
+    expect(await scryptCount('valid')).toBe(validBefore);
+  });
+
+  it('when a well-formed key with a known prefix but a wrong secret arrives, then it is checked once and refused', async () => {
+    const tampered = keys.ops.slice(0, -4) + (keys.ops.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    const before = await scryptCount('invalid');
+    expect((await call('GET', '/v1/runs?limit=1', tampered)).statusCode).toBe(401);
+    expect((await call('GET', '/v1/runs?limit=1', tampered)).statusCode).toBe(401);
+    expect(await scryptCount('invalid')).toBe(before + 1);
   });
 });
