@@ -8,7 +8,7 @@ import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { hashApiKey } from '../api/auth/api-key-secret.js';
 import { insertApiKey } from '../db/repositories/api-keys.js';
 import { loadConfig } from '../config.js';
-import { runs } from '../db/schema.js';
+import { auditLog, runs } from '../db/schema.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 
@@ -132,5 +132,118 @@ describe('authentication cost is bounded', () => {
     expect((await call('GET', '/v1/runs?limit=1', tampered)).statusCode).toBe(401);
     expect((await call('GET', '/v1/runs?limit=1', tampered)).statusCode).toBe(401);
     expect(await scryptCount('invalid')).toBe(before + 1);
+  });
+});
+
+describe('least privilege: a predict-only key reads predictions only', () => {
+  it('when a predict key reads runs, models, schedules, reports or audit, then every GET is 403', async () => {
+    const model = uniqueName('m');
+    const started = await call('POST', '/v1/runs', keys.engineer, spec(model));
+    startedWorkflows.push(started.json().workflowId);
+    const reads = [
+      '/v1/runs', `/v1/runs/${started.json().id}`, '/v1/models', `/v1/models/${model}`, `/v1/models/${model}/production`,
+      `/v1/models/${model}/monitoring`, `/v1/models/${model}/policy`, `/v1/models/${model}/predictions`, '/v1/schedules',
+      '/v1/schedules/nightly', '/v1/audit', '/v1/audit/verify', '/v1/keys',
+    ];
+    for (const url of reads) {
+      const response = await call('GET', url, keys.predict);
+      expect([url, response.statusCode]).toEqual([url, 403]);
+    }
+    // The people who work with runs still read them.
+    for (const key of [keys.engineer, keys.reviewer, keys.ops, keys.admin]) {
+      expect((await call('GET', `/v1/runs/${started.json().id}`, key)).statusCode).toBe(200);
+    }
+  });
+});
+
+describe('URL query strings and credentials are redacted wherever they are stored or shown', () => {
+  const secretUri = 'https://alice:hunter2@data.example.com/flights.csv?X-Amz-Signature=s3cr3tsig&token=t0ken';
+  const leaks = (text: string) => ['hunter2', 's3cr3tsig', 't0ken'].filter((secret) => text.includes(secret));
+
+  it('when a run names a dataset URL with a token and a password, then memo, audit and API responses hold neither', async () => {
+    const model = uniqueName('m');
+    const response = await call('POST', '/v1/runs', keys.engineer, {
+      ...spec(model),
+      dataset: { uri: secretUri },
+      transform: 'SELECT * FROM source JOIN airports USING (origin)',
+      sources: { airports: { uri: 'https://bob:pw-extra-9@data.example.com/airports.csv?sig=sourcesig' } },
+    });
+    expect(response.statusCode).toBe(201);
+    const { id, workflowId } = response.json();
+    startedWorkflows.push(workflowId);
+    const description = await temporal.client.workflow.getHandle(workflowId).describe();
+    const memo = JSON.stringify(await description.memo);
+    expect(memo).toContain('https://[redacted]@data.example.com/flights.csv?[redacted]');
+    expect(leaks(memo)).toEqual([]);
+    const audit = await call('GET', `/v1/audit?target=run:${id}`, keys.ops);
+    expect(audit.statusCode).toBe(200);
+    expect(audit.body).toContain('data.example.com/flights.csv');
+    expect(leaks(audit.body)).toEqual([]);
+    const [stored] = await database.db.select().from(auditLog).where(eq(auditLog.subject, `run:${id}`));
+    expect(leaks(JSON.stringify(stored))).toEqual([]);
+    const shown = await call('GET', `/v1/runs/${id}`, keys.reviewer);
+    expect(shown.json().spec.dataset.uri).toBe('https://[redacted]@data.example.com/flights.csv?[redacted]');
+    expect(leaks(shown.body)).toEqual([]);
+    expect(shown.body).not.toContain('sourcesig');
+    // The run itself still reads the real URL: the stored spec is the execution record.
+    const [row] = await database.db.select().from(runs).where(eq(runs.id, id));
+    expect((row!.spec as { dataset: { uri: string } }).dataset.uri).toBe(secretUri);
+  });
+
+  it('when a schedule names such a URL, then its memo, its audit row and its view hold no secret', async () => {
+    const id = uniqueName('s');
+    createdSchedules.push(`keel-${id}`);
+    const created = await call('POST', '/v1/schedules', keys.engineer, { id, cron: '0 3 * * *', run: { ...spec(uniqueName('m')), dataset: { uri: secretUri } } });
+    expect(created.statusCode).toBe(201);
+    expect(leaks(created.body)).toEqual([]);
+    const description = await temporal.client.schedule.getHandle(`keel-${id}`).describe();
+    const actionMemo = description.action.type === 'startWorkflow' ? description.action.memo : undefined;
+    expect(leaks(JSON.stringify(actionMemo ?? {}))).toEqual([]);
+    expect(leaks(JSON.stringify(description.memo ?? {}))).toEqual([]);
+    const audit = await database.db.select().from(auditLog).where(eq(auditLog.subject, `schedule:${id}`));
+    expect(audit).toHaveLength(1);
+    expect(leaks(JSON.stringify(audit))).toEqual([]);
+  });
+});
+
+describe("schedules: only Keel's own, deleted only by their owner or ops", () => {
+  it("when a schedule in the namespace is not Keel's (no keel- prefix), then it is neither listed nor shown, changed or deleted", async () => {
+    const foreign = uniqueName('foreign');
+    createdSchedules.push(foreign);
+    await temporal.client.schedule.create({
+      scheduleId: foreign,
+      spec: { cronExpressions: ['0 4 * * *'] },
+      action: { type: 'startWorkflow', workflowType: 'somethingElse', taskQueue: 'not-keel', args: [] },
+    });
+    const listed = await call('GET', '/v1/schedules', keys.ops);
+    expect(listed.json().schedules.map((schedule: { id: string }) => schedule.id)).not.toContain(foreign);
+    expect((await call('GET', `/v1/schedules/${foreign}`, keys.ops)).statusCode).toBe(404);
+    expect((await call('POST', `/v1/schedules/${foreign}/pause`, keys.ops, {})).statusCode).toBe(404);
+    expect((await call('POST', `/v1/schedules/${foreign}/trigger`, keys.ops, {})).statusCode).toBe(404);
+    expect((await call('DELETE', `/v1/schedules/${foreign}`, keys.ops)).statusCode).toBe(404);
+    const stillThere = await temporal.client.schedule.getHandle(foreign).describe();
+    expect(stillThere.state.paused).toBe(false);
+  });
+
+  it('when another engineer deletes a schedule, then it is refused (403) and stays; its owner and ops may delete', async () => {
+    const model = uniqueName('m');
+    const [mine, forOps] = [uniqueName('s'), uniqueName('s')];
+    createdSchedules.push(`keel-${mine}`, `keel-${forOps}`);
+    for (const id of [mine, forOps]) {
+      expect((await call('POST', '/v1/schedules', keys.engineer, { id, cron: '0 2 * * *', run: spec(model) })).statusCode).toBe(201);
+    }
+    const listed = await call('GET', '/v1/schedules', keys.reviewer);
+    expect(listed.json().schedules.map((schedule: { id: string }) => schedule.id)).toEqual(expect.arrayContaining([mine, forOps]));
+    const refused = await call('DELETE', `/v1/schedules/${mine}`, keys.engineer2);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error).toMatchObject({ code: 'FORBIDDEN', details: { owner: 'erin' } });
+    expect((await call('DELETE', `/v1/schedules/${mine}`, keys.reviewer)).statusCode).toBe(403);
+    expect((await call('GET', `/v1/schedules/${mine}`, keys.ops)).statusCode).toBe(200);
+    expect((await call('DELETE', `/v1/schedules/${mine}`, keys.engineer)).statusCode).toBe(204);
+    expect((await call('DELETE', `/v1/schedules/${forOps}`, keys.ops)).statusCode).toBe(204);
+    const audit = await database.db.select().from(auditLog).where(eq(auditLog.action, 'schedule.delete'));
+    expect(audit.map((row) => [row.subject, row.actor, row.role])).toEqual(
+      expect.arrayContaining([[`schedule:${mine}`, 'erin', 'engineer'], [`schedule:${forOps}`, 'otto', 'ops']]),
+    );
   });
 });

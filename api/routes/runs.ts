@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { ReviewBodySchema } from '../../workflows/contracts/review.js';
 import { RunSpecSchema } from '../../workflows/contracts/run-spec.js';
-import { actorOf, principalOf } from '../auth/principal.js';
+import { actorOf, principalOf, STAFF_READERS } from '../auth/principal.js';
 import { isKeelError, KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
 import { auditingRefusal } from '../audit/audit-refusal.js';
@@ -86,7 +86,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
   app.get(
     '/v1/runs',
     {
-      config: { roles: [] },
+      config: { roles: STAFF_READERS },
       schema: {
         tags: ['runs'],
         summary: 'List runs, newest first',
@@ -110,7 +110,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
   app.get(
     '/v1/runs/:id',
     {
-      config: { roles: [] },
+      config: { roles: STAFF_READERS },
       schema: {
         tags: ['runs'],
         summary: 'A run with its stage, timings, validation and evaluation reports and model version',

@@ -32,6 +32,7 @@ import { KeelError } from '../../errors/keel-error.js';
 import { isWorkflowClosedOrMissing } from '../errors.js';
 import { runSpecHash } from '../../runs/run-spec-hash.js';
 import { signReview } from './review-signature.js';
+import { redactUrl, redactUrlsDeep, redactUrlsIn } from '../../runs/redact-urls.js';
 
 export interface RunsDeps {
   db: Db;
@@ -93,7 +94,7 @@ function toSummary(row: RunRow): RunSummary {
     model: row.model,
     status: row.status,
     stage: row.stage,
-    reason: row.reason,
+    reason: row.reason === null ? null : redactUrlsIn(row.reason),
     requestedBy: row.requestedByUser ?? row.requestedByName,
     scheduleId: row.scheduleId,
     modelVersion: row.modelVersion,
@@ -287,7 +288,7 @@ export function specSummary(spec: RunSpec): Record<string, unknown> {
     model: spec.model,
     task: spec.task,
     target: spec.target,
-    dataset: 'uri' in spec.dataset ? spec.dataset.uri : `sql:${spec.dataset.connection}`,
+    dataset: 'uri' in spec.dataset ? redactUrl(spec.dataset.uri) : `sql:${spec.dataset.connection}`,
     trainer: spec.trainer?.kind ?? 'gbdt',
     hasTransform: spec.transform !== undefined,
   };
@@ -317,9 +318,12 @@ export async function getRunRow(db: Db, id: string): Promise<RunRow> {
 
 /** Live stage timings from the workflow; null if no worker answers quickly (the stored row still answers). */
 async function queryStatus(client: Client, workflowId: string): Promise<PipelineStatus | null> {
-  const query = client.workflow.getHandle(workflowId).query(statusQuery);
-  const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), 2_000).unref());
-  return Promise.race([query, timeout]).catch(() => null);
+  // A deadline, not a race: the gRPC call (and its retries) ends with the answer, so none outlives the request.
+  try {
+    return await client.withDeadline(Date.now() + 2_000, () => client.workflow.getHandle(workflowId).query(statusQuery));
+  } catch {
+    return null;
+  }
 }
 
 export async function getRunDetail(deps: RunsDeps, id: string) {
@@ -331,7 +335,8 @@ export async function getRunDetail(deps: RunsDeps, id: string) {
     getApprovalByRunId(deps.db, id),
   ]);
   const live = await queryStatus(deps.client, row.workflowId);
-  return {
+  // The spec and reports keep their dataset URLs for the run itself; what is shown has no tokens or credentials.
+  return redactUrlsDeep({
     ...toSummary(row),
     spec: row.spec,
     timings: live?.timings ?? null,
@@ -351,7 +356,7 @@ export async function getRunDetail(deps: RunsDeps, id: string) {
       ? { reportId: evaluation.id, gatesPassed: evaluation.gatesPassed, championVersion: evaluation.championVersion, report: evaluation.report }
       : null,
     version: version ? { version: version.version, status: version.status, artifactSha256: version.artifactSha256 } : null,
-  };
+  });
 }
 
 export async function reviewRun(
