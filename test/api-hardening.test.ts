@@ -1,6 +1,9 @@
 // Issue 11 §3, API side: each bypass is tried through the real app (real Postgres, the real Temporal dev server) and
 // must be refused: record schemas, least privilege, redaction, Keel-only schedules, junk tokens.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { buildApp, type KeelApp } from '../api/app.js';
@@ -53,6 +56,8 @@ afterAll(async () => {
   await app?.close();
   await Promise.allSettled([database?.close(), temporal?.close()]);
 });
+
+const CHROMIUM = '/usr/bin/chromium';
 
 const spec = (model: string) => ({ model, dataset: { uri: '/data/flights.csv' }, target: 'delayed', task: 'binary' });
 
@@ -245,5 +250,134 @@ describe("schedules: only Keel's own, deleted only by their owner or ops", () =>
     expect(audit.map((row) => [row.subject, row.actor, row.role])).toEqual(
       expect.arrayContaining([[`schedule:${mine}`, 'erin', 'engineer'], [`schedule:${forOps}`, 'otto', 'ops']]),
     );
+  });
+});
+
+describe('overload protection, rate limits, security headers, body limits and timeouts', () => {
+  async function appWith(env: Record<string, string>): Promise<KeelApp> {
+    const own = await buildApp({
+      config: loadConfig({ KEEL_SIGNING_KEY: 'api-hardening-test-signing-key-0123456789ab', ...env }),
+      db: database.db,
+      pool: database.pool,
+      temporal: { client: temporal.client, connection: temporal.connection },
+      logger: false,
+    });
+    await own.ready();
+    return own;
+  }
+
+  it('when one key exceeds its writes or reviews per minute, then it gets 429 with Retry-After; other keys, reads and predict are not limited', async () => {
+    const limited = await appWith({ KEEL_RATE_LIMIT_WRITES: '3', KEEL_RATE_LIMIT_REVIEWS: '2' });
+    try {
+      const send = (method: 'GET' | 'POST', url: string, key: string, payload: unknown = {}) =>
+        limited.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(method === 'POST' ? { payload: payload as object } : {}) });
+      const cancels = [];
+      for (let i = 0; i < 4; i++) cancels.push((await send('POST', '/v1/runs/r-none/cancel', keys.ops)).statusCode);
+      expect(cancels).toEqual([404, 404, 404, 429]);
+      const refused = await send('POST', '/v1/runs/r-none/cancel', keys.ops);
+      expect(refused.json().error.code).toBe('TOO_MANY_REQUESTS');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      // Another key has its own budget; reads are not writes.
+      expect((await send('POST', '/v1/runs/r-none/cancel', keys.engineer)).statusCode).toBe(404);
+      expect((await send('GET', '/v1/runs', keys.ops)).statusCode).toBe(200);
+      const reviews = [];
+      for (let i = 0; i < 3; i++) reviews.push((await send('POST', '/v1/runs/r-none/review', keys.reviewer, { decision: 'approve' })).statusCode);
+      expect(reviews).toEqual([404, 404, 429]);
+      const predictions = [];
+      for (let i = 0; i < 5; i++) predictions.push((await send('POST', '/v1/models/no-such-model/predict', keys.predict, { features: [{ x: 1 }] })).statusCode);
+      expect(predictions).not.toContain(429);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('when the event loop lags past the limit, then requests get 503 with Retry-After before authentication, and /healthz still answers', async () => {
+    const guarded = await appWith({ KEEL_MAX_EVENT_LOOP_DELAY_MS: '20' });
+    try {
+      let overloaded: Awaited<ReturnType<KeelApp['inject']>> | undefined;
+      for (let attempt = 0; attempt < 20 && !overloaded; attempt++) {
+        const until = performance.now() + 1_200;
+        while (performance.now() < until) {
+          // Busy: the event loop cannot turn, as under a CPU-bound burst.
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+        const response = await guarded.inject({ method: 'GET', url: '/v1/runs', headers: { authorization: 'Bearer not-even-a-key' } });
+        if (response.statusCode === 503) {
+          overloaded = response;
+          expect((await guarded.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+        }
+      }
+      expect(overloaded?.json().error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(Number(overloaded?.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('sends security headers, with a CSP that allows the docs page its own scripts and styles only', async () => {
+    const docs = await app.inject({ method: 'GET', url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    const csp = String(docs.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("object-src 'none'");
+    expect(csp).not.toContain('upgrade-insecure-requests');
+    const api = await call('GET', '/v1/runs', keys.engineer);
+    expect(api.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'SAMEORIGIN' });
+    expect(api.headers['content-security-policy']).toBeDefined();
+  });
+
+  it.skipIf(!existsSync(CHROMIUM))('when a browser opens /docs under that CSP, then Swagger UI renders the API with no CSP violation', async () => {
+    const docsApp = await appWith({});
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      await docsApp.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = docsApp.server.address() as AddressInfo;
+      const page = await browser.newPage();
+      const violations: string[] = [];
+      page.on('console', (message) => {
+        if (/content security policy/i.test(message.text())) violations.push(message.text());
+      });
+      await page.goto(`http://127.0.0.1:${port}/docs`);
+      await page.waitForSelector('.swagger-ui .info .title', { timeout: 30_000 });
+      expect(await page.textContent('.swagger-ui .info .title')).toContain('Keel API');
+      await page.waitForSelector('.opblock-summary-path', { timeout: 30_000 });
+      expect(violations).toEqual([]);
+    } finally {
+      await browser.close();
+      await docsApp.close();
+    }
+  });
+
+  it('refuses bodies over the route limit (413): small routes small, run specs 1 MiB, predict 4 MiB', async () => {
+    const padding = (bytes: number) => 'x'.repeat(bytes);
+    const keyBody = await call('POST', '/v1/keys', keys.admin, { name: 'big', roles: ['engineer'], user: padding(100_000) });
+    expect(keyBody.statusCode).toBe(413);
+    const review = await call('POST', '/v1/runs/r-none/review', keys.reviewer, { decision: 'approve', comment: padding(100_000) });
+    expect(review.statusCode).toBe(413);
+    const runSpec = await call('POST', '/v1/runs', keys.engineer, { ...spec(uniqueName('m')), transform: padding(500_000) });
+    expect(runSpec.statusCode).toBe(400); // over the schema's 100,000 characters, under the route's body limit
+    const tooBigSpec = await call('POST', '/v1/runs', keys.engineer, { ...spec(uniqueName('m')), transform: padding(1_100_000) });
+    expect(tooBigSpec.statusCode).toBe(413);
+    const predictBody = await call('POST', '/v1/models/no-such-model/predict', keys.predict, { features: [{ x: padding(2_000_000) }] });
+    expect(predictBody.statusCode).not.toBe(413);
+    const tooBigPredict = await call('POST', '/v1/models/no-such-model/predict', keys.predict, { features: [{ x: padding(4_300_000) }] });
+    expect(tooBigPredict.statusCode).toBe(413);
+  });
+
+  it('when a client trickles its request headers, then the connection is answered 408 and closed after the request timeout', async () => {
+    const slow = await appWith({ KEEL_REQUEST_TIMEOUT_MS: '300' });
+    try {
+      await slow.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = slow.server.address() as AddressInfo;
+      const socket = connect({ host: '127.0.0.1', port });
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.write('GET /v1/runs HTTP/1.1\r\nHost: x\r\n'); // never finishes the headers
+      await closed;
+      expect(received).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      await slow.close();
+    }
   });
 });

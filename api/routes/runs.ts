@@ -15,6 +15,7 @@ import {
   startRun,
   type RunsDeps,
 } from '../runs/runs-service.js';
+import { BODY_LIMITS } from '../body-limits.js';
 import { ErrorRef, QueryInteger } from '../schemas.js';
 
 const RunId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,200}$' });
@@ -61,6 +62,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
     '/v1/runs',
     {
       config: { roles: ['engineer'] },
+      bodyLimit: BODY_LIMITS.runSpec,
       schema: {
         tags: ['runs'],
         summary: 'Start a pipeline run (Idempotency-Key honoured)',

@@ -13,6 +13,7 @@ import {
   listSchedules,
   type SchedulesDeps,
 } from '../schedules/schedules-service.js';
+import { BODY_LIMITS } from '../body-limits.js';
 import { ErrorRef } from '../schemas.js';
 
 const ScheduleId = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,62}$' });
@@ -46,6 +47,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
     '/v1/schedules',
     {
       config: { roles: ['engineer'] },
+      bodyLimit: BODY_LIMITS.runSpec,
       schema: {
         tags: ['schedules'],
         summary: 'Create a retrain schedule (overlapping runs are skipped)',
