@@ -6,6 +6,7 @@
 // DATABASE_URL is set. Run: npx tsx bench/auth/run.ts [--junk 10000] [--known 200] [--rate 50]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,12 +159,20 @@ async function main(): Promise<void> {
         `| + ${amount.toLocaleString('en')} ${kind} junk tokens (${Math.round(summary.rps)}/s, ${summary.statuses['401']} × 401, ${summary.statuses.other} other) | ${kind === 'malformed' ? 'nothing' : kind === 'unknown-prefix' ? '1 indexed lookup' : '1 lookup + 1 scrypt'}; ${scrypts} scrypt runs | ${fmt(during.p50)} | **${fmt(during.p99)}** | ${fmt(during.max)} | ${during.n} ok, ${during.failed} failed |`,
       );
     }
+    // The machine's own noise between the two: the baseline again, after the floods.
+    const after = await measureValidKey(url, secret, rate, seconds(10_000));
+    rows.push(`| valid key alone again, after the floods | — | ${fmt(after.p50)} | **${fmt(after.p99)}** | ${fmt(after.max)} | ${after.n} ok, ${after.failed} failed |`);
     console.log(`\nGET ${ROUTE} with a valid engineer key, ${rate} requests/s paced (latency from when each was due), API in its own process:\n`);
     console.log('| load | per junk token | p50 ms | p99 ms | max ms | valid requests |');
     console.log('|---|---|---|---|---|---|');
     for (const row of rows) console.log(row);
   } finally {
-    server?.kill('SIGTERM');
+    if (server && server.exitCode === null) {
+      // The API closes its pool before Postgres stops.
+      const exited = once(server, 'exit');
+      server.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    }
     await postgres?.stop();
     await rm(scratch, { recursive: true, force: true });
   }
