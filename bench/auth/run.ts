@@ -3,7 +3,7 @@
 // malformed tokens (refused before Postgres and scrypt), well-formed tokens with unknown prefixes (one indexed lookup,
 // no scrypt) and, fewer, well-formed tokens with the valid key's own prefix (one scrypt each: the cost that is left).
 // The API runs in its own process, the flood in another, the measurement here. Starts an embedded Postgres unless
-// DATABASE_URL is set. Run: npx tsx bench/auth/run.ts [--junk 10000] [--known 200] [--rate 50]
+// DATABASE_URL is set. Run: npx tsx bench/auth/run.ts [--junk 10000] [--known 200] [--rate 50] [--flood-rate 0 (as fast as answered) | N/s]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -53,12 +53,14 @@ async function serve(databaseUrl: string, dataDir: string): Promise<void> {
 }
 
 /** `--flood`: `amount` requests, each with its own junk token, over 50 connections as fast as they are answered. */
-async function flood(url: string, kind: JunkKind, amount: number, knownPrefix: string): Promise<void> {
+async function flood(url: string, kind: JunkKind, amount: number, knownPrefix: string, rate: number): Promise<void> {
   const result = await autocannon({
     url: `${url}${ROUTE}`,
     connections: 50,
     amount,
     timeout: 60,
+    // 0: as fast as answered (saturating); else junk requests per second over all connections.
+    ...(rate > 0 ? { overallRate: rate } : {}),
     requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${junkToken(kind, knownPrefix)}` } }) }],
   });
   const statuses = { '401': result['4xx'], other: result['2xx'] + result['5xx'] + result.non2xx - result['4xx'] };
@@ -122,6 +124,7 @@ async function main(): Promise<void> {
   const junk = arg('--junk', 10_000);
   const known = arg('--known', 200);
   const rate = arg('--rate', 50);
+  const floodRate = arg('--flood-rate', 0);
   const scratch = await mkdtemp(join(tmpdir(), 'keel-bench-auth-'));
   await chmod(scratch, 0o755);
   let postgres: RunningPostgres | undefined;
@@ -150,7 +153,7 @@ async function main(): Promise<void> {
     rows.push(`| valid key alone (baseline) | — | ${fmt(baseline.p50)} | **${fmt(baseline.p99)}** | ${fmt(baseline.max)} | ${baseline.n} ok, ${baseline.failed} failed |`);
     for (const [kind, amount] of [['malformed', junk], ['unknown-prefix', junk], ['known-prefix', known]] as const) {
       const scryptsBefore = await scryptRejections(url);
-      const flooder = child(['--flood', url, kind, String(amount), key.prefix]);
+      const flooder = child(['--flood', url, kind, String(amount), key.prefix, String(floodRate)]);
       const floodResult = firstJsonLine(flooder);
       const during = await measureValidKey(url, secret, rate, floodResult);
       const summary = (await floodResult) as { requests: number; rps: number; statuses: Record<string, number> };
@@ -185,7 +188,7 @@ function fmt(ms: number): string {
 if (process.argv[2] === '--server') {
   await serve(process.argv[3]!, process.argv[4]!);
 } else if (process.argv[2] === '--flood') {
-  await flood(process.argv[3]!, process.argv[4] as JunkKind, Number(process.argv[5]), process.argv[6]!);
+  await flood(process.argv[3]!, process.argv[4] as JunkKind, Number(process.argv[5]), process.argv[6]!, Number(process.argv[7] ?? 0));
 } else {
   await main();
 }
