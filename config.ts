@@ -77,6 +77,16 @@ function integer(fallback: number): Setting<number>['parse'] {
   return (raw, { env }) => positiveInteger(raw, env) ?? fallback;
 }
 
+/** A whole number >= 0, where 0 turns the feature off. */
+function integerOrOff(fallback: number): Setting<number>['parse'] {
+  return (raw, { env }) => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value) || value < 0) throw new ConfigError(env, `must be a whole number >= 0 (0: off), got "${raw}"`);
+    return value;
+  };
+}
+
 function integerAtLeast(min: number, fallback: number): Setting<number>['parse'] {
   return (raw, { env }) => {
     const value = positiveInteger(raw, env) ?? fallback;
@@ -254,6 +264,11 @@ export const SETTINGS = {
   predictionFlushMs: setting({ env: 'KEEL_PREDICTION_FLUSH_MS', type: 'milliseconds', default: '200', doc: 'longest a logged prediction waits before its batch is written (a batch also goes at 1,000 rows)', parse: integer(200) }),
   predictionRetentionDays: setting({ env: 'KEEL_PREDICTION_RETENTION_DAYS', type: 'days', default: '30', doc: 'daily partitions of the prediction log older than this are dropped', parse: integer(30) }),
   reviewTimeoutMs: setting({ env: 'KEEL_REVIEW_TIMEOUT_MS', type: 'milliseconds', default: '15000', doc: 'longest POST /v1/runs/:id/review waits for a pipeline worker to take the review before it answers 503 with Retry-After', parse: integer(15_000) }),
+  rateLimitWritesPerMinute: setting({ env: 'KEEL_RATE_LIMIT_WRITES', type: 'integer', default: '120', doc: 'state-changing requests (POST/PUT/DELETE under /v1/, but predict, feedback and reviews) one API key may make per minute in one API process; more answer 429 with Retry-After; 0: no limit', parse: integerOrOff(120) }),
+  rateLimitReviewsPerMinute: setting({ env: 'KEEL_RATE_LIMIT_REVIEWS', type: 'integer', default: '30', doc: 'POST /v1/runs/:id/review requests one API key may make per minute in one API process (429 with Retry-After beyond); 0: no limit', parse: integerOrOff(30) }),
+  maxEventLoopDelayMs: setting({ env: 'KEEL_MAX_EVENT_LOOP_DELAY_MS', type: 'milliseconds', default: '1000', doc: "the API answers 503 with Retry-After (before authenticating) while its event loop's mean delay is above this; /healthz and /metrics still answer; 0: off", parse: integerOrOff(1000) }),
+  requestTimeoutMs: setting({ env: 'KEEL_REQUEST_TIMEOUT_MS', type: 'milliseconds', default: '60000', doc: 'longest the API waits to receive a whole request (headers and body) before it answers 408 and closes the connection', parse: integer(60_000) }),
+  connectionTimeoutMs: setting({ env: 'KEEL_CONNECTION_TIMEOUT_MS', type: 'milliseconds', default: '120000', doc: 'an API connection idle this long is closed', parse: integer(120_000) }),
   pipelineTaskQueue: setting({ env: 'KEEL_PIPELINE_TASK_QUEUE', type: 'name', default: 'pipeline', doc: 'pipeline task queue (isolate environments sharing a namespace)', parse: text('pipeline') }),
   trainingTaskQueue: setting({ env: 'KEEL_TRAINING_TASK_QUEUE', type: 'name', default: 'training', doc: 'training task queue (isolate environments sharing a namespace)', parse: text('training') }),
   demo: setting({ env: 'KEEL_DEMO', type: 'boolean', default: 'true', doc: 'start the demo run on an empty data directory', parse: boolean(true) }),

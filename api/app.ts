@@ -11,6 +11,8 @@ import { OneLineRequestLog } from './access-log.js';
 import { registerAuth } from './auth/auth-plugin.js';
 import { ErrorResponse, registerErrorHandling } from './errors.js';
 import { registerJsonBodyParser } from './json-body-parser.js';
+import { BODY_LIMITS } from './body-limits.js';
+import { registerHttpProtection } from './http-protection.js';
 import { createMetricsRegistry, registerHttpMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { registerRouteRoleMatrix } from './route-role-matrix.js';
@@ -44,7 +46,7 @@ export interface AppDeps {
   metricsRegistry?: Registry;
   /** How long a verified API key is trusted before re-checking Postgres (default 5 s). */
   keyCacheTtlMs?: number;
-  /** Largest accepted request body in bytes (default 1 MiB). */
+  /** Largest accepted request body in bytes for routes without their own limit (default BODY_LIMITS.default). */
   bodyLimit?: number;
   /** The model cache for predictions and rollbacks (owner closes it); absent → created on first use from config, closed with the app. */
   serving?: ServingDeps;
@@ -62,7 +64,12 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   const app = Fastify({
     ...loggerOption,
     logController: new OneLineRequestLog(),
-    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    bodyLimit: deps.bodyLimit ?? BODY_LIMITS.default,
+    // A client that trickles its request (slowloris) or idles on a connection does not hold it forever.
+    requestTimeout: deps.config.requestTimeoutMs,
+    connectionTimeout: deps.config.connectionTimeoutMs,
+    // Node checks those timeouts every 30 s by default, so a trickled request could outlive its timeout by that much.
+    http: { connectionsCheckingInterval: Math.min(1_000, deps.config.requestTimeoutMs) },
     // Unique across replicas and restarts: audit rows carry it, so a row leads to the request's log lines.
     genReqId: () => randomUUID(),
     ajv: {
@@ -77,9 +84,15 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   registerErrorHandling(app);
   registerJsonBodyParser(app);
   registerStorableTextCheck(app);
+  await registerHttpProtection(app, deps.config);
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry();
   registerHttpMetrics(app, metricsRegistry);
-  const { cache: keyCache } = registerAuth(app, { db: deps.db, cacheTtlMs: deps.keyCacheTtlMs });
+  const { cache: keyCache } = registerAuth(app, {
+    db: deps.db,
+    cacheTtlMs: deps.keyCacheTtlMs,
+    configuredKey: deps.config.adminKey,
+    metricsRegistry,
+  });
   await registerOpenApi(app);
 
   // Routes: one line per feature file in api/routes/.

@@ -47,8 +47,9 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorRe
     const issues: ValidationIssue[] = fastifyError.validation.map((issue) => {
       const missing = (issue.params as { missingProperty?: string } | undefined)?.missingProperty;
       const extra = (issue.params as { additionalProperty?: string } | undefined)?.additionalProperty;
-      const path = issue.instancePath + (missing ? `/${missing}` : extra ? `/${extra}` : '');
-      const message = extra ? 'is not an allowed property' : (issue.message ?? 'is invalid');
+      // `!== undefined`: an empty key ("") is a key too, and must be named.
+      const path = issue.instancePath + (missing !== undefined ? `/${missing}` : extra !== undefined ? `/${extra}` : '');
+      const message = extra !== undefined ? 'is not an allowed property' : (issue.message ?? 'is invalid');
       return { location, path, message };
     });
     const first = issues[0];

@@ -9,6 +9,7 @@ import type { SnapshotDatasetInput, SnapshotDatasetResult } from '../workflows/c
 import type { DatasetSource } from '../workflows/contracts/run-spec.js';
 import { describeSource, type DataPlaneSettings, type ResolvedSource } from './dataset-source.js';
 import { snapshotDataset } from './snapshot-dataset.js';
+import { redactUrlsDeep } from '../runs/redact-urls.js';
 
 export interface IngestDeps {
   db: Db;
@@ -34,7 +35,8 @@ export async function ingestSnapshot(deps: IngestDeps, input: SnapshotDatasetInp
     ? Object.fromEntries(Object.entries(input.sources).map(([name, extra]) => [name, sourceFromSpec(extra)]))
     : undefined;
   const snapshot = await snapshotDataset({ source, sources, transform: input.transform }, { artifacts, settings, signal });
-  const sourceRecord = input.sources ? { ...input.source, joined: input.sources } : input.source;
+  // Stored for lineage only (the run spec keeps what re-reads it): no URL tokens or credentials in it.
+  const sourceRecord = redactUrlsDeep(input.sources ? { ...input.source, joined: input.sources } : input.source);
   const datasetId = await ensureDataset(db, describeSource(source), sourceRecord);
   const row = await recordSnapshot(db, {
     datasetId,

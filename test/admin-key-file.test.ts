@@ -43,6 +43,10 @@ describe('the generated admin key', () => {
     // It is the admin key: it manages keys.
     const response = await fetch(`${api.url}/v1/audit`, { headers: { authorization: `Bearer ${secret}` } });
     expect(response.status).toBe(200);
+    // The API's log is buffered and flushed at least once a second (api/log-destination.ts): a bounded wait for it.
+    for (let attempt = 0; attempt < 100 && !api.output.join('\n').includes(file); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const output = api.output.join('\n');
     expect(output).toContain(file);
     expect(output).not.toContain(secret);

@@ -224,7 +224,14 @@ describe('admin bootstrap', () => {
       const [fact] = await fresh.db.select().from(installation).where(eq(installation.key, ADMIN_BOOTSTRAP_FACT));
       expect(fact.value).toMatchObject({ state: 'done', keyId: keys[0].id, source: 'configured' });
 
-      const freshApp = await buildApp({ config: loadConfig({}), db: fresh.db, pool: fresh.pool, logger: false });
+      // An operator-chosen key (not keel_… shaped) is verified only by API processes that were given it.
+      const unconfiguredApp = await buildApp({ config: loadConfig({}), db: fresh.db, pool: fresh.pool, logger: false });
+      try {
+        expect((await unconfiguredApp.inject({ method: 'GET', url: '/v1/keys', headers: bearer(configured) })).statusCode).toBe(401);
+      } finally {
+        await unconfiguredApp.close();
+      }
+      const freshApp = await buildApp({ config: loadConfig({ KEEL_ADMIN_KEY: configured }), db: fresh.db, pool: fresh.pool, logger: false });
       try {
         const ok = await freshApp.inject({ method: 'GET', url: '/v1/keys', headers: bearer(configured) });
         expect(ok.statusCode).toBe(200);

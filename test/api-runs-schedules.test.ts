@@ -58,7 +58,7 @@ afterAll(async () => {
   await Promise.allSettled(
     startedWorkflows.map((id) => temporal.client.workflow.getHandle(id).terminate('test cleanup')),
   );
-  await Promise.allSettled(createdSchedules.map((id) => temporal.client.schedule.getHandle(id).delete()));
+  await Promise.allSettled(createdSchedules.map((id) => temporal.client.schedule.getHandle(`keel-${id}`).delete()));
   await app?.close();
   await Promise.allSettled([database?.close(), temporal?.close()]);
 });
@@ -234,7 +234,7 @@ describe('/v1/schedules', () => {
     expect(created.statusCode).toBe(201);
     expect(created.json()).toMatchObject({ id, model, paused: false });
     expect(created.json().nextRunAt.length).toBeGreaterThan(0);
-    const description = await temporal.client.schedule.getHandle(id).describe();
+    const description = await temporal.client.schedule.getHandle(`keel-${id}`).describe();
     expect(description.policies.overlap).toBe('SKIP');
     expect(description.action).toMatchObject({ type: 'startWorkflow', workflowType: 'pipeline' });
 

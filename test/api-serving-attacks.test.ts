@@ -143,7 +143,7 @@ describe('raw rows from hostile callers', () => {
   it('takes a huge string up to the body limit and refuses a bigger body with 413', async () => {
     const big = await send('POST', '/v1/models/raw/predict', keys.predict, { rows: [{ ...good, color: 'r'.repeat(900_000) }] });
     expect(big.statusCode).toBe(200);
-    const tooBig = await send('POST', '/v1/models/raw/predict', keys.predict, { rows: [{ ...good, color: 'r'.repeat(2_000_000) }] });
+    const tooBig = await send('POST', '/v1/models/raw/predict', keys.predict, { rows: [{ ...good, color: 'r'.repeat(5_000_000) }] });
     expect(tooBig.statusCode).toBe(413);
   });
 

@@ -1,5 +1,5 @@
 // API key secrets: random, shown once, stored only as a salted scrypt hash.
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const KEY_PATTERN = /^keel_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
 const PREFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -22,6 +22,22 @@ export function generateApiKey(): GeneratedKey {
   let prefix = '';
   for (const byte of bytes) prefix += PREFIX_ALPHABET[byte % PREFIX_ALPHABET.length];
   return { prefix, secret: `keel_${prefix}_${randomBytes(32).toString('base64url')}` };
+}
+
+/** A token shaped like a generated Keel key (`keel_<8>_<43>`); anything else can only be the configured admin key. */
+export function isGeneratedKeyFormat(token: string): boolean {
+  return KEY_PATTERN.test(token);
+}
+
+/**
+ * Whether `token` is the operator-chosen KEEL_ADMIN_KEY this process was given, compared in constant time (digests
+ * of equal length). Only such a token, or one in the generated format, is worth a database lookup and scrypt.
+ */
+export function isConfiguredKey(token: string, configuredKey: string | undefined): boolean {
+  if (configuredKey === undefined) return false;
+  const presented = createHash('sha256').update(token).digest();
+  const configured = createHash('sha256').update(configuredKey).digest();
+  return timingSafeEqual(presented, configured);
 }
 
 /** The prefix to look a presented secret up by. */

@@ -3,7 +3,8 @@ import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOption
 import type { Db } from '../../db/client.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { findActiveApiKeyByPrefix, touchApiKeyLastUsed } from '../../db/repositories/api-keys.js';
-import { lookupPrefix, verifyApiKey } from './api-key-secret.js';
+import { Counter, type Registry } from 'prom-client';
+import { isConfiguredKey, isGeneratedKeyFormat, lookupPrefix, verifyApiKey } from './api-key-secret.js';
 import { hasAnyRole, type Principal } from './principal.js';
 import { VerifiedKeyCache } from './verified-key-cache.js';
 
@@ -11,6 +12,10 @@ export interface AuthOptions {
   db: Db;
   /** How long a verified key is trusted without re-checking Postgres; also the revocation delay across processes. */
   cacheTtlMs?: number;
+  /** KEEL_ADMIN_KEY when set: the one token outside the generated `keel_…` format that is worth verifying. */
+  configuredKey?: string;
+  /** Where the count of scrypt verifications goes (`keel_api_key_verifications_total`). */
+  metricsRegistry?: Registry;
 }
 
 export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;
@@ -48,13 +53,24 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
   const refreshFailed = {
     onRefreshError: (error: unknown) => app.log.warn({ err: error }, 'could not re-verify API key; the cached result stands until it expires'),
   };
+  const verifications = new Counter({
+    name: 'keel_api_key_verifications_total',
+    help: 'API key secrets checked with scrypt (cache misses of well-formed tokens), by result.',
+    labelNames: ['result'] as const,
+    registers: options.metricsRegistry ? [options.metricsRegistry] : [],
+  });
   function verify(token: string, request: FastifyRequest): Promise<Principal | null> | Principal | null {
+    // Cost bound: a token that cannot be a Keel key is refused here, before the cache, Postgres or scrypt see it.
+    if (!isGeneratedKeyFormat(token) && !isConfiguredKey(token, options.configuredKey)) return null;
     return cache.resolve(VerifiedKeyCache.digest(token), () => verifyWithDatabase(token, request), refreshFailed);
   }
 
   async function verifyWithDatabase(token: string, request: FastifyRequest): Promise<Principal | null> {
     const row = await findActiveApiKeyByPrefix(options.db, lookupPrefix(token));
-    const principal = row && (await verifyApiKey(token, row.secretHash)) ? { keyId: row.id, name: row.name, user: row.userName, roles: row.roles } : null;
+    if (!row) return null;
+    const valid = await verifyApiKey(token, row.secretHash);
+    verifications.inc({ result: valid ? 'valid' : 'invalid' });
+    const principal = valid ? { keyId: row.id, name: row.name, user: row.userName, roles: row.roles } : null;
     if (principal) {
       // Bookkeeping only: a failure here must not fail the request.
       touchApiKeyLastUsed(options.db, principal.keyId).catch((error: unknown) =>

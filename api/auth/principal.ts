@@ -27,6 +27,12 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Who may read runs, schedules, models and reports (run specs with their SQL and dataset paths, data profiles with
+ * category values and ranges): every role but `predict` (admin too). A predict-only key reads predictions only.
+ */
+export const STAFF_READERS: readonly Role[] = ['engineer', 'reviewer', 'ops'];
+
 /** Roles `admin` does not imply: deciding a review needs the role itself. */
 const NOT_IMPLIED_BY_ADMIN: readonly Role[] = ['reviewer'];
 

@@ -92,4 +92,31 @@ describe('VerifiedKeyCache', () => {
     await pending;
     expect(cache.get('d1')).toBeUndefined();
   });
+
+  it('when 10,000 junk tokens are rejected, then no valid key is evicted (junk only ever evicts junk)', () => {
+    const cache = new VerifiedKeyCache(5_000, 10, () => 0, 100);
+    cache.set('valid-1', alice);
+    cache.set('valid-2', { ...alice, keyId: 'k-bob' });
+    for (let i = 0; i < 10_000; i++) cache.set(`junk-${i}`, null);
+    expect(cache.get('valid-1')).toEqual(alice);
+    expect(cache.get('valid-2')?.keyId).toBe('k-bob');
+    expect(cache.size).toEqual({ verified: 2, rejected: 100 });
+  });
+
+  it('when the rejected tokens are full, then the least recently used one is dropped, not the one seen last', () => {
+    const cache = new VerifiedKeyCache(5_000, 10, () => 0, 2);
+    cache.set('junk-a', null);
+    cache.set('junk-b', null);
+    expect(cache.get('junk-a')).toBeNull(); // a is now more recent than b
+    cache.set('junk-c', null);
+    expect([cache.get('junk-a'), cache.get('junk-b'), cache.get('junk-c')]).toEqual([null, undefined, null]);
+  });
+
+  it('when a verified key is re-verified as revoked, then it moves to the rejected tokens', () => {
+    const cache = new VerifiedKeyCache(5_000, 10, () => 0);
+    cache.set('d1', alice);
+    cache.set('d1', null);
+    expect(cache.get('d1')).toBeNull();
+    expect(cache.size).toEqual({ verified: 0, rejected: 1 });
+  });
 });

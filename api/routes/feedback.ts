@@ -4,6 +4,7 @@ import { getModelByName } from '../../db/repositories/models.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { parseFeedbackItems, recordFeedback, recordFeedbackFromDataset, type FeedbackTask } from '../../serving/feedback.js';
 import { ModelName } from '../../workflows/contracts/run-spec.js';
+import { BODY_LIMITS } from '../body-limits.js';
 import { ErrorRef } from '../schemas.js';
 import type { ModelRoutePlugin } from './models.js';
 
@@ -50,6 +51,7 @@ const feedbackRoutes: ModelRoutePlugin = async (app, { db, serving, config }) =>
     '/v1/models/:name/feedback',
     {
       config: { roles: ['predict', 'engineer'] },
+      bodyLimit: BODY_LIMITS.feedback,
       schema: {
         tags: ['models'],
         summary: 'Attach true labels to earlier predictions',

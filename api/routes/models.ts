@@ -1,6 +1,6 @@
 // /v1/models: the registry as users see it (versions, aliases, history, lineage) and ops' rollback.
 import { Type } from '@sinclair/typebox';
-import { actorOf } from '../auth/principal.js';
+import { actorOf, STAFF_READERS } from '../auth/principal.js';
 import { getModelDetail, listModelSummaries, rollbackProduction } from '../models/models-service.js';
 import type { ServingProvider } from '../models/serving-provider.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -143,7 +143,7 @@ const modelRoutes: ModelRoutePlugin = async (app, { db, serving, temporal, confi
   app.get(
     '/v1/models',
     {
-      config: { roles: [] },
+      config: { roles: STAFF_READERS },
       schema: {
         tags: ['models'],
         summary: 'List registered models with their production version',
@@ -156,7 +156,7 @@ const modelRoutes: ModelRoutePlugin = async (app, { db, serving, temporal, confi
   app.get(
     '/v1/models/:name',
     {
-      config: { roles: [] },
+      config: { roles: STAFF_READERS },
       schema: {
         tags: ['models'],
         summary: 'A model: versions (status, metrics, params, lineage, evaluation), aliases and their history',
@@ -170,7 +170,7 @@ const modelRoutes: ModelRoutePlugin = async (app, { db, serving, temporal, confi
   app.get(
     '/v1/models/:name/production',
     {
-      config: { roles: [] },
+      config: { roles: STAFF_READERS },
       schema: {
         tags: ['models'],
         summary: 'What was serving at a moment: version, since when, deployed by, approved by, run, snapshot',

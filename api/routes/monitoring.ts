@@ -1,6 +1,6 @@
 // /v1/models/:name/monitoring: the drift and performance reports (any role but predict) and the policy (ops).
 import { Type } from '@sinclair/typebox';
-import { actorOf } from '../auth/principal.js';
+import { actorOf, STAFF_READERS } from '../auth/principal.js';
 import {
   getMonitoringPolicyView,
   listMonitoringReportViews,
@@ -12,13 +12,11 @@ import { ErrorRef, QueryInteger } from '../schemas.js';
 import type { MonitoringPolicyInput } from '../../monitoring/policy.js';
 import { MonitoringPolicyBody, MonitoringPolicyView, MonitoringReportView } from './monitoring-schemas.js';
 
-const READERS = ['engineer', 'reviewer', 'ops'] as const;
-
 export default defineRoutes(async (app, { db, temporal }) => {
   app.get(
     '/v1/models/:name/monitoring',
     {
-      config: { roles: READERS },
+      config: { roles: STAFF_READERS },
       schema: {
         tags: ['monitoring'],
         summary: "A model's monitoring reports (newest first) whose window ends in [from, to], and the policy in force",

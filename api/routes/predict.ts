@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { predict } from '../models/models-service.js';
 import type { ModelRoutePlugin } from './models.js';
 import { ModelName } from '../../workflows/contracts/run-spec.js';
+import { BODY_LIMITS } from '../body-limits.js';
 import { ErrorRef } from '../schemas.js';
 import { principalOf } from '../auth/principal.js';
 import { PredictionLogFullError, type PredictionLog } from '../../serving/prediction-log.js';
@@ -62,6 +63,7 @@ const predictRoutes: ModelRoutePlugin = async (app, { serving, metricsRegistry }
     '/v1/models/:name/predict',
     {
       config: { roles: ['predict'] },
+      bodyLimit: BODY_LIMITS.predict,
       // The 200 schema is a union: the schema serializer would validate every prediction (uuid format included)
       // to pick a branch before writing. The handler builds exactly that shape, so it is written by hand.
       serializerCompiler: ({ httpStatus }) =>

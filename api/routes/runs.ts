@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { ReviewBodySchema } from '../../workflows/contracts/review.js';
 import { RunSpecSchema } from '../../workflows/contracts/run-spec.js';
-import { actorOf, principalOf } from '../auth/principal.js';
+import { actorOf, principalOf, STAFF_READERS } from '../auth/principal.js';
 import { isKeelError, KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
 import { auditingRefusal } from '../audit/audit-refusal.js';
@@ -15,6 +15,7 @@ import {
   startRun,
   type RunsDeps,
 } from '../runs/runs-service.js';
+import { BODY_LIMITS } from '../body-limits.js';
 import { ErrorRef, QueryInteger } from '../schemas.js';
 
 const RunId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,200}$' });
@@ -61,6 +62,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
     '/v1/runs',
     {
       config: { roles: ['engineer'] },
+      bodyLimit: BODY_LIMITS.runSpec,
       schema: {
         tags: ['runs'],
         summary: 'Start a pipeline run (Idempotency-Key honoured)',
@@ -86,7 +88,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
   app.get(
     '/v1/runs',
     {
-      config: { roles: [] },
+      config: { roles: STAFF_READERS },
       schema: {
         tags: ['runs'],
         summary: 'List runs, newest first',
@@ -110,7 +112,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
   app.get(
     '/v1/runs/:id',
     {
-      config: { roles: [] },
+      config: { roles: STAFF_READERS },
       schema: {
         tags: ['runs'],
         summary: 'A run with its stage, timings, validation and evaluation reports and model version',

@@ -1,7 +1,8 @@
-// /v1/schedules: nightly retrains as Temporal Schedules. Engineers create and delete; ops pause, resume, trigger.
+// /v1/schedules: nightly retrains as Temporal Schedules (Keel's own only: the `keel-` id prefix). Engineers create;
+// the owner or ops delete; ops pause, resume, trigger.
 import { Type } from '@sinclair/typebox';
 import { RunSpecSchema } from '../../workflows/contracts/run-spec.js';
-import { actorOf, principalOf } from '../auth/principal.js';
+import { actorOf, principalOf, STAFF_READERS } from '../auth/principal.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { defineRoutes } from '../route-plugin.js';
 import {
@@ -12,6 +13,7 @@ import {
   listSchedules,
   type SchedulesDeps,
 } from '../schedules/schedules-service.js';
+import { BODY_LIMITS } from '../body-limits.js';
 import { ErrorRef } from '../schemas.js';
 
 const ScheduleId = Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,62}$' });
@@ -45,6 +47,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
     '/v1/schedules',
     {
       config: { roles: ['engineer'] },
+      bodyLimit: BODY_LIMITS.runSpec,
       schema: {
         tags: ['schedules'],
         summary: 'Create a retrain schedule (overlapping runs are skipped)',
@@ -68,7 +71,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
   app.get(
     '/v1/schedules',
     {
-      config: { roles: [] },
+      config: { roles: STAFF_READERS },
       schema: { tags: ['schedules'], summary: 'List schedules', response: { 200: Type.Object({ schedules: Type.Array(ScheduleView) }) } },
     },
     async () => ({ schedules: await listSchedules(deps()) }),
@@ -77,7 +80,7 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
   app.get(
     '/v1/schedules/:id',
     {
-      config: { roles: [] },
+      config: { roles: STAFF_READERS },
       schema: { tags: ['schedules'], params: Type.Object({ id: ScheduleId }), response: { 200: ScheduleView, 404: ErrorRef } },
     },
     async (request) => describeSchedule(deps(), request.params.id),
@@ -106,7 +109,8 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
   app.delete(
     '/v1/schedules/:id',
     {
-      config: { roles: ['engineer'] },
+      // Its owner (an engineer) or ops; the service refuses another engineer (403).
+      config: { roles: ['engineer', 'ops'] },
       schema: { tags: ['schedules'], params: Type.Object({ id: ScheduleId }), response: { 204: Type.Null(), 404: ErrorRef } },
     },
     async (request, reply) => {

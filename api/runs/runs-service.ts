@@ -33,6 +33,7 @@ import { isWorkflowClosedOrMissing } from '../errors.js';
 import { runSpecHash } from '../../runs/run-spec-hash.js';
 import { signReview } from './review-signature.js';
 import { readTrainingProgress } from './training-progress-view.js';
+import { redactUrl, redactUrlsDeep, redactUrlsIn } from '../../runs/redact-urls.js';
 
 export interface RunsDeps {
   db: Db;
@@ -66,19 +67,7 @@ export function checkRunSpec(spec: RunSpec, field = 'body'): void {
   if (spec.features?.includes(spec.target)) {
     throw new KeelError('VALIDATION_FAILED', `${field}/features must not contain the target column "${spec.target}"`);
   }
-  for (const [metric, bounds] of Object.entries(spec.gates ?? {})) {
-    if (metric === 'maxRegression') {
-      for (const [name, drop] of Object.entries(bounds as Record<string, number>)) {
-        if (!(drop >= 0)) throw new KeelError('VALIDATION_FAILED', `${field}/gates/maxRegression/${name} must be >= 0`);
-      }
-      continue;
-    }
-    for (const key of Object.keys(bounds as Record<string, number>)) {
-      if (key !== 'min' && key !== 'max') {
-        throw new KeelError('VALIDATION_FAILED', `${field}/gates/${metric}/${key} is not allowed (use min or max)`);
-      }
-    }
-  }
+  // Gate keys and values (min/max, maxRegression >= 0) are the schema's: GatesSchema refuses what misses it.
   if (spec.trainer?.params && 'seed' in spec.trainer.params && !Number.isInteger(spec.trainer.params.seed)) {
     throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/seed must be an integer`);
   }
@@ -106,7 +95,7 @@ function toSummary(row: RunRow): RunSummary {
     model: row.model,
     status: row.status,
     stage: row.stage,
-    reason: row.reason,
+    reason: row.reason === null ? null : redactUrlsIn(row.reason),
     requestedBy: row.requestedByUser ?? row.requestedByName,
     scheduleId: row.scheduleId,
     modelVersion: row.modelVersion,
@@ -300,7 +289,7 @@ export function specSummary(spec: RunSpec): Record<string, unknown> {
     model: spec.model,
     task: spec.task,
     target: spec.target,
-    dataset: 'uri' in spec.dataset ? spec.dataset.uri : `sql:${spec.dataset.connection}`,
+    dataset: 'uri' in spec.dataset ? redactUrl(spec.dataset.uri) : `sql:${spec.dataset.connection}`,
     trainer: spec.trainer?.kind ?? 'gbdt',
     hasTransform: spec.transform !== undefined,
   };
@@ -330,9 +319,12 @@ export async function getRunRow(db: Db, id: string): Promise<RunRow> {
 
 /** Live stage timings from the workflow; null if no worker answers quickly (the stored row still answers). */
 async function queryStatus(client: Client, workflowId: string): Promise<PipelineStatus | null> {
-  const query = client.workflow.getHandle(workflowId).query(statusQuery);
-  const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), 2_000).unref());
-  return Promise.race([query, timeout]).catch(() => null);
+  // A deadline, not a race: the gRPC call (and its retries) ends with the answer, so none outlives the request.
+  try {
+    return await client.withDeadline(Date.now() + 2_000, () => client.workflow.getHandle(workflowId).query(statusQuery));
+  } catch {
+    return null;
+  }
 }
 
 export async function getRunDetail(deps: RunsDeps, id: string) {
@@ -350,7 +342,8 @@ export async function getRunDetail(deps: RunsDeps, id: string) {
     (live?.stage ?? row.stage) === 'train' && (live?.status ?? row.status) === 'running'
       ? await readTrainingProgress(deps.client, row.workflowId, { task: spec.task, trainerKind: spec.trainer?.kind ?? 'gbdt' })
       : null;
-  return {
+  // The spec and reports keep their dataset URLs for the run itself; what is shown has no tokens or credentials.
+  return redactUrlsDeep({
     ...toSummary(row),
     spec: row.spec,
     timings: live?.timings ?? null,
@@ -371,7 +364,7 @@ export async function getRunDetail(deps: RunsDeps, id: string) {
       ? { reportId: evaluation.id, gatesPassed: evaluation.gatesPassed, championVersion: evaluation.championVersion, report: evaluation.report }
       : null,
     version: version ? { version: version.version, status: version.status, artifactSha256: version.artifactSha256 } : null,
-  };
+  });
 }
 
 export async function reviewRun(

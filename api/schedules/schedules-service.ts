@@ -8,7 +8,8 @@ import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { TASK_QUEUES } from '../../workflows/task-queues.js';
 import { scheduledWorkflowIdPrefix } from '../../workflows/workflow-ids.js';
 import { writeAudit } from '../../db/repositories/audit.js';
-import type { Principal } from '../auth/principal.js';
+import { hasRole, type Principal } from '../auth/principal.js';
+import { requesterUserOf } from '../../workflows/contracts/actor.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { grpcStatusOf, GrpcStatus } from '../errors.js';
 import { checkRunSpec, specSummary } from '../runs/runs-service.js';
@@ -27,6 +28,16 @@ export interface ScheduleView {
   note: string | null;
   nextRunAt: string[];
   recentRuns: { workflowId: string; scheduledAt: string }[];
+}
+
+/**
+ * Keel's own schedules carry this prefix in Temporal (the API's schedule `id` is what follows it). Nothing else in a
+ * shared namespace is listed, changed or deleted through the API.
+ */
+export const KEEL_SCHEDULE_PREFIX = 'keel-';
+
+export function temporalScheduleId(id: string): string {
+  return `${KEEL_SCHEDULE_PREFIX}${id}`;
 }
 
 /** A 5-field cron (or an @-macro); Temporal parses it, this catches the obvious mistakes with a clear message. */
@@ -50,7 +61,7 @@ export async function createSchedule(
   };
   try {
     await deps.client.schedule.create({
-      scheduleId: args.id,
+      scheduleId: temporalScheduleId(args.id),
       spec: { cronExpressions: [cron] },
       action: {
         type: 'startWorkflow',
@@ -111,14 +122,15 @@ function cronOf(description: ScheduleDescription | ScheduleSummary): string[] {
 }
 
 export async function describeSchedule(deps: SchedulesDeps, id: string): Promise<ScheduleView> {
-  const description = await deps.client.schedule.getHandle(id).describe();
+  const description = await deps.client.schedule.getHandle(temporalScheduleId(id)).describe();
   return fromDescription(id, description);
 }
 
 export async function listSchedules(deps: SchedulesDeps): Promise<ScheduleView[]> {
   const views: ScheduleView[] = [];
   for await (const summary of deps.client.schedule.list({ pageSize: 100 })) {
-    views.push(fromDescription(summary.scheduleId, summary));
+    if (!summary.scheduleId.startsWith(KEEL_SCHEDULE_PREFIX)) continue;
+    views.push(fromDescription(summary.scheduleId.slice(KEEL_SCHEDULE_PREFIX.length), summary));
   }
   return views.sort((a, b) => a.id.localeCompare(b.id));
 }
@@ -129,7 +141,7 @@ export async function changeSchedule(
   deps: SchedulesDeps,
   args: { id: string; action: ScheduleAction; principal: Principal; role: string; requestId?: string; note?: string },
 ): Promise<ScheduleView> {
-  const handle = deps.client.schedule.getHandle(args.id);
+  const handle = deps.client.schedule.getHandle(temporalScheduleId(args.id));
   const before = await handle.describe();
   const note = args.note ?? `${args.action}d by ${args.principal.user}`;
   if (args.action === 'pause') await handle.pause(note);
@@ -165,12 +177,27 @@ async function triggerAsRequester(deps: SchedulesDeps, id: string, description: 
   });
 }
 
+/** The user whose runs the schedule starts (its creator), from the action's input, else the schedule's memo. */
+function scheduleOwner(description: ScheduleDescription): string | null {
+  const action = description.action;
+  const input = action.type === 'startWorkflow' ? (action.args?.[0] as PipelineInput | undefined) : undefined;
+  const fromInput = input?.requestedBy ? requesterUserOf(input.requestedBy) : undefined;
+  return fromInput ?? (description.memo as { createdBy?: string } | undefined)?.createdBy ?? null;
+}
+
 export async function deleteSchedule(
   deps: SchedulesDeps,
   args: { id: string; principal: Principal; role: string; requestId?: string },
 ): Promise<void> {
-  const handle = deps.client.schedule.getHandle(args.id);
+  const handle = deps.client.schedule.getHandle(temporalScheduleId(args.id));
   const before = await handle.describe();
+  const owner = scheduleOwner(before);
+  // Only the owner or ops (admin passes as ops, as on every route) may delete: another engineer may not.
+  if (!hasRole(args.principal, 'ops') && args.principal.user !== owner) {
+    throw new KeelError('FORBIDDEN', `schedule ${args.id} belongs to ${owner ?? 'an unknown owner'}; only its owner or ops may delete it`, {
+      owner,
+    });
+  }
   await handle.delete();
   await writeAudit(deps.db, {
     actor: args.principal.user,

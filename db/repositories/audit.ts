@@ -3,6 +3,7 @@
 import { and, asc, desc, eq, gt, gte, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { auditChainHead, auditLog, type AuditRow } from '../schema.js';
 import type { Db, DbOrTx } from '../client.js';
+import { redactUrlsDeep } from '../../runs/redact-urls.js';
 import { asStoredJson, auditRowHash, GENESIS_HASH } from './audit-chain.js';
 
 export interface AuditEntry {
@@ -42,9 +43,10 @@ export async function writeAudit(db: DbOrTx, entry: AuditEntry): Promise<void> {
       role: entry.role,
       action: entry.action,
       subject: entry.subject,
-      before: asStoredJson(entry.before),
-      after: asStoredJson(entry.after),
-      details: asStoredJson(entry.details),
+      // Dataset URLs keep no query tokens or credentials in the trail, whoever writes the row.
+      before: asStoredJson(redactUrlsDeep(entry.before)),
+      after: asStoredJson(redactUrlsDeep(entry.after)),
+      details: asStoredJson(redactUrlsDeep(entry.details)),
       requestId: entry.requestId ?? null,
       createdAt: new Date(Number(rows[0]!.now_ms)),
       prevHash: head.lastHash,

@@ -1,6 +1,6 @@
 // The body of POST /v1/runs (and the `run` of a schedule): one TypeBox schema per part, each type derived with Static<>.
 // Pure schemas, no I/O: the API validates requests with them; workflow and activity code imports the types only.
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type ObjectOptions, type Static, type TSchema } from '@sinclair/typebox';
 import { SplitSpecSchema } from './split.js';
 
 /** Model names become part of workflow ids and URLs. */
@@ -55,7 +55,7 @@ export type ColumnExpectation = Static<typeof ColumnExpectationSchema>;
 /** The data plane checks a snapshot against these (declared here, or inferred from the last accepted snapshot). */
 export const ExpectationsSchema = Type.Object(
   {
-    columns: Type.Optional(Type.Record(ColumnName, ColumnExpectationSchema)),
+    columns: Type.Optional(StrictRecord('^[\\s\\S]{1,200}$', ColumnExpectationSchema, { maxProperties: 10_000 })),
     /** Minimum row count (default 1). */
     minRows: Type.Optional(Type.Integer({ minimum: 0 })),
     psi: Type.Optional(
@@ -71,11 +71,26 @@ export const ExpectationsSchema = Type.Object(
 );
 export type Expectations = Static<typeof ExpectationsSchema>;
 
-const MetricName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,40}$' });
+const METRIC_NAME_PATTERN = '^[a-z][a-z0-9_]{0,40}$';
+
+/**
+ * A map whose keys must match `keyPattern`: any other key is refused (a 400 naming it), never silently unvalidated.
+ * TypeBox's Record leaves keys that miss the pattern unchecked, so `{ "AUC": null }` used to pass the schema.
+ */
+export function StrictRecord<T extends TSchema>(keyPattern: string, value: T, options: ObjectOptions = {}) {
+  return Type.Record(Type.String({ pattern: keyPattern }), value, { ...options, additionalProperties: false });
+}
 
 /** `{ "auc": { "min": 0.75 }, "maxRegression": { "auc": 0.005 } }` */
-export const GatesSchema = Type.Record(MetricName, Type.Record(MetricName, Type.Number()), {
-  description: '`<metric>: { min?, max? }` thresholds, and `maxRegression: { <metric>: allowed drop vs the champion }`',
+export const GatesSchema = StrictRecord(METRIC_NAME_PATTERN, StrictRecord('^(min|max)$', Type.Number()), {
+  description: '`<metric>: { min?, max? }` thresholds, and `maxRegression: { <metric>: allowed drop (>= 0) vs the champion }`',
+  maxProperties: 200,
+  // `maxRegression` misses the metric pattern (capital R), so it is declared on its own: drops are 0 or more.
+  properties: {
+    maxRegression: StrictRecord(METRIC_NAME_PATTERN, Type.Number({ minimum: 0 }), {
+      description: "<metric>: the largest drop from the champion allowed, in the metric's own units",
+    }),
+  },
 });
 export type Gates = Static<typeof GatesSchema>;
 
@@ -89,10 +104,9 @@ export const PolicySchema = Type.Object(
 );
 export type Policy = Static<typeof PolicySchema>;
 
-const TrainerParams = Type.Record(
-  Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,60}$' }),
-  Type.Union([Type.Number(), Type.String({ maxLength: 200 }), Type.Boolean()]),
-);
+const TrainerParams = StrictRecord('^[A-Za-z][A-Za-z0-9_]{0,60}$', Type.Union([Type.Number(), Type.String({ maxLength: 200 }), Type.Boolean()]), {
+  maxProperties: 100,
+});
 
 /** Keel's own trainers, run on the `training` task queue. */
 export const BuiltInTrainerSpecSchema = Type.Object(
@@ -137,7 +151,7 @@ export const RunSpecSchema = Type.Object(
     transform: Type.Optional(Type.String({ minLength: 1, maxLength: 100_000, description: 'DuckDB SELECT over `source`' })),
     /** Extra named inputs the transform can join, e.g. `{ airports: { uri } }`. */
     sources: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' }), DatasetSourceSchema, {
+      StrictRecord('^[A-Za-z_][A-Za-z0-9_]{0,62}$', DatasetSourceSchema, {
         description: 'Extra named inputs the transform can join (not `source`)',
         maxProperties: 8,
       }),
