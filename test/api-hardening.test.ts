@@ -154,6 +154,8 @@ describe('least privilege: a predict-only key reads predictions only', () => {
       const response = await call('GET', url, keys.predict);
       expect([url, response.statusCode]).toEqual([url, 403]);
     }
+    // The one thing besides predictions a predict key reads: the input contract of the model it calls (404: no model yet).
+    expect((await call('GET', `/v1/models/${model}/input`, keys.predict)).statusCode).toBe(404);
     // The people who work with runs still read them.
     for (const key of [keys.engineer, keys.reviewer, keys.ops, keys.admin]) {
       expect((await call('GET', `/v1/runs/${started.json().id}`, key)).statusCode).toBe(200);

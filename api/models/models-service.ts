@@ -2,8 +2,8 @@
 import { rawRowsRefusal, type ServingRecipe } from '../../workflows/contracts/serving-recipe.js';
 import type { Db } from '../../db/client.js';
 import { listEvaluationReportsByIds } from '../../db/repositories/evaluation-reports.js';
-import { listAliases, listDeployments, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
-import { listModelVersions } from '../../db/repositories/model-versions.js';
+import { getAliasVersion, listAliases, listDeployments, PRODUCTION_ALIAS } from '../../db/repositories/model-aliases.js';
+import { getModelVersion, listModelVersions } from '../../db/repositories/model-versions.js';
 import { getModelByName, listModelOverviews } from '../../db/repositories/models.js';
 import { modelNotFound } from '../../db/repositories/registry-errors.js';
 import { latestMonitoringReport } from '../../db/repositories/monitoring-reports.js';
@@ -100,6 +100,27 @@ export async function getModelDetail(db: Db, name: string) {
       at: row.createdAt.toISOString(),
     })),
     monitoring: { latestReport: latestReport ? monitoringReportSummaryView(latestReport) : null },
+  };
+}
+
+/**
+ * What a client needs to call predict, and nothing else (readable with a predict key): the production version, whether
+ * it takes raw source rows, their columns and DuckDB types, and the feature names and kinds. No URLs, SQL, profiles or
+ * category values.
+ */
+export async function getModelInput(db: Db, name: string) {
+  const model = await requireModel(db, name);
+  const version = await getAliasVersion(db, model.id, PRODUCTION_ALIAS);
+  const row = version === null ? undefined : await getModelVersion(db, model.id, version);
+  const schema = Array.isArray(model.featureSchema) ? (model.featureSchema as { name?: unknown; kind?: unknown }[]) : [];
+  return {
+    model: model.name,
+    task: model.task,
+    version,
+    input: row ? servingInputOf(row.servingRecipe as ServingRecipe | null) : null,
+    features: schema.flatMap((feature) =>
+      typeof feature.name === 'string' ? [{ name: feature.name, kind: typeof feature.kind === 'string' ? feature.kind : 'numeric' }] : [],
+    ),
   };
 }
 

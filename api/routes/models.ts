@@ -1,7 +1,7 @@
 // /v1/models: the registry as users see it (versions, aliases, history, lineage) and ops' rollback.
 import { Type } from '@sinclair/typebox';
 import { actorOf, STAFF_READERS } from '../auth/principal.js';
-import { getModelDetail, listModelSummaries, rollbackProduction } from '../models/models-service.js';
+import { getModelDetail, getModelInput, listModelSummaries, rollbackProduction } from '../models/models-service.js';
 import type { ServingProvider } from '../models/serving-provider.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteDeps } from '../route-plugin.js';
@@ -165,6 +165,31 @@ const modelRoutes: ModelRoutePlugin = async (app, { db, serving, temporal, confi
       },
     },
     async (request) => getModelDetail(db, request.params.name),
+  );
+
+  app.get(
+    '/v1/models/:name/input',
+    {
+      // Predict callers need the input contract; it holds no URLs, SQL, profiles or category values.
+      config: { roles: ['predict', ...STAFF_READERS] },
+      schema: {
+        tags: ['models'],
+        summary: "What predict takes: the production version, whether it takes raw source rows, their columns and types, the features",
+        params: Type.Object({ name: ModelName }),
+        response: {
+          200: Type.Object({
+            model: Type.String(),
+            task: Type.String(),
+            version: Nullable(Type.Integer()),
+            input: Nullable(Type.Object({ rawRows: Type.Boolean(), sourceColumns: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })) })),
+            features: Type.Array(Type.Object({ name: Type.String(), kind: Type.String() })),
+          }),
+          400: ErrorRef,
+          404: ErrorRef,
+        },
+      },
+    },
+    async (request) => getModelInput(db, request.params.name),
   );
 
   app.get(

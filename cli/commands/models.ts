@@ -118,8 +118,9 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
         const format = options.format ?? (ctx.json(command) || !/\.(csv|tsv|txt)$/i.test(options.file) ? 'jsonl' : 'csv');
         if (format !== 'csv' && format !== 'jsonl') throw usageError(`--format must be csv or jsonl, got "${format}"`);
         const client = await ctx.client(command);
-        const detail = await client.get<ModelDetail>(`/v1/models/${encodeURIComponent(model)}`);
-        const { mode, columns } = inputOf(detail, options.features === true);
+        // The input contract, readable with a predict-only key (the model's detail is not).
+        const contract = await client.get<ModelInputContract>(`/v1/models/${encodeURIComponent(model)}/input`);
+        const { mode, columns } = inputOf(contract, options.features === true);
         const sink: Writable | null = options.output ? createWriteStream(options.output) : null;
         const write = (line: string) => (sink ? sink.write(`${line}\n`) : ctx.output.out(line));
         let header: string[] | null = null;
@@ -148,18 +149,21 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
     );
 }
 
+/** What `GET /v1/models/:name/input` answers. */
+interface ModelInputContract {
+  version: number | null;
+  input: { rawRows: boolean; sourceColumns: ColumnType[] } | null;
+  features: { name: string; kind: string }[];
+}
+
 /** Raw source rows when the production version takes them (converted by its source column types), else features. */
-function inputOf(model: ModelDetail, forceFeatures: boolean): { mode: 'rows' | 'features'; columns: ColumnType[] | null } {
-  const production = model.aliases.find((alias) => alias.alias === 'production');
-  const version = production ? model.versions.find((candidate) => candidate.version === production.version) : undefined;
-  if (!forceFeatures && version?.input?.rawRows) return { mode: 'rows', columns: version.input.sourceColumns };
-  const features = Array.isArray(model.featureSchema)
-    ? (model.featureSchema as { name: string; kind?: string; type?: string }[]).map((feature) => ({
-        name: feature.name,
-        type: feature.kind === 'numeric' ? 'DOUBLE' : feature.kind === 'categorical' ? 'VARCHAR' : (feature.type ?? 'VARCHAR'),
-      }))
-    : null;
-  return { mode: 'features', columns: features };
+function inputOf(contract: ModelInputContract, forceFeatures: boolean): { mode: 'rows' | 'features'; columns: ColumnType[] | null } {
+  if (!forceFeatures && contract.input?.rawRows) return { mode: 'rows', columns: contract.input.sourceColumns };
+  const features = contract.features.map((feature) => ({
+    name: feature.name,
+    type: feature.kind === 'numeric' ? 'DOUBLE' : 'VARCHAR',
+  }));
+  return { mode: 'features', columns: features.length > 0 ? features : null };
 }
 
 function positiveInteger(value: string, name: string): number {
