@@ -10,11 +10,11 @@ import { loadConfig } from '../config.js';
 import { DEMO_DATASET, demoRunSpec } from '../dev/bootstrap.js';
 import { monitorWorkflowId } from '../workflows/workflow-ids.js';
 import { filesUnder } from './support/files-under.js';
-import { startHttpStack, type HttpStack } from './support/http-stack.js';
+import { startKeelStack, type KeelStack } from './support/keel-stack.js';
 import { uniqueName } from './support/temporal.js';
 
 const BIN = path.join(import.meta.dirname, '..', 'bin', 'keel.js');
-let stack: HttpStack;
+let stack: KeelStack;
 let home: string;
 const keys = { engineer: '', reviewer: '', ops: '', predict: '' };
 const model = uniqueName('cli-rain');
@@ -59,14 +59,14 @@ async function writeSpec(name: string, spec: unknown): Promise<string> {
 }
 
 beforeAll(async () => {
-  stack = await startHttpStack();
+  stack = await startKeelStack({ prefix: 'keel-cli-e2e' });
   home = path.join(stack.scratch, 'home');
   await fs.mkdir(home);
   // alice may review too, so the requester's own review is refused by four eyes, not by her roles.
-  keys.engineer = await stack.createKey('alice', ['engineer', 'reviewer']);
-  keys.reviewer = await stack.createKey('bob', ['reviewer']);
-  keys.ops = await stack.createKey('carol', ['ops']);
-  keys.predict = await stack.createKey('scorer', ['predict']);
+  keys.engineer = await stack.createKey('alice-key', ['engineer', 'reviewer'], 'alice');
+  keys.reviewer = await stack.createKey('bob-key', ['reviewer'], 'bob');
+  keys.ops = await stack.createKey('carol-key', ['ops'], 'carol');
+  keys.predict = await stack.createKey('scorer-key', ['predict'], 'scorer');
 });
 
 afterAll(async () => {

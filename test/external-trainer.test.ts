@@ -7,18 +7,18 @@ import { getMonitoringReference } from '../db/repositories/monitoring-references
 import { demoRunSpec } from '../dev/bootstrap.js';
 import { monitorWorkflowId } from '../workflows/workflow-ids.js';
 import { createFakeExternalTrainer } from './support/fake-external-trainer.js';
-import { startInProcessStack, type InProcessStack } from './support/in-process-stack.js';
+import { startKeelStack, type KeelStack } from './support/keel-stack.js';
 import { keepHistory } from './support/keep-history.js';
 import { uniqueName } from './support/temporal.js';
 
-let stack: InProcessStack;
+let stack: KeelStack;
 let trainer: Worker;
 let trainerDone: Promise<void>;
 const trainerQueue = uniqueName('trainers-fake');
 const models: string[] = [];
 
 beforeAll(async () => {
-  stack = await startInProcessStack('keel-external-trainer');
+  stack = await startKeelStack({ prefix: 'keel-external-trainer' });
   trainer = await Worker.create({
     connection: stack.temporal.workerConnection,
     taskQueue: trainerQueue,

@@ -1,128 +1,33 @@
 // A multiclass model through the whole lifecycle over HTTP on the real stack (real API, workers, activities,
 // Postgres, dev server): the shipped seattle-weather data, predicting its 5-class `weather` column.
-import pino from 'pino';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMonitoringActivities } from '../activities/monitor-activities.js';
-import { createTrainingActivities } from '../activities/training-activities.js';
-import { buildApp, type KeelApp } from '../api/app.js';
-import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
-import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
-import { loadConfig, type KeelConfig } from '../config.js';
-import { DEMO_DATASET } from '../dev/bootstrap.js';
-import { createModelCache, type ModelCache } from '../serving/model-cache.js';
-import { createPipelineActivities } from '../workers/pipeline-worker.js';
-import type { WorkerDeps } from '../workers/worker-deps.js';
-import { bundleKeelWorkflows } from '../workers/workflow-bundle.js';
 import { monitorWorkflowId } from '../workflows/workflow-ids.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
+import { startKeelStack, type KeelStack } from './support/keel-stack.js';
+import { uniqueName } from './support/temporal.js';
 
-let database: TestDatabase;
-let temporal: TestTemporal;
-let app: KeelApp;
-let baseUrl: string;
-let scratch: string;
-let config: KeelConfig;
-let workers: { pipeline: Worker; training: Worker };
-let workersDone: Promise<unknown>;
-let modelCache: ModelCache;
-const keys = { admin: '', engineer: '', reviewer: '', ops: '', predict: '' };
+let stack: KeelStack;
 const model = uniqueName('seattle-weather');
 
 beforeAll(async () => {
-  [database, temporal] = await Promise.all([createTestDatabase(), connectTestTemporal()]);
-  scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'keel-multiclass-e2e-'));
-  config = loadConfig({
-    KEEL_DATA_DIR: scratch,
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: temporal.address,
-    KEEL_PIPELINE_TASK_QUEUE: uniqueName('pipeline'),
-    KEEL_TRAINING_TASK_QUEUE: uniqueName('training'),
-    KEEL_SIGNING_KEY: `e2e-signing-key-${uniqueName('k')}-0123456789abcdef`,
-  });
-  await fs.mkdir(config.dataRoots[0]!, { recursive: true });
-  const artifacts = new FsArtifactStore(config.artifactDir);
-  const deps: WorkerDeps = {
-    config,
-    temporalAddress: temporal.address,
-    db: database,
-    artifacts,
-    close: async () => undefined,
-  };
-  const client = new Client({ connection: temporal.connection });
-  modelCache = createModelCache({ db: database.db, pool: database.pool, artifacts, logger: pino({ name: 'e2e-model-cache', level: 'error' }) });
-  workers = {
-    pipeline: await Worker.create({
-      connection: temporal.workerConnection,
-      taskQueue: config.taskQueues.pipeline,
-      // The API signs reviews with config.signingKey; this worker's workflows verify them by the same key.
-      workflowBundle: await bundleKeelWorkflows(config.signingKey!),
-      activities: createPipelineActivities(deps, client, { modelCache, logger: { warn: () => undefined } }),
-    }),
-    training: await Worker.create({
-      connection: temporal.workerConnection,
-      taskQueue: config.taskQueues.training,
-      activities: createTrainingActivities({ artifacts, checkpointDir: path.join(scratch, 'checkpoints'), keelVersion: 'test' }),
-      maxConcurrentActivityTaskExecutions: 1,
-    }),
-  };
-  workersDone = Promise.all([workers.pipeline.run(), workers.training.run()]);
-
-  keys.admin = (await ensureAdminKey(database.db, { adminKey: undefined })).secret!;
-  app = await buildApp({
-    config,
-    db: database.db,
-    pool: database.pool,
-    temporal: { client: temporal.client, connection: temporal.connection },
-    logger: false,
-  });
-  baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+  stack = await startKeelStack({ prefix: 'keel-multiclass-e2e' });
 });
 
 afterAll(async () => {
-  await app?.close();
-  await temporal?.client.workflow.getHandle(monitorWorkflowId(model)).terminate('test cleanup').catch(() => undefined);
-  workers?.pipeline.shutdown();
-  workers?.training.shutdown();
-  await workersDone;
-  await modelCache?.close();
-  await Promise.allSettled([database?.close(), temporal?.close()]);
-  if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+  await stack?.temporal.client.workflow.getHandle(monitorWorkflowId(model)).terminate('test cleanup').catch(() => undefined);
+  await stack?.close();
 });
 
-async function api(method: string, url: string, key: string, body?: unknown) {
-  const response = await fetch(`${baseUrl}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
-
-async function waitForStatus(runId: string, wanted: string): Promise<Record<string, any>> {
-  for (let attempt = 0; attempt < 900; attempt++) {
-    const { body } = await api('GET', `/v1/runs/${runId}`, keys.ops);
-    if (body.status === wanted) return body;
-    if (!['running', 'awaiting_review'].includes(body.status)) {
-      throw new Error(`run ${runId} ended ${body.status}: ${body.reason}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`run ${runId} never reached ${wanted}`);
-}
-
 async function startAndApprove(spec: Record<string, unknown>): Promise<Record<string, any>> {
-  const started = await api('POST', '/v1/runs', keys.engineer, spec);
+  const started = await stack.api('POST', '/v1/runs', stack.keys.engineer, spec);
   expect(started.status).toBe(201);
-  const waiting = await waitForStatus(started.body.id, 'awaiting_review');
-  const review = await api('POST', `/v1/runs/${started.body.id}/review`, keys.reviewer, { decision: 'approve', comment: 'classes look right' });
+  const waiting = await stack.waitForStatus(started.body.id, ['awaiting_review'], 900);
+  const review = await stack.api('POST', `/v1/runs/${started.body.id}/review`, stack.keys.reviewer, { decision: 'approve', comment: 'classes look right' });
   expect(review.status).toBe(200);
-  await waitForStatus(started.body.id, 'deployed');
+  await stack.waitForStatus(started.body.id, ['deployed'], 900);
   return waiting;
 }
 
@@ -131,21 +36,9 @@ const row = { month: 11, precipitation: 6.1, temp_max: 9.4, temp_min: 4.4, wind:
 
 describe('a multiclass model over HTTP', () => {
   it('ingests, trains, evaluates, registers, deploys and serves a 5-class model, then compares a linear retrain with it', async () => {
-    for (const [name, roles] of [
-      ['alice', ['engineer']],
-      ['bob', ['reviewer']],
-      ['olga', ['ops']],
-      ['predictor', ['predict']],
-    ] as const) {
-      const created = await api('POST', '/v1/keys', keys.admin, { name, roles });
-      expect(created.status).toBe(201);
-      keys[roles[0]] = created.body.secret;
-    }
-    const datasetPath = path.join(config.dataRoots[0]!, 'seattle-weather.csv');
-    await fs.copyFile(DEMO_DATASET, datasetPath);
     const spec = {
       model,
-      dataset: { uri: datasetPath },
+      dataset: { uri: stack.datasetPath },
       transform: 'SELECT CAST(month("date") AS DOUBLE) AS month, precipitation, temp_max, temp_min, wind, weather FROM source',
       target: 'weather',
       task: 'multiclass',
@@ -169,7 +62,7 @@ describe('a multiclass model over HTTP', () => {
     expect(confusion.flat().reduce((a, b) => a + b, 0)).toBe(report.holdoutRows);
     expect(waiting.version).toMatchObject({ version: 1, status: 'pending_approval' });
 
-    const served = await api('POST', `/v1/models/${model}/predict`, keys.predict, { features: [row, { ...row, precipitation: 0, temp_max: 28 }] });
+    const served = await stack.api('POST', `/v1/models/${model}/predict`, stack.keys.predict, { features: [row, { ...row, precipitation: 0, temp_max: 28 }] });
     expect(served.status).toBe(200);
     expect(served.body).toMatchObject({ model, version: 1 });
     for (const prediction of served.body.predictions) {
@@ -183,7 +76,7 @@ describe('a multiclass model over HTTP', () => {
     // The log keeps the answer and monitors the top class's probability (flushed in the background: a bounded poll).
     let entry: Record<string, any> | undefined;
     for (let attempt = 0; attempt < 100 && entry === undefined; attempt++) {
-      const logged = await api('GET', `/v1/models/${model}/predictions?limit=10`, keys.ops);
+      const logged = await stack.api('GET', `/v1/models/${model}/predictions?limit=10`, stack.keys.ops);
       entry = logged.body.predictions?.find((p: { id: string }) => p.id === served.body.predictions[0].id);
       if (entry === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -191,35 +84,35 @@ describe('a multiclass model over HTTP', () => {
     expect(entry?.output).toMatchObject({ label: 'rain' });
     // Delayed labels name the true class. A class the version does not know is a 400 naming the item; nothing is written.
     const [rainy, dry] = served.body.predictions as { id: string; probabilities: Record<string, number> }[];
-    const unknownClass = await api('POST', `/v1/models/${model}/feedback`, keys.predict, {
+    const unknownClass = await stack.api('POST', `/v1/models/${model}/feedback`, stack.keys.predict, {
       items: [{ predictionId: rainy!.id, label: 'rain' }, { predictionId: dry!.id, label: 'hail' }],
     });
     expect(unknownClass.status).toBe(400);
     expect(unknownClass.body.error).toMatchObject({ code: 'FEEDBACK_INVALID', details: { index: 1, field: 'label' } });
     expect(unknownClass.body.error.message).toContain('"hail" is not a class');
-    const labelled = await api('POST', `/v1/models/${model}/feedback`, keys.predict, {
+    const labelled = await stack.api('POST', `/v1/models/${model}/feedback`, stack.keys.predict, {
       items: [{ predictionId: rainy!.id, label: 'rain' }, { predictionId: dry!.id, label: 'snow' }],
     });
     expect(labelled.status).toBe(200);
     expect(labelled.body).toEqual({ accepted: 2, unknown: [], duplicates: [] });
     // From a file: a class the version lacks is refused naming the row, before any row is written (overwrite would
     // otherwise have replaced the first label).
-    const labelsPath = path.join(config.dataRoots[0]!, 'multiclass-labels.csv');
+    const labelsPath = path.join(stack.config.dataRoots[0]!, 'multiclass-labels.csv');
     await fs.writeFile(labelsPath, `id,truth\n${rainy!.id},sun\n${dry!.id},hail\n`);
-    const badFile = await api('POST', `/v1/models/${model}/feedback`, keys.predict, {
+    const badFile = await stack.api('POST', `/v1/models/${model}/feedback`, stack.keys.predict, {
       dataset: { uri: labelsPath }, idColumn: 'id', labelColumn: 'truth', overwrite: true,
     });
     expect(badFile.status).toBe(400);
     expect(badFile.body.error).toMatchObject({ code: 'FEEDBACK_INVALID', details: { row: 1, field: 'truth' } });
     // The monitoring report's live performance: one right (rain), one wrong (sun for snow).
-    const monitoring = createMonitoringActivities({ db: database.db, pool: database.pool, client: new Client({ connection: temporal.connection }) });
+    const monitoring = createMonitoringActivities({ db: stack.database.db, pool: stack.database.pool, client: new Client({ connection: stack.temporal.connection }) });
     await monitoring.computeMonitoringReport({
       model,
       windowStart: new Date(Date.now() - 3_600_000).toISOString(),
       windowEnd: new Date(Date.now() + 1000).toISOString(),
       lastRetrainAt: null,
     });
-    const reports = await api('GET', `/v1/models/${model}/monitoring?limit=1`, keys.ops);
+    const reports = await stack.api('GET', `/v1/models/${model}/monitoring?limit=1`, stack.keys.ops);
     const performance = reports.body.reports[0].report.performance;
     expect(performance.labelled).toBe(2);
     expect(performance.accuracy).toBe(0.5);
@@ -239,11 +132,9 @@ describe('a multiclass model over HTTP', () => {
   }, 300_000);
 
   it('when the target has two classes, then a multiclass run is refused naming the classes and the binary task', async () => {
-    const datasetPath = path.join(config.dataRoots[0]!, 'seattle-weather.csv');
-    await fs.copyFile(DEMO_DATASET, datasetPath);
-    const started = await api('POST', '/v1/runs', keys.engineer, {
+    const started = await stack.api('POST', '/v1/runs', stack.keys.engineer, {
       model: uniqueName('two-classes'),
-      dataset: { uri: datasetPath },
+      dataset: { uri: stack.datasetPath },
       transform: "SELECT temp_max, temp_min, wind, CASE WHEN precipitation > 0 THEN 'wet' ELSE 'dry' END AS wet FROM source",
       target: 'wet',
       task: 'multiclass',
@@ -251,7 +142,7 @@ describe('a multiclass model over HTTP', () => {
     expect(started.status).toBe(201);
     let run: Record<string, any> = {};
     for (let attempt = 0; attempt < 600; attempt++) {
-      run = (await api('GET', `/v1/runs/${started.body.id}`, keys.ops)).body;
+      run = (await stack.api('GET', `/v1/runs/${started.body.id}`, stack.keys.ops)).body;
       if (!['running', 'awaiting_review'].includes(run.status)) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoRunSpec } from '../../dev/bootstrap.js';
 import { startProcess, type ManagedProcess } from '../../dev/child-process.js';
 import { PYTHON_TRAINER_PYTHON, pythonTrainerInstalled, pythonTrainerProcess } from '../../dev/python-trainer.js';
-import { startInProcessStack, type InProcessStack } from '../support/in-process-stack.js';
+import { startKeelStack, type KeelStack } from '../support/keel-stack.js';
 import { uniqueName } from '../support/temporal.js';
 
-let stack: InProcessStack;
+let stack: KeelStack;
 let worker: ManagedProcess | undefined;
 const taskQueue = uniqueName('trainers-python');
 const output: string[] = [];
@@ -16,7 +16,7 @@ const output: string[] = [];
 beforeAll(async () => {
   // A missing environment is a failure here, not a skip: this suite exists to prove the Python path.
   if (!pythonTrainerInstalled()) throw new Error(`${PYTHON_TRAINER_PYTHON} is missing: run \`npm run setup:python\` first`);
-  stack = await startInProcessStack('keel-python-trainer');
+  stack = await startKeelStack({ prefix: 'keel-python-trainer' });
   const command = pythonTrainerProcess({
     temporalAddress: stack.temporal.address,
     namespace: 'default',

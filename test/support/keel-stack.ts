@@ -1,6 +1,7 @@
-// The real stack in this process for end-to-end tests of runs through the API: API on a port, pipeline and
-// training workers with every real activity, a fresh database and unique task queues on the shared dev server,
-// and keys for each role. Callers add their own workers (e.g. an external trainer) on their own task queues.
+// The whole stack for end-to-end tests, in this process: the API listening on 127.0.0.1, real pipeline and training
+// workers with every real activity, a fresh database and unique task queues on the shared dev server, the shipped
+// seattle-weather data in the data root, and a key for each role. Tests drive it through HTTP (`api`, or the CLI as
+// a child process at `baseUrl`); callers add their own workers (e.g. an external trainer) on their own task queues.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,29 +14,51 @@ import { ensureAdminKey } from '../../api/auth/admin-bootstrap.js';
 import { FsArtifactStore } from '../../artifacts/fs-artifact-store.js';
 import { loadConfig, type KeelConfig } from '../../config.js';
 import { DEMO_DATASET } from '../../dev/bootstrap.js';
-import { createModelCache, type ModelCache } from '../../serving/model-cache.js';
+import { createModelCache } from '../../serving/model-cache.js';
 import { createPipelineActivities } from '../../workers/pipeline-worker.js';
 import type { WorkerDeps } from '../../workers/worker-deps.js';
 import { bundleKeelWorkflows } from '../../workers/workflow-bundle.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './temporal.js';
 
-export interface InProcessStack {
+export interface KeelStackOptions {
+  /** Names the scratch directory, the signing key and the model cache's logger (e.g. `keel-e2e`). */
+  prefix: string;
+  /** Settings over the stack's own (data dir, database, dev server, unique task queues, signing key). */
+  env?: Record<string, string>;
+}
+
+export interface ApiAnswer {
+  status: number;
+  body: Record<string, any>;
+}
+
+export interface KeelStack {
   config: KeelConfig;
   database: TestDatabase;
-  artifacts: FsArtifactStore;
   temporal: TestTemporal;
+  artifacts: FsArtifactStore;
+  app: KeelApp;
+  baseUrl: string;
+  /** The bootstrapped admin key's secret. */
+  adminKey: string;
+  /** A temporary directory that holds the data root and artifacts; removed by `close`. */
+  scratch: string;
   /** The shipped seattle-weather.csv, copied into the data root. */
   datasetPath: string;
+  /** One key a role, each its own user: alice (engineer), bob (reviewer), olga (ops), predictor (predict). */
   keys: { engineer: string; reviewer: string; ops: string; predict: string };
-  api(method: string, url: string, key: string, body?: unknown): Promise<{ status: number; body: Record<string, any> }>;
-  /** Polls the run until its status is one of `wanted` (bounded); throws when it ends otherwise. */
+  api(method: string, url: string, key: string, body?: unknown): Promise<ApiAnswer>;
+  /** Creates a key named `name` with `roles` through the API (its user: `user`, else named after the key); returns its secret. */
+  createKey(name: string, roles: string[], user?: string): Promise<string>;
+  /** Polls the run (as ops) until its status is one of `wanted` (bounded); throws when it ends otherwise. */
   waitForStatus(runId: string, wanted: string[], attempts?: number): Promise<Record<string, any>>;
   close(): Promise<void>;
 }
 
-export async function startInProcessStack(prefix: string): Promise<InProcessStack> {
-  const [database, temporal]: [TestDatabase, TestTemporal] = await Promise.all([createTestDatabase(), connectTestTemporal()]);
+export async function startKeelStack(options: KeelStackOptions): Promise<KeelStack> {
+  const { prefix } = options;
+  const [database, temporal] = await Promise.all([createTestDatabase(), connectTestTemporal()]);
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
   const config = loadConfig({
     KEEL_DATA_DIR: scratch,
@@ -44,6 +67,7 @@ export async function startInProcessStack(prefix: string): Promise<InProcessStac
     KEEL_PIPELINE_TASK_QUEUE: uniqueName('pipeline'),
     KEEL_TRAINING_TASK_QUEUE: uniqueName('training'),
     KEEL_SIGNING_KEY: `${prefix}-signing-key-${uniqueName('k')}-0123456789abcdef`,
+    ...options.env,
   });
   await fs.mkdir(config.dataRoots[0]!, { recursive: true });
   const datasetPath = path.join(config.dataRoots[0]!, 'seattle-weather.csv');
@@ -51,16 +75,12 @@ export async function startInProcessStack(prefix: string): Promise<InProcessStac
   const artifacts = new FsArtifactStore(config.artifactDir);
   const deps: WorkerDeps = { config, temporalAddress: temporal.address, db: database, artifacts, close: async () => undefined };
   const client = new Client({ connection: temporal.connection });
-  const modelCache: ModelCache = createModelCache({
-    db: database.db,
-    pool: database.pool,
-    artifacts,
-    logger: pino({ name: `${prefix}-model-cache`, level: 'error' }),
-  });
+  const modelCache = createModelCache({ db: database.db, pool: database.pool, artifacts, logger: pino({ name: `${prefix}-model-cache`, level: 'error' }) });
   const workers = [
     await Worker.create({
       connection: temporal.workerConnection,
       taskQueue: config.taskQueues.pipeline,
+      // The API signs reviews with config.signingKey; this worker's workflows verify them by the same key.
       workflowBundle: await bundleKeelWorkflows(config.signingKey!),
       activities: createPipelineActivities(deps, client, { modelCache, logger: { warn: () => undefined } }),
     }),
@@ -72,8 +92,8 @@ export async function startInProcessStack(prefix: string): Promise<InProcessStac
     }),
   ];
   const workersDone = Promise.all(workers.map((worker) => worker.run()));
-  const admin = (await ensureAdminKey(database.db, { adminKey: undefined })).secret!;
-  const app: KeelApp = await buildApp({
+  const adminKey = (await ensureAdminKey(database.db, { adminKey: undefined })).secret!;
+  const app = await buildApp({
     config,
     db: database.db,
     pool: database.pool,
@@ -82,7 +102,7 @@ export async function startInProcessStack(prefix: string): Promise<InProcessStac
   });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 
-  const api: InProcessStack['api'] = async (method, url, key, body) => {
+  const api: KeelStack['api'] = async (method, url, key, body) => {
     const response = await fetch(`${baseUrl}${url}`, {
       method,
       headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -90,21 +110,33 @@ export async function startInProcessStack(prefix: string): Promise<InProcessStac
     });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
-  const keys = { engineer: '', reviewer: '', ops: '', predict: '' };
-  for (const [name, role] of [['alice', 'engineer'], ['bob', 'reviewer'], ['olga', 'ops'], ['predictor', 'predict']] as const) {
-    const created = await api('POST', '/v1/keys', admin, { name, roles: [role] });
-    if (created.status !== 201) throw new Error(`could not create the ${role} key: ${JSON.stringify(created.body)}`);
-    keys[role] = created.body.secret as string;
-  }
+  const createKey: KeelStack['createKey'] = async (name, roles, user) => {
+    const created = await api('POST', '/v1/keys', adminKey, { name, roles, ...(user === undefined ? {} : { user }) });
+    if (created.status !== 201 || typeof created.body.secret !== 'string') {
+      throw new Error(`creating the key ${name} answered ${created.status}: ${JSON.stringify(created.body)}`);
+    }
+    return created.body.secret;
+  };
+  const keys = {
+    engineer: await createKey('alice', ['engineer']),
+    reviewer: await createKey('bob', ['reviewer']),
+    ops: await createKey('olga', ['ops']),
+    predict: await createKey('predictor', ['predict']),
+  };
 
   return {
     config,
     database,
-    artifacts,
     temporal,
+    artifacts,
+    app,
+    baseUrl,
+    adminKey,
+    scratch,
     datasetPath,
     keys,
     api,
+    createKey,
     async waitForStatus(runId, wanted, attempts = 1_500) {
       for (let attempt = 0; attempt < attempts; attempt++) {
         const { body } = await api('GET', `/v1/runs/${runId}`, keys.ops);
