@@ -16,12 +16,9 @@ import { featureSchemaOf } from '../ml/onnx/index.js';
 import { createModelCache, type ModelCache } from '../serving/model-cache.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { onnxBytesOf, sigmoid, stumpModel } from '../test/support/model-fixtures.js';
+import { registrationInput } from '../test/support/registration-input.js';
 import { insertRunRow } from '../test/support/run-rows.js';
-import type {
-  EvaluateModelResult,
-  RegisterModelVersionInput,
-  TrainModelResult,
-} from '../workflows/contracts/pipeline-activities.js';
+import type { RegisterModelVersionInput } from '../workflows/contracts/pipeline-activities.js';
 import { createRegistryActivities, type RegistryActivities } from './registry-activities.js';
 
 let database: TestDatabase;
@@ -53,32 +50,16 @@ async function registration(model: string, runId: string, options: { shift?: num
   const gbdt = stumpModel('binary', options.shift ?? 0);
   const onnx = await artifacts.putBytes(options.bytes ?? onnxBytesOf(gbdt), { extension: '.onnx' });
   const json = await artifacts.putBytes(Buffer.from(JSON.stringify(gbdt)), { extension: '.json' });
-  const training: TrainModelResult = {
-    trainer: 'gbdt',
-    artifactSha256: onnx.sha256,
-    artifactUri: onnx.uri,
-    modelJsonSha256: json.sha256,
-    featureSchema: featureSchemaOf(gbdt.features),
-    params: { learningRate: 0.1 },
-    metrics: { validLogloss: 0.4 },
-    bestIteration: 1,
-    importance: { x: 1 },
-    trainRows: 70,
-    validRows: 10,
-    holdoutRows: 20,
-    resumedFromIteration: null,
-  };
-  const evaluation: EvaluateModelResult = {
-    reportId: '',
-    candidateMetrics: { auc: 0.8 },
-    champion: null,
-    deltas: {},
-    parity: { passed: true, maxAbsDiff: 0, rows: 20 },
-    gatesPassed: true,
-    failedGates: [],
-    challengerNoWorse: true,
-  };
-  return { runId, model, task: 'binary', target: 'y', snapshotSha256: 'e'.repeat(64), training, evaluation };
+  return registrationInput(model, runId, {
+    training: {
+      artifactSha256: onnx.sha256,
+      artifactUri: onnx.uri,
+      modelJsonSha256: json.sha256,
+      featureSchema: featureSchemaOf(gbdt.features),
+      params: { learningRate: 0.1 },
+      metrics: { validLogloss: 0.4 },
+    },
+  });
 }
 
 const approve = (model: string, runId: string, version: number) =>

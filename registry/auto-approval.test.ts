@@ -5,10 +5,9 @@ import { putApprovalPolicy } from '../db/repositories/approval-policies.js';
 import { getModelByName } from '../db/repositories/models.js';
 import { approvals, auditLog, modelAliases } from '../db/schema.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
-import { insertRunRow } from '../test/support/run-rows.js';
-import type { DecideAutoApprovalInput, RegisterModelVersionInput } from '../workflows/contracts/pipeline-activities.js';
+import { registerTestVersion } from '../test/support/registration-input.js';
+import type { DecideAutoApprovalInput } from '../workflows/contracts/pipeline-activities.js';
 import { decideAutoApproval, decideByPolicy, type ApprovalPolicy } from './auto-approval.js';
-import { registerVersion } from './register-version.js';
 import { recordReviewDecision } from './review-decision.js';
 
 const policy: ApprovalPolicy = { version: 4, autoApprove: true, allowFirstDeployment: false, gates: { auc: { min: 0.8 }, maxRegression: { auc: 0.01 } } };
@@ -65,33 +64,8 @@ describe('the auto-approval decision on Postgres', () => {
     await database?.close();
   });
 
-  async function registered(model: string, runId: string): Promise<number> {
-    await insertRunRow(database.db, runId, model);
-    const input: RegisterModelVersionInput = {
-      runId,
-      model,
-      task: 'binary',
-      target: 'y',
-      snapshotSha256: 'e'.repeat(64),
-      training: {
-        trainer: 'gbdt',
-        artifactSha256: 'a'.repeat(64),
-        artifactUri: 'file:///artifacts/a.onnx',
-        modelJsonSha256: 'b'.repeat(64),
-        featureSchema: [{ name: 'x', kind: 'numeric' }],
-        params: {},
-        metrics: {},
-        bestIteration: 1,
-        importance: { x: 1 },
-        trainRows: 70,
-        validRows: 10,
-        holdoutRows: 20,
-        resumedFromIteration: null,
-      },
-      evaluation: { reportId: '', candidateMetrics: { auc: 0.9 }, champion: null, deltas: {}, parity: { passed: true, maxAbsDiff: 0, rows: 20 }, gatesPassed: true, failedGates: [], challengerNoWorse: true },
-    };
-    return (await registerVersion(database.db, input)).version;
-  }
+  const registered = (model: string, runId: string) =>
+    registerTestVersion(database.db, model, runId, { evaluation: { candidateMetrics: { auc: 0.9 } } });
 
   const auditOf = (runId: string) => database.db.select().from(auditLog).where(eq(auditLog.subject, `run:${runId}`));
 

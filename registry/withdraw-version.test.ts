@@ -4,10 +4,9 @@ import { getModelVersion } from '../db/repositories/model-versions.js';
 import { getModelByName } from '../db/repositories/models.js';
 import { auditLog } from '../db/schema.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { registerTestVersion } from '../test/support/registration-input.js';
 import { insertRunRow } from '../test/support/run-rows.js';
-import type { RegisterModelVersionInput } from '../workflows/contracts/pipeline-activities.js';
 import { recordReviewDecision } from './review-decision.js';
-import { registerVersion } from './register-version.js';
 import { withdrawPendingVersion } from './withdraw-version.js';
 
 let database: TestDatabase;
@@ -19,42 +18,7 @@ afterAll(async () => {
   await database?.close();
 });
 
-async function registered(model: string, runId: string): Promise<number> {
-  await insertRunRow(database.db, runId, model);
-  const input: RegisterModelVersionInput = {
-    runId,
-    model,
-    task: 'binary',
-    target: 'y',
-    snapshotSha256: 'e'.repeat(64),
-    training: {
-      trainer: 'gbdt',
-      artifactSha256: 'a'.repeat(64),
-      artifactUri: 'file:///artifacts/a.onnx',
-      modelJsonSha256: 'b'.repeat(64),
-      featureSchema: [{ name: 'x', kind: 'numeric' }],
-      params: {},
-      metrics: {},
-      bestIteration: 1,
-      importance: { x: 1 },
-      trainRows: 70,
-      validRows: 10,
-      holdoutRows: 20,
-      resumedFromIteration: null,
-    },
-    evaluation: {
-      reportId: '',
-      candidateMetrics: { auc: 0.8 },
-      champion: null,
-      deltas: {},
-      parity: { passed: true, maxAbsDiff: 0, rows: 20 },
-      gatesPassed: true,
-      failedGates: [],
-      challengerNoWorse: true,
-    },
-  };
-  return (await registerVersion(database.db, input)).version;
-}
+const registered = (model: string, runId: string) => registerTestVersion(database.db, model, runId);
 
 async function statusOf(model: string, version: number): Promise<string | undefined> {
   const row = await getModelByName(database.db, model);
