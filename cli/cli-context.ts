@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { KeelApiClient } from './api-client.js';
 import { resolveCredentials, type CliEnvironment } from './credentials.js';
-import type { Output } from './output.js';
+import { formatTable, printJson, type Cell, type Output } from './output.js';
 
 export interface GlobalFlags {
   json?: boolean;
@@ -25,6 +25,12 @@ export class CliContext {
 
   json(command: Command): boolean {
     return this.flags(command).json === true;
+  }
+
+  /** A list command's answer: the rows as one JSON document under --json, else a table of `cells(row)` under `headers`. */
+  printList<T>(command: Command, rows: T[], headers: string[], cells: (row: T) => Cell[]): void {
+    if (this.json(command)) return printJson(this.output, rows);
+    this.output.out(formatTable(headers, rows.map(cells)));
   }
 
   async client(command: Command): Promise<KeelApiClient> {

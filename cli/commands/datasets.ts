@@ -3,23 +3,11 @@ import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { DatasetUploadView } from '../../api/datasets/dataset-upload-service.js';
 import { queryString } from '../api-client.js';
 import { usageError } from '../cli-errors.js';
 import type { CliContext } from '../cli-context.js';
-import { formatTable, printJson, shortTime } from '../output.js';
-
-interface UploadView {
-  id: string;
-  uri: string;
-  sha256: string;
-  bytes: number;
-  rows: number;
-  columns: { name: string; type: string }[];
-  format: string;
-  fileName: string;
-  uploadedBy: string;
-  createdAt: string;
-}
+import { printJson, shortTime } from '../output.js';
 
 export function registerDatasetCommands(program: Command, ctx: CliContext): void {
   const datasets = program.command('datasets').description('upload datasets (CSV, Parquet, JSON lines) and list uploads');
@@ -34,7 +22,7 @@ export function registerDatasetCommands(program: Command, ctx: CliContext): void
       const form = new FormData();
       // Streamed from disk, not read into memory.
       form.append('file', await openAsBlob(file), path.basename(file));
-      const upload = await client.request<UploadView>('POST', '/v1/datasets', { form });
+      const upload = await client.request<DatasetUploadView>('POST', '/v1/datasets', { form });
       if (ctx.json(command)) return printJson(ctx.output, upload);
       ctx.output.out(
         [
@@ -52,13 +40,12 @@ export function registerDatasetCommands(program: Command, ctx: CliContext): void
     .option('--limit <n>', 'at most this many', '100')
     .action(async (options: { limit: string }, command: Command) => {
       const client = await ctx.client(command);
-      const { datasets: rows } = await client.get<{ datasets: UploadView[] }>(`/v1/datasets${queryString({ limit: options.limit })}`);
-      if (ctx.json(command)) return printJson(ctx.output, rows);
-      ctx.output.out(
-        formatTable(
-          ['file', 'rows', 'bytes', 'sha256', 'uri', 'by', 'uploaded'],
-          rows.map((row) => [row.fileName, row.rows, row.bytes, row.sha256.slice(0, 12), row.uri, row.uploadedBy, shortTime(row.createdAt)]),
-        ),
+      const { datasets: rows } = await client.get<{ datasets: DatasetUploadView[] }>(`/v1/datasets${queryString({ limit: options.limit })}`);
+      ctx.printList(
+        command,
+        rows,
+        ['file', 'rows', 'bytes', 'sha256', 'uri', 'by', 'uploaded'],
+        (row) => [row.fileName, row.rows, row.bytes, row.sha256.slice(0, 12), row.uri, row.uploadedBy, shortTime(row.createdAt)],
       );
     });
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { usageError } from '../cli-errors.js';
 import type { CliContext } from '../cli-context.js';
-import { formatTable, printJson, shortTime } from '../output.js';
+import { printJson, shortTime } from '../output.js';
 
 interface KeyView {
   id: string;
@@ -27,12 +27,11 @@ export function registerKeyCommands(program: Command, ctx: CliContext): void {
     .action(async (options: { all?: boolean }, command: Command) => {
       const client = await ctx.client(command);
       const { keys: rows } = await client.get<{ keys: KeyView[] }>(`/v1/keys${options.all ? '?includeRevoked=true' : ''}`);
-      if (ctx.json(command)) return printJson(ctx.output, rows);
-      ctx.output.out(
-        formatTable(
-          ['id', 'name', 'user', 'prefix', 'roles', 'created', 'last used', 'revoked'],
-          rows.map((key) => [key.id, key.name, key.user, key.prefix, key.roles.join(','), shortTime(key.createdAt), shortTime(key.lastUsedAt), shortTime(key.revokedAt)]),
-        ),
+      ctx.printList(
+        command,
+        rows,
+        ['id', 'name', 'user', 'prefix', 'roles', 'created', 'last used', 'revoked'],
+        (key) => [key.id, key.name, key.user, key.prefix, key.roles.join(','), shortTime(key.createdAt), shortTime(key.lastUsedAt), shortTime(key.revokedAt)],
       );
     });
 

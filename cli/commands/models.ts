@@ -48,12 +48,11 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
     .action(async (_options: unknown, command: Command) => {
       const client = await ctx.client(command);
       const { models: rows } = await client.get<{ models: ModelSummary[] }>('/v1/models');
-      if (ctx.json(command)) return printJson(ctx.output, rows);
-      ctx.output.out(
-        formatTable(
-          ['name', 'task', 'target', 'production', 'latest', 'versions', 'created'],
-          rows.map((model) => [model.name, model.task, model.target, model.productionVersion, model.latestVersion, model.versionCount, shortTime(model.createdAt)]),
-        ),
+      ctx.printList(
+        command,
+        rows,
+        ['name', 'task', 'target', 'production', 'latest', 'versions', 'created'],
+        (model) => [model.name, model.task, model.target, model.productionVersion, model.latestVersion, model.versionCount, shortTime(model.createdAt)],
       );
     });
 

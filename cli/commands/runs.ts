@@ -75,12 +75,11 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       const { runs: rows } = await client.get<{ runs: RunSummary[] }>(
         `/v1/runs${queryString({ model: options.model, status: options.status, limit: options.limit })}`,
       );
-      if (ctx.json(command)) return printJson(ctx.output, rows);
-      ctx.output.out(
-        formatTable(
-          ['id', 'model', 'status', 'stage', 'version', 'requested by', 'created'],
-          rows.map((run) => [run.id, run.model, run.status, run.stage, run.modelVersion, run.requestedBy, shortTime(run.createdAt)]),
-        ),
+      ctx.printList(
+        command,
+        rows,
+        ['id', 'model', 'status', 'stage', 'version', 'requested by', 'created'],
+        (run) => [run.id, run.model, run.status, run.stage, run.modelVersion, run.requestedBy, shortTime(run.createdAt)],
       );
     });
 

@@ -1,18 +1,9 @@
 // keel schedules ls|create|pause|unpause|trigger|rm.
 import type { Command } from 'commander';
+import type { ScheduleView } from '../../api/schedules/schedules-service.js';
 import type { CliContext } from '../cli-context.js';
-import { formatTable, printJson, shortTime } from '../output.js';
+import { printJson, shortTime } from '../output.js';
 import { readJsonFile } from './runs.js';
-
-interface ScheduleView {
-  id: string;
-  cron: string[];
-  model: string | null;
-  paused: boolean;
-  note: string | null;
-  nextRunAt: string[];
-  recentRuns: { workflowId: string; scheduledAt: string }[];
-}
 
 export function registerScheduleCommands(program: Command, ctx: CliContext): void {
   const schedules = program.command('schedules').description('nightly retrains as Temporal Schedules');
@@ -23,12 +14,11 @@ export function registerScheduleCommands(program: Command, ctx: CliContext): voi
     .action(async (_options: unknown, command: Command) => {
       const client = await ctx.client(command);
       const { schedules: rows } = await client.get<{ schedules: ScheduleView[] }>('/v1/schedules');
-      if (ctx.json(command)) return printJson(ctx.output, rows);
-      ctx.output.out(
-        formatTable(
-          ['id', 'model', 'cron', 'paused', 'next run', 'note'],
-          rows.map((schedule) => [schedule.id, schedule.model, schedule.cron.join(' | '), schedule.paused, shortTime(schedule.nextRunAt[0]), schedule.note]),
-        ),
+      ctx.printList(
+        command,
+        rows,
+        ['id', 'model', 'cron', 'paused', 'next run', 'note'],
+        (schedule) => [schedule.id, schedule.model, schedule.cron.join(' | '), schedule.paused, shortTime(schedule.nextRunAt[0]), schedule.note],
       );
     });
 
