@@ -94,6 +94,34 @@ describe('an external trainer', () => {
     expect((await stack.api('GET', `/v1/models/${run.model}`, stack.keys.ops)).status).toBe(404);
   }, 300_000);
 
+  it('when no worker polls its task queue, then the run ends failed after its scheduleToStartTimeout saying so, and nothing is registered', async () => {
+    const idleQueue = uniqueName('trainers-nobody');
+    const run = await startRun('no-worker', { taskQueue: idleQueue, scheduleToStartTimeout: '2 seconds' });
+    const ended = await stack.waitForStatus(run.runId, ['failed']);
+    expect(ended.reason).toBe(
+      `external trainer "no-worker" on task queue "${idleQueue}" timed out: no worker polled task queue "${idleQueue}" within 2 seconds ` +
+        "(start the trainer's worker on that queue, or fix trainer.taskQueue)",
+    );
+    expect(ended.version ?? null).toBeNull();
+    expect((await stack.api('GET', `/v1/models/${run.model}`, stack.keys.ops)).status).toBe(404);
+    await keepHistory('pipeline-external-trainer-no-worker', stack.temporal.client.workflow.getHandle(run.workflowId));
+  }, 300_000);
+
+  it("refuses an external trainer on Keel's own task queues (defaults and this deployment's), naming the field, for runs and schedules", async () => {
+    for (const queue of ['training', 'pipeline', stack.config.taskQueues.training, stack.config.taskQueues.pipeline]) {
+      const spec = { ...demoRunSpec(stack.datasetPath), model: uniqueName('own-queue'), trainer: { kind: 'external', taskQueue: queue, name: 'lightgbm' } };
+      const refused = await stack.api('POST', '/v1/runs', stack.keys.engineer, spec);
+      expect(refused.status, queue).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: 'body/trainer/taskQueue' } });
+      expect(refused.body.error.message).toContain(`"${queue}" is Keel's own`);
+      const scheduled = await stack.api('POST', '/v1/schedules', stack.keys.engineer, { id: uniqueName('own-queue'), cron: '0 2 * * *', run: spec });
+      expect(scheduled.status, queue).toBe(400);
+      expect(scheduled.body.error.details).toMatchObject({ field: 'body/run/trainer/taskQueue' });
+    }
+    const runs = await stack.api('GET', '/v1/runs?limit=200', stack.keys.ops);
+    expect(runs.body.runs.filter((run: { model: string }) => run.model.startsWith('own-queue'))).toEqual([]);
+  });
+
   it('refuses a spec whose external trainer has no task queue, naming the field', async () => {
     const spec = { ...demoRunSpec(stack.datasetPath), model: uniqueName('bad'), trainer: { kind: 'external', name: 'lightgbm' } };
     const refused = await stack.api('POST', '/v1/runs', stack.keys.engineer, spec);

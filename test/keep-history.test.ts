@@ -59,7 +59,7 @@ describe('the committed histories', () => {
     'approve', 'reject', 'expire', 'auto-approve', 'auto-reject', 'data-rejected', 'parity-failed', 'cancel',
     'cancel-during-review', 'duplicate-review', 'requester-review', 'deploy-failed', 'deploy-late-cancel',
     'expire-refuses-late-review', 'production-moved', 'scheduled', 'e2e-real-activities', 'external-trainer',
-    'external-trainer-failed',
+    'external-trainer-failed', 'external-trainer-no-worker',
   ];
 
   it("cover every branch of today's pipeline: scheduled runs, reviews, cancellation, deploy failures, failed runs", async () => {

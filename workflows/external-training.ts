@@ -1,14 +1,17 @@
 // The train stage with an external trainer (docs/training-contract.md): Keel writes the run's split and labels,
 // the trainer's own worker trains on its task queue, and Keel checks its answer before evaluation reads it.
-import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { PipelineActivities, TrainModelResult } from './contracts/pipeline-activities.js';
 import type { ExternalTrainerSpec, Task } from './contracts/run-spec.js';
 import type { ModelSplit } from './contracts/split.js';
 import { TRAINING_CONTRACT_VERSION, type ExternalTrainModelInput } from './contracts/training-contract.js';
 import { FAILURE_TYPES } from './failure-types.js';
+import { PIPELINE_PATCHES } from './pipeline-patches.js';
 
 export const DEFAULT_EXTERNAL_TIMEOUT = '2 hours';
 export const DEFAULT_EXTERNAL_HEARTBEAT_TIMEOUT = '1 minute';
+/** How long an attempt waits for a worker on the trainer's task queue to take it before the run ends failed. */
+export const DEFAULT_EXTERNAL_SCHEDULE_TO_START_TIMEOUT = '10 minutes';
 /** A trainer that crashes (or goes silent) this many times in a row ends the run. */
 export const EXTERNAL_TRAINER_ATTEMPTS = 3;
 
@@ -48,8 +51,13 @@ export async function trainExternally(
     seed: run.seed,
     ...(run.split ? { split: run.split } : {}),
   });
+  // Runs recorded before the patch scheduled without it (and waited for ever while no worker polled the queue).
+  const waitsForAWorkerAtMost = patched(PIPELINE_PATCHES.externalScheduleToStart);
   const external = proxyActivities<ExternalTrainer>({
     taskQueue: trainer.taskQueue,
+    ...(waitsForAWorkerAtMost
+      ? { scheduleToStartTimeout: trainer.scheduleToStartTimeout ?? DEFAULT_EXTERNAL_SCHEDULE_TO_START_TIMEOUT }
+      : {}),
     startToCloseTimeout: trainer.timeout ?? DEFAULT_EXTERNAL_TIMEOUT,
     heartbeatTimeout: trainer.heartbeatTimeout ?? DEFAULT_EXTERNAL_HEARTBEAT_TIMEOUT,
     retry: {
@@ -98,6 +106,10 @@ function externalFailureReason(trainer: ExternalTrainerSpec, failure: ActivityFa
   if (cause instanceof TimeoutFailure) {
     if (cause.timeoutType === 'HEARTBEAT') {
       return `${who} timed out: no heartbeat within ${trainer.heartbeatTimeout ?? DEFAULT_EXTERNAL_HEARTBEAT_TIMEOUT} (the worker crashed or hung)`;
+    }
+    if (cause.timeoutType === 'SCHEDULE_TO_START') {
+      const waited = trainer.scheduleToStartTimeout ?? DEFAULT_EXTERNAL_SCHEDULE_TO_START_TIMEOUT;
+      return `${who} timed out: no worker polled task queue "${trainer.taskQueue}" within ${waited} (start the trainer's worker on that queue, or fix trainer.taskQueue)`;
     }
     if (cause.timeoutType === 'START_TO_CLOSE') {
       return `${who} timed out: an attempt did not finish within ${trainer.timeout ?? DEFAULT_EXTERNAL_TIMEOUT}`;

@@ -11,4 +11,6 @@ export const PIPELINE_PATCHES = {
   withdrawOnCancel: 'pipeline-withdraw-on-cancel',
   /** Auto-approval comes from the model's approval policy (set by ops), no longer from the run spec. */
   modelApprovalPolicy: 'pipeline-model-approval-policy',
+  /** An external trainer's task queue that no worker polls ends the run (schedule-to-start) instead of waiting for ever. */
+  externalScheduleToStart: 'pipeline-external-schedule-to-start',
 } as const;

@@ -49,8 +49,11 @@ export { canonicalJson } from '../../runs/run-spec-hash.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** Checks the schema cannot express; errors name the field. */
-export function checkRunSpec(spec: RunSpec, field = 'body'): void {
+/**
+ * Checks the schema cannot express; errors name the field. `taskQueues`: the queues this deployment's own workers poll
+ * (KEEL_PIPELINE_TASK_QUEUE, KEEL_TRAINING_TASK_QUEUE), refused, like the default names, as an external trainer's.
+ */
+export function checkRunSpec(spec: RunSpec, field = 'body', taskQueues?: { pipeline: string; training: string }): void {
   // The field stays in the schema because recorded runs carry it; a requester may no longer approve their own run.
   if (spec.policy?.autoApprove === true) {
     throw new KeelError(
@@ -66,6 +69,18 @@ export function checkRunSpec(spec: RunSpec, field = 'body'): void {
   }
   if (spec.features?.includes(spec.target)) {
     throw new KeelError('VALIDATION_FAILED', `${field}/features must not contain the target column "${spec.target}"`);
+  }
+  if (spec.trainer?.kind === 'external') {
+    // Keel's own workers would take the external contract's input as their own and fail it, or train the wrong thing.
+    const queue = spec.trainer.taskQueue;
+    const own = [...Object.entries(TASK_QUEUES), ...Object.entries(taskQueues ?? {})].find(([, name]) => name === queue);
+    if (own) {
+      throw new KeelError(
+        'VALIDATION_FAILED',
+        `${field}/trainer/taskQueue "${queue}" is Keel's own ${own[0]} task queue: name the queue your trainer's worker polls (e.g. "trainers-python")`,
+        { field: `${field}/trainer/taskQueue` },
+      );
+    }
   }
   // Gate keys and values (min/max, maxRegression >= 0) are the schema's: GatesSchema refuses what misses it.
   if (spec.trainer?.params && 'seed' in spec.trainer.params && !Number.isInteger(spec.trainer.params.seed)) {
@@ -126,7 +141,7 @@ export async function startRun(
   deps: RunsDeps,
   args: { spec: RunSpec; principal: Principal; role: string; requestId?: string; idempotencyKey?: string },
 ): Promise<{ run: RunSummary; replayed: boolean }> {
-  checkRunSpec(args.spec);
+  checkRunSpec(args.spec, 'body', deps.taskQueues);
   const specHash = runSpecHash(args.spec);
   // Keys are scoped to the caller: two clients choosing the same key do not collide.
   const scopedKey = args.idempotencyKey ? `${args.principal.keyId}:${args.idempotencyKey}` : null;

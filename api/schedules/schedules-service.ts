@@ -51,7 +51,7 @@ export async function createSchedule(
   if (!CRON_PATTERN.test(cron)) {
     throw new KeelError('VALIDATION_FAILED', `body/cron must be a 5-field cron expression such as "0 2 * * *", got "${args.cron}"`);
   }
-  checkRunSpec(args.run, 'body/run');
+  checkRunSpec(args.run, 'body/run', deps.taskQueues);
   const input: PipelineInput = {
     spec: args.run,
     scheduleId: args.id,

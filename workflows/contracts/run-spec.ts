@@ -125,7 +125,7 @@ export type BuiltInTrainerSpec = Static<typeof BuiltInTrainerSpecSchema>;
 export const ExternalTrainerSpecSchema = Type.Object(
   {
     kind: Type.Literal('external'),
-    /** The task queue the external worker polls (not Keel's own `pipeline` or `training` queues). */
+    /** The task queue the external worker polls; the API refuses Keel's own (`pipeline`, `training`, as configured). */
     taskQueue: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$' }),
     /** Which of the worker's trainers, e.g. `lightgbm`, `xgboost`, `sklearn:HistGradientBoostingClassifier`. */
     name: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_.:-]{0,99}$' }),
@@ -134,6 +134,8 @@ export const ExternalTrainerSpecSchema = Type.Object(
     timeout: Type.Optional(DurationString),
     /** Longest the trainer may go without a heartbeat before the attempt counts as crashed; default '1 minute'. */
     heartbeatTimeout: Type.Optional(DurationString),
+    /** Longest an attempt may wait for a worker on `taskQueue` to take it (schedule-to-start); default '10 minutes'. */
+    scheduleToStartTimeout: Type.Optional(DurationString),
   },
   { additionalProperties: false },
 );
