@@ -98,6 +98,29 @@ describe('refusing a token that is not a key', () => {
   });
 });
 
+describe('well-formed junk does not crowd the routes out of Postgres', () => {
+  it('when a burst of well-formed tokens with unknown prefixes arrives, then at most two key lookups hold a pool connection at once and none waits for one', async () => {
+    const pool = database.pool;
+    let mostInUse = 0;
+    let mostWaiting = 0;
+    let sampling = true;
+    const sample = () => {
+      mostInUse = Math.max(mostInUse, pool.totalCount - pool.idleCount);
+      mostWaiting = Math.max(mostWaiting, pool.waitingCount);
+      if (sampling) setImmediate(sample);
+    };
+    sample();
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, () => app.inject({ method: 'GET', url: '/v1/models', headers: bearer(withPrefix(randomBytes(4).toString('hex'))) })),
+    );
+    sampling = false;
+    expect(answers.map((answer) => answer.statusCode)).toEqual(answers.map(() => 401));
+    expect(mostInUse).toBeGreaterThanOrEqual(1);
+    expect(mostInUse).toBeLessThanOrEqual(2);
+    expect(mostWaiting).toBe(0);
+  });
+});
+
 describe("a real key's prefix has a failed-verification budget", () => {
   it('when many wrong secrets with a real prefix arrive at once, then only the budget runs scrypt, the rest are 429 with Retry-After, and the real key keeps working', async () => {
     const victim = await createKey('victim');

@@ -27,6 +27,12 @@ const MAX_TOKEN_LENGTH = 512;
 const REFUSAL_SUMMARY_EVERY_MS = 60_000;
 /** Keys whose secret this process proved with scrypt, remembered at most (one entry per real key in use). */
 const MAX_PROVEN_SECRETS = 10_000;
+/**
+ * Lookups of tokens not yet proven (Postgres, then perhaps scrypt) run at most this many at once: a flood of
+ * well-formed junk queues here instead of filling the Postgres pool the routes share (where a valid key's own query
+ * would wait behind every junk lookup) and the libuv pool scrypt runs in.
+ */
+const MAX_CONCURRENT_LOOKUPS = 2;
 
 type RefusalReason = 'missing' | 'malformed' | 'not_a_key' | 'rejected' | 'locked';
 
@@ -139,8 +145,29 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
     void reply.header('content-type', 'application/json; charset=utf-8').send(REFUSAL_BODIES[reason]);
   }
 
-  async function verifyWithDatabase(token: string, digest: string, request: FastifyRequest): Promise<Principal | null> {
+  let lookups = 0;
+  const waitingForLookup: Array<() => void> = [];
+  async function inLookupSlot<T>(work: () => Promise<T>): Promise<T> {
+    if (lookups < MAX_CONCURRENT_LOOKUPS) lookups++;
+    else await new Promise<void>((resolve) => waitingForLookup.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter, so a newcomer cannot take it in between.
+      const next = waitingForLookup.shift();
+      if (next) next();
+      else lookups--;
+    }
+  }
+
+  function verifyWithDatabase(token: string, digest: string, request: FastifyRequest): Promise<Principal | null> {
     const prefix = lookupPrefix(token);
+    // A key this process proved (re-checked after the cache TTL) does not queue behind junk.
+    if (provenSecrets.get(prefix)?.digest === digest) return lookUp(token, prefix, digest, request);
+    return inLookupSlot(() => lookUp(token, prefix, digest, request));
+  }
+
+  async function lookUp(token: string, prefix: string, digest: string, request: FastifyRequest): Promise<Principal | null> {
     const row = await findActiveApiKeyByPrefix(options.db, prefix);
     if (!row) return null;
     const proven = provenSecrets.get(prefix);

@@ -42,60 +42,74 @@ export interface FloodResult {
 }
 
 /**
- * Sends every prepared request once over `connections` keep-alive sockets. `rate` 0: each socket keeps `depth`
- * requests in flight (pipelined), as fast as answered; else requests leave at `rate`/s overall, evenly spaced and
- * without waiting for answers (open loop).
+ * Opens `connections` keep-alive sockets; `start` then sends every prepared request once. `rate` 0: each socket keeps
+ * `depth` requests in flight (pipelined), as fast as answered; else requests leave at `rate`/s overall, evenly spaced
+ * and without waiting for answers (open loop).
  */
-export async function flood(url: URL, requests: Buffer[], options: { connections: number; depth: number; rate: number }): Promise<FloodResult> {
+export async function prepareFlood(
+  url: URL,
+  requests: Buffer[],
+  options: { connections: number; depth: number; rate: number },
+): Promise<{ start(): Promise<FloodResult> }> {
   const statuses: Record<string, number> = {};
   let answered = 0;
   let errors = 0;
   let next = 0;
-  const cpuStart = process.cpuUsage();
-  const started = performance.now();
-  await new Promise<void>((resolve) => {
-    const finishOne = (status: number) => {
-      statuses[status] = (statuses[status] ?? 0) + 1;
-      if (++answered + errors === requests.length) resolve();
-    };
-    const sockets = Array.from({ length: options.connections }, () => {
+  let finished: (() => void) | undefined;
+  const settle = () => {
+    if (answered + errors >= requests.length) finished?.();
+  };
+  const sockets = await Promise.all(
+    Array.from({ length: options.connections }, async () => {
       const socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
       const reader = new ResponseReader((status) => {
-        finishOne(status);
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        answered++;
         // Closed loop: an answer frees a slot for the next request on this socket.
         if (options.rate === 0 && next < requests.length) socket.write(requests[next++]!);
+        settle();
       });
       socket.on('data', (chunk) => reader.push(chunk));
       socket.on('error', () => {
         errors++;
-        if (answered + errors >= requests.length) resolve();
+        settle();
       });
+      await new Promise((resolve) => socket.once('connect', resolve));
       return socket;
-    });
-    if (options.rate === 0) {
-      for (const socket of sockets) {
-        for (let i = 0; i < options.depth && next < requests.length; i++) socket.write(requests[next++]!);
-      }
-      return;
-    }
-    const intervalMs = 1000 / options.rate;
-    const tick = setInterval(() => {
-      const due = Math.min(requests.length, Math.floor((performance.now() - started) / intervalMs) + 1);
-      while (next < due) sockets[next % sockets.length]!.write(requests[next++]!);
-      if (next >= requests.length) clearInterval(tick);
-    }, 1);
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
-  const cpuUs = cpu.user + cpu.system;
+    }),
+  );
   return {
-    requests: answered,
-    seconds,
-    rps: answered / seconds,
-    statuses,
-    errors,
-    cpuUsPerRequest: cpuUs / Math.max(1, requests.length),
-    cpuShare: cpuUs / 1e6 / seconds,
+    async start() {
+      const cpuStart = process.cpuUsage();
+      const started = performance.now();
+      const done = new Promise<void>((resolve) => (finished = resolve));
+      if (options.rate === 0) {
+        for (const socket of sockets) {
+          for (let i = 0; i < options.depth && next < requests.length; i++) socket.write(requests[next++]!);
+        }
+      } else {
+        const intervalMs = 1000 / options.rate;
+        const tick = setInterval(() => {
+          const due = Math.min(requests.length, Math.floor((performance.now() - started) / intervalMs) + 1);
+          while (next < due) sockets[next % sockets.length]!.write(requests[next++]!);
+          if (next >= requests.length) clearInterval(tick);
+        }, 1);
+      }
+      await done;
+      const seconds = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuStart);
+      const cpuUs = cpu.user + cpu.system;
+      for (const socket of sockets) socket.destroy();
+      return {
+        requests: answered,
+        seconds,
+        rps: answered / seconds,
+        statuses,
+        errors,
+        cpuUsPerRequest: cpuUs / Math.max(1, requests.length),
+        cpuShare: cpuUs / 1e6 / seconds,
+      };
+    },
   };
 }
 

@@ -1,12 +1,14 @@
-// Authentication cost under a junk-token flood: a valid key's latency (p50/p99, paced at 50 requests/s on
-// GET /v1/models) alone, then while another process floods the API with 10,000 junk tokens, for each kind of junk:
-// malformed tokens (refused before Postgres and scrypt), well-formed tokens with unknown prefixes (one indexed lookup,
-// no scrypt) and, fewer, well-formed tokens with the valid key's own prefix (one scrypt each: the cost that is left).
-// The API runs in its own process, the flood in another, the measurement here. Starts an embedded Postgres unless
-// DATABASE_URL is set. Run: npx tsx bench/auth/run.ts [--junk 10000] [--known 200] [--rate 50] [--flood-rate 0 (as fast as answered) | N/s]
-// [--nice-flood] (the flooding client at nice 19, as if on another machine)
+// Authentication cost under a junk-token flood: a valid key's latency (paced at 50 requests/s on GET /v1/models) alone,
+// then while another process floods the API with junk tokens, for each kind of junk: malformed tokens (refused before
+// Postgres and scrypt), well-formed tokens with unknown prefixes (one indexed lookup, no scrypt) and well-formed tokens
+// with the valid key's own prefix (one scrypt each until the prefix's failure budget is spent, then refused unverified).
+// Three processes: the API (which times the valid key's requests itself, from Node's 'request' event to the last byte,
+// and samples its event-loop delay and CPU), the flooder (bench/auth/flood.ts: prepared requests on raw keep-alive
+// sockets, pipelined; started and connected before the measurement) and this one (the paced probe client). Starts an
+// embedded Postgres unless DATABASE_URL is set.
+// Run: npx tsx bench/auth/run.ts [--junk 10000] [--known 10000] [--rate 50] [--flood-rate 0 (as fast as answered) | N/s]
+//   [--flood-connections 16] [--flood-depth 8] [--nice-flood] (the flooding client at nice 19, as if on another machine)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -23,7 +25,8 @@ import { createDb } from '../../db/client.js';
 import { applyMigrations } from '../../db/migrate.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../dev/embedded-postgres.js';
 import { freePort } from '../../dev/temporal-dev-server.js';
-import { flood, getRequest, probe, type FloodResult, type ProbeResult } from './raw-http.js';
+import type { FloodResult } from './raw-http.js';
+import { getRequest, probe, type ProbeResult } from './raw-http.js';
 
 const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(name);
@@ -31,24 +34,12 @@ const arg = (name: string, fallback: number) => {
 };
 const niceFlood = process.argv.includes('--nice-flood');
 const ROUTE = '/v1/models';
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 /** Marks the valid key's requests, so the API process can time them apart from the junk. */
 const PROBE_HEADER = 'x-bench-probe';
 const FLOOD_CONNECTIONS = arg('--flood-connections', 16);
 const FLOOD_DEPTH = arg('--flood-depth', 8);
 
 const dbLogger = { error: (fields: unknown, message: string) => console.error(message, fields) };
-
-type JunkKind = 'malformed' | 'unknown-prefix' | 'known-prefix';
-
-function junkToken(kind: JunkKind, knownPrefix: string): string {
-  const secret = randomBytes(32).toString('base64url');
-  if (kind === 'malformed') return `junk-${randomBytes(24).toString('hex')}`;
-  if (kind === 'known-prefix') return `keel_${knownPrefix}_${secret}`;
-  let prefix = '';
-  for (const byte of randomBytes(8)) prefix += ALPHABET[byte % ALPHABET.length];
-  return `keel_${prefix}_${secret}`;
-}
 
 /** What the API process measured itself over one phase (asked for over IPC). */
 interface ServerPhase {
@@ -112,14 +103,6 @@ async function serve(databaseUrl: string, dataDir: string): Promise<void> {
   process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 
-/** `--flood`: `amount` requests, each with its own junk token, prepared before the clock starts, then sent raw. */
-async function floodMain(url: string, kind: JunkKind, amount: number, knownPrefix: string, rate: number): Promise<void> {
-  const target = new URL(`${url}${ROUTE}`);
-  const requests = Array.from({ length: amount }, () => getRequest(target, { authorization: `Bearer ${junkToken(kind, knownPrefix)}` }));
-  const result = await flood(target, requests, { connections: FLOOD_CONNECTIONS, depth: FLOOD_DEPTH, rate });
-  console.log(JSON.stringify(result));
-}
-
 /** The server's own count of scrypt verifications of rejected tokens (its /metrics). */
 async function scryptRejections(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -130,12 +113,20 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function child(args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  const command = [process.execPath, '--import', 'tsx', new URL(import.meta.url).pathname, ...args];
-  // `--nice-flood`: the flooding client at the lowest CPU priority, as if it ran on another machine (on 2 shared
-  // cores it otherwise takes the CPU the API and the measuring client need, and its cost shows up as API latency).
-  if (args[0] === '--flood' && niceFlood) return spawn('nice', ['-n', '19', ...command], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+/** The API process (with an IPC channel for its own measurements). */
+function apiProcess(args: string[]): ChildProcess {
+  const command = ['--import', 'tsx', new URL(import.meta.url).pathname, ...args];
+  return spawn(process.execPath, command, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+}
+
+/**
+ * The flooding process (bench/auth/flood.ts, which loads nothing of Keel). `--nice-flood`: at the lowest CPU priority,
+ * as if it ran on another machine (on 2 shared cores it otherwise takes the CPU the API and the measuring client need).
+ */
+function flooderProcess(args: string[]): ChildProcess {
+  const command = [process.execPath, '--import', 'tsx', new URL('./flood.ts', import.meta.url).pathname, ...args];
+  const [file, ...rest] = niceFlood ? ['nice', '-n', '19', ...command] : command;
+  return spawn(file!, rest, { stdio: ['pipe', 'pipe', 'inherit'] });
 }
 
 /** Asks the API process for `type` and waits for its answer of the same type. */
@@ -151,19 +142,29 @@ function ask(server: ChildProcess, type: 'reset' | 'report'): Promise<{ type: st
   });
 }
 
-function firstJsonLine(process: ChildProcess): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: process.stdout! });
-    lines.on('line', (line) => {
-      if (line.startsWith('{')) resolve(JSON.parse(line) as Record<string, unknown>);
-    });
-    process.on('exit', (code) => reject(new Error(`child exited (${code}) before answering`)));
+/** The JSON lines a child prints, one at a time. */
+function jsonLines(child: ChildProcess): () => Promise<Record<string, unknown>> {
+  const queue: Array<Record<string, unknown>> = [];
+  const waiting: Array<{ resolve: (line: Record<string, unknown>) => void; reject: (error: Error) => void }> = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (!line.startsWith('{')) return;
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    const waiter = waiting.shift();
+    if (waiter) waiter.resolve(parsed);
+    else queue.push(parsed);
   });
+  child.on('exit', (code) => {
+    for (const waiter of waiting.splice(0)) waiter.reject(new Error(`child exited (${code}) before answering`));
+  });
+  return () => {
+    const line = queue.shift();
+    return line ? Promise.resolve(line) : new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+  };
 }
 
 async function main(): Promise<void> {
   const junk = arg('--junk', 10_000);
-  const known = arg('--known', 200);
+  const known = arg('--known', 10_000);
   const rate = arg('--rate', 50);
   const floodRate = arg('--flood-rate', 0);
   const scratch = await mkdtemp(join(tmpdir(), 'keel-bench-auth-'));
@@ -182,9 +183,9 @@ async function main(): Promise<void> {
     const { key, secret } = await createApiKey(db, { name: 'bench-engineer', roles: ['engineer'] }, { actor: 'bench', actorKeyId: null, role: null });
     await close();
 
-    server = child(['--server', databaseUrl, join(scratch, 'data')]);
+    server = apiProcess(['--server', databaseUrl, join(scratch, 'data')]);
     const api = server;
-    const { port } = (await firstJsonLine(server)) as { port: number };
+    const { port } = (await jsonLines(server)()) as { port: number };
     const url = `http://127.0.0.1:${port}`;
     const probeRequest = getRequest(new URL(`${url}${ROUTE}`), { authorization: `Bearer ${secret}`, [PROBE_HEADER]: '1' });
     const seconds = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -207,10 +208,14 @@ async function main(): Promise<void> {
     row('valid key alone (baseline)', '—', await measure(() => seconds(10_000)));
     for (const [kind, amount] of [['malformed', junk], ['unknown-prefix', junk], ['known-prefix', known]] as const) {
       const scryptsBefore = await scryptRejections(url);
+      // Started, its requests prepared and its sockets connected before the measurement: only the flood is measured.
+      const flooder = flooderProcess([`${url}${ROUTE}`, kind, String(amount), key.prefix, String(floodRate), String(FLOOD_CONNECTIONS), String(FLOOD_DEPTH)]);
+      const nextLine = jsonLines(flooder);
+      await nextLine();
       let floodResult: Promise<Record<string, unknown>> | undefined;
       const during = await measure(() => {
-        const flooder = child(['--flood', url, kind, String(amount), key.prefix, String(floodRate)]);
-        floodResult = firstJsonLine(flooder);
+        flooder.stdin!.end('go\n');
+        floodResult = nextLine();
         return floodResult;
       });
       const summary = (await floodResult!) as unknown as FloodResult;
@@ -245,8 +250,6 @@ function fmt(ms: number): string {
 
 if (process.argv[2] === '--server') {
   await serve(process.argv[3]!, process.argv[4]!);
-} else if (process.argv[2] === '--flood') {
-  await floodMain(process.argv[3]!, process.argv[4] as JunkKind, Number(process.argv[5]), process.argv[6]!, Number(process.argv[7] ?? 0));
 } else {
   await main();
 }
