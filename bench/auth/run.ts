@@ -8,6 +8,7 @@
 // embedded Postgres unless DATABASE_URL is set.
 // Run: npx tsx bench/auth/run.ts [--junk 10000] [--known 10000] [--rate 50] [--flood-rate 0 (as fast as answered) | N/s]
 //   [--flood-connections 16] [--flood-depth 8] [--nice-flood] (the flooding client at nice 19, as if on another machine)
+//   [--only malformed|unknown-prefix|known-prefix] [--cpu-prof <dir>] (a V8 CPU profile of the API process)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -48,9 +49,9 @@ interface ServerPhase {
   /** The API's event-loop delay (ms): how long a ready socket could wait before the loop got to it. */
   loopDelayP99: number;
   loopDelayMax: number;
-  /** API CPU time over wall time (1 = one core), and per junk request answered (µs, probes subtracted as junk-free). */
+  /** API CPU time over wall time (1 = one core). */
   cpuShare: number;
-  cpuUsPerJunk: number;
+  seconds: number;
   junk: number;
 }
 
@@ -93,7 +94,7 @@ async function serve(databaseUrl: string, dataDir: string): Promise<void> {
       loopDelayP99: loopDelay.percentile(99) / 1e6,
       loopDelayMax: loopDelay.max / 1e6,
       cpuShare: cpuUs / 1e6 / seconds,
-      cpuUsPerJunk: junk === 0 ? Number.NaN : cpuUs / junk,
+      seconds,
       junk,
     };
     process.send!({ type: 'report', report });
@@ -115,7 +116,9 @@ function percentile(sorted: number[], p: number): number {
 
 /** The API process (with an IPC channel for its own measurements). */
 function apiProcess(args: string[]): ChildProcess {
-  const command = ['--import', 'tsx', new URL(import.meta.url).pathname, ...args];
+  // `--cpu-prof <dir>`: a V8 CPU profile of the API process, written there when it exits.
+  const profile = process.argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${process.argv[process.argv.indexOf('--cpu-prof') + 1]}`] : [];
+  const command = [...profile, '--import', 'tsx', new URL(import.meta.url).pathname, ...args];
   return spawn(process.execPath, command, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
 }
 
@@ -202,11 +205,17 @@ async function main(): Promise<void> {
     const row = (load: string, perToken: string, m: { client: ProbeResult; server: ServerPhase }, flooder?: FloodResult) =>
       rows.push(
         `| ${load} | ${perToken} | ${fmt(m.client.p50)} | **${fmt(m.client.p99)}** | ${fmt(m.client.max)} | ${fmt(m.server.probe.p50)} | **${fmt(m.server.probe.p99)}** | ` +
-          `${fmt(m.server.loopDelayP99)} / ${fmt(m.server.loopDelayMax)} | ${pct(m.server.cpuShare)}${Number.isNaN(m.server.cpuUsPerJunk) ? '' : `, ${Math.round(m.server.cpuUsPerJunk)} µs/junk`} | ` +
+          `${fmt(m.server.loopDelayP99)} / ${fmt(m.server.loopDelayMax)} | ${pct(m.server.cpuShare)}${m.server.junk === 0 ? '' : `, ${Math.round(junkCpuUs(m.server))} µs/junk`} | ` +
           `${flooder ? `${Math.round(flooder.rps)}/s, ${pct(flooder.cpuShare)}, ${flooder.cpuUsPerRequest.toFixed(0)} µs/req` : '—'} | ${pct(m.client.clientCpuShare)}, loop ${fmt(m.client.clientLoopDelayP99)} | ${m.client.n} ok, ${m.client.failed} failed |`,
       );
-    row('valid key alone (baseline)', '—', await measure(() => seconds(10_000)));
-    for (const [kind, amount] of [['malformed', junk], ['unknown-prefix', junk], ['known-prefix', known]] as const) {
+    const baseline = await measure(() => seconds(10_000));
+    // A junk request's cost: the API's CPU above what the valid key alone took per second, over the junk answered.
+    const junkCpuUs = (phase: ServerPhase) => ((phase.cpuShare - baseline.server.cpuShare) * phase.seconds * 1e6) / phase.junk;
+    row('valid key alone (baseline)', '—', baseline);
+    // `--only <kind>`: one kind of junk (e.g. with --cpu-prof).
+    const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+    const kinds = ([['malformed', junk], ['unknown-prefix', junk], ['known-prefix', known]] as const).filter(([kind]) => only === undefined || kind === only);
+    for (const [kind, amount] of kinds) {
       const scryptsBefore = await scryptRejections(url);
       // Started, its requests prepared and its sockets connected before the measurement: only the flood is measured.
       const flooder = flooderProcess([`${url}${ROUTE}`, kind, String(amount), key.prefix, String(floodRate), String(FLOOD_CONNECTIONS), String(FLOOD_DEPTH)]);
