@@ -212,7 +212,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
   // of its own), and a cached key goes on without a promise.
   const authenticate: onRequestHookHandler = (request, reply, done) => {
     const header = request.headers.authorization;
-    if (header === undefined) return refuse(request, reply, 'missing');
+    if (!header) return refuse(request, reply, 'missing');
     const token = bearerToken(header);
     if (token === null) return refuse(request, reply, 'malformed');
     // Cost bound: a token that cannot be a Keel key is refused here, before the cache, Postgres or scrypt see it.
