@@ -1,10 +1,11 @@
 // Bearer API key authentication and role checks, attached to every route that needs them.
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
 import type { Db } from '../../db/client.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { findActiveApiKeyByPrefix, touchApiKeyLastUsed } from '../../db/repositories/api-keys.js';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { isConfiguredKey, isGeneratedKeyFormat, lookupPrefix, verifyApiKey } from './api-key-secret.js';
+import { DEFAULT_PREFIX_FAILURE_BUDGET, PrefixFailureBudget, type PrefixFailureBudgetOptions } from './prefix-failure-budget.js';
 import { hasAnyRole, type Principal } from './principal.js';
 import { VerifiedKeyCache } from './verified-key-cache.js';
 
@@ -14,12 +15,59 @@ export interface AuthOptions {
   cacheTtlMs?: number;
   /** KEEL_ADMIN_KEY when set: the one token outside the generated `keel_…` format that is worth verifying. */
   configuredKey?: string;
-  /** Where the count of scrypt verifications goes (`keel_api_key_verifications_total`). */
+  /** Where the auth counters go (`keel_api_key_verifications_total`, `keel_api_key_refusals_total`). */
   metricsRegistry?: Registry;
+  /** scrypt runs per prefix that did not prove a key, before the prefix is refused unverified for a cool-down. */
+  prefixFailureBudget?: Omit<PrefixFailureBudgetOptions, 'maxPrefixes'>;
 }
 
 export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;
 const MAX_TOKEN_LENGTH = 512;
+/** Refused tokens are counted per reason and summed up in one log line at most this often, never one line each. */
+const REFUSAL_SUMMARY_EVERY_MS = 60_000;
+/** Keys whose secret this process proved with scrypt, remembered at most (one entry per real key in use). */
+const MAX_PROVEN_SECRETS = 10_000;
+/**
+ * Lookups of tokens not yet proven (Postgres, then perhaps scrypt) run at most this many at once: a flood of
+ * well-formed junk queues here instead of filling the Postgres pool the routes share (where a valid key's own query
+ * would wait behind every junk lookup) and the libuv pool scrypt runs in.
+ */
+const MAX_CONCURRENT_LOOKUPS = 2;
+
+type RefusalReason = 'missing' | 'malformed' | 'not_a_key' | 'rejected' | 'locked';
+
+/** The bodies of refusals, serialized once: anyone can send junk, so refusing it must cost next to nothing. */
+const REFUSAL_BODIES: Record<RefusalReason, string> = {
+  missing: errorBody('UNAUTHENTICATED', 'missing API key: send Authorization: Bearer <key>'),
+  malformed: errorBody('UNAUTHENTICATED', 'malformed Authorization header: expected Bearer <key>'),
+  not_a_key: errorBody('UNAUTHENTICATED', 'invalid or revoked API key'),
+  rejected: errorBody('UNAUTHENTICATED', 'invalid or revoked API key'),
+  locked: errorBody(
+    'TOO_MANY_REQUESTS',
+    "too many keys with this key's prefix failed verification: it is refused unverified for a while (see Retry-After)",
+  ),
+};
+
+function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+/** A prefix locked by its failure budget while its verification was being started (rare: the hook checks first). */
+class PrefixLocked extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super('API key prefix locked');
+  }
+}
+
+const refusedRequests = new WeakSet<FastifyRequest>();
+
+/**
+ * A request whose bearer token was refused (401, or 429 for a locked prefix): counted in `keel_api_key_refusals_total`
+ * and summed up in one line a minute instead of an access-log line each.
+ */
+export function isAuthRefusal(request: FastifyRequest): boolean {
+  return refusedRequests.has(request);
+}
 
 /** A route needs a key when it declares roles, and every /v1/ route does. */
 export function routeRequiresAuth(route: Pick<RouteOptions, 'url' | 'config'>): boolean {
@@ -32,14 +80,12 @@ export function isWebPageRoute(url: string): boolean {
   return url === '/ui' || url.startsWith('/ui/');
 }
 
-function bearerToken(request: FastifyRequest): string {
-  const header = request.headers.authorization;
-  if (!header) throw new KeelError('UNAUTHENTICATED', 'missing API key: send Authorization: Bearer <key>');
-  const match = /^Bearer +(\S+) *$/i.exec(header);
-  if (!match || match[1].length > MAX_TOKEN_LENGTH) {
-    throw new KeelError('UNAUTHENTICATED', 'malformed Authorization header: expected Bearer <key>');
-  }
-  return match[1];
+const BEARER = /^Bearer +(\S+) *$/i;
+
+/** The token of an `Authorization: Bearer <token>` header, or null when the header is not that. */
+function bearerToken(header: string): string | null {
+  const match = BEARER.exec(header);
+  return match && match[1].length <= MAX_TOKEN_LENGTH ? match[1] : null;
 }
 
 /**
@@ -48,48 +94,145 @@ function bearerToken(request: FastifyRequest): string {
  */
 export function registerAuth(app: FastifyInstance, options: AuthOptions): { cache: VerifiedKeyCache } {
   const cache = new VerifiedKeyCache(options.cacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS);
+  const budget = new PrefixFailureBudget(options.prefixFailureBudget ?? DEFAULT_PREFIX_FAILURE_BUDGET);
+  /**
+   * Per prefix, the digest of the token that passed scrypt and the stored hash it passed against. Re-verifying that
+   * token (after the cache TTL) then needs the row lookup (revocation) but no scrypt, and a prefix locked by junk still
+   * lets it through. A sha256 of a random 256-bit secret gives nothing away; the verified cache keys on the same.
+   */
+  const provenSecrets = new Map<string, { digest: string; secretHash: string }>();
   app.decorateRequest('principal', null);
 
   const refreshFailed = {
     onRefreshError: (error: unknown) => app.log.warn({ err: error }, 'could not re-verify API key; the cached result stands until it expires'),
   };
+  const registers = options.metricsRegistry ? [options.metricsRegistry] : [];
   const verifications = new Counter({
     name: 'keel_api_key_verifications_total',
-    help: 'API key secrets checked with scrypt (cache misses of well-formed tokens), by result.',
+    help: 'API key secrets checked with scrypt (cache misses of well-formed tokens with a real prefix), by result.',
     labelNames: ['result'] as const,
-    registers: options.metricsRegistry ? [options.metricsRegistry] : [],
+    registers,
   });
-  function verify(token: string, request: FastifyRequest): Promise<Principal | null> | Principal | null {
-    // Cost bound: a token that cannot be a Keel key is refused here, before the cache, Postgres or scrypt see it.
-    if (!isGeneratedKeyFormat(token) && !isConfiguredKey(token, options.configuredKey)) return null;
-    return cache.resolve(VerifiedKeyCache.digest(token), () => verifyWithDatabase(token, request), refreshFailed);
+  const refusals = new Counter({
+    name: 'keel_api_key_refusals_total',
+    help: 'Requests refused by authentication (401, or 429 for a locked prefix), by reason: missing, malformed, not_a_key, rejected, locked.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  new Gauge({
+    name: 'keel_api_key_locked_prefixes',
+    help: "Key prefixes whose failed-verification budget is spent: tokens with them are refused unverified (but a key this process already proved).",
+    registers,
+    collect() {
+      this.set(budget.lockedPrefixes);
+    },
+  });
+
+  let unsummarized: Partial<Record<RefusalReason, number>> = {};
+  let summarizedAt = 0;
+  function refuse(request: FastifyRequest, reply: FastifyReply, reason: RefusalReason, retryAfterMs = 0): void {
+    refusals.inc({ reason });
+    refusedRequests.add(request);
+    unsummarized[reason] = (unsummarized[reason] ?? 0) + 1;
+    const now = Date.now();
+    if (now - summarizedAt >= REFUSAL_SUMMARY_EVERY_MS) {
+      request.log.info({ refused: unsummarized, sinceMs: summarizedAt === 0 ? undefined : now - summarizedAt }, 'bearer tokens refused');
+      unsummarized = {};
+      summarizedAt = now;
+    }
+    if (reason === 'locked') void reply.code(429).header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+    else void reply.code(401);
+    void reply.header('content-type', 'application/json; charset=utf-8').send(REFUSAL_BODIES[reason]);
   }
 
-  async function verifyWithDatabase(token: string, request: FastifyRequest): Promise<Principal | null> {
-    const row = await findActiveApiKeyByPrefix(options.db, lookupPrefix(token));
-    if (!row) return null;
-    const valid = await verifyApiKey(token, row.secretHash);
-    verifications.inc({ result: valid ? 'valid' : 'invalid' });
-    const principal = valid ? { keyId: row.id, name: row.name, user: row.userName, roles: row.roles } : null;
-    if (principal) {
-      // Bookkeeping only: a failure here must not fail the request.
-      touchApiKeyLastUsed(options.db, principal.keyId).catch((error: unknown) =>
-        request.log.warn({ err: error }, 'could not record API key use'),
-      );
+  let lookups = 0;
+  const waitingForLookup: Array<() => void> = [];
+  async function inLookupSlot<T>(work: () => Promise<T>): Promise<T> {
+    if (lookups < MAX_CONCURRENT_LOOKUPS) lookups++;
+    else await new Promise<void>((resolve) => waitingForLookup.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter, so a newcomer cannot take it in between.
+      const next = waitingForLookup.shift();
+      if (next) next();
+      else lookups--;
     }
+  }
+
+  function verifyWithDatabase(token: string, digest: string, request: FastifyRequest): Promise<Principal | null> {
+    const prefix = lookupPrefix(token);
+    // A key this process proved (re-checked after the cache TTL) does not queue behind junk.
+    if (provenSecrets.get(prefix)?.digest === digest) return lookUp(token, prefix, digest, request);
+    return inLookupSlot(() => lookUp(token, prefix, digest, request));
+  }
+
+  async function lookUp(token: string, prefix: string, digest: string, request: FastifyRequest): Promise<Principal | null> {
+    const row = await findActiveApiKeyByPrefix(options.db, prefix);
+    if (!row) return null;
+    const proven = provenSecrets.get(prefix);
+    let valid = proven !== undefined && proven.digest === digest && proven.secretHash === row.secretHash;
+    if (!valid) {
+      // Only real keys' prefixes reach the budget, so junk prefixes cannot crowd a locked one out of it.
+      const lockedBefore = budget.lockedFor(prefix) > 0;
+      const lockedMs = budget.admit(prefix);
+      if (lockedMs > 0) {
+        if (!lockedBefore) request.log.warn({ prefix }, 'API key prefix locked: too many failed verifications');
+        throw new PrefixLocked(lockedMs);
+      }
+      valid = await verifyApiKey(token, row.secretHash);
+      verifications.inc({ result: valid ? 'valid' : 'invalid' });
+      if (valid) {
+        budget.proved(prefix);
+        provenSecrets.delete(prefix);
+        if (provenSecrets.size >= MAX_PROVEN_SECRETS) provenSecrets.delete(provenSecrets.keys().next().value!);
+        provenSecrets.set(prefix, { digest, secretHash: row.secretHash });
+      }
+    }
+    if (!valid) return null;
+    const principal = { keyId: row.id, name: row.name, user: row.userName, roles: row.roles };
+    // Bookkeeping only: a failure here must not fail the request.
+    touchApiKeyLastUsed(options.db, principal.keyId).catch((error: unknown) =>
+      request.log.warn({ err: error }, 'could not record API key use'),
+    );
     return principal;
   }
 
-  const authenticate: onRequestHookHandler = async (request) => {
-    const principal = await verify(bearerToken(request), request);
-    if (!principal) throw new KeelError('UNAUTHENTICATED', 'invalid or revoked API key');
+  function authorize(request: FastifyRequest, reply: FastifyReply, principal: Principal | null, done: (error?: Error) => void): void {
+    if (!principal) return refuse(request, reply, 'rejected');
     request.principal = principal;
     const roles = request.routeOptions.config.roles ?? [];
     if (!hasAnyRole(principal, roles)) {
-      throw new KeelError('FORBIDDEN', `this route requires one of the roles: ${roles.join(', ')}`, {
-        requiredRoles: roles,
-      });
+      return done(new KeelError('FORBIDDEN', `this route requires one of the roles: ${roles.join(', ')}`, { requiredRoles: roles }));
     }
+    done();
+  }
+
+  // A callback hook: a refusal is answered here with a prepared body (no error thrown, no error handler, no log line
+  // of its own), and a cached key goes on without a promise.
+  const authenticate: onRequestHookHandler = (request, reply, done) => {
+    const header = request.headers.authorization;
+    if (!header) return refuse(request, reply, 'missing');
+    const token = bearerToken(header);
+    if (token === null) return refuse(request, reply, 'malformed');
+    // Cost bound: a token that cannot be a Keel key is refused here, before the cache, Postgres or scrypt see it.
+    if (!isGeneratedKeyFormat(token) && !isConfiguredKey(token, options.configuredKey)) return refuse(request, reply, 'not_a_key');
+    const digest = VerifiedKeyCache.digest(token);
+    const prefix = lookupPrefix(token);
+    // A locked prefix: only the token this process proved for it is looked at; others are refused before Postgres.
+    const lockedMs = budget.lockedFor(prefix);
+    if (lockedMs > 0 && provenSecrets.get(prefix)?.digest !== digest) return refuse(request, reply, 'locked', lockedMs);
+    let resolved: Promise<Principal | null> | Principal | null;
+    try {
+      resolved = cache.resolve(digest, () => verifyWithDatabase(token, digest, request), refreshFailed);
+    } catch (error) {
+      return done(error as Error);
+    }
+    if (!(resolved instanceof Promise)) return authorize(request, reply, resolved, done);
+    resolved.then(
+      (principal) => authorize(request, reply, principal, done),
+      (error: unknown) => (error instanceof PrefixLocked ? refuse(request, reply, 'locked', error.retryAfterMs) : done(error as Error)),
+    );
   };
 
   app.addHook('onRoute', (route) => {
