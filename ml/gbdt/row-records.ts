@@ -41,6 +41,9 @@ export class RowRecords {
   private readonly partitionKernel: PartitionKernel;
   private readonly offsetsLeft = new Int32Array(PARTITION_BLOCK);
   private readonly offsetsRight = new Int32Array(PARTITION_BLOCK);
+  /** Scratch of the halves' exchange, grown on demand. */
+  private exchangeWords = new Float64Array(0);
+  private exchangeRows = new Int32Array(0);
 
   constructor(data: BinnedMatrix, shared = false) {
     const f = data.featureCount;
@@ -76,6 +79,23 @@ export class RowRecords {
     }
   }
 
+  /** Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, as three bulk copies. */
+  private exchange(rows: Int32Array, a: number, b: number, count: number): void {
+    if (count === 0) return;
+    const { f64, stride } = this;
+    const words = count * stride;
+    if (this.exchangeWords.length < words) this.exchangeWords = new Float64Array(Math.max(words, 2 * this.exchangeWords.length));
+    if (this.exchangeRows.length < count) this.exchangeRows = new Int32Array(Math.max(count, 2 * this.exchangeRows.length));
+    const tmp = this.exchangeWords;
+    tmp.set(f64.subarray(a * stride, a * stride + words));
+    f64.copyWithin(a * stride, b * stride, b * stride + words);
+    f64.set(tmp.subarray(0, words), b * stride);
+    const tmpRows = this.exchangeRows;
+    tmpRows.set(rows.subarray(a, a + count));
+    rows.copyWithin(a, b, b + count);
+    rows.set(tmpRows.subarray(0, count), b);
+  }
+
   /** Source of the partition kernel, for a helper thread. */
   get partitionSource(): string {
     return this.partitionKernel.toString();
@@ -104,19 +124,7 @@ export class RowRecords {
     const exchanged = Math.min(rightA, leftB);
     const from = begin + leftA;
     const to = mid + leftB - exchanged;
-    const { f64, stride } = this;
-    for (let x = from, y = to; x < from + exchanged; x++, y++) {
-      const a = x * stride;
-      const b = y * stride;
-      for (let k = 0; k < stride; k++) {
-        const t = f64[a + k];
-        f64[a + k] = f64[b + k];
-        f64[b + k] = t;
-      }
-      const row = rows[x];
-      rows[x] = rows[y];
-      rows[y] = row;
-    }
+    this.exchange(rows, from, to, exchanged);
     return leftA + leftB;
   }
 }
