@@ -17,6 +17,8 @@ const BEGIN = 3;
 const END = 4;
 const BIN_BYTE = 5;
 const RESULT = 6;
+/** A job takes milliseconds (~10 ms for a million rows); a minute means the helper is gone. */
+const HELPER_TIMEOUT_MS = 60_000;
 
 export interface HelperThreadSources {
   /** A HistogramKernel for this helper's feature group (it clears and fills only that group's bins). */
@@ -81,15 +83,20 @@ export class HelperThread {
   /** Waits for the started job; returns its result (a partition's left count). */
   finish(): number {
     const c = this.control;
-    // Atomics.wait returns at once when DONE already moved on; the loop covers spurious wake-ups.
-    for (let done = Atomics.load(c, DONE); done !== this.generation; done = Atomics.load(c, DONE)) Atomics.wait(c, DONE, done);
+    // Atomics.wait returns at once when DONE already moved on; the loop covers spurious wake-ups. A helper that died
+    // (its exit event cannot be heard while this thread waits) must fail the training, not hang the worker.
+    for (let done = Atomics.load(c, DONE); done !== this.generation; done = Atomics.load(c, DONE)) {
+      if (Atomics.wait(c, DONE, done, HELPER_TIMEOUT_MS) === 'timed-out') {
+        throw new Error(`GBDT helper thread did not finish a job in ${HELPER_TIMEOUT_MS / 1000} s`);
+      }
+    }
     this.busy = false;
     return c[RESULT];
   }
 
   async close(): Promise<void> {
-    if (this.busy) this.finish();
-    this.start(OP_EXIT, 0, 0, 0);
+    // An idle helper leaves its loop; a busy one (its job abandoned by an error) is stopped where it is.
+    if (!this.busy) this.start(OP_EXIT, 0, 0, 0);
     await this.worker.terminate();
   }
 
