@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ColumnarDataset } from '../dataset.js';
+import { HelperThread } from './helper-thread.js';
 import { HALVED_PARTITION_MIN_ROWS } from './row-records.js';
 import { defaultNumThreads, trainGbdt, type GbdtCheckpoint, type GbdtParamsInput } from './index.js';
 import { Mulberry32 } from './prng.js';
@@ -31,10 +32,18 @@ const binaryData: ColumnarDataset = { rowCount: data.rowCount, columns: { a: dat
 const features = ['a', 'b', 'c', 'd'];
 
 describe('training on several threads', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it('when trained on 1, 2 or 3 threads (every leaf shared with the helpers), then the regression models are identical', async () => {
     const params: GbdtParamsInput = { task: 'regression', numIterations: 6, numLeaves: 31, learningRate: 0.3, features, seed: 5 };
+    const histograms = vi.spyOn(HelperThread.prototype, 'startHistogram');
+    const partitions = vi.spyOn(HelperThread.prototype, 'startPartition');
     const one = await trainGbdt(data, params, { numThreads: 1 });
+    expect(histograms).not.toHaveBeenCalled();
     const two = await trainGbdt(data, params, { numThreads: 2, parallelMinRows: 1 });
+    // The helper really took part: histogram groups of every leaf, the upper halves of the large ones.
+    expect(histograms.mock.calls.length).toBeGreaterThanOrEqual(6 * 30);
+    expect(partitions).toHaveBeenCalled();
     const three = await trainGbdt(data, params, { numThreads: 3, parallelMinRows: 1 });
     expect(one.model.trees.length).toBe(6);
     expect(JSON.stringify(two)).toBe(JSON.stringify(one));

@@ -59,7 +59,8 @@ export class TreeLearner {
     private readonly params: GbdtParams,
     threads: TreeLearnerThreads = { numThreads: 1, parallelMinRows: DEFAULT_PARALLEL_MIN_ROWS },
   ) {
-    const shared = threads.numThreads > 1;
+    // No leaf of a small dataset would reach the helpers: do not start them.
+    const shared = threads.numThreads > 1 && data.rowCount >= threads.parallelMinRows;
     this.rows = new Int32Array(shared ? new SharedArrayBuffer(data.rowCount * 4) : new ArrayBuffer(data.rowCount * 4));
     this.isCategorical = Uint8Array.from(isCategorical, (c) => (c ? 1 : 0));
     this.records = new RowRecords(data, shared);
@@ -70,7 +71,7 @@ export class TreeLearner {
     // Feature groups of (nearly) equal size, one per thread; each bin is summed by one thread in record order,
     // so the histogram is the same bit for bit whatever the number of threads.
     const f = layout.featureCount;
-    const groups = Math.min(threads.numThreads, f);
+    const groups = shared ? Math.min(threads.numThreads, f) : 1;
     const bound = (t: number) => Math.floor((t * f) / groups);
     this.buildOwnGroup = histogramKernel(layout, stride, 0, bound(1));
     for (let t = 1; t < groups; t++) {
