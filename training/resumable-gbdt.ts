@@ -20,6 +20,8 @@ export interface ResumableGbdtRun {
   train: ColumnarDataset;
   valid: ColumnarDataset | undefined;
   params: GbdtParams;
+  /** Threads for the trainer (the model does not depend on it). Default 1. */
+  numThreads?: number;
   store: TrainingCheckpointStore;
   /** Updated in place as training goes; `report()` sends a copy of it. */
   progress: TrainingProgress;
@@ -59,6 +61,7 @@ export async function trainGbdtResumably(run: ResumableGbdtRun): Promise<TrainRe
     return await trainGbdt(run.train, run.params, {
       valid: run.valid,
       resumeFrom,
+      numThreads: run.numThreads,
       shouldStop: () => control.signal?.aborted === true,
       onIteration: async (step: GbdtProgress) => {
         progress.iteration = step.iteration;

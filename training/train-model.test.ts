@@ -176,6 +176,15 @@ describe('trainModel inputs', () => {
     await expectTrainingFailed(run({ trainer: { kind: 'gbdt', params: { num_leaves: 31 } } }), /unknown trainer parameter "num_leaves"/);
   });
 
+  it('when the spec sets numThreads, then the ONNX is byte-identical and numThreads is not a model parameter; 0 threads is refused', async () => {
+    const base = sunnyInput().trainer.params;
+    const threaded = await run({ trainer: { kind: 'gbdt', params: { ...base, numThreads: 2 } } });
+    const single = await run({ trainer: { kind: 'gbdt', params: { ...base, numThreads: 1 } } });
+    expect(threaded.artifactSha256).toBe(single.artifactSha256);
+    expect(threaded.params).not.toHaveProperty('numThreads');
+    await expectTrainingFailed(run({ trainer: { kind: 'gbdt', params: { ...base, numThreads: 0 } } }), /numThreads=0/);
+  });
+
   it('rejects an invalid trainer parameter value', async () => {
     await expectTrainingFailed(run({ trainer: { kind: 'gbdt', params: { numLeaves: 1 } } }), /numLeaves/);
   });

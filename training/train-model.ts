@@ -6,7 +6,7 @@ import { isDataPlaneError } from '../data/errors.js';
 import { splitForRun } from '../data/split-assignment.js';
 import { loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
 import { KeelError } from '../errors/keel-error.js';
-import { defaultGbdtParams, resolveGbdtParams } from '../ml/gbdt/index.js';
+import { defaultGbdtParams, defaultNumThreads, GBDT_EXECUTION_PARAMS, resolveGbdtParams, resolveNumThreads } from '../ml/gbdt/index.js';
 import { defaultLinearParams, resolveLinearParams, type LinearParams } from '../ml/linear/index.js';
 import type { Model, TrainResult } from '../ml/model.js';
 import { exportModelToOnnx } from '../ml/onnx/index.js';
@@ -27,6 +27,8 @@ export interface TrainingDeps {
   /** Milliseconds since the epoch; tests pass a fake one. */
   clock?: () => number;
   checkpointPolicy?: Partial<CheckpointPolicy>;
+  /** Trainings this worker runs at once: a GBDT whose spec sets no numThreads gets its share of the cores. */
+  trainingSlots?: number;
 }
 
 export async function trainModel(deps: TrainingDeps, input: TrainModelInput, control: TrainingControl = {}): Promise<TrainModelResult> {
@@ -88,9 +90,12 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   let checkpoints: TrainingCheckpointStore | null = null;
   progress.phase = 'training';
   if (input.trainer.kind === 'gbdt') {
+    // numThreads is how to train, not what: it stays out of the model's params (and checkpoint fingerprint).
+    const { numThreads: specThreads, ...modelParams } = checkedTrainerParams(input.trainer.params, [...Object.keys(defaultGbdtParams), ...GBDT_EXECUTION_PARAMS]);
+    const numThreads = refusingBadParams(() => resolveNumThreads(specThreads ?? defaultNumThreads(deps.trainingSlots ?? 1)));
     const gbdtParams = refusingBadParams(() =>
       resolveGbdtParams({
-        ...checkedTrainerParams(input.trainer.params, Object.keys(defaultGbdtParams)),
+        ...modelParams,
         task: input.task,
         features: data.features,
         seed: input.seed,
@@ -103,6 +108,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
       train: trainSet,
       valid: validOrNone,
       params: gbdtParams,
+      numThreads,
       store: checkpoints,
       progress,
       report,

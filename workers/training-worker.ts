@@ -47,6 +47,7 @@ export async function runTrainingWorker(options: TrainingWorkerOptions = {}): Pr
           artifacts: deps.artifacts,
           checkpointDir: trainingCheckpointDir(config),
           keelVersion: KEEL_VERSION,
+          trainingSlots: config.trainingSlots,
         }),
       },
       ...TRAINING_WORKER_TUNING,

@@ -1,5 +1,6 @@
 // Training parameters of the GBDT trainer. Names and defaults follow LightGBM so results compare.
 
+import os from 'node:os';
 import { MAX_CLASSES, MIN_CLASSES, type Task } from '../model.js';
 
 export interface GbdtParams {
@@ -113,4 +114,25 @@ export function resolveGbdtParams(input: GbdtParamsInput): GbdtParams {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * `numThreads`, the trainer's one execution setting: a run spec may set it beside the model parameters, but it
+ * never changes the model, so it stays out of GbdtParams (and with it out of checkpoints and fingerprints).
+ */
+export const GBDT_EXECUTION_PARAMS = ['numThreads'] as const;
+
+/** Most threads one training may use: beyond two the partition no longer speeds up, beyond 8 neither do histograms. */
+export const MAX_GBDT_THREADS = 8;
+
+export function resolveNumThreads(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_GBDT_THREADS) {
+    throw new RangeError(`invalid GBDT parameter numThreads=${String(value)}: must be an integer in [1, ${MAX_GBDT_THREADS}]`);
+  }
+  return value;
+}
+
+/** The cores one of `trainingSlots` concurrent trainings may use: its share of the machine, at least 1. */
+export function defaultNumThreads(trainingSlots: number, cores = os.availableParallelism()): number {
+  return Math.min(MAX_GBDT_THREADS, Math.max(1, Math.floor(cores / Math.max(1, trainingSlots))));
 }

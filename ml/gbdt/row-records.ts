@@ -4,9 +4,17 @@
 // (cache misses that made deep leaves ~4× slower per row).
 
 import type { BinnedMatrix } from './binning.js';
+import type { HelperThread } from './helper-thread.js';
 
 /** Feature bins per 8-byte word: the top byte stays 0 so the word, read as a double, is finite (never NaN). */
 const BINS_PER_WORD = 7;
+
+/**
+ * Leaves of at least this many records are partitioned as two halves, each in place, then the misplaced middle
+ * blocks exchanged, so a helper thread can take one half. Always, whatever the thread count: the records' order,
+ * and with it every histogram's summation order and the model, does not depend on how many threads ran.
+ */
+export const HALVED_PARTITION_MIN_ROWS = 32_768;
 
 /** Byte offset of feature j's bin inside a record. */
 export function binByteOffset(j: number): number {
@@ -26,17 +34,24 @@ export class RowRecords {
   readonly f64: Float64Array;
   readonly f32: Float32Array;
   readonly u8: Uint8Array;
+  /** The records' memory: a SharedArrayBuffer when helper threads share it. */
+  readonly buffer: ArrayBufferLike;
   /** Every row's bin words in row order, the source each tree's records are loaded from. */
   readonly binWords: Float64Array;
   private readonly partitionKernel: PartitionKernel;
   private readonly offsetsLeft = new Int32Array(PARTITION_BLOCK);
   private readonly offsetsRight = new Int32Array(PARTITION_BLOCK);
+  /** Scratch of the halves' exchange, grown on demand. */
+  private exchangeWords = new Float64Array(0);
+  private exchangeRows = new Int32Array(0);
 
-  constructor(data: BinnedMatrix) {
+  constructor(data: BinnedMatrix, shared = false) {
     const f = data.featureCount;
     const words = Math.ceil(f / BINS_PER_WORD);
     this.stride = 1 + words;
-    const buffer = new ArrayBuffer(data.rowCount * this.stride * 8);
+    const bytes = data.rowCount * this.stride * 8;
+    const buffer = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+    this.buffer = buffer;
     this.f64 = new Float64Array(buffer);
     this.f32 = new Float32Array(buffer);
     this.u8 = new Uint8Array(buffer);
@@ -64,12 +79,53 @@ export class RowRecords {
     }
   }
 
+  /** Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, as three bulk copies. */
+  private exchange(rows: Int32Array, a: number, b: number, count: number): void {
+    if (count === 0) return;
+    const { f64, stride } = this;
+    const words = count * stride;
+    if (this.exchangeWords.length < words) this.exchangeWords = new Float64Array(Math.max(words, 2 * this.exchangeWords.length));
+    if (this.exchangeRows.length < count) this.exchangeRows = new Int32Array(Math.max(count, 2 * this.exchangeRows.length));
+    const tmp = this.exchangeWords;
+    tmp.set(f64.subarray(a * stride, a * stride + words));
+    f64.copyWithin(a * stride, b * stride, b * stride + words);
+    f64.set(tmp.subarray(0, words), b * stride);
+    const tmpRows = this.exchangeRows;
+    tmpRows.set(rows.subarray(a, a + count));
+    rows.copyWithin(a, b, b + count);
+    rows.set(tmpRows.subarray(0, count), b);
+  }
+
+  /** Source of the partition kernel, for a helper thread. */
+  get partitionSource(): string {
+    return this.partitionKernel.toString();
+  }
+
   /**
    * In-place partition of records [begin, begin+size) — and of `rows`, the row id of each record — by
-   * leftMask[bin of `feature`]; returns the left count.
+   * leftMask[bin of `feature`]; returns the left count. A range of HALVED_PARTITION_MIN_ROWS or more is split in
+   * two halves, the upper one on `helper` when given.
    */
-  partition(rows: Int32Array, begin: number, size: number, feature: number, leftMask: Uint8Array): number {
-    return this.partitionKernel(this.f64, this.u8, rows, begin, size, binByteOffset(feature), leftMask, this.offsetsLeft, this.offsetsRight);
+  partition(rows: Int32Array, begin: number, size: number, feature: number, leftMask: Uint8Array, helper: HelperThread | null = null): number {
+    const binByte = binByteOffset(feature);
+    const kernel = this.partitionKernel;
+    if (size < HALVED_PARTITION_MIN_ROWS) {
+      return kernel(this.f64, this.u8, rows, begin, size, binByte, leftMask, this.offsetsLeft, this.offsetsRight);
+    }
+    const mid = begin + (size >>> 1);
+    const end = begin + size;
+    helper?.startPartition(mid, end, binByte, leftMask);
+    const leftA = kernel(this.f64, this.u8, rows, begin, mid - begin, binByte, leftMask, this.offsetsLeft, this.offsetsRight);
+    const leftB = helper === null
+      ? kernel(this.f64, this.u8, rows, mid, end - mid, binByte, leftMask, this.offsetsLeft, this.offsetsRight)
+      : helper.finish();
+    // [left A | right A | left B | right B]: exchange the shorter of (right A, left B) with the far end of the other.
+    const rightA = mid - begin - leftA;
+    const exchanged = Math.min(rightA, leftB);
+    const from = begin + leftA;
+    const to = mid + leftB - exchanged;
+    this.exchange(rows, from, to, exchanged);
+    return leftA + leftB;
   }
 }
 
@@ -157,7 +213,8 @@ function partitionKernel(stride: number): PartitionKernel {
          i++;
          j--;
        }
-       return i - begin;`,
+       return i - begin;
+       //# sourceURL=keel-gbdt-partition.js`,
     ) as PartitionKernel;
     partitionKernels.set(stride, kernel);
   }

@@ -8,9 +8,9 @@ import { assertResumable, GBDT_CHECKPOINT_FORMAT, type GbdtCheckpoint } from './
 import { histogramLayout } from './histogram.js';
 import { classNeedsTrees, classShares, computeSoftmaxGradients, multiclassInitialScores, multiclassLogLossOfScores } from './multiclass-objective.js';
 import { computeGradients, evaluateMetric, initialScore, metricName } from './objective.js';
-import { resolveGbdtParams, type GbdtParams, type GbdtParamsInput } from './params.js';
+import { resolveGbdtParams, resolveNumThreads, type GbdtParams, type GbdtParamsInput } from './params.js';
 import { Mulberry32 } from './prng.js';
-import { leafNodeOfBinnedRow, TreeLearner } from './tree-learner.js';
+import { DEFAULT_PARALLEL_MIN_ROWS, leafNodeOfBinnedRow, TreeLearner } from './tree-learner.js';
 
 export interface GbdtProgress {
   /** Iterations completed (1-based). */
@@ -32,6 +32,13 @@ export interface GbdtTrainOptions {
   onIteration?(progress: GbdtProgress): void | Promise<void>;
   /** Polled between iterations; returning true stops training with a GbdtTrainingCancelled error. */
   shouldStop?(): boolean;
+  /**
+   * Threads for histograms and partitions of large leaves, the calling one included (default 1). Not a model
+   * parameter: the model is the same bit for bit for any count, so it is kept out of params and checkpoints.
+   */
+  numThreads?: number;
+  /** Smallest leaf handed to helper threads (default DEFAULT_PARALLEL_MIN_ROWS); lower only to test or measure. */
+  parallelMinRows?: number;
 }
 
 /** Thrown when shouldStop() asks to stop; carries the checkpoint of the last completed iteration. */
@@ -67,164 +74,170 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
   const trainBins = binDataset(train, mappers);
   const validBins = valid === null ? null : binDataset(valid, mappers);
   const layout = histogramLayout(mappers);
-  const learner = new TreeLearner(trainBins, layout, mappers.map((m) => m.kind === 'categorical'), params);
+  const numThreads = resolveNumThreads(options.numThreads ?? 1);
+  const parallelMinRows = options.parallelMinRows ?? DEFAULT_PARALLEL_MIN_ROWS;
+  const learner = new TreeLearner(trainBins, layout, mappers.map((m) => m.kind === 'categorical'), params, { numThreads, parallelMinRows });
+  try {
 
-  const task = params.task;
-  // Trees per iteration: one per class for multiclass (class-major scores, score[k * rows + row]), else one.
-  const classCount = task === 'multiclass' ? params.numClass! : 1;
-  const multiclass = classCount > 1;
-  const baseScores = multiclass ? (resume?.baseScores ?? multiclassInitialScores(trainLabel, classCount)) : null;
-  const baseScore = multiclass ? 0 : (resume?.baseScore ?? initialScore(task, trainLabel));
-  const trainedClasses = multiclass ? classShares(trainLabel, classCount).map(classNeedsTrees) : [true];
-  const trees: Tree[] = resume ? resume.trees.map(cloneTree) : [];
-  const curve: TrainingCurvePoint[] = resume ? resume.curve.map((c) => ({ ...c })) : [];
-  const rng = new Mulberry32(params.seed);
-  if (resume) rng.setState(resume.rngState);
-  let bestIteration = resume?.bestIteration ?? 0;
-  let bestMetric = resume?.bestMetric ?? null;
+    const task = params.task;
+    // Trees per iteration: one per class for multiclass (class-major scores, score[k * rows + row]), else one.
+    const classCount = task === 'multiclass' ? params.numClass! : 1;
+    const multiclass = classCount > 1;
+    const baseScores = multiclass ? (resume?.baseScores ?? multiclassInitialScores(trainLabel, classCount)) : null;
+    const baseScore = multiclass ? 0 : (resume?.baseScore ?? initialScore(task, trainLabel));
+    const trainedClasses = multiclass ? classShares(trainLabel, classCount).map(classNeedsTrees) : [true];
+    const trees: Tree[] = resume ? resume.trees.map(cloneTree) : [];
+    const curve: TrainingCurvePoint[] = resume ? resume.curve.map((c) => ({ ...c })) : [];
+    const rng = new Mulberry32(params.seed);
+    if (resume) rng.setState(resume.rngState);
+    let bestIteration = resume?.bestIteration ?? 0;
+    let bestMetric = resume?.bestMetric ?? null;
 
-  const n = train.rowCount;
-  const validRows = valid?.rowCount ?? 0;
-  const trainScore = new Float64Array(n * classCount);
-  const validScore = new Float64Array(validRows * classCount);
-  for (let k = 0; k < classCount; k++) {
-    const start = baseScores === null ? baseScore : baseScores[k];
-    trainScore.fill(start, k * n, (k + 1) * n);
-    validScore.fill(start, k * validRows, (k + 1) * validRows);
-  }
-  /** Class k's block of a class-major score array. */
-  const block = (score: Float64Array, rows: number, k: number) => (multiclass ? score.subarray(k * rows, (k + 1) * rows) : score);
-  trees.forEach((tree, t) => {
-    const masks = rawTreeLeftMasks(tree, mappers);
-    addTreeToScores(tree, masks, trainBins, block(trainScore, n, t % classCount));
-    if (validBins) addTreeToScores(tree, masks, validBins, block(validScore, validRows, t % classCount));
-  });
-
-  const grad = new Float64Array(n * classCount);
-  const hess = new Float64Array(n * classCount);
-  const allRows = Int32Array.from({ length: n }, (_, i) => i);
-  const inBag = params.baggingFraction < 1 ? new Int32Array(n) : allRows;
-  const outOfBag = params.baggingFraction < 1 ? new Int32Array(n) : new Int32Array(0);
-  const usedFeature = new Uint8Array(mappers.length);
-  const leafOfRow = params.numLeaves <= 256 ? new Uint8Array(n) : new Uint16Array(n);
-
-  const snapshot = (): GbdtCheckpoint => ({
-    format: GBDT_CHECKPOINT_FORMAT,
-    params,
-    mappers: mappers.map(cloneMapper),
-    trainRowCount: n,
-    validRowCount: valid?.rowCount ?? 0,
-    baseScore,
-    ...(baseScores === null ? {} : { baseScores: [...baseScores] }),
-    trees: trees.map(cloneTree),
-    iteration: trees.length / classCount,
-    rngState: rng.getState(),
-    curve: curve.map((c) => ({ ...c })),
-    bestIteration,
-    bestMetric,
-  });
-
-  let sinceBest = curve.length - bestIteration;
-  const gradients = (): number =>
-    multiclass ? computeSoftmaxGradients(classCount, trainScore, trainLabel, grad, hess) : computeGradients(task, trainScore, trainLabel, grad, hess);
-  const validMetricOf = (label: Float64Array): number =>
-    multiclass ? multiclassLogLossOfScores(classCount, validScore, label) : evaluateMetric(task, validScore, label);
-  gradients();
-  for (let iter = trees.length / classCount; iter < params.numIterations; iter++) {
-    if (options.shouldStop?.() === true) throw new GbdtTrainingCancelled(snapshot());
-    if (validBins && params.earlyStoppingRounds > 0 && sinceBest >= params.earlyStoppingRounds) break;
-
-    let inBagCount = n;
-    let outOfBagCount = 0;
-    if (params.baggingFraction < 1) {
-      const want = Math.max(1, Math.round(n * params.baggingFraction));
-      inBagCount = 0;
-      for (let r = 0; r < n; r++) {
-        if ((n - r) * rng.next() < want - inBagCount) inBag[inBagCount++] = r;
-        else outOfBag[outOfBagCount++] = r;
-      }
-    }
+    const n = train.rowCount;
+    const validRows = valid?.rowCount ?? 0;
+    const trainScore = new Float64Array(n * classCount);
+    const validScore = new Float64Array(validRows * classCount);
     for (let k = 0; k < classCount; k++) {
-      sampleFeatures(usedFeature, params.featureFraction, rng);
-      if (!trainedClasses[k]) {
-        trees.push(constantTree(0));
-        continue;
-      }
-      const classTrainScore = block(trainScore, n, k);
-      const grown = learner.grow(block(grad, n, k), block(hess, n, k), inBag, inBagCount, usedFeature);
-      const tree = grown.tree;
-      for (let node = 0; node < tree.feature.length; node++) {
-        const f = tree.feature[node];
-        if (f >= 0 && tree.categorySets[node] === null) {
-          tree.threshold[node] = (mappers[f] as Extract<BinMapper, { kind: 'numeric' }>).upperEdges[tree.threshold[node] - 1];
-        }
-      }
-      trees.push(tree);
+      const start = baseScores === null ? baseScore : baseScores[k];
+      trainScore.fill(start, k * n, (k + 1) * n);
+      validScore.fill(start, k * validRows, (k + 1) * validRows);
+    }
+    /** Class k's block of a class-major score array. */
+    const block = (score: Float64Array, rows: number, k: number) => (multiclass ? score.subarray(k * rows, (k + 1) * rows) : score);
+    trees.forEach((tree, t) => {
+      const masks = rawTreeLeftMasks(tree, mappers);
+      addTreeToScores(tree, masks, trainBins, block(trainScore, n, t % classCount));
+      if (validBins) addTreeToScores(tree, masks, validBins, block(validScore, validRows, t % classCount));
+    });
 
-      const rows = learner.rows;
-      if (inBagCount === n) {
-        // Scatter leaf ids into a small array (cache-resident), then update scores in row order: much cheaper
-        // than scattering the 8-byte score adds themselves. The same single add per row.
-        for (let l = 0; l < grown.leafCount; l++) {
-          const end = grown.leafBegin[l] + grown.leafSize[l];
-          for (let i = grown.leafBegin[l]; i < end; i++) leafOfRow[rows[i]] = l;
+    const grad = new Float64Array(n * classCount);
+    const hess = new Float64Array(n * classCount);
+    const allRows = Int32Array.from({ length: n }, (_, i) => i);
+    const inBag = params.baggingFraction < 1 ? new Int32Array(n) : allRows;
+    const outOfBag = params.baggingFraction < 1 ? new Int32Array(n) : new Int32Array(0);
+    const usedFeature = new Uint8Array(mappers.length);
+    const leafOfRow = params.numLeaves <= 256 ? new Uint8Array(n) : new Uint16Array(n);
+
+    const snapshot = (): GbdtCheckpoint => ({
+      format: GBDT_CHECKPOINT_FORMAT,
+      params,
+      mappers: mappers.map(cloneMapper),
+      trainRowCount: n,
+      validRowCount: valid?.rowCount ?? 0,
+      baseScore,
+      ...(baseScores === null ? {} : { baseScores: [...baseScores] }),
+      trees: trees.map(cloneTree),
+      iteration: trees.length / classCount,
+      rngState: rng.getState(),
+      curve: curve.map((c) => ({ ...c })),
+      bestIteration,
+      bestMetric,
+    });
+
+    let sinceBest = curve.length - bestIteration;
+    const gradients = (): number =>
+      multiclass ? computeSoftmaxGradients(classCount, trainScore, trainLabel, grad, hess) : computeGradients(task, trainScore, trainLabel, grad, hess);
+    const validMetricOf = (label: Float64Array): number =>
+      multiclass ? multiclassLogLossOfScores(classCount, validScore, label) : evaluateMetric(task, validScore, label);
+    gradients();
+    for (let iter = trees.length / classCount; iter < params.numIterations; iter++) {
+      if (options.shouldStop?.() === true) throw new GbdtTrainingCancelled(snapshot());
+      if (validBins && params.earlyStoppingRounds > 0 && sinceBest >= params.earlyStoppingRounds) break;
+
+      let inBagCount = n;
+      let outOfBagCount = 0;
+      if (params.baggingFraction < 1) {
+        const want = Math.max(1, Math.round(n * params.baggingFraction));
+        inBagCount = 0;
+        for (let r = 0; r < n; r++) {
+          if ((n - r) * rng.next() < want - inBagCount) inBag[inBagCount++] = r;
+          else outOfBag[outOfBagCount++] = r;
         }
-        const leafValue = grown.leafValue;
-        for (let r = 0; r < n; r++) classTrainScore[r] += leafValue[leafOfRow[r]];
+      }
+      for (let k = 0; k < classCount; k++) {
+        sampleFeatures(usedFeature, params.featureFraction, rng);
+        if (!trainedClasses[k]) {
+          trees.push(constantTree(0));
+          continue;
+        }
+        const classTrainScore = block(trainScore, n, k);
+        const grown = learner.grow(block(grad, n, k), block(hess, n, k), inBag, inBagCount, usedFeature);
+        const tree = grown.tree;
+        for (let node = 0; node < tree.feature.length; node++) {
+          const f = tree.feature[node];
+          if (f >= 0 && tree.categorySets[node] === null) {
+            tree.threshold[node] = (mappers[f] as Extract<BinMapper, { kind: 'numeric' }>).upperEdges[tree.threshold[node] - 1];
+          }
+        }
+        trees.push(tree);
+
+        const rows = learner.rows;
+        if (inBagCount === n) {
+          // Scatter leaf ids into a small array (cache-resident), then update scores in row order: much cheaper
+          // than scattering the 8-byte score adds themselves. The same single add per row.
+          for (let l = 0; l < grown.leafCount; l++) {
+            const end = grown.leafBegin[l] + grown.leafSize[l];
+            for (let i = grown.leafBegin[l]; i < end; i++) leafOfRow[rows[i]] = l;
+          }
+          const leafValue = grown.leafValue;
+          for (let r = 0; r < n; r++) classTrainScore[r] += leafValue[leafOfRow[r]];
+        } else {
+          for (let l = 0; l < grown.leafCount; l++) {
+            const v = grown.leafValue[l];
+            const end = grown.leafBegin[l] + grown.leafSize[l];
+            for (let i = grown.leafBegin[l]; i < end; i++) classTrainScore[rows[i]] += v;
+          }
+        }
+        for (let i = 0; i < outOfBagCount; i++) {
+          const r = outOfBag[i];
+          classTrainScore[r] += tree.value[leafNodeOfBinnedRow(tree, grown.leftMasks, trainBins, r)];
+        }
+        if (validBins) addTreeToScores(tree, grown.leftMasks, validBins, block(validScore, validRows, k));
+      }
+
+      const trainMetric = gradients();
+      const validMetric = validLabel === null ? null : validMetricOf(validLabel);
+      const iteration = iter + 1;
+      curve.push({ iteration, trainMetric, validMetric });
+      if (validMetric === null) {
+        bestIteration = iteration;
+      } else if (bestMetric === null || validMetric < bestMetric) {
+        bestMetric = validMetric;
+        bestIteration = iteration;
+        sinceBest = 0;
       } else {
-        for (let l = 0; l < grown.leafCount; l++) {
-          const v = grown.leafValue[l];
-          const end = grown.leafBegin[l] + grown.leafSize[l];
-          for (let i = grown.leafBegin[l]; i < end; i++) classTrainScore[rows[i]] += v;
-        }
+        sinceBest++;
       }
-      for (let i = 0; i < outOfBagCount; i++) {
-        const r = outOfBag[i];
-        classTrainScore[r] += tree.value[leafNodeOfBinnedRow(tree, grown.leftMasks, trainBins, r)];
+
+      if (options.onIteration) {
+        await options.onIteration({ iteration, numIterations: params.numIterations, trainMetric, validMetric, bestIteration, checkpoint: snapshot });
       }
-      if (validBins) addTreeToScores(tree, grown.leftMasks, validBins, block(validScore, validRows, k));
+      // Let timers, heartbeats and cancellation deliveries run between iterations.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
 
-    const trainMetric = gradients();
-    const validMetric = validLabel === null ? null : validMetricOf(validLabel);
-    const iteration = iter + 1;
-    curve.push({ iteration, trainMetric, validMetric });
-    if (validMetric === null) {
-      bestIteration = iteration;
-    } else if (bestMetric === null || validMetric < bestMetric) {
-      bestMetric = validMetric;
-      bestIteration = iteration;
-      sinceBest = 0;
-    } else {
-      sinceBest++;
+    // Truncating to the best validation iteration is early stopping's job: without it every requested tree stays.
+    const keptIterations = validBins !== null && params.earlyStoppingRounds > 0 ? bestIteration : trees.length / classCount;
+    const kept = trees.slice(0, keptIterations * classCount);
+    const importance: Record<string, number> = Object.fromEntries(features.map((f) => [f, 0]));
+    for (const tree of kept) {
+      for (let node = 0; node < tree.feature.length; node++) {
+        if (tree.feature[node] >= 0) importance[features[tree.feature[node]]] += tree.gain[node];
+      }
     }
-
-    if (options.onIteration) {
-      await options.onIteration({ iteration, numIterations: params.numIterations, trainMetric, validMetric, bestIteration, checkpoint: snapshot });
+    const model: GbdtModel = { kind: 'gbdt', task, features: mappers.map(mapperToFeature), baseScore, trees: kept };
+    if (baseScores !== null) {
+      // Class codes until the caller names them (the pipeline stores the target's values here).
+      model.classes = Array.from({ length: classCount }, (_, k) => String(k));
+      model.baseScores = [...baseScores];
     }
-    // Let timers, heartbeats and cancellation deliveries run between iterations.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    const iterations = { requested: params.numIterations, trained: trees.length / classCount, kept: keptIterations };
+    // The scores were summed tree by tree from the base score, as prediction sums them: the same numbers.
+    const rawScores = task === 'binary' && train === data && keptIterations === iterations.trained ? { train: trainScore, valid: valid === null ? null : validScore } : undefined;
+    return { model, importance, curve, bestIteration, iterations, metricName: metricName(task), ...(rawScores === undefined ? {} : { rawScores }) };
+  } finally {
+    await learner.close();
   }
-
-  // Truncating to the best validation iteration is early stopping's job: without it every requested tree stays.
-  const keptIterations = validBins !== null && params.earlyStoppingRounds > 0 ? bestIteration : trees.length / classCount;
-  const kept = trees.slice(0, keptIterations * classCount);
-  const importance: Record<string, number> = Object.fromEntries(features.map((f) => [f, 0]));
-  for (const tree of kept) {
-    for (let node = 0; node < tree.feature.length; node++) {
-      if (tree.feature[node] >= 0) importance[features[tree.feature[node]]] += tree.gain[node];
-    }
-  }
-  const model: GbdtModel = { kind: 'gbdt', task, features: mappers.map(mapperToFeature), baseScore, trees: kept };
-  if (baseScores !== null) {
-    // Class codes until the caller names them (the pipeline stores the target's values here).
-    model.classes = Array.from({ length: classCount }, (_, k) => String(k));
-    model.baseScores = [...baseScores];
-  }
-  const iterations = { requested: params.numIterations, trained: trees.length / classCount, kept: keptIterations };
-  // The scores were summed tree by tree from the base score, as prediction sums them: the same numbers.
-  const rawScores = task === 'binary' && train === data && keptIterations === iterations.trained ? { train: trainScore, valid: valid === null ? null : validScore } : undefined;
-  return { model, importance, curve, bestIteration, iterations, metricName: metricName(task), ...(rawScores === undefined ? {} : { rawScores }) };
 }
 
 function requireLabel(d: ColumnarDataset, params: GbdtParams, what: string): Float64Array {

@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ColumnarDataset } from '../dataset.js';
+import { HelperThread } from './helper-thread.js';
+import { HALVED_PARTITION_MIN_ROWS } from './row-records.js';
+import { defaultNumThreads, trainGbdt, type GbdtCheckpoint, type GbdtParamsInput } from './index.js';
+import { Mulberry32 } from './prng.js';
+
+/** Rows enough for halved partitions; a regression label with arbitrary decimals, so sums depend on their order. */
+function synthetic(n: number, seed: number): ColumnarDataset {
+  const rng = new Mulberry32(seed);
+  const a = new Float64Array(n);
+  const b = new Float64Array(n);
+  const c: (string | null)[] = [];
+  const d = new Float64Array(n);
+  const y = new Float64Array(n);
+  const yBinary = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    a[i] = rng.next() * 10;
+    b[i] = rng.next() < 0.1 ? NaN : rng.next() * 2 - 1;
+    const k = rng.nextInt(40);
+    c.push(k === 39 ? null : `k${k}`);
+    d[i] = rng.nextInt(7);
+    const z = 0.6 * (a[i] - 5) + (Number.isNaN(b[i]) ? 0.8 : b[i]) + (k % 4 === 1 ? 1.2 : -0.4) + 0.1 * d[i];
+    y[i] = z + rng.next() * 0.731;
+    yBinary[i] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+  }
+  return { rowCount: n, columns: { a, b, c, d, y: yBinary }, label: y };
+}
+
+const data = synthetic(2 * HALVED_PARTITION_MIN_ROWS + 5_000, 3);
+const binaryData: ColumnarDataset = { rowCount: data.rowCount, columns: { a: data.columns.a, b: data.columns.b, c: data.columns.c, d: data.columns.d }, label: data.columns.y as Float64Array };
+const features = ['a', 'b', 'c', 'd'];
+
+describe('training on several threads', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('when trained on 1, 2 or 3 threads (every leaf shared with the helpers), then the regression models are identical', async () => {
+    const params: GbdtParamsInput = { task: 'regression', numIterations: 6, numLeaves: 31, learningRate: 0.3, features, seed: 5 };
+    const histograms = vi.spyOn(HelperThread.prototype, 'startHistogram');
+    const partitions = vi.spyOn(HelperThread.prototype, 'startPartition');
+    const one = await trainGbdt(data, params, { numThreads: 1 });
+    expect(histograms).not.toHaveBeenCalled();
+    const two = await trainGbdt(data, params, { numThreads: 2, parallelMinRows: 1 });
+    // The helper really took part: histogram groups of every leaf, the upper halves of the large ones.
+    expect(histograms.mock.calls.length).toBeGreaterThanOrEqual(6 * 30);
+    expect(partitions).toHaveBeenCalled();
+    const three = await trainGbdt(data, params, { numThreads: 3, parallelMinRows: 1 });
+    expect(one.model.trees.length).toBe(6);
+    expect(JSON.stringify(two)).toBe(JSON.stringify(one));
+    expect(JSON.stringify(three)).toBe(JSON.stringify(one));
+  });
+
+  it('when a binary run with bagging and a validation split uses 2 threads, then it equals the 1-thread run, and resumes across thread counts', async () => {
+    const params: GbdtParamsInput = {
+      task: 'binary', numIterations: 8, numLeaves: 15, learningRate: 0.2, features, seed: 9,
+      baggingFraction: 0.8, featureFraction: 0.75, validationFraction: 0.1, earlyStoppingRounds: 20,
+    };
+    const one = await trainGbdt(binaryData, params, { numThreads: 1 });
+    let stored = '';
+    const two = await trainGbdt(binaryData, params, {
+      numThreads: 2,
+      parallelMinRows: 1_000,
+      onIteration: (p) => {
+        if (p.iteration === 3) stored = JSON.stringify(p.checkpoint());
+      },
+    });
+    expect(JSON.stringify(two)).toBe(JSON.stringify(one));
+    const resumed = await trainGbdt(binaryData, params, { numThreads: 1, resumeFrom: JSON.parse(stored) as GbdtCheckpoint });
+    expect(JSON.stringify(resumed)).toBe(JSON.stringify(one));
+  });
+
+  it('refuses a thread count that is not an integer from 1 to 8', async () => {
+    const params: GbdtParamsInput = { task: 'regression', numIterations: 1, features };
+    await expect(trainGbdt(data, params, { numThreads: 0 })).rejects.toThrow(/numThreads=0/);
+    await expect(trainGbdt(data, params, { numThreads: 1.5 })).rejects.toThrow(/numThreads/);
+    await expect(trainGbdt(data, params, { numThreads: 9 })).rejects.toThrow(/numThreads/);
+  });
+
+  it('by default gives each training slot its share of the cores, at least one', () => {
+    expect(defaultNumThreads(1, 2)).toBe(2);
+    expect(defaultNumThreads(2, 2)).toBe(1);
+    expect(defaultNumThreads(4, 2)).toBe(1);
+    expect(defaultNumThreads(2, 16)).toBe(8);
+    expect(defaultNumThreads(1, 64)).toBe(8);
+  });
+});
