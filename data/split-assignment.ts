@@ -78,10 +78,12 @@ export async function applySplit(snapshotPath: string, resolved: ResolvedSplit):
     let offset = 0;
     for (;;) {
       const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const vector = chunk.getColumnVector(0);
-      for (let row = 0; row < chunk.rowCount; row += 1) codes[offset + row] = vector.getItem(row) as number;
-      offset += chunk.rowCount;
+      const size = chunk?.rowCount ?? 0;
+      if (size === 0) break;
+      if (offset + size > rowCount) throw new Error(`the snapshot has ${rowCount} rows, the split read more`);
+      const vector = chunk!.getColumnVector(0);
+      for (let row = 0; row < size; row += 1) codes[offset + row] = vector.getItem(row) as number;
+      offset += size;
     }
     if (offset !== rowCount) throw new Error(`read ${offset} split codes, the snapshot has ${rowCount} rows`);
     return { parts: partsOf(codes), codes, resolved };
@@ -92,13 +94,20 @@ export async function applySplit(snapshotPath: string, resolved: ResolvedSplit):
 
 function partsOf(codes: SplitCodes): Record<SplitPart, Uint32Array> {
   const sizes = [0, 0, 0];
-  for (const code of codes) sizes[code]! += 1;
-  const parts = [new Uint32Array(sizes[0]!), new Uint32Array(sizes[1]!), new Uint32Array(sizes[2]!)];
-  const next = [0, 0, 0];
-  codes.forEach((code, row) => {
-    parts[code]![next[code]!++] = row;
-  });
-  return { train: parts[0]!, valid: parts[1]!, holdout: parts[2]! };
+  for (let row = 0; row < codes.length; row++) sizes[codes[row]!]! += 1;
+  const train = new Uint32Array(sizes[0]!);
+  const valid = new Uint32Array(sizes[1]!);
+  const holdout = new Uint32Array(sizes[2]!);
+  let t = 0;
+  let v = 0;
+  let h = 0;
+  for (let row = 0; row < codes.length; row++) {
+    const code = codes[row];
+    if (code === 0) train[t++] = row;
+    else if (code === 1) valid[v++] = row;
+    else holdout[h++] = row;
+  }
+  return { train, valid, holdout };
 }
 
 type Connection = Awaited<ReturnType<typeof openDuckDb>>['connection'];
