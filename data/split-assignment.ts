@@ -28,13 +28,28 @@ export interface RunSplitInput {
 }
 
 /** The run's parts, the same for training and evaluation of one run. */
-export async function splitForRun(snapshotPath: string, run: RunSplitInput): Promise<Record<SplitPart, Uint32Array> & { resolved: ResolvedSplit }> {
-  if (run.split) {
-    const assigned = await assignSplit(snapshotPath, run.split, run);
-    if (assigned.codes.length !== run.rowCount) throw new Error(`the split saw ${assigned.codes.length} rows, the data has ${run.rowCount}`);
-    return { ...assigned.parts, resolved: assigned.resolved };
-  }
-  return { ...splitRows(run.rowCount, run.seed), resolved: { kind: 'row-index', seed: run.seed, fractions: DEFAULT_SPLIT } };
+export async function splitForRun(snapshotPath: string, run: RunSplitInput): Promise<RunSplit> {
+  return startSplitForRun(snapshotPath, run).parts(run.rowCount);
+}
+
+export type RunSplit = Record<SplitPart, Uint32Array> & { resolved: ResolvedSplit };
+
+/**
+ * Starts assigning the run's rows before the caller knows the row count, so the assignment (its own DuckDB session)
+ * can run beside the load of the same snapshot; `parts` waits for it and checks it saw as many rows as the load.
+ */
+export function startSplitForRun(snapshotPath: string, run: Omit<RunSplitInput, 'rowCount'>): { parts(rowCount: number): Promise<RunSplit> } {
+  const assigning = run.split ? assignSplit(snapshotPath, run.split, run) : null;
+  // A load that fails first is the error the caller reports; this one must not surface as an unhandled rejection.
+  assigning?.catch(() => undefined);
+  return {
+    async parts(rowCount) {
+      if (assigning === null) return { ...splitRows(rowCount, run.seed), resolved: { kind: 'row-index', seed: run.seed, fractions: DEFAULT_SPLIT } };
+      const assigned = await assigning;
+      if (assigned.codes.length !== rowCount) throw new Error(`the split saw ${assigned.codes.length} rows, the data has ${rowCount}`);
+      return { ...assigned.parts, resolved: assigned.resolved };
+    },
+  };
 }
 
 /** The columns a content hash covers: the target and the features, by name, so their order does not matter. */

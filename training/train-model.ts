@@ -3,8 +3,8 @@
 // Spec and data problems throw KeelError TRAINING_FAILED; anything else (I/O, crashes, bugs) is left retryable.
 import { ArtifactIntegrityError, ArtifactNotFoundError, type ArtifactStore } from '../artifacts/artifact-store.js';
 import { isDataPlaneError } from '../data/errors.js';
-import { splitForRun } from '../data/split-assignment.js';
-import { loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
+import { startSplitForRun } from '../data/split-assignment.js';
+import { describeParquet, loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
 import { KeelError } from '../errors/keel-error.js';
 import { defaultGbdtParams, resolveGbdtParams } from '../ml/gbdt/index.js';
 import { defaultLinearParams, resolveLinearParams, type LinearParams } from '../ml/linear/index.js';
@@ -161,6 +161,10 @@ async function loadAndSplit(
   report: () => void,
   lap: () => number,
 ) {
+  const features = input.features ?? (await describeParquet(snapshotPath)).map((column) => column.name).filter((name) => name !== input.target);
+  // The split reads the snapshot in its own DuckDB session beside the load: a run waits for the longer of the two,
+  // not their sum. A bad spec still fails with the load's message (it is awaited first).
+  const splitting = startSplitForRun(snapshotPath, { ...input, features });
   // Loading a large snapshot takes many seconds: heartbeat while it reads, stop between chunks when cancelled.
   const loaded = await loadTrainingData(
     snapshotPath,
@@ -177,7 +181,7 @@ async function loadAndSplit(
   report();
   const loadMs = lap();
   const { dataset, ...data } = loaded;
-  const split = await splitForRun(snapshotPath, { ...input, features: data.features, rowCount: dataset.rowCount });
+  const split = await splitting.parts(dataset.rowCount);
   const trainSet = selectRows(dataset, split.train);
   const valid = selectRows(dataset, split.valid);
   if (trainSet.rowCount === 0) {
