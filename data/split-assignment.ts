@@ -38,8 +38,12 @@ export type RunSplit = Record<SplitPart, Uint32Array> & { resolved: ResolvedSpli
  * Starts assigning the run's rows before the caller knows the row count, so the assignment (its own DuckDB session)
  * can run beside the load of the same snapshot; `parts` waits for it and checks it saw as many rows as the load.
  */
-export function startSplitForRun(snapshotPath: string, run: Omit<RunSplitInput, 'rowCount'>): { parts(rowCount: number): Promise<RunSplit> } {
-  const assigning = run.split ? assignSplit(snapshotPath, run.split, run) : null;
+export function startSplitForRun(
+  snapshotPath: string,
+  run: Omit<RunSplitInput, 'rowCount'>,
+  reading: SplitReading = {},
+): { parts(rowCount: number): Promise<RunSplit> } {
+  const assigning = run.split ? assignSplit(snapshotPath, run.split, run, DEFAULT_SPLIT, reading) : null;
   // A load that fails first is the error the caller reports; this one must not surface as an unhandled rejection.
   assigning?.catch(() => undefined);
   return {
@@ -63,19 +67,25 @@ export async function assignSplit(
   split: ModelSplit,
   columns: { target: string; features: readonly string[] },
   fractions: SplitFractionsRecord = DEFAULT_SPLIT,
+  reading: SplitReading = {},
 ): Promise<SplitAssignment> {
   const { spec, salt } = split;
   if (spec.kind === 'hash' && spec.key === undefined) {
-    return applySplit(snapshotPath, { kind: 'hash', salt, content: contentColumns(columns.target, columns.features), fractions });
+    return applySplit(snapshotPath, { kind: 'hash', salt, content: contentColumns(columns.target, columns.features), fractions }, reading);
   }
-  if (spec.kind === 'hash') return applySplit(snapshotPath, { kind: 'hash', salt, key: spec.key!, fractions });
-  if (spec.kind === 'group') return applySplit(snapshotPath, { kind: 'group', salt, column: spec.column, fractions });
+  if (spec.kind === 'hash') return applySplit(snapshotPath, { kind: 'hash', salt, key: spec.key!, fractions }, reading);
+  if (spec.kind === 'group') return applySplit(snapshotPath, { kind: 'group', salt, column: spec.column, fractions }, reading);
   const bounds = await timeBoundaries(snapshotPath, spec.column, spec.holdoutFrom, fractions);
-  return applySplit(snapshotPath, { kind: 'time', column: spec.column, ...bounds, fractions });
+  return applySplit(snapshotPath, { kind: 'time', column: spec.column, ...bounds, fractions }, reading);
+}
+
+export interface SplitReading {
+  /** Checked between chunks: an aborted assignment stops there and throws the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Assigns rows by an already resolved split (e.g. a champion's stored one); `row-index` splits cannot be. */
-export async function applySplit(snapshotPath: string, resolved: ResolvedSplit): Promise<SplitAssignment> {
+export async function applySplit(snapshotPath: string, resolved: ResolvedSplit, reading: SplitReading = {}): Promise<SplitAssignment> {
   if (resolved.kind === 'row-index') throw new Error('a row-index split says nothing about the rows of another run');
   const session = await openDuckDb({ threads: 1 });
   try {
@@ -92,6 +102,7 @@ export async function applySplit(snapshotPath: string, resolved: ResolvedSplit):
     const result = await connection.stream(`SELECT (${code})::UTINYINT FROM ${relation}`);
     let offset = 0;
     for (;;) {
+      reading.signal?.throwIfAborted();
       const chunk = await result.fetchChunk();
       const size = chunk?.rowCount ?? 0;
       if (size === 0) break;

@@ -164,7 +164,7 @@ async function loadAndSplit(
   const features = input.features ?? (await describeParquet(snapshotPath)).map((column) => column.name).filter((name) => name !== input.target);
   // The split reads the snapshot in its own DuckDB session beside the load: a run waits for the longer of the two,
   // not their sum. A bad spec still fails with the load's message (it is awaited first).
-  const splitting = startSplitForRun(snapshotPath, { ...input, features });
+  const splitting = startSplitForRun(snapshotPath, { ...input, features }, { signal: control.signal });
   // Loading a large snapshot takes many seconds: heartbeat while it reads, stop between chunks when cancelled.
   const loaded = await loadTrainingData(
     snapshotPath,
