@@ -81,6 +81,36 @@ describe('run progress', () => {
     expect(lines).toEqual(['  ✓ ingest             400ms', '  ▸ train               3.0s  43/100 trees  valid logloss 0.4123']);
   });
 
+  it('shows a finished train stage with its parts', () => {
+    const parts = [
+      { part: 'load', durationMs: 1200 },
+      { part: 'split', durationMs: 300 },
+      { part: 'train', durationMs: 10_000 },
+      { part: 'metrics', durationMs: 200 },
+      { part: 'export', durationMs: 90 },
+      { part: 'store', durationMs: 40 },
+    ];
+    const lines = stageLines(
+      {
+        id: 'r',
+        model: 'm',
+        status: 'running',
+        stage: 'evaluate',
+        reason: null,
+        modelVersion: null,
+        timings: [
+          { stage: 'train', startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:11.830Z', durationMs: 11_830, parts },
+          { stage: 'evaluate', startedAt: '2026-01-01T00:00:11.830Z' },
+        ],
+      },
+      Date.parse('2026-01-01T00:00:12.830Z'),
+    );
+    expect(lines).toEqual([
+      '  ✓ train              11.8s  (load 1.2s, split 300ms, train 10.0s, metrics 200ms, export 90ms, store 40ms)',
+      '  ▸ evaluate            1.0s',
+    ]);
+  });
+
   it('counts deployed and awaiting review as success, every other end as failure', () => {
     expect(succeeded({ status: 'deployed' })).toBe(true);
     expect(succeeded({ status: 'awaiting_review' })).toBe(true);

@@ -9,6 +9,8 @@ export interface StageTiming {
   startedAt: string;
   finishedAt?: string;
   durationMs?: number;
+  /** The train stage's parts (load, split, train, metrics, export, store), once it finished. */
+  parts?: { part: string; durationMs: number }[];
 }
 
 export interface TrainingProgress {
@@ -65,10 +67,16 @@ export function stageLines(run: RunDetail, now: number): string[] {
     const finished = timing.finishedAt !== undefined;
     const elapsed = finished ? timing.durationMs : now - Date.parse(timing.startedAt);
     const mark = finished ? '✓' : run.status === 'running' || stage === 'awaiting_review' ? '▸' : '✗';
-    const extra = !finished && stage === 'train' && run.progress ? `  ${progressText(run.progress)}` : '';
+    const extra = !finished && stage === 'train' && run.progress ? `  ${progressText(run.progress)}` : partsText(timing);
     lines.push(`  ${mark} ${stage.padEnd(16)} ${formatDuration(elapsed).padStart(7)}${extra}`);
   }
   return lines;
+}
+
+/** `  (load 1.2s, split 0.3s, …)` for a stage that reports its parts, else nothing. */
+export function partsText(timing: StageTiming): string {
+  if (!timing.parts || timing.parts.length === 0) return '';
+  return `  (${timing.parts.map((part) => `${part.part} ${formatDuration(part.durationMs)}`).join(', ')})`;
 }
 
 export function outcomeLine(run: RunDetail): string {
@@ -113,7 +121,7 @@ export async function watchRun(
           const done = `${timing.stage} done`;
           if (timing.finishedAt !== undefined && !printed.has(done)) {
             printed.add(done);
-            output.out(`${timing.stage} ${formatDuration(timing.durationMs)}`);
+            output.out(`${timing.stage} ${formatDuration(timing.durationMs)}${partsText(timing)}`);
           }
         }
         if (run.progress && run.stage === 'train') {

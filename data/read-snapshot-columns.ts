@@ -1,5 +1,7 @@
 // Columnar loader for training: reads a Parquet snapshot chunk by chunk straight into typed arrays
-// (numbers → Float64Array with NaN for null, text → string | null), never building row objects.
+// (numbers → Float64Array with NaN for null, text → string | null), never building row objects. Text comes through
+// a DuckDB ENUM of the column's distinct values, so every row of a value shares one JS string: no string decoded
+// per row, and the heap holds as many strings as there are distinct values, not rows.
 import type { DuckDBVector } from '@duckdb/node-api';
 import type { ColumnarDataset } from '../ml/dataset.js';
 import { openDuckDb, type DuckDbOptions } from './duckdb-session.js';
@@ -22,7 +24,7 @@ export interface ReadColumnsOptions {
   onRows?: (rowsRead: number, rowCount: number) => void;
 }
 
-type Reader = { kind: 'number'; values: Float64Array } | { kind: 'text'; values: (string | null)[] };
+type Reader = { kind: 'number'; values: Float64Array } | { kind: 'text'; values: (string | null)[]; dictionary: string[] };
 
 /**
  * Loads `features` (and `target`) from the Parquet file at `path`. Booleans become 0/1, dates and timestamps
@@ -48,13 +50,17 @@ export async function readSnapshotColumns(path: string, options: ReadColumnsOpti
 
     const expressions: string[] = [];
     const readers: Reader[] = [];
-    for (const name of options.features) {
+    for (const [index, name] of options.features.entries()) {
       const type = types.get(name)!;
       const kind = columnKind(type);
       const column = quoteIdentifier(name);
       if (categorical.has(name) || kind === 'categorical' || kind === 'other') {
-        expressions.push(`${column}::VARCHAR`);
-        readers.push({ kind: 'text', values: new Array<string | null>(rowCount) });
+        const text = `${column}::VARCHAR`;
+        const dictionary = `keel_text_${index}`;
+        await connection.run(`CREATE TYPE ${dictionary} AS ENUM (SELECT DISTINCT ${text} FROM ${relation} WHERE ${text} IS NOT NULL)`);
+        const range = await connection.runAndReadAll(`SELECT unnest(enum_range(NULL::${dictionary}))`);
+        expressions.push(`enum_code(${text}::${dictionary})`);
+        readers.push({ kind: 'text', values: new Array<string | null>(rowCount), dictionary: range.getRowsJS().map((row) => String(row[0])) });
       } else {
         expressions.push(kind === 'temporal' ? `epoch(${column})::DOUBLE` : `${column}::DOUBLE`);
         readers.push({ kind: 'number', values: new Float64Array(rowCount) });
@@ -95,8 +101,11 @@ export async function readSnapshotColumns(path: string, options: ReadColumnsOpti
             values[offset + row] = value === null ? Number.NaN : value;
           }
         } else {
-          const values = reader.values;
-          for (let row = 0; row < size; row += 1) values[offset + row] = vector.getItem(row) as string | null;
+          const { values, dictionary } = reader;
+          for (let row = 0; row < size; row += 1) {
+            const code = vector.getItem(row) as number | null;
+            values[offset + row] = code === null ? null : dictionary[code]!;
+          }
         }
       });
       offset += size;

@@ -163,4 +163,17 @@ describe('readSnapshotColumns', () => {
     expect(x.every((value, index) => value === index)).toBe(true);
     expect((data.columns.k as string[])[4999]).toBe(String(4999 % 3));
   });
+
+  it('reads text exactly (empty, spaced, non-ASCII, missing, one distinct value per row, all missing) in row order', async () => {
+    const transform = `SELECT x, ['', ' a', 'a', 'é ü', NULL][(x % 5) + 1] AS kind, 'id-' || x AS id, NULL::VARCHAR AS nothing, x % 4 AS code
+      FROM range(5000) t(x)`;
+    const snapshot = await ingest({ source: weather, transform });
+    const path = await sandbox.artifacts.localPath(snapshot.sha256);
+    const data = await readSnapshotColumns(path, { features: ['kind', 'id', 'nothing', 'code'], categorical: ['code'] });
+    const kinds = ['', ' a', 'a', 'é ü', null];
+    expect(data.columns.kind).toEqual(Array.from({ length: 5000 }, (_, x) => kinds[x % 5]));
+    expect(data.columns.id).toEqual(Array.from({ length: 5000 }, (_, x) => `id-${x}`));
+    expect(data.columns.nothing).toEqual(Array.from({ length: 5000 }, () => null));
+    expect(data.columns.code).toEqual(Array.from({ length: 5000 }, (_, x) => String(x % 4)));
+  });
 });

@@ -121,4 +121,13 @@ describe('stable split assignment', () => {
       message: 'split column "nope" is not in the snapshot',
     });
   });
+
+  it('when its signal is aborted, then the assignment stops and throws the reason', async () => {
+    const path = await snapshot(rows(0, 5000));
+    const controller = new AbortController();
+    controller.abort(new Error('training cancelled'));
+    await expect(assignSplit(path, salted({ kind: 'hash' }), columns, undefined, { signal: controller.signal })).rejects.toThrow('training cancelled');
+    // The same snapshot without a signal still assigns every row.
+    expect((await assignSplit(path, salted({ kind: 'hash' }), columns)).codes).toHaveLength(5000);
+  });
 });

@@ -28,13 +28,32 @@ export interface RunSplitInput {
 }
 
 /** The run's parts, the same for training and evaluation of one run. */
-export async function splitForRun(snapshotPath: string, run: RunSplitInput): Promise<Record<SplitPart, Uint32Array> & { resolved: ResolvedSplit }> {
-  if (run.split) {
-    const assigned = await assignSplit(snapshotPath, run.split, run);
-    if (assigned.codes.length !== run.rowCount) throw new Error(`the split saw ${assigned.codes.length} rows, the data has ${run.rowCount}`);
-    return { ...assigned.parts, resolved: assigned.resolved };
-  }
-  return { ...splitRows(run.rowCount, run.seed), resolved: { kind: 'row-index', seed: run.seed, fractions: DEFAULT_SPLIT } };
+export async function splitForRun(snapshotPath: string, run: RunSplitInput): Promise<RunSplit> {
+  return startSplitForRun(snapshotPath, run).parts(run.rowCount);
+}
+
+export type RunSplit = Record<SplitPart, Uint32Array> & { resolved: ResolvedSplit };
+
+/**
+ * Starts assigning the run's rows before the caller knows the row count, so the assignment (its own DuckDB session)
+ * can run beside the load of the same snapshot; `parts` waits for it and checks it saw as many rows as the load.
+ */
+export function startSplitForRun(
+  snapshotPath: string,
+  run: Omit<RunSplitInput, 'rowCount'>,
+  reading: SplitReading = {},
+): { parts(rowCount: number): Promise<RunSplit> } {
+  const assigning = run.split ? assignSplit(snapshotPath, run.split, run, DEFAULT_SPLIT, reading) : null;
+  // A load that fails first is the error the caller reports; this one must not surface as an unhandled rejection.
+  assigning?.catch(() => undefined);
+  return {
+    async parts(rowCount) {
+      if (assigning === null) return { ...splitRows(rowCount, run.seed), resolved: { kind: 'row-index', seed: run.seed, fractions: DEFAULT_SPLIT } };
+      const assigned = await assigning;
+      if (assigned.codes.length !== rowCount) throw new Error(`the split saw ${assigned.codes.length} rows, the data has ${rowCount}`);
+      return { ...assigned.parts, resolved: assigned.resolved };
+    },
+  };
 }
 
 /** The columns a content hash covers: the target and the features, by name, so their order does not matter. */
@@ -48,19 +67,25 @@ export async function assignSplit(
   split: ModelSplit,
   columns: { target: string; features: readonly string[] },
   fractions: SplitFractionsRecord = DEFAULT_SPLIT,
+  reading: SplitReading = {},
 ): Promise<SplitAssignment> {
   const { spec, salt } = split;
   if (spec.kind === 'hash' && spec.key === undefined) {
-    return applySplit(snapshotPath, { kind: 'hash', salt, content: contentColumns(columns.target, columns.features), fractions });
+    return applySplit(snapshotPath, { kind: 'hash', salt, content: contentColumns(columns.target, columns.features), fractions }, reading);
   }
-  if (spec.kind === 'hash') return applySplit(snapshotPath, { kind: 'hash', salt, key: spec.key!, fractions });
-  if (spec.kind === 'group') return applySplit(snapshotPath, { kind: 'group', salt, column: spec.column, fractions });
+  if (spec.kind === 'hash') return applySplit(snapshotPath, { kind: 'hash', salt, key: spec.key!, fractions }, reading);
+  if (spec.kind === 'group') return applySplit(snapshotPath, { kind: 'group', salt, column: spec.column, fractions }, reading);
   const bounds = await timeBoundaries(snapshotPath, spec.column, spec.holdoutFrom, fractions);
-  return applySplit(snapshotPath, { kind: 'time', column: spec.column, ...bounds, fractions });
+  return applySplit(snapshotPath, { kind: 'time', column: spec.column, ...bounds, fractions }, reading);
+}
+
+export interface SplitReading {
+  /** Checked between chunks: an aborted assignment stops there and throws the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Assigns rows by an already resolved split (e.g. a champion's stored one); `row-index` splits cannot be. */
-export async function applySplit(snapshotPath: string, resolved: ResolvedSplit): Promise<SplitAssignment> {
+export async function applySplit(snapshotPath: string, resolved: ResolvedSplit, reading: SplitReading = {}): Promise<SplitAssignment> {
   if (resolved.kind === 'row-index') throw new Error('a row-index split says nothing about the rows of another run');
   const session = await openDuckDb({ threads: 1 });
   try {
@@ -77,11 +102,14 @@ export async function applySplit(snapshotPath: string, resolved: ResolvedSplit):
     const result = await connection.stream(`SELECT (${code})::UTINYINT FROM ${relation}`);
     let offset = 0;
     for (;;) {
+      reading.signal?.throwIfAborted();
       const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const vector = chunk.getColumnVector(0);
-      for (let row = 0; row < chunk.rowCount; row += 1) codes[offset + row] = vector.getItem(row) as number;
-      offset += chunk.rowCount;
+      const size = chunk?.rowCount ?? 0;
+      if (size === 0) break;
+      if (offset + size > rowCount) throw new Error(`the snapshot has ${rowCount} rows, the split read more`);
+      const vector = chunk!.getColumnVector(0);
+      for (let row = 0; row < size; row += 1) codes[offset + row] = vector.getItem(row) as number;
+      offset += size;
     }
     if (offset !== rowCount) throw new Error(`read ${offset} split codes, the snapshot has ${rowCount} rows`);
     return { parts: partsOf(codes), codes, resolved };
@@ -92,13 +120,20 @@ export async function applySplit(snapshotPath: string, resolved: ResolvedSplit):
 
 function partsOf(codes: SplitCodes): Record<SplitPart, Uint32Array> {
   const sizes = [0, 0, 0];
-  for (const code of codes) sizes[code]! += 1;
-  const parts = [new Uint32Array(sizes[0]!), new Uint32Array(sizes[1]!), new Uint32Array(sizes[2]!)];
-  const next = [0, 0, 0];
-  codes.forEach((code, row) => {
-    parts[code]![next[code]!++] = row;
-  });
-  return { train: parts[0]!, valid: parts[1]!, holdout: parts[2]! };
+  for (let row = 0; row < codes.length; row++) sizes[codes[row]!]! += 1;
+  const train = new Uint32Array(sizes[0]!);
+  const valid = new Uint32Array(sizes[1]!);
+  const holdout = new Uint32Array(sizes[2]!);
+  let t = 0;
+  let v = 0;
+  let h = 0;
+  for (let row = 0; row < codes.length; row++) {
+    const code = codes[row];
+    if (code === 0) train[t++] = row;
+    else if (code === 1) valid[v++] = row;
+    else holdout[h++] = row;
+  }
+  return { train, valid, holdout };
 }
 
 type Connection = Awaited<ReturnType<typeof openDuckDb>>['connection'];

@@ -117,7 +117,7 @@ export function encodeLabel(target: string, task: Task, column: Column): { label
         throw new TrainingDataError(`binary target "${target}" has one class: ${ones === 0 ? 0 : 1} (${n} rows); a binary target needs rows of both classes`, target);
       }
     }
-    return { label: Float64Array.from(column), labelClasses: null };
+    return { label: column.slice(), labelClasses: null };
   }
   if (task === 'regression') throw new TrainingDataError(`target "${target}" is text; a regression target must be numeric`, target);
   const distinct = new Set<string>();

@@ -19,6 +19,15 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** The run's live timings; the status query answers within 2 s or not at all, so a loaded machine may need a retry. */
+async function liveTimings(runId: string): Promise<Record<string, any>[]> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const { body } = await stack.api('GET', `/v1/runs/${runId}`, stack.keys.ops);
+    if (body.timings !== null) return body.timings;
+  }
+  throw new Error(`run ${runId}: no worker answered the status query`);
+}
+
 /** `KEEL_RECORD_HISTORIES=1` keeps this real run's history as a replay fixture (see test/workflow-replay.test.ts). */
 async function keepHistory(name: string, workflowId: string): Promise<void> {
   await keepHistoryFile(`pipeline-${name}`, stack.temporal.client.workflow.getHandle(workflowId));
@@ -49,6 +58,10 @@ describe('the lifecycle over HTTP', () => {
     expect(waiting.evaluation.report.result.candidateMetrics.auc).toBeGreaterThan(0.6);
     expect(waiting.evaluation.report.result.parity.passed).toBe(true);
     expect(waiting.version).toMatchObject({ version: 1, status: 'pending_approval' });
+    // The train stage's parts as the training activity measured them, in the run's timings (the status query).
+    const trainTiming = (await liveTimings(waiting.id)).find((timing) => timing.stage === 'train')!;
+    expect(trainTiming.parts.map((part: { part: string }) => part.part)).toEqual(['load', 'split', 'train', 'metrics', 'export', 'store']);
+    for (const part of trainTiming.parts) expect(part.durationMs).toBeGreaterThanOrEqual(0);
 
     const first = await stack.api('POST', `/v1/models/${model}/predict`, stack.keys.predict, { features: [row] });
     expect(first.status).toBe(200);

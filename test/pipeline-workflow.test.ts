@@ -186,6 +186,16 @@ describe('pipeline workflow on the real dev server', () => {
       'monitor',
     ]);
     expect(result.timings.every((timing) => timing.durationMs !== undefined)).toBe(true);
+    // The training activity's own parts, in the order a run goes through them; no other stage has parts.
+    expect(result.timings.find((timing) => timing.stage === 'train')?.parts).toEqual([
+      { part: 'load', durationMs: 50 },
+      { part: 'split', durationMs: 30 },
+      { part: 'train', durationMs: 400 },
+      { part: 'metrics', durationMs: 20 },
+      { part: 'export', durationMs: 10 },
+      { part: 'store', durationMs: 10 },
+    ]);
+    expect(result.timings.filter((timing) => timing.parts !== undefined).map((timing) => timing.stage)).toEqual(['train']);
     expect(run.recorder.decisions[0]).toMatchObject({ version: 1, reviewerKeyId: reviewer.keyId, result: { decision: 'approve' } });
     expect(run.recorder.deployed).toEqual([1]);
     expect(run.recorder.monitorNotified).toEqual([1]);

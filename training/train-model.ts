@@ -3,8 +3,8 @@
 // Spec and data problems throw KeelError TRAINING_FAILED; anything else (I/O, crashes, bugs) is left retryable.
 import { ArtifactIntegrityError, ArtifactNotFoundError, type ArtifactStore } from '../artifacts/artifact-store.js';
 import { isDataPlaneError } from '../data/errors.js';
-import { splitForRun } from '../data/split-assignment.js';
-import { loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
+import { startSplitForRun } from '../data/split-assignment.js';
+import { describeParquet, loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
 import { KeelError } from '../errors/keel-error.js';
 import { defaultGbdtParams, defaultNumThreads, GBDT_EXECUTION_PARAMS, resolveGbdtParams, resolveNumThreads } from '../ml/gbdt/index.js';
 import { defaultLinearParams, resolveLinearParams, type LinearParams } from '../ml/linear/index.js';
@@ -16,7 +16,7 @@ import { DEFAULT_CHECKPOINT_POLICY, trainGbdtResumably, type CheckpointPolicy } 
 import { checkedTrainerParams, refusingBadParams } from './trainer-params.js';
 import { TrainingCheckpointStore, trainingFingerprint } from './training-checkpoints.js';
 import { metricsAtBest } from './training-metrics.js';
-import { initialProgress, type TrainingControl } from './training-progress.js';
+import { initialProgress, type TrainingControl, type TrainingProgress } from './training-progress.js';
 
 export interface TrainingDeps {
   artifacts: ArtifactStore;
@@ -54,34 +54,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   };
 
   const snapshotPath = await deps.artifacts.localPath(input.snapshotSha256);
-  // Loading a large snapshot takes many seconds: heartbeat while it reads, stop between chunks when cancelled.
-  const data = await loadTrainingData(
-    snapshotPath,
-    { target: input.target, task: input.task, features: input.features },
-    {
-      signal: control.signal,
-      onRows: everySecond(deps.clock ?? Date.now, (rowsRead) => {
-        progress.rowsLoaded = rowsRead;
-        report();
-      }),
-    },
-  );
-  control.signal?.throwIfAborted();
-  report();
-  const loadMs = lap();
-  const split = await splitForRun(snapshotPath, { ...input, features: data.features, rowCount: data.dataset.rowCount });
-  const trainSet = selectRows(data.dataset, split.train);
-  const valid = selectRows(data.dataset, split.valid);
-  if (trainSet.rowCount === 0) {
-    throw new TrainingDataError(`the snapshot has ${data.dataset.rowCount} rows and none fell into the training split; add rows`);
-  }
-  // Early stopping needs validation rows and the evaluation needs holdout rows: refuse rather than skip either.
-  if (valid.rowCount === 0 || split.holdout.length === 0) {
-    throw new TrainingDataError(
-      `the snapshot has ${data.dataset.rowCount} rows, split into ${trainSet.rowCount} training, ${valid.rowCount} validation and ` +
-        `${split.holdout.length} holdout rows; every part needs at least one row: add rows`,
-    );
-  }
+  const { data, trainSet, valid, holdoutRows, resolvedSplit, loadMs } = await loadAndSplit(deps, snapshotPath, input, control, progress, report, lap);
   const validOrNone = valid.rowCount > 0 ? valid : undefined;
   const splitMs = lap();
 
@@ -146,7 +119,7 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   // The trainers code classes 0..K-1; the model (and its ONNX graph) answers in the target's own values.
   if (input.task === 'multiclass') nameClasses(trained.model, data.labelClasses!);
   // Stored with the version: a later run's evaluation applies it to its holdout to count rows this model trained on.
-  params.split = split.resolved;
+  params.split = resolvedSplit;
 
   const trainMs = lap();
   const metrics = metricsAtBest(trained, trainSet, validOrNone);
@@ -174,11 +147,60 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
     importance: trained.importance,
     trainRows: trainSet.rowCount,
     validRows: valid.rowCount,
-    holdoutRows: split.holdout.length,
+    holdoutRows,
     resumedFromIteration: progress.resumedFromIteration,
     ...(data.ignoredFeatures.length > 0 ? { ignoredFeatures: data.ignoredFeatures } : {}),
     stageTimings: { loadMs, splitMs, trainMs, metricsMs, exportMs, storeMs },
   };
+}
+
+/**
+ * The snapshot's rows in the run's training and validation parts. Every row is read (the label and feature checks
+ * see all of them), but only the parts leave this function: the whole snapshot is garbage before training starts.
+ */
+async function loadAndSplit(
+  deps: TrainingDeps,
+  snapshotPath: string,
+  input: TrainModelInput,
+  control: TrainingControl,
+  progress: TrainingProgress,
+  report: () => void,
+  lap: () => number,
+) {
+  const features = input.features ?? (await describeParquet(snapshotPath)).map((column) => column.name).filter((name) => name !== input.target);
+  // The split reads the snapshot in its own DuckDB session beside the load: a run waits for the longer of the two,
+  // not their sum. A bad spec still fails with the load's message (it is awaited first).
+  const splitting = startSplitForRun(snapshotPath, { ...input, features }, { signal: control.signal });
+  // Loading a large snapshot takes many seconds: heartbeat while it reads, stop between chunks when cancelled.
+  const loaded = await loadTrainingData(
+    snapshotPath,
+    { target: input.target, task: input.task, features: input.features },
+    {
+      signal: control.signal,
+      onRows: everySecond(deps.clock ?? Date.now, (rowsRead) => {
+        progress.rowsLoaded = rowsRead;
+        report();
+      }),
+    },
+  );
+  control.signal?.throwIfAborted();
+  report();
+  const loadMs = lap();
+  const { dataset, ...data } = loaded;
+  const split = await splitting.parts(dataset.rowCount);
+  const trainSet = selectRows(dataset, split.train);
+  const valid = selectRows(dataset, split.valid);
+  if (trainSet.rowCount === 0) {
+    throw new TrainingDataError(`the snapshot has ${dataset.rowCount} rows and none fell into the training split; add rows`);
+  }
+  // Early stopping needs validation rows and the evaluation needs holdout rows: refuse rather than skip either.
+  if (valid.rowCount === 0 || split.holdout.length === 0) {
+    throw new TrainingDataError(
+      `the snapshot has ${dataset.rowCount} rows, split into ${trainSet.rowCount} training, ${valid.rowCount} validation and ` +
+        `${split.holdout.length} holdout rows; every part needs at least one row: add rows`,
+    );
+  }
+  return { data, trainSet, valid, holdoutRows: split.holdout.length, resolvedSplit: split.resolved, loadMs };
 }
 
 /** `report`, called at most once a second however often the returned function is. */

@@ -19,7 +19,7 @@ import { PIPELINE_PATCHES } from './pipeline-patches.js';
 import { statusQuery, type PipelineStatus } from './pipeline-messages.js';
 import { DEFAULT_APPROVAL_TIMEOUT, openReviewGate } from './review-gate.js';
 import type { RunStatus } from './run-status.js';
-import { createStageTracker } from './stage-tracker.js';
+import { createStageTracker, trainStageParts } from './stage-tracker.js';
 import { ExternalTrainerFailed, trainExternally } from './external-training.js';
 import { TASK_QUEUES } from './task-queues.js';
 import { runIdFromWorkflowId } from './workflow-ids.js';
@@ -203,6 +203,8 @@ export async function pipeline(input: PipelineInput): Promise<PipelineStatus> {
             // The model's stable split; histories from before it have none and keep the row-index split.
             ...(validation.split ? { split: validation.split } : {}),
           });
+    // Shown in the status query's timings; only state changes, so histories replay unchanged.
+    if (trained.stageTimings) stages.noteParts(trainStageParts(trained.stageTimings));
 
     await stages.enter('evaluate');
     const evaluation = await activities.evaluateModel({

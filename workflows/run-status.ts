@@ -30,4 +30,14 @@ export interface StageTiming {
   startedAt: string;
   finishedAt?: string;
   durationMs?: number;
+  /**
+   * The train stage's parts (load, split, train, metrics, export, store) in wall milliseconds, as the training
+   * activity measured them; absent for other stages, external trainers and trainings from before they were measured.
+   */
+  parts?: StagePart[];
+}
+
+export interface StagePart {
+  part: string;
+  durationMs: number;
 }

@@ -259,6 +259,7 @@ export async function runPageView(deps: RunsDeps, id: string, principal: Princip
       stage: timing.stage,
       startedAt: timing.startedAt,
       duration: timing.durationMs === undefined ? 'running' : `${formatNumber(timing.durationMs / 1000)} s`,
+      parts: (timing.parts ?? []).map((part) => `${part.part} ${formatNumber(part.durationMs / 1000)} s`).join(', '),
     })),
     validation: detail.validation
       ? {

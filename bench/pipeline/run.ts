@@ -1,6 +1,8 @@
 // bench/pipeline: what orchestration costs. Starts its own dev server, embedded Postgres and workers, then
 //  1. one auto-approved run on the shipped dataset: wall time vs the sum of its activities' own times;
-//  2. N runs started at once (default 20): all must finish; wall time and per-run overhead.
+//  2. N runs started at once (default 20): all must finish; wall time and per-run overhead, and, so the wall time can be
+//     read on a shared machine, the CPU time of the workers (both run in this process) and how many trainings each
+//     training slot ran.
 // Usage: npx tsx bench/pipeline/run.ts [--concurrent 20] [--training-slots N (default KEEL_TRAINING_SLOTS)]
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -87,12 +89,15 @@ async function main(): Promise<void> {
       workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }),
       activities: createPipelineActivities(deps, client, { modelCache, logger: { warn: (fields, message) => console.warn(message, fields) } }),
     });
+    const slots = trainingSlots ?? config.trainingSlots;
+    const slotUse = createSlotUse(slots);
+    const training = createTrainingActivities({ artifacts, checkpointDir: path.join(scratch, 'checkpoints'), keelVersion: 'bench' });
     const trainingWorker = await Worker.create({
       connection: workerConnection,
       taskQueue: config.taskQueues.training,
-      activities: createTrainingActivities({ artifacts, checkpointDir: path.join(scratch, 'checkpoints'), keelVersion: 'bench' }),
+      activities: { trainModel: (input: Parameters<typeof training.trainModel>[0]) => slotUse.run(() => training.trainModel(input)) },
       // KEEL_TRAINING_SLOTS, as the training worker reads it (--training-slots overrides).
-      maxConcurrentActivityTaskExecutions: trainingSlots ?? config.trainingSlots,
+      maxConcurrentActivityTaskExecutions: slots,
     });
     const workersDone = Promise.all([pipelineWorker.run(), trainingWorker.run()]);
 
@@ -119,12 +124,19 @@ async function main(): Promise<void> {
 
     // Warm-up (first DuckDB/onnxruntime loads), not reported.
     await runOne('bench-warmup', 'warmup');
+    const singleCpu0 = process.cpuUsage();
     const single = await runOne('bench-single', 'single');
+    const singleCpu = process.cpuUsage(singleCpu0);
+    slotUse.reset();
+    const loadBefore = os.loadavg()[0]!;
+    const batchCpu0 = process.cpuUsage();
     const batchStart = performance.now();
     const batch = await Promise.all(
       Array.from({ length: concurrent }, (_, i) => runOne(`bench-batch-${i}`, `batch-${i}`)),
     );
     const batchWallMs = performance.now() - batchStart;
+    const batchCpu = process.cpuUsage(batchCpu0);
+    const loadAfter = os.loadavg()[0]!;
 
     const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     const overheads = batch.map((run) => run.wallMs - run.activityMs);
@@ -134,9 +146,13 @@ async function main(): Promise<void> {
     console.log(`| single run: wall time | ${fmt(single.wallMs)} |`);
     console.log(`| single run: sum of its ${single.activities} activities' own times (baseline) | ${fmt(single.activityMs)} |`);
     console.log(`| single run: orchestration overhead (wall − activities) | ${fmt(single.wallMs - single.activityMs)} |`);
+    console.log(`| single run: CPU time of the workers (pipeline + training, this process) | ${fmt(cpuMs(singleCpu))} |`);
     console.log(`| ${concurrent} runs at once: finished deployed | ${batch.filter((run) => run.status === 'deployed').length}/${concurrent} |`);
     console.log(`| ${concurrent} runs at once: wall time for all | ${fmt(batchWallMs)} |`);
-    console.log(`| ${concurrent} runs at once: training slots (KEEL_TRAINING_SLOTS) | ${trainingSlots ?? config.trainingSlots} |`);
+    console.log(`| ${concurrent} runs at once: CPU time of the workers (pipeline + training, this process) | ${fmt(cpuMs(batchCpu))} (${((100 * cpuMs(batchCpu)) / batchWallMs).toFixed(0)}% of one core over the wall time; ${os.availableParallelism()} cores) |`);
+    console.log(`| ${concurrent} runs at once: load average (1 min) before → after | ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} |`);
+    console.log(`| ${concurrent} runs at once: training slots (KEEL_TRAINING_SLOTS) | ${slots} |`);
+    console.log(`| ${concurrent} runs at once: trainings run by each slot | ${slotUse.runs.join(', ')} (at most ${slotUse.most} at once) |`);
     console.log(`| ${concurrent} runs at once: mean per-run overhead (wall − activities, includes queueing for a training slot) | ${fmt(overheads.reduce((a, b) => a + b, 0) / concurrent)} |`);
     console.log(`| ${concurrent} runs at once: sum of all activities' own times | ${fmt(batch.reduce((a, run) => a + run.activityMs, 0))} |`);
     pipelineWorker.shutdown();
@@ -150,6 +166,37 @@ async function main(): Promise<void> {
     await Promise.allSettled([temporalServer.stop(), postgres.stop()]);
     await fs.rm(scratch, { recursive: true, force: true });
   }
+}
+
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
+}
+
+/** Which training slot each training ran in (the lowest free one) and the most that ran at once. */
+function createSlotUse(slots: number) {
+  const busy: boolean[] = Array.from({ length: slots }, () => false);
+  const use = {
+    runs: Array.from({ length: slots }, () => 0),
+    most: 0,
+    reset() {
+      use.runs.fill(0);
+      use.most = 0;
+    },
+    async run<T>(train: () => Promise<T>): Promise<T> {
+      const slot = busy.indexOf(false);
+      // The worker never runs more than `slots` at once; a -1 here would mean it did.
+      if (slot < 0) throw new Error(`more than ${slots} trainings at once`);
+      busy[slot] = true;
+      use.runs[slot]! += 1;
+      use.most = Math.max(use.most, busy.filter(Boolean).length);
+      try {
+        return await train();
+      } finally {
+        busy[slot] = false;
+      }
+    },
+  };
+  return use;
 }
 
 await main();

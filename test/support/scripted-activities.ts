@@ -94,6 +94,7 @@ export function createScriptedActivities(script: Script): { activities: Pipeline
     validRows: 10,
     holdoutRows: 20,
     resumedFromIteration: null,
+    stageTimings: { loadMs: 50, splitMs: 30, trainMs: 400, metricsMs: 20, exportMs: 10, storeMs: 10 },
   };
   const evaluation = (): EvaluateModelResult => ({
     reportId: 'evaluation-report',

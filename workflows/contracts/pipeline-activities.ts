@@ -84,7 +84,9 @@ export interface TrainModelResult {
   stageTimings?: TrainStageTimings;
 }
 export interface TrainStageTimings {
+  /** Reading the snapshot's columns (and checking the label and features). */
   loadMs: number;
+  /** What the split added after the load (the two run side by side), with the copy of each part's rows. */
   splitMs: number;
   trainMs: number;
   /** Train and validation metrics (AUC needs every row's prediction). */
