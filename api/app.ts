@@ -73,8 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
     // Unique across replicas and restarts: audit rows carry it, so a row leads to the request's log lines.
     genReqId: () => randomUUID(),
     ajv: {
-      // Requests are validated as sent: no "1" → 1, no silently dropped fields.
-      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false },
+      // Requests are validated as sent: no "1" → 1, no silently dropped fields. Union types (`type: [...]`): predict's rows.
+      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, allowUnionTypes: true },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

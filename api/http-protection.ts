@@ -61,8 +61,10 @@ export async function registerHttpProtection(app: FastifyInstance, settings: Pro
   // helmet's headers do not depend on the request: computed once by @fastify/helmet itself, then set with one call per
   // request (running helmet's middleware chain per request cost about 13 % of a one-row predict's CPU).
   const securityHeaders = await helmetHeaders({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
-  app.addHook('onRequest', async (_request, reply) => {
+  // A callback hook, not an async one: it runs on every request and has nothing to await.
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(securityHeaders);
+    done();
   });
 
   if (settings.maxEventLoopDelayMs > 0) {
@@ -85,6 +87,17 @@ export async function registerHttpProtection(app: FastifyInstance, settings: Pro
     write: settings.rateLimitWritesPerMinute,
     review: settings.rateLimitReviewsPerMinute,
   };
+  // A route none of whose requests is ever limited by key (reads, predict, feedback) gets no rate-limit hook at all: the
+  // allowList below would let each of its requests through, after an async hook, a key and a lookup per request.
+  // Added before the plugin, whose own onRoute hook reads `config.rateLimit`.
+  app.addHook('onRoute', (route) => {
+    // A route with its own rate-limit settings (the sign-in page) keeps them.
+    if ((route.config as { rateLimit?: unknown } | undefined)?.rateLimit !== undefined) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.every((method) => rateLimitKind({ method, routeOptions: { url: route.url } } as Pick<FastifyRequest, 'method' | 'routeOptions'>) === null)) {
+      route.config = { ...(route.config as object | undefined), rateLimit: false };
+    }
+  });
   await app.register(rateLimit, {
     global: true,
     // After authentication (onRequest), so the budget is the key's, never an address shared by many callers.

@@ -1,6 +1,7 @@
 // JSON bodies: parsed by Fastify's own secure parser, then refused if a number overflowed to ±Infinity.
 import type { FastifyInstance } from 'fastify';
 import { KeelError } from '../errors/keel-error.js';
+import { markStorableJson } from './storable-text.js';
 
 /** JSON pointer of the first non-finite number in `value` (e.g. `1e400` parses to Infinity), or null. */
 export function findNonFiniteNumber(value: unknown): string | null {
@@ -68,6 +69,7 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
         );
         return;
       }
+      markStorableJson(body as string, parsed);
       done(null, parsed);
     });
   });

@@ -31,6 +31,8 @@ export interface ModelCacheOptions {
   reconnectDelayMs?: number;
   /** Threads per onnxruntime session (default 1: many small models share few cores). */
   intraOpNumThreads?: number;
+  /** Rows of concurrent requests scored in one onnxruntime run (dynamic batching; default 4096, 1: off). */
+  scoreBatchRows?: number;
 }
 
 export interface ModelCache {

@@ -19,6 +19,8 @@ export interface ServingOptions {
   pool: pg.Pool;
   artifacts: ArtifactStore;
   pollIntervalMs?: number;
+  /** Rows of concurrent requests scored in one onnxruntime run (dynamic batching; default 4096, 1: off). */
+  scoreBatchRows?: number;
   logger: ModelCacheLogger;
   /** Buffer size, flush interval, retention (defaults: DEFAULT_PREDICTION_LOG_SETTINGS) and test hooks. */
   predictionLog?: Omit<PredictionLogOptions, 'pool'>;

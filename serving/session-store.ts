@@ -61,6 +61,8 @@ export interface SessionStoreOptions {
   logger: ServingLogger;
   /** Threads per onnxruntime session (default 1: many small models share few cores). */
   intraOpNumThreads?: number;
+  /** Rows of concurrent requests scored in one onnxruntime run (dynamic batching; default 4096, 1: off). */
+  scoreBatchRows?: number;
 }
 
 interface Entry extends SessionEntry {
@@ -90,7 +92,7 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
     if (actual !== sha256) throw new ModelLoadError(model, version, `artifact bytes hash to ${actual}, expected ${sha256}`);
     let scorer: OnnxScorer;
     try {
-      scorer = await createOnnxScorer(bytes, { intraOpNumThreads: options.intraOpNumThreads ?? 1 });
+      scorer = await createOnnxScorer(bytes, { intraOpNumThreads: options.intraOpNumThreads ?? 1, maxBatchRows: options.scoreBatchRows });
     } catch (error) {
       throw new ModelLoadError(model, version, `onnxruntime refused the artifact: ${(error as Error).message}`, { cause: error });
     }

@@ -35,6 +35,7 @@ export function createServingProvider(deps: {
         pool: deps.pool,
         artifacts: new FsArtifactStore(deps.config.artifactDir),
         logger: deps.logger,
+        scoreBatchRows: deps.config.scoreBatchRows,
         predictionLog: {
           bufferRows: deps.config.predictionBufferRows,
           flushIntervalMs: deps.config.predictionFlushMs,

@@ -13,24 +13,35 @@ import type { PredictResponse } from '../../serving/predict.js';
 
 const MAX_ROWS = 1000;
 
+/**
+ * An object whose every value has one of `types`. Not TypeBox's Record of a Union: that compiles to a unicode
+ * pattern test per key and an `anyOf` Ajv checks branch by branch, allocating an error for each branch that fails
+ * (~7 µs per 5-value row against ~0.4 µs for this one `type` list, same process); and its `^(.*)$` skipped keys
+ * holding a line break. Needs Ajv's `allowUnionTypes` (app.ts).
+ */
+function rowOf<T>(types: readonly string[], description: string) {
+  return Type.Unsafe<Record<string, T>>({ type: 'object', additionalProperties: { type: [...types] }, description });
+}
+
 // One object with exactly one of the two keys, so a 400 names the path inside the one the client sent.
 export const PredictBody = Type.Object(
   {
     rows: Type.Optional(
       Type.Array(
-        Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean(), Type.Null()]), {
-          description:
-            "A row in the source's shape (before the run's feature SQL): every source column, null only when sent as null; " +
+        rowOf<number | string | boolean | null>(
+          ['number', 'string', 'boolean', 'null'],
+          "A row in the source's shape (before the run's feature SQL): every source column, null only when sent as null; " +
             'ISO-8601 strings for DATE/TIMESTAMP columns, true/false for BOOLEAN.',
-        }),
+        ),
         { minItems: 1, maxItems: MAX_ROWS },
       ),
     ),
     features: Type.Optional(
       Type.Array(
-        Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Null()]), {
-          description: 'Features by name: numbers (or null) for numeric features, strings (or null) for categorical ones.',
-        }),
+        rowOf<number | string | null>(
+          ['number', 'string', 'null'],
+          'Features by name: numbers (or null) for numeric features, strings (or null) for categorical ones.',
+        ),
         { minItems: 1, maxItems: MAX_ROWS },
       ),
     ),

@@ -9,7 +9,7 @@ import { PredictBody, PredictResult } from '../../api/routes/predict.js';
 export function buildEchoApp(modelName: string): FastifyInstance {
   const app = Fastify({
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false } },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, allowUnionTypes: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.post(
     '/v1/models/:name/predict',

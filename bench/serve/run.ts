@@ -2,7 +2,7 @@
 // onnxruntime alone. Starts its own embedded Postgres (no Temporal: serving does not need it), trains and deploys a
 // model, forks the servers (servers.ts) and drives them with autocannon on loopback, then stops everything.
 // Usage: npx tsx bench/serve/run.ts [--duration 15] [--connections 50] [--rounds 1] [--batch-rows 1000]
-//        [--only echo,single,raw,batch,batch-nolog] [--cpu-prof <dir>] [--server-flags "<node flags>"]
+//        [--only echo,single,single-nobatch,raw,batch,batch-nolog] [--cpu-prof <dir>] [--server-flags "<node flags>"]
 import pino from 'pino';
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -31,12 +31,13 @@ const connections = option('connections', 50);
 const rounds = option('rounds', 1);
 const batchRows = option('batch-rows', 1000);
 /**
- * `--only echo,single,raw,batch,batch-nolog` (any of them, comma-separated): just those loads, alternating for
- * `--rounds`, each printed with its server CPU per request (for profiling one path, or comparing two quickly).
+ * `--only echo,single,single-nobatch,raw,batch,batch-nolog` (any of them, comma-separated): just those loads,
+ * alternating for `--rounds`, each printed with its server CPU per request (for profiling one path, or comparing two
+ * quickly). `single-nobatch` is 1-row predict on an app with dynamic batching off (KEEL_SCORE_BATCH_ROWS=1).
  */
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt > 0 ? process.argv[onlyAt + 1]!.split(',') : undefined;
-const ONLY = ['echo', 'single', 'raw', 'batch', 'batch-nolog'];
+const ONLY = ['echo', 'single', 'single-nobatch', 'raw', 'batch', 'batch-nolog'];
 if (only !== undefined && !only.every((name) => ONLY.includes(name))) throw new Error(`--only takes some of ${ONLY.join(', ')}`);
 /** Extra node flags for the server process, e.g. `--server-flags "--max-semi-space-size=64"`. */
 const serverFlagsAt = process.argv.indexOf('--server-flags');
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
 
     if (only !== undefined) {
       const loadOf = (name: string, extra: Partial<autocannon.Options> = {}) => {
-        const url = name === 'echo' ? ready.echoUrl : name === 'batch-nolog' ? ready.keelNoLogUrl : ready.keelUrl;
+        const url = name === 'echo' ? ready.echoUrl : name === 'batch-nolog' ? ready.keelNoLogUrl : name === 'single-nobatch' ? ready.keelNoBatchUrl : ready.keelUrl;
         const body = name === 'raw' ? oneRaw : name.startsWith('batch') ? batch : one;
         return fixedRate === undefined || extra.duration !== undefined ? load(url, name === 'echo' ? undefined : key, body, extra) : pacedCpu(url, name === 'echo' ? undefined : key, body, fixedRate);
       };
@@ -177,7 +178,7 @@ async function main(): Promise<void> {
           const measured = await loadOf(name);
           cpuUs.get(name)!.push(measured.cpuMsPerRequest * 1000);
           console.log(
-            `${name.padEnd(11)} ${measured.rps.toFixed(0).padStart(6)} requests/s, server CPU ${(measured.cpuMsPerRequest * 1000).toFixed(1).padStart(7)} µs per request` +
+            `${name.padEnd(14)} ${measured.rps.toFixed(0).padStart(6)} requests/s, server CPU ${(measured.cpuMsPerRequest * 1000).toFixed(1).padStart(7)} µs per request` +
               (rowsPerRequest > 1 ? ` (${((measured.cpuMsPerRequest * 1000) / rowsPerRequest).toFixed(2)} µs per row)` : '') +
               `, p99 ${measured.p99} ms, max ${measured.max} ms, ${measured.non2xx + measured.errors} not 2xx; load ${loadAverage()}`,
           );
@@ -187,7 +188,7 @@ async function main(): Promise<void> {
         const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
         for (const [name, values] of cpuUs) {
           const ordered = sorted(values);
-          console.log(`${name.padEnd(11)} server CPU per request: min ${ordered[0]!.toFixed(1)} µs, median ${ordered[Math.floor(ordered.length / 2)]!.toFixed(1)} µs over ${rounds} rounds`);
+          console.log(`${name.padEnd(14)} server CPU per request: min ${ordered[0]!.toFixed(1)} µs, median ${ordered[Math.floor(ordered.length / 2)]!.toFixed(1)} µs over ${rounds} rounds`);
         }
       }
       await request(child, { type: 'stop' }).catch(() => undefined);

@@ -24,7 +24,7 @@ export type ToServers =
   /** bench/load: the process's memory, after a full GC when `gc` is set (needs --expose-gc). */
   | { type: 'memory'; gc?: boolean };
 export type FromServers =
-  | { type: 'ready'; keelUrl: string; keelNoLogUrl: string; echoUrl: string }
+  | { type: 'ready'; keelUrl: string; keelNoLogUrl: string; keelNoBatchUrl: string; echoUrl: string }
   | { type: 'session-loop'; rows: number; seconds: number; cpuMs: number }
   | { type: 'cpu'; cpuMs: number }
   | ({ type: 'memory' } & NodeJS.MemoryUsage);
@@ -77,9 +77,20 @@ async function main(): Promise<void> {
     predictionLog: { writeBatch: async () => undefined },
   });
   const keelNoLog = await buildApp({ config, db: database.db, pool: database.pool, serving: noLogServing, logger: keelNoLogger });
+  // The same app with dynamic batching off (KEEL_SCORE_BATCH_ROWS=1: each request its own session.run), log to Postgres.
+  const keelNoBatchLogger = pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout());
+  const noBatchServing = await createServingDeps({
+    db: database.db,
+    pool: database.pool,
+    artifacts: new FsArtifactStore(config.artifactDir),
+    logger: keelNoBatchLogger,
+    scoreBatchRows: 1,
+  });
+  const keelNoBatch = await buildApp({ config, db: database.db, pool: database.pool, serving: noBatchServing, logger: keelNoBatchLogger });
   const echo = buildEchoApp(input.modelName);
   const keelUrl = await keel.listen({ host: '127.0.0.1', port: 0 });
   const keelNoLogUrl = await keelNoLog.listen({ host: '127.0.0.1', port: 0 });
+  const keelNoBatchUrl = await keelNoBatch.listen({ host: '127.0.0.1', port: 0 });
   const echoUrl = await echo.listen({ host: '127.0.0.1', port: 0 });
   const send = (message: FromServers) => process.send!(message);
   process.on('message', (message: ToServers) => {
@@ -94,14 +105,14 @@ async function main(): Promise<void> {
       send({ type: 'memory', ...process.memoryUsage() });
     } else if (message.type === 'stop') {
       // A normal exit, so --cpu-prof writes its profile.
-      void Promise.all([keel.close(), keelNoLog.close(), echo.close()])
-        .then(() => noLogServing.close())
+      void Promise.all([keel.close(), keelNoLog.close(), keelNoBatch.close(), echo.close()])
+        .then(() => Promise.all([noLogServing.close(), noBatchServing.close()]))
         .then(() => database.close())
         .finally(() => process.disconnect());
     }
   });
   process.once('disconnect', () => setTimeout(() => process.exit(0), 100).unref());
-  send({ type: 'ready', keelUrl, keelNoLogUrl, echoUrl });
+  send({ type: 'ready', keelUrl, keelNoLogUrl, keelNoBatchUrl, echoUrl });
 }
 
 await main();

@@ -23,6 +23,20 @@ describe('createOnnxScorer', () => {
     });
   });
 
+  it.each([1, 5])('with batches of at most %i rows, then each caller still gets the scores of its own rows', async (maxBatchRows) => {
+    const limited = await createOnnxScorer(exportModelToOnnx(stump, { snapshotSha256: 'a'.repeat(64), keelVersion: 'test' }), { maxBatchRows });
+    try {
+      const requests = Array.from({ length: 12 }, (_, i) => Array.from({ length: 1 + (i % 3) }, (_, r) => ({ x: (i + r) % 2, color: r === 2 ? 'blue' : 'red' })));
+      const results = await Promise.all(requests.map((rows) => limited.score(rows)));
+      results.forEach((scores, i) => {
+        const expected = requests[i].map((row) => sigmoid(row.x <= 0.5 ? -1 : row.color === 'red' ? 1 : 0.5));
+        expect(Array.from(scores.probability!)).toEqual(expected.map((p) => expect.closeTo(p, 6)));
+      });
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('when one of the concurrent callers sends a wrong type, then only that caller fails', async () => {
     const [good, bad, alsoGood] = await Promise.allSettled([
       scorer.score([{ x: 1, color: 'red' }]),

@@ -135,13 +135,24 @@ function asDoubles(data: unknown): Float64Array {
   throw new Error('ONNX output is neither float64 nor float32');
 }
 
-/** Concurrent callers' rows are scored in one run up to this many rows (a bigger single call runs alone). */
-const MAX_COALESCED_ROWS = 4096;
+/** Concurrent callers' rows are scored in one run up to this many rows by default (a bigger single call runs alone). */
+export const DEFAULT_SCORE_BATCH_ROWS = 4096;
+
+export interface OnnxScorerOptions {
+  /** onnxruntime intra-op threads of the session. */
+  intraOpNumThreads?: number;
+  /**
+   * Dynamic batching: calls made in the same event-loop turn are scored together in one `session.run` of up to this
+   * many rows, on the next turn (each caller still gets its own scores and errors). 1: every call runs alone, at once.
+   */
+  maxBatchRows?: number;
+}
 
 export async function createOnnxScorer(
   bytes: Uint8Array,
-  options: { intraOpNumThreads?: number } = {},
+  options: OnnxScorerOptions = {},
 ): Promise<OnnxScorer> {
+  const maxBatchRows = options.maxBatchRows ?? DEFAULT_SCORE_BATCH_ROWS;
   const metadata = readOnnxMetadata(bytes);
   const session = await ort.InferenceSession.create(bytes, {
     ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
@@ -246,7 +257,7 @@ export async function createOnnxScorer(
     let group: PendingScore[] = [];
     let groupRows = 0;
     for (const pending of queued) {
-      if (group.length > 0 && groupRows + pending.rowCount > MAX_COALESCED_ROWS) {
+      if (group.length > 0 && groupRows + pending.rowCount > maxBatchRows) {
         void run(group);
         group = [];
         groupRows = 0;
@@ -274,6 +285,10 @@ export async function createOnnxScorer(
       return Promise.resolve(binary ? { probability: new Float64Array(0), label: new Int32Array(0) } : { value: new Float64Array(0) });
     }
     return new Promise<OnnxScores>((resolve, reject) => {
+      if (maxBatchRows <= 1) {
+        void run([{ rowCount, columns, resolve, reject }]);
+        return;
+      }
       if (queue.length === 0) setImmediate(flush);
       queue.push({ rowCount, columns, resolve, reject });
     });
