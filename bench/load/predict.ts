@@ -123,7 +123,7 @@ interface ProcMemory {
   rssAnon: number;
   rssFile: number;
 }
-type Sample = ProcMemory & { t: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+type Sample = ProcMemory & { t: number };
 
 async function procMemory(pid: number): Promise<ProcMemory> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
@@ -290,21 +290,29 @@ async function main(): Promise<number> {
       const echoOverflows = (await listenOverflows()) - overflowsBeforeEcho;
       const heapBefore = (await memory(true)).heapUsed;
       const samples: Sample[] = [];
+      const heap: NodeJS.MemoryUsage[] = [];
       const backlog: number[] = [];
-      // One sample at a time (the server answers the heap query on its event loop, which may lag under load).
-      let sampling = false;
+      // Each probe on its own: RSS from /proc every second whatever the server does; the heap (asked over IPC, answered
+      // on the server's event loop) and the log backlog (over HTTP, on a connection a saturated server may take seconds
+      // to accept) each only once its previous answer came.
+      let heapPending = false;
+      let backlogPending = false;
       const loadStarted = performance.now();
       const sampler = setInterval(() => {
-        if (sampling) return;
-        sampling = true;
         const t = (performance.now() - loadStarted) / 1000;
-        void Promise.all([procMemory(pid), memory(false), predictionLogBacklog(ready.keelUrl)])
-          .then(([proc, usage, rows]) => {
-            samples.push({ t, ...proc, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers });
-            backlog.push(rows);
-          })
-          .catch(() => undefined)
-          .finally(() => (sampling = false));
+        void procMemory(pid).then((proc) => samples.push({ t, ...proc }), () => undefined);
+        if (!heapPending) {
+          heapPending = true;
+          void memory(false)
+            .then((usage) => heap.push(usage), () => undefined)
+            .finally(() => (heapPending = false));
+        }
+        if (!backlogPending) {
+          backlogPending = true;
+          void predictionLogBacklog(ready.keelUrl)
+            .then((rows) => backlog.push(rows), () => undefined)
+            .finally(() => (backlogPending = false));
+        }
       }, 1000);
       const mapsBefore = printSamples ? await mappings(pid) : undefined;
       const cpuBefore = await serverCpuMs();
@@ -312,6 +320,7 @@ async function main(): Promise<number> {
       const keel = await load(ready.keelUrl, key, connections, durationS).finally(() => clearInterval(sampler));
       const overflows = (await listenOverflows()) - overflowsBefore;
       const mapsAfter = printSamples ? await mappings(pid) : undefined;
+      samples.sort((a, b) => a.t - b.t);
       const keelCpuMs = (await serverCpuMs()) - cpuBefore;
       // The prediction log's last batches are written within a second; then what survives a full GC is retained.
       await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -344,23 +353,24 @@ async function main(): Promise<number> {
       console.log(`\n${connections} connections, ${durationS} s: Keel statuses {${statusText(keel)}}, echo {${statusText(echo)}}`);
       console.log(`  Keel: ${timeoutText(keel)}; ${overflows} listen-queue overflows (host-wide TcpExt counter); server CPU ${(keelCpuMs / Math.max(1, keel.requests) * 1000).toFixed(0)} µs/request; load generator CPU ${(keel.clientCpuMs / 1000).toFixed(1)} s of ${durationS} s`);
       console.log(`  echo: ${timeoutText(echo)}; ${echoOverflows} listen-queue overflows; load generator CPU ${(echo.clientCpuMs / 1000).toFixed(1)} s`);
-      const column = (name: string, of: (sample: Sample) => number) => `  ${name.padEnd(20)} ${samples.map((sample) => (of(sample) / 1024 ** 2).toFixed(0)).join(' ')}`;
+      const column = <T>(name: string, series: T[], of: (sample: T) => number) => `  ${name.padEnd(20)} ${series.map((sample) => (of(sample) / 1024 ** 2).toFixed(0)).join(' ')}`;
       if (printSamples) {
         console.log('  every second (MiB):');
-        console.log(column('RSS', (sample) => sample.rss));
-        console.log(column('RSS anonymous', (sample) => sample.rssAnon));
-        console.log(column('RSS file', (sample) => sample.rssFile));
-        console.log(column('heap used', (sample) => sample.heapUsed));
-        console.log(column('heap total', (sample) => sample.heapTotal));
-        console.log(column('external', (sample) => sample.external));
-        console.log(column('array buffers', (sample) => sample.arrayBuffers));
+        console.log(column('RSS', samples, (sample) => sample.rss));
+        console.log(column('RSS anonymous', samples, (sample) => sample.rssAnon));
+        console.log(column('RSS file', samples, (sample) => sample.rssFile));
+        console.log(column('heap used', heap, (sample) => sample.heapUsed));
+        console.log(column('heap total', heap, (sample) => sample.heapTotal));
+        console.log(column('external', heap, (sample) => sample.external));
+        console.log(column('array buffers', heap, (sample) => sample.arrayBuffers));
         console.log(`  ${'log backlog (k rows)'.padEnd(20)} ${backlog.map((n) => (n / 1000).toFixed(1)).join(' ')}`);
         console.log(`  resident memory by mapping, start → end of the load: ${mappingGrowth(mapsBefore!, mapsAfter!)}`);
       }
       const lastSample = samples.at(-1)!;
+      const lastHeap = heap.at(-1);
       console.log(
         `  RSS: start ${mib(first)} → after ${warmupS}-s warm-up ${mib(warm)} → end ${mib(last)}; slope after warm-up ${(slopePerMin / 1024 ** 2).toFixed(1)} MiB/min; ` +
-          `at the end: anonymous ${mib(lastSample.rssAnon)}, file ${mib(lastSample.rssFile)}, heap total ${mib(lastSample.heapTotal)}, external ${mib(lastSample.external)}`,
+          `at the end: anonymous ${mib(lastSample.rssAnon)}, file ${mib(lastSample.rssFile)}, heap total ${lastHeap ? mib(lastHeap.heapTotal) : '?'} (${heap.length} heap samples)`,
       );
       console.log(
         `  after a full GC: heap used ${mib(afterGc.heapUsed)} (before the load ${mib(heapBefore)}), heap total ${mib(afterGc.heapTotal)}, ` +
