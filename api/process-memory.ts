@@ -11,9 +11,9 @@
 export const API_NODE_FLAGS: readonly string[] = ['--heap-growing-percent=50'];
 
 /**
- * glibc's malloc arenas, at most 2 (the default is 8 per core): each V8 helper thread otherwise got an arena of its own
- * (4 × 16 MiB resident after a minute of load). Read by glibc when the process starts, so it is environment, not a
- * flag; an operator's own MALLOC_ARENA_MAX is kept.
+ * glibc's malloc arenas, at most 2 (the default is 8 per core): four helper threads (most likely V8's GC workers)
+ * otherwise got an arena each, 4 × 16 MiB resident after a minute of load. Read by glibc when the process starts, so
+ * it is environment, not a flag; an operator's own MALLOC_ARENA_MAX is kept.
  */
 export const API_MALLOC_ARENA_MAX = '2';
 
