@@ -1,5 +1,6 @@
 # One image for every Keel process; the command picks the role:
-#   API:             node --import tsx api/main.ts
+#   API:             node --heap-growing-percent=50 --import tsx api/main.ts, with MALLOC_ARENA_MAX=2
+#                    (api/process-memory.ts: what keeps its RSS level under load; the CMD below)
 #   pipeline worker: node --import tsx workers/pipeline-worker.ts
 #   training worker: node --import tsx workers/training-worker.ts
 # The services run TypeScript through tsx (a runtime dependency), so there is no separate build step.
@@ -23,4 +24,6 @@ COPY . .
 RUN mkdir -p /var/lib/keel && chown node:node /var/lib/keel
 USER node
 EXPOSE 3000
-CMD ["node", "--import", "tsx", "api/main.ts"]
+# The API's memory settings (api/process-memory.ts), for the API only: workers run DuckDB's threads, which want arenas.
+# An operator's own MALLOC_ARENA_MAX (docker run -e) is kept; exec keeps node the process that gets the signals.
+CMD ["sh", "-c", "MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} exec node --heap-growing-percent=50 --import tsx api/main.ts"]

@@ -5,6 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { childProcessEnv, ConfigError, loadConfig, type KeelConfig } from '../config.js';
 import { applyMigrations } from '../db/migrate.js';
+import { API_NODE_FLAGS, apiProcessEnv } from '../api/process-memory.js';
 import { startProcess, waitFor, type ManagedProcess } from './child-process.js';
 import { superviseProcess, type SupervisedProcess } from './supervisor.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres.js';
@@ -80,8 +81,8 @@ async function stopStack(stack: Stack): Promise<void> {
   ]);
 }
 
-function spawnNodeChild(name: string, entry: string, env: NodeJS.ProcessEnv): ManagedProcess {
-  return startProcess(name, process.execPath, ['--import', 'tsx', path.join(projectRoot, entry)], {
+function spawnNodeChild(name: string, entry: string, env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): ManagedProcess {
+  return startProcess(name, process.execPath, [...nodeFlags, '--import', 'tsx', path.join(projectRoot, entry)], {
     cwd: projectRoot,
     env,
     // An IPC channel lets the child notice when this process dies, even by SIGKILL.
@@ -91,8 +92,8 @@ function spawnNodeChild(name: string, entry: string, env: NodeJS.ProcessEnv): Ma
 }
 
 /** A worker or the API, restarted with backoff when it crashes (a stop, also during a backoff, ends that). */
-function superviseNodeChild(name: string, entry: string, env: NodeJS.ProcessEnv): SupervisedProcess {
-  return superviseProcess(name, { spawn: () => spawnNodeChild(name, entry, env), log: (line) => log('keel', line) });
+function superviseNodeChild(name: string, entry: string, env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): SupervisedProcess {
+  return superviseProcess(name, { spawn: () => spawnNodeChild(name, entry, env, nodeFlags), log: (line) => log('keel', line) });
 }
 
 async function main(): Promise<void> {
@@ -195,7 +196,8 @@ async function main(): Promise<void> {
         }),
       );
     }
-    stack.api = superviseNodeChild('api', 'api/main.ts', childEnv);
+    // The V8 and malloc settings that keep the API's RSS level under serving load (api/process-memory.ts).
+    stack.api = superviseNodeChild('api', 'api/main.ts', apiProcessEnv(childEnv), API_NODE_FLAGS);
     const apiUrl = `http://localhost:${config.port}`;
     await waitFor('the API', async () => (await fetch(`${apiUrl}/readyz`)).ok, { timeoutMs: 120_000 });
 

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { API_MALLOC_ARENA_MAX, API_NODE_FLAGS } from '../api/process-memory.js';
 import { loadConfig, readSetting } from '../config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -133,6 +134,22 @@ describe('docker-compose.yml', () => {
     // The services run TypeScript through tsx in the production image, so tsx must not be a dev dependency.
     const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(manifest.dependencies.tsx).toBeDefined();
+  });
+
+  it('starts the API, and only the API, with its memory settings, in compose and in the image\'s default command', () => {
+    const { services } = loadCompose();
+    expect(services.api.command).toEqual(['node', ...API_NODE_FLAGS, '--import', 'tsx', 'api/main.ts']);
+    expect(services.api.environment?.MALLOC_ARENA_MAX).toBe(API_MALLOC_ARENA_MAX);
+    for (const worker of ['worker-pipeline', 'worker-training']) {
+      expect(services[worker].command?.some((part) => API_NODE_FLAGS.includes(part))).toBe(false);
+      expect(services[worker].environment?.MALLOC_ARENA_MAX).toBeUndefined();
+    }
+    const cmd = /^CMD (.*)$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))?.[1];
+    expect(JSON.parse(cmd!)).toEqual([
+      'sh',
+      '-c',
+      `MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-${API_MALLOC_ARENA_MAX}} exec node ${API_NODE_FLAGS.join(' ')} --import tsx api/main.ts`,
+    ]);
   });
 
   it('lets the API scale: no fixed host port on it, a health check, a published gateway in front', () => {

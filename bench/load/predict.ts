@@ -1,7 +1,10 @@
 // bench/load predict: Keel's predict route held at 100 and 1,000 connections. Every response must be 2xx, or 429/503
 // carrying Retry-After; the API process's RSS (sampled every second) must stay flat within 10 %. Beside each, the bare
 // echo route (bench/serve's baseline) at the same connections. Reuses bench/serve: its model and its server process.
-// Usage: npx tsx bench/load/predict.ts [--duration 60] [--connections 100,1000] [--server-flags "<node flags>"]
+// Usage: npx tsx bench/load/predict.ts [--duration 60] [--connections 100,1000] [--warmup 10]
+//          [--server-flags "<node flags>"] [--server-env "NAME=value …"] [--no-api-memory-settings] [--samples] [--skip-echo]
+// The server process starts as the API does (api/process-memory.ts: V8 and malloc settings) unless
+// --no-api-memory-settings, which starts it with Node's and glibc's defaults (the baseline before issue 12's fix).
 // Exits 1 when any response was another status, any socket error or timeout happened, or RSS was not flat.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
@@ -12,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pino from 'pino';
 import { createApiKey } from '../../api/auth/api-keys.js';
+import { API_NODE_FLAGS, apiProcessEnv } from '../../api/process-memory.js';
 import { FsArtifactStore } from '../../artifacts/fs-artifact-store.js';
 import { createDb } from '../../db/client.js';
 import { applyMigrations } from '../../db/migrate.js';
@@ -28,7 +32,22 @@ const durationS = Number(argument('duration') ?? 60);
 const connectionCounts = (argument('connections') ?? '100,1000').split(',').map(Number);
 /** Extra node flags for the API process, e.g. `--server-flags "--max-semi-space-size=8"` (heap sizing experiments). */
 const serverFlags = (argument('server-flags') ?? '').split(' ').filter(Boolean);
-if (!(durationS >= 3) || connectionCounts.some((n) => !(n > 0))) throw new Error('--duration ≥ 3 and --connections n,m,… > 0');
+/** Extra environment for the API process, e.g. `--server-env "MALLOC_ARENA_MAX=8"` (over the API's own defaults). */
+const serverEnv = Object.fromEntries(
+  (argument('server-env') ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+/** Seconds of each load counted as warm-up: RSS is also reported from this point on, with its slope. */
+const warmupS = Number(argument('warmup') ?? 10);
+/** Start the server process with Node's and glibc's defaults instead of the API's memory settings. */
+const apiMemorySettings = !process.argv.includes('--no-api-memory-settings');
+/** Print every second's memory sample (RSS, anonymous/file RSS, heap, external) per load. */
+const printSamples = process.argv.includes('--samples');
+/** Skip the echo baseline (memory-setting experiments only: the table then has no baseline). */
+const skipEcho = process.argv.includes('--skip-echo');
+if (!(durationS >= 3) || !(warmupS >= 0 && warmupS < durationS) || connectionCounts.some((n) => !(n > 0))) throw new Error('--duration ≥ 3 and --connections n,m,… > 0');
 
 const MODEL = 'seattle-rain';
 
@@ -44,11 +63,20 @@ interface Outcome {
   refusalsWithoutRetryAfter: number;
   socketErrors: number;
   timeouts: number;
+  /** Connections (of `connections`) that had at least one timeout, and the second of the load each timeout fell in. */
+  timedOutConnections: number;
+  timeoutSeconds: number[];
+  /** CPU time of this (load generator) process during the load, ms. */
+  clientCpuMs: number;
 }
 
 async function load(url: string, key: string | undefined, connections: number, duration: number): Promise<Outcome> {
   const statuses = new Map<number, number>();
   let refusalsWithoutRetryAfter = 0;
+  const timedOut = new Set<EventEmitter>();
+  const timeoutSeconds: number[] = [];
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const result = await autocannon({
     url: `${url}/v1/models/${MODEL}/predict`,
     method: 'POST',
@@ -58,6 +86,10 @@ async function load(url: string, key: string | undefined, connections: number, d
     duration,
     // autocannon's own table counts only 2xx vs not; each response's head is seen here, with its headers.
     setupClient: (client) => {
+      (client as unknown as EventEmitter).on('timeout', () => {
+        timedOut.add(client as unknown as EventEmitter);
+        timeoutSeconds.push(Math.floor((performance.now() - started) / 1000));
+      });
       // At runtime 'headers' carries llhttp's parsed head (status and the raw header list), not what the typings say.
       (client as unknown as EventEmitter).on('headers', (head: { statusCode: number; headers: (string | Buffer)[] }) => {
         statuses.set(head.statusCode, (statuses.get(head.statusCode) ?? 0) + 1);
@@ -68,7 +100,11 @@ async function load(url: string, key: string | undefined, connections: number, d
       });
     },
   });
+  const cpu = process.cpuUsage(cpuBefore);
   return {
+    timedOutConnections: timedOut.size,
+    timeoutSeconds,
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
     requests: result.requests.total,
     rps: result.requests.total / result.duration,
     p50: result.latency.p50,
@@ -81,12 +117,76 @@ async function load(url: string, key: string | undefined, connections: number, d
   };
 }
 
-/** Resident set of a process in bytes, from /proc (Linux). */
-async function rssBytes(pid: number): Promise<number> {
+interface ProcMemory {
+  rss: number;
+  /** RssAnon (malloc arenas, V8's heap, thread stacks) and RssFile (mapped code: node, onnxruntime, DuckDB), bytes. */
+  rssAnon: number;
+  rssFile: number;
+}
+type Sample = ProcMemory & { t: number };
+
+async function procMemory(pid: number): Promise<ProcMemory> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  if (!kb) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(kb[1]) * 1024;
+  const kib = (name: string) => {
+    const line = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!line) throw new Error(`no ${name} for process ${pid}`);
+    return Number(line[1]) * 1024;
+  };
+  return { rss: kib('VmRSS'), rssAnon: kib('RssAnon'), rssFile: kib('RssFile') };
+}
+
+function noLoad(): Outcome {
+  const empty = { requests: 0, rps: Number.NaN, p50: Number.NaN, p99: Number.NaN, max: Number.NaN, socketErrors: 0, timeouts: 0 };
+  return { ...empty, statuses: new Map(), refusalsWithoutRetryAfter: 0, timedOutConnections: 0, timeoutSeconds: [], clientCpuMs: 0 };
+}
+
+/** Resident bytes per mapping (start address → name, size, Rss), from /proc/<pid>/smaps. */
+async function mappings(pid: number): Promise<Map<string, { name: string; size: number; rss: number }>> {
+  const result = new Map<string, { name: string; size: number; rss: number }>();
+  let current: { name: string; size: number; rss: number } | undefined;
+  for (const line of (await fs.readFile(`/proc/${pid}/smaps`, 'utf8')).split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      current = { name: head[3] || '[anonymous]', size: Number.parseInt(head[2]!, 16) - Number.parseInt(head[1]!, 16), rss: 0 };
+      result.set(head[1]!, current);
+    } else if (current && line.startsWith('Rss:')) {
+      current.rss = Number(/(\d+)/.exec(line)![1]) * 1024;
+    }
+  }
+  return result;
+}
+
+/** The mappings whose resident size grew most between two snapshots (what RSS growth is made of). */
+function mappingGrowth(before: Awaited<ReturnType<typeof mappings>>, after: Awaited<ReturnType<typeof mappings>>): string {
+  const grown = [...after].map(([start, mapping]) => ({ start, ...mapping, grew: mapping.rss - (before.get(start)?.rss ?? 0) }));
+  const total = grown.reduce((sum, m) => sum + m.grew, 0) - [...before].filter(([start]) => !after.has(start)).reduce((sum, [, m]) => sum + m.rss, 0);
+  return (
+    `net ${mib(total)}; largest: ` +
+    grown
+      .filter((m) => m.grew !== 0)
+      .sort((a, b) => Math.abs(b.grew) - Math.abs(a.grew))
+      .slice(0, 8)
+      .map((m) => `${m.start} ${m.name} (${mib(m.size)} mapped) ${m.grew > 0 ? '+' : ''}${mib(m.grew)} → ${mib(m.rss)}`)
+      .join('; ')
+  );
+}
+
+/** The host's TcpExt ListenOverflows counter: connections a full accept queue turned away (any listener on the host). */
+async function listenOverflows(): Promise<number> {
+  const lines = (await fs.readFile('/proc/net/netstat', 'utf8')).split('\n').filter((line) => line.startsWith('TcpExt:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/) ?? [];
+  return Number(values[names.indexOf('ListenOverflows')] ?? Number.NaN);
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: Array<[number, number]>): number {
+  if (points.length < 2) return Number.NaN;
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / points.length;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / points.length;
+  const sxy = points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
+  return sxy / sxx;
 }
 
 async function openFilesLimit(pid: number): Promise<number> {
@@ -139,7 +239,8 @@ async function main(): Promise<number> {
     const input: ServersInput = { databaseUrl: postgres.url, dataDir: scratch, modelName: MODEL };
     child = fork(fileURLToPath(new URL('../serve/servers.ts', import.meta.url)), [JSON.stringify(input)], {
       // --expose-gc: after each load the bench asks for a full GC, so retained memory shows apart from V8's slack.
-      execArgv: ['--import', 'tsx', '--expose-gc', ...serverFlags],
+      execArgv: ['--import', 'tsx', '--expose-gc', ...(apiMemorySettings ? API_NODE_FLAGS : []), ...serverFlags],
+      env: { ...(apiMemorySettings ? apiProcessEnv(process.env) : process.env), ...serverEnv },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const ready = await nextMessage(child);
@@ -160,52 +261,120 @@ async function main(): Promise<number> {
     await load(ready.keelUrl, key, 50, 2);
 
     const server = child;
+    // One question to the server process at a time, so each reply is the answer to its own question.
+    let queue: Promise<unknown> = Promise.resolve();
+    const ask = (message: ToServers): Promise<FromServers> => {
+      const answer = queue.then(() => {
+        const reply = nextMessage(server);
+        server.send(message);
+        return reply;
+      });
+      queue = answer.catch(() => undefined);
+      return answer;
+    };
     const memory = async (gc: boolean) => {
-      const reply = nextMessage(server);
-      server.send({ type: 'memory', gc } satisfies ToServers);
-      const answer = await reply;
+      const answer = await ask({ type: 'memory', gc });
       if (answer.type !== 'memory') throw new Error('unexpected reply from the server process');
       return answer;
+    };
+    const serverCpuMs = async () => {
+      const answer = await ask({ type: 'cpu' });
+      if (answer.type !== 'cpu') throw new Error('unexpected reply from the server process');
+      return answer.cpuMs;
     };
     const rows: string[][] = [];
     const loadBefore = loadAverage();
     for (const connections of connectionCounts) {
-      const echo = await load(ready.echoUrl, undefined, connections, durationS);
+      const overflowsBeforeEcho = await listenOverflows();
+      const echo = skipEcho ? noLoad() : await load(ready.echoUrl, undefined, connections, durationS);
+      const echoOverflows = (await listenOverflows()) - overflowsBeforeEcho;
       const heapBefore = (await memory(true)).heapUsed;
-      const samples: number[] = [];
-      const heapSamples: number[] = [];
-      const bufferedSamples: number[] = [];
+      const samples: Sample[] = [];
+      const heap: NodeJS.MemoryUsage[] = [];
+      const backlog: number[] = [];
+      // Each probe on its own: RSS from /proc every second whatever the server does; the heap (asked over IPC, answered
+      // on the server's event loop) and the log backlog (over HTTP, on a connection a saturated server may take seconds
+      // to accept) each only once its previous answer came.
+      let heapPending = false;
+      let backlogPending = false;
+      const loadStarted = performance.now();
       const sampler = setInterval(() => {
-        void rssBytes(pid).then((bytes) => samples.push(bytes), () => undefined);
-        void memory(false).then((usage) => heapSamples.push(usage.heapUsed), () => undefined);
-        void predictionLogBacklog(ready.keelUrl).then((rows) => bufferedSamples.push(rows), () => undefined);
+        const t = (performance.now() - loadStarted) / 1000;
+        void procMemory(pid).then((proc) => samples.push({ t, ...proc }), () => undefined);
+        if (!heapPending) {
+          heapPending = true;
+          void memory(false)
+            .then((usage) => heap.push(usage), () => undefined)
+            .finally(() => (heapPending = false));
+        }
+        if (!backlogPending) {
+          backlogPending = true;
+          void predictionLogBacklog(ready.keelUrl)
+            .then((rows) => backlog.push(rows), () => undefined)
+            .finally(() => (backlogPending = false));
+        }
       }, 1000);
-      samples.push(await rssBytes(pid));
+      const mapsBefore = printSamples ? await mappings(pid) : undefined;
+      const cpuBefore = await serverCpuMs();
+      const overflowsBefore = await listenOverflows();
       const keel = await load(ready.keelUrl, key, connections, durationS).finally(() => clearInterval(sampler));
-      samples.push(await rssBytes(pid));
+      const overflows = (await listenOverflows()) - overflowsBefore;
+      const mapsAfter = printSamples ? await mappings(pid) : undefined;
+      samples.sort((a, b) => a.t - b.t);
+      const keelCpuMs = (await serverCpuMs()) - cpuBefore;
       // The prediction log's last batches are written within a second; then what survives a full GC is retained.
       await new Promise((resolve) => setTimeout(resolve, 3000));
       const afterGc = await memory(true);
-      const rssAfterGc = await rssBytes(pid);
+      const procAfterGc = await procMemory(pid);
 
+      // Whole run: the first 10-s median against the last 10-s median (windows shrink to a third of the samples for
+      // short runs). After warm-up: the median of the 10 s after --warmup against the same last window, and the
+      // least-squares slope of RSS over the samples after the warm-up.
+      const rss = samples.map((sample) => sample.rss);
       const windowS = Math.max(1, Math.min(10, Math.floor(samples.length / 3)));
-      const first = median(samples.slice(0, windowS));
-      const last = median(samples.slice(-windowS));
-      const peak = Math.max(...samples);
+      const first = median(rss.slice(0, windowS));
+      const last = median(rss.slice(-windowS));
+      const afterWarmup = samples.filter((sample) => sample.t >= warmupS);
+      const warm = median(afterWarmup.slice(0, windowS).map((sample) => sample.rss));
+      const slopePerMin = slope(afterWarmup.map((sample) => [sample.t, sample.rss])) * 60;
+      const peak = Math.max(...rss);
       const growth = last / first - 1;
+      const warmGrowth = last / warm - 1;
       const flat = Math.abs(growth) <= 0.1;
       const allowed = (status: number) => status >= 200 && status < 300;
       const refused = (status: number) => status === 429 || status === 503;
       const unexpected = [...keel.statuses].filter(([status]) => !allowed(status) && !refused(status));
       const statusText = (outcome: Outcome) =>
         [...outcome.statuses].sort(([a], [b]) => a - b).map(([status, count]) => `${status}: ${count.toLocaleString('en-US')}`).join(', ');
+      const timeoutText = (outcome: Outcome) =>
+        outcome.timeouts === 0
+          ? 'no timeouts'
+          : `${outcome.timeouts} timeouts on ${outcome.timedOutConnections} of ${connections} connections, in seconds ${[...new Set(outcome.timeoutSeconds)].join(',')}`;
       console.log(`\n${connections} connections, ${durationS} s: Keel statuses {${statusText(keel)}}, echo {${statusText(echo)}}`);
-      console.log(`  RSS samples (MiB): ${samples.map((b) => (b / 1024 ** 2).toFixed(0)).join(' ')}`);
-      console.log(`  JS heap used samples (MiB): ${heapSamples.map((b) => (b / 1024 ** 2).toFixed(0)).join(' ')}`);
-      console.log(`  prediction log rows waiting for Postgres (thousands): ${bufferedSamples.map((n) => (n / 1000).toFixed(1)).join(' ')}`);
+      console.log(`  Keel: ${timeoutText(keel)}; ${overflows} listen-queue overflows (host-wide TcpExt counter); server CPU ${(keelCpuMs / Math.max(1, keel.requests) * 1000).toFixed(0)} µs/request; load generator CPU ${(keel.clientCpuMs / 1000).toFixed(1)} s of ${durationS} s`);
+      console.log(`  echo: ${timeoutText(echo)}; ${echoOverflows} listen-queue overflows; load generator CPU ${(echo.clientCpuMs / 1000).toFixed(1)} s`);
+      const column = <T>(name: string, series: T[], of: (sample: T) => number) => `  ${name.padEnd(20)} ${series.map((sample) => (of(sample) / 1024 ** 2).toFixed(0)).join(' ')}`;
+      if (printSamples) {
+        console.log('  every second (MiB):');
+        console.log(column('RSS', samples, (sample) => sample.rss));
+        console.log(column('RSS anonymous', samples, (sample) => sample.rssAnon));
+        console.log(column('RSS file', samples, (sample) => sample.rssFile));
+        console.log(column('heap used', heap, (sample) => sample.heapUsed));
+        console.log(column('heap total', heap, (sample) => sample.heapTotal));
+        console.log(column('external', heap, (sample) => sample.external));
+        console.log(column('array buffers', heap, (sample) => sample.arrayBuffers));
+        console.log(`  ${'log backlog (k rows)'.padEnd(20)} ${backlog.map((n) => (n / 1000).toFixed(1)).join(' ')}`);
+        console.log(`  resident memory by mapping, start → end of the load: ${mappingGrowth(mapsBefore!, mapsAfter!)}`);
+      }
+      const lastSample = samples.at(-1)!;
+      const lastHeap = heap.at(-1);
+      console.log(
+        `  RSS: start ${mib(first)} → after ${warmupS}-s warm-up ${mib(warm)} → end ${mib(last)}; slope after warm-up ${(slopePerMin / 1024 ** 2).toFixed(1)} MiB/min; ` +
+          `at the end: anonymous ${mib(lastSample.rssAnon)}, file ${mib(lastSample.rssFile)}, heap total ${lastHeap ? mib(lastHeap.heapTotal) : '?'} (${heap.length} heap samples)`,
+      );
       console.log(
         `  after a full GC: heap used ${mib(afterGc.heapUsed)} (before the load ${mib(heapBefore)}), heap total ${mib(afterGc.heapTotal)}, ` +
-          `external ${mib(afterGc.external)}, array buffers ${mib(afterGc.arrayBuffers)}, RSS ${mib(rssAfterGc)}`,
+          `external ${mib(afterGc.external)}, array buffers ${mib(afterGc.arrayBuffers)}, RSS ${mib(procAfterGc.rss)} (anonymous ${mib(procAfterGc.rssAnon)})`,
       );
       const problems: string[] = [];
       if (unexpected.length > 0) problems.push(`responses with other statuses: ${unexpected.map(([s, n]) => `${s} ×${n}`).join(', ')}`);
@@ -216,14 +385,17 @@ async function main(): Promise<number> {
       for (const problem of problems) console.error(`  FAIL (${connections} connections): ${problem}`);
       failed ||= problems.length > 0;
       const refusedCount = [...keel.statuses].filter(([status]) => refused(status)).reduce((n, [, c]) => n + c, 0);
+      const percent = (ratio: number) => `${ratio >= 0 ? '+' : ''}${(ratio * 100).toFixed(1)} %`;
       rows.push([
         String(connections),
         Math.round(keel.rps).toLocaleString('en-US'),
         `${keel.p50} / ${keel.p99} / ${keel.max}`,
-        `${Math.round(echo.rps).toLocaleString('en-US')}, ${echo.p50} / ${echo.p99}, ${echo.socketErrors + echo.timeouts} errors`,
+        `${Math.round(echo.rps).toLocaleString('en-US')}, ${echo.p50} / ${echo.p99}, ${echo.socketErrors + echo.timeouts}`,
         `${(keel.statuses.get(200) ?? 0).toLocaleString('en-US')} / ${refusedCount} / ${keel.requests - (keel.statuses.get(200) ?? 0) - refusedCount}`,
         `${keel.socketErrors + keel.timeouts}`,
-        `${(first / 1024 ** 2).toFixed(1)} → ${(last / 1024 ** 2).toFixed(1)} (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %), max ${(peak / 1024 ** 2).toFixed(1)}`,
+        `${(keelCpuMs / Math.max(1, keel.requests) * 1000).toFixed(0)}`,
+        `${(first / 1024 ** 2).toFixed(1)} → ${(last / 1024 ** 2).toFixed(1)} (${percent(growth)}), max ${(peak / 1024 ** 2).toFixed(1)}`,
+        `${(warm / 1024 ** 2).toFixed(1)} → ${(last / 1024 ** 2).toFixed(1)} (${percent(warmGrowth)}), ${(slopePerMin / 1024 ** 2).toFixed(1)} MiB/min`,
         `${mib(heapBefore)} → ${mib(afterGc.heapUsed)}`,
         flat && problems.length === 0 ? 'pass' : 'FAIL',
       ]);
@@ -231,9 +403,15 @@ async function main(): Promise<number> {
     const loadAfter = loadAverage();
 
     console.log(`\nbench/load predict — ${MODEL} (GBDT, 60 trees, 5 features), 1 row per request, ${durationS} s per run`);
-    console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAfter} after; ${os.cpus().length} cores; API open-files limit ${fdLimit}\n`);
-    console.log('| connections | Keel requests/s | Keel p50 / p99 / max (ms) | echo baseline: requests/s, p50 / p99 (ms), socket errors + timeouts | 2xx / 429+503 (Retry-After) / other | socket errors + timeouts | API RSS MiB: first-10-s median → last-10-s median, max | JS heap after full GC: before → after | result |');
-    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAfter} after; ${os.cpus().length} cores; API open-files limit ${fdLimit}`);
+    const settings = apiMemorySettings ? `${API_NODE_FLAGS.join(' ')}, MALLOC_ARENA_MAX=${apiProcessEnv(process.env).MALLOC_ARENA_MAX}` : "Node's and glibc's defaults";
+    console.log(`API process started with: ${[settings, ...serverFlags, ...Object.entries(serverEnv).map(([k, v]) => `${k}=${v}`)].join(', ')}\n`);
+    console.log(
+      '| connections | Keel requests/s | Keel p50 / p99 / max (ms) | echo baseline: requests/s, p50 / p99 (ms), socket errors + timeouts | ' +
+        '2xx / 429+503 (Retry-After) / other | socket errors + timeouts | API CPU µs/request | ' +
+        `API RSS MiB, whole run (judged): first-10-s median → last-10-s median, max | RSS after ${warmupS}-s warm-up → end, slope | JS heap after full GC: before → after | result |`,
+    );
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);
     if (failed) console.error('\nFAIL: see the lines marked FAIL above');
     child.send({ type: 'stop' } satisfies ToServers);

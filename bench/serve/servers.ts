@@ -62,7 +62,14 @@ async function sessionLoop(onnx: Uint8Array, rows: FeatureRow[], durationMs: num
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2]!) as ServersInput;
-  const config = loadConfig({ DATABASE_URL: input.databaseUrl, KEEL_DATA_DIR: input.dataDir, LOG_LEVEL: 'info' });
+  // The overload threshold passes through (bench/load predict --server-env KEEL_MAX_EVENT_LOOP_DELAY_MS=…).
+  const overload = process.env.KEEL_MAX_EVENT_LOOP_DELAY_MS;
+  const config = loadConfig({
+    DATABASE_URL: input.databaseUrl,
+    KEEL_DATA_DIR: input.dataDir,
+    LOG_LEVEL: 'info',
+    ...(overload ? { KEEL_MAX_EVENT_LOOP_DELAY_MS: overload } : {}),
+  });
   const database = createDb(input.databaseUrl, { logger: pino({ name: 'keel-bench', level: 'warn' }) });
   // As api/main.ts does: pino at info to buffered stdout (which run.ts discards), so request logging costs what it costs.
   const keel = await buildApp({ config, db: database.db, pool: database.pool, logger: pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout()) });

@@ -1,0 +1,60 @@
+// bench/load accept probe: does the server accept 1,000 connections while it is saturated? The bare echo route in its
+// own process, autocannon at N connections, and every 2 s the listen socket's accept queue (`ss`: Recv-Q of Send-Q),
+// the server's established connections and half-open ones; at the end how many connections never got a response.
+// Usage: npx tsx bench/load/accept-probe.ts [--connections 1000] [--duration 25] [--backlog 511]
+import { execFileSync, fork } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { buildEchoApp } from '../serve/echo-app.js';
+
+function argument(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : undefined;
+}
+
+async function server(backlog: number): Promise<void> {
+  const app = buildEchoApp('probe');
+  process.send!(await app.listen({ host: '127.0.0.1', port: 0, backlog }));
+}
+
+const ss = (...args: string[]) => execFileSync('ss', ['-Htn', ...args]).toString().trim();
+
+async function probe(): Promise<void> {
+  const connections = Number(argument('connections') ?? 1000);
+  const duration = Number(argument('duration') ?? 25);
+  const backlog = Number(argument('backlog') ?? 511);
+  const child = fork(fileURLToPath(import.meta.url), ['--server', String(backlog)], { execArgv: ['--import', 'tsx'] });
+  const url = await new Promise<string>((resolve) => child.once('message', (message) => resolve(String(message))));
+  const port = new URL(url).port;
+  const started = Date.now();
+  const watch = setInterval(() => {
+    const listen = ss('-l', `sport = :${port}`).split(/\s+/);
+    const established = ss('state', 'established', `sport = :${port}`).split('\n').filter(Boolean).length;
+    const halfOpen = ss('state', 'syn-recv', `sport = :${port}`).split('\n').filter(Boolean).length;
+    console.log(`${((Date.now() - started) / 1000).toFixed(0)} s: accept queue ${listen[1]} of ${listen[2]}, established ${established}, syn-recv ${halfOpen}`);
+  }, 2000);
+  const responses: number[] = [];
+  let timeouts = 0;
+  const result = await autocannon({
+    url: `${url}/v1/models/probe/predict`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ features: [{ month: 1 }] }),
+    connections,
+    duration,
+    setupClient: (client) => {
+      const index = responses.push(0) - 1;
+      (client as unknown as EventEmitter).on('response', () => responses[index]!++);
+      (client as unknown as EventEmitter).on('timeout', () => timeouts++);
+    },
+  });
+  clearInterval(watch);
+  child.kill();
+  const never = responses.filter((count) => count === 0).length;
+  console.log(`${connections} connections, ${duration} s, backlog ${backlog}: ${Math.round(result.requests.average)} requests/s, p99 ${result.latency.p99} ms, ` +
+    `${timeouts} timeouts; ${never} connections never got a response`);
+}
+
+if (process.argv[2] === '--server') await server(Number(process.argv[3]));
+else await probe();
