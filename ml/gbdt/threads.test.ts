@@ -76,6 +76,21 @@ describe('training on several threads', () => {
     await expect(trainGbdt(data, params, { numThreads: 9 })).rejects.toThrow(/numThreads/);
   });
 
+  it('when a job on a helper thread throws, then finish() fails with its error at once and the helper closes without an uncaught error', async () => {
+    const records = new SharedArrayBuffer(64);
+    const rows = new SharedArrayBuffer(64);
+    const helper = new HelperThread(records, rows, 8, {
+      histogram: 'function () { throw new RangeError("kernel boom"); }',
+      partition: 'function () { return 0; }',
+    });
+    helper.startHistogram(0, 1);
+    // Not the timeout's "did not finish a job": the main thread must not sit blocked (no heartbeats) until it.
+    expect(() => helper.finish()).toThrow(/GBDT helper thread failed: RangeError: kernel boom/);
+    await helper.close();
+    // The helper's failure surfaces as this error only: an unhandled worker 'error' event would fail this file.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+
   it('by default gives each training slot its share of the cores, at least one', () => {
     expect(defaultNumThreads(1, 2)).toBe(2);
     expect(defaultNumThreads(2, 2)).toBe(1);
