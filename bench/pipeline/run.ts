@@ -90,8 +90,9 @@ async function main(): Promise<void> {
     const trainingWorker = await Worker.create({
       connection: workerConnection,
       taskQueue: config.taskQueues.training,
-      activities: createTrainingActivities({ artifacts, checkpointDir: path.join(scratch, 'checkpoints'), keelVersion: 'bench' }),
-      // KEEL_TRAINING_SLOTS, as the training worker reads it (--training-slots overrides).
+      // KEEL_TRAINING_SLOTS, as the training worker reads it (--training-slots overrides); each GBDT's default
+      // numThreads is its share of the cores, as in the training worker.
+      activities: createTrainingActivities({ artifacts, checkpointDir: path.join(scratch, 'checkpoints'), keelVersion: 'bench', trainingSlots: trainingSlots ?? config.trainingSlots }),
       maxConcurrentActivityTaskExecutions: trainingSlots ?? config.trainingSlots,
     });
     const workersDone = Promise.all([pipelineWorker.run(), trainingWorker.run()]);
