@@ -69,6 +69,18 @@ describe('training on several threads', () => {
     expect(JSON.stringify(resumed)).toBe(JSON.stringify(one));
   });
 
+  it('when a multiclass run (categorical and missing values) uses 2 threads on every leaf, then it equals the 1-thread run', async () => {
+    const y = data.label as Float64Array;
+    const classes = Float64Array.from(y, (v) => (v < -0.5 ? 0 : v < 0.8 ? 1 : 2));
+    expect(new Set(classes).size).toBe(3);
+    const multiclass: ColumnarDataset = { ...binaryData, label: classes };
+    const params: GbdtParamsInput = { task: 'multiclass', numClass: 3, numIterations: 3, numLeaves: 15, learningRate: 0.3, features, seed: 11 };
+    const one = await trainGbdt(multiclass, params, { numThreads: 1 });
+    const two = await trainGbdt(multiclass, params, { numThreads: 2, parallelMinRows: 1 });
+    expect(one.model.trees.length).toBe(9);
+    expect(JSON.stringify(two)).toBe(JSON.stringify(one));
+  });
+
   it('refuses a thread count that is not an integer from 1 to 8', async () => {
     const params: GbdtParamsInput = { task: 'regression', numIterations: 1, features };
     await expect(trainGbdt(data, params, { numThreads: 0 })).rejects.toThrow(/numThreads=0/);
