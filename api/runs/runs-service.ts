@@ -29,6 +29,7 @@ import { TASK_QUEUES } from '../../workflows/task-queues.js';
 import { pipelineWorkflowId } from '../../workflows/workflow-ids.js';
 import type { Principal } from '../auth/principal.js';
 import { KeelError } from '../../errors/keel-error.js';
+import { MAX_GBDT_THREADS } from '../../ml/gbdt/params.js';
 import { isWorkflowClosedOrMissing } from '../errors.js';
 import { runSpecHash } from '../../runs/run-spec-hash.js';
 import { signReview } from './review-signature.js';
@@ -85,6 +86,13 @@ export function checkRunSpec(spec: RunSpec, field = 'body', taskQueues?: { pipel
   // Gate keys and values (min/max, maxRegression >= 0) are the schema's: GatesSchema refuses what misses it.
   if (spec.trainer?.params && 'seed' in spec.trainer.params && !Number.isInteger(spec.trainer.params.seed)) {
     throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/seed must be an integer`);
+  }
+  // The GBDT's execution setting: refused here rather than failing the run (or every run of a schedule) at train.
+  const threads = spec.trainer?.kind === 'gbdt' ? spec.trainer.params?.numThreads : undefined;
+  if (threads !== undefined && (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 1 || threads > MAX_GBDT_THREADS)) {
+    throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/numThreads must be an integer in [1, ${MAX_GBDT_THREADS}]`, {
+      field: `${field}/trainer/params/numThreads`,
+    });
   }
 }
 

@@ -91,12 +91,13 @@ async function main(): Promise<void> {
     });
     const slots = trainingSlots ?? config.trainingSlots;
     const slotUse = createSlotUse(slots);
-    const training = createTrainingActivities({ artifacts, checkpointDir: path.join(scratch, 'checkpoints'), keelVersion: 'bench' });
+    const training = createTrainingActivities({ artifacts, checkpointDir: path.join(scratch, 'checkpoints'), keelVersion: 'bench', trainingSlots: slots });
     const trainingWorker = await Worker.create({
       connection: workerConnection,
       taskQueue: config.taskQueues.training,
       activities: { trainModel: (input: Parameters<typeof training.trainModel>[0]) => slotUse.run(() => training.trainModel(input)) },
-      // KEEL_TRAINING_SLOTS, as the training worker reads it (--training-slots overrides).
+      // KEEL_TRAINING_SLOTS, as the training worker reads it (--training-slots overrides); each GBDT's default
+      // numThreads is its share of the cores, as in the training worker.
       maxConcurrentActivityTaskExecutions: slots,
     });
     const workersDone = Promise.all([pipelineWorker.run(), trainingWorker.run()]);

@@ -69,11 +69,38 @@ describe('training on several threads', () => {
     expect(JSON.stringify(resumed)).toBe(JSON.stringify(one));
   });
 
+  it('when a multiclass run (categorical and missing values) uses 2 threads on every leaf, then it equals the 1-thread run', async () => {
+    const y = data.label as Float64Array;
+    const classes = Float64Array.from(y, (v) => (v < -0.5 ? 0 : v < 0.8 ? 1 : 2));
+    expect(new Set(classes).size).toBe(3);
+    const multiclass: ColumnarDataset = { ...binaryData, label: classes };
+    const params: GbdtParamsInput = { task: 'multiclass', numClass: 3, numIterations: 3, numLeaves: 15, learningRate: 0.3, features, seed: 11 };
+    const one = await trainGbdt(multiclass, params, { numThreads: 1 });
+    const two = await trainGbdt(multiclass, params, { numThreads: 2, parallelMinRows: 1 });
+    expect(one.model.trees.length).toBe(9);
+    expect(JSON.stringify(two)).toBe(JSON.stringify(one));
+  });
+
   it('refuses a thread count that is not an integer from 1 to 8', async () => {
     const params: GbdtParamsInput = { task: 'regression', numIterations: 1, features };
     await expect(trainGbdt(data, params, { numThreads: 0 })).rejects.toThrow(/numThreads=0/);
     await expect(trainGbdt(data, params, { numThreads: 1.5 })).rejects.toThrow(/numThreads/);
     await expect(trainGbdt(data, params, { numThreads: 9 })).rejects.toThrow(/numThreads/);
+  });
+
+  it('when a job on a helper thread throws, then finish() fails with its error at once and the helper closes without an uncaught error', async () => {
+    const records = new SharedArrayBuffer(64);
+    const rows = new SharedArrayBuffer(64);
+    const helper = new HelperThread(records, rows, 8, {
+      histogram: 'function () { throw new RangeError("kernel boom"); }',
+      partition: 'function () { return 0; }',
+    });
+    helper.startHistogram(0, 1);
+    // Not the timeout's "did not finish a job": the main thread must not sit blocked (no heartbeats) until it.
+    expect(() => helper.finish()).toThrow(/GBDT helper thread failed: RangeError: kernel boom/);
+    await helper.close();
+    // The helper's failure surfaces as this error only: an unhandled worker 'error' event would fail this file.
+    await new Promise((resolve) => setTimeout(resolve, 50));
   });
 
   it('by default gives each training slot its share of the cores, at least one', () => {
