@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import type { RunSpec } from '../../workflows/contracts/run-spec.js';
+import { checkRunSpec } from './runs-service.js';
+
+const base: RunSpec = { model: 'm', dataset: { uri: '/data/x.csv' }, task: 'binary', target: 'y' } as RunSpec;
+const external = (extra: Record<string, string>): RunSpec =>
+  ({ ...base, trainer: { kind: 'external', taskQueue: 'trainers-python', name: 'lightgbm', ...extra } }) as RunSpec;
+
+function refusal(spec: RunSpec): { code: string; details?: unknown } | null {
+  try {
+    checkRunSpec(spec);
+    return null;
+  } catch (error) {
+    return error as { code: string; details?: unknown };
+  }
+}
+
+describe('checkRunSpec durations', () => {
+  it('when an external trainer duration is one Temporal cannot read (tab, newline), zero or beyond a year, then it is refused naming the field', () => {
+    for (const field of ['scheduleToStartTimeout', 'timeout', 'heartbeatTimeout']) {
+      for (const value of ['10\tminutes', '10\nminutes', '0 seconds', '0.0000001 ms', '400 days', '99999999999999999999 weeks']) {
+        const refused = refusal(external({ [field]: value }));
+        expect(refused, `${field}=${JSON.stringify(value)}`).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: `body/trainer/${field}` } });
+      }
+    }
+    expect(refusal({ ...base, policy: { approvalTimeout: '1\t day' } } as RunSpec)).toMatchObject({ details: { field: 'body/policy/approvalTimeout' } });
+  });
+
+  it('when durations are ordinary, then the spec passes', () => {
+    expect(refusal(external({ scheduleToStartTimeout: '2 seconds', timeout: '2 hours', heartbeatTimeout: '1m' }))).toBeNull();
+    expect(refusal({ ...base, policy: { approvalTimeout: '72h' } } as RunSpec)).toBeNull();
+  });
+});
