@@ -46,6 +46,8 @@ export interface AppDeps {
   metricsRegistry?: Registry;
   /** How long a verified API key is trusted before re-checking Postgres (default 5 s). */
   keyCacheTtlMs?: number;
+  /** Lookups of not yet proven API keys that may wait at once before the rest are answered 503 (default 1,000). */
+  maxWaitingKeyLookups?: number;
   /** Largest accepted request body in bytes for routes without their own limit (default BODY_LIMITS.default). */
   bodyLimit?: number;
   /** The model cache for predictions and rollbacks (owner closes it); absent → created on first use from config, closed with the app. */
@@ -90,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   const { cache: keyCache } = registerAuth(app, {
     db: deps.db,
     cacheTtlMs: deps.keyCacheTtlMs,
+    maxWaitingLookups: deps.maxWaitingKeyLookups,
     configuredKey: deps.config.adminKey,
     metricsRegistry,
   });

@@ -18,7 +18,7 @@ const apps: KeelApp[] = [];
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-async function newApp(keyCacheTtlMs?: number): Promise<KeelApp> {
+async function newApp(keyCacheTtlMs?: number, maxWaitingKeyLookups?: number): Promise<KeelApp> {
   const logger = pino(
     { level: 'info' },
     new Writable({
@@ -28,7 +28,7 @@ async function newApp(keyCacheTtlMs?: number): Promise<KeelApp> {
       },
     }),
   );
-  const built = await buildApp({ config: loadConfig({}), db: database.db, pool: database.pool, logger, keyCacheTtlMs });
+  const built = await buildApp({ config: loadConfig({}), db: database.db, pool: database.pool, logger, keyCacheTtlMs, maxWaitingKeyLookups });
   await built.ready();
   apps.push(built);
   return built;
@@ -118,6 +118,35 @@ describe('well-formed junk does not crowd the routes out of Postgres', () => {
     expect(mostInUse).toBeGreaterThanOrEqual(1);
     expect(mostInUse).toBeLessThanOrEqual(2);
     expect(mostWaiting).toBe(0);
+  });
+});
+
+describe('the queue of lookups is bounded', () => {
+  it('when more well-formed tokens wait for a lookup than the queue holds, then the rest are answered 503 with Retry-After instead of queueing, and a key proven here still passes', async () => {
+    const bounded = await newApp(undefined, 5);
+    const proven = await createKey('proven-busy');
+    expect((await bounded.inject({ method: 'GET', url: '/v1/models', headers: bearer(proven.secret) })).statusCode).toBe(200);
+    const busyBefore = await counter(bounded, 'keel_api_key_refusals_total', 'reason', 'busy');
+    const flood = Array.from({ length: 60 }, () =>
+      bounded.inject({ method: 'GET', url: '/v1/models', headers: bearer(withPrefix(randomBytes(4).toString('hex'))) }),
+    );
+    const [answers, provenAnswer] = await Promise.all([
+      Promise.all(flood),
+      bounded.inject({ method: 'GET', url: '/v1/models', headers: bearer(proven.secret) }),
+    ]);
+    expect(provenAnswer.statusCode).toBe(200);
+    const statuses = answers.map((answer) => answer.statusCode);
+    expect(statuses.filter((status) => status !== 401 && status !== 503)).toEqual([]);
+    // Two lookups run and five wait: at least those seven are answered by a lookup.
+    expect(statuses.filter((status) => status === 401).length).toBeGreaterThanOrEqual(7);
+    const busy = answers.filter((answer) => answer.statusCode === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy[0]!.json().error.code).toBe('SERVICE_UNAVAILABLE');
+    expect(busy[0]!.headers['retry-after']).toBe('1');
+    expect(busy[0]!.headers['x-content-type-options']).toBe('nosniff');
+    expect(await counter(bounded, 'keel_api_key_refusals_total', 'reason', 'busy')).toBe(busyBefore + busy.length);
+    // The queue drains: the next unknown token is looked up again.
+    expect((await bounded.inject({ method: 'GET', url: '/v1/models', headers: bearer(withPrefix('qqqqqqqq')) })).statusCode).toBe(401);
   });
 });
 
