@@ -89,7 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   await registerHttpProtection(app, deps.config);
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry();
   registerHttpMetrics(app, metricsRegistry);
-  const { cache: keyCache } = registerAuth(app, {
+  const { cache: keyCache, verifyPastedKey } = registerAuth(app, {
     db: deps.db,
     cacheTtlMs: deps.keyCacheTtlMs,
     maxWaitingLookups: deps.maxWaitingKeyLookups,
@@ -106,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
     temporal: deps.temporal,
     metricsRegistry,
     keyCache,
+    verifyPastedKey,
   };
   await app.register(healthRoutes, routeDeps);
   await app.register(keyRoutes, routeDeps);

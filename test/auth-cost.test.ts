@@ -9,6 +9,7 @@ import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { DEFAULT_PREFIX_FAILURE_BUDGET } from '../api/auth/prefix-failure-budget.js';
 import { loadConfig } from '../config.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { anonymousBrowser, signedInBrowser } from './support/ui-probes.js';
 
 let database: TestDatabase;
 let app: KeelApp;
@@ -208,5 +209,31 @@ describe("a real key's prefix has a failed-verification budget", () => {
     expect(refused.headers['retry-after']).toBeDefined();
     // Other processes (here the app that proved it earlier or never saw the junk) are not affected: the budget is per process.
     expect((await app.inject({ method: 'GET', url: '/v1/models', headers: bearer(victim.secret) })).statusCode).toBe(200);
+  });
+});
+
+describe('the web sign-in form has the same cost bounds', () => {
+  it('when a prefix is locked, then signing in with another token of that prefix is refused 429 with Retry-After and costs no scrypt, and other keys still sign in', async () => {
+    const victim = await createKey('victim-ui');
+    const other = await createKey('other-ui');
+    const fresh = await newApp();
+    const junk = Array.from({ length: DEFAULT_PREFIX_FAILURE_BUDGET.limit + 1 }, () => withPrefix(victim.prefix));
+    await Promise.all(junk.map((token) => fresh.inject({ method: 'GET', url: '/v1/models', headers: bearer(token) })));
+    const invalidBefore = await scrypts(fresh, 'invalid');
+    const browser = await anonymousBrowser(fresh);
+    const signIn = (apiKey: string) =>
+      fresh.inject({
+        method: 'POST',
+        url: '/ui/login',
+        headers: { cookie: browser.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ apiKey, next: '/ui/', _csrf: browser.csrf }).toString(),
+      });
+    const refused = await signIn(withPrefix(victim.prefix));
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // Not a key at all: refused before Postgres and scrypt, as a bearer token would be.
+    expect((await signIn('not-a-key')).statusCode).toBe(401);
+    expect(await scrypts(fresh, 'invalid')).toBe(invalidBefore);
+    await signedInBrowser(fresh, other.secret);
   });
 });

@@ -87,6 +87,9 @@ export function isAuthRefusal(request: FastifyRequest): boolean {
   return refusedRequests.has(request);
 }
 
+/** A key pasted into the web sign-in form: its principal, null when it is no key, or a refusal to retry later. */
+export type PastedKeyResult = { principal: Principal | null } | { refused: 'locked' | 'busy'; retryAfterMs: number };
+
 /** A route needs a key when it declares roles, and every /v1/ route does. */
 export function routeRequiresAuth(route: Pick<RouteOptions, 'url' | 'config'>): boolean {
   const config = route.config as { roles?: unknown } | undefined;
@@ -110,7 +113,10 @@ function bearerToken(header: string): string | null {
  * Must be called on the root instance before routes are registered: it hooks `onRoute` to add
  * authentication (onRequest, so unauthenticated bodies are never parsed) and the OpenAPI security entry.
  */
-export function registerAuth(app: FastifyInstance, options: AuthOptions): { cache: VerifiedKeyCache } {
+export function registerAuth(
+  app: FastifyInstance,
+  options: AuthOptions,
+): { cache: VerifiedKeyCache; verifyPastedKey: (token: string, request: FastifyRequest) => Promise<PastedKeyResult> } {
   const cache = new VerifiedKeyCache(options.cacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS);
   const budget = new PrefixFailureBudget(options.prefixFailureBudget ?? DEFAULT_PREFIX_FAILURE_BUDGET);
   /**
@@ -260,6 +266,26 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
     );
   };
 
+  /**
+   * The web sign-in form's check of a pasted key: the same format check, cache, lookup queue and prefix budget as a
+   * bearer token, so the form is no cheaper way to make the API run scrypt (or to try secrets for a locked prefix).
+   */
+  async function verifyPastedKey(token: string, request: FastifyRequest): Promise<PastedKeyResult> {
+    if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return { principal: null };
+    if (!isGeneratedKeyFormat(token) && !isConfiguredKey(token, options.configuredKey)) return { principal: null };
+    const digest = VerifiedKeyCache.digest(token);
+    const prefix = lookupPrefix(token);
+    const lockedMs = budget.lockedFor(prefix);
+    if (lockedMs > 0 && provenSecrets.get(prefix)?.digest !== digest) return { refused: 'locked', retryAfterMs: lockedMs };
+    try {
+      return { principal: await cache.resolve(digest, () => verifyWithDatabase(token, digest, request), refreshFailed) };
+    } catch (error) {
+      if (error instanceof PrefixLocked) return { refused: 'locked', retryAfterMs: error.retryAfterMs };
+      if (error instanceof LookupQueueFull) return { refused: 'busy', retryAfterMs: LOOKUP_QUEUE_FULL_RETRY_MS };
+      throw error;
+    }
+  }
+
   app.addHook('onRoute', (route) => {
     // Web pages sign in with a session cookie instead of a bearer key (api/ui/ui-auth.ts checks their roles).
     if (isWebPageRoute(route.url)) return;
@@ -277,5 +303,5 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
     };
   });
 
-  return { cache };
+  return { cache, verifyPastedKey };
 }
