@@ -46,6 +46,8 @@ export interface AppDeps {
   metricsRegistry?: Registry;
   /** How long a verified API key is trusted before re-checking Postgres (default 5 s). */
   keyCacheTtlMs?: number;
+  /** Lookups of not yet proven API keys that may wait at once before the rest are answered 503 (default 1,000). */
+  maxWaitingKeyLookups?: number;
   /** Largest accepted request body in bytes for routes without their own limit (default BODY_LIMITS.default). */
   bodyLimit?: number;
   /** The model cache for predictions and rollbacks (owner closes it); absent → created on first use from config, closed with the app. */
@@ -87,9 +89,10 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   await registerHttpProtection(app, deps.config);
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry();
   registerHttpMetrics(app, metricsRegistry);
-  const { cache: keyCache } = registerAuth(app, {
+  const { cache: keyCache, verifyPastedKey } = registerAuth(app, {
     db: deps.db,
     cacheTtlMs: deps.keyCacheTtlMs,
+    maxWaitingLookups: deps.maxWaitingKeyLookups,
     configuredKey: deps.config.adminKey,
     metricsRegistry,
   });
@@ -103,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
     temporal: deps.temporal,
     metricsRegistry,
     keyCache,
+    verifyPastedKey,
   };
   await app.register(healthRoutes, routeDeps);
   await app.register(keyRoutes, routeDeps);

@@ -5,6 +5,8 @@ import type { Registry } from 'prom-client';
 import type { Client, Connection } from '@temporalio/client';
 import type { KeelConfig } from '../config.js';
 import type { Db } from '../db/client.js';
+import type { FastifyRequest } from 'fastify';
+import type { PastedKeyResult } from './auth/auth-plugin.js';
 import type { VerifiedKeyCache } from './auth/verified-key-cache.js';
 
 export interface TemporalHandle {
@@ -20,6 +22,8 @@ export interface RouteDeps {
   temporal: TemporalHandle | undefined;
   metricsRegistry: Registry;
   keyCache: VerifiedKeyCache;
+  /** The web sign-in form's check of a pasted API key (the bearer path's cost bounds apply). */
+  verifyPastedKey: (token: string, request: FastifyRequest) => Promise<PastedKeyResult>;
 }
 
 export type KeelRoutePlugin = FastifyPluginAsyncTypebox<RouteDeps>;

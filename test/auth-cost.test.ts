@@ -9,6 +9,7 @@ import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { DEFAULT_PREFIX_FAILURE_BUDGET } from '../api/auth/prefix-failure-budget.js';
 import { loadConfig } from '../config.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { anonymousBrowser, signedInBrowser } from './support/ui-probes.js';
 
 let database: TestDatabase;
 let app: KeelApp;
@@ -18,7 +19,7 @@ const apps: KeelApp[] = [];
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-async function newApp(keyCacheTtlMs?: number): Promise<KeelApp> {
+async function newApp(keyCacheTtlMs?: number, maxWaitingKeyLookups?: number): Promise<KeelApp> {
   const logger = pino(
     { level: 'info' },
     new Writable({
@@ -28,7 +29,7 @@ async function newApp(keyCacheTtlMs?: number): Promise<KeelApp> {
       },
     }),
   );
-  const built = await buildApp({ config: loadConfig({}), db: database.db, pool: database.pool, logger, keyCacheTtlMs });
+  const built = await buildApp({ config: loadConfig({}), db: database.db, pool: database.pool, logger, keyCacheTtlMs, maxWaitingKeyLookups });
   await built.ready();
   apps.push(built);
   return built;
@@ -121,6 +122,35 @@ describe('well-formed junk does not crowd the routes out of Postgres', () => {
   });
 });
 
+describe('the queue of lookups is bounded', () => {
+  it('when more well-formed tokens wait for a lookup than the queue holds, then the rest are answered 503 with Retry-After instead of queueing, and a key proven here still passes', async () => {
+    const bounded = await newApp(undefined, 5);
+    const proven = await createKey('proven-busy');
+    expect((await bounded.inject({ method: 'GET', url: '/v1/models', headers: bearer(proven.secret) })).statusCode).toBe(200);
+    const busyBefore = await counter(bounded, 'keel_api_key_refusals_total', 'reason', 'busy');
+    const flood = Array.from({ length: 60 }, () =>
+      bounded.inject({ method: 'GET', url: '/v1/models', headers: bearer(withPrefix(randomBytes(4).toString('hex'))) }),
+    );
+    const [answers, provenAnswer] = await Promise.all([
+      Promise.all(flood),
+      bounded.inject({ method: 'GET', url: '/v1/models', headers: bearer(proven.secret) }),
+    ]);
+    expect(provenAnswer.statusCode).toBe(200);
+    const statuses = answers.map((answer) => answer.statusCode);
+    expect(statuses.filter((status) => status !== 401 && status !== 503)).toEqual([]);
+    // Two lookups run and five wait: at least those seven are answered by a lookup.
+    expect(statuses.filter((status) => status === 401).length).toBeGreaterThanOrEqual(7);
+    const busy = answers.filter((answer) => answer.statusCode === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy[0]!.json().error.code).toBe('SERVICE_UNAVAILABLE');
+    expect(busy[0]!.headers['retry-after']).toBe('1');
+    expect(busy[0]!.headers['x-content-type-options']).toBe('nosniff');
+    expect(await counter(bounded, 'keel_api_key_refusals_total', 'reason', 'busy')).toBe(busyBefore + busy.length);
+    // The queue drains: the next unknown token is looked up again.
+    expect((await bounded.inject({ method: 'GET', url: '/v1/models', headers: bearer(withPrefix('qqqqqqqq')) })).statusCode).toBe(401);
+  });
+});
+
 describe("a real key's prefix has a failed-verification budget", () => {
   it('when many wrong secrets with a real prefix arrive at once, then only the budget runs scrypt, the rest are 429 with Retry-After, and the real key keeps working', async () => {
     const victim = await createKey('victim');
@@ -179,5 +209,31 @@ describe("a real key's prefix has a failed-verification budget", () => {
     expect(refused.headers['retry-after']).toBeDefined();
     // Other processes (here the app that proved it earlier or never saw the junk) are not affected: the budget is per process.
     expect((await app.inject({ method: 'GET', url: '/v1/models', headers: bearer(victim.secret) })).statusCode).toBe(200);
+  });
+});
+
+describe('the web sign-in form has the same cost bounds', () => {
+  it('when a prefix is locked, then signing in with another token of that prefix is refused 429 with Retry-After and costs no scrypt, and other keys still sign in', async () => {
+    const victim = await createKey('victim-ui');
+    const other = await createKey('other-ui');
+    const fresh = await newApp();
+    const junk = Array.from({ length: DEFAULT_PREFIX_FAILURE_BUDGET.limit + 1 }, () => withPrefix(victim.prefix));
+    await Promise.all(junk.map((token) => fresh.inject({ method: 'GET', url: '/v1/models', headers: bearer(token) })));
+    const invalidBefore = await scrypts(fresh, 'invalid');
+    const browser = await anonymousBrowser(fresh);
+    const signIn = (apiKey: string) =>
+      fresh.inject({
+        method: 'POST',
+        url: '/ui/login',
+        headers: { cookie: browser.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ apiKey, next: '/ui/', _csrf: browser.csrf }).toString(),
+      });
+    const refused = await signIn(withPrefix(victim.prefix));
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    // Not a key at all: refused before Postgres and scrypt, as a bearer token would be.
+    expect((await signIn('not-a-key')).statusCode).toBe(401);
+    expect(await scrypts(fresh, 'invalid')).toBe(invalidBefore);
+    await signedInBrowser(fresh, other.secret);
   });
 });

@@ -19,6 +19,8 @@ export interface AuthOptions {
   metricsRegistry?: Registry;
   /** scrypt runs per prefix that did not prove a key, before the prefix is refused unverified for a cool-down. */
   prefixFailureBudget?: Omit<PrefixFailureBudgetOptions, 'maxPrefixes'>;
+  /** Lookups of unproven tokens that may wait for a slot; past it they are answered 503 (default 1,000). */
+  maxWaitingLookups?: number;
 }
 
 export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;
@@ -33,8 +35,16 @@ const MAX_PROVEN_SECRETS = 10_000;
  * would wait behind every junk lookup) and the libuv pool scrypt runs in.
  */
 const MAX_CONCURRENT_LOOKUPS = 2;
+/**
+ * Lookups waiting for one of those slots at most: past it a token not yet proven is answered 503 with Retry-After, so
+ * a flood faster than Postgres answers cannot grow the queue (and the requests it holds) without bound, nor make a
+ * first-time key wait behind all of it. A thousand lookups of a millisecond or so, two at a time, is half a second.
+ */
+export const DEFAULT_MAX_WAITING_LOOKUPS = 1_000;
+/** What a 503 for a full lookup queue tells the client to wait, in ms. */
+const LOOKUP_QUEUE_FULL_RETRY_MS = 1_000;
 
-type RefusalReason = 'missing' | 'malformed' | 'not_a_key' | 'rejected' | 'locked';
+type RefusalReason = 'missing' | 'malformed' | 'not_a_key' | 'rejected' | 'locked' | 'busy';
 
 /** The bodies of refusals, serialized once: anyone can send junk, so refusing it must cost next to nothing. */
 const REFUSAL_BODIES: Record<RefusalReason, string> = {
@@ -46,6 +56,7 @@ const REFUSAL_BODIES: Record<RefusalReason, string> = {
     'TOO_MANY_REQUESTS',
     "too many keys with this key's prefix failed verification: it is refused unverified for a while (see Retry-After)",
   ),
+  busy: errorBody('SERVICE_UNAVAILABLE', 'too many API keys are waiting to be verified; retry shortly (see Retry-After)'),
 };
 
 function errorBody(code: string, message: string): string {
@@ -59,6 +70,13 @@ class PrefixLocked extends Error {
   }
 }
 
+/** The queue of lookups waiting for a slot is full. */
+class LookupQueueFull extends Error {
+  constructor() {
+    super('API key lookup queue full');
+  }
+}
+
 const refusedRequests = new WeakSet<FastifyRequest>();
 
 /**
@@ -68,6 +86,9 @@ const refusedRequests = new WeakSet<FastifyRequest>();
 export function isAuthRefusal(request: FastifyRequest): boolean {
   return refusedRequests.has(request);
 }
+
+/** A key pasted into the web sign-in form: its principal, null when it is no key, or a refusal to retry later. */
+export type PastedKeyResult = { principal: Principal | null } | { refused: 'locked' | 'busy'; retryAfterMs: number };
 
 /** A route needs a key when it declares roles, and every /v1/ route does. */
 export function routeRequiresAuth(route: Pick<RouteOptions, 'url' | 'config'>): boolean {
@@ -92,7 +113,10 @@ function bearerToken(header: string): string | null {
  * Must be called on the root instance before routes are registered: it hooks `onRoute` to add
  * authentication (onRequest, so unauthenticated bodies are never parsed) and the OpenAPI security entry.
  */
-export function registerAuth(app: FastifyInstance, options: AuthOptions): { cache: VerifiedKeyCache } {
+export function registerAuth(
+  app: FastifyInstance,
+  options: AuthOptions,
+): { cache: VerifiedKeyCache; verifyPastedKey: (token: string, request: FastifyRequest) => Promise<PastedKeyResult> } {
   const cache = new VerifiedKeyCache(options.cacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS);
   const budget = new PrefixFailureBudget(options.prefixFailureBudget ?? DEFAULT_PREFIX_FAILURE_BUDGET);
   /**
@@ -115,7 +139,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
   });
   const refusals = new Counter({
     name: 'keel_api_key_refusals_total',
-    help: 'Requests refused by authentication (401, or 429 for a locked prefix), by reason: missing, malformed, not_a_key, rejected, locked.',
+    help: 'Requests refused by authentication (401, 429 for a locked prefix, 503 for a full lookup queue), by reason: missing, malformed, not_a_key, rejected, locked, busy.',
     labelNames: ['reason'] as const,
     registers,
   });
@@ -140,15 +164,18 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
       unsummarized = {};
       summarizedAt = now;
     }
-    if (reason === 'locked') void reply.code(429).header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
-    else void reply.code(401);
+    if (reason === 'locked' || reason === 'busy') {
+      void reply.code(reason === 'locked' ? 429 : 503).header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+    } else void reply.code(401);
     void reply.header('content-type', 'application/json; charset=utf-8').send(REFUSAL_BODIES[reason]);
   }
 
   let lookups = 0;
   const waitingForLookup: Array<() => void> = [];
+  const maxWaitingLookups = options.maxWaitingLookups ?? DEFAULT_MAX_WAITING_LOOKUPS;
   async function inLookupSlot<T>(work: () => Promise<T>): Promise<T> {
     if (lookups < MAX_CONCURRENT_LOOKUPS) lookups++;
+    else if (waitingForLookup.length >= maxWaitingLookups) throw new LookupQueueFull();
     else await new Promise<void>((resolve) => waitingForLookup.push(resolve));
     try {
       return await work();
@@ -231,9 +258,33 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
     if (!(resolved instanceof Promise)) return authorize(request, reply, resolved, done);
     resolved.then(
       (principal) => authorize(request, reply, principal, done),
-      (error: unknown) => (error instanceof PrefixLocked ? refuse(request, reply, 'locked', error.retryAfterMs) : done(error as Error)),
+      (error: unknown) => {
+        if (error instanceof PrefixLocked) return refuse(request, reply, 'locked', error.retryAfterMs);
+        if (error instanceof LookupQueueFull) return refuse(request, reply, 'busy', LOOKUP_QUEUE_FULL_RETRY_MS);
+        done(error as Error);
+      },
     );
   };
+
+  /**
+   * The web sign-in form's check of a pasted key: the same format check, cache, lookup queue and prefix budget as a
+   * bearer token, so the form is no cheaper way to make the API run scrypt (or to try secrets for a locked prefix).
+   */
+  async function verifyPastedKey(token: string, request: FastifyRequest): Promise<PastedKeyResult> {
+    if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return { principal: null };
+    if (!isGeneratedKeyFormat(token) && !isConfiguredKey(token, options.configuredKey)) return { principal: null };
+    const digest = VerifiedKeyCache.digest(token);
+    const prefix = lookupPrefix(token);
+    const lockedMs = budget.lockedFor(prefix);
+    if (lockedMs > 0 && provenSecrets.get(prefix)?.digest !== digest) return { refused: 'locked', retryAfterMs: lockedMs };
+    try {
+      return { principal: await cache.resolve(digest, () => verifyWithDatabase(token, digest, request), refreshFailed) };
+    } catch (error) {
+      if (error instanceof PrefixLocked) return { refused: 'locked', retryAfterMs: error.retryAfterMs };
+      if (error instanceof LookupQueueFull) return { refused: 'busy', retryAfterMs: LOOKUP_QUEUE_FULL_RETRY_MS };
+      throw error;
+    }
+  }
 
   app.addHook('onRoute', (route) => {
     // Web pages sign in with a session cookie instead of a bearer key (api/ui/ui-auth.ts checks their roles).
@@ -252,5 +303,5 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): { cach
     };
   });
 
-  return { cache };
+  return { cache, verifyPastedKey };
 }

@@ -6,7 +6,7 @@ import { checkRunSpec } from './runs-service.js';
 const spec = (params: Record<string, number | string | boolean>, kind: 'gbdt' | 'linear' = 'gbdt'): RunSpec =>
   ({ model: 'm', dataset: { uri: '/data/flights.csv' }, target: 'delayed', task: 'binary', trainer: { kind, params } }) as RunSpec;
 
-function refusal(run: () => void): KeelError {
+function thrownBy(run: () => void): KeelError {
   try {
     run();
   } catch (error) {
@@ -18,7 +18,7 @@ function refusal(run: () => void): KeelError {
 
 describe('checkRunSpec: the GBDT numThreads', () => {
   it.each([0, 9, 100, 1.5, -1, 'junk', '2', true])('when trainer.params.numThreads is %j, then it is refused naming the field', (numThreads) => {
-    const error = refusal(() => checkRunSpec(spec({ numThreads }), 'body/run'));
+    const error = thrownBy(() => checkRunSpec(spec({ numThreads }), 'body/run'));
     expect(error.code).toBe('VALIDATION_FAILED');
     expect(error.message).toBe('body/run/trainer/params/numThreads must be an integer in [1, 8]');
     expect(error.details).toEqual({ field: 'body/run/trainer/params/numThreads' });
@@ -27,5 +27,35 @@ describe('checkRunSpec: the GBDT numThreads', () => {
   it('when numThreads is an integer from 1 to 8, or absent, then the spec passes', () => {
     for (const numThreads of [1, 2, 8]) expect(() => checkRunSpec(spec({ numThreads }))).not.toThrow();
     expect(() => checkRunSpec(spec({ numLeaves: 31 }))).not.toThrow();
+  });
+});
+
+const base: RunSpec = { model: 'm', dataset: { uri: '/data/x.csv' }, task: 'binary', target: 'y' } as RunSpec;
+const external = (extra: Record<string, string>): RunSpec =>
+  ({ ...base, trainer: { kind: 'external', taskQueue: 'trainers-python', name: 'lightgbm', ...extra } }) as RunSpec;
+
+function refusal(spec: RunSpec): { code: string; details?: unknown } | null {
+  try {
+    checkRunSpec(spec);
+    return null;
+  } catch (error) {
+    return error as { code: string; details?: unknown };
+  }
+}
+
+describe('checkRunSpec durations', () => {
+  it('when an external trainer duration is one Temporal cannot read (tab, newline), zero or beyond a year, then it is refused naming the field', () => {
+    for (const field of ['scheduleToStartTimeout', 'timeout', 'heartbeatTimeout']) {
+      for (const value of ['10\tminutes', '10\nminutes', '0 seconds', '0.0000001 ms', '400 days', '99999999999999999999 weeks']) {
+        const refused = refusal(external({ [field]: value }));
+        expect(refused, `${field}=${JSON.stringify(value)}`).toMatchObject({ code: 'VALIDATION_FAILED', details: { field: `body/trainer/${field}` } });
+      }
+    }
+    expect(refusal({ ...base, policy: { approvalTimeout: '1\t day' } } as RunSpec)).toMatchObject({ details: { field: 'body/policy/approvalTimeout' } });
+  });
+
+  it('when durations are ordinary, then the spec passes', () => {
+    expect(refusal(external({ scheduleToStartTimeout: '2 seconds', timeout: '2 hours', heartbeatTimeout: '1m' }))).toBeNull();
+    expect(refusal({ ...base, policy: { approvalTimeout: '72h' } } as RunSpec)).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 // Use-cases behind /v1/runs: start (idempotent), list, show, review (four eyes), cancel.
 import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowUpdateRPCTimeoutOrCancelledError, type Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import { msToNumber, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
 import { findApiKeyUser } from '../../db/repositories/api-keys.js';
 import { getApprovalByRunId } from '../../db/repositories/approvals.js';
@@ -83,6 +83,12 @@ export function checkRunSpec(spec: RunSpec, field = 'body', taskQueues?: { pipel
       );
     }
   }
+  checkDuration(spec.policy?.approvalTimeout, `${field}/policy/approvalTimeout`);
+  if (spec.trainer?.kind === 'external') {
+    for (const name of ['timeout', 'heartbeatTimeout', 'scheduleToStartTimeout'] as const) {
+      checkDuration(spec.trainer[name], `${field}/trainer/${name}`);
+    }
+  }
   // Gate keys and values (min/max, maxRegression >= 0) are the schema's: GatesSchema refuses what misses it.
   if (spec.trainer?.params && 'seed' in spec.trainer.params && !Number.isInteger(spec.trainer.params.seed)) {
     throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/seed must be an integer`);
@@ -93,6 +99,27 @@ export function checkRunSpec(spec: RunSpec, field = 'body', taskQueues?: { pipel
     throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/numThreads must be an integer in [1, ${MAX_GBDT_THREADS}]`, {
       field: `${field}/trainer/params/numThreads`,
     });
+  }
+}
+
+/** Longest duration a run spec may give (Temporal's own limit is far above; anything longer is a typo). */
+const MAX_SPEC_DURATION_MS = 366 * 24 * 3_600_000;
+
+/**
+ * A duration the workflow hands to Temporal: it must parse as Temporal parses it (the schema's pattern lets through
+ * e.g. a tab between number and unit, which Temporal's parser refuses only when the workflow reaches that stage), be at
+ * least 1 ms (Temporal reads 0, or what rounds to 0 ns, as "no timeout") and at most a bit over a year (a typo).
+ */
+function checkDuration(value: string | undefined, field: string): void {
+  if (value === undefined) return;
+  let ms: number;
+  try {
+    ms = msToNumber(value as Parameters<typeof msToNumber>[0]);
+  } catch {
+    ms = Number.NaN;
+  }
+  if (!(ms >= 1 && ms <= MAX_SPEC_DURATION_MS)) {
+    throw new KeelError('VALIDATION_FAILED', `${field} must be a duration from 1 ms to 366 days such as "10 minutes", got "${value}"`, { field });
   }
 }
 

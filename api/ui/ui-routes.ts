@@ -22,7 +22,7 @@ import { RUN_STATUSES } from '../../workflows/run-status.js';
 import { modelPageView } from './model-page.js';
 import { runPageView } from './run-page.js';
 import { registerUiAuth, safeNext } from './ui-auth.js';
-import { endSession, principalOfApiKey, sessionCookieSecret, startSession, UI_COOKIE_PATH } from './ui-session.js';
+import { endSession, sessionCookieSecret, startSession, UI_COOKIE_PATH } from './ui-session.js';
 import { registerUiHeaders } from './ui-headers.js';
 import { SignInLimiter } from './sign-in-limiter.js';
 
@@ -33,7 +33,7 @@ const RunId = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,200}$' });
 const ModelName = Type.String({ minLength: 1, maxLength: 63 });
 const LIST_LIMIT = 100;
 
-export default defineRoutes(async (app, { db, temporal, config }) => {
+export default defineRoutes(async (app, { db, temporal, config, verifyPastedKey }) => {
   const runsDeps = (): RunsDeps => {
     if (!temporal) throw new KeelError('TEMPORAL_UNAVAILABLE', 'Temporal is not configured for this API process');
     return { db, client: temporal.client, taskQueues: config.taskQueues, reviewDeadlineMs: config.reviewTimeoutMs, signingKey: config.signingKey };
@@ -102,7 +102,15 @@ export default defineRoutes(async (app, { db, temporal, config }) => {
         reply.header('retry-after', String(retryAfter));
         return page(request, reply, 'login', { title: 'Sign in', next, message: `Too many failed sign-ins from your address: try again in ${retryAfter} s.` }, 429);
       }
-      const principal = await principalOfApiKey(db, request.body.apiKey);
+      const checked = await verifyPastedKey(request.body.apiKey.trim(), request);
+      if ('refused' in checked) {
+        // Not a guess that failed: the key's prefix is locked, or too many keys wait to be checked.
+        const seconds = Math.ceil(checked.retryAfterMs / 1000);
+        reply.header('retry-after', String(seconds));
+        const why = checked.refused === 'locked' ? "too many wrong keys with this key's prefix" : 'too many keys are being checked';
+        return page(request, reply, 'login', { title: 'Sign in', next, message: `${why}: try again in ${seconds} s.` }, checked.refused === 'locked' ? 429 : 503);
+      }
+      const principal = checked.principal;
       if (!principal) {
         signInLimiter.recordFailure(request.ip);
         return page(request, reply, 'login', { title: 'Sign in', next, message: 'That API key is unknown or revoked.' }, 401);

@@ -4,15 +4,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../db/client.js';
-import { findActiveApiKeyById, findActiveApiKeyByPrefix } from '../../db/repositories/api-keys.js';
-import { lookupPrefix, verifyApiKey } from '../auth/api-key-secret.js';
+import { findActiveApiKeyById } from '../../db/repositories/api-keys.js';
 import type { Principal } from '../auth/principal.js';
 
 export const SESSION_COOKIE = 'keel_session';
 export const UI_COOKIE_PATH = '/ui';
 /** A session lasts a working day; signing in again starts a new one. */
 export const SESSION_LIFETIME_MS = 8 * 60 * 60 * 1000;
-const MAX_KEY_LENGTH = 512;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -22,15 +20,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export function sessionCookieSecret(signingKey: string | undefined): string {
   if (!signingKey) return randomBytes(32).toString('hex');
   return createHmac('sha256', signingKey).update('keel-ui-session-cookie-v1').digest('hex');
-}
-
-/** The principal of a pasted API key, or null when it is unknown, revoked or malformed. */
-export async function principalOfApiKey(db: Db, secret: string): Promise<Principal | null> {
-  const token = secret.trim();
-  if (token.length === 0 || token.length > MAX_KEY_LENGTH) return null;
-  const row = await findActiveApiKeyByPrefix(db, lookupPrefix(token));
-  if (!row || !(await verifyApiKey(token, row.secretHash))) return null;
-  return { keyId: row.id, name: row.name, user: row.userName, roles: row.roles };
 }
 
 function cookieOptions(request: FastifyRequest) {
