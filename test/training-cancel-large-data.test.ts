@@ -75,9 +75,15 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 /** Starts `training`, cancels it once the server holds a heartbeat `ready` accepts, and returns what happened. */
-async function cancelWhen(training: TrainModelInput, ready: (beat: TrainingHeartbeat) => boolean) {
+async function cancelWhen(training: TrainModelInput, ready: (beat: TrainingHeartbeat) => boolean, options: { slowLoad?: boolean } = {}) {
   const taskQueue = uniqueName('training-cancel-large');
-  const { trainModel } = createTrainingActivities({ artifacts, checkpointDir: join(root, 'checkpoints'), keelVersion: KEEL_VERSION });
+  // `slowLoad`: a clock that moves a second a call, so the load reports (heartbeats) after every chunk it reads, and
+  // 20 ms of stall per chunk in the heartbeat below: a quiet machine reads 3M rows in about a second, faster than a
+  // cancel travels (heartbeat flush, server, workflow task, heartbeat response), so the test makes the disk slow.
+  let fakeNow = 0;
+  const clock = options.slowLoad ? () => (fakeNow += 1_000) : undefined;
+  const stall = new Int32Array(new SharedArrayBuffer(4));
+  const { trainModel } = createTrainingActivities({ artifacts, checkpointDir: join(root, 'checkpoints'), keelVersion: KEEL_VERSION, clock });
   // Every heartbeat the activity sends, with when it sent it: what the training did after the cancel request.
   const beats: { at: number; progress: TrainingHeartbeat }[] = [];
   const worker = await Worker.create({
@@ -92,6 +98,7 @@ async function cancelWhen(training: TrainModelInput, ready: (beat: TrainingHeart
           heartbeat: (details: TrainingHeartbeat) => {
             beats.push({ at: Date.now(), progress: details });
             send(details);
+            if (options.slowLoad && details.phase === 'loading' && (details.rowsLoaded ?? 0) > 0) Atomics.wait(stall, 0, 0, 20);
           },
         });
         return trainModel(input);
@@ -147,7 +154,8 @@ describe('cancelling long training steps on large data', () => {
   it('when a training is cancelled while it loads 3M rows, then the load stops and the activity acknowledges it', async () => {
     const outcome = await cancelWhen(
       { ...base, runId: uniqueName('cancel-load'), snapshotSha256: allFlights, trainer: { kind: 'linear', params: {} } },
-      (beat) => beat.phase === 'loading',
+      (beat) => beat.phase === 'loading' && (beat.rowsLoaded ?? 0) > 0,
+      { slowLoad: true },
     );
     expect(outcome.failure).toBeInstanceOf(WorkflowFailedError);
     expect((outcome.failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
