@@ -5,7 +5,7 @@ import net from 'node:net';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 /** Splits a byte stream of HTTP/1.1 responses (no chunked bodies: Fastify sends content-length) into status codes. */
-class ResponseReader {
+export class ResponseReader {
   private buffered: Buffer = Buffer.alloc(0);
 
   constructor(private readonly onResponse: (status: number) => void) {}

@@ -3,6 +3,7 @@
 // Here requests are due at evenly spaced instants, and latency counts from when a request was due (so a
 // stalled server cannot hide its queue: no coordinated omission).
 import net from 'node:net';
+import { ResponseReader } from '../auth/raw-http.js';
 
 export interface PacedLoadOptions {
   url: string;
@@ -34,13 +35,13 @@ function percentile(sorted: number[], p: number): number {
 /** One keep-alive connection that sends a prepared request and reads just enough of each response to find its end. */
 class RawConnection {
   private readonly socket: net.Socket;
-  private buffered: Buffer = Buffer.alloc(0);
+  private readonly reader = new ResponseReader((status) => this.finish(status === 200));
   private onDone: ((ok: boolean) => void) | undefined;
   busy = false;
 
   constructor(host: string, port: number, onFailure: () => void) {
     this.socket = net.connect({ host, port, noDelay: true });
-    this.socket.on('data', (chunk) => this.read(chunk));
+    this.socket.on('data', (chunk) => this.reader.push(chunk));
     this.socket.on('error', () => {
       this.finish(false);
       onFailure();
@@ -51,17 +52,6 @@ class RawConnection {
     this.busy = true;
     this.onDone = done;
     this.socket.write(request);
-  }
-
-  private read(chunk: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    const headerEnd = this.buffered.indexOf('\r\n\r\n');
-    if (headerEnd < 0) return;
-    const head = this.buffered.subarray(0, headerEnd).toString('latin1');
-    const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-    if (this.buffered.length < headerEnd + 4 + length) return;
-    this.buffered = this.buffered.subarray(headerEnd + 4 + length);
-    this.finish(head.startsWith('HTTP/1.1 200'));
   }
 
   private finish(ok: boolean): void {

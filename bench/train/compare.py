@@ -30,6 +30,21 @@ def load(path, categories=None):
     return df
 
 
+def lightgbm_params(num_leaves, lr, threads):
+    """The bench's LightGBM settings (also bench/train/stage_lightgbm.py): Keel's tree shape, 255 bins, deterministic."""
+    return {
+        "objective": "binary",
+        "num_leaves": num_leaves,
+        "learning_rate": lr,
+        "max_bin": 255,
+        "min_data_in_leaf": 20,
+        "num_threads": threads,
+        "verbose": -1,
+        "deterministic": True,
+        "force_row_wise": True,
+    }
+
+
 def peak_rss_mb():
     """This process's peak resident set so far (Linux reports KiB): data loading included, as in Keel's figure."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -45,17 +60,7 @@ def main():
     x_test, y_test = test[FEATURES], test["label"]
 
     for n in threads:
-        params = {
-            "objective": "binary",
-            "num_leaves": num_leaves,
-            "learning_rate": lr,
-            "max_bin": 255,
-            "min_data_in_leaf": 20,
-            "num_threads": n,
-            "verbose": -1,
-            "deterministic": True,
-            "force_row_wise": True,
-        }
+        params = lightgbm_params(num_leaves, lr, n)
         start, cpu_start = time.perf_counter(), time.process_time()
         ds = lgb.Dataset(x_train, y_train, categorical_feature=CATEGORICAL, free_raw_data=False)
         booster = lgb.train(params, ds, num_boost_round=num_trees)

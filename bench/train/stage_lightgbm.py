@@ -14,6 +14,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from compare import lightgbm_params
+
 FEATURES = ["distance", "hour", "day_of_week", "origin", "destination"]
 CATEGORICAL = ["origin", "destination"]
 
@@ -30,17 +32,7 @@ def main():
     for c in CATEGORICAL:
         train[c] = pd.Categorical(train[c])
     x, y = train[FEATURES], train["delayed"].astype(np.float64)
-    params = {
-        "objective": "binary",
-        "num_leaves": num_leaves,
-        "learning_rate": lr,
-        "max_bin": 255,
-        "min_data_in_leaf": 20,
-        "num_threads": 1,
-        "verbose": -1,
-        "deterministic": True,
-        "force_row_wise": True,
-    }
+    params = lightgbm_params(num_leaves, lr, 1)
     start, cpu_start = time.perf_counter(), time.process_time()
     ds = lgb.Dataset(x, y, categorical_feature=CATEGORICAL, free_raw_data=False)
     lgb.train(params, ds, num_boost_round=num_trees)
