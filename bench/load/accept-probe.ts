@@ -1,8 +1,11 @@
 // bench/load accept probe: does the server accept 1,000 connections while it is saturated? The bare echo route in its
 // own process, autocannon at N connections, and every 2 s the listen socket's accept queue (`ss`: Recv-Q of Send-Q),
 // the server's established connections and half-open ones; at the end how many connections never got a response.
-// Usage: npx tsx bench/load/accept-probe.ts [--connections 1000] [--duration 25] [--backlog 511]
+// Usage: npx tsx bench/load/accept-probe.ts [--connections 1000] [--duration 25] [--backlog 511] [--cluster]
+// --cluster: the echo app runs as the one worker of a round-robin `cluster` primary that only accepts (README: it does
+// not help, the primary hands connections over one at a time, each waiting for the busy worker's acknowledgement).
 import { execFileSync, fork } from 'node:child_process';
+import cluster from 'node:cluster';
 import type { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -14,6 +17,15 @@ function argument(name: string): string | undefined {
 }
 
 async function server(backlog: number): Promise<void> {
+  if (process.argv.includes('--cluster') && cluster.isPrimary) {
+    cluster.schedulingPolicy = cluster.SCHED_RR;
+    // The worker runs this file with the same arguments; its listen goes to this primary, which accepts for it.
+    const worker = cluster.fork();
+    worker.on('message', (message) => process.send!(message));
+    worker.on('exit', (code) => process.exit(code ?? 1));
+    process.once('disconnect', () => worker.kill());
+    return;
+  }
   const app = buildEchoApp('probe');
   process.send!(await app.listen({ host: '127.0.0.1', port: 0, backlog }));
 }
@@ -24,7 +36,8 @@ async function probe(): Promise<void> {
   const connections = Number(argument('connections') ?? 1000);
   const duration = Number(argument('duration') ?? 25);
   const backlog = Number(argument('backlog') ?? 511);
-  const child = fork(fileURLToPath(import.meta.url), ['--server', String(backlog)], { execArgv: ['--import', 'tsx'] });
+  const serverArgs = ['--server', String(backlog), ...(process.argv.includes('--cluster') ? ['--cluster'] : [])];
+  const child = fork(fileURLToPath(import.meta.url), serverArgs, { execArgv: ['--import', 'tsx'] });
   const url = await new Promise<string>((resolve) => child.once('message', (message) => resolve(String(message))));
   const port = new URL(url).port;
   const started = Date.now();
@@ -52,7 +65,8 @@ async function probe(): Promise<void> {
   clearInterval(watch);
   child.kill();
   const never = responses.filter((count) => count === 0).length;
-  console.log(`${connections} connections, ${duration} s, backlog ${backlog}: ${Math.round(result.requests.average)} requests/s, p99 ${result.latency.p99} ms, ` +
+  const how = process.argv.includes('--cluster') ? ', round-robin cluster (1 worker)' : '';
+  console.log(`${connections} connections, ${duration} s, backlog ${backlog}${how}: ${Math.round(result.requests.average)} requests/s, p99 ${result.latency.p99} ms, ` +
     `${timeouts} timeouts; ${never} connections never got a response`);
 }
 
