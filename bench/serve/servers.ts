@@ -73,27 +73,17 @@ async function main(): Promise<void> {
   const database = createDb(input.databaseUrl, { logger: pino({ name: 'keel-bench', level: 'warn' }) });
   // As api/main.ts does: pino at info to buffered stdout (which run.ts discards), so request logging costs what it costs.
   const keel = await buildApp({ config, db: database.db, pool: database.pool, logger: pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout()) });
-  // The same app whose prediction log keeps every row in its buffer but discards the batches instead of writing
-  // them: what serving costs apart from Postgres (which bounds a lossless log's sustained rate).
-  const keelNoLogger = pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout());
-  const noLogServing = await createServingDeps({
-    db: database.db,
-    pool: database.pool,
-    artifacts: new FsArtifactStore(config.artifactDir),
-    logger: keelNoLogger,
-    predictionLog: { writeBatch: async () => undefined },
-  });
-  const keelNoLog = await buildApp({ config, db: database.db, pool: database.pool, serving: noLogServing, logger: keelNoLogger });
-  // The same app with dynamic batching off (KEEL_SCORE_BATCH_ROWS=1: each request its own session.run), log to Postgres.
-  const keelNoBatchLogger = pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout());
-  const noBatchServing = await createServingDeps({
-    db: database.db,
-    pool: database.pool,
-    artifacts: new FsArtifactStore(config.artifactDir),
-    logger: keelNoBatchLogger,
-    scoreBatchRows: 1,
-  });
-  const keelNoBatch = await buildApp({ config, db: database.db, pool: database.pool, serving: noBatchServing, logger: keelNoBatchLogger });
+  // The same app with its own serving options: what one setting costs, beside the real app.
+  const keelWith = async (options: Pick<Parameters<typeof createServingDeps>[0], 'predictionLog' | 'scoreBatchRows'>) => {
+    const logger = pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout());
+    const serving = await createServingDeps({ db: database.db, pool: database.pool, artifacts: new FsArtifactStore(config.artifactDir), logger, ...options });
+    return { app: await buildApp({ config, db: database.db, pool: database.pool, serving, logger }), serving };
+  };
+  // A prediction log that keeps every row in its buffer but discards the batches instead of writing them: what
+  // serving costs apart from Postgres (which bounds a lossless log's sustained rate).
+  const { app: keelNoLog, serving: noLogServing } = await keelWith({ predictionLog: { writeBatch: async () => undefined } });
+  // Dynamic batching off (KEEL_SCORE_BATCH_ROWS=1: each request its own session.run), log to Postgres.
+  const { app: keelNoBatch, serving: noBatchServing } = await keelWith({ scoreBatchRows: 1 });
   const echo = buildEchoApp(input.modelName);
   const keelUrl = await keel.listen({ host: '127.0.0.1', port: 0 });
   const keelNoLogUrl = await keelNoLog.listen({ host: '127.0.0.1', port: 0 });
