@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
-import { readSnapshotColumns } from './read-snapshot-columns.js';
+import { readSnapshotCodedColumns, readSnapshotColumns, selectCodedRows } from './read-snapshot-columns.js';
+import { selectRows, unusableReason } from './training-data.js';
 import { snapshotDataset, type SnapshotRequest } from './snapshot-dataset.js';
 
 let sandbox: DataSandbox;
@@ -175,5 +176,25 @@ describe('readSnapshotColumns', () => {
     expect(data.columns.id).toEqual(Array.from({ length: 5000 }, (_, x) => `id-${x}`));
     expect(data.columns.nothing).toEqual(Array.from({ length: 5000 }, () => null));
     expect(data.columns.code).toEqual(Array.from({ length: 5000 }, (_, x) => String(x % 4)));
+  });
+
+  it('keeps text as codes of its distinct values until rows are selected, giving the same rows as the decoded read', async () => {
+    const transform = `SELECT x, ['b', NULL, 'a', 'b'][(x % 4) + 1] AS kind, CASE WHEN x % 7 = 0 THEN NULL ELSE x / 2 END AS half,
+      'same' AS constant, NULL::VARCHAR AS nothing FROM range(5000) t(x)`;
+    const snapshot = await ingest({ source: weather, transform });
+    const path = await sandbox.artifacts.localPath(snapshot.sha256);
+    const features = ['kind', 'half', 'constant', 'nothing'];
+    const coded = await readSnapshotCodedColumns(path, { features });
+    const decoded = await readSnapshotColumns(path, { features });
+    const kind = coded.columns.kind as { codes: Int32Array; dictionary: string[] };
+    expect(kind.codes).toBeInstanceOf(Int32Array);
+    expect([...kind.dictionary].sort()).toEqual(['a', 'b']);
+    expect(kind.codes[1]).toBe(-1);
+    expect(kind.dictionary[kind.codes[2]!]).toBe('a');
+    const rows = Uint32Array.from([4999, 0, 1, 7, 2, 3, 2500]);
+    expect(selectCodedRows(coded, rows)).toEqual(selectRows(decoded, rows));
+    expect(features.map((name) => unusableReason(coded.columns[name]!))).toEqual(features.map((name) => unusableReason(decoded.columns[name]!)));
+    expect(unusableReason(coded.columns.constant!)).toBe('constant (same)');
+    expect(unusableReason(coded.columns.nothing!)).toBe('entirely missing');
   });
 });

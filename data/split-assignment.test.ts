@@ -16,12 +16,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Writes `sql` as a Parquet snapshot. */
-async function snapshot(sql: string): Promise<string> {
+/** Writes `sql` as a Parquet snapshot (row groups of `rowGroupSize` rows when given). */
+async function snapshot(sql: string, rowGroupSize?: number): Promise<string> {
   const file = join(dir, `s${files++}.parquet`);
   const session = await openDuckDb({ threads: 1 });
   try {
-    await session.connection.run(`COPY (${sql}) TO '${file}' (FORMAT parquet)`);
+    await session.connection.run(`COPY (${sql}) TO '${file}' (FORMAT parquet${rowGroupSize === undefined ? '' : `, ROW_GROUP_SIZE ${rowGroupSize}`})`);
   } finally {
     session.close();
   }
@@ -120,6 +120,16 @@ describe('stable split assignment', () => {
       code: 'TRAINING_FAILED',
       message: 'split column "nope" is not in the snapshot',
     });
+  });
+
+  it('when DuckDB hashes with several threads, then every row gets the part it gets with one (row order is kept)', async () => {
+    // Many row groups, so the threads really scan different parts of the file at once.
+    const path = await snapshot(rows(0, 60_000), 2048);
+    const one = await assignSplit(path, salted({ kind: 'hash' }), columns, undefined, { threads: 1 });
+    const four = await assignSplit(path, salted({ kind: 'hash' }), columns, undefined, { threads: 4 });
+    expect(four.codes).toHaveLength(60_000);
+    expect(Buffer.from(four.codes).equals(Buffer.from(one.codes))).toBe(true);
+    expect(four.parts.holdout.length).toBeGreaterThan(10_000);
   });
 
   it('when its signal is aborted, then the assignment stops and throws the reason', async () => {

@@ -3,6 +3,7 @@
 // Computed in DuckDB, read back as one byte per row; never row objects in JS.
 import type { ModelSplit, ResolvedSplit, SplitFractionsRecord } from '../workflows/contracts/split.js';
 import { DEFAULT_SPLIT, splitRows, type SplitPart } from '../ml/split.js';
+import { copyVector } from './copy-vector.js';
 import { openDuckDb } from './duckdb-session.js';
 import { columnKind } from './profile-snapshot.js';
 import { quoteIdentifier, quoteString } from './sql-literal.js';
@@ -82,12 +83,14 @@ export async function assignSplit(
 export interface SplitReading {
   /** Checked between chunks: an aborted assignment stops there and throws the signal's reason. */
   signal?: AbortSignal;
+  /** DuckDB threads for the assignment (default 1): hashing every row is most of its time. */
+  threads?: number;
 }
 
 /** Assigns rows by an already resolved split (e.g. a champion's stored one); `row-index` splits cannot be. */
 export async function applySplit(snapshotPath: string, resolved: ResolvedSplit, reading: SplitReading = {}): Promise<SplitAssignment> {
   if (resolved.kind === 'row-index') throw new Error('a row-index split says nothing about the rows of another run');
-  const session = await openDuckDb({ threads: 1 });
+  const session = await openDuckDb({ threads: reading.threads ?? 1 });
   try {
     const { connection } = session;
     const relation = `read_parquet(${quoteString(snapshotPath)})`;
@@ -98,7 +101,8 @@ export async function applySplit(snapshotPath: string, resolved: ResolvedSplit, 
     await refuseMissing(connection, relation, resolved);
 
     const codes = new Uint8Array(rowCount);
-    // A plain scan keeps the file's row order, the order readSnapshotColumns reads the features in.
+    // A plain scan keeps the file's row order (DuckDB preserves insertion order, with any number of threads), the
+    // order readSnapshotColumns reads the features in.
     const result = await connection.stream(`SELECT (${code})::UTINYINT FROM ${relation}`);
     let offset = 0;
     for (;;) {
@@ -107,8 +111,7 @@ export async function applySplit(snapshotPath: string, resolved: ResolvedSplit, 
       const size = chunk?.rowCount ?? 0;
       if (size === 0) break;
       if (offset + size > rowCount) throw new Error(`the snapshot has ${rowCount} rows, the split read more`);
-      const vector = chunk!.getColumnVector(0);
-      for (let row = 0; row < size; row += 1) codes[offset + row] = vector.getItem(row) as number;
+      copyVector(chunk!.getColumnVector(0), codes, offset, size);
       offset += size;
     }
     if (offset !== rowCount) throw new Error(`read ${offset} split codes, the snapshot has ${rowCount} rows`);

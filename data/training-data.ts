@@ -4,7 +4,7 @@
 import type { Column, ColumnarDataset } from '../ml/dataset.js';
 import { MAX_CLASSES, MIN_CLASSES, type Task } from '../ml/model.js';
 import { openDuckDb } from './duckdb-session.js';
-import { readSnapshotColumns, type ReadColumnsOptions } from './read-snapshot-columns.js';
+import { decodeColumn, decodeColumns, isTextCodes, readSnapshotCodedColumns, type CodedColumn, type CodedDataset, type ReadColumnsOptions } from './read-snapshot-columns.js';
 import { quoteString } from './sql-literal.js';
 import { KeelError } from '../errors/keel-error.js';
 
@@ -51,11 +51,24 @@ export async function describeParquet(path: string): Promise<{ name: string; typ
   }
 }
 
+/** `TrainingData` with text features still coded: what the train stage keeps until it selects its parts' rows. */
+export type CodedTrainingData = Omit<TrainingData, 'dataset'> & { dataset: CodedDataset & { label: Float64Array } };
+
 export async function loadTrainingData(
   snapshotPath: string,
   spec: TrainingDataSpec,
   reading: Pick<ReadColumnsOptions, 'signal' | 'onRows'> = {},
 ): Promise<TrainingData> {
+  const { dataset, ...data } = await loadCodedTrainingData(snapshotPath, spec, reading);
+  return { ...data, dataset: { rowCount: dataset.rowCount, columns: decodeColumns(dataset.columns), label: dataset.label } };
+}
+
+/** `loadTrainingData`, text features left as codes (`selectCodedRows` decodes only the rows a part takes). */
+export async function loadCodedTrainingData(
+  snapshotPath: string,
+  spec: TrainingDataSpec,
+  reading: Pick<ReadColumnsOptions, 'signal' | 'onRows'> = {},
+): Promise<CodedTrainingData> {
   const columns = await describeParquet(snapshotPath);
   const names = new Set(columns.map((c) => c.name));
   if (!names.has(spec.target)) throw new TrainingDataError(`target column "${spec.target}" is not in the snapshot`, spec.target);
@@ -70,11 +83,10 @@ export async function loadTrainingData(
   }
 
   // The target is read like a feature (text stays text) and encoded here, where its values can be checked.
-  const read = await readSnapshotColumns(snapshotPath, { features: [...features, spec.target], duckdb: { threads: 1 }, ...reading });
-  const targetColumn = read.columns[spec.target];
-  const featureColumns: Record<string, Column> = {};
+  const read = await readSnapshotCodedColumns(snapshotPath, { features: [...features, spec.target], duckdb: { threads: 1 }, ...reading });
+  const featureColumns: Record<string, CodedColumn> = {};
   for (const name of features) featureColumns[name] = read.columns[name];
-  const { label, labelClasses } = encodeLabel(spec.target, spec.task, targetColumn);
+  const { label, labelClasses } = encodeLabel(spec.target, spec.task, decodeColumn(read.columns[spec.target]));
   const ignoredFeatures = features.flatMap((name) => {
     const reason = unusableReason(featureColumns[name]);
     return reason === null ? [] : [{ name, reason }];
@@ -83,7 +95,8 @@ export async function loadTrainingData(
 }
 
 /** Why a feature column carries no signal (every value missing, or one value and no missing), or null. */
-export function unusableReason(column: Column): string | null {
+export function unusableReason(column: Column | CodedColumn): string | null {
+  if (!Array.isArray(column) && isTextCodes(column)) return unusableCodesReason(column.codes, column.dictionary);
   let first: number | string | null | undefined;
   let missing = 0;
   for (let i = 0; i < column.length; i++) {
@@ -95,6 +108,19 @@ export function unusableReason(column: Column): string | null {
   }
   if (first === undefined) return 'entirely missing';
   return missing === 0 ? `constant (${String(first)})` : null;
+}
+
+function unusableCodesReason(codes: Int32Array, dictionary: string[]): string | null {
+  let first = -1;
+  let missing = 0;
+  for (let i = 0; i < codes.length; i++) {
+    const code = codes[i];
+    if (code < 0) missing++;
+    else if (first < 0) first = code;
+    else if (code !== first) return null;
+  }
+  if (first < 0) return 'entirely missing';
+  return missing === 0 ? `constant (${dictionary[first]})` : null;
 }
 
 export function encodeLabel(target: string, task: Task, column: Column): { label: Float64Array; labelClasses: string[] | null } {

@@ -4,7 +4,8 @@
 import { ArtifactIntegrityError, ArtifactNotFoundError, type ArtifactStore } from '../artifacts/artifact-store.js';
 import { isDataPlaneError } from '../data/errors.js';
 import { startSplitForRun } from '../data/split-assignment.js';
-import { describeParquet, loadTrainingData, selectRows, TrainingDataError } from '../data/training-data.js';
+import { selectCodedRows } from '../data/read-snapshot-columns.js';
+import { describeParquet, loadCodedTrainingData, TrainingDataError } from '../data/training-data.js';
 import { KeelError } from '../errors/keel-error.js';
 import { defaultGbdtParams, defaultNumThreads, GBDT_EXECUTION_PARAMS, resolveGbdtParams, resolveNumThreads } from '../ml/gbdt/index.js';
 import { defaultLinearParams, resolveLinearParams, type LinearParams } from '../ml/linear/index.js';
@@ -170,9 +171,10 @@ async function loadAndSplit(
   const features = input.features ?? (await describeParquet(snapshotPath)).map((column) => column.name).filter((name) => name !== input.target);
   // The split reads the snapshot in its own DuckDB session beside the load: a run waits for the longer of the two,
   // not their sum. A bad spec still fails with the load's message (it is awaited first).
-  const splitting = startSplitForRun(snapshotPath, { ...input, features }, { signal: control.signal });
+  // Hashing every row is most of the split's time: it gets this training's share of the cores (the load one thread).
+  const splitting = startSplitForRun(snapshotPath, { ...input, features }, { signal: control.signal, threads: defaultNumThreads(deps.trainingSlots ?? 1) });
   // Loading a large snapshot takes many seconds: heartbeat while it reads, stop between chunks when cancelled.
-  const loaded = await loadTrainingData(
+  const loaded = await loadCodedTrainingData(
     snapshotPath,
     { target: input.target, task: input.task, features: input.features },
     {
@@ -188,8 +190,9 @@ async function loadAndSplit(
   const loadMs = lap();
   const { dataset, ...data } = loaded;
   const split = await splitting.parts(dataset.rowCount);
-  const trainSet = selectRows(dataset, split.train);
-  const valid = selectRows(dataset, split.valid);
+  // Text is decoded for these rows only; the snapshot's codes are garbage once this function returns.
+  const trainSet = selectCodedRows(dataset, split.train);
+  const valid = selectCodedRows(dataset, split.valid);
   if (trainSet.rowCount === 0) {
     throw new TrainingDataError(`the snapshot has ${dataset.rowCount} rows and none fell into the training split; add rows`);
   }
