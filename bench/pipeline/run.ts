@@ -3,6 +3,8 @@
 //  2. N runs started at once (default 20): all must finish; wall time and per-run overhead, and, so the wall time can be
 //     read on a shared machine, the CPU time of the workers (both run in this process) and how many trainings each
 //     training slot ran.
+// The pipeline worker is built as runPipelineWorker builds it (evaluation threads, activity limits); the training
+// worker's activities run on this process's event loop, as in the training worker's process.
 // Usage: npx tsx bench/pipeline/run.ts [--concurrent 20] [--training-slots N (default KEEL_TRAINING_SLOTS)]
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -20,7 +22,8 @@ import { startEmbeddedPostgres } from '../../dev/embedded-postgres.js';
 import { findTemporalCli } from '../../dev/temporal-cli.js';
 import { freePort, startTemporalDevServer } from '../../dev/temporal-dev-server.js';
 import { createModelCache } from '../../serving/model-cache.js';
-import { createPipelineActivities } from '../../workers/pipeline-worker.js';
+import { createEvaluationThreads } from '../../workers/evaluation-threads.js';
+import { createPipelineActivities, limitPipelineActivities } from '../../workers/pipeline-worker.js';
 import { workflowsPath } from '../../workers/workflow-bundle.js';
 import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
 import type { PipelineStatus } from '../../workflows/pipeline-messages.js';
@@ -83,11 +86,18 @@ async function main(): Promise<void> {
     const workerConnection = await NativeConnection.connect({ address: temporalServer.address });
     const deps = { config, temporalAddress: temporalServer.address, db, artifacts, close: async () => undefined };
     const modelCache = createModelCache({ db: db.db, pool: db.pool, artifacts, logger: pino({ name: 'keel-bench-model-cache', level: 'warn' }) });
+    // As runPipelineWorker builds it: evaluations in config.cpuThreads worker threads (off the event loop that also
+    // runs every other activity here), ingests, validations and evaluations limited as configured.
+    const evaluationThreads = createEvaluationThreads({ databaseUrl: postgres.url, artifactDir: config.artifactDir, logLevel: 'warn' }, config.cpuThreads);
     const pipelineWorker = await Worker.create({
       connection: workerConnection,
       taskQueue: config.taskQueues.pipeline,
       workflowBundle: await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') }),
-      activities: createPipelineActivities(deps, client, { modelCache, logger: { warn: (fields, message) => console.warn(message, fields) } }),
+      activities: limitPipelineActivities(
+        createPipelineActivities(deps, client, { modelCache, evaluationThreads, logger: { warn: (fields, message) => console.warn(message, fields) } }),
+        config,
+      ),
+      maxConcurrentActivityTaskExecutions: config.pipelineMaxActivities,
     });
     const slots = trainingSlots ?? config.trainingSlots;
     const slotUse = createSlotUse(slots);
@@ -159,6 +169,7 @@ async function main(): Promise<void> {
     pipelineWorker.shutdown();
     trainingWorker.shutdown();
     await workersDone;
+    await evaluationThreads.close();
     await modelCache.close();
     await connection.close();
     await workerConnection.close();
