@@ -4,7 +4,7 @@
 // is decoded per row and, until a caller asks for strings, a text column is an Int32Array, not an array of pointers.
 import type { Column, ColumnarDataset } from '../ml/dataset.js';
 import { copyVector } from './copy-vector.js';
-import { openDuckDb, type DuckDbOptions } from './duckdb-session.js';
+import { openDuckDb, type DuckDbOptions, type DuckDbSession } from './duckdb-session.js';
 import { columnKind } from './profile-snapshot.js';
 import { SourceUnreadableError } from './errors.js';
 import { quoteIdentifier, quoteString } from './sql-literal.js';
@@ -52,82 +52,86 @@ export async function readSnapshotColumns(path: string, options: ReadColumnsOpti
 export async function readSnapshotCodedColumns(path: string, options: ReadColumnsOptions): Promise<CodedDataset> {
   const session = await openDuckDb(options.duckdb);
   try {
-    const { connection } = session;
-    const relation = `read_parquet(${quoteString(path)})`;
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
-    const types = new Map(described.getRowsJS().map((row) => [String(row[0]), String(row[1])]));
-    const wanted = [...options.features, ...(options.target !== undefined ? [options.target] : [])];
-    const missing = wanted.filter((name) => !types.has(name));
-    if (missing.length > 0) {
-      throw new SourceUnreadableError(`snapshot has no column ${missing.map((name) => JSON.stringify(name)).join(', ')}`, {
-        missing,
-      });
-    }
-    const categorical = new Set(options.categorical ?? []);
-    const countReader = await connection.runAndReadAll(`SELECT count(*) FROM ${relation}`);
-    const rowCount = Number(countReader.getRowsJS()[0]![0]);
-
-    const expressions: string[] = [];
-    const readers: CodedColumn[] = [];
-    for (const [index, name] of options.features.entries()) {
-      const type = types.get(name)!;
-      const kind = columnKind(type);
-      const column = quoteIdentifier(name);
-      if (categorical.has(name) || kind === 'categorical' || kind === 'other') {
-        const text = `${column}::VARCHAR`;
-        const dictionary = `keel_text_${index}`;
-        await connection.run(`CREATE TYPE ${dictionary} AS ENUM (SELECT DISTINCT ${text} FROM ${relation} WHERE ${text} IS NOT NULL)`);
-        const range = await connection.runAndReadAll(`SELECT unnest(enum_range(NULL::${dictionary}))`);
-        // No NULL reaches JS (-1 and NaN stand for it), so a chunk's vector is copied whole, without a validity check per row.
-        expressions.push(`coalesce(enum_code(${text}::${dictionary})::INTEGER, -1)`);
-        readers.push({ codes: new Int32Array(rowCount), dictionary: range.getRowsJS().map((row) => String(row[0])) });
-      } else {
-        expressions.push(asDoubleOrNaN(kind === 'temporal' ? `epoch(${column})` : column));
-        readers.push(new Float64Array(rowCount));
-      }
-    }
-    let label: Float64Array | undefined;
-    if (options.target !== undefined) {
-      const column = quoteIdentifier(options.target);
-      const kind = columnKind(types.get(options.target)!);
-      if (options.positiveClass !== undefined) {
-        expressions.push(`CASE WHEN ${column} IS NULL THEN 'NaN'::DOUBLE WHEN ${column}::VARCHAR = ${quoteString(options.positiveClass)} THEN 1.0 ELSE 0.0 END`);
-      } else if (kind === 'numeric' || kind === 'boolean') {
-        expressions.push(asDoubleOrNaN(column));
-      } else {
-        throw new SourceUnreadableError(
-          `target "${options.target}" is ${types.get(options.target)}; name its positive class to use it as a label`,
-          { target: options.target },
-        );
-      }
-      label = new Float64Array(rowCount);
-      readers.push(label);
-    }
-
-    const result = await connection.stream(`SELECT ${expressions.join(', ')} FROM ${relation}`);
-    let offset = 0;
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const size = chunk.rowCount;
-      if (offset + size > rowCount) throw new SourceUnreadableError('snapshot changed while it was being read', {});
-      readers.forEach((reader, index) => {
-        copyVector(chunk.getColumnVector(index), reader instanceof Float64Array ? reader : reader.codes, offset, size);
-      });
-      offset += size;
-      options.onRows?.(offset, rowCount);
-    }
-    if (offset !== rowCount) throw new SourceUnreadableError(`read ${offset} rows, the snapshot has ${rowCount}`, {});
-
-    const columns: CodedDataset['columns'] = {};
-    options.features.forEach((name, index) => {
-      columns[name] = readers[index]!;
-    });
-    return label ? { rowCount, columns, label } : { rowCount, columns };
+    return await readCodedColumnsWith(session.connection, path, options);
   } finally {
     session.close();
   }
+}
+
+/** `readSnapshotCodedColumns` on a session the caller opened (and closes); `options.duckdb` is not used. */
+export async function readCodedColumnsWith(connection: DuckDbSession['connection'], path: string, options: ReadColumnsOptions): Promise<CodedDataset> {
+  const relation = `read_parquet(${quoteString(path)})`;
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`);
+  const types = new Map(described.getRowsJS().map((row) => [String(row[0]), String(row[1])]));
+  const wanted = [...options.features, ...(options.target !== undefined ? [options.target] : [])];
+  const missing = wanted.filter((name) => !types.has(name));
+  if (missing.length > 0) {
+    throw new SourceUnreadableError(`snapshot has no column ${missing.map((name) => JSON.stringify(name)).join(', ')}`, {
+      missing,
+    });
+  }
+  const categorical = new Set(options.categorical ?? []);
+  const countReader = await connection.runAndReadAll(`SELECT count(*) FROM ${relation}`);
+  const rowCount = Number(countReader.getRowsJS()[0]![0]);
+
+  const expressions: string[] = [];
+  const readers: CodedColumn[] = [];
+  for (const [index, name] of options.features.entries()) {
+    const type = types.get(name)!;
+    const kind = columnKind(type);
+    const column = quoteIdentifier(name);
+    if (categorical.has(name) || kind === 'categorical' || kind === 'other') {
+      const text = `${column}::VARCHAR`;
+      const dictionary = `keel_text_${index}`;
+      await connection.run(`CREATE TYPE ${dictionary} AS ENUM (SELECT DISTINCT ${text} FROM ${relation} WHERE ${text} IS NOT NULL)`);
+      const range = await connection.runAndReadAll(`SELECT unnest(enum_range(NULL::${dictionary}))`);
+      // No NULL reaches JS (-1 and NaN stand for it), so a chunk's vector is copied whole, without a validity check per row.
+      expressions.push(`coalesce(enum_code(${text}::${dictionary})::INTEGER, -1)`);
+      readers.push({ codes: new Int32Array(rowCount), dictionary: range.getRowsJS().map((row) => String(row[0])) });
+    } else {
+      expressions.push(asDoubleOrNaN(kind === 'temporal' ? `epoch(${column})` : column));
+      readers.push(new Float64Array(rowCount));
+    }
+  }
+  let label: Float64Array | undefined;
+  if (options.target !== undefined) {
+    const column = quoteIdentifier(options.target);
+    const kind = columnKind(types.get(options.target)!);
+    if (options.positiveClass !== undefined) {
+      expressions.push(`CASE WHEN ${column} IS NULL THEN 'NaN'::DOUBLE WHEN ${column}::VARCHAR = ${quoteString(options.positiveClass)} THEN 1.0 ELSE 0.0 END`);
+    } else if (kind === 'numeric' || kind === 'boolean') {
+      expressions.push(asDoubleOrNaN(column));
+    } else {
+      throw new SourceUnreadableError(
+        `target "${options.target}" is ${types.get(options.target)}; name its positive class to use it as a label`,
+        { target: options.target },
+      );
+    }
+    label = new Float64Array(rowCount);
+    readers.push(label);
+  }
+
+  const result = await connection.stream(`SELECT ${expressions.join(', ')} FROM ${relation}`);
+  let offset = 0;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const size = chunk.rowCount;
+    if (offset + size > rowCount) throw new SourceUnreadableError('snapshot changed while it was being read', {});
+    readers.forEach((reader, index) => {
+      copyVector(chunk.getColumnVector(index), reader instanceof Float64Array ? reader : reader.codes, offset, size);
+    });
+    offset += size;
+    options.onRows?.(offset, rowCount);
+  }
+  if (offset !== rowCount) throw new SourceUnreadableError(`read ${offset} rows, the snapshot has ${rowCount}`, {});
+
+  const columns: CodedDataset['columns'] = {};
+  options.features.forEach((name, index) => {
+    columns[name] = readers[index]!;
+  });
+  return label ? { rowCount, columns, label } : { rowCount, columns };
 }
 
 function asDoubleOrNaN(expression: string): string {

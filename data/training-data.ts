@@ -4,7 +4,7 @@
 import type { Column, ColumnarDataset } from '../ml/dataset.js';
 import { MAX_CLASSES, MIN_CLASSES, type Task } from '../ml/model.js';
 import { openDuckDb } from './duckdb-session.js';
-import { decodeColumn, decodeColumns, isTextCodes, readSnapshotCodedColumns, type CodedColumn, type CodedDataset, type ReadColumnsOptions } from './read-snapshot-columns.js';
+import { decodeColumn, decodeColumns, isTextCodes, readCodedColumnsWith, type CodedColumn, type CodedDataset, type ReadColumnsOptions } from './read-snapshot-columns.js';
 import { quoteString } from './sql-literal.js';
 import { KeelError } from '../errors/keel-error.js';
 
@@ -69,7 +69,31 @@ export async function loadCodedTrainingData(
   spec: TrainingDataSpec,
   reading: Pick<ReadColumnsOptions, 'signal' | 'onRows'> = {},
 ): Promise<CodedTrainingData> {
-  const columns = await describeParquet(snapshotPath);
+  // One DuckDB session for the checks and the read: opening one costs tens of milliseconds.
+  const session = await openDuckDb({ threads: 1 });
+  let read: CodedDataset;
+  let features: string[];
+  try {
+    const described = await session.connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${quoteString(snapshotPath)})`);
+    const columns = described.getRowsJS().map((row) => ({ name: String(row[0]) }));
+    features = checkedFeatures(spec, columns);
+    // The target is read like a feature (text stays text) and encoded here, where its values can be checked.
+    read = await readCodedColumnsWith(session.connection, snapshotPath, { features: [...features, spec.target], ...reading });
+  } finally {
+    session.close();
+  }
+  const featureColumns: Record<string, CodedColumn> = {};
+  for (const name of features) featureColumns[name] = read.columns[name];
+  const { label, labelClasses } = encodeLabel(spec.target, spec.task, decodeColumn(read.columns[spec.target]));
+  const ignoredFeatures = features.flatMap((name) => {
+    const reason = unusableReason(featureColumns[name]);
+    return reason === null ? [] : [{ name, reason }];
+  });
+  return { dataset: { rowCount: read.rowCount, columns: featureColumns, label }, features, labelClasses, ignoredFeatures };
+}
+
+/** The features to train on (default: every column but the target), refused with a message naming the column. */
+function checkedFeatures(spec: TrainingDataSpec, columns: { name: string }[]): string[] {
   const names = new Set(columns.map((c) => c.name));
   if (!names.has(spec.target)) throw new TrainingDataError(`target column "${spec.target}" is not in the snapshot`, spec.target);
   const features = spec.features ?? columns.map((c) => c.name).filter((name) => name !== spec.target);
@@ -81,17 +105,7 @@ export async function loadCodedTrainingData(
     if (seen.has(name)) throw new TrainingDataError(`feature "${name}" is listed twice`, name);
     seen.add(name);
   }
-
-  // The target is read like a feature (text stays text) and encoded here, where its values can be checked.
-  const read = await readSnapshotCodedColumns(snapshotPath, { features: [...features, spec.target], duckdb: { threads: 1 }, ...reading });
-  const featureColumns: Record<string, CodedColumn> = {};
-  for (const name of features) featureColumns[name] = read.columns[name];
-  const { label, labelClasses } = encodeLabel(spec.target, spec.task, decodeColumn(read.columns[spec.target]));
-  const ignoredFeatures = features.flatMap((name) => {
-    const reason = unusableReason(featureColumns[name]);
-    return reason === null ? [] : [{ name, reason }];
-  });
-  return { dataset: { rowCount: read.rowCount, columns: featureColumns, label }, features, labelClasses, ignoredFeatures };
+  return features;
 }
 
 /** Why a feature column carries no signal (every value missing, or one value and no missing), or null. */

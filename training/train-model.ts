@@ -130,8 +130,10 @@ async function train(deps: TrainingDeps, input: TrainModelInput, control: Traini
   const onnx = exportModelToOnnx(trained.model, { snapshotSha256: input.snapshotSha256, keelVersion: deps.keelVersion });
   const exportMs = lap();
   // Content-addressed: a retried attempt writes the same bytes to the same address.
-  const onnxArtifact = await deps.artifacts.putBytes(onnx, { extension: '.onnx' });
-  const modelJson = await deps.artifacts.putBytes(Buffer.from(JSON.stringify(trained.model)), { extension: '.json' });
+  const [onnxArtifact, modelJson] = await Promise.all([
+    deps.artifacts.putBytes(onnx, { extension: '.onnx' }),
+    deps.artifacts.putBytes(Buffer.from(JSON.stringify(trained.model)), { extension: '.json' }),
+  ]);
   // Only now is the checkpoint worthless: a failed write above retries from it instead of from scratch.
   await checkpoints?.remove();
   const storeMs = lap();

@@ -4,7 +4,8 @@
 // the same training rows (bench/.venv), alternating, and prints trainModel's stageTimings, CPU time and peak RSS.
 // With --baseline <dir> (another checkout of Keel, e.g. `git archive <commit> | tar -x -C <dir>` with node_modules
 // linked), each round also runs that checkout's stage on the same snapshot: an A/B under the same load.
-//   npx tsx bench/train/stage.ts [--rows 1428572] [--trees 100] [--rounds 2] [--no-python] [--baseline <dir>]
+// --cpu-parts reports the parts in CPU time (the stage's clock reads the process's CPU time): comparable under load.
+//   npx tsx bench/train/stage.ts [--rows 1428572] [--trees 100] [--rounds 2] [--no-python] [--baseline <dir>] [--cpu-parts]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -117,10 +118,11 @@ try {
   const lightgbm: LightgbmRound[] = [];
   const s = (ms: number): string => (ms / 1000).toFixed(1);
   console.log(`train stage, ${TREES} trees, ${LEAVES} leaves, lr ${LEARNING_RATE}; load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  if (args['cpu-parts']) console.log('parts (load … store) in CPU seconds of the stage process (--cpu-parts), not wall');
   console.log('| round | who | load s | split s | train s | metrics s | export s | store s | wall s | CPU s | peak RSS MB | load avg (1 min) |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (let round = 1; round <= Number(args.rounds); round++) {
-    const stageArgs = ['--import', 'tsx', 'bench/train/stage.ts', '--child', scratch, '--trees', String(TREES)];
+    const stageArgs = ['--import', 'tsx', 'bench/train/stage.ts', '--child', scratch, '--trees', String(TREES), ...(args['cpu-parts'] ? ['--cpu-parts'] : [])];
     const printStage = (who: string, stage: StageRound) => {
       const t = stage.timings;
       console.log(
