@@ -33,8 +33,6 @@ export interface ModelCacheOptions {
   intraOpNumThreads?: number;
   /** Rows of concurrent requests scored in one onnxruntime run (dynamic batching; default 4096, 1: off). */
   scoreBatchRows?: number;
-  /** Runs of at least this many rows go to the version's scoring thread (0: none). */
-  scoreThreadRows?: number;
 }
 
 export interface ModelCache {

@@ -21,8 +21,6 @@ export interface ServingOptions {
   pollIntervalMs?: number;
   /** Rows of concurrent requests scored in one onnxruntime run (dynamic batching; default 4096, 1: off). */
   scoreBatchRows?: number;
-  /** Runs of at least this many rows go to the version's scoring thread (0: none). */
-  scoreThreadRows?: number;
   logger: ModelCacheLogger;
   /** Buffer size, flush interval, retention (defaults: DEFAULT_PREDICTION_LOG_SETTINGS) and test hooks. */
   predictionLog?: Omit<PredictionLogOptions, 'pool'>;

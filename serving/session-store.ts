@@ -63,8 +63,6 @@ export interface SessionStoreOptions {
   intraOpNumThreads?: number;
   /** Rows of concurrent requests scored in one onnxruntime run (dynamic batching; default 4096, 1: off). */
   scoreBatchRows?: number;
-  /** Runs of at least this many rows go to the version's scoring thread (0: none; see OnnxScorerOptions.threadRows). */
-  scoreThreadRows?: number;
 }
 
 interface Entry extends SessionEntry {
@@ -94,10 +92,7 @@ export function createSessionStore(options: SessionStoreOptions): SessionStore {
     if (actual !== sha256) throw new ModelLoadError(model, version, `artifact bytes hash to ${actual}, expected ${sha256}`);
     let scorer: OnnxScorer;
     try {
-      scorer = await createOnnxScorer(bytes, {
-        intraOpNumThreads: options.intraOpNumThreads ?? 1, maxBatchRows: options.scoreBatchRows,
-        threadRows: options.scoreThreadRows,
-      });
+      scorer = await createOnnxScorer(bytes, { intraOpNumThreads: options.intraOpNumThreads ?? 1, maxBatchRows: options.scoreBatchRows });
     } catch (error) {
       throw new ModelLoadError(model, version, `onnxruntime refused the artifact: ${(error as Error).message}`, { cause: error });
     }

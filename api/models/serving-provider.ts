@@ -36,7 +36,6 @@ export function createServingProvider(deps: {
         artifacts: new FsArtifactStore(deps.config.artifactDir),
         logger: deps.logger,
         scoreBatchRows: deps.config.scoreBatchRows,
-        scoreThreadRows: deps.config.scoreThreadRows,
         predictionLog: {
           bufferRows: deps.config.predictionBufferRows,
           flushIntervalMs: deps.config.predictionFlushMs,

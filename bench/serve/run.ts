@@ -2,7 +2,7 @@
 // onnxruntime alone. Starts its own embedded Postgres (no Temporal: serving does not need it), trains and deploys a
 // model, forks the servers (servers.ts) and drives them with autocannon on loopback, then stops everything.
 // Usage: npx tsx bench/serve/run.ts [--duration 15] [--connections 50] [--rounds 1] [--batch-rows 1000]
-//        [--only echo,single,single-nobatch,raw,batch,batch-nolog,batch-nolog-thread,loop] [--cpu-prof <dir>]
+//        [--only echo,single,single-nobatch,raw,batch,batch-nolog,loop] [--cpu-prof <dir>]
 //        [--server-flags "<node flags>"]
 import pino from 'pino';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -34,13 +34,12 @@ const batchRows = option('batch-rows', 1000);
 /**
  * `--only echo,single,single-nobatch,raw,batch,batch-nolog` (any of them, comma-separated): just those loads,
  * alternating for `--rounds`, each printed with its server CPU per request (for profiling one path, or comparing two
- * quickly). `single-nobatch` is 1-row predict on an app with dynamic batching off (KEEL_SCORE_BATCH_ROWS=1);
- * `batch-nolog-thread` is batch-nolog with runs of ≥ 512 rows on a scoring thread (KEEL_SCORE_THREAD_ROWS=512); `loop`
+ * quickly). `single-nobatch` is 1-row predict on an app with dynamic batching off (KEEL_SCORE_BATCH_ROWS=1); `loop`
  * is the bare `session.run` loop on the batch's rows (its CPU per row and rows/s, the batch target's baseline).
  */
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt > 0 ? process.argv[onlyAt + 1]!.split(',') : undefined;
-const ONLY = ['echo', 'single', 'single-nobatch', 'raw', 'batch', 'batch-nolog', 'batch-nolog-thread', 'loop'];
+const ONLY = ['echo', 'single', 'single-nobatch', 'raw', 'batch', 'batch-nolog', 'loop'];
 if (only !== undefined && !only.every((name) => ONLY.includes(name))) throw new Error(`--only takes some of ${ONLY.join(', ')}`);
 /** Extra node flags for the server process, e.g. `--server-flags "--max-semi-space-size=64"`. */
 const serverFlagsAt = process.argv.indexOf('--server-flags');
@@ -171,7 +170,6 @@ async function main(): Promise<void> {
       const urls: Record<string, string> = {
         echo: ready.echoUrl,
         'batch-nolog': ready.keelNoLogUrl,
-        'batch-nolog-thread': ready.keelNoLogThreadUrl,
         'single-nobatch': ready.keelNoBatchUrl,
       };
       const loadOf = async (name: string, extra: Partial<autocannon.Options> = {}): Promise<Load> => {

@@ -24,7 +24,7 @@ export type ToServers =
   /** bench/load: the process's memory, after a full GC when `gc` is set (needs --expose-gc). */
   | { type: 'memory'; gc?: boolean };
 export type FromServers =
-  | { type: 'ready'; keelUrl: string; keelNoLogUrl: string; keelNoLogThreadUrl: string; keelNoBatchUrl: string; echoUrl: string }
+  | { type: 'ready'; keelUrl: string; keelNoLogUrl: string; keelNoBatchUrl: string; echoUrl: string }
   | { type: 'session-loop'; rows: number; seconds: number; cpuMs: number }
   | { type: 'cpu'; cpuMs: number }
   | ({ type: 'memory' } & NodeJS.MemoryUsage);
@@ -74,14 +74,13 @@ async function main(): Promise<void> {
   // As api/main.ts does: pino at info to buffered stdout (which run.ts discards), so request logging costs what it costs.
   const keel = await buildApp({ config, db: database.db, pool: database.pool, logger: pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout()) });
   // The same app with its own serving options: what one setting costs, beside the real app.
-  const keelWith = async (options: Pick<Parameters<typeof createServingDeps>[0], 'predictionLog' | 'scoreBatchRows' | 'scoreThreadRows'>) => {
+  const keelWith = async (options: Pick<Parameters<typeof createServingDeps>[0], 'predictionLog' | 'scoreBatchRows'>) => {
     const logger = pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout());
     const serving = await createServingDeps({
       db: database.db,
       pool: database.pool,
       artifacts: new FsArtifactStore(config.artifactDir),
       logger,
-      scoreThreadRows: config.scoreThreadRows,
       ...options,
     });
     return { app: await buildApp({ config, db: database.db, pool: database.pool, serving, logger }), serving };
@@ -89,18 +88,12 @@ async function main(): Promise<void> {
   // A prediction log that keeps every row in its buffer but discards the batches instead of writing them: what
   // serving costs apart from Postgres (which bounds a lossless log's sustained rate).
   const { app: keelNoLog, serving: noLogServing } = await keelWith({ predictionLog: { writeBatch: async () => undefined } });
-  // The same, with runs of 512 rows or more on the version's scoring thread (KEEL_SCORE_THREAD_ROWS=512).
-  const { app: keelNoLogThread, serving: noLogThreadServing } = await keelWith({
-    predictionLog: { writeBatch: async () => undefined },
-    scoreThreadRows: 512,
-  });
   // Dynamic batching off (KEEL_SCORE_BATCH_ROWS=1: each request its own session.run), log to Postgres.
   const { app: keelNoBatch, serving: noBatchServing } = await keelWith({ scoreBatchRows: 1 });
   const echo = buildEchoApp(input.modelName);
   const keelUrl = await keel.listen({ host: '127.0.0.1', port: 0 });
   const keelNoLogUrl = await keelNoLog.listen({ host: '127.0.0.1', port: 0 });
   const keelNoBatchUrl = await keelNoBatch.listen({ host: '127.0.0.1', port: 0 });
-  const keelNoLogThreadUrl = await keelNoLogThread.listen({ host: '127.0.0.1', port: 0 });
   const echoUrl = await echo.listen({ host: '127.0.0.1', port: 0 });
   const send = (message: FromServers) => process.send!(message);
   process.on('message', (message: ToServers) => {
@@ -115,14 +108,14 @@ async function main(): Promise<void> {
       send({ type: 'memory', ...process.memoryUsage() });
     } else if (message.type === 'stop') {
       // A normal exit, so --cpu-prof writes its profile.
-      void Promise.all([keel.close(), keelNoLog.close(), keelNoLogThread.close(), keelNoBatch.close(), echo.close()])
-        .then(() => Promise.all([noLogServing.close(), noLogThreadServing.close(), noBatchServing.close()]))
+      void Promise.all([keel.close(), keelNoLog.close(), keelNoBatch.close(), echo.close()])
+        .then(() => Promise.all([noLogServing.close(), noBatchServing.close()]))
         .then(() => database.close())
         .finally(() => process.disconnect());
     }
   });
   process.once('disconnect', () => setTimeout(() => process.exit(0), 100).unref());
-  send({ type: 'ready', keelUrl, keelNoLogUrl, keelNoLogThreadUrl, keelNoBatchUrl, echoUrl });
+  send({ type: 'ready', keelUrl, keelNoLogUrl, keelNoBatchUrl, echoUrl });
 }
 
 await main();

@@ -37,39 +37,6 @@ describe('createOnnxScorer', () => {
     }
   });
 
-  it('with a scoring thread, then large runs score there, equal to the calling thread, and small ones stay here', async () => {
-    const bytes = exportModelToOnnx(stump, { snapshotSha256: 'a'.repeat(64), keelVersion: 'test' });
-    const threaded = await createOnnxScorer(bytes, { threadRows: 100 });
-    const local = await createOnnxScorer(bytes);
-    try {
-      const rows = Array.from({ length: 300 }, (_, i) => ({ x: (i % 7) / 6, color: i % 3 === 0 ? null : i % 3 === 1 ? 'red' : 'blue' }));
-      const expected = await local.score(rows);
-      // The first large run starts the thread and runs here meanwhile; later ones go to the thread once it is ready.
-      let scores = await threaded.score(rows);
-      for (let attempt = 0; attempt < 200 && threaded.threadRuns() === 0; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-        scores = await threaded.score(rows);
-      }
-      expect(threaded.threadRuns()).toBeGreaterThan(0);
-      expect(Array.from(scores.probability!)).toEqual(Array.from(expected.probability!));
-      expect(Array.from(scores.label!)).toEqual(Array.from(expected.label!));
-      const runs = threaded.threadRuns();
-      const small = await threaded.score(rows.slice(0, 99));
-      expect(threaded.threadRuns()).toBe(runs);
-      expect(Array.from(small.probability!)).toEqual(Array.from(expected.probability!.subarray(0, 99)));
-      // A bad row in a large run fails only its own caller, on the thread as here.
-      const [bad, good] = await Promise.allSettled([
-        threaded.score([...rows.slice(0, 150), { x: 'high' as unknown as number }]),
-        threaded.score(rows),
-      ]);
-      expect(bad.status === 'rejected' && bad.reason).toBeInstanceOf(OnnxInputError);
-      expect(good.status === 'fulfilled' && Array.from(good.value.probability!)).toEqual(Array.from(expected.probability!));
-    } finally {
-      await threaded.close();
-      await local.close();
-    }
-  });
-
   it('when one of the concurrent callers sends a wrong type, then only that caller fails', async () => {
     const [good, bad, alsoGood] = await Promise.allSettled([
       scorer.score([{ x: 1, color: 'red' }]),

@@ -1,11 +1,9 @@
 // Scores raw rows (or columns) with an exported Keel ONNX model on onnxruntime-node.
 import * as ort from 'onnxruntime-node';
-import { createThreadPool, type ThreadPool } from '../../threads/thread-pool.js';
 import type { RawRow, Task } from '../model.js';
 import { OUTPUT_NAMES } from './export-model.js';
 import { MISSING_CATEGORY } from './missing-category.js';
 import { readOnnxMetadata, type OnnxFeatureSchema } from './onnx-metadata.js';
-import type { SessionRunTask, SessionThreadData, TensorData } from './onnx-session-thread.js';
 
 /** A row's value has the wrong type for its feature (serving answers 400 with `feature`). */
 export class OnnxInputError extends Error {
@@ -46,8 +44,6 @@ export interface OnnxScorer {
   readonly classes?: string[];
   readonly modelKind: 'gbdt' | 'linear' | 'external';
   score(input: readonly RawRow[] | ColumnarInput): Promise<OnnxScores>;
-  /** onnxruntime runs done so far on the scoring thread (see OnnxScorerOptions.threadRows). */
-  threadRuns(): number;
   close(): Promise<void>;
 }
 
@@ -151,61 +147,6 @@ export interface OnnxScorerOptions {
    * many rows, on the next turn (each caller still gets its own scores and errors). 1: every call runs alone, at once.
    */
   maxBatchRows?: number;
-  /**
-   * Runs of at least this many rows go to a scoring thread with its own session on the same bytes (started on the
-   * first such run; until it is ready they run here), so this thread keeps parsing and answering while onnxruntime
-   * works. Default 0: every run on the calling thread.
-   */
-  threadRows?: number;
-}
-
-const SESSION_THREAD = new URL('./onnx-session-thread.ts', import.meta.url);
-
-/** What `run` reads of a session's results: each output's data. */
-type RunResults = Record<string, { data: unknown }>;
-
-/**
- * The scoring thread of one scorer: started on first use; runs go to it only once its session is ready, and a thread
- * that fails to start is not retried (runs stay on the calling thread). `close` terminates it.
- */
-class SessionThread {
-  private pool: ThreadPool | undefined;
-  private state: 'idle' | 'starting' | 'ready' | 'failed' = 'idle';
-  runs = 0;
-
-  constructor(private readonly data: SessionThreadData) {}
-
-  /** True when runs can go to the thread now; starts it on the first call. */
-  available(): boolean {
-    if (this.state === 'idle') {
-      this.state = 'starting';
-      this.pool = createThreadPool({ module: SESSION_THREAD, size: 1, data: this.data });
-      this.pool.run('ready', null).then(
-        () => {
-          if (this.state === 'starting') this.state = 'ready';
-        },
-        () => {
-          if (this.state === 'starting') this.state = 'failed';
-        },
-      );
-    }
-    return this.state === 'ready';
-  }
-
-  async run(feeds: Record<string, ort.Tensor>, outputNames: readonly string[]): Promise<RunResults> {
-    const data: Record<string, TensorData> = {};
-    for (const name in feeds) {
-      const tensor = feeds[name]!;
-      data[name] = { type: tensor.type as TensorData['type'], data: tensor.data as TensorData['data'], dims: tensor.dims };
-    }
-    this.runs += 1;
-    return this.pool!.run<RunResults>('run', { feeds: data, outputNames } satisfies SessionRunTask);
-  }
-
-  async close(): Promise<void> {
-    this.state = 'failed';
-    await this.pool?.close();
-  }
 }
 
 export async function createOnnxScorer(
@@ -213,15 +154,10 @@ export async function createOnnxScorer(
   options: OnnxScorerOptions = {},
 ): Promise<OnnxScorer> {
   const maxBatchRows = options.maxBatchRows ?? DEFAULT_SCORE_BATCH_ROWS;
-  const threadRows = options.threadRows ?? 0;
   const metadata = readOnnxMetadata(bytes);
   const session = await ort.InferenceSession.create(bytes, {
     ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }),
   });
-  const thread =
-    threadRows > 0
-      ? new SessionThread({ bytes, ...(options.intraOpNumThreads === undefined ? {} : { intraOpNumThreads: options.intraOpNumThreads }) })
-      : undefined;
   const binary = metadata.task === 'binary';
   const multiclass = metadata.task === 'multiclass';
   const outputNames = binary
@@ -278,10 +214,9 @@ export async function createOnnxScorer(
 
   async function run(batch: readonly PendingScore[]): Promise<void> {
     const rowCount = batch.reduce((n, pending) => n + pending.rowCount, 0);
-    let results: RunResults;
+    let results: ort.InferenceSession.ReturnType;
     try {
-      const feeds = feedsOf(batch, rowCount);
-      results = thread && rowCount >= threadRows && thread.available() ? await thread.run(feeds, outputNames) : await session.run(feeds, outputNames);
+      results = await session.run(feedsOf(batch, rowCount), outputNames);
     } catch (error) {
       // Run callers apart, so one caller's bad input cannot fail the others.
       if (batch.length > 1) await Promise.all(batch.map((pending) => run([pending])));
@@ -366,10 +301,6 @@ export async function createOnnxScorer(
     ...(metadata.classes === undefined ? {} : { classes: metadata.classes }),
     modelKind: metadata.modelKind,
     score,
-    threadRuns: () => thread?.runs ?? 0,
-    close: async () => {
-      await thread?.close();
-      await session.release();
-    },
+    close: () => session.release(),
   };
 }
