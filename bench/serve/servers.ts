@@ -76,13 +76,7 @@ async function main(): Promise<void> {
   // The same app with its own serving options: what one setting costs, beside the real app.
   const keelWith = async (options: Pick<Parameters<typeof createServingDeps>[0], 'predictionLog' | 'scoreBatchRows'>) => {
     const logger = pino({ name: 'keel-api', level: config.logLevel }, bufferedStdout());
-    const serving = await createServingDeps({
-      db: database.db,
-      pool: database.pool,
-      artifacts: new FsArtifactStore(config.artifactDir),
-      logger,
-      ...options,
-    });
+    const serving = await createServingDeps({ db: database.db, pool: database.pool, artifacts: new FsArtifactStore(config.artifactDir), logger, ...options });
     return { app: await buildApp({ config, db: database.db, pool: database.pool, serving, logger }), serving };
   };
   // A prediction log that keeps every row in its buffer but discards the batches instead of writing them: what
