@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OnnxFeatureSchema } from '../ml/onnx/index.js';
 import { PredictionInputError } from './errors.js';
-import { validateRows } from './input-validation.js';
+import { validateFeatureRows, validateRows } from './input-validation.js';
 
 const features: OnnxFeatureSchema[] = [
   { name: 'age', kind: 'numeric', input: 'age' },
@@ -25,6 +25,15 @@ describe('validateRows', () => {
       { age: null, plan: null },
       { age: null, plan: null },
     ]);
+  });
+
+  it('fills the scorer\'s columns in the same pass: numbers (NaN when missing), strings (null when missing)', () => {
+    const { rows, input } = validateFeatureRows([{ plan: 'pro', age: 3.5 }, { age: null }, {}, { age: -0, plan: 'free' }], features);
+    expect(rows).toHaveLength(4);
+    expect(input.rowCount).toBe(4);
+    expect(input.columns.age).toBeInstanceOf(Float64Array);
+    expect(Array.from(input.columns.age as Float64Array)).toEqual([3.5, Number.NaN, Number.NaN, -0]);
+    expect(input.columns.plan).toEqual(['pro', null, null, 'free']);
   });
 
   it('rejects an unknown feature, naming the row and the field', () => {

@@ -1,5 +1,5 @@
 // Checks request rows against the model's feature schema before they reach onnxruntime.
-import type { OnnxFeatureSchema } from '../ml/onnx/index.js';
+import type { ColumnarInput, OnnxFeatureSchema } from '../ml/onnx/index.js';
 import type { RawRow } from '../ml/model.js';
 import { PredictionInputError } from './errors.js';
 
@@ -13,21 +13,39 @@ function describe(value: unknown): string {
  * Rows as named features: numbers (or null = missing) for numeric features, strings (or null) for
  * categorical ones. An absent feature counts as missing; an unknown one is refused, so typos surface.
  */
-/** Feature lookup per schema, built once per loaded model rather than per request. */
-const lookups = new WeakMap<readonly OnnxFeatureSchema[], Map<string, OnnxFeatureSchema>>();
+/** Feature lookup per schema (name → index in the schema), built once per loaded model rather than per request. */
+const lookups = new WeakMap<readonly OnnxFeatureSchema[], Map<string, number>>();
 
-function featuresByName(features: readonly OnnxFeatureSchema[]): Map<string, OnnxFeatureSchema> {
+function featureIndexes(features: readonly OnnxFeatureSchema[]): Map<string, number> {
   let byName = lookups.get(features);
   if (!byName) {
-    byName = new Map(features.map((feature) => [feature.name, feature]));
+    byName = new Map(features.map((feature, index) => [feature.name, index]));
     lookups.set(features, byName);
   }
   return byName;
 }
 
-export function validateRows(rows: readonly unknown[], features: readonly OnnxFeatureSchema[]): RawRow[] {
-  const byName = featuresByName(features);
-  return rows.map((row, rowIndex) => {
+/** Checked rows, twice: as rows (what the log records) and as the scorer's columns, filled in the same pass. */
+export interface ValidatedRows {
+  rows: RawRow[];
+  /** Numeric features as Float64Array (NaN = missing), categorical ones as strings (null = missing). */
+  input: ColumnarInput;
+}
+
+/**
+ * One pass over the rows: each value checked and written straight into its feature's column, so the scorer does not
+ * read 1,000 row objects again feature by feature.
+ */
+export function validateFeatureRows(rows: readonly unknown[], features: readonly OnnxFeatureSchema[]): ValidatedRows {
+  const byIndex = featureIndexes(features);
+  const count = rows.length;
+  const numeric = features.map((feature) => feature.kind === 'numeric');
+  const columnList = features.map((feature) =>
+    feature.kind === 'numeric' ? new Float64Array(count).fill(Number.NaN) : new Array<string | null>(count).fill(null),
+  );
+  const clean = new Array<RawRow>(count);
+  for (let rowIndex = 0; rowIndex < count; rowIndex++) {
+    const row = rows[rowIndex];
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
       throw new PredictionInputError(rowIndex, '', `expected an object of features, got ${describe(row)}`);
     }
@@ -35,22 +53,34 @@ export function validateRows(rows: readonly unknown[], features: readonly OnnxFe
     for (const field in row) {
       if (!Object.hasOwn(row, field)) continue;
       const value = (row as Record<string, unknown>)[field];
-      const feature = byName.get(field);
-      if (!feature) throw new PredictionInputError(rowIndex, field, 'is not a feature of this model');
+      const index = byIndex.get(field);
+      if (index === undefined) throw new PredictionInputError(rowIndex, field, 'is not a feature of this model');
       present += 1;
       if (value === null) continue;
-      if (feature.kind === 'numeric') {
+      if (numeric[index]) {
         if (typeof value !== 'number') throw new PredictionInputError(rowIndex, field, `expected a number or null, got ${describe(value)}`);
         if (!Number.isFinite(value)) throw new PredictionInputError(rowIndex, field, 'must be a finite number');
-      } else if (typeof value !== 'string') {
-        throw new PredictionInputError(rowIndex, field, `expected a string or null, got ${describe(value)}`);
+        (columnList[index] as Float64Array)[rowIndex] = value;
+      } else {
+        if (typeof value !== 'string') throw new PredictionInputError(rowIndex, field, `expected a string or null, got ${describe(value)}`);
+        (columnList[index] as Array<string | null>)[rowIndex] = value;
       }
     }
     // A row that names every feature is already clean (no copy: a 1,000-row batch made 1,000 objects here).
-    if (present === features.length) return row as RawRow;
+    if (present === features.length) {
+      clean[rowIndex] = row as RawRow;
+      continue;
+    }
     // Otherwise absent features become explicit nulls, the features in schema order (one shape for all such rows).
-    const clean: RawRow = {};
-    for (const feature of features) clean[feature.name] = Object.hasOwn(row, feature.name) ? (row as RawRow)[feature.name]! : null;
-    return clean;
-  });
+    const filled: RawRow = {};
+    for (const feature of features) filled[feature.name] = Object.hasOwn(row, feature.name) ? (row as RawRow)[feature.name]! : null;
+    clean[rowIndex] = filled;
+  }
+  const columns: ColumnarInput['columns'] = {};
+  features.forEach((feature, index) => (columns[feature.name] = columnList[index]!));
+  return { rows: clean, input: { rowCount: count, columns } };
+}
+
+export function validateRows(rows: readonly unknown[], features: readonly OnnxFeatureSchema[]): RawRow[] {
+  return validateFeatureRows(rows, features).rows;
 }

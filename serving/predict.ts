@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RawRow } from '../ml/model.js';
-import { validateRows } from './input-validation.js';
+import type { ColumnarInput } from '../ml/onnx/index.js';
+import { validateFeatureRows } from './input-validation.js';
 import type { LoadedModel, ModelCache } from './model-cache.js';
 import type { PredictionLog, PredictionLogRecord } from './prediction-log.js';
 import { jsonForPostgres } from './prediction-log-record.js';
@@ -37,8 +38,9 @@ interface Scored {
   outputs: string[] | undefined;
 }
 
-async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[]): Promise<Scored> {
-  const scores = await loaded.scorer.score(clean);
+/** Scores `clean` (checked rows), read from `input` when the same rows are given as columns too. */
+async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[], input?: ColumnarInput): Promise<Scored> {
+  const scores = await loaded.scorer.score(input ?? clean);
   const count = clean.length;
   const { model, version } = loaded;
   if (loaded.task === 'multiclass') {
@@ -99,7 +101,8 @@ export function monitoredScore(task: LoadedModel['task'], prediction: BinaryPred
 
 /** Rows of ready features (what the ONNX model takes). */
 export async function predictWithModel(loaded: LoadedModel, rows: readonly unknown[]): Promise<PredictResponse> {
-  return (await scoreFeatureRows(loaded, validateRows(rows, loaded.features))).response;
+  const { rows: clean, input } = validateFeatureRows(rows, loaded.features);
+  return (await scoreFeatureRows(loaded, clean, input)).response;
 }
 
 /** Rows in the source's shape: the version's feature SQL and conversions run first (its serving recipe). */
@@ -126,10 +129,11 @@ async function predictAndLog(
   const reservation = log.reserve(sourceRows?.length ?? ('features' in request ? request.features.length : 0));
   try {
     const started = performance.now();
-    const clean = sourceRows
-      ? await loaded.rawRows.featureRows(sourceRows)
-      : validateRows((request as { features: readonly unknown[] }).features, loaded.features);
-    const { response, outputs } = await scoreFeatureRows(loaded, clean);
+    let clean: readonly RawRow[];
+    let input: ColumnarInput | undefined;
+    if (sourceRows) clean = await loaded.rawRows.featureRows(sourceRows);
+    else ({ rows: clean, input } = validateFeatureRows((request as { features: readonly unknown[] }).features, loaded.features));
+    const { response, outputs } = await scoreFeatureRows(loaded, clean, input);
     // Each row waited for the whole request: a per-row share (time / rows) would make batches look fast in p99.
     const latencyMs = performance.now() - started;
     const createdAt = new Date();

@@ -2,7 +2,8 @@
 // onnxruntime alone. Starts its own embedded Postgres (no Temporal: serving does not need it), trains and deploys a
 // model, forks the servers (servers.ts) and drives them with autocannon on loopback, then stops everything.
 // Usage: npx tsx bench/serve/run.ts [--duration 15] [--connections 50] [--rounds 1] [--batch-rows 1000]
-//        [--only echo,single,single-nobatch,raw,batch,batch-nolog] [--cpu-prof <dir>] [--server-flags "<node flags>"]
+//        [--only echo,single,single-nobatch,raw,batch,batch-nolog,loop] [--cpu-prof <dir>]
+//        [--server-flags "<node flags>"]
 import pino from 'pino';
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -33,11 +34,12 @@ const batchRows = option('batch-rows', 1000);
 /**
  * `--only echo,single,single-nobatch,raw,batch,batch-nolog` (any of them, comma-separated): just those loads,
  * alternating for `--rounds`, each printed with its server CPU per request (for profiling one path, or comparing two
- * quickly). `single-nobatch` is 1-row predict on an app with dynamic batching off (KEEL_SCORE_BATCH_ROWS=1).
+ * quickly). `single-nobatch` is 1-row predict on an app with dynamic batching off (KEEL_SCORE_BATCH_ROWS=1); `loop`
+ * is the bare `session.run` loop on the batch's rows (its CPU per row and rows/s, the batch target's baseline).
  */
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt > 0 ? process.argv[onlyAt + 1]!.split(',') : undefined;
-const ONLY = ['echo', 'single', 'single-nobatch', 'raw', 'batch', 'batch-nolog'];
+const ONLY = ['echo', 'single', 'single-nobatch', 'raw', 'batch', 'batch-nolog', 'loop'];
 if (only !== undefined && !only.every((name) => ONLY.includes(name))) throw new Error(`--only takes some of ${ONLY.join(', ')}`);
 /** Extra node flags for the server process, e.g. `--server-flags "--max-semi-space-size=64"`. */
 const serverFlagsAt = process.argv.indexOf('--server-flags');
@@ -165,20 +167,35 @@ async function main(): Promise<void> {
     const batch = { features: Array.from({ length: batchRows }, (_, i) => rows[i % rows.length]!) };
 
     if (only !== undefined) {
-      const loadOf = (name: string, extra: Partial<autocannon.Options> = {}) => {
-        const url = name === 'echo' ? ready.echoUrl : name === 'batch-nolog' ? ready.keelNoLogUrl : name === 'single-nobatch' ? ready.keelNoBatchUrl : ready.keelUrl;
+      const urls: Record<string, string> = {
+        echo: ready.echoUrl,
+        'batch-nolog': ready.keelNoLogUrl,
+        'single-nobatch': ready.keelNoBatchUrl,
+      };
+      const loadOf = async (name: string, extra: Partial<autocannon.Options> = {}): Promise<Load> => {
+        if (name === 'loop') {
+          // Reported like a load of batchRows-row requests: one "request" per batchRows rows.
+          const durationMs = Number(extra.duration ?? durationS) * 1000;
+          const loop = await request(child!, { type: 'session-loop', onnx: [...onnx], rows: batch.features, durationMs });
+          if (loop.type !== 'session-loop') throw new Error('unexpected reply from the server process');
+          const requests = loop.rows / batchRows;
+          return { rps: requests / loop.seconds, cpuMsPerRequest: loop.cpuMs / requests, p50: 0, p99: 0, max: 0, non2xx: 0, errors: 0 };
+        }
+        const url = urls[name] ?? ready.keelUrl;
         const body = name === 'raw' ? oneRaw : name.startsWith('batch') ? batch : one;
         return fixedRate === undefined || extra.duration !== undefined ? load(url, name === 'echo' ? undefined : key, body, extra) : pacedCpu(url, name === 'echo' ? undefined : key, body, fixedRate);
       };
       for (const name of only) await loadOf(name, { duration: 2 }); // warm-up, not reported
       const cpuUs = new Map<string, number[]>(only.map((name) => [name, []]));
+      const rowsPerS = new Map<string, number[]>(only.map((name) => [name, []]));
       for (let round = 0; round < rounds; round++) {
         for (const name of only) {
-          const rowsPerRequest = name.startsWith('batch') ? batchRows : 1;
+          const rowsPerRequest = name.startsWith('batch') || name === 'loop' ? batchRows : 1;
           const measured = await loadOf(name);
           cpuUs.get(name)!.push(measured.cpuMsPerRequest * 1000);
+          rowsPerS.get(name)!.push(measured.rps * rowsPerRequest);
           console.log(
-            `${name.padEnd(14)} ${measured.rps.toFixed(0).padStart(6)} requests/s, server CPU ${(measured.cpuMsPerRequest * 1000).toFixed(1).padStart(7)} µs per request` +
+            `${name.padEnd(20)} ${measured.rps.toFixed(0).padStart(6)} requests/s${rowsPerRequest > 1 ? ` (${(measured.rps * rowsPerRequest).toFixed(0)} rows/s)` : ''}, server CPU ${(measured.cpuMsPerRequest * 1000).toFixed(1).padStart(7)} µs per request` +
               (rowsPerRequest > 1 ? ` (${((measured.cpuMsPerRequest * 1000) / rowsPerRequest).toFixed(2)} µs per row)` : '') +
               `, p99 ${measured.p99} ms, max ${measured.max} ms, ${measured.non2xx + measured.errors} not 2xx; load ${loadAverage()}`,
           );
@@ -188,7 +205,11 @@ async function main(): Promise<void> {
         const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
         for (const [name, values] of cpuUs) {
           const ordered = sorted(values);
-          console.log(`${name.padEnd(14)} server CPU per request: min ${ordered[0]!.toFixed(1)} µs, median ${ordered[Math.floor(ordered.length / 2)]!.toFixed(1)} µs over ${rounds} rounds`);
+          const rates = sorted(rowsPerS.get(name)!);
+          console.log(
+            `${name.padEnd(20)} server CPU per request: min ${ordered[0]!.toFixed(1)} µs, median ${ordered[Math.floor(ordered.length / 2)]!.toFixed(1)} µs over ${rounds} rounds` +
+              `; rows/s median ${rates[Math.floor(rates.length / 2)]!.toFixed(0)}, max ${rates[rates.length - 1]!.toFixed(0)}`,
+          );
         }
       }
       await request(child, { type: 'stop' }).catch(() => undefined);

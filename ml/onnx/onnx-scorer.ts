@@ -78,7 +78,8 @@ function categoricalFromRows(rows: readonly RawRow[], feature: string): string[]
 function numericFromColumn(column: unknown, feature: string, rowCount: number): Float64Array {
   if (column instanceof Float64Array || column instanceof Float32Array) {
     if (column.length !== rowCount) throw new OnnxInputError(feature, `column has ${column.length} values, expected ${rowCount}`);
-    return Float64Array.from(column);
+    // A copy (the caller may reuse its array before the run): slice is one memcpy.
+    return column instanceof Float64Array ? column.slice() : Float64Array.from(column);
   }
   if (!Array.isArray(column)) throw new OnnxInputError(feature, `expected a numeric column, got ${describe(column)}`);
   if (column.length !== rowCount) throw new OnnxInputError(feature, `column has ${column.length} values, expected ${rowCount}`);
