@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
 import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
 import { openRowTransformSession } from '../data/row-transform-session.js';
-import { checkRowWiseOnSample, parseTreeFindings } from '../data/row-wise-check.js';
+import { checkRowWiseOnSample, parseTreeFindings, ROW_WISE_CHECK_ROWS } from '../data/row-wise-check.js';
 import { readSourceSampleRows } from '../data/source-schema.js';
 import { snapshotDataset } from '../data/snapshot-dataset.js';
 import { PredictionInputError } from './errors.js';
@@ -124,6 +124,20 @@ describe('the row-wise check', () => {
       } finally {
         session.close();
       }
+    }
+  });
+
+  it('checks at most ROW_WISE_CHECK_ROWS of a larger sample one at a time, and still refuses a row-dependent transform', async () => {
+    const rows = Array.from({ length: 1000 }, (_, i) => ['2012-01-01', 0, i, 0, 0, 'sun'] as (string | number)[]);
+    const rowWise = await openRowTransformSession({ source: SOURCE, transform: 'SELECT temp_max * 2 AS t FROM source', features: [numeric('t', 'DOUBLE')] });
+    const dependent = await openRowTransformSession({ source: SOURCE, transform: subquery, features: [numeric('t', 'DOUBLE')] });
+    try {
+      expect(await checkRowWiseOnSample(rowWise, rows)).toEqual({ rowWise: true, checkedRows: ROW_WISE_CHECK_ROWS });
+      const verdict = await checkRowWiseOnSample(dependent, rows);
+      expect(verdict).toMatchObject({ rowWise: false, checkedRows: ROW_WISE_CHECK_ROWS });
+    } finally {
+      rowWise.close();
+      dependent.close();
     }
   });
 
