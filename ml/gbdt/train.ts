@@ -110,8 +110,8 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
       if (validBins) addTreeToScores(tree, masks, validBins, block(validScore, validRows, t % classCount));
     });
 
-    const grad = new Float64Array(n * classCount);
-    const hess = new Float64Array(n * classCount);
+    // In the learner's memory, where its kernels read them.
+    const { grad, hess } = learner.gradients;
     const allRows = Int32Array.from({ length: n }, (_, i) => i);
     const inBag = params.baggingFraction < 1 ? new Int32Array(n) : allRows;
     const outOfBag = params.baggingFraction < 1 ? new Int32Array(n) : new Int32Array(0);
