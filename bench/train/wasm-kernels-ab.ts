@@ -59,7 +59,7 @@ const sumsAt = at = align(at);
 at += 16;
 const pages = Math.ceil(at / WASM_PAGE);
 const memory = new wasm.Memory({ initial: pages, maximum: pages, shared: true });
-const kernelLayout = { stride, records: recordsAt, rows: rowsAt, binWords: binWordsAt, binOffsets: offsets, binBytes: Array.from({ length: F }, (_, j) => binByteOffset(j)), histLength: total * 2 };
+const kernelLayout = { stride, records: recordsAt, rows: rowsAt, binWords: binWordsAt, binOffsets: offsets, binBytes: Array.from({ length: F }, (_, j) => binByteOffset(j)), histLength: total * 2, leafOfRow: 0, wideLeaves: false, leafBegin: 0, leafSize: 0, leafValue: 0 };
 const k = instantiateKernels(kernelModule(kernelLayout, [0, 2, F], { pages, shared: true }), memory, 2);
 const buf = memory.buffer;
 const wRecords = new Float64Array(buf, recordsAt, N * stride);

@@ -8,7 +8,7 @@ import type { BinnedMatrix } from './binning.js';
 import type { HelperThread } from './helper-thread.js';
 import type { HistogramLayout } from './histogram.js';
 import { wasm, WASM_PAGE, type WasmMemory, type WasmModule } from './wasm-encoder.js';
-import { instantiateKernels, kernelModule, SCRATCH_BYTES, type WasmKernels } from './wasm-kernels.js';
+import { instantiateKernels, kernelModule, objectiveKernels, SCRATCH_BYTES, type ObjectiveKernels, type WasmKernels } from './wasm-kernels.js';
 
 /** Feature bins per 8-byte word: the top byte stays 0 so the word, read as a double, is finite (never NaN). */
 const BINS_PER_WORD = 7;
@@ -35,6 +35,8 @@ export interface RowRecordsOptions {
   gradientLength: number;
   /** Histograms the learner may hold at once. */
   histograms: number;
+  /** Leaves per tree at most (the leaf table's size). */
+  leaves: number;
   /** Feature groups of the histogram, one per thread: groups + 1 ascending feature indices from 0 to F. */
   groupBounds: number[];
 }
@@ -67,8 +69,15 @@ export class RowRecords {
   /** Gradient and hessian arrays in the memory (the learner loads records from them without a copy). */
   readonly grad: Float64Array;
   readonly hess: Float64Array;
-  /** The root's gradient and hessian sums, written by the load kernel. */
+  /** The training scores (as many as gradients) and labels, where the gradient kernel reads them. */
+  readonly scores: Float64Array;
+  readonly labels: Float64Array;
+  /** The root's gradient and hessian sums, written by the load kernel; [2]: the gradient kernel's product. */
   readonly sums: Float64Array;
+  private readonly objective: ObjectiveKernels;
+  private readonly leafBegin: Int32Array;
+  private readonly leafSize: Int32Array;
+  private readonly leafValue: Float64Array;
   private readonly buffer: ArrayBuffer | SharedArrayBuffer;
   private readonly mask: Uint8Array;
   private readonly histLength: number;
@@ -91,12 +100,19 @@ export class RowRecords {
       return at;
     };
     take(options.threads * SCRATCH_BYTES);
-    const sums = take(16);
+    const sums = take(24);
     const records = take(n * this.stride * 8);
     const rows = take(n * 4);
     const binWords = take(n * words * 8);
     const grad = take(options.gradientLength * 8);
     const hess = take(options.gradientLength * 8);
+    const scores = take(options.gradientLength * 8);
+    const labels = take(n * 8);
+    const wideLeaves = options.leaves > 256;
+    const leafOfRow = take(n * (wideLeaves ? 2 : 1));
+    const leafBegin = take(options.leaves * 4);
+    const leafSize = take(options.leaves * 4);
+    const leafValue = take(options.leaves * 8);
     this.nextHistogram = take(0);
     this.histogramsEnd = this.nextHistogram + options.histograms * this.histLength * 8;
     const pages = Math.ceil(this.histogramsEnd / WASM_PAGE);
@@ -107,7 +123,7 @@ export class RowRecords {
     const buffer = this.memory.buffer;
     this.buffer = buffer;
     this.mask = new Uint8Array(buffer, 0, 256);
-    this.sums = new Float64Array(buffer, sums, 2);
+    this.sums = new Float64Array(buffer, sums, 3);
     this.f64 = new Float64Array(buffer, records, n * this.stride);
     this.f32 = new Float32Array(buffer, records, n * this.stride * 2);
     this.u8 = new Uint8Array(buffer, records, n * this.stride * 8);
@@ -115,6 +131,8 @@ export class RowRecords {
     this.binWords = new Float64Array(buffer, binWords, n * words);
     this.grad = new Float64Array(buffer, grad, options.gradientLength);
     this.hess = new Float64Array(buffer, hess, options.gradientLength);
+    this.scores = new Float64Array(buffer, scores, options.gradientLength);
+    this.labels = new Float64Array(buffer, labels, n);
     const bins = new Uint8Array(buffer, binWords, n * words * 8);
     for (let j = 0; j < f; j++) {
       const column = data.columns[j];
@@ -129,9 +147,38 @@ export class RowRecords {
       binOffsets: layout.offsets,
       binBytes: Array.from({ length: f }, (_, j) => binByteOffset(j)),
       histLength: this.histLength,
+      leafOfRow,
+      wideLeaves,
+      leafBegin,
+      leafSize,
+      leafValue,
     };
+    this.leafBegin = new Int32Array(buffer, leafBegin, options.leaves);
+    this.leafSize = new Int32Array(buffer, leafSize, options.leaves);
+    this.leafValue = new Float64Array(buffer, leafValue, options.leaves);
     this.module = kernelModule(kernelLayout, options.groupBounds, { pages, shared: true });
     this.kernels = instantiateKernels(this.module, this.memory, options.groupBounds.length - 1);
+    this.objective = objectiveKernels(this.memory, pages);
+  }
+
+  /**
+   * The binary log loss's gradients and hessians at `score` (views of this memory: scores, labels, gradients)
+   * and the mean log loss of `score`: what objective.ts's computeGradients returns, bit for bit (the same
+   * operations in the same order, V8's exp included; one log per 512 rows).
+   */
+  binaryGradients(score: Float64Array, label: Float64Array, grad: Float64Array, hess: Float64Array): number {
+    const n = score.length;
+    const [s, y, g, h] = [this.address(score), this.address(label), this.address(grad), this.address(hess)];
+    const product = this.sums.byteOffset + 16;
+    const kernel = this.objective.binaryGradients;
+    let sum = 0;
+    for (let from = 0; from < n; from += 512) {
+      sum = kernel(from, Math.min(n, from + 512), sum, s, y, g, h, product);
+      sum += Math.log(this.sums[2]);
+    }
+    // computeGradients adds the log of the (empty) block after the last full one too.
+    if (n % 512 === 0) sum += Math.log(1);
+    return n === 0 ? NaN : sum / n;
   }
 
   /** A histogram ([g, h] per bin) in the memory, for the kernels to fill; the learner keeps and reuses it. */
@@ -159,6 +206,18 @@ export class RowRecords {
    */
   loadWithRootHistogram(hist: Float64Array, count: number, grad: Float64Array, hess: Float64Array): void {
     this.kernels.load(this.address(hist), this.address(this.sums), count, this.address(grad), this.address(hess));
+  }
+
+  /**
+   * score[r] += leafValue[l] for each row r of leaf l: leaf l holds records [leafBegin[l], leafBegin[l] +
+   * leafSize[l]), and the leaves hold every row 0..score.length-1 (a tree grown without bagging). `score` is a view
+   * of this memory.
+   */
+  addLeafValues(leafCount: number, leafBegin: Int32Array, leafSize: Int32Array, leafValue: Float64Array, score: Float64Array): void {
+    this.leafBegin.set(leafBegin.subarray(0, leafCount));
+    this.leafSize.set(leafSize.subarray(0, leafCount));
+    this.leafValue.set(leafValue.subarray(0, leafCount));
+    this.kernels.updateScores(leafCount, this.address(score));
   }
 
   /** Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, as three bulk copies. */

@@ -94,7 +94,7 @@ describe('training on several threads', () => {
   it('when a job on a helper thread throws, then finish() fails with its error at once and the helper closes without an uncaught error', async () => {
     // Kernels of a one-feature layout on one page of memory; a histogram addressed past its end traps.
     const memory = new wasm.Memory({ initial: 1, maximum: 1, shared: true });
-    const layout = { stride: 2, records: 1024, rows: 2048, binWords: 4096, binOffsets: [0], binBytes: [8], histLength: 8 };
+    const layout = { stride: 2, records: 1024, rows: 2048, binWords: 4096, binOffsets: [0], binBytes: [8], histLength: 8, leafOfRow: 8192, wideLeaves: false, leafBegin: 8192, leafSize: 8192, leafValue: 8192 };
     const module = kernelModule(layout, [0, 1], { pages: 1, shared: true });
     const helper = new HelperThread({ module, memory, histogram: 'histogram', scratch: 0 });
     helper.startHistogram(WASM_PAGE, 0, 1);

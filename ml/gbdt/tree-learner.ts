@@ -65,7 +65,7 @@ export class TreeLearner {
     const threadCount = shared ? Math.max(groups, 2) : 1;
     const classCount = params.task === 'multiclass' ? params.numClass! : 1;
     // Live histograms: one per splittable leaf, plus the smaller child's being built.
-    this.records = new RowRecords(data, layout, { threads: threadCount, gradientLength: data.rowCount * classCount, histograms: params.numLeaves + 1, groupBounds: bounds });
+    this.records = new RowRecords(data, layout, { threads: threadCount, gradientLength: data.rowCount * classCount, histograms: params.numLeaves + 1, leaves: params.numLeaves, groupBounds: bounds });
     this.rows = this.records.rows;
     this.parallelMinRows = threads.parallelMinRows;
     this.histogramHelpers = groups - 1;
@@ -75,9 +75,22 @@ export class TreeLearner {
     if (shared && groups === 1) this.helpers.push(new HelperThread({ module, memory, histogram: 'histogram', scratch: RowRecords.scratchOf(1) }));
   }
 
-  /** Gradient and hessian arrays (rows × trees per iteration) in the learner's memory: grow() reads them without a copy. */
-  get gradients(): { grad: Float64Array; hess: Float64Array } {
-    return { grad: this.records.grad, hess: this.records.hess };
+  /**
+   * Gradient, hessian and score arrays (rows × trees per iteration) and a label array (rows) in the learner's
+   * memory: grow() and binaryGradients() read them without a copy.
+   */
+  get arrays(): { grad: Float64Array; hess: Float64Array; score: Float64Array; label: Float64Array } {
+    return { grad: this.records.grad, hess: this.records.hess, score: this.records.scores, label: this.records.labels };
+  }
+
+  /** score[row] += the grown tree's leaf value of each row; the tree must hold every row (grown without bagging). `score` is a view of arrays.score. */
+  addToScores(grown: GrownTree, score: Float64Array): void {
+    this.records.addLeafValues(grown.leafCount, grown.leafBegin, grown.leafSize, grown.leafValue, score);
+  }
+
+  /** The binary objective's gradients at `score` and its mean log loss (objective.ts's computeGradients, bit for bit), on views of arrays. */
+  binaryGradients(score: Float64Array, label: Float64Array, grad: Float64Array, hess: Float64Array): number {
+    return this.records.binaryGradients(score, label, grad, hess);
   }
 
   /** Ends the helper threads. */

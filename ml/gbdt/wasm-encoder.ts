@@ -95,6 +95,7 @@ export class Code {
   block(): this { return this.emit(0x02, 0x40); }
   loop(): this { return this.emit(0x03, 0x40); }
   if(): this { return this.emit(0x04, 0x40); }
+  else(): this { return this.emit(0x05); }
   end(): this { return this.emit(0x0b); }
   br(depth: number): this { return this.emit(0x0c, ...unsignedLeb(depth)); }
   brIf(depth: number): this { return this.emit(0x0d, ...unsignedLeb(depth)); }
@@ -107,24 +108,55 @@ export class Code {
   f32Load(offset = 0): this { return this.emit(0x2a, ...this.memarg(2, offset)); }
   f64Load(offset = 0): this { return this.emit(0x2b, ...this.memarg(3, offset)); }
   i32Load8u(offset = 0): this { return this.emit(0x2d, ...this.memarg(0, offset)); }
+  i32Load16u(offset = 0): this { return this.emit(0x2f, ...this.memarg(1, offset)); }
+  i32Store8(offset = 0): this { return this.emit(0x3a, ...this.memarg(0, offset)); }
+  i32Store16(offset = 0): this { return this.emit(0x3b, ...this.memarg(1, offset)); }
   i32Store(offset = 0): this { return this.emit(0x36, ...this.memarg(2, offset)); }
   i64Store(offset = 0): this { return this.emit(0x37, ...this.memarg(3, offset)); }
   f32Store(offset = 0): this { return this.emit(0x38, ...this.memarg(2, offset)); }
   f64Store(offset = 0): this { return this.emit(0x39, ...this.memarg(3, offset)); }
   i32Const(n: number): this { return this.emit(0x41, ...signedLeb(n)); }
+  i64Const(n: number): this { return this.emit(0x42, ...signedLeb(n)); }
+  f64Const(x: number): this {
+    const bytes = new Uint8Array(new Float64Array([x]).buffer);
+    return this.emit(0x44, ...bytes);
+  }
+  return(): this { return this.emit(0x0f); }
   i32Eqz(): this { return this.emit(0x45); }
   i32Ne(): this { return this.emit(0x47); }
   i32LtS(): this { return this.emit(0x48); }
   i32LtU(): this { return this.emit(0x49); }
+  i32GtU(): this { return this.emit(0x4b); }
   i32GtS(): this { return this.emit(0x4a); }
   i32LeS(): this { return this.emit(0x4c); }
   i32GeS(): this { return this.emit(0x4e); }
   i32GeU(): this { return this.emit(0x4f); }
+  i32Eq(): this { return this.emit(0x46); }
   i32Add(): this { return this.emit(0x6a); }
   i32Sub(): this { return this.emit(0x6b); }
   i32Mul(): this { return this.emit(0x6c); }
   i32Shl(): this { return this.emit(0x74); }
+  i32And(): this { return this.emit(0x71); }
+  i32Or(): this { return this.emit(0x72); }
+  i32ShrU(): this { return this.emit(0x76); }
+  i64Shl(): this { return this.emit(0x86); }
+  i64ShrU(): this { return this.emit(0x88); }
+  f64Eq(): this { return this.emit(0x61); }
+  f64Lt(): this { return this.emit(0x63); }
+  f64Gt(): this { return this.emit(0x64); }
+  f64Ge(): this { return this.emit(0x66); }
+  f64Abs(): this { return this.emit(0x99); }
+  f64Neg(): this { return this.emit(0x9a); }
   f64Add(): this { return this.emit(0xa0); }
+  f64Sub(): this { return this.emit(0xa1); }
+  f64Mul(): this { return this.emit(0xa2); }
+  f64Div(): this { return this.emit(0xa3); }
+  i32WrapI64(): this { return this.emit(0xa7); }
+  i32TruncF64S(): this { return this.emit(0xaa); }
+  i64ExtendI32U(): this { return this.emit(0xad); }
+  f64ConvertI32S(): this { return this.emit(0xb7); }
+  i64ReinterpretF64(): this { return this.emit(0xbd); }
+  f64ReinterpretI64(): this { return this.emit(0xbf); }
   f32DemoteF64(): this { return this.emit(0xb6); }
   f64PromoteF32(): this { return this.emit(0xbb); }
   /** memory.fill(dest, value, length). */

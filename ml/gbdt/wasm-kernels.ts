@@ -4,7 +4,7 @@
 // did, in the same order, so histograms (and models) are the same bit for bit; they are faster because the records'
 // [g, h] pair is added as one SIMD value and no access is bounds-checked (wasm32 memory is guarded).
 
-import { Code, encodeModule, I32, wasm, type FunctionSpec, type WasmMemory, type WasmModule } from './wasm-encoder.js';
+import { Code, encodeModule, F64, I32, wasm, type FunctionSpec, type WasmMemory, type WasmModule } from './wasm-encoder.js';
 
 /** Where a learner's data lives in its WebAssembly.Memory (byte addresses). */
 export interface KernelLayout {
@@ -20,6 +20,12 @@ export interface KernelLayout {
   binBytes: ArrayLike<number>;
   /** Doubles of a whole histogram ([g, h] per bin). */
   histLength: number;
+  /** Leaf id per row (1 byte each, or 2 when `wideLeaves`), and the leaf table: begin, size (Int32) and value (double) per leaf. */
+  leafOfRow: number;
+  wideLeaves: boolean;
+  leafBegin: number;
+  leafSize: number;
+  leafValue: number;
 }
 
 /** Records per block of the branch-free partition (as the JavaScript kernel). */
@@ -225,6 +231,52 @@ function partitionFunction(k: KernelLayout): Code {
   return c;
 }
 
+/**
+ * updateScores(leafCount, score): score[r] += leafValue[leaf of row r] for every row of the leaf table (records
+ * [leafBegin[l], leafBegin[l] + leafSize[l]) belong to leaf l). The leaf ids are scattered into a small array first
+ * (cache-resident), then the scores are updated in row order: much cheaper than scattering the 8-byte adds.
+ */
+function updateScoresFunction(k: KernelLayout): Code {
+  const c = new Code(2);
+  const [LEAF_COUNT, SCORE] = [0, 1];
+  const l = c.local(I32);
+  const i = c.local(I32);
+  const end = c.local(I32);
+  const r = c.local(I32);
+  const n = c.local(I32);
+  c.block().loop();
+  c.get(l).get(LEAF_COUNT).i32GeS().brIf(1);
+  c.get(l).i32Const(2).i32Shl().tee(i).i32Load(k.leafSize).get(i).i32Load(k.leafBegin).tee(i).i32Add().set(end);
+  c.block().loop();
+  c.get(i).get(end).i32GeS().brIf(1);
+  c.get(i).i32Const(2).i32Shl().i32Load(k.rows);
+  if (k.wideLeaves) c.i32Const(1).i32Shl().get(l).i32Store16(k.leafOfRow);
+  else c.get(l).i32Store8(k.leafOfRow);
+  c.get(i).i32Const(1).i32Add().set(i);
+  c.br(0).end().end();
+  c.get(l).i32Const(1).i32Add().set(l);
+  c.br(0).end().end();
+  // Every row of the table: the rows are 0..n-1 when there is no bagging (the caller's only use).
+  c.i32Const(0).set(r);
+  c.i32Const(0).set(n);
+  c.i32Const(0).set(l);
+  c.block().loop();
+  c.get(l).get(LEAF_COUNT).i32GeS().brIf(1);
+  c.get(n).get(l).i32Const(2).i32Shl().i32Load(k.leafSize).i32Add().set(n);
+  c.get(l).i32Const(1).i32Add().set(l);
+  c.br(0).end().end();
+  c.block().loop();
+  c.get(r).get(n).i32GeS().brIf(1);
+  c.get(r).i32Const(3).i32Shl().get(SCORE).i32Add().tee(i);
+  c.get(i).f64Load();
+  if (k.wideLeaves) c.get(r).i32Const(1).i32Shl().i32Load16u(k.leafOfRow);
+  else c.get(r).i32Load8u(k.leafOfRow);
+  c.i32Const(3).i32Shl().f64Load(k.leafValue).f64Add().f64Store();
+  c.get(r).i32Const(1).i32Add().set(r);
+  c.br(0).end().end();
+  return c;
+}
+
 /** The exported kernels of one learner's module. */
 export interface WasmKernels {
   /** Histogram of records [begin, end) into the whole histogram at histAddress. */
@@ -233,6 +285,7 @@ export interface WasmKernels {
   groups: ((histAddress: number, begin: number, end: number) => void)[];
   load(histAddress: number, sumsAddress: number, count: number, gradAddress: number, hessAddress: number): void;
   partition(begin: number, size: number, binByte: number, scratch: number): number;
+  updateScores(leafCount: number, score: number): void;
 }
 
 /**
@@ -244,6 +297,7 @@ export function kernelModule(k: KernelLayout, groupBounds: number[], memory: { p
     { name: 'histogram', params: [I32, I32, I32], results: [], code: histogramFunction(k, 0, k.binOffsets.length) },
     { name: 'load', params: [I32, I32, I32, I32, I32], results: [], code: loadFunction(k) },
     { name: 'partition', params: [I32, I32, I32, I32], results: [I32], code: partitionFunction(k) },
+    { name: 'updateScores', params: [I32, I32], results: [], code: updateScoresFunction(k) },
   ];
   for (let g = 0; g + 1 < groupBounds.length; g++) {
     fns.push({ name: `group${g}`, params: [I32, I32, I32], results: [], code: histogramFunction(k, groupBounds[g], groupBounds[g + 1]) });
@@ -258,5 +312,189 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory, group
     groups: Array.from({ length: groupCount }, (_, g) => e[`group${g}`]),
     load: e.load,
     partition: e.partition,
+    updateScores: e.updateScores,
   };
+}
+
+/** Locals of an inlined exp(). */
+interface ExpLocals {
+  x: number;
+  hx: number;
+  xsb: number;
+  k: number;
+  hi: number;
+  lo: number;
+  t: number;
+  c: number;
+  y: number;
+  twopk: number;
+}
+
+function expLocals(c: Code): ExpLocals {
+  return {
+    x: c.local(F64), hx: c.local(I32), xsb: c.local(I32), k: c.local(I32), hi: c.local(F64), lo: c.local(F64),
+    t: c.local(F64), c: c.local(F64), y: c.local(F64), twopk: c.local(F64),
+  };
+}
+
+/**
+ * Sets `out` to exp(input) computed as V8's Math.exp computes it (fdlibm's __ieee754_exp as adapted in V8's
+ * base/ieee754.cc: argument reduction by k·ln2 in two parts, a degree-5 minimax polynomial, scaling by 2^k), in
+ * the same IEEE double operations in the same order, so the result is the same bit for bit (checked against
+ * Math.exp by wasm-kernels.test.ts). Inlined: a call per row would cost more than the arithmetic.
+ */
+function emitExp(c: Code, input: number, out: number, v: ExpLocals): void {
+  const ln2HI = 6.93147180369123816490e-01;
+  const ln2LO = 1.90821492927058770002e-10;
+  const P1 = 1.66666666666666019037e-01;
+  const P2 = -2.77777777770155933842e-03;
+  const P3 = 6.61375632143793436117e-05;
+  const P4 = -1.65339022054652515390e-06;
+  const P5 = 4.13813679705723846039e-08;
+  const twom1000 = 9.33263618503218878990e-302;
+  const two1023 = 8.988465674311579539e307;
+  /** out = the value emit() pushes; leave the exp's block, `depth` blocks (if / else) inside it. */
+  const result = (depth: number, emit: () => void) => {
+    emit();
+    c.set(out).br(depth);
+  };
+  c.get(input).set(v.x);
+  c.block();
+  // hx = high word of x; xsb = its sign; hx = high word of |x|.
+  c.get(v.x).i64ReinterpretF64().i64Const(32).i64ShrU().i32WrapI64().tee(v.hx).i32Const(31).i32ShrU().set(v.xsb);
+  c.get(v.hx).i32Const(0x7fffffff).i32And().set(v.hx);
+  c.i32Const(0).set(v.k);
+  c.f64Const(0).set(v.hi);
+  c.f64Const(0).set(v.lo);
+  // |x| >= 709.78…: NaN, ±Infinity, overflow, underflow.
+  c.get(v.hx).i32Const(0x40862e42).i32GeU().if();
+  c.get(v.hx).i32Const(0x7ff00000).i32GeU().if();
+  c.get(v.hx).i32Const(0xfffff).i32And().get(v.x).i64ReinterpretF64().i32WrapI64().i32Or().if();
+  result(3, () => c.get(v.x).get(v.x).f64Add());
+  c.end();
+  result(2, () => c.get(v.x).f64Const(0).get(v.xsb).i32Eqz().select());
+  c.end();
+  c.get(v.x).f64Const(7.09782712893383973096e+02).f64Gt().if();
+  result(2, () => c.f64Const(Infinity));
+  c.end();
+  c.get(v.x).f64Const(-7.45133219101941108420e+02).f64Lt().if();
+  result(2, () => c.f64Const(0));
+  c.end();
+  c.end();
+  // Argument reduction: x = hi - lo, hi = x - k·ln2HI, lo = k·ln2LO.
+  c.get(v.hx).i32Const(0x3fd62e42).i32GtU().if();
+  c.get(v.hx).i32Const(0x3ff0a2b2).i32LtU().if();
+  c.get(v.x).f64Const(1).f64Eq().if();
+  result(3, () => c.f64Const(2.718281828459045));
+  c.end();
+  c.get(v.x).f64Const(-ln2HI).f64Const(ln2HI).get(v.xsb).select().f64Sub().set(v.hi);
+  c.f64Const(-ln2LO).f64Const(ln2LO).get(v.xsb).select().set(v.lo);
+  c.i32Const(1).get(v.xsb).i32Sub().get(v.xsb).i32Sub().set(v.k);
+  c.else();
+  c.f64Const(1.44269504088896338700e+00).get(v.x).f64Mul().f64Const(-0.5).f64Const(0.5).get(v.xsb).select().f64Add().i32TruncF64S().tee(v.k);
+  c.f64ConvertI32S().set(v.t);
+  c.get(v.x).get(v.t).f64Const(ln2HI).f64Mul().f64Sub().set(v.hi);
+  c.get(v.t).f64Const(ln2LO).f64Mul().set(v.lo);
+  c.end();
+  c.get(v.hi).get(v.lo).f64Sub().set(v.x);
+  c.else();
+  // |x| < 2^-28: 1 + x (fdlibm's "huge + x > one" test is always true here).
+  c.get(v.hx).i32Const(0x3e300000).i32LtU().if();
+  result(2, () => c.f64Const(1).get(v.x).f64Add());
+  c.end();
+  c.end();
+  // x is now in the primary range.
+  c.get(v.x).get(v.x).f64Mul().set(v.t);
+  // twopk = 2^k (or 2^(k+1000) below k = -1021), built from its exponent bits.
+  c.get(v.k).i32Const(1000).i32Const(0).get(v.k).i32Const(-1021).i32LtS().select().i32Add().i32Const(20).i32Shl().i32Const(0x3ff00000).i32Add();
+  c.i64ExtendI32U().i64Const(32).i64Shl().f64ReinterpretI64().set(v.twopk);
+  c.get(v.x).get(v.t);
+  c.f64Const(P1).get(v.t).f64Const(P2).get(v.t).f64Const(P3).get(v.t).f64Const(P4).get(v.t).f64Const(P5).f64Mul().f64Add().f64Mul().f64Add().f64Mul().f64Add().f64Mul().f64Add();
+  c.f64Mul().f64Sub().set(v.c);
+  c.get(v.k).i32Eqz().if();
+  // 1 - ((x·c)/(c - 2) - x)
+  result(1, () => c.f64Const(1).get(v.x).get(v.c).f64Mul().get(v.c).f64Const(2).f64Sub().f64Div().get(v.x).f64Sub().f64Sub());
+  c.end();
+  // y = 1 - ((lo - (x·c)/(2 - c)) - hi)
+  c.f64Const(1).get(v.lo).get(v.x).get(v.c).f64Mul().f64Const(2).get(v.c).f64Sub().f64Div().f64Sub().get(v.hi).f64Sub().f64Sub().set(v.y);
+  c.get(v.k).i32Const(-1021).i32GeS().if();
+  c.get(v.k).i32Const(1024).i32Eq().if();
+  result(2, () => c.get(v.y).f64Const(2).f64Mul().f64Const(two1023).f64Mul());
+  c.end();
+  result(1, () => c.get(v.y).get(v.twopk).f64Mul());
+  c.end();
+  result(0, () => c.get(v.y).get(v.twopk).f64Mul().f64Const(twom1000).f64Mul());
+  c.end();
+}
+
+/** exp(x) as V8's Math.exp: exported for the test that checks it bit for bit. */
+function expFunction(): Code {
+  const c = new Code(1);
+  const out = c.local(F64);
+  emitExp(c, 0, out, expLocals(c));
+  c.get(out);
+  return c;
+}
+
+/**
+ * binaryGradients(from, to, sum, score, label, grad, hess, product) → sum: the binary log loss's gradient and hessian
+ * of rows [from, to) (score, label, grad, hess: addresses of double arrays), exactly as objective.ts computes them:
+ * p = sigmoid(s) as (s ≥ 0 ? 1 : e) / (1 + e) with e = exp(-|s|); grad = p - y, hess = p(1 - p). Returns `sum` plus
+ * each row's max(s, 0) - y·s, and writes the product of the rows' (1 + e) at `product` (the caller adds its log:
+ * one log per block of rows).
+ */
+function binaryGradientsFunction(): Code {
+  const c = new Code(8);
+  const [FROM, TO, SUM, SCORE, LABEL, GRAD, HESS, PRODUCT] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const i = c.local(I32);
+  const at = c.local(I32);
+  const s = c.local(F64);
+  const e = c.local(F64);
+  const p = c.local(F64);
+  const y = c.local(F64);
+  const sum = c.local(F64);
+  const product = c.local(F64);
+  const v = expLocals(c);
+  c.get(SUM).set(sum);
+  c.f64Const(1).set(product);
+  c.get(FROM).set(i);
+  c.block().loop();
+  c.get(i).get(TO).i32GeS().brIf(1);
+  c.get(i).i32Const(3).i32Shl().set(at);
+  c.get(at).get(SCORE).i32Add().f64Load().set(s);
+  c.get(s).f64Abs().f64Neg().set(y);
+  emitExp(c, y, e, v);
+  c.f64Const(1).get(e).get(s).f64Const(0).f64Ge().select().f64Const(1).get(e).f64Add().f64Div().set(p);
+  c.get(at).get(LABEL).i32Add().f64Load().set(y);
+  c.get(at).get(GRAD).i32Add().get(p).get(y).f64Sub().f64Store();
+  c.get(at).get(HESS).i32Add().get(p).f64Const(1).get(p).f64Sub().f64Mul().f64Store();
+  c.get(sum).get(s).f64Const(0).get(s).f64Const(0).f64Gt().select().get(y).get(s).f64Mul().f64Sub().f64Add().set(sum);
+  c.get(product).f64Const(1).get(e).f64Add().f64Mul().set(product);
+  c.get(i).i32Const(1).i32Add().set(i);
+  c.br(0).end().end();
+  c.get(PRODUCT).get(product).f64Store();
+  c.get(sum);
+  return c;
+}
+
+/** The objective's kernels (no memory layout baked in): binary gradients, and exp for its test. */
+export interface ObjectiveKernels {
+  binaryGradients(from: number, to: number, sum: number, score: number, label: number, grad: number, hess: number, product: number): number;
+  exp(x: number): number;
+}
+
+const objectiveModules = new Map<string, WasmModule>();
+
+export function objectiveKernels(memory: WasmMemory, pages: number): ObjectiveKernels {
+  const key = String(pages);
+  let module = objectiveModules.get(key);
+  if (module === undefined) {
+    module = new wasm.Module(encodeModule([
+      { name: 'binaryGradients', params: [I32, I32, F64, I32, I32, I32, I32, I32], results: [F64], code: binaryGradientsFunction() },
+      { name: 'exp', params: [F64], results: [F64], code: expFunction() },
+    ], { pages, shared: true }));
+    objectiveModules.set(key, module);
+  }
+  const e = new wasm.Instance(module, { env: { memory } }).exports as unknown as ObjectiveKernels;
+  return { binaryGradients: e.binaryGradients, exp: e.exp };
 }
