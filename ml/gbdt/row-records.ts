@@ -83,9 +83,6 @@ export class RowRecords {
   private readonly histLength: number;
   private nextHistogram: number;
   private readonly histogramsEnd: number;
-  /** Scratch of the halves' exchange, grown on demand. */
-  private exchangeWords = new Float64Array(0);
-  private exchangeRows = new Int32Array(0);
 
   constructor(data: BinnedMatrix, layout: HistogramLayout, options: RowRecordsOptions) {
     const f = data.featureCount;
@@ -220,21 +217,14 @@ export class RowRecords {
     this.kernels.updateScores(leafCount, this.address(score));
   }
 
-  /** Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, as three bulk copies. */
+  /** Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, in place. */
   private exchange(a: number, b: number, count: number): void {
     if (count === 0) return;
-    const { f64, stride, rows } = this;
-    const words = count * stride;
-    if (this.exchangeWords.length < words) this.exchangeWords = new Float64Array(Math.max(words, 2 * this.exchangeWords.length));
-    if (this.exchangeRows.length < count) this.exchangeRows = new Int32Array(Math.max(count, 2 * this.exchangeRows.length));
-    const tmp = this.exchangeWords;
-    tmp.set(f64.subarray(a * stride, a * stride + words));
-    f64.copyWithin(a * stride, b * stride, b * stride + words);
-    f64.set(tmp.subarray(0, words), b * stride);
-    const tmpRows = this.exchangeRows;
-    tmpRows.set(rows.subarray(a, a + count));
-    rows.copyWithin(a, b, b + count);
-    rows.set(tmpRows.subarray(0, count), b);
+    const recordBytes = this.stride * 8;
+    const records = this.f64.byteOffset;
+    const rows = this.rows.byteOffset;
+    this.kernels.swapBytes(records + a * recordBytes, records + b * recordBytes, count * recordBytes);
+    this.kernels.swapBytes(rows + a * 4, rows + b * 4, count * 4);
   }
 
   /** Byte address of thread t's partition scratch (t = 0: the calling thread). */

@@ -277,6 +277,34 @@ function updateScoresFunction(k: KernelLayout): Code {
   return c;
 }
 
+/** swapBytes(p, q, length): exchanges the bytes [p, p + length) and [q, q + length) (not overlapping; length a multiple of 4). */
+function swapBytesFunction(): Code {
+  const c = new Code(3);
+  const [P, Q, LENGTH] = [0, 1, 2];
+  const end = c.local(I32);
+  const t = c.local(0x7b);
+  const w = c.local(I32);
+  c.get(P).get(LENGTH).i32Const(-16).i32And().i32Add().set(end);
+  c.block().loop();
+  c.get(P).get(end).i32GeU().brIf(1);
+  c.get(P).v128Load().set(t);
+  c.get(P).get(Q).v128Load().v128Store();
+  c.get(Q).get(t).v128Store();
+  c.get(P).i32Const(16).i32Add().set(P);
+  c.get(Q).i32Const(16).i32Add().set(Q);
+  c.br(0).end().end();
+  c.get(P).get(LENGTH).i32Const(15).i32And().i32Add().set(end);
+  c.block().loop();
+  c.get(P).get(end).i32GeU().brIf(1);
+  c.get(P).i32Load().set(w);
+  c.get(P).get(Q).i32Load().i32Store();
+  c.get(Q).get(w).i32Store();
+  c.get(P).i32Const(4).i32Add().set(P);
+  c.get(Q).i32Const(4).i32Add().set(Q);
+  c.br(0).end().end();
+  return c;
+}
+
 /** The exported kernels of one learner's module. */
 export interface WasmKernels {
   /** Histogram of records [begin, end) into the whole histogram at histAddress. */
@@ -286,6 +314,7 @@ export interface WasmKernels {
   load(histAddress: number, sumsAddress: number, count: number, gradAddress: number, hessAddress: number): void;
   partition(begin: number, size: number, binByte: number, scratch: number): number;
   updateScores(leafCount: number, score: number): void;
+  swapBytes(p: number, q: number, length: number): void;
 }
 
 /**
@@ -298,6 +327,7 @@ export function kernelModule(k: KernelLayout, groupBounds: number[], memory: { p
     { name: 'load', params: [I32, I32, I32, I32, I32], results: [], code: loadFunction(k) },
     { name: 'partition', params: [I32, I32, I32, I32], results: [I32], code: partitionFunction(k) },
     { name: 'updateScores', params: [I32, I32], results: [], code: updateScoresFunction(k) },
+    { name: 'swapBytes', params: [I32, I32, I32], results: [], code: swapBytesFunction() },
   ];
   for (let g = 0; g + 1 < groupBounds.length; g++) {
     fns.push({ name: `group${g}`, params: [I32, I32, I32], results: [], code: histogramFunction(k, groupBounds[g], groupBounds[g + 1]) });
@@ -313,6 +343,7 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory, group
     load: e.load,
     partition: e.partition,
     updateScores: e.updateScores,
+    swapBytes: e.swapBytes,
   };
 }
 
