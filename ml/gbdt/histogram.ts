@@ -25,8 +25,3 @@ export function histogramLayout(mappers: BinMapper[]): HistogramLayout {
   });
   return { featureCount: mappers.length, offsets, binCounts, totalBins: total };
 }
-
-/** parent := parent - child, leaving the sibling's histogram in `parent`. */
-export function subtractHistogram(parent: Float64Array, child: Float64Array): void {
-  for (let k = 0; k < parent.length; k++) parent[k] -= child[k];
-}

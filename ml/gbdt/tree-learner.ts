@@ -5,7 +5,7 @@
 import type { Tree } from '../model.js';
 import { MISSING_BIN, type BinnedMatrix } from './binning.js';
 import { HelperThread } from './helper-thread.js';
-import { subtractHistogram, type HistogramLayout } from './histogram.js';
+import type { HistogramLayout } from './histogram.js';
 import { RowRecords } from './row-records.js';
 import type { GbdtParams } from './params.js';
 import { findBestSplit, leafOutput, type SplitInfo } from './split-finder.js';
@@ -254,7 +254,7 @@ export class TreeLearner {
         const larger = smaller === target ? right : target;
         const smallHist = free.pop() ?? this.records.newHistogram();
         this.histogramOf(smallHist, leafBegin[smaller], leafBegin[smaller] + leafSize[smaller]);
-        subtractHistogram(parentHist, smallHist);
+        this.records.kernels.subtract(this.records.address(parentHist), this.records.address(smallHist));
         leafHist[smaller] = smallHist;
         leafHist[larger] = parentHist;
         for (const l of [target, right]) {

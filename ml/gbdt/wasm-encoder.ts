@@ -166,6 +166,7 @@ export class Code {
   v128Load64Zero(offset = 0): this { return this.simd(0x5d, ...this.memarg(3, offset)); }
   f64x2PromoteLowF32x4(): this { return this.simd(0x5f); }
   f64x2Add(): this { return this.simd(0xf0); }
+  f64x2Sub(): this { return this.simd(0xf1); }
 }
 
 export interface FunctionSpec {

@@ -277,6 +277,21 @@ function updateScoresFunction(k: KernelLayout): Code {
   return c;
 }
 
+/** subtract(parent, child): parent[k] -= child[k] for every double of a histogram, two at a time. */
+function subtractFunction(k: KernelLayout): Code {
+  const c = new Code(2);
+  const [PARENT, CHILD] = [0, 1];
+  const end = c.local(I32);
+  c.get(PARENT).i32Const(k.histLength * 8).i32Add().set(end);
+  c.block().loop();
+  c.get(PARENT).get(end).i32GeU().brIf(1);
+  c.get(PARENT).get(PARENT).v128Load().get(CHILD).v128Load().f64x2Sub().v128Store();
+  c.get(PARENT).i32Const(16).i32Add().set(PARENT);
+  c.get(CHILD).i32Const(16).i32Add().set(CHILD);
+  c.br(0).end().end();
+  return c;
+}
+
 /** swapBytes(p, q, length): exchanges the bytes [p, p + length) and [q, q + length) (not overlapping; length a multiple of 4). */
 function swapBytesFunction(): Code {
   const c = new Code(3);
@@ -315,6 +330,7 @@ export interface WasmKernels {
   partition(begin: number, size: number, binByte: number, scratch: number): number;
   updateScores(leafCount: number, score: number): void;
   swapBytes(p: number, q: number, length: number): void;
+  subtract(parent: number, child: number): void;
 }
 
 /**
@@ -328,6 +344,7 @@ export function kernelModule(k: KernelLayout, groupBounds: number[], memory: { p
     { name: 'partition', params: [I32, I32, I32, I32], results: [I32], code: partitionFunction(k) },
     { name: 'updateScores', params: [I32, I32], results: [], code: updateScoresFunction(k) },
     { name: 'swapBytes', params: [I32, I32, I32], results: [], code: swapBytesFunction() },
+    { name: 'subtract', params: [I32, I32], results: [], code: subtractFunction(k) },
   ];
   for (let g = 0; g + 1 < groupBounds.length; g++) {
     fns.push({ name: `group${g}`, params: [I32, I32, I32], results: [], code: histogramFunction(k, groupBounds[g], groupBounds[g + 1]) });
@@ -344,6 +361,7 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory, group
     partition: e.partition,
     updateScores: e.updateScores,
     swapBytes: e.swapBytes,
+    subtract: e.subtract,
   };
 }
 
