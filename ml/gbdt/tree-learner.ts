@@ -64,8 +64,9 @@ export class TreeLearner {
     const bounds = Array.from({ length: groups + 1 }, (_, t) => Math.floor((t * f) / groups));
     const threadCount = shared ? Math.max(groups, 2) : 1;
     const classCount = params.task === 'multiclass' ? params.numClass! : 1;
-    // Live histograms: one per splittable leaf, plus the smaller child's being built.
-    this.records = new RowRecords(data, layout, { threads: threadCount, gradientLength: data.rowCount * classCount, histograms: params.numLeaves + 1, leaves: params.numLeaves, groupBounds: bounds });
+    // Live histograms: one per splittable leaf (each holds ≥ 2·minDataInLeaf of the rows), plus a split's two children.
+    const histograms = Math.min(params.numLeaves + 1, Math.floor(data.rowCount / (2 * Math.max(1, params.minDataInLeaf))) + 2);
+    this.records = new RowRecords(data, layout, { threads: threadCount, gradientLength: data.rowCount * classCount, histograms, leaves: params.numLeaves, groupBounds: bounds });
     this.rows = this.records.rows;
     this.parallelMinRows = threads.parallelMinRows;
     this.histogramHelpers = groups - 1;
