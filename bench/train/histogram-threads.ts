@@ -3,7 +3,8 @@
 // Atomics for hand-off) for leaf sizes the trainer sees. `npx tsx bench/train/histogram-threads.ts`
 
 import { Worker } from 'node:worker_threads';
-import { histogramKernel, type HistogramLayout } from '../../ml/gbdt/histogram.js';
+import type { HistogramLayout } from '../../ml/gbdt/histogram.js';
+import { histogramKernel } from './js-kernels.js';
 import { binByteOffset } from '../../ml/gbdt/row-records.js';
 
 const N = 1_000_000;

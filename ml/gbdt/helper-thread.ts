@@ -1,17 +1,19 @@
-// A helper thread for the tree learner: a worker_threads worker that shares the learner's records and row ids
-// (SharedArrayBuffer) and runs one generated kernel at a time on a range of them: a feature group of a leaf's
-// histogram, or one half of a leaf's partition. Hand-off is a futex (Atomics.wait / notify), a few microseconds,
-// because a message through the event loop would cost more than the kernels on all but the largest leaves.
-// The worker is plain JavaScript compiled from the kernels' sources: no module loading, started in milliseconds.
+// A helper thread for the tree learner: a worker_threads worker that instantiates the learner's WebAssembly kernels
+// on the same shared memory (records, row ids, histograms) and runs one kernel at a time on a range of records: a
+// feature group of a leaf's histogram (written straight into the leaf's histogram), or one half of a leaf's
+// partition. Hand-off is a futex (Atomics.wait / notify), a few microseconds, because a message through the event
+// loop would cost more than the kernels on all but the largest leaves. The worker is a few lines of plain
+// JavaScript plus the compiled module: no module loading, started in milliseconds.
 
 import { Worker } from 'node:worker_threads';
+import type { WasmMemory, WasmModule } from './wasm-encoder.js';
 
 const OP_EXIT = -1;
 const OP_HISTOGRAM = 1;
 const OP_PARTITION = 2;
 /**
- * control[]: job generation, done generation, op, begin, end, byte offset of the split feature's bin, result, and
- * the byte length of the helper's error message when its job threw (0: none).
+ * control[]: job generation, done generation, op, begin, end, byte offset of the split feature's bin, result, the
+ * byte length of the helper's error message when its job threw (0: none), and the histogram's byte address.
  */
 const GENERATION = 0;
 const DONE = 1;
@@ -21,6 +23,7 @@ const END = 4;
 const BIN_BYTE = 5;
 const RESULT = 6;
 const ERROR_BYTES = 7;
+const HIST = 8;
 /** Room for a failed job's error message (UTF-8, truncated). */
 const ERROR_CAPACITY = 1024;
 /**
@@ -30,19 +33,20 @@ const ERROR_CAPACITY = 1024;
  */
 export const HELPER_TIMEOUT_MS = 20_000;
 
-export interface HelperThreadSources {
-  /** A HistogramKernel for this helper's feature group (it clears and fills only that group's bins). */
+export interface HelperThreadKernels {
+  /** The learner's compiled kernels (wasm-kernels.ts) and the memory they work on. */
+  module: WasmModule;
+  memory: WasmMemory;
+  /** The exported histogram kernel this helper runs ('group1', …: its feature group; 'histogram': all). */
   histogram: string;
-  /** The records' PartitionKernel. */
-  partition: string;
+  /** Byte address of this helper's partition scratch (its go-left flags first). */
+  scratch: number;
 }
 
 export class HelperThread {
-  private readonly control = new Int32Array(new SharedArrayBuffer(8 * 4));
-  /** The helper's histogram: only its feature group's slice is written. */
-  readonly hist: Float64Array;
-  /** The go-left flags of the partition being run. */
-  private readonly mask = new Uint8Array(new SharedArrayBuffer(256));
+  private readonly control = new Int32Array(new SharedArrayBuffer(9 * 4));
+  /** The go-left flags of the partition being run (in the helper's scratch). */
+  private readonly mask: Uint8Array;
   /** A failed job's error message, written by the helper before it signals the job done. */
   private readonly error = new Uint8Array(new SharedArrayBuffer(ERROR_CAPACITY));
   private readonly worker: Worker;
@@ -51,19 +55,14 @@ export class HelperThread {
   /** Why the helper thread stopped when it failed outside a job (it could not start, ran out of memory). */
   private crash: Error | null = null;
 
-  constructor(records: SharedArrayBuffer, rows: SharedArrayBuffer, histLength: number, sources: HelperThreadSources) {
-    this.hist = new Float64Array(new SharedArrayBuffer(histLength * 8));
+  constructor(kernels: HelperThreadKernels) {
+    this.mask = new Uint8Array(kernels.memory.buffer, kernels.scratch, 256);
     this.worker = new Worker(
       `const { workerData } = require('node:worker_threads');
-       const histogram = (${sources.histogram});
-       const partition = (${sources.partition});
-       const { records, rows, control, hist, mask, error } = workerData;
-       const f64 = new Float64Array(records);
-       const f32 = new Float32Array(records);
-       const u8 = new Uint8Array(records);
-       const rowIds = new Int32Array(rows);
-       const offsetsLeft = new Int32Array(1024);
-       const offsetsRight = new Int32Array(1024);
+       const { module, memory, histogramName, scratch, control, error } = workerData;
+       const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
+       const histogram = kernels[histogramName];
+       const partition = kernels.partition;
        let seen = 0;
        for (;;) {
          Atomics.wait(control, ${GENERATION}, seen);
@@ -74,8 +73,8 @@ export class HelperThread {
          const end = control[${END}];
          let failed = false;
          try {
-           if (op === ${OP_HISTOGRAM}) histogram(hist, f32, u8, begin, end);
-           else control[${RESULT}] = partition(f64, u8, rowIds, begin, end - begin, control[${BIN_BYTE}], mask, offsetsLeft, offsetsRight);
+           if (op === ${OP_HISTOGRAM}) histogram(control[${HIST}], begin, end);
+           else control[${RESULT}] = partition(begin, end - begin, control[${BIN_BYTE}], scratch);
          } catch (e) {
            // Tell the waiting thread now (it cannot hear this thread's error event while it waits), then stop.
            const { written } = new TextEncoder().encodeInto(String(e && e.stack || e), error);
@@ -86,7 +85,10 @@ export class HelperThread {
          Atomics.notify(control, ${DONE});
          if (failed) break;
        }`,
-      { eval: true, workerData: { records, rows, control: this.control, hist: this.hist, mask: this.mask, error: this.error } },
+      {
+        eval: true,
+        workerData: { module: kernels.module, memory: kernels.memory, histogramName: kernels.histogram, scratch: kernels.scratch, control: this.control, error: this.error },
+      },
     );
     // An error event with no listener would be thrown from the event loop and end the whole worker process.
     this.worker.on('error', (error) => {
@@ -96,8 +98,9 @@ export class HelperThread {
     this.worker.unref();
   }
 
-  /** Starts building the helper's feature group of the histogram of records [begin, end) into `hist`. */
-  startHistogram(begin: number, end: number): void {
+  /** Starts building the helper's feature group of the histogram of records [begin, end) into the histogram at byte address `hist`. */
+  startHistogram(hist: number, begin: number, end: number): void {
+    this.control[HIST] = hist;
     this.start(OP_HISTOGRAM, begin, end, 0);
   }
 

@@ -1,10 +1,14 @@
 // The training rows of one tree as packed records kept in leaf order: every split moves the records
 // themselves (not just row ids), so each leaf's rows are one contiguous block of memory and histogram
 // building streams through it instead of gathering bins, gradients and hessians from scattered rows
-// (cache misses that made deep leaves ~4× slower per row).
+// (cache misses that made deep leaves ~4× slower per row). The records, row ids, gradients and histograms live
+// in one WebAssembly.Memory, shared with the helper threads, where the learner's generated kernels work on them.
 
 import type { BinnedMatrix } from './binning.js';
 import type { HelperThread } from './helper-thread.js';
+import type { HistogramLayout } from './histogram.js';
+import { wasm, WASM_PAGE, type WasmMemory, type WasmModule } from './wasm-encoder.js';
+import { instantiateKernels, kernelModule, objectiveKernels, SCRATCH_BYTES, type ObjectiveKernels, type WasmKernels } from './wasm-kernels.js';
 
 /** Feature bins per 8-byte word: the top byte stays 0 so the word, read as a double, is finite (never NaN). */
 const BINS_PER_WORD = 7;
@@ -21,202 +25,234 @@ export function binByteOffset(j: number): number {
   return 8 + Math.floor(j / BINS_PER_WORD) * 8 + (j % BINS_PER_WORD);
 }
 
+/** Largest WebAssembly (wasm32) memory: 4 GiB. */
+const MAX_PAGES = 65536;
+
+export interface RowRecordsOptions {
+  /** Threads that run kernels on the records (each gets its own partition scratch), the calling one included. */
+  threads: number;
+  /** Doubles of the gradient and of the hessian arrays (rows × trees per iteration). */
+  gradientLength: number;
+  /** Histograms the learner may hold at once. */
+  histograms: number;
+  /** Leaves per tree at most (the leaf table's size). */
+  leaves: number;
+  /** Feature groups of the histogram, one per thread: groups + 1 ascending feature indices from 0 to F. */
+  groupBounds: number[];
+}
+
 /**
  * Record i (leaf-order position i) is f32[i*stride*2] = gradient, f32[i*stride*2 + 1] = hessian (single
  * precision, as LightGBM stores them; histograms still sum in doubles), then the row's feature bins as
- * bytes: feature j at u8[i*stride*8 + binByteOffset(j)]. Records are moved as doubles, which V8 copies
- * bit-exactly because every word is finite: the hessian (≥ 0) is the sign and exponent of the first word,
- * and the top byte of each bin word is 0. 16 bytes per row for up to 7 features.
+ * bytes: feature j at u8[i*stride*8 + binByteOffset(j)]. Records are moved as whole words (bit-exactly).
+ * 16 bytes per row for up to 7 features.
+ *
+ * The memory (byte addresses): a partition scratch per thread, the root sums, the records, their row ids, every
+ * row's bin words, the gradients and hessians, then the histograms. It is a shared WebAssembly.Memory of fixed
+ * size: pages nobody touches (histograms never used) cost address space, not RAM.
  */
 export class RowRecords {
   /** Record size in 8-byte words. */
   readonly stride: number;
+  readonly memory: WasmMemory;
+  /** The compiled kernels, for helper threads to instantiate on the same memory. */
+  readonly module: WasmModule;
+  /** This thread's instance of them. */
+  readonly kernels: WasmKernels;
   readonly f64: Float64Array;
   readonly f32: Float32Array;
   readonly u8: Uint8Array;
-  /** The records' memory: a SharedArrayBuffer when helper threads share it. */
-  readonly buffer: ArrayBufferLike;
+  /** Row id of each record. */
+  readonly rows: Int32Array;
   /** Every row's bin words in row order, the source each tree's records are loaded from. */
   readonly binWords: Float64Array;
-  private readonly partitionKernel: PartitionKernel;
-  private readonly offsetsLeft = new Int32Array(PARTITION_BLOCK);
-  private readonly offsetsRight = new Int32Array(PARTITION_BLOCK);
-  /** Scratch of the halves' exchange, grown on demand. */
-  private exchangeWords = new Float64Array(0);
-  private exchangeRows = new Int32Array(0);
+  /** Gradient and hessian arrays in the memory (the learner loads records from them without a copy). */
+  readonly grad: Float64Array;
+  readonly hess: Float64Array;
+  /** The training scores (as many as gradients) and labels, where the gradient kernel reads them. */
+  readonly scores: Float64Array;
+  readonly labels: Float64Array;
+  /** The root's gradient and hessian sums, written by the load kernel; [2]: the gradient kernel's product. */
+  readonly sums: Float64Array;
+  private readonly objective: ObjectiveKernels;
+  private readonly leafBegin: Int32Array;
+  private readonly leafSize: Int32Array;
+  private readonly leafValue: Float64Array;
+  private readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  private readonly mask: Uint8Array;
+  private readonly histLength: number;
+  private nextHistogram: number;
+  private readonly histogramsEnd: number;
 
-  constructor(data: BinnedMatrix, shared = false) {
+  constructor(data: BinnedMatrix, layout: HistogramLayout, options: RowRecordsOptions) {
     const f = data.featureCount;
+    const n = data.rowCount;
     const words = Math.ceil(f / BINS_PER_WORD);
     this.stride = 1 + words;
-    const bytes = data.rowCount * this.stride * 8;
-    const buffer = shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+    this.histLength = layout.totalBins * 2;
+    let top = 0;
+    const take = (bytes: number): number => {
+      const at = top;
+      top = Math.ceil((top + bytes) / 64) * 64;
+      return at;
+    };
+    take(options.threads * SCRATCH_BYTES);
+    const sums = take(24);
+    const records = take(n * this.stride * 8);
+    const rows = take(n * 4);
+    const binWords = take(n * words * 8);
+    const grad = take(options.gradientLength * 8);
+    const hess = take(options.gradientLength * 8);
+    const scores = take(options.gradientLength * 8);
+    const labels = take(n * 8);
+    const wideLeaves = options.leaves > 256;
+    const leafOfRow = take(n * (wideLeaves ? 2 : 1));
+    const leafBegin = take(options.leaves * 4);
+    const leafSize = take(options.leaves * 4);
+    const leafValue = take(options.leaves * 8);
+    this.nextHistogram = take(0);
+    this.histogramsEnd = this.nextHistogram + options.histograms * this.histLength * 8;
+    const pages = Math.ceil(this.histogramsEnd / WASM_PAGE);
+    if (pages > MAX_PAGES) {
+      throw new RangeError(`GBDT training data needs ${(this.histogramsEnd / 2 ** 30).toFixed(1)} GiB of kernel memory; at most 4 GiB fit (fewer rows, features or leaves)`);
+    }
+    this.memory = new wasm.Memory({ initial: pages, maximum: pages, shared: true });
+    const buffer = this.memory.buffer;
     this.buffer = buffer;
-    this.f64 = new Float64Array(buffer);
-    this.f32 = new Float32Array(buffer);
-    this.u8 = new Uint8Array(buffer);
-    const bins = new Uint8Array(data.rowCount * words * 8);
+    this.mask = new Uint8Array(buffer, 0, 256);
+    this.sums = new Float64Array(buffer, sums, 3);
+    this.f64 = new Float64Array(buffer, records, n * this.stride);
+    this.f32 = new Float32Array(buffer, records, n * this.stride * 2);
+    this.u8 = new Uint8Array(buffer, records, n * this.stride * 8);
+    this.rows = new Int32Array(buffer, rows, n);
+    this.binWords = new Float64Array(buffer, binWords, n * words);
+    this.grad = new Float64Array(buffer, grad, options.gradientLength);
+    this.hess = new Float64Array(buffer, hess, options.gradientLength);
+    this.scores = new Float64Array(buffer, scores, options.gradientLength);
+    this.labels = new Float64Array(buffer, labels, n);
+    const bins = new Uint8Array(buffer, binWords, n * words * 8);
     for (let j = 0; j < f; j++) {
       const column = data.columns[j];
       const at = binByteOffset(j) - 8;
-      for (let r = 0; r < data.rowCount; r++) bins[r * words * 8 + at] = column[r];
+      for (let r = 0; r < n; r++) bins[r * words * 8 + at] = column[r];
     }
-    this.binWords = new Float64Array(bins.buffer);
-    this.partitionKernel = partitionKernel(this.stride);
-  }
-
-  /** Fills records [0, count) with rows inBag[0..count) (ascending) and their gradients. */
-  load(inBag: Int32Array, count: number, grad: Float64Array, hess: Float64Array): void {
-    const { stride, f64, f32, binWords } = this;
-    const words = stride - 1;
-    for (let i = 0; i < count; i++) {
-      const r = inBag[i];
-      const d = i * stride;
-      f32[d * 2] = grad[r];
-      f32[d * 2 + 1] = hess[r];
-      const src = r * words;
-      for (let k = 0; k < words; k++) f64[d + 1 + k] = binWords[src + k];
-    }
-  }
-
-  /** Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, as three bulk copies. */
-  private exchange(rows: Int32Array, a: number, b: number, count: number): void {
-    if (count === 0) return;
-    const { f64, stride } = this;
-    const words = count * stride;
-    if (this.exchangeWords.length < words) this.exchangeWords = new Float64Array(Math.max(words, 2 * this.exchangeWords.length));
-    if (this.exchangeRows.length < count) this.exchangeRows = new Int32Array(Math.max(count, 2 * this.exchangeRows.length));
-    const tmp = this.exchangeWords;
-    tmp.set(f64.subarray(a * stride, a * stride + words));
-    f64.copyWithin(a * stride, b * stride, b * stride + words);
-    f64.set(tmp.subarray(0, words), b * stride);
-    const tmpRows = this.exchangeRows;
-    tmpRows.set(rows.subarray(a, a + count));
-    rows.copyWithin(a, b, b + count);
-    rows.set(tmpRows.subarray(0, count), b);
-  }
-
-  /** Source of the partition kernel, for a helper thread. */
-  get partitionSource(): string {
-    return this.partitionKernel.toString();
+    const kernelLayout = {
+      stride: this.stride,
+      records,
+      rows,
+      binWords,
+      binOffsets: layout.offsets,
+      binBytes: Array.from({ length: f }, (_, j) => binByteOffset(j)),
+      histLength: this.histLength,
+      leafOfRow,
+      wideLeaves,
+      leafBegin,
+      leafSize,
+      leafValue,
+    };
+    this.leafBegin = new Int32Array(buffer, leafBegin, options.leaves);
+    this.leafSize = new Int32Array(buffer, leafSize, options.leaves);
+    this.leafValue = new Float64Array(buffer, leafValue, options.leaves);
+    this.module = kernelModule(kernelLayout, options.groupBounds, { pages, shared: true });
+    this.kernels = instantiateKernels(this.module, this.memory, options.groupBounds.length - 1);
+    this.objective = objectiveKernels(this.memory, pages);
   }
 
   /**
-   * In-place partition of records [begin, begin+size) — and of `rows`, the row id of each record — by
-   * leftMask[bin of `feature`]; returns the left count. A range of HALVED_PARTITION_MIN_ROWS or more is split in
-   * two halves, the upper one on `helper` when given.
+   * The binary log loss's gradients and hessians at `score` (views of this memory: scores, labels, gradients)
+   * and the mean log loss of `score`: what objective.ts's computeGradients returns, bit for bit (the same
+   * operations in the same order, V8's exp included; one log per 512 rows).
    */
-  partition(rows: Int32Array, begin: number, size: number, feature: number, leftMask: Uint8Array, helper: HelperThread | null = null): number {
-    const binByte = binByteOffset(feature);
-    const kernel = this.partitionKernel;
-    if (size < HALVED_PARTITION_MIN_ROWS) {
-      return kernel(this.f64, this.u8, rows, begin, size, binByte, leftMask, this.offsetsLeft, this.offsetsRight);
+  binaryGradients(score: Float64Array, label: Float64Array, grad: Float64Array, hess: Float64Array): number {
+    const n = score.length;
+    const [s, y, g, h] = [this.address(score), this.address(label), this.address(grad), this.address(hess)];
+    const product = this.sums.byteOffset + 16;
+    const kernel = this.objective.binaryGradients;
+    let sum = 0;
+    for (let from = 0; from < n; from += 512) {
+      sum = kernel(from, Math.min(n, from + 512), sum, s, y, g, h, product);
+      sum += Math.log(this.sums[2]);
     }
+    // computeGradients adds the log of the (empty) block after the last full one too.
+    if (n % 512 === 0) sum += Math.log(1);
+    return n === 0 ? NaN : sum / n;
+  }
+
+  /** A histogram ([g, h] per bin) in the memory, for the kernels to fill; the learner keeps and reuses it. */
+  newHistogram(): Float64Array {
+    if (this.nextHistogram >= this.histogramsEnd) throw new Error('GBDT learner holds more histograms than it reserved');
+    const hist = new Float64Array(this.buffer, this.nextHistogram, this.histLength);
+    this.nextHistogram += this.histLength * 8;
+    return hist;
+  }
+
+  /** Byte address of a view into the memory. */
+  address(view: Float64Array | Int32Array): number {
+    if (view.buffer !== this.buffer) throw new Error('not a view of the GBDT learner memory');
+    return view.byteOffset;
+  }
+
+  /** Whether a view lies in this memory (the kernels can read it without a copy). */
+  holds(view: Float64Array): boolean {
+    return view.buffer === this.buffer;
+  }
+
+  /**
+   * Loads records [0, count) from the row ids in `rows` (ascending) and their gradients (views of this memory),
+   * builds the root's histogram into `hist` and returns nothing: the sums are in `sums`.
+   */
+  loadWithRootHistogram(hist: Float64Array, count: number, grad: Float64Array, hess: Float64Array): void {
+    this.kernels.load(this.address(hist), this.address(this.sums), count, this.address(grad), this.address(hess));
+  }
+
+  /**
+   * score[r] += leafValue[l] for each row r of leaf l: leaf l holds records [leafBegin[l], leafBegin[l] +
+   * leafSize[l]), and the leaves hold every row 0..score.length-1 (a tree grown without bagging). `score` is a view
+   * of this memory.
+   */
+  addLeafValues(leafCount: number, leafBegin: Int32Array, leafSize: Int32Array, leafValue: Float64Array, score: Float64Array): void {
+    this.leafBegin.set(leafBegin.subarray(0, leafCount));
+    this.leafSize.set(leafSize.subarray(0, leafCount));
+    this.leafValue.set(leafValue.subarray(0, leafCount));
+    this.kernels.updateScores(leafCount, this.address(score));
+  }
+
+  /** Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, in place. */
+  private exchange(a: number, b: number, count: number): void {
+    if (count === 0) return;
+    const recordBytes = this.stride * 8;
+    const records = this.f64.byteOffset;
+    const rows = this.rows.byteOffset;
+    this.kernels.swapBytes(records + a * recordBytes, records + b * recordBytes, count * recordBytes);
+    this.kernels.swapBytes(rows + a * 4, rows + b * 4, count * 4);
+  }
+
+  /** Byte address of thread t's partition scratch (t = 0: the calling thread). */
+  static scratchOf(thread: number): number {
+    return thread * SCRATCH_BYTES;
+  }
+
+  /**
+   * In-place partition of records [begin, begin+size) — and of their row ids — by leftMask[bin of `feature`];
+   * returns the left count. A range of HALVED_PARTITION_MIN_ROWS or more is split in two halves, the upper one on
+   * `helper` when given.
+   */
+  partition(begin: number, size: number, feature: number, leftMask: Uint8Array, helper: HelperThread | null = null): number {
+    const binByte = binByteOffset(feature);
+    const partition = this.kernels.partition;
+    this.mask.set(leftMask);
+    if (size < HALVED_PARTITION_MIN_ROWS) return partition(begin, size, binByte, 0);
     const mid = begin + (size >>> 1);
     const end = begin + size;
     helper?.startPartition(mid, end, binByte, leftMask);
-    const leftA = kernel(this.f64, this.u8, rows, begin, mid - begin, binByte, leftMask, this.offsetsLeft, this.offsetsRight);
-    const leftB = helper === null
-      ? kernel(this.f64, this.u8, rows, mid, end - mid, binByte, leftMask, this.offsetsLeft, this.offsetsRight)
-      : helper.finish();
+    const leftA = partition(begin, mid - begin, binByte, 0);
+    const leftB = helper === null ? partition(mid, end - mid, binByte, 0) : helper.finish();
     // [left A | right A | left B | right B]: exchange the shorter of (right A, left B) with the far end of the other.
     const rightA = mid - begin - leftA;
     const exchanged = Math.min(rightA, leftB);
     const from = begin + leftA;
     const to = mid + leftB - exchanged;
-    this.exchange(rows, from, to, exchanged);
+    this.exchange(from, to, exchanged);
     return leftA + leftB;
   }
-}
-
-type PartitionKernel = (
-  f64: Float64Array,
-  u8: Uint8Array,
-  rows: Int32Array,
-  begin: number,
-  size: number,
-  binByte: number,
-  leftMask: Uint8Array,
-  offsetsLeft: Int32Array,
-  offsetsRight: Int32Array,
-) => number;
-
-const partitionKernels = new Map<number, PartitionKernel>();
-
-/** Records classified per block by the branch-free partition: enough to amortise a block switch, small enough for L1. */
-const PARTITION_BLOCK = 128;
-
-/**
- * Hoare's two-cursor partition for records of `stride` words, made branch-free as in BlockQuicksort (Edelkamp &
- * Weiß, 2016): a block of records at each end is classified without branches into a list of misplaced offsets, then
- * those pairs are swapped (unrolled). A plain Hoare scan mispredicts about every other record on an even split; the
- * block form has no data-dependent branch per record. The last few blocks' worth of records finish with the plain
- * scan. Only misplaced records move. Rows within a leaf end up in a deterministic but not ascending order.
- */
-function partitionKernel(stride: number): PartitionKernel {
-  let kernel = partitionKernels.get(stride);
-  if (kernel === undefined) {
-    const swap = Array.from({ length: stride }, (_, k) => `t = f64[a + ${k}]; f64[a + ${k}] = f64[b + ${k}]; f64[b + ${k}] = t;`).join(' ');
-    const swapRecords = `const a = x * ${stride};
-         const b = y * ${stride};
-         ${swap}
-         const row = rows[x];
-         rows[x] = rows[y];
-         rows[y] = row;`;
-    // Generated from integers (the record size, the block size) only.
-    kernel = new Function(
-      'f64', 'u8', 'rows', 'begin', 'size', 'binByte', 'leftMask', 'offsetsLeft', 'offsetsRight',
-      `let i = begin;
-       let j = begin + size - 1;
-       let t = 0;
-       let startLeft = 0;
-       let countLeft = 0;
-       let startRight = 0;
-       let countRight = 0;
-       // Invariant: records before i go left, records after j go right; [i, j] is unsorted.
-       while (j - i + 1 > ${2 * PARTITION_BLOCK}) {
-         if (countLeft === 0) {
-           startLeft = 0;
-           for (let k = 0; k < ${PARTITION_BLOCK}; k++) {
-             offsetsLeft[countLeft] = k;
-             countLeft += 1 - leftMask[u8[(i + k) * ${stride * 8} + binByte]];
-           }
-         }
-         if (countRight === 0) {
-           startRight = 0;
-           for (let k = 0; k < ${PARTITION_BLOCK}; k++) {
-             offsetsRight[countRight] = k;
-             countRight += leftMask[u8[(j - k) * ${stride * 8} + binByte]];
-           }
-         }
-         const pairs = countLeft < countRight ? countLeft : countRight;
-         for (let p = 0; p < pairs; p++) {
-           const x = i + offsetsLeft[startLeft + p];
-           const y = j - offsetsRight[startRight + p];
-           ${swapRecords}
-         }
-         countLeft -= pairs;
-         countRight -= pairs;
-         startLeft += pairs;
-         startRight += pairs;
-         if (countLeft === 0) i += ${PARTITION_BLOCK};
-         if (countRight === 0) j -= ${PARTITION_BLOCK};
-       }
-       // A block with misplaced records left lies inside [i, j]; the plain scan finishes the range.
-       for (;;) {
-         while (i <= j && leftMask[u8[i * ${stride * 8} + binByte]] === 1) i++;
-         while (i < j && leftMask[u8[j * ${stride * 8} + binByte]] === 0) j--;
-         if (i >= j) break;
-         const x = i;
-         const y = j;
-         ${swapRecords}
-         i++;
-         j--;
-       }
-       return i - begin;
-       //# sourceURL=keel-gbdt-partition.js`,
-    ) as PartitionKernel;
-    partitionKernels.set(stride, kernel);
-  }
-  return kernel;
 }

@@ -4,6 +4,8 @@ import { HelperThread } from './helper-thread.js';
 import { HALVED_PARTITION_MIN_ROWS } from './row-records.js';
 import { defaultNumThreads, trainGbdt, type GbdtCheckpoint, type GbdtParamsInput } from './index.js';
 import { Mulberry32 } from './prng.js';
+import { wasm, WASM_PAGE } from './wasm-encoder.js';
+import { kernelModule } from './wasm-kernels.js';
 
 /** Rows enough for halved partitions; a regression label with arbitrary decimals, so sums depend on their order. */
 function synthetic(n: number, seed: number): ColumnarDataset {
@@ -41,8 +43,9 @@ describe('training on several threads', () => {
     const one = await trainGbdt(data, params, { numThreads: 1 });
     expect(histograms).not.toHaveBeenCalled();
     const two = await trainGbdt(data, params, { numThreads: 2, parallelMinRows: 1 });
-    // The helper really took part: histogram groups of every leaf, the upper halves of the large ones.
-    expect(histograms.mock.calls.length).toBeGreaterThanOrEqual(6 * 30);
+    // The helper really took part: histogram groups of every leaf's smaller child (29 per tree of 31 leaves; the
+    // root's is built while its records load), the upper halves of the large partitions.
+    expect(histograms.mock.calls.length).toBeGreaterThanOrEqual(6 * 29);
     expect(partitions).toHaveBeenCalled();
     const three = await trainGbdt(data, params, { numThreads: 3, parallelMinRows: 1 });
     expect(one.model.trees.length).toBe(6);
@@ -89,15 +92,14 @@ describe('training on several threads', () => {
   });
 
   it('when a job on a helper thread throws, then finish() fails with its error at once and the helper closes without an uncaught error', async () => {
-    const records = new SharedArrayBuffer(64);
-    const rows = new SharedArrayBuffer(64);
-    const helper = new HelperThread(records, rows, 8, {
-      histogram: 'function () { throw new RangeError("kernel boom"); }',
-      partition: 'function () { return 0; }',
-    });
-    helper.startHistogram(0, 1);
+    // Kernels of a one-feature layout on one page of memory; a histogram addressed past its end traps.
+    const memory = new wasm.Memory({ initial: 1, maximum: 1, shared: true });
+    const layout = { stride: 2, records: 1024, rows: 2048, binWords: 4096, binOffsets: [0], binBytes: [8], histLength: 8, leafOfRow: 8192, wideLeaves: false, leafBegin: 8192, leafSize: 8192, leafValue: 8192 };
+    const module = kernelModule(layout, [0, 1], { pages: 1, shared: true });
+    const helper = new HelperThread({ module, memory, histogram: 'histogram', scratch: 0 });
+    helper.startHistogram(WASM_PAGE, 0, 1);
     // Not the timeout's "did not finish a job": the main thread must not sit blocked (no heartbeats) until it.
-    expect(() => helper.finish()).toThrow(/GBDT helper thread failed: RangeError: kernel boom/);
+    expect(() => helper.finish()).toThrow(/GBDT helper thread failed: RuntimeError: memory access out of bounds/);
     await helper.close();
     // The helper's failure surfaces as this error only: an unhandled worker 'error' event would fail this file.
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -95,7 +95,11 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
 
     const n = train.rowCount;
     const validRows = valid?.rowCount ?? 0;
-    const trainScore = new Float64Array(n * classCount);
+    // The training scores, labels and gradients in the learner's memory, where its kernels read them.
+    const arrays = learner.arrays;
+    const trainScore = arrays.score;
+    const trainLabelInMemory = arrays.label;
+    trainLabelInMemory.set(trainLabel);
     const validScore = new Float64Array(validRows * classCount);
     for (let k = 0; k < classCount; k++) {
       const start = baseScores === null ? baseScore : baseScores[k];
@@ -110,13 +114,11 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
       if (validBins) addTreeToScores(tree, masks, validBins, block(validScore, validRows, t % classCount));
     });
 
-    const grad = new Float64Array(n * classCount);
-    const hess = new Float64Array(n * classCount);
+    const { grad, hess } = arrays;
     const allRows = Int32Array.from({ length: n }, (_, i) => i);
     const inBag = params.baggingFraction < 1 ? new Int32Array(n) : allRows;
     const outOfBag = params.baggingFraction < 1 ? new Int32Array(n) : new Int32Array(0);
     const usedFeature = new Uint8Array(mappers.length);
-    const leafOfRow = params.numLeaves <= 256 ? new Uint8Array(n) : new Uint16Array(n);
 
     const snapshot = (): GbdtCheckpoint => ({
       format: GBDT_CHECKPOINT_FORMAT,
@@ -136,7 +138,11 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
 
     let sinceBest = curve.length - bestIteration;
     const gradients = (): number =>
-      multiclass ? computeSoftmaxGradients(classCount, trainScore, trainLabel, grad, hess) : computeGradients(task, trainScore, trainLabel, grad, hess);
+      multiclass
+        ? computeSoftmaxGradients(classCount, trainScore, trainLabel, grad, hess)
+        : task === 'binary'
+          ? learner.binaryGradients(trainScore, trainLabelInMemory, grad, hess)
+          : computeGradients(task, trainScore, trainLabel, grad, hess);
     const validMetricOf = (label: Float64Array): number =>
       multiclass ? multiclassLogLossOfScores(classCount, validScore, label) : evaluateMetric(task, validScore, label);
     gradients();
@@ -173,14 +179,7 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
 
         const rows = learner.rows;
         if (inBagCount === n) {
-          // Scatter leaf ids into a small array (cache-resident), then update scores in row order: much cheaper
-          // than scattering the 8-byte score adds themselves. The same single add per row.
-          for (let l = 0; l < grown.leafCount; l++) {
-            const end = grown.leafBegin[l] + grown.leafSize[l];
-            for (let i = grown.leafBegin[l]; i < end; i++) leafOfRow[rows[i]] = l;
-          }
-          const leafValue = grown.leafValue;
-          for (let r = 0; r < n; r++) classTrainScore[r] += leafValue[leafOfRow[r]];
+          learner.addToScores(grown, classTrainScore);
         } else {
           for (let l = 0; l < grown.leafCount; l++) {
             const v = grown.leafValue[l];
@@ -233,7 +232,7 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     }
     const iterations = { requested: params.numIterations, trained: trees.length / classCount, kept: keptIterations };
     // The scores were summed tree by tree from the base score, as prediction sums them: the same numbers.
-    const rawScores = task === 'binary' && train === data && keptIterations === iterations.trained ? { train: trainScore, valid: valid === null ? null : validScore } : undefined;
+    const rawScores = task === 'binary' && train === data && keptIterations === iterations.trained ? { train: trainScore.slice(), valid: valid === null ? null : validScore } : undefined;
     return { model, importance, curve, bestIteration, iterations, metricName: metricName(task), ...(rawScores === undefined ? {} : { rawScores }) };
   } finally {
     await learner.close();

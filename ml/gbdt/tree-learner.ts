@@ -5,7 +5,7 @@
 import type { Tree } from '../model.js';
 import { MISSING_BIN, type BinnedMatrix } from './binning.js';
 import { HelperThread } from './helper-thread.js';
-import { histogramKernel, histogramSlice, loadingHistogramKernel, subtractHistogram, type HistogramKernel, type HistogramLayout, type LoadingHistogramKernel } from './histogram.js';
+import type { HistogramLayout } from './histogram.js';
 import { RowRecords } from './row-records.js';
 import type { GbdtParams } from './params.js';
 import { findBestSplit, leafOutput, type SplitInfo } from './split-finder.js';
@@ -42,14 +42,9 @@ export class TreeLearner {
   private readonly histPool: Float64Array[] = [];
   private readonly isCategorical: Uint8Array;
   private readonly records: RowRecords;
-  private readonly buildHistogram: HistogramKernel;
-  private readonly loadWithRootHistogram: LoadingHistogramKernel;
-  private readonly rootSums = new Float64Array(2);
-  /** Helper threads (none on one thread) and, per helper, its feature group's slice of a histogram. */
+  /** Helper threads (none on one thread); the first `histogramHelpers` of them also build histogram feature groups. */
   private readonly helpers: HelperThread[] = [];
-  private readonly helperSlices: [number, number][] = [];
-  /** The calling thread's feature group when there are helpers. */
-  private readonly buildOwnGroup: HistogramKernel;
+  private readonly histogramHelpers: number;
   private readonly parallelMinRows: number;
 
   constructor(
@@ -61,28 +56,42 @@ export class TreeLearner {
   ) {
     // No leaf of a small dataset would reach the helpers: do not start them.
     const shared = threads.numThreads > 1 && data.rowCount >= threads.parallelMinRows;
-    this.rows = new Int32Array(shared ? new SharedArrayBuffer(data.rowCount * 4) : new ArrayBuffer(data.rowCount * 4));
     this.isCategorical = Uint8Array.from(isCategorical, (c) => (c ? 1 : 0));
-    this.records = new RowRecords(data, shared);
-    const stride = this.records.stride;
-    this.buildHistogram = histogramKernel(layout, stride);
-    this.loadWithRootHistogram = loadingHistogramKernel(layout, stride);
-    this.parallelMinRows = threads.parallelMinRows;
     // Feature groups of (nearly) equal size, one per thread; each bin is summed by one thread in record order,
     // so the histogram is the same bit for bit whatever the number of threads.
     const f = layout.featureCount;
     const groups = shared ? Math.min(threads.numThreads, f) : 1;
-    const bound = (t: number) => Math.floor((t * f) / groups);
-    this.buildOwnGroup = histogramKernel(layout, stride, 0, bound(1));
-    for (let t = 1; t < groups; t++) {
-      const source = histogramKernel(layout, stride, bound(t), bound(t + 1)).toString();
-      this.helpers.push(new HelperThread(this.records.buffer as SharedArrayBuffer, this.rows.buffer as SharedArrayBuffer, layout.totalBins * 2, { histogram: source, partition: this.records.partitionSource }));
-      this.helperSlices.push(histogramSlice(layout, bound(t), bound(t + 1)));
-    }
+    const bounds = Array.from({ length: groups + 1 }, (_, t) => Math.floor((t * f) / groups));
+    const threadCount = shared ? Math.max(groups, 2) : 1;
+    const classCount = params.task === 'multiclass' ? params.numClass! : 1;
+    // Live histograms: one per splittable leaf (each holds ≥ 2·minDataInLeaf of the rows), plus a split's two children.
+    const histograms = Math.min(params.numLeaves + 1, Math.floor(data.rowCount / (2 * Math.max(1, params.minDataInLeaf))) + 2);
+    this.records = new RowRecords(data, layout, { threads: threadCount, gradientLength: data.rowCount * classCount, histograms, leaves: params.numLeaves, groupBounds: bounds });
+    this.rows = this.records.rows;
+    this.parallelMinRows = threads.parallelMinRows;
+    this.histogramHelpers = groups - 1;
+    const { module, memory } = this.records;
+    for (let t = 1; t < groups; t++) this.helpers.push(new HelperThread({ module, memory, histogram: `group${t}`, scratch: RowRecords.scratchOf(t) }));
     // One feature but several threads: no histogram groups to share, the partition still halves.
-    if (shared && groups === 1) {
-      this.helpers.push(new HelperThread(this.records.buffer as SharedArrayBuffer, this.rows.buffer as SharedArrayBuffer, layout.totalBins * 2, { histogram: this.buildHistogram.toString(), partition: this.records.partitionSource }));
-    }
+    if (shared && groups === 1) this.helpers.push(new HelperThread({ module, memory, histogram: 'histogram', scratch: RowRecords.scratchOf(1) }));
+  }
+
+  /**
+   * Gradient, hessian and score arrays (rows × trees per iteration) and a label array (rows) in the learner's
+   * memory: grow() and binaryGradients() read them without a copy.
+   */
+  get arrays(): { grad: Float64Array; hess: Float64Array; score: Float64Array; label: Float64Array } {
+    return { grad: this.records.grad, hess: this.records.hess, score: this.records.scores, label: this.records.labels };
+  }
+
+  /** score[row] += the grown tree's leaf value of each row; the tree must hold every row (grown without bagging). `score` is a view of arrays.score. */
+  addToScores(grown: GrownTree, score: Float64Array): void {
+    this.records.addLeafValues(grown.leafCount, grown.leafBegin, grown.leafSize, grown.leafValue, score);
+  }
+
+  /** The binary objective's gradients at `score` and its mean log loss (objective.ts's computeGradients, bit for bit), on views of arrays. */
+  binaryGradients(score: Float64Array, label: Float64Array, grad: Float64Array, hess: Float64Array): number {
+    return this.records.binaryGradients(score, label, grad, hess);
   }
 
   /** Ends the helper threads. */
@@ -92,23 +101,20 @@ export class TreeLearner {
 
   /** Histogram of records [begin, end) into `hist`, its feature groups on the helpers when the leaf is large. */
   private histogramOf(hist: Float64Array, begin: number, end: number): void {
-    const { f32, u8 } = this.records;
-    if (this.helperSlices.length === 0 || end - begin < this.parallelMinRows) {
-      this.buildHistogram(hist, f32, u8, begin, end);
+    const kernels = this.records.kernels;
+    const address = this.records.address(hist);
+    if (this.histogramHelpers === 0 || end - begin < this.parallelMinRows) {
+      kernels.histogram(address, begin, end);
       return;
     }
-    for (const helper of this.helpers) helper.startHistogram(begin, end);
-    this.buildOwnGroup(hist, f32, u8, begin, end);
-    for (let i = 0; i < this.helpers.length; i++) {
-      this.helpers[i].finish();
-      const [from, to] = this.helperSlices[i];
-      hist.set(this.helpers[i].hist.subarray(from, to), from);
-    }
+    for (let i = 0; i < this.histogramHelpers; i++) this.helpers[i].startHistogram(address, begin, end);
+    kernels.groups[0](address, begin, end);
+    for (let i = 0; i < this.histogramHelpers; i++) this.helpers[i].finish();
   }
 
   private partitionLeaf(begin: number, size: number, feature: number, mask: Uint8Array): number {
     const helper = this.helpers.length > 0 && size >= this.parallelMinRows ? this.helpers[0] : null;
-    return this.records.partition(this.rows, begin, size, feature, mask, helper);
+    return this.records.partition(begin, size, feature, mask, helper);
   }
 
   /**
@@ -133,7 +139,6 @@ export class TreeLearner {
     // Features a leaf may still split on after a split of it was refused on real row counts (null: all used).
     const leafFeatures: (Uint8Array | null)[] = new Array(maxLeaves).fill(null);
     const free = this.histPool;
-    const histSize = this.layout.totalBins * 2;
 
     const tree: Tree = { feature: [], threshold: [], categorySets: [], missingLeft: [], left: [], right: [], value: [], gain: [] };
     const leftMasks: (Uint8Array | null)[] = [];
@@ -151,25 +156,17 @@ export class TreeLearner {
     };
 
     // One pass loads the records and builds the root's histogram and sums (in the records' single precision, so
-    // the sums agree with the histogram).
-    const rootHist = free.pop() ?? new Float64Array(histSize);
-    const { f64, f32, u8, binWords } = this.records;
-    let g0 = 0;
-    let h0 = 0;
-    if (this.helperSlices.length === 0 || inBagCount < this.parallelMinRows) {
-      this.loadWithRootHistogram(rootHist, this.rootSums, f64, f32, u8, binWords, inBag, inBagCount, grad, hess);
-      g0 = this.rootSums[0];
-      h0 = this.rootSums[1];
-    } else {
-      // The same records, sums and histogram as the fused pass (each summed in record order), the histogram shared.
-      this.records.load(inBag, inBagCount, grad, hess);
-      const stride = this.records.stride;
-      for (let i = 0; i < inBagCount; i++) {
-        g0 += f32[i * stride * 2];
-        h0 += f32[i * stride * 2 + 1];
-      }
-      this.histogramOf(rootHist, 0, inBagCount);
+    // the sums agree with the histogram). Gradients not in the learner's memory are copied there first.
+    const rootHist = free.pop() ?? this.records.newHistogram();
+    if (!this.records.holds(grad) || !this.records.holds(hess)) {
+      this.records.grad.set(grad);
+      this.records.hess.set(hess);
+      grad = this.records.grad.subarray(0, grad.length);
+      hess = this.records.hess.subarray(0, hess.length);
     }
+    this.records.loadWithRootHistogram(rootHist, inBagCount, grad, hess);
+    const g0 = this.records.sums[0];
+    const h0 = this.records.sums[1];
     leafBegin[0] = 0;
     leafSize[0] = inBagCount;
     leafNode[0] = addLeafNode();
@@ -256,9 +253,9 @@ export class TreeLearner {
       if (moreSplits && (this.canSplit(leftSize, depth) || this.canSplit(rightSize, depth))) {
         const smaller = leftSize <= rightSize ? target : right;
         const larger = smaller === target ? right : target;
-        const smallHist = free.pop() ?? new Float64Array(histSize);
+        const smallHist = free.pop() ?? this.records.newHistogram();
         this.histogramOf(smallHist, leafBegin[smaller], leafBegin[smaller] + leafSize[smaller]);
-        subtractHistogram(parentHist, smallHist);
+        this.records.kernels.subtract(this.records.address(parentHist), this.records.address(smallHist));
         leafHist[smaller] = smallHist;
         leafHist[larger] = parentHist;
         for (const l of [target, right]) {

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import type { BinnedMatrix } from './binning.js';
+import type { HistogramLayout } from './histogram.js';
+import { computeGradients } from './objective.js';
+import { Mulberry32 } from './prng.js';
+import { binByteOffset, RowRecords } from './row-records.js';
+import { wasm } from './wasm-encoder.js';
+import { objectiveKernels } from './wasm-kernels.js';
+
+/** Same double, bit for bit (NaN payloads aside). */
+const sameBits = (a: number, b: number): boolean => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+
+describe('the generated WebAssembly kernels', () => {
+  it('when computing exp, then every result equals V8 Math.exp bit for bit (special values, the ranges gradients use, random bit patterns)', () => {
+    const memory = new wasm.Memory({ initial: 1, maximum: 1, shared: true });
+    const { exp } = objectiveKernels(memory, 1);
+    const rng = new Mulberry32(1);
+    const inputs = [0, -0, 1, -1, 2, Infinity, -Infinity, NaN, 709.78, 709.79, -708.4, -708.3, -710, -745.1, -745.2, 2 ** -28, -(2 ** -28), 2 ** -29, 0.34657359027997264, -0.34657359027997264, 1.0397207708399179, -1.0397207708399179, 709.782712893384];
+    for (let i = 0; i < 200_000; i++) inputs.push(-rng.next() * 40, (rng.next() - 0.5) * 1500, (rng.next() - 0.5) * 2e-6);
+    const bits = new Float64Array(1);
+    const words = new Uint32Array(bits.buffer);
+    for (let i = 0; i < 200_000; i++) {
+      words[0] = rng.nextInt(2 ** 31) * 2 + (i & 1);
+      words[1] = rng.nextInt(2 ** 31) * 2 + ((i >> 1) & 1);
+      inputs.push(bits[0]);
+    }
+    const mismatches = inputs.filter((x) => !sameBits(exp(x), Math.exp(x)));
+    expect(mismatches).toEqual([]);
+  });
+
+  it.each([1_000, 1_024, 1])('when computing %i binary gradients, then gradients, hessians and log loss equal objective.ts bit for bit', (n) => {
+    const rng = new Mulberry32(n);
+    const data: BinnedMatrix = { rowCount: n, featureCount: 1, columns: [new Uint8Array(n)] };
+    const layout: HistogramLayout = { featureCount: 1, offsets: Int32Array.of(0), binCounts: Int32Array.of(256), totalBins: 256 };
+    const records = new RowRecords(data, layout, { threads: 1, gradientLength: n, histograms: 1, leaves: 2, groupBounds: [0, 1] });
+    for (let i = 0; i < n; i++) {
+      records.scores[i] = i % 97 === 0 ? (rng.next() - 0.5) * 1600 : (rng.next() - 0.5) * 12;
+      records.labels[i] = rng.next() < 0.3 ? 1 : 0;
+    }
+    const grad = new Float64Array(n);
+    const hess = new Float64Array(n);
+    const expected = computeGradients('binary', records.scores, records.labels, grad, hess);
+    const got = records.binaryGradients(records.scores, records.labels, records.grad, records.hess);
+    expect(sameBits(got, expected)).toBe(true);
+    expect(Buffer.from(records.grad.buffer, records.grad.byteOffset, n * 8).equals(Buffer.from(grad.buffer))).toBe(true);
+    expect(Buffer.from(records.hess.buffer, records.hess.byteOffset, n * 8).equals(Buffer.from(hess.buffer))).toBe(true);
+  });
+
+  it('when partitioning records by a bin mask, then the left ones come first, each record keeps its row id and bins, and the count is right', () => {
+    const n = 70_000; // above HALVED_PARTITION_MIN_ROWS: the halves and their exchange too
+    const rng = new Mulberry32(4);
+    const columns = [0, 1, 2].map(() => Uint8Array.from({ length: n }, () => rng.nextInt(200)));
+    const data: BinnedMatrix = { rowCount: n, featureCount: 3, columns };
+    const layout: HistogramLayout = { featureCount: 3, offsets: Int32Array.of(0, 200, 400), binCounts: Int32Array.of(200, 200, 200), totalBins: 600 };
+    const records = new RowRecords(data, layout, { threads: 1, gradientLength: n, histograms: 1, leaves: 2, groupBounds: [0, 3] });
+    for (let i = 0; i < n; i++) records.grad[i] = i;
+    records.rows.set(Int32Array.from({ length: n }, (_, i) => i));
+    records.loadWithRootHistogram(records.newHistogram(), n, records.grad, records.hess);
+    for (const [begin, size, feature] of [[0, n, 1], [123, 5_000, 2], [10, 300, 0]]) {
+      const mask = Uint8Array.from({ length: 256 }, () => (rng.next() < 0.4 ? 1 : 0));
+      let expected = 0;
+      for (let i = begin; i < begin + size; i++) expected += mask[columns[feature][records.rows[i]]];
+      const left = records.partition(begin, size, feature, mask);
+      expect(left).toBe(expected);
+      const wrong: number[] = [];
+      const seen = new Set<number>();
+      for (let i = begin; i < begin + size; i++) {
+        const row = records.rows[i];
+        seen.add(row);
+        let ok = mask[columns[feature][row]] === (i < begin + left ? 1 : 0) && records.f32[i * records.stride * 2] === row;
+        for (let j = 0; j < 3; j++) ok &&= records.u8[i * records.stride * 8 + binByteOffset(j)] === columns[j][row];
+        if (!ok) wrong.push(i);
+      }
+      expect(wrong).toEqual([]);
+      expect(seen.size).toBe(size);
+    }
+  });
+});
