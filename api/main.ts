@@ -52,6 +52,7 @@ export async function runApi(config: KeelConfig, logger: pino.Logger): Promise<R
     app,
     host: config.host,
     port: config.port,
+    acceptHandles: config.acceptHandles,
     closeAfter: [
       { name: 'temporal', close: () => connection.close() },
       { name: 'postgres', close: closeDb },

@@ -212,16 +212,34 @@ describe('docker-compose.yml', () => {
     const caddyfile = readFileSync(path.join(root, mount!.split(':')[0]!), 'utf8');
     const siteBlocks = caddyfile.split('\n').filter((line) => /^\S.*\{$/.test(line) && line !== '{');
     // One site, named by host (a bare ":3000" would be plain HTTP), with a tls directive and no http:// site.
-    expect(siteBlocks).toEqual(['{$KEEL_GATEWAY_HOST:localhost}:3000 {']);
+    // Port and upstream are placeholders only for bench/load/predict.ts --gateway caddy; compose keeps the defaults.
+    expect(siteBlocks).toEqual(['{$KEEL_GATEWAY_HOST:localhost}:{$KEEL_GATEWAY_PORT:3000} {']);
     expect(caddyfile).toMatch(/^\s+tls \{\$KEEL_GATEWAY_TLS:internal\}$/m);
     expect(caddyfile).not.toMatch(/http:\/\//);
     expect(caddyfile).toMatch(/^\s+admin off$/m);
-    expect(caddyfile).toMatch(/^\s+reverse_proxy api:3000$/m);
+    expect(caddyfile).toMatch(/^\s+reverse_proxy \{\$KEEL_GATEWAY_UPSTREAM:api:3000\} \{$/m);
+    expect(Object.keys(gateway.environment ?? {})).not.toEqual(expect.arrayContaining(['KEEL_GATEWAY_PORT']));
+    expect(Object.keys(gateway.environment ?? {})).not.toEqual(expect.arrayContaining(['KEEL_GATEWAY_UPSTREAM']));
     expect(interpolate(gateway.environment?.KEEL_GATEWAY_TLS ?? '')).toBe('internal');
     expect(gateway.volumes).toContain('caddy-data:/data');
     // Own certificates go in a folder that neither git nor the image build picks up.
     expect(readFileSync(path.join(root, '.gitignore'), 'utf8')).toContain('deploy/gateway/certs/*');
     expect(readFileSync(path.join(root, '.dockerignore'), 'utf8')).toMatch(/^deploy\/gateway\/certs$/m);
+  });
+
+  it('holds the clients\' connections in the gateway: a capped pool of upstream connections, all kept alive, closed before the API would', () => {
+    const mount = loadCompose().services.gateway.volumes!.find((volume) => volume.endsWith(':/etc/caddy/Caddyfile:ro'))!;
+    const caddyfile = readFileSync(path.join(root, mount.split(':')[0]!), 'utf8');
+    const setting = (name: string) => new RegExp(`^\\s+${name} (.+)$`, 'm').exec(caddyfile)?.[1];
+    const pool = setting('max_conns_per_host');
+    expect(pool).toBe('{$KEEL_GATEWAY_UPSTREAM_CONNECTIONS:128}');
+    expect(interpolate(loadCompose().services.gateway.environment?.KEEL_GATEWAY_UPSTREAM_CONNECTIONS ?? '')).toBe('128');
+    // Every connection of the pool stays open between requests (else each burst is new connections for the API).
+    expect(setting('keepalive_idle_conns_per_host')).toBe(pool);
+    expect(setting('keepalive_idle_conns')).toBe(pool);
+    // Caddy closes an idle upstream connection before the API does (Fastify's keepAliveTimeout, 72 s by default).
+    const keepalive = /^(\d+)s$/.exec(setting('keepalive') ?? '');
+    expect(Number(keepalive?.[1])).toBeLessThan(72);
   });
 
   it('hands a generated admin key over in a file on the data volume, and gives API and workers the same signing key', () => {

@@ -2,6 +2,8 @@
 // own process, autocannon at N connections, and every 2 s the listen socket's accept queue (`ss`: Recv-Q of Send-Q),
 // the server's established connections and half-open ones; at the end how many connections never got a response.
 // Usage: npx tsx bench/load/accept-probe.ts [--connections 1000] [--duration 25] [--backlog 511] [--cluster]
+//          [--accept-handles N]
+// --accept-handles N: N handles accept on the echo app's listening socket (api/accept-handles.ts), as the API does.
 // --cluster: the echo app runs as the one worker of a round-robin `cluster` primary that only accepts (README: it does
 // not help, the primary hands connections over one at a time, each waiting for the busy worker's acknowledgement).
 import { execFileSync, fork } from 'node:child_process';
@@ -9,6 +11,7 @@ import cluster from 'node:cluster';
 import type { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { addAcceptHandles } from '../../api/accept-handles.js';
 import { buildEchoApp } from '../serve/echo-app.js';
 
 function argument(name: string): string | undefined {
@@ -27,7 +30,9 @@ async function server(backlog: number): Promise<void> {
     return;
   }
   const app = buildEchoApp('probe');
-  process.send!(await app.listen({ host: '127.0.0.1', port: 0, backlog }));
+  const url = await app.listen({ host: '127.0.0.1', port: 0, backlog });
+  await addAcceptHandles(app.server, Number(argument('accept-handles') ?? 1));
+  process.send!(url);
 }
 
 const ss = (...args: string[]) => execFileSync('ss', ['-Htn', ...args]).toString().trim();
@@ -36,7 +41,8 @@ async function probe(): Promise<void> {
   const connections = Number(argument('connections') ?? 1000);
   const duration = Number(argument('duration') ?? 25);
   const backlog = Number(argument('backlog') ?? 511);
-  const serverArgs = ['--server', String(backlog), ...(process.argv.includes('--cluster') ? ['--cluster'] : [])];
+  const acceptHandles = argument('accept-handles') ?? '1';
+  const serverArgs = ['--server', String(backlog), '--accept-handles', acceptHandles, ...(process.argv.includes('--cluster') ? ['--cluster'] : [])];
   const child = fork(fileURLToPath(import.meta.url), serverArgs, { execArgv: ['--import', 'tsx'] });
   const url = await new Promise<string>((resolve) => child.once('message', (message) => resolve(String(message))));
   const port = new URL(url).port;
@@ -65,7 +71,7 @@ async function probe(): Promise<void> {
   clearInterval(watch);
   child.kill();
   const never = responses.filter((count) => count === 0).length;
-  const how = process.argv.includes('--cluster') ? ', round-robin cluster (1 worker)' : '';
+  const how = (process.argv.includes('--cluster') ? ', round-robin cluster (1 worker)' : '') + `, ${acceptHandles} accepting handle(s)`;
   console.log(`${connections} connections, ${duration} s, backlog ${backlog}${how}: ${Math.round(result.requests.average)} requests/s, p99 ${result.latency.p99} ms, ` +
     `${timeouts} timeouts; ${never} connections never got a response`);
 }

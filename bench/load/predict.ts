@@ -3,14 +3,21 @@
 // echo route (bench/serve's baseline) at the same connections. Reuses bench/serve: its model and its server process.
 // Usage: npx tsx bench/load/predict.ts [--duration 60] [--connections 100,1000] [--warmup 10]
 //          [--server-flags "<node flags>"] [--server-env "NAME=value …"] [--no-api-memory-settings] [--samples] [--skip-echo]
+//          [--gateway caddy [--caddy <path to a caddy binary>]] [--cluster N]
+// --gateway caddy: Keel's route is loaded through Caddy started with deploy/gateway/Caddyfile (the compose gateway:
+// HTTPS from its local CA, its upstream pool) in front of the server process, as production runs it.
+// --cluster N (experiment): the server process as N node:cluster workers sharing the listening socket, each accepting
+// for itself (SCHED_NONE; bench/load/cluster-servers.ts); CPU and RSS are then summed over the primary and workers.
 // The server process starts as the API does (api/process-memory.ts: V8 and malloc settings) unless
 // --no-api-memory-settings, which starts it with Node's and glibc's defaults (the baseline before issue 12's fix).
 // Exits 1 when any response was another status, any socket error or timeout happened, or RSS was not flat.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
+import { openSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pino from 'pino';
@@ -47,6 +54,12 @@ const apiMemorySettings = !process.argv.includes('--no-api-memory-settings');
 const printSamples = process.argv.includes('--samples');
 /** Skip the echo baseline (memory-setting experiments only: the table then has no baseline). */
 const skipEcho = process.argv.includes('--skip-echo');
+/** A gateway in front of Keel's route: only `caddy` (the compose gateway's Caddyfile). */
+const gateway = argument('gateway');
+const caddyBinary = argument('caddy') ?? 'caddy';
+/** Workers of an experimental SCHED_NONE cluster (0: the one server process, as the API runs). */
+const clusterWorkers = Number(argument('cluster') ?? 0);
+if (gateway !== undefined && gateway !== 'caddy') throw new Error('--gateway takes only caddy');
 if (!(durationS >= 3) || !(warmupS >= 0 && warmupS < durationS) || connectionCounts.some((n) => !(n > 0))) throw new Error('--duration ≥ 3 and --connections n,m,… > 0');
 
 const MODEL = 'seattle-rain';
@@ -125,7 +138,15 @@ interface ProcMemory {
 }
 type Sample = ProcMemory & { t: number };
 
+/** The process and, for a cluster primary, its workers (children). */
 async function procMemory(pid: number): Promise<ProcMemory> {
+  if (clusterWorkers === 0) return oneProcMemory(pid);
+  const children = (await fs.readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).split(' ').filter(Boolean).map(Number);
+  const all = await Promise.all([pid, ...children].map(oneProcMemory));
+  return all.reduce((sum, m) => ({ rss: sum.rss + m.rss, rssAnon: sum.rssAnon + m.rssAnon, rssFile: sum.rssFile + m.rssFile }));
+}
+
+async function oneProcMemory(pid: number): Promise<ProcMemory> {
   const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
   const kib = (name: string) => {
     const line = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
@@ -219,6 +240,73 @@ function nextMessage(child: ChildProcess): Promise<FromServers> {
   });
 }
 
+/** CPU time of another process (user + system, all threads) from /proc/<pid>/stat, ms; clock ticks are 1/100 s here. */
+async function processCpuMs(pid: number): Promise<number> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+interface Gateway {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Caddy with the compose gateway's own Caddyfile, on a free loopback port, in front of `upstream` (host:port). Its
+ * local CA and state go to `dir`; resolves once a TLS handshake for `localhost` succeeds.
+ */
+async function startCaddy(upstream: string, dir: string): Promise<Gateway> {
+  const port = await freePort();
+  const caddyfile = fileURLToPath(new URL('../../deploy/gateway/Caddyfile', import.meta.url));
+  const log = openSync(path.join(dir, 'caddy.log'), 'a');
+  const caddy = spawn(caddyBinary, ['run', '--config', caddyfile, '--adapter', 'caddyfile'], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: dir,
+      XDG_DATA_HOME: path.join(dir, 'data'),
+      XDG_CONFIG_HOME: path.join(dir, 'config'),
+      KEEL_GATEWAY_HOST: 'localhost',
+      KEEL_GATEWAY_PORT: String(port),
+      KEEL_GATEWAY_UPSTREAM: upstream,
+    },
+    stdio: ['ignore', log, log],
+  });
+  const exited = new Promise<never>((_, reject) => {
+    caddy.once('error', reject);
+    caddy.once('exit', (code) => reject(new Error(`caddy exited (${code}); see ${path.join(dir, 'caddy.log')}`)));
+  });
+  const handshake = () =>
+    new Promise<boolean>((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false });
+      socket.once('secureConnect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+      socket.once('close', () => resolve(false));
+    });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ok = await Promise.race([handshake(), exited]);
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`caddy did not take a TLS handshake on port ${port} within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    url: `https://localhost:${port}`,
+    pid: caddy.pid!,
+    stop: async () => {
+      caddy.removeAllListeners('exit');
+      if (caddy.exitCode !== null) return;
+      const gone = new Promise((resolve) => caddy.once('exit', resolve));
+      caddy.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
 const loadAverage = () => os.loadavg().map((n) => n.toFixed(1)).join(' / ');
 const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 
@@ -227,6 +315,7 @@ async function main(): Promise<number> {
   await fs.chmod(scratch, 0o755);
   const postgres = await startEmbeddedPostgres({ dataDir: path.join(scratch, 'pg'), port: await freePort(), persistent: false });
   let child: ChildProcess | undefined;
+  let front: Gateway | undefined;
   let failed = false;
   try {
     await applyMigrations(postgres.url);
@@ -237,10 +326,15 @@ async function main(): Promise<number> {
     await database.close();
 
     const input: ServersInput = { databaseUrl: postgres.url, dataDir: scratch, modelName: MODEL };
-    child = fork(fileURLToPath(new URL('../serve/servers.ts', import.meta.url)), [JSON.stringify(input)], {
+    const serverScript = clusterWorkers > 0 ? './cluster-servers.ts' : '../serve/servers.ts';
+    child = fork(fileURLToPath(new URL(serverScript, import.meta.url)), [JSON.stringify(input)], {
       // --expose-gc: after each load the bench asks for a full GC, so retained memory shows apart from V8's slack.
       execArgv: ['--import', 'tsx', '--expose-gc', ...(apiMemorySettings ? API_NODE_FLAGS : []), ...serverFlags],
-      env: { ...(apiMemorySettings ? apiProcessEnv(process.env) : process.env), ...serverEnv },
+      env: {
+        ...(apiMemorySettings ? apiProcessEnv(process.env) : process.env),
+        ...serverEnv,
+        ...(clusterWorkers > 0 ? { KEEL_BENCH_CLUSTER_WORKERS: String(clusterWorkers) } : {}),
+      },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const ready = await nextMessage(child);
@@ -256,9 +350,18 @@ async function main(): Promise<number> {
       }
     }
 
+    if (gateway === 'caddy') {
+      const dir = path.join(scratch, 'caddy');
+      await fs.mkdir(dir);
+      front = await startCaddy(new URL(ready.keelUrl).host, dir);
+      console.log(`gateway: Caddy (${caddyBinary}, process ${front.pid}) at ${front.url} → ${ready.keelUrl}, deploy/gateway/Caddyfile`);
+    }
+    /** Where Keel's route is loaded: the gateway when there is one, else the server process itself. */
+    const keelTarget = front?.url ?? ready.keelUrl;
+
     // Warm-up (JIT, the model's first load, the key's first verification), not reported.
     await load(ready.echoUrl, undefined, 50, 2);
-    await load(ready.keelUrl, key, 50, 2);
+    await load(keelTarget, key, 50, 2);
 
     const server = child;
     // One question to the server process at a time, so each reply is the answer to its own question.
@@ -316,9 +419,11 @@ async function main(): Promise<number> {
       }, 1000);
       const mapsBefore = printSamples ? await mappings(pid) : undefined;
       const cpuBefore = await serverCpuMs();
+      const gatewayCpuBefore = front ? await processCpuMs(front.pid) : 0;
       const overflowsBefore = await listenOverflows();
-      const keel = await load(ready.keelUrl, key, connections, durationS).finally(() => clearInterval(sampler));
+      const keel = await load(keelTarget, key, connections, durationS).finally(() => clearInterval(sampler));
       const overflows = (await listenOverflows()) - overflowsBefore;
+      const gatewayCpuMs = front ? (await processCpuMs(front.pid)) - gatewayCpuBefore : 0;
       const mapsAfter = printSamples ? await mappings(pid) : undefined;
       samples.sort((a, b) => a.t - b.t);
       const keelCpuMs = (await serverCpuMs()) - cpuBefore;
@@ -352,6 +457,7 @@ async function main(): Promise<number> {
           : `${outcome.timeouts} timeouts on ${outcome.timedOutConnections} of ${connections} connections, in seconds ${[...new Set(outcome.timeoutSeconds)].join(',')}`;
       console.log(`\n${connections} connections, ${durationS} s: Keel statuses {${statusText(keel)}}, echo {${statusText(echo)}}`);
       console.log(`  Keel: ${timeoutText(keel)}; ${overflows} listen-queue overflows (host-wide TcpExt counter); server CPU ${(keelCpuMs / Math.max(1, keel.requests) * 1000).toFixed(0)} µs/request; load generator CPU ${(keel.clientCpuMs / 1000).toFixed(1)} s of ${durationS} s`);
+      if (front) console.log(`  gateway (Caddy) CPU ${(gatewayCpuMs / Math.max(1, keel.requests) * 1000).toFixed(0)} µs/request, ${(gatewayCpuMs / 1000).toFixed(1)} s of ${durationS} s; API ${(keelCpuMs / 1000).toFixed(1)} s`);
       console.log(`  echo: ${timeoutText(echo)}; ${echoOverflows} listen-queue overflows; load generator CPU ${(echo.clientCpuMs / 1000).toFixed(1)} s`);
       const column = <T>(name: string, series: T[], of: (sample: T) => number) => `  ${name.padEnd(20)} ${series.map((sample) => (of(sample) / 1024 ** 2).toFixed(0)).join(' ')}`;
       if (printSamples) {
@@ -405,7 +511,9 @@ async function main(): Promise<number> {
     console.log(`\nbench/load predict — ${MODEL} (GBDT, 60 trees, 5 features), 1 row per request, ${durationS} s per run`);
     console.log(`load average (1/5/15 min): ${loadBefore} before, ${loadAfter} after; ${os.cpus().length} cores; API open-files limit ${fdLimit}`);
     const settings = apiMemorySettings ? `${API_NODE_FLAGS.join(' ')}, MALLOC_ARENA_MAX=${apiProcessEnv(process.env).MALLOC_ARENA_MAX}` : "Node's and glibc's defaults";
-    console.log(`API process started with: ${[settings, ...serverFlags, ...Object.entries(serverEnv).map(([k, v]) => `${k}=${v}`)].join(', ')}\n`);
+    const how = clusterWorkers > 0 ? [`${clusterWorkers} cluster workers (SCHED_NONE)`] : [];
+    console.log(`API process started with: ${[settings, ...how, ...serverFlags, ...Object.entries(serverEnv).map(([k, v]) => `${k}=${v}`)].join(', ')}`);
+    console.log(front ? `Keel's route loaded through Caddy (deploy/gateway/Caddyfile, HTTPS); the echo baseline directly\n` : '');
     console.log(
       '| connections | Keel requests/s | Keel p50 / p99 / max (ms) | echo baseline: requests/s, p50 / p99 (ms), socket errors + timeouts | ' +
         '2xx / 429+503 (Retry-After) / other | socket errors + timeouts | API CPU µs/request | ' +
@@ -418,6 +526,7 @@ async function main(): Promise<number> {
     await new Promise((resolve) => (child!.exitCode === null ? child!.once('exit', resolve) : resolve(undefined)));
     return failed ? 1 : 0;
   } finally {
+    await front?.stop();
     child?.kill();
     await postgres.stop();
     await fs.rm(scratch, { recursive: true, force: true });

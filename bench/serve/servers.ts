@@ -2,6 +2,7 @@
 // bare `session.run` loop on request. Kept apart from the load generator so the two do not share an event loop.
 import * as ort from 'onnxruntime-node';
 import pino from 'pino';
+import { addAcceptHandles } from '../../api/accept-handles.js';
 import { buildApp } from '../../api/app.js';
 import { bufferedStdout } from '../../api/log-destination.js';
 import { FsArtifactStore } from '../../artifacts/fs-artifact-store.js';
@@ -63,12 +64,14 @@ async function sessionLoop(onnx: Uint8Array, rows: FeatureRow[], durationMs: num
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2]!) as ServersInput;
   // The overload threshold passes through (bench/load predict --server-env KEEL_MAX_EVENT_LOOP_DELAY_MS=…).
-  const overload = process.env.KEEL_MAX_EVENT_LOOP_DELAY_MS;
+  // So do the accepting handles (--server-env KEEL_ACCEPT_HANDLES=…).
+  const { KEEL_MAX_EVENT_LOOP_DELAY_MS, KEEL_ACCEPT_HANDLES } = process.env;
   const config = loadConfig({
     DATABASE_URL: input.databaseUrl,
     KEEL_DATA_DIR: input.dataDir,
     LOG_LEVEL: 'info',
-    ...(overload ? { KEEL_MAX_EVENT_LOOP_DELAY_MS: overload } : {}),
+    KEEL_MAX_EVENT_LOOP_DELAY_MS,
+    KEEL_ACCEPT_HANDLES,
   });
   const database = createDb(input.databaseUrl, { logger: pino({ name: 'keel-bench', level: 'warn' }) });
   // As api/main.ts does: pino at info to buffered stdout (which run.ts discards), so request logging costs what it costs.
@@ -86,6 +89,8 @@ async function main(): Promise<void> {
   const { app: keelNoBatch, serving: noBatchServing } = await keelWith({ scoreBatchRows: 1 });
   const echo = buildEchoApp(input.modelName);
   const keelUrl = await keel.listen({ host: '127.0.0.1', port: 0 });
+  // As api/server.ts does for the API (KEEL_ACCEPT_HANDLES, default 16).
+  const keelAcceptHandles = await addAcceptHandles(keel.server, config.acceptHandles);
   const keelNoLogUrl = await keelNoLog.listen({ host: '127.0.0.1', port: 0 });
   const keelNoBatchUrl = await keelNoBatch.listen({ host: '127.0.0.1', port: 0 });
   const echoUrl = await echo.listen({ host: '127.0.0.1', port: 0 });
@@ -102,7 +107,7 @@ async function main(): Promise<void> {
       send({ type: 'memory', ...process.memoryUsage() });
     } else if (message.type === 'stop') {
       // A normal exit, so --cpu-prof writes its profile.
-      void Promise.all([keel.close(), keelNoLog.close(), keelNoBatch.close(), echo.close()])
+      void Promise.all([keelAcceptHandles.close(), keel.close(), keelNoLog.close(), keelNoBatch.close(), echo.close()])
         .then(() => Promise.all([noLogServing.close(), noBatchServing.close()]))
         .then(() => database.close())
         .finally(() => process.disconnect());
