@@ -59,6 +59,17 @@ interface Load {
   max: number;
   non2xx: number;
   errors: number;
+  /** Fixed-rate loads: the server's event-loop delay over the run (ms). */
+  loopDelay?: LoopDelay;
+}
+
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
 }
 
 /** A predict body: ready feature rows, or raw rows in the source's shape (the model's feature SQL runs on them). */
@@ -96,8 +107,20 @@ async function load(url: string, key: string | undefined, body: Body, extra: Par
   };
 }
 
-/** Open-loop load at a fixed rate, with the server's CPU per answered request. */
+/** The server's event-loop delay since the last call (the first call only starts the window). */
+async function serverLoopDelay(): Promise<LoopDelay> {
+  const reply = await request(server!, { type: 'loop-delay' });
+  if (reply.type !== 'loop-delay') throw new Error('unexpected reply from the server process');
+  const { p50, p99, max, gcCount, gcTotalMs, gcMaxMs } = reply;
+  return { p50, p99, max, gcCount, gcTotalMs, gcMaxMs };
+}
+
+const describeLoopDelay = (delay: LoopDelay) =>
+  `event-loop delay p50 / p99 / max ${delay.p50} / ${delay.p99} / ${delay.max} ms, GC ${delay.gcCount} pauses, ${delay.gcTotalMs} ms in all, longest ${delay.gcMaxMs} ms`;
+
+/** Open-loop load at a fixed rate, with the server's CPU per answered request and its event-loop delay. */
 async function pacedCpu(url: string, key: string | undefined, body: Body, rate: number): Promise<Load> {
+  await serverLoopDelay();
   const cpuBefore = await serverCpuMs();
   const result = await pacedLoad({
     url: `${url}/v1/models/${MODEL}/predict`,
@@ -108,7 +131,9 @@ async function pacedCpu(url: string, key: string | undefined, body: Body, rate: 
     connections,
   });
   const cpuUsed = (await serverCpuMs()) - cpuBefore;
+  const loopDelay = await serverLoopDelay();
   return {
+    loopDelay,
     rps: result.ok / durationS,
     cpuMsPerRequest: cpuUsed / Math.max(1, result.ok),
     p50: result.p50,
@@ -180,7 +205,9 @@ async function main(): Promise<void> {
           console.log(
             `${name.padEnd(14)} ${measured.rps.toFixed(0).padStart(6)} requests/s, server CPU ${(measured.cpuMsPerRequest * 1000).toFixed(1).padStart(7)} µs per request` +
               (rowsPerRequest > 1 ? ` (${((measured.cpuMsPerRequest * 1000) / rowsPerRequest).toFixed(2)} µs per row)` : '') +
-              `, p99 ${measured.p99} ms, max ${measured.max} ms, ${measured.non2xx + measured.errors} not 2xx; load ${loadAverage()}`,
+              `, p99 ${measured.p99} ms, max ${measured.max} ms, ${measured.non2xx + measured.errors} not 2xx` +
+              (measured.loopDelay ? `, server ${describeLoopDelay(measured.loopDelay)}` : '') +
+              `; load ${loadAverage()}`,
           );
         }
       }
@@ -215,8 +242,9 @@ async function main(): Promise<void> {
     const predictMax = best(predictRuns);
     const rawMax = best(rawRuns);
     // p99 at half of each one's own maximum: a fixed arrival rate (open loop), not a closed loop.
-    const paced = (url: string, auth: string | undefined, rate: number) =>
-      pacedLoad({
+    const paced = async (url: string, auth: string | undefined, rate: number) => {
+      await serverLoopDelay();
+      const result = await pacedLoad({
         url: `${url}/v1/models/${MODEL}/predict`,
         headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
         body: JSON.stringify(one),
@@ -224,6 +252,8 @@ async function main(): Promise<void> {
         durationS,
         connections,
       });
+      return { ...result, loopDelay: await serverLoopDelay() };
+    };
     const echoHalf = await paced(ready.echoUrl, undefined, echoMax.rps / 2);
     const predictHalf = await paced(ready.keelUrl, key, predictMax.rps / 2);
 
@@ -254,6 +284,18 @@ async function main(): Promise<void> {
       ],
       ['  p50 / max at half rate (ms)', `${predictHalf.p50} / ${predictHalf.max}`, `${echoHalf.p50} / ${echoHalf.max}`, ''],
       ['  generator timer lag p99 (ms)', String(predictHalf.sendLagP99), String(echoHalf.sendLagP99), ''],
+      [
+        '  server event-loop delay p99 / max (ms)',
+        `${predictHalf.loopDelay.p99} / ${predictHalf.loopDelay.max}`,
+        `${echoHalf.loopDelay.p99} / ${echoHalf.loopDelay.max}`,
+        '',
+      ],
+      [
+        '  server GC pauses: count, total / longest (ms)',
+        `${predictHalf.loopDelay.gcCount}, ${predictHalf.loopDelay.gcTotalMs} / ${predictHalf.loopDelay.gcMaxMs}`,
+        `${echoHalf.loopDelay.gcCount}, ${echoHalf.loopDelay.gcTotalMs} / ${echoHalf.loopDelay.gcMaxMs}`,
+        '',
+      ],
       [
         `${fmt(batchRows)}-row batch predict, rows/s`,
         fmt(batchLoad.rps * batchRows),
