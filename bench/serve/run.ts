@@ -59,6 +59,8 @@ interface Load {
   max: number;
   non2xx: number;
   errors: number;
+  /** Postgres' CPU per answered request (the prediction log's writes, mostly); closed-loop loads only. */
+  postgresCpuMsPerRequest?: number;
   /** Fixed-rate loads: the server's event-loop delay over the run (ms). */
   loopDelay?: LoopDelay;
 }
@@ -76,6 +78,30 @@ interface LoopDelay {
 type Body = { features: FeatureRow[] } | { rows: SourceRow[] };
 
 let server: ChildProcess | undefined;
+/** The embedded Postgres' data directory: its postmaster.pid names the process tree whose CPU is counted. */
+let postgresDataDir: string | undefined;
+
+/**
+ * CPU time (ms) of Postgres so far: the postmaster with its reaped children, plus the live backends. Postgres shares
+ * the 2 cores with the server and the load generator, so its time per logged row is CPU the server does not get.
+ */
+async function postgresCpuMs(): Promise<number> {
+  if (postgresDataDir === undefined) return 0;
+  const postmaster = Number((await fs.readFile(path.join(postgresDataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const ticksToMs = 1000 / 100; // USER_HZ is 100 on Linux
+  let total = 0;
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the command (which may hold spaces): state ppid … utime(14) stime(15) cutime(16) cstime(17).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    const ppid = Number(fields[1]);
+    if (pid === postmaster) total += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    else if (ppid === postmaster) total += Number(fields[11]) + Number(fields[12]);
+  }
+  return total * ticksToMs;
+}
 
 async function serverCpuMs(): Promise<number> {
   const reply = await request(server!, { type: 'cpu' });
@@ -84,6 +110,7 @@ async function serverCpuMs(): Promise<number> {
 }
 
 async function load(url: string, key: string | undefined, body: Body, extra: Partial<autocannon.Options> = {}): Promise<Load> {
+  const postgresBefore = await postgresCpuMs();
   const cpuBefore = await serverCpuMs();
   const result = await autocannon({
     url: `${url}/v1/models/${MODEL}/predict`,
@@ -95,10 +122,12 @@ async function load(url: string, key: string | undefined, body: Body, extra: Par
     ...extra,
   });
   const cpuUsed = (await serverCpuMs()) - cpuBefore;
+  const postgresUsed = (await postgresCpuMs()) - postgresBefore;
   return {
     // Answered requests only: a 503 from a full prediction log is no prediction.
     rps: result['2xx'] / result.duration,
     cpuMsPerRequest: cpuUsed / Math.max(1, result['2xx']),
+    postgresCpuMsPerRequest: postgresUsed / Math.max(1, result['2xx']),
     p50: result.latency.p50,
     p99: result.latency.p99,
     max: result.latency.max,
@@ -166,7 +195,8 @@ const loadAverage = () => os.loadavg().map((n) => n.toFixed(1)).join(' / ');
 async function main(): Promise<void> {
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'keel-bench-serve-'));
   await fs.chmod(scratch, 0o755);
-  const postgres = await startEmbeddedPostgres({ dataDir: path.join(scratch, 'pg'), port: await freePort(), persistent: false });
+  postgresDataDir = path.join(scratch, 'pg');
+  const postgres = await startEmbeddedPostgres({ dataDir: postgresDataDir, port: await freePort(), persistent: false });
   let child: ChildProcess | undefined;
   try {
     await applyMigrations(postgres.url);
@@ -205,6 +235,7 @@ async function main(): Promise<void> {
           console.log(
             `${name.padEnd(14)} ${measured.rps.toFixed(0).padStart(6)} requests/s, server CPU ${(measured.cpuMsPerRequest * 1000).toFixed(1).padStart(7)} µs per request` +
               (rowsPerRequest > 1 ? ` (${((measured.cpuMsPerRequest * 1000) / rowsPerRequest).toFixed(2)} µs per row)` : '') +
+              (measured.postgresCpuMsPerRequest !== undefined ? `, Postgres ${(measured.postgresCpuMsPerRequest * 1000).toFixed(1)} µs` : '') +
               `, p99 ${measured.p99} ms, max ${measured.max} ms, ${measured.non2xx + measured.errors} not 2xx` +
               (measured.loopDelay ? `, server ${describeLoopDelay(measured.loopDelay)}` : '') +
               `; load ${loadAverage()}`,
@@ -273,6 +304,7 @@ async function main(): Promise<void> {
       ['1-row predict, requests/s (50 conn.)', fmt(predictMax.rps), `${fmt(echoMax.rps)} (echo route)`, ratio(predictMax.rps, echoMax.rps)],
       ['  p99 / max latency at max (ms)', `${predictMax.p99} / ${predictMax.max}`, `${echoMax.p99} / ${echoMax.max}`, ''],
       ['  server CPU per request (µs)', fmt(predictMax.cpuMsPerRequest * 1000), fmt(echoMax.cpuMsPerRequest * 1000), ratio(echoMax.cpuMsPerRequest, predictMax.cpuMsPerRequest)],
+      ['  Postgres CPU per request (µs)', fmt((predictMax.postgresCpuMsPerRequest ?? 0) * 1000), fmt((echoMax.postgresCpuMsPerRequest ?? 0) * 1000), ''],
       ['1-row raw-row predict (feature SQL), requests/s', fmt(rawMax.rps), `${fmt(echoMax.rps)} (echo route)`, ratio(rawMax.rps, echoMax.rps)],
       ['  p99 / max latency at max (ms)', `${rawMax.p99} / ${rawMax.max}`, `${echoMax.p99} / ${echoMax.max}`, ''],
       ['  server CPU per request (µs)', fmt(rawMax.cpuMsPerRequest * 1000), fmt(echoMax.cpuMsPerRequest * 1000), ratio(echoMax.cpuMsPerRequest, rawMax.cpuMsPerRequest)],
