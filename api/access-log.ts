@@ -2,6 +2,7 @@
 // which cost a predict request more CPU than scoring it. The line of an answered request is written from the pieces
 // pino keeps (level, time, bindings, serializers, destination) without a per-request child logger: the same text pino
 // would write (tested), for a fifth to a third less CPU per line (a microbenchmark in bench/serve/README.md).
+import { tracingChannel } from 'node:diagnostics_channel';
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { isAuthRefusal } from './auth/auth-plugin.js';
@@ -9,13 +10,20 @@ import { isAuthRefusal } from './auth/auth-plugin.js';
 const symbols = pino.symbols;
 /** Not in pino's type declarations. */
 const msgPrefixSym = (pino.symbols as unknown as Record<string, symbol | undefined>).msgPrefixSym;
+/** pino traces each line it builds on this channel (pino ≥ 9.x); a subscriber must see the access lines too. */
+const pinoAsJson = tracingChannel('pino_asJson');
+/** Binding keys pino's child() leaves out of the bindings it writes. */
+const UNWRITTEN_BINDINGS = new Set(['level', 'serializers', 'formatters', 'customLevels']);
 
 /** What a completed line is made of, read once per logger; undefined when pino would write something else. */
 interface LineParts {
-  /** `{"level":30` as this logger writes it. */
+  /** `{"level":30` as this logger writes its info level. */
   levelHead: string;
   time: () => string;
-  chindings: string;
+  /** Read per line: `setBindings` on the parent replaces them. */
+  chindings: () => string;
+  /** `"reqId"` as pino writes the key. */
+  requestIdKey: string;
   serializeReq: (request: FastifyRequest) => unknown;
   serializeRes: (reply: FastifyReply) => unknown;
   end: string;
@@ -39,14 +47,19 @@ function linePartsOf(logger: FastifyBaseLogger, requestIdLabel: string): LinePar
   const levelCache = internals[symbols.lsCacheSym] as Record<number, string> | undefined;
   const time = internals[symbols.timeSym] as (() => string) | undefined;
   const end = internals[symbols.endSym];
-  if (typeof chindings !== 'string' || !serializers?.req || !serializers.res || !stringifiers || !formatters || !hooks || !stream || !levelCache) {
+  const infoLevel = (logger as pino.Logger).levels?.values.info;
+  if (typeof chindings !== 'string' || typeof infoLevel !== 'number' || !serializers?.req || !serializers.res || !stringifiers || !formatters || !hooks || !stream || !levelCache) {
     return undefined;
   }
   const touched = [requestIdLabel, 'req', 'res', 'responseTime', 'msg'];
   // A bindings formatter that changes the request id binding (the default one returns the bindings as they are).
   const probe = { [requestIdLabel]: 'probe' };
   const bindingsFormatted = typeof formatters.bindings === 'function' ? (formatters.bindings as (b: object) => unknown)(probe) : probe;
+  // A key pino would escape or leave out: its own code path, not this one.
+  const requestIdKey = JSON.stringify(requestIdLabel);
   const plain =
+    requestIdKey === `"${requestIdLabel}"` &&
+    !UNWRITTEN_BINDINGS.has(requestIdLabel) &&
     bindingsFormatted === probe &&
     internals[symbols.mixinSym] === undefined &&
     formatters.log === undefined &&
@@ -58,16 +71,17 @@ function linePartsOf(logger: FastifyBaseLogger, requestIdLabel: string): LinePar
     stringifiers[symbols.wildcardFirstSym] === undefined &&
     touched.every((key) => stringifiers[key] === undefined && (key === 'req' || key === 'res' || serializers[key] === undefined)) &&
     stream[symbols.needsMetadataGsym] !== true &&
-    typeof levelCache[30] === 'string' &&
+    typeof levelCache[infoLevel] === 'string' &&
     typeof time === 'function' &&
     typeof end === 'string';
   if (!plain) return undefined;
   const req = serializers.req;
   const res = serializers.res;
   return {
-    levelHead: levelCache[30]!,
+    levelHead: levelCache[infoLevel]!,
     time: time.bind(logger),
-    chindings,
+    chindings: () => internals[symbols.chindingsSym] as string,
+    requestIdKey,
     serializeReq: (request) => req(request),
     serializeRes: (reply) => res(reply),
     end: end as string,
@@ -162,12 +176,39 @@ export class OneLineRequestLog extends LogController {
       return;
     }
     if (!log.infoEnabled()) return;
-    // What pino's write would make of the child's bindings and { req, res, responseTime } (numbers as pino writes them).
+    const line = this.fastLine(parts, log, request, reply);
+    if (line === undefined) log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    else parts.stream.write(line);
+  }
+
+  /**
+   * What pino's write would make of the child's bindings and { req, res, responseTime }, or undefined when pino would
+   * take another branch for these values (a serializer's output that is not an object, an id that is not a string,
+   * something JSON.stringify refuses, a subscriber to pino's trace channel).
+   */
+  private fastLine(parts: LineParts, log: LazyRequestLogger, request: FastifyRequest, reply: FastifyReply): string | undefined {
+    const requestId: unknown = log.bindings[this.requestIdLogLabel];
+    if (typeof requestId !== 'string' || pinoAsJson.hasSubscribers) return undefined;
+    const time = parts.time();
+    const req: unknown = parts.serializeReq(request);
+    const res: unknown = parts.serializeRes(reply);
+    // typeof null is 'object' too, and both write it as null.
+    if (typeof req !== 'object' || typeof res !== 'object') return undefined;
+    let reqText: string | undefined;
+    let resText: string | undefined;
+    try {
+      reqText = JSON.stringify(req);
+      resText = JSON.stringify(res);
+    } catch {
+      return undefined;
+    }
+    // A toJSON that returns undefined: pino leaves the field out.
+    if (reqText === undefined || resText === undefined) return undefined;
     const responseTime = reply.elapsedTime;
-    parts.stream.write(
-      `${parts.levelHead}${parts.time()}${parts.chindings},"${this.requestIdLogLabel}":${JSON.stringify(log.bindings[this.requestIdLogLabel])}` +
-        `,"req":${JSON.stringify(parts.serializeReq(request))},"res":${JSON.stringify(parts.serializeRes(reply))}` +
-        `,"responseTime":${Number.isFinite(responseTime) ? responseTime : null},"msg":"request completed"${parts.end}`,
+    return (
+      `${parts.levelHead}${time}${parts.chindings()},${parts.requestIdKey}:${JSON.stringify(requestId)}` +
+      `,"req":${reqText},"res":${resText}` +
+      `,"responseTime":${Number.isFinite(responseTime) ? responseTime : null},"msg":"request completed"${parts.end}`
     );
   }
 
