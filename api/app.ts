@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { KeelConfig } from '../config.js';
 import type { Db } from '../db/client.js';
-import { OneLineRequestLog } from './access-log.js';
+import { lazyRequestLogger, OneLineRequestLog } from './access-log.js';
 import { registerAuth } from './auth/auth-plugin.js';
 import { ErrorResponse, registerErrorHandling } from './errors.js';
 import { registerJsonBodyParser } from './json-body-parser.js';
@@ -66,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
   const app = Fastify({
     ...loggerOption,
     logController: new OneLineRequestLog(),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: deps.bodyLimit ?? BODY_LIMITS.default,
     // A client that trickles its request (slowloris) or idles on a connection does not hold it forever.
     requestTimeout: deps.config.requestTimeoutMs,

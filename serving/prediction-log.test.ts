@@ -165,6 +165,31 @@ describe('prediction log writes', () => {
     for (const row of result.rows) expect(row).toEqual({ features, score: 0.75, model: 'churn' });
   });
 
+  it('when text fields hold raw tabs, newlines, CRs, backslashes, "\\N" and "\\.", then COPY stores them as unnest does', async () => {
+    // Raw control characters reach COPY only where the text is not JSON.stringify's (the model name) or is JSON
+    // whitespace; NULL columns are written as \N.
+    const model = 'm\tx\ny\rz\\w \\N \\.\n\\.\n';
+    const sourceJson = '{\t"k":\r\n"v \\\\ \\t \\u00e9 😀"}\n';
+    const base = { ...record(), model, sourceJson, featuresJson: ' [1,\t2]', keyId: null };
+    const client = await database.pool.connect();
+    try {
+      await copyPredictions(client, [{ ...base, id: randomUUID() }, { ...base, id: randomUUID(), sourceJson: null }]);
+      await insertPredictionsUnnest(client, [{ ...base, id: randomUUID() }, { ...base, id: randomUUID(), sourceJson: null }]);
+    } finally {
+      client.release();
+    }
+    const result = await database.pool.query<{ model: string; source: unknown; features: unknown; key_id: unknown }>(
+      'SELECT model, source, features, key_id FROM predictions',
+    );
+    const stored = { model, features: [1, 2], key_id: null };
+    expect(result.rows).toHaveLength(4);
+    expect(result.rows.filter((row) => row.source === null)).toEqual([{ ...stored, source: null }, { ...stored, source: null }]);
+    expect(result.rows.filter((row) => row.source !== null)).toEqual([
+      { ...stored, source: { k: 'v \\ \t é 😀' } },
+      { ...stored, source: { k: 'v \\ \t é 😀' } },
+    ]);
+  });
+
   it('makes U+0000 and lone surrogates storable instead of failing the whole batch forever', async () => {
     const text = jsonForPostgres({ a: 'x\u0000y', b: 'lone \ud800 surrogate', c: 'pair 😀' });
     expect(JSON.parse(text)).toEqual({ a: 'x\ufffdy', b: 'lone \ufffd surrogate', c: 'pair 😀' });

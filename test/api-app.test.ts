@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { Client, Connection } from '@temporalio/client';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { buildApp, type KeelApp } from '../api/app.js';
@@ -231,5 +232,51 @@ describe('OpenAPI', () => {
     const response = await app.inject({ method: 'GET', url: '/docs/' });
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain('swagger');
+  });
+});
+
+describe('access log through the real app (a pino logger as api/main.ts makes it)', () => {
+  it('logs each answered request once with its id, status and time, and a failure with its detail under the same id', async () => {
+    const lines: string[] = [];
+    const logged = await buildApp({
+      config: loadConfig({}),
+      db: database.db,
+      pool: database.pool,
+      temporal: { client: temporal.client, connection: temporal.connection },
+      logger: pino({ name: 'keel-api', level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    });
+    logged.get('/v1/test/explode', { config: { roles: [] } }, async () => {
+      throw new Error('boom in the handler');
+    });
+    logged.post('/v1/test/measure', { config: { roles: [] }, schema: { body: Type.Object({ count: Type.Number() }) } }, async () => ({}));
+    try {
+      const auth = { authorization: `Bearer ${adminKey}` };
+      expect((await logged.inject({ method: 'GET', url: '/healthz?q=%22%09' })).statusCode).toBe(200);
+      expect((await logged.inject({ method: 'POST', url: '/v1/test/measure', headers: auth, payload: { count: 'x' } })).statusCode).toBe(400);
+      expect((await logged.inject({ method: 'GET', url: '/v1/test/explode', headers: auth })).statusCode).toBe(500);
+      expect((await logged.inject({ method: 'GET', url: '/v1/keys', headers: { authorization: 'Bearer junk' } })).statusCode).toBe(401);
+    } finally {
+      await logged.close();
+    }
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    // The refused junk token writes no access line, only the auth plugin's sum of refusals.
+    expect(entries.filter((entry) => entry.refused !== undefined)).toEqual([expect.objectContaining({ refused: { not_a_key: 1 } })]);
+    const byRequest = entries.filter((entry) => entry.reqId !== undefined && entry.refused === undefined);
+    const ids = [...new Set(byRequest.map((entry) => entry.reqId as string))];
+    expect(ids).toHaveLength(3);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const [health, invalid, failed] = ids.map((id) => byRequest.filter((entry) => entry.reqId === id));
+    const completed = { level: 30, name: 'keel-api', msg: 'request completed', responseTime: expect.any(Number) };
+    expect(health).toEqual([
+      expect.objectContaining({ ...completed, req: expect.objectContaining({ method: 'GET', url: '/healthz?q=%22%09' }), res: { statusCode: 200 } }),
+    ]);
+    expect(invalid).toEqual([
+      expect.objectContaining({ level: 30, code: 'VALIDATION_FAILED', status: 400 }),
+      expect.objectContaining({ ...completed, res: { statusCode: 400 } }),
+    ]);
+    expect(failed).toEqual([
+      expect.objectContaining({ level: 50, msg: 'request failed', err: expect.objectContaining({ message: 'boom in the handler' }) }),
+      expect.objectContaining({ ...completed, res: { statusCode: 500 } }),
+    ]);
   });
 });

@@ -61,12 +61,49 @@ interface Load {
   max: number;
   non2xx: number;
   errors: number;
+  /** Postgres' CPU per answered request (the prediction log's writes, mostly); closed-loop loads only. */
+  postgresCpuMsPerRequest?: number;
+  /** Fixed-rate loads: the server's event-loop delay over the run (ms). */
+  loopDelay?: LoopDelay;
+}
+
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+  gcCount: number;
+  gcTotalMs: number;
+  gcMaxMs: number;
 }
 
 /** A predict body: ready feature rows, or raw rows in the source's shape (the model's feature SQL runs on them). */
 type Body = { features: FeatureRow[] } | { rows: SourceRow[] };
 
 let server: ChildProcess | undefined;
+/** The embedded Postgres' data directory: its postmaster.pid names the process tree whose CPU is counted. */
+let postgresDataDir: string | undefined;
+
+/**
+ * CPU time (ms) of Postgres so far: the postmaster with its reaped children, plus the live backends. Postgres shares
+ * the 2 cores with the server and the load generator, so its time per logged row is CPU the server does not get.
+ */
+async function postgresCpuMs(): Promise<number> {
+  if (postgresDataDir === undefined) return 0;
+  const postmaster = Number((await fs.readFile(path.join(postgresDataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const ticksToMs = 1000 / 100; // USER_HZ is 100 on Linux
+  let total = 0;
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the command (which may hold spaces): state ppid … utime(14) stime(15) cutime(16) cstime(17).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    const ppid = Number(fields[1]);
+    if (pid === postmaster) total += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    else if (ppid === postmaster) total += Number(fields[11]) + Number(fields[12]);
+  }
+  return total * ticksToMs;
+}
 
 async function serverCpuMs(): Promise<number> {
   const reply = await request(server!, { type: 'cpu' });
@@ -75,6 +112,7 @@ async function serverCpuMs(): Promise<number> {
 }
 
 async function load(url: string, key: string | undefined, body: Body, extra: Partial<autocannon.Options> = {}): Promise<Load> {
+  const postgresBefore = await postgresCpuMs();
   const cpuBefore = await serverCpuMs();
   const result = await autocannon({
     url: `${url}/v1/models/${MODEL}/predict`,
@@ -86,10 +124,12 @@ async function load(url: string, key: string | undefined, body: Body, extra: Par
     ...extra,
   });
   const cpuUsed = (await serverCpuMs()) - cpuBefore;
+  const postgresUsed = (await postgresCpuMs()) - postgresBefore;
   return {
     // Answered requests only: a 503 from a full prediction log is no prediction.
     rps: result['2xx'] / result.duration,
     cpuMsPerRequest: cpuUsed / Math.max(1, result['2xx']),
+    postgresCpuMsPerRequest: postgresUsed / Math.max(1, result['2xx']),
     p50: result.latency.p50,
     p99: result.latency.p99,
     max: result.latency.max,
@@ -98,8 +138,20 @@ async function load(url: string, key: string | undefined, body: Body, extra: Par
   };
 }
 
-/** Open-loop load at a fixed rate, with the server's CPU per answered request. */
+/** The server's event-loop delay since the last call (the first call only starts the window). */
+async function serverLoopDelay(): Promise<LoopDelay> {
+  const reply = await request(server!, { type: 'loop-delay' });
+  if (reply.type !== 'loop-delay') throw new Error('unexpected reply from the server process');
+  const { p50, p99, max, gcCount, gcTotalMs, gcMaxMs } = reply;
+  return { p50, p99, max, gcCount, gcTotalMs, gcMaxMs };
+}
+
+const describeLoopDelay = (delay: LoopDelay) =>
+  `event-loop delay p50 / p99 / max ${delay.p50} / ${delay.p99} / ${delay.max} ms, GC ${delay.gcCount} pauses, ${delay.gcTotalMs} ms in all, longest ${delay.gcMaxMs} ms`;
+
+/** Open-loop load at a fixed rate, with the server's CPU per answered request and its event-loop delay. */
 async function pacedCpu(url: string, key: string | undefined, body: Body, rate: number): Promise<Load> {
+  await serverLoopDelay();
   const cpuBefore = await serverCpuMs();
   const result = await pacedLoad({
     url: `${url}/v1/models/${MODEL}/predict`,
@@ -110,7 +162,9 @@ async function pacedCpu(url: string, key: string | undefined, body: Body, rate: 
     connections,
   });
   const cpuUsed = (await serverCpuMs()) - cpuBefore;
+  const loopDelay = await serverLoopDelay();
   return {
+    loopDelay,
     rps: result.ok / durationS,
     cpuMsPerRequest: cpuUsed / Math.max(1, result.ok),
     p50: result.p50,
@@ -143,7 +197,8 @@ const loadAverage = () => os.loadavg().map((n) => n.toFixed(1)).join(' / ');
 async function main(): Promise<void> {
   const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'keel-bench-serve-'));
   await fs.chmod(scratch, 0o755);
-  const postgres = await startEmbeddedPostgres({ dataDir: path.join(scratch, 'pg'), port: await freePort(), persistent: false });
+  postgresDataDir = path.join(scratch, 'pg');
+  const postgres = await startEmbeddedPostgres({ dataDir: postgresDataDir, port: await freePort(), persistent: false });
   let child: ChildProcess | undefined;
   try {
     await applyMigrations(postgres.url);
@@ -197,7 +252,10 @@ async function main(): Promise<void> {
           console.log(
             `${name.padEnd(20)} ${measured.rps.toFixed(0).padStart(6)} requests/s${rowsPerRequest > 1 ? ` (${(measured.rps * rowsPerRequest).toFixed(0)} rows/s)` : ''}, server CPU ${(measured.cpuMsPerRequest * 1000).toFixed(1).padStart(7)} µs per request` +
               (rowsPerRequest > 1 ? ` (${((measured.cpuMsPerRequest * 1000) / rowsPerRequest).toFixed(2)} µs per row)` : '') +
-              `, p99 ${measured.p99} ms, max ${measured.max} ms, ${measured.non2xx + measured.errors} not 2xx; load ${loadAverage()}`,
+              (measured.postgresCpuMsPerRequest !== undefined ? `, Postgres ${(measured.postgresCpuMsPerRequest * 1000).toFixed(1)} µs` : '') +
+              `, p99 ${measured.p99} ms, max ${measured.max} ms, ${measured.non2xx + measured.errors} not 2xx` +
+              (measured.loopDelay ? `, server ${describeLoopDelay(measured.loopDelay)}` : '') +
+              `; load ${loadAverage()}`,
           );
         }
       }
@@ -219,8 +277,6 @@ async function main(): Promise<void> {
     await load(ready.echoUrl, undefined, one, { duration: 2 });
     await load(ready.keelUrl, key, one, { duration: 2 });
     await load(ready.keelUrl, key, oneRaw, { duration: 2 });
-    await load(ready.keelUrl, key, batch, { duration: 2 });
-    await load(ready.keelNoLogUrl, key, batch, { duration: 2 });
 
     // Echo, predict and raw-row predict alternate, so a change in the machine's load hits all three.
     const echoRuns: Load[] = [];
@@ -236,8 +292,9 @@ async function main(): Promise<void> {
     const predictMax = best(predictRuns);
     const rawMax = best(rawRuns);
     // p99 at half of each one's own maximum: a fixed arrival rate (open loop), not a closed loop.
-    const paced = (url: string, auth: string | undefined, rate: number) =>
-      pacedLoad({
+    const paced = async (url: string, auth: string | undefined, rate: number) => {
+      await serverLoopDelay();
+      const result = await pacedLoad({
         url: `${url}/v1/models/${MODEL}/predict`,
         headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
         body: JSON.stringify(one),
@@ -245,9 +302,15 @@ async function main(): Promise<void> {
         durationS,
         connections,
       });
+      return { ...result, loopDelay: await serverLoopDelay() };
+    };
     const echoHalf = await paced(ready.echoUrl, undefined, echoMax.rps / 2);
     const predictHalf = await paced(ready.keelUrl, key, predictMax.rps / 2);
 
+    // The batches' warm-up comes here, not first: it leaves up to a full log buffer (100,000 rows) for Postgres, whose
+    // flush would otherwise run (on the server's event loop and Postgres' CPU) through the echo and 1-row loads.
+    await load(ready.keelUrl, key, batch, { duration: 2 });
+    await load(ready.keelNoLogUrl, key, batch, { duration: 2 });
     const batchLoad = await load(ready.keelUrl, key, batch);
     const batchNoLogLoad = await load(ready.keelNoLogUrl, key, batch);
     const loop = await request(child, { type: 'session-loop', onnx: [...onnx], rows: batch.features, durationMs: durationS * 1000 });
@@ -264,6 +327,7 @@ async function main(): Promise<void> {
       ['1-row predict, requests/s (50 conn.)', fmt(predictMax.rps), `${fmt(echoMax.rps)} (echo route)`, ratio(predictMax.rps, echoMax.rps)],
       ['  p99 / max latency at max (ms)', `${predictMax.p99} / ${predictMax.max}`, `${echoMax.p99} / ${echoMax.max}`, ''],
       ['  server CPU per request (µs)', fmt(predictMax.cpuMsPerRequest * 1000), fmt(echoMax.cpuMsPerRequest * 1000), ratio(echoMax.cpuMsPerRequest, predictMax.cpuMsPerRequest)],
+      ['  Postgres CPU per request (µs)', fmt((predictMax.postgresCpuMsPerRequest ?? 0) * 1000), fmt((echoMax.postgresCpuMsPerRequest ?? 0) * 1000), ''],
       ['1-row raw-row predict (feature SQL), requests/s', fmt(rawMax.rps), `${fmt(echoMax.rps)} (echo route)`, ratio(rawMax.rps, echoMax.rps)],
       ['  p99 / max latency at max (ms)', `${rawMax.p99} / ${rawMax.max}`, `${echoMax.p99} / ${echoMax.max}`, ''],
       ['  server CPU per request (µs)', fmt(rawMax.cpuMsPerRequest * 1000), fmt(echoMax.cpuMsPerRequest * 1000), ratio(echoMax.cpuMsPerRequest, rawMax.cpuMsPerRequest)],
@@ -275,6 +339,18 @@ async function main(): Promise<void> {
       ],
       ['  p50 / max at half rate (ms)', `${predictHalf.p50} / ${predictHalf.max}`, `${echoHalf.p50} / ${echoHalf.max}`, ''],
       ['  generator timer lag p99 (ms)', String(predictHalf.sendLagP99), String(echoHalf.sendLagP99), ''],
+      [
+        '  server event-loop delay p99 / max (ms)',
+        `${predictHalf.loopDelay.p99} / ${predictHalf.loopDelay.max}`,
+        `${echoHalf.loopDelay.p99} / ${echoHalf.loopDelay.max}`,
+        '',
+      ],
+      [
+        '  server GC pauses: count, total / longest (ms)',
+        `${predictHalf.loopDelay.gcCount}, ${predictHalf.loopDelay.gcTotalMs} / ${predictHalf.loopDelay.gcMaxMs}`,
+        `${echoHalf.loopDelay.gcCount}, ${echoHalf.loopDelay.gcTotalMs} / ${echoHalf.loopDelay.gcMaxMs}`,
+        '',
+      ],
       [
         `${fmt(batchRows)}-row batch predict, rows/s`,
         fmt(batchLoad.rps * batchRows),

@@ -1,5 +1,6 @@
 // bench/serve's server process (forked by run.ts): Keel's real API and the bare echo app on loopback ports, plus the
 // bare `session.run` loop on request. Kept apart from the load generator so the two do not share an event loop.
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import pino from 'pino';
 import { addAcceptHandles } from '../../api/accept-handles.js';
@@ -21,6 +22,8 @@ export interface ServersInput {
 export type ToServers =
   | { type: 'session-loop'; onnx: number[]; rows: FeatureRow[]; durationMs: number }
   | { type: 'cpu' }
+  /** The event-loop delay histogram since the last such message (or the start), then reset. */
+  | { type: 'loop-delay' }
   | { type: 'stop' }
   /** bench/load: the process's memory, after a full GC when `gc` is set (needs --expose-gc). */
   | { type: 'memory'; gc?: boolean };
@@ -28,6 +31,8 @@ export type FromServers =
   | { type: 'ready'; keelUrl: string; keelNoLogUrl: string; keelNoBatchUrl: string; echoUrl: string }
   | { type: 'session-loop'; rows: number; seconds: number; cpuMs: number }
   | { type: 'cpu'; cpuMs: number }
+  /** Event-loop delay in ms, sampled every 1 ms; and the garbage collections' pauses over the same window. */
+  | { type: 'loop-delay'; p50: number; p99: number; max: number; gcCount: number; gcTotalMs: number; gcMaxMs: number }
   | ({ type: 'memory' } & NodeJS.MemoryUsage);
 
 /** CPU time of this process so far (all threads: main, libuv pool, onnxruntime, DuckDB). */
@@ -95,6 +100,17 @@ async function main(): Promise<void> {
   const keelNoBatchUrl = await keelNoBatch.listen({ host: '127.0.0.1', port: 0 });
   const echoUrl = await echo.listen({ host: '127.0.0.1', port: 0 });
   const send = (message: FromServers) => process.send!(message);
+  // How long ready work waited for the event loop: the server's own share of a tail latency.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  let gc = { count: 0, totalMs: 0, maxMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
   process.on('message', (message: ToServers) => {
     if (message.type === 'session-loop') {
       void sessionLoop(Uint8Array.from(message.onnx), message.rows, message.durationMs).then((result) =>
@@ -102,6 +118,20 @@ async function main(): Promise<void> {
       );
     } else if (message.type === 'cpu') {
       send({ type: 'cpu', cpuMs: cpuMs() });
+    } else if (message.type === 'loop-delay') {
+      const ms = (ns: number) => Math.round(ns / 10_000) / 100;
+      const round = (value: number) => Math.round(value * 100) / 100;
+      send({
+        type: 'loop-delay',
+        p50: ms(loopDelay.percentile(50)),
+        p99: ms(loopDelay.percentile(99)),
+        max: ms(loopDelay.max),
+        gcCount: gc.count,
+        gcTotalMs: round(gc.totalMs),
+        gcMaxMs: round(gc.maxMs),
+      });
+      loopDelay.reset();
+      gc = { count: 0, totalMs: 0, maxMs: 0 };
     } else if (message.type === 'memory') {
       if (message.gc) (globalThis as { gc?: () => void }).gc?.();
       send({ type: 'memory', ...process.memoryUsage() });
