@@ -70,10 +70,27 @@ export async function readCodedColumnsWith(connection: DuckDbSession['connection
       missing,
     });
   }
-  const categorical = new Set(options.categorical ?? []);
   const countReader = await connection.runAndReadAll(`SELECT count(*) FROM ${relation}`);
   const rowCount = Number(countReader.getRowsJS()[0]![0]);
 
+  // The ENUM types this read creates are dropped when it ends: the session is the caller's, and may read again.
+  const created: string[] = [];
+  try {
+    return await readCoded(connection, relation, types, rowCount, options, created);
+  } finally {
+    for (const name of created) await connection.run(`DROP TYPE IF EXISTS ${name}`);
+  }
+}
+
+async function readCoded(
+  connection: DuckDbSession['connection'],
+  relation: string,
+  types: ReadonlyMap<string, string>,
+  rowCount: number,
+  options: ReadColumnsOptions,
+  created: string[],
+): Promise<CodedDataset> {
+  const categorical = new Set(options.categorical ?? []);
   const expressions: string[] = [];
   const readers: CodedColumn[] = [];
   for (const [index, name] of options.features.entries()) {
@@ -84,6 +101,7 @@ export async function readCodedColumnsWith(connection: DuckDbSession['connection
       const text = `${column}::VARCHAR`;
       const dictionary = `keel_text_${index}`;
       await connection.run(`CREATE TYPE ${dictionary} AS ENUM (SELECT DISTINCT ${text} FROM ${relation} WHERE ${text} IS NOT NULL)`);
+      created.push(dictionary);
       const range = await connection.runAndReadAll(`SELECT unnest(enum_range(NULL::${dictionary}))`);
       // No NULL reaches JS (-1 and NaN stand for it), so a chunk's vector is copied whole, without a validity check per row.
       expressions.push(`coalesce(enum_code(${text}::${dictionary})::INTEGER, -1)`);

@@ -92,12 +92,46 @@ const sameRow = (a: readonly unknown[], b: readonly unknown[]) => a.length === b
 export const ROW_WISE_CHECK_ROWS = 256;
 
 /**
- * The sample check: the first ROW_WISE_CHECK_ROWS of `rows` through the transform one at a time must give,
- * concatenated, exactly what one batch of the same rows gives. Aggregates, DISTINCT, LIMIT and random() fail it on
- * any sample with varied rows.
+ * The sample rows the check runs, at most ROW_WISE_CHECK_ROWS of them in sample order: first, per source column, a
+ * row where it is NULL, then one where it is smallest and one where it is largest, then the sample's first rows. A
+ * dependence can show on one rare row only (mean imputation `coalesce(x, (SELECT avg(x) FROM source))` differs only
+ * on a row whose x is NULL), so those rows are not left to where they fall in the sample.
+ */
+export function rowsToCheck(sample: readonly SourceValue[][]): SourceValue[][] {
+  if (sample.length <= ROW_WISE_CHECK_ROWS) return [...sample];
+  const picked = new Set<number>();
+  const pick = (row: number) => {
+    if (row >= 0 && picked.size < ROW_WISE_CHECK_ROWS) picked.add(row);
+  };
+  const columns = sample[0]!.length;
+  const extremes: number[] = [];
+  for (let column = 0; column < columns; column++) {
+    let nullRow = -1;
+    let smallest = -1;
+    let largest = -1;
+    for (let row = 0; row < sample.length; row++) {
+      const value = sample[row]![column];
+      if (value === null || value === undefined) {
+        if (nullRow < 0) nullRow = row;
+      } else {
+        if (smallest < 0 || value < sample[smallest]![column]!) smallest = row;
+        if (largest < 0 || value > sample[largest]![column]!) largest = row;
+      }
+    }
+    pick(nullRow);
+    extremes.push(smallest, largest);
+  }
+  extremes.forEach(pick);
+  for (let row = 0; row < sample.length; row++) pick(row);
+  return [...picked].sort((a, b) => a - b).map((row) => sample[row]!);
+}
+
+/**
+ * The sample check: `rowsToCheck(sample)` through the transform one at a time must give, concatenated, exactly what
+ * one batch of the same rows gives. Aggregates, DISTINCT, LIMIT and random() fail it on any sample with varied rows.
  */
 export async function checkRowWiseOnSample(session: RowTransformSession, sample: readonly SourceValue[][]): Promise<RowWiseVerdict> {
-  const rows = sample.slice(0, ROW_WISE_CHECK_ROWS);
+  const rows = rowsToCheck(sample);
   const single: FeatureValue[][] = [];
   for (const row of rows) single.push(...(await session.transformRows([row]))[0]!);
   const batch = await session.transformBatch(rows);

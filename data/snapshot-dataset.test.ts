@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
-import { readSnapshotCodedColumns, readSnapshotColumns, selectCodedRows } from './read-snapshot-columns.js';
+import { openDuckDb } from './duckdb-session.js';
+import { readCodedColumnsWith, readSnapshotCodedColumns, readSnapshotColumns, selectCodedRows } from './read-snapshot-columns.js';
 import { selectRows, unusableReason } from './training-data.js';
 import { snapshotDataset, type SnapshotRequest } from './snapshot-dataset.js';
 
@@ -196,5 +197,19 @@ describe('readSnapshotColumns', () => {
     expect(features.map((name) => unusableReason(coded.columns[name]!))).toEqual(features.map((name) => unusableReason(decoded.columns[name]!)));
     expect(unusableReason(coded.columns.constant!)).toBe('constant (same)');
     expect(unusableReason(coded.columns.nothing!)).toBe('entirely missing');
+  });
+  it('when a caller reads twice on its own session, then the second read works too and no ENUM type is left behind', async () => {
+    const snapshot = await ingest({ source: weather, transform: `SELECT x, 'k' || (x % 3)::VARCHAR AS kind FROM range(3000) t(x)` });
+    const path = await sandbox.artifacts.localPath(snapshot.sha256);
+    const session = await openDuckDb({ threads: 1 });
+    try {
+      const first = await readCodedColumnsWith(session.connection, path, { features: ['kind'] });
+      const second = await readCodedColumnsWith(session.connection, path, { features: ['kind', 'x'] });
+      expect(second.columns.kind).toEqual(first.columns.kind);
+      const types = await session.connection.runAndReadAll(`SELECT count(*) FROM duckdb_types() WHERE type_name LIKE 'keel_text_%'`);
+      expect(Number(types.getRowsJS()[0]![0])).toBe(0);
+    } finally {
+      session.close();
+    }
   });
 });

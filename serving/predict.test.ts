@@ -7,7 +7,8 @@ import { createOnnxScorer, type OnnxScorer } from '../ml/onnx/index.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { onnxBytesOf, stumpModel } from '../test/support/model-fixtures.js';
 import type { ModelCache } from './model-cache.js';
-import { createPredictor } from './predict.js';
+import { createPredictor, predictWithModel } from './predict.js';
+import { PredictionInputError } from './errors.js';
 import { predictResponseJson } from './predict-response-json.js';
 import { PredictionLog, type PredictionLogRecord } from './prediction-log.js';
 import { createRawRowFeatures } from './raw-row-features.js';
@@ -109,6 +110,28 @@ it('answers with the text JSON.stringify writes, and logs each row with its own 
         expect(record.score).toBe(task === 'binary' ? output.probability : output.value);
         expect(JSON.parse(record.featuresJson)).toEqual({ x: rows[i]!.x, color: rows[i]!.color });
       }
+    } finally {
+      await model.close();
+    }
+  }
+});
+
+it('when feature rows are written into columns while checked, then the scores equal scoring the rows, and a batch refused at its last row leaves nothing behind', async () => {
+  for (const task of ['binary', 'regression'] as const) {
+    const model = await createOnnxScorer(onnxBytesOf(stumpModel(task)));
+    try {
+      const loaded: LoadedModel = { model: 'churn', modelId, version: 4, sha256: '', task, features: model.features, scorer: model, rawRows: createRawRowFeatures('churn', 4, null) };
+      // Absent features, explicit nulls, -0 and unseen categories, across 1,000 rows.
+      const rows = Array.from({ length: 1000 }, (_, i) =>
+        i % 5 === 0 ? {} : i % 5 === 1 ? { x: null, color: null } : i % 5 === 2 ? { x: -0, color: 'green' } : { x: (i % 17) / 10, color: i % 2 ? 'red' : 'blue' },
+      );
+      const expected = await model.score(rows.map((row) => ({ x: null, color: null, ...row })));
+      const bad = rows.map((row, i) => (i === 999 ? { x: '0.3', color: 'red' } : { x: 0.9, color: 'blue' }));
+      await expect(predictWithModel(loaded, bad)).rejects.toThrow(PredictionInputError);
+      await expect(predictWithModel(loaded, bad)).rejects.toMatchObject({ rowIndex: 999, field: 'x' });
+      const response = await predictWithModel(loaded, rows);
+      const scores = response.predictions.map((prediction) => ('probability' in prediction ? prediction.probability : (prediction as { value: number }).value));
+      expect(scores).toEqual(Array.from(task === 'binary' ? expected.probability! : expected.value!));
     } finally {
       await model.close();
     }

@@ -141,6 +141,32 @@ describe('the row-wise check', () => {
     }
   });
 
+  it('when the only row a transform depends on other rows for lies past ROW_WISE_CHECK_ROWS (a rare NULL, an extreme), then it is still refused', async () => {
+    // Mean imputation through a scalar subquery: one row alone imputes avg(NULL) = NULL, a batch imputes the batch's
+    // mean, so only a sample row whose temp_max is NULL shows it; here that is row 700 of 1,000 (the old check read all).
+    const rows = Array.from({ length: 1000 }, (_, i) => ['2012-01-01', 0, i === 700 ? null : i % 40, 0, 0, 'sun'] as (string | number | null)[]);
+    const imputed = await openRowTransformSession({
+      source: SOURCE,
+      transform: 'SELECT coalesce(temp_max, (SELECT avg(temp_max) FROM source)) AS t FROM source',
+      features: [numeric('t', 'DOUBLE')],
+    });
+    // Scaled by the batch's largest value: only a row holding the sample's maximum (row 900) differs from 1.
+    const wide = Array.from({ length: 1000 }, (_, i) => ['2012-01-01', 0, i === 900 ? 500 : 1, 0, 0, 'sun'] as (string | number)[]);
+    const scaled = await openRowTransformSession({
+      source: SOURCE,
+      transform: 'SELECT CASE WHEN temp_max > 100 THEN temp_max / (SELECT min(temp_max) FROM source) ELSE 1 END AS t FROM source',
+      features: [numeric('t', 'DOUBLE')],
+    });
+    try {
+      expect(await parseTreeFindings('SELECT coalesce(temp_max, (SELECT avg(temp_max) FROM source)) AS t FROM source', [])).toEqual([]);
+      expect(await checkRowWiseOnSample(imputed, rows)).toMatchObject({ rowWise: false, checkedRows: ROW_WISE_CHECK_ROWS });
+      expect(await checkRowWiseOnSample(scaled, wide)).toMatchObject({ rowWise: false, checkedRows: ROW_WISE_CHECK_ROWS });
+    } finally {
+      imputed.close();
+      scaled.close();
+    }
+  });
+
   it('answers raw-row requests for a refused or recipe-less version with the documented message', () => {
     const recipe = { rowWise: false, rowWiseReason: 'it uses window function avg()' } as ServingRecipe;
     expect(rawRowsRefusal(recipe)).toBe(
