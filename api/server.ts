@@ -23,9 +23,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const { app } = options;
   await app.listen({ host: options.host, port: options.port });
   // Without the extra handles the API still serves, only slower to take in connections when busy: not worth failing for.
-  const acceptHandles = await addAcceptHandles(app.server, options.acceptHandles ?? 1).catch((error: unknown) => {
+  await addAcceptHandles(app.server, options.acceptHandles ?? 1).catch((error: unknown) => {
     app.log.warn({ err: error }, 'could not add accepting handles; accepting on one');
-    return { count: 1, close: async () => undefined };
   });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
@@ -36,7 +35,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       // Keep-alive connections busy when close began turn idle once answered; close them then, or close() never ends.
       const closeIdle = setInterval(() => app.server.closeIdleConnections(), 100);
       try {
-        await acceptHandles.close();
+        // The server's close() closes every accepting handle at once and waits for the connections each took in.
         await app.close();
       } finally {
         clearInterval(closeIdle);

@@ -31,7 +31,7 @@ async function server(backlog: number): Promise<void> {
   }
   const app = buildEchoApp('probe');
   const url = await app.listen({ host: '127.0.0.1', port: 0, backlog });
-  await addAcceptHandles(app.server, Number(argument('accept-handles') ?? 1));
+  await addAcceptHandles(app.server, Number(argument('accept-handles') ?? 1), { backlog });
   process.send!(url);
 }
 
