@@ -99,6 +99,8 @@ async function main(): Promise<void> {
   const keelNoLogUrl = await keelNoLog.listen({ host: '127.0.0.1', port: 0 });
   const keelNoBatchUrl = await keelNoBatch.listen({ host: '127.0.0.1', port: 0 });
   const echoUrl = await echo.listen({ host: '127.0.0.1', port: 0 });
+  // The baseline accepts as Keel's route does, so 1,000-connection runs compare the routes, not the accept rate.
+  const echoAcceptHandles = await addAcceptHandles(echo.server, config.acceptHandles);
   const send = (message: FromServers) => process.send!(message);
   // How long ready work waited for the event loop: the server's own share of a tail latency.
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
       send({ type: 'memory', ...process.memoryUsage() });
     } else if (message.type === 'stop') {
       // A normal exit, so --cpu-prof writes its profile.
-      void Promise.all([keelAcceptHandles.close(), keel.close(), keelNoLog.close(), keelNoBatch.close(), echo.close()])
+      void Promise.all([keelAcceptHandles.close(), echoAcceptHandles.close(), keel.close(), keelNoLog.close(), keelNoBatch.close(), echo.close()])
         .then(() => Promise.all([noLogServing.close(), noBatchServing.close()]))
         .then(() => database.close())
         .finally(() => process.disconnect());
