@@ -3,6 +3,7 @@
 
 import { assertConsistentDataset, sliceDataset, type ColumnarDataset } from '../dataset.js';
 import type { GbdtModel, TrainResult, TrainingCurvePoint, Tree } from '../model.js';
+import { BinnedScores } from './binned-scores.js';
 import { binDataset, buildBinMappers, mapperToFeature, type BinMapper, type BinnedMatrix } from './binning.js';
 import { assertResumable, GBDT_CHECKPOINT_FORMAT, type GbdtCheckpoint } from './checkpoint.js';
 import { histogramLayout } from './histogram.js';
@@ -100,7 +101,10 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     const trainScore = arrays.score;
     const trainLabelInMemory = arrays.label;
     trainLabelInMemory.set(trainLabel);
-    const validScore = new Float64Array(validRows * classCount);
+    // The validation rows' bins and scores in a WebAssembly memory of their own, where each new tree is added in one pass.
+    const maxNodes = (resume?.trees ?? []).reduce((most, t) => Math.max(most, t.feature.length), 2 * params.numLeaves - 1);
+    const validScorer = validBins === null ? null : new BinnedScores(validBins, classCount, maxNodes);
+    const validScore = validScorer?.scores ?? new Float64Array(0);
     for (let k = 0; k < classCount; k++) {
       const start = baseScores === null ? baseScore : baseScores[k];
       trainScore.fill(start, k * n, (k + 1) * n);
@@ -111,7 +115,7 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     trees.forEach((tree, t) => {
       const masks = rawTreeLeftMasks(tree, mappers);
       addTreeToScores(tree, masks, trainBins, block(trainScore, n, t % classCount));
-      if (validBins) addTreeToScores(tree, masks, validBins, block(validScore, validRows, t % classCount));
+      validScorer?.addTree(tree, masks, t % classCount);
     });
 
     const { grad, hess } = arrays;
@@ -191,7 +195,7 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
           const r = outOfBag[i];
           classTrainScore[r] += tree.value[leafNodeOfBinnedRow(tree, grown.leftMasks, trainBins, r)];
         }
-        if (validBins) addTreeToScores(tree, grown.leftMasks, validBins, block(validScore, validRows, k));
+        validScorer?.addTree(tree, grown.leftMasks, k);
       }
 
       const trainMetric = gradients();
@@ -232,7 +236,7 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     }
     const iterations = { requested: params.numIterations, trained: trees.length / classCount, kept: keptIterations };
     // The scores were summed tree by tree from the base score, as prediction sums them: the same numbers.
-    const rawScores = task === 'binary' && train === data && keptIterations === iterations.trained ? { train: trainScore.slice(), valid: valid === null ? null : validScore } : undefined;
+    const rawScores = task === 'binary' && train === data && keptIterations === iterations.trained ? { train: trainScore.slice(), valid: valid === null ? null : validScore.slice() } : undefined;
     return { model, importance, curve, bestIteration, iterations, metricName: metricName(task), ...(rawScores === undefined ? {} : { rawScores }) };
   } finally {
     await learner.close();

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { Tree } from '../model.js';
+import { BinnedScores } from './binned-scores.js';
 import type { BinnedMatrix } from './binning.js';
 import type { HistogramLayout } from './histogram.js';
 import { computeGradients } from './objective.js';
 import { Mulberry32 } from './prng.js';
 import { binByteOffset, RowRecords } from './row-records.js';
+import { leafNodeOfBinnedRow } from './tree-learner.js';
 import { wasm } from './wasm-encoder.js';
 import { objectiveKernels } from './wasm-kernels.js';
 
@@ -74,5 +77,42 @@ describe('the generated WebAssembly kernels', () => {
       expect(wrong).toEqual([]);
       expect(seen.size).toBe(size);
     }
+  });
+
+  it('when adding random trees to binned rows\' scores, then every score equals the JavaScript walk and add bit for bit, per class', () => {
+    const rng = new Mulberry32(7);
+    const n = 3_001;
+    const features = 5;
+    const columns = Array.from({ length: features }, (_, f) => Uint8Array.from({ length: n }, () => (f === 0 ? rng.nextInt(3) : rng.nextInt(256))));
+    const data: BinnedMatrix = { rowCount: n, featureCount: features, columns };
+    const classes = 3;
+    const scorer = new BinnedScores(data, classes, 63);
+    const expected = new Float64Array(n * classes);
+    for (let i = 0; i < expected.length; i++) expected[i] = scorer.scores[i] = (rng.next() - 0.5) * 3;
+    for (let t = 0; t < 12; t++) {
+      // A random tree of up to 32 leaves: split a random leaf until there are enough.
+      const tree: Tree = { feature: [-1], threshold: [0], categorySets: [null], missingLeft: [false], left: [-1], right: [-1], value: [0], gain: [0] };
+      const masks: (Uint8Array | null)[] = [null];
+      const leaves = 1 + rng.nextInt(32);
+      for (let l = 1; l < leaves; l++) {
+        const candidates = tree.feature.flatMap((f, node) => (f < 0 ? [node] : []));
+        const node = candidates[rng.nextInt(candidates.length)];
+        tree.feature[node] = rng.nextInt(features);
+        masks[node] = Uint8Array.from({ length: 256 }, () => (rng.next() < 0.5 ? 1 : 0));
+        for (const side of ['left', 'right'] as const) {
+          tree[side][node] = tree.feature.length;
+          tree.feature.push(-1); tree.threshold.push(0); tree.categorySets.push(null); tree.missingLeft.push(false);
+          tree.left.push(-1); tree.right.push(-1); tree.value.push(0); tree.gain.push(0);
+          masks.push(null);
+        }
+      }
+      for (let node = 0; node < tree.feature.length; node++) if (tree.feature[node] < 0) tree.value[node] = (rng.next() - 0.5) * 0.37;
+      const k = t % classes;
+      scorer.addTree(tree, masks, k);
+      for (let r = 0; r < n; r++) expected[k * n + r] += tree.value[leafNodeOfBinnedRow(tree, masks, data, r)];
+    }
+    expect(Buffer.from(scorer.scores.buffer, scorer.scores.byteOffset, n * classes * 8).equals(Buffer.from(expected.buffer))).toBe(true);
+    const tooBig = { feature: new Array<number>(64).fill(-1) } as Tree;
+    expect(() => scorer.addTree(tooBig, [], 0)).toThrow(RangeError);
   });
 });

@@ -547,3 +547,96 @@ export function objectiveKernels(memory: WasmMemory, pages: number): ObjectiveKe
   const e = new wasm.Instance(module, { env: { memory } }).exports as unknown as ObjectiveKernels;
   return { binaryGradients: e.binaryGradients, exp: e.exp };
 }
+
+/** Where a BinnedScores object keeps its rows and its tree (byte addresses). */
+export interface ScoringLayout {
+  rowCount: number;
+  featureCount: number;
+  /** Every row's bins, featureCount bytes per row, in row order. */
+  bins: number;
+  /**
+   * The tree, per node: feature (Int32), left and right child (Int32), value (double), 256 go-left flags. A leaf is
+   * its own left and right child (feature 0): walking on from a leaf stays there.
+   */
+  feature: number;
+  left: number;
+  right: number;
+  value: number;
+  masks: number;
+}
+
+/** Rows walked down the tree side by side: their dependent loads overlap. */
+const SCORING_LANES = 8;
+
+/**
+ * addTree(score): score[r] += value[leaf node of row r] for every row: the tree walked from the root by the go-left
+ * flags of each node's feature's bin, as leafNodeOfBinnedRow walks it, and the same one add per row. Rows go
+ * SCORING_LANES at a time in lockstep until none of them moves (a leaf leads to itself), the last few one by one.
+ */
+function addTreeFunction(k: ScoringLayout): Code {
+  const c = new Code(1);
+  const SCORE = 0;
+  const G = SCORING_LANES;
+  const p = c.local(I32);
+  const end = c.local(I32);
+  const at = c.local(I32);
+  const moved = c.local(I32);
+  const node = Array.from({ length: G }, () => c.local(I32));
+  const next = Array.from({ length: G }, () => c.local(I32));
+  const F = k.featureCount;
+  /** Pushes the child of `from` that the row whose bins start at p + lane·F goes to. */
+  const step = (from: number, lane: number) => {
+    c.get(from).i32Const(2).i32Shl().tee(at).i32Load(k.left).get(at).i32Load(k.right);
+    c.get(from).i32Const(8).i32Shl().get(p).get(at).i32Load(k.feature).i32Add().i32Load8u(lane * F).i32Add().i32Load8u(k.masks);
+    c.select();
+  };
+  const addLeaf = (lane: number) => {
+    c.get(SCORE).get(SCORE).f64Load(lane * 8).get(node[lane]).i32Const(3).i32Shl().f64Load(k.value).f64Add().f64Store(lane * 8);
+  };
+  const grouped = k.rowCount - (k.rowCount % G);
+  c.i32Const(k.bins).set(p);
+  c.i32Const(k.bins + grouped * F).set(end);
+  c.block().loop();
+  c.get(p).get(end).i32GeU().brIf(1);
+  for (let g = 0; g < G; g++) c.i32Const(0).set(node[g]);
+  c.block().loop();
+  for (let g = 0; g < G; g++) {
+    step(node[g], g);
+    c.set(next[g]);
+  }
+  c.get(next[0]).get(node[0]).i32Ne();
+  for (let g = 1; g < G; g++) c.get(next[g]).get(node[g]).i32Ne().i32Or();
+  c.set(moved);
+  for (let g = 0; g < G; g++) c.get(next[g]).set(node[g]);
+  c.get(moved).brIf(0);
+  c.end().end();
+  for (let g = 0; g < G; g++) addLeaf(g);
+  c.get(SCORE).i32Const(8 * G).i32Add().set(SCORE);
+  c.get(p).i32Const(F * G).i32Add().set(p);
+  c.br(0).end().end();
+  // The last rowCount % G rows, one at a time.
+  c.i32Const(k.bins + k.rowCount * F).set(end);
+  c.block().loop();
+  c.get(p).get(end).i32GeU().brIf(1);
+  c.i32Const(0).set(node[0]);
+  c.block().loop();
+  step(node[0], 0);
+  c.tee(next[0]).get(node[0]).i32Ne();
+  c.get(next[0]).set(node[0]);
+  c.brIf(0);
+  c.end().end();
+  addLeaf(0);
+  c.get(SCORE).i32Const(8).i32Add().set(SCORE);
+  c.get(p).i32Const(F).i32Add().set(p);
+  c.br(0).end().end();
+  return c;
+}
+
+/** The module of a BinnedScores object's one kernel, on its own (unshared) memory of `pages` pages. */
+export function scoringModule(k: ScoringLayout, pages: number): WasmModule {
+  return new wasm.Module(encodeModule([{ name: 'addTree', params: [I32], results: [], code: addTreeFunction(k) }], { pages, shared: false }));
+}
+
+export function scoringKernel(module: WasmModule, memory: WasmMemory): (score: number) => void {
+  return (new wasm.Instance(module, { env: { memory } }).exports as Record<string, (score: number) => void>).addTree;
+}
