@@ -1,8 +1,9 @@
 // GBDT training that survives a crash: it checkpoints every few iterations (or seconds), resumes from the saved
 // checkpoint of the same run and spec, and on abort either keeps its freshest state for the next attempt or
 // discards it when nobody will resume.
+import { TrainingDataError } from '../data/training-data.js';
 import type { ColumnarDataset } from '../ml/dataset.js';
-import { GbdtTrainingCancelled, trainGbdt, type GbdtCheckpoint, type GbdtParams, type GbdtProgress } from '../ml/gbdt/index.js';
+import { GbdtDataTooLarge, GbdtTrainingCancelled, trainGbdt, type GbdtCheckpoint, type GbdtParams, type GbdtProgress } from '../ml/gbdt/index.js';
 import type { TrainResult } from '../ml/model.js';
 import type { TrainingCheckpointStore } from './training-checkpoints.js';
 import { silentTrainingLog, type TrainingControl, type TrainingProgress } from './training-progress.js';
@@ -73,6 +74,7 @@ export async function trainGbdtResumably(run: ResumableGbdtRun): Promise<TrainRe
       },
     });
   } catch (error) {
+    if (error instanceof GbdtDataTooLarge) throw new TrainingDataError(error.message);
     if (!(error instanceof GbdtTrainingCancelled)) throw error;
     if (control.abandoned?.() === true) {
       // The caller gave up on this training: nothing will resume it.

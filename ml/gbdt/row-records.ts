@@ -28,6 +28,11 @@ export function binByteOffset(j: number): number {
 /** Largest WebAssembly (wasm32) memory: 4 GiB. */
 const MAX_PAGES = 65536;
 
+/** The training data does not fit one kernel memory (4 GiB): no retry can fix it, unlike a RangeError from a bug. */
+export class GbdtDataTooLarge extends Error {
+  override readonly name = 'GbdtDataTooLarge';
+}
+
 export interface RowRecordsOptions {
   /** Threads that run kernels on the records (each gets its own partition scratch), the calling one included. */
   threads: number;
@@ -114,7 +119,7 @@ export class RowRecords {
     this.histogramsEnd = this.nextHistogram + options.histograms * this.histLength * 8;
     const pages = Math.ceil(this.histogramsEnd / WASM_PAGE);
     if (pages > MAX_PAGES) {
-      throw new RangeError(`GBDT training data needs ${(this.histogramsEnd / 2 ** 30).toFixed(1)} GiB of kernel memory; at most 4 GiB fit (fewer rows, features or leaves)`);
+      throw new GbdtDataTooLarge(`GBDT training data needs ${(this.histogramsEnd / 2 ** 30).toFixed(1)} GiB of kernel memory; at most 4 GiB fit (fewer rows, features or leaves)`);
     }
     this.memory = new wasm.Memory({ initial: pages, maximum: pages, shared: true });
     const buffer = this.memory.buffer;

@@ -5,7 +5,7 @@ import type { BinnedMatrix } from './binning.js';
 import type { HistogramLayout } from './histogram.js';
 import { computeGradients } from './objective.js';
 import { Mulberry32 } from './prng.js';
-import { binByteOffset, RowRecords } from './row-records.js';
+import { binByteOffset, GbdtDataTooLarge, RowRecords } from './row-records.js';
 import { leafNodeOfBinnedRow } from './tree-learner.js';
 import { wasm } from './wasm-encoder.js';
 import { objectiveKernels } from './wasm-kernels.js';
@@ -29,6 +29,14 @@ describe('the generated WebAssembly kernels', () => {
     }
     const mismatches = inputs.filter((x) => !sameBits(exp(x), Math.exp(x)));
     expect(mismatches).toEqual([]);
+  });
+
+  it('when the training data needs more than 4 GiB of kernel memory, then it refuses with GbdtDataTooLarge before allocating', () => {
+    const n = 100_000_000;
+    const data = { rowCount: n, featureCount: 8, columns: [] } as unknown as BinnedMatrix;
+    const layout: HistogramLayout = { featureCount: 8, offsets: Int32Array.from({ length: 8 }, (_, f) => f * 256), binCounts: new Int32Array(8).fill(256), totalBins: 2048 };
+    expect(() => new RowRecords(data, layout, { threads: 1, gradientLength: n, histograms: 2, leaves: 255, groupBounds: [0, 8] })).toThrow(GbdtDataTooLarge);
+    expect(() => new RowRecords(data, layout, { threads: 1, gradientLength: n, histograms: 2, leaves: 255, groupBounds: [0, 8] })).toThrow(/at most 4 GiB fit/);
   });
 
   it.each([1_000, 1_024, 1])('when computing %i binary gradients, then gradients, hessians and log loss equal objective.ts bit for bit', (n) => {
