@@ -10,7 +10,7 @@ const UNIT_MS: Record<string, number> = {
 
 export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?\\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)$';
 
-/** Milliseconds of a duration string or number; throws RangeError on anything else. */
+/** Milliseconds of a duration string or number; throws RangeError on anything else (a number too long to hold too). */
 export function durationToMs(duration: string | number): number {
   if (typeof duration === 'number') {
     if (!Number.isFinite(duration) || duration < 0) throw new RangeError(`duration ${duration} is not a non-negative number of milliseconds`);
@@ -19,5 +19,8 @@ export function durationToMs(duration: string | number): number {
   const match = /^([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)$/.exec(duration.trim());
   const unit = match ? UNIT_MS[match[2]!] : undefined;
   if (!match || unit === undefined) throw new RangeError(`"${duration}" is not a duration like "1h", "30m" or "90s"`);
-  return Math.round(Number(match[1]) * unit);
+  const ms = Math.round(Number(match[1]) * unit);
+  // A few hundred digits parse as Infinity: no timer or date can take that.
+  if (!Number.isFinite(ms)) throw new RangeError(`"${duration}" is too long a duration`);
+  return ms;
 }

@@ -25,6 +25,11 @@ export interface MonitoringPolicy {
 
 export const DEFAULT_INTERVAL_MS = 60 * 60 * 1000;
 export const DEFAULT_COOLDOWN_MS = 24 * 60 * 60 * 1000;
+/**
+ * Longest interval or cooldown ops may set: the interval becomes the monitor's Temporal timer, which refuses a
+ * duration past its range (the workflow task would fail on every retry), and a longer wait is a typo.
+ */
+export const MAX_POLICY_DURATION_MS = 365 * 24 * 60 * 60 * 1000;
 
 export function monitoringPolicyWithDefaults(input: MonitoringPolicyInput = {}): MonitoringPolicy {
   const drift = driftPolicyWithDefaults({ minRows: input.minRows, minLabels: input.minLabels, thresholds: input.thresholds });

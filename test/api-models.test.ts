@@ -157,6 +157,20 @@ describe('POST /v1/models/:name/rollback', () => {
     expect((await post('/v1/models/churn/rollback', keys.engineer, { version: 1, reason: 'try' })).statusCode).toBe(403);
   });
 
+  // Found by test/route-fuzz.test.ts (seed 934613273): 1e308 is an integer to JSON Schema, and the int4 query failed (500).
+  it.each([
+    [{ version: 1e308, reason: 'fuzz', expectedProduction: null }, '/version'],
+    [{ version: 2_147_483_648, reason: 'one past int4' }, '/version'],
+    [{ version: 1, reason: 'fuzz', expectedProduction: 1e308 }, '/expectedProduction'],
+  ])('when the body is %j, a version no integer column holds, then 400 names the field %s and nothing moves', async (body, field) => {
+    const auditsBefore = await database.db.select().from(auditLog);
+    const response = await post('/v1/models/churn/rollback', keys.ops, body);
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json().error.message).toContain(`body${field}`);
+    expect(await database.db.select().from(auditLog)).toHaveLength(auditsBefore.length);
+    expect((await get('/v1/models/churn', keys.engineer)).json().history[0]).toMatchObject({ action: 'deploy', toVersion: 2 });
+  });
+
   it('refuses a version whose artifact no longer matches its sha256', async () => {
     const response = await post('/v1/models/churn/rollback', keys.ops, { version: 4, reason: 'try' });
     expect(response.statusCode).toBe(422);

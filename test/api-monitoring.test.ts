@@ -89,6 +89,11 @@ describe('PUT /v1/models/:name/monitoring', () => {
     [{ thresholds: { driftShare: 2 } }, '/thresholds/driftShare'],
     [{ retrain: { enabled: 'yes' } }, '/retrain/enabled'],
     [{ cooldown: '1h', colour: 'red' }, '/colour'],
+    // Counts and milliseconds no integer column or Temporal timer holds: JSON Schema's integer alone takes 1e308.
+    [{ minRows: 1e308 }, '/minRows'],
+    [{ minLabels: 2_147_483_648 }, '/minLabels'],
+    [{ interval: 1e308 }, '/interval'],
+    [{ cooldown: 365 * 86_400_000 + 1 }, '/cooldown'],
   ])('when the body is %j, then 400 names the field %s and nothing is stored or audited', async (body, field) => {
     const response = await send('PUT', `/v1/models/${model}/monitoring`, keys.ops, body);
     expect(response.statusCode).toBe(400);
@@ -96,6 +101,20 @@ describe('PUT /v1/models/:name/monitoring', () => {
     expect(error.code).toBe('VALIDATION_FAILED');
     expect(error.details.issues.map((issue: { path: string }) => issue.path)).toContain(field);
     expect(error.message).toContain(`body${field}`);
+    expect(await getMonitoringPolicy(database.db, v1.modelId)).toBeUndefined();
+    expect(await policyAudits()).toHaveLength(0);
+  });
+
+  it.each([
+    ['99999999999w', { interval: '99999999999w' }, 'interval'],
+    ['366 days', { interval: '366 days' }, 'interval'],
+    ['400 nines of ms (Infinity)', { interval: `${'9'.repeat(400)}ms` }, 'interval'],
+    ['53 weeks', { cooldown: '53 weeks' }, 'cooldown'],
+  ])('when a duration in text is %s, longer than 365 days, then 400 names it and nothing is stored or audited', async (_label, body, field) => {
+    const response = await send('PUT', `/v1/models/${model}/monitoring`, keys.ops, body);
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json().error).toMatchObject({ code: 'VALIDATION_FAILED', details: { field } });
+    expect(response.json().error.message).toContain(`body/${field} must be at most 365 days`);
     expect(await getMonitoringPolicy(database.db, v1.modelId)).toBeUndefined();
     expect(await policyAudits()).toHaveLength(0);
   });

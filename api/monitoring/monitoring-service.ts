@@ -8,7 +8,8 @@ import { getMonitoringPolicy, putMonitoringPolicy } from '../../db/repositories/
 import { listMonitoringReports } from '../../db/repositories/monitoring-reports.js';
 import type { ModelRow, MonitoringPolicyRow } from '../../db/schema.js';
 import { signalMonitoringPolicyChanged } from '../../monitoring/monitor-client.js';
-import { monitoringPolicyWithDefaults, type MonitoringPolicyInput } from '../../monitoring/policy.js';
+import { durationToMs } from '../../monitoring/duration.js';
+import { MAX_POLICY_DURATION_MS, monitoringPolicyWithDefaults, type MonitoringPolicyInput } from '../../monitoring/policy.js';
 import { monitoringReportView } from '../../monitoring/report-views.js';
 import { KeelError } from '../../errors/keel-error.js';
 
@@ -39,6 +40,8 @@ export async function setMonitoringPolicy(
   deps: { db: Db; client?: Client; log?: { warn(object: object, message: string): void } },
   args: { model: string; policy: MonitoringPolicyInput; actor: { actor: string; actorKeyId: string; role: string } },
 ) {
+  // The schema bounds durations given in milliseconds; one given as text ('99999999999w') is bounded here.
+  for (const field of ['interval', 'cooldown'] as const) checkPolicyDuration(args.policy[field], field);
   const effective = monitoringPolicyWithDefaults(args.policy);
   if (effective.intervalMs < MIN_INTERVAL_MS) {
     throw new KeelError('VALIDATION_FAILED', `body/interval must be at least ${MIN_INTERVAL_MS} ms`, { field: 'interval' });
@@ -63,6 +66,19 @@ export async function setMonitoringPolicy(
     );
   }
   return policyView(model.name, row);
+}
+
+function checkPolicyDuration(value: string | number | undefined, field: 'interval' | 'cooldown'): void {
+  if (value === undefined) return;
+  let ms: number;
+  try {
+    ms = durationToMs(value);
+  } catch {
+    ms = Number.NaN;
+  }
+  if (!(ms <= MAX_POLICY_DURATION_MS)) {
+    throw new KeelError('VALIDATION_FAILED', `body/${field} must be at most 365 days, got ${JSON.stringify(value)}`, { field });
+  }
 }
 
 export async function listMonitoringReportViews(db: Db, args: { model: string; from?: string; to?: string; limit: number }) {

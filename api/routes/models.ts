@@ -6,7 +6,7 @@ import type { ServingProvider } from '../models/serving-provider.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { RouteDeps } from '../route-plugin.js';
 import { ModelName } from '../../workflows/contracts/run-spec.js';
-import { ErrorRef } from '../schemas.js';
+import { ErrorRef, PgPositiveInteger } from '../schemas.js';
 import { signalProductionChanged } from '../../monitoring/monitor-client.js';
 import { LatestMonitoringReport } from './monitoring-schemas.js';
 import { productionAt } from '../models/production-at.js';
@@ -93,10 +93,10 @@ const ModelDetail = Type.Object({
 
 const RollbackBody = Type.Object(
   {
-    version: Type.Integer({ minimum: 1 }),
+    version: PgPositiveInteger(),
     reason: Type.String({ minLength: 1, maxLength: 2000 }),
     expectedProduction: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+      Type.Union([PgPositiveInteger(), Type.Null()], {
         description: 'roll back only if production is this version now (null: none); otherwise 409 PRODUCTION_MOVED and nothing changes',
       }),
     ),

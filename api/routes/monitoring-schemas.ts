@@ -1,17 +1,19 @@
 // Response and body schemas of the monitoring routes (also used by the model detail's latest report).
 import { Type } from '@sinclair/typebox';
 import { DURATION_PATTERN } from '../../monitoring/duration.js';
+import { MAX_POLICY_DURATION_MS } from '../../monitoring/policy.js';
+import { PgPositiveInteger } from '../schemas.js';
 
 const Duration = Type.Union([
-  Type.String({ pattern: DURATION_PATTERN, description: "e.g. '1h', '30m', '90s'" }),
-  Type.Integer({ minimum: 0, description: 'milliseconds' }),
+  Type.String({ pattern: DURATION_PATTERN, description: "e.g. '1h', '30m', '90s'; at most 365 days" }),
+  Type.Integer({ minimum: 0, maximum: MAX_POLICY_DURATION_MS, description: 'milliseconds; at most 365 days' }),
 ]);
 
 export const MonitoringPolicyBody = Type.Object(
   {
     interval: Type.Optional(Duration),
-    minRows: Type.Optional(Type.Integer({ minimum: 1 })),
-    minLabels: Type.Optional(Type.Integer({ minimum: 1 })),
+    minRows: Type.Optional(PgPositiveInteger()),
+    minLabels: Type.Optional(PgPositiveInteger()),
     thresholds: Type.Optional(
       Type.Object(
         {
