@@ -20,13 +20,19 @@ import { createServingDeps, type ServingDeps } from '../serving/serving-deps.js'
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { registerFixtureVersion, setProduction } from './support/model-fixtures.js';
 import { schemaArbitrary, type JsonSchema } from './support/schema-arbitrary.js';
+import { fuzzRuns, fuzzSeed } from './support/fast-check-settings.js';
 import { bearer, createKey, createRoleKeys, pathParameters, type RoleKeys } from './support/route-probes.js';
 import { connectTestTemporal, uniqueName, type TestTemporal } from './support/temporal.js';
 import { anonymousBrowser, isUiRoute, signedInBrowser, type UiBrowser } from './support/ui-probes.js';
 
-/** Cases per route (a request and one or two table checksums each): ~1,000 in all, about a minute on a busy box. */
-const RUNS_PER_WRITE_ROUTE = 50;
-const RUNS_PER_READ_ROUTE = 15;
+/**
+ * Cases per route (a request and one or two table checksums each): ~1,000 in all by default, about a minute on a busy
+ * box. KEEL_FUZZ_RUNS sets the count per write route (read routes get 30% of it), to explore further.
+ */
+const RUNS_PER_WRITE_ROUTE = fuzzRuns(50);
+const RUNS_PER_READ_ROUTE = Math.max(1, Math.round(RUNS_PER_WRITE_ROUTE * 0.3));
+/** Fixed unless KEEL_FUZZ_SEED is set: CI repeats the same cases; a random seed explores new ones (README, Tests). */
+const SEED = fuzzSeed();
 const MODEL = 'fuzz-model';
 
 let database: TestDatabase;
@@ -371,6 +377,20 @@ describe('text Postgres cannot store', () => {
   });
 });
 
+describe('counterexamples the fuzz below found', () => {
+  // Each was a 5xx (or a 4xx that wrote a row) for a seed named here; now a 400 naming the field, and nothing written.
+  it.each([
+    // Seed 934613273: 1e308 passed Type.Integer and overflowed the int4 version column (500).
+    ['POST', `/v1/models/${MODEL}/rollback`, 'ops', { version: 1e308, reason: ',_sbI3aD', expectedProduction: null }, 'body/version'],
+  ] as const)('%s %s as %s with %j is a 400 naming %s, and writes nothing', async (method, url, role, payload, field) => {
+    const before = await tablesState();
+    const response = await app.inject({ method, url, headers: bearer(keys[role].secret), payload });
+    expect(response.statusCode, response.body).toBe(400);
+    expect(response.json().error.message).toContain(field);
+    expect(await writtenSince(before)).toEqual([]);
+  });
+});
+
 describe('generated requests at every route', () => {
   it('never answer 5xx, and a 4xx writes no row', async () => {
     const routes = app.routeRoleMatrix.filter((entry) => entry.method !== 'HEAD' || !app.routeRoleMatrix.some((other) => other.method === 'GET' && other.url === entry.url));
@@ -379,9 +399,9 @@ describe('generated requests at every route', () => {
     const uiStatuses = new Map<string, number>();
     let stateAfterRefusal: TablesState | undefined;
     const statuses = new Map<number, number>();
-    // A new seed each run explores new cases; KEEL_FUZZ_SEED=<printed seed> repeats a run's cases.
-    const seed = process.env.KEEL_FUZZ_SEED ? Number(process.env.KEEL_FUZZ_SEED) : Date.now() ^ 0x5eed;
-    console.log(`[route fuzz] fast-check seed ${seed}`);
+    console.log(`[route fuzz] fast-check seed ${SEED} (KEEL_FUZZ_SEED=${SEED} repeats these cases), ${RUNS_PER_WRITE_ROUTE} cases per write route`);
+    /** Every route is fuzzed even after one fails, so one run reports every route it broke. */
+    const failures: string[] = [];
     for (const entry of routes) {
       const roles: Role[] = entry.roles === null ? [] : rolesAllowed(entry);
       if (entry.roles !== null && roles.length === 0) continue;
@@ -403,7 +423,7 @@ describe('generated requests at every route', () => {
         // Now and then a stray cookie beside the browser's own.
         strayCookie: fc.option(fc.oneof(printable(60), fc.constantFrom('keel_session=forged', 'keel_csrf=forged', '__proto__=1')), { freq: 4 }),
       });
-      await fc.assert(
+      const checked = fc.assert(
         fc.asyncProperty(request, async ({ role, parameters: values, query, headers: generatedHeaders, body: generatedBody, uiBody, strayCookie }) => {
           let headers = generatedHeaders;
           let body = generatedBody;
@@ -450,14 +470,19 @@ describe('generated requests at every route', () => {
           }
         }),
         // No shrinking: each step is a request and two checksums; the failure message names the request.
-        { numRuns, seed, endOnFailure: true },
+        { numRuns, seed: SEED, endOnFailure: true },
       );
+      await checked.catch((error: unknown) => {
+        const cause = error instanceof Error && error.cause instanceof Error ? `\n${error.cause.message}` : '';
+        failures.push(`${entry.method} ${entry.url}: ${error instanceof Error ? error.message : String(error)}${cause}`);
+      });
     }
     const byStatus = [...statuses.entries()].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ');
     const uiRoutes = routes.filter((entry) => isUiRoute(entry.url)).length;
     console.log(`[route fuzz] ${cases} generated requests over ${routes.length} routes (${RUNS_PER_WRITE_ROUTE} per write route, ${RUNS_PER_READ_ROUTE} per read route; ${uiCases} of them on ${uiRoutes} /ui/ routes with a session cookie): ${byStatus}`);
+    expect(failures, `${failures.length} route(s) failed with KEEL_FUZZ_SEED=${SEED}:\n\n${failures.join('\n\n')}`).toEqual([]);
     expect(cases).toBeGreaterThanOrEqual(RUNS_PER_READ_ROUTE * routes.length);
     console.log(`[route fuzz] /ui/ answers: ${[...uiStatuses].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, count]) => `${key}×${count}`).join(', ')}`);
     expect(uiCases).toBeGreaterThanOrEqual(RUNS_PER_READ_ROUTE * uiRoutes);
-  }, 170_000);
+  }, 170_000 * Math.max(1, RUNS_PER_WRITE_ROUTE / 50));
 });
