@@ -74,6 +74,12 @@ describe('record schemas refuse keys that miss their pattern', () => {
     [{ gates: { maxRegression: 'x' } }, 'body/gates/maxRegression'],
     [{ trainer: { kind: 'gbdt', params: { 'num-iterations': 5 } } }, 'body/trainer/params/num-iterations'],
     [{ trainer: { kind: 'gbdt', params: { numIterations: null } } }, 'body/trainer/params/numIterations'],
+    // 1e308 is an integer to JSON Schema and to Number.isInteger: bounded now, as the trainers bound them.
+    [{ trainer: { kind: 'gbdt', params: { numIterations: 1e308 } } }, 'body/trainer/params/numIterations'],
+    [{ trainer: { kind: 'gbdt', params: { numLeaves: 1e308 } } }, 'body/trainer/params/numLeaves'],
+    [{ trainer: { kind: 'gbdt', params: { seed: 1e308 } } }, 'body/trainer/params/seed'],
+    [{ trainer: { kind: 'linear', params: { maxIterations: 1e308 } } }, 'body/trainer/params/maxIterations'],
+    [{ trainer: { kind: 'gbdt', params: { learning_rate: 0.1 } } }, 'body/trainer/params/learning_rate'],
     [{ transform: 'SELECT * FROM source', sources: { 'bad-name': { uri: '/a.csv' } } }, 'body/sources/bad-name'],
     [{ expectations: { columns: { '': { nullable: false } } } }, 'body/expectations/columns/'],
   ])('when a run spec carries %j, then POST /v1/runs answers 400 naming %s and records nothing', async (patch, field) => {
@@ -101,7 +107,7 @@ describe('record schemas refuse keys that miss their pattern', () => {
     const response = await call('POST', '/v1/runs', keys.engineer, {
       ...spec(model),
       gates: { auc: { min: 0.7, max: 1 }, f1_class_2: { min: 0.1 }, maxRegression: { auc: 0, logloss: 0.01 } },
-      trainer: { kind: 'gbdt', params: { numIterations: 5, learning_rate: 0.1 } },
+      trainer: { kind: 'gbdt', params: { numIterations: 5, learningRate: 0.1 } },
     });
     expect(response.statusCode).toBe(201);
     startedWorkflows.push(response.json().workflowId);

@@ -3,7 +3,7 @@ import { KeelError } from '../../errors/keel-error.js';
 import type { RunSpec } from '../../workflows/contracts/run-spec.js';
 import { checkRunSpec } from './runs-service.js';
 
-const spec = (params: Record<string, number | string | boolean>, kind: 'gbdt' | 'linear' = 'gbdt'): RunSpec =>
+const spec = (params: Readonly<Record<string, number | string | boolean>>, kind: 'gbdt' | 'linear' = 'gbdt'): RunSpec =>
   ({ model: 'm', dataset: { uri: '/data/flights.csv' }, target: 'delayed', task: 'binary', trainer: { kind, params } }) as RunSpec;
 
 function thrownBy(run: () => void): KeelError {
@@ -57,5 +57,42 @@ describe('checkRunSpec durations', () => {
   it('when durations are ordinary, then the spec passes', () => {
     expect(refusal(external({ scheduleToStartTimeout: '2 seconds', timeout: '2 hours', heartbeatTimeout: '1m' }))).toBeNull();
     expect(refusal({ ...base, policy: { approvalTimeout: '72h' } } as RunSpec)).toBeNull();
+  });
+});
+
+describe('checkRunSpec: built-in trainer parameters', () => {
+  // Each passed before: JSON Schema and Number.isInteger call 1e308 an integer, and the trainers found out at training
+  // (numLeaves 1e308 was a RangeError allocating the tree, retried without end; numIterations 1e308 trains for ever).
+  it.each([
+    ['gbdt', { numIterations: 1e308 }, 'numIterations'],
+    ['gbdt', { numIterations: 100_001 }, 'numIterations'],
+    ['gbdt', { numLeaves: 1e308 }, 'numLeaves'],
+    ['gbdt', { numLeaves: 131_073 }, 'numLeaves'],
+    ['gbdt', { minDataInLeaf: 2 ** 31 }, 'minDataInLeaf'],
+    ['gbdt', { maxDepth: -1e308 }, 'maxDepth'],
+    ['gbdt', { earlyStoppingRounds: 1e308 }, 'earlyStoppingRounds'],
+    ['gbdt', { learningRate: '0.1' }, 'learningRate'],
+    ['gbdt', { baggingFraction: 1.5 }, 'baggingFraction'],
+    ['gbdt', { validationFraction: 1 }, 'validationFraction'],
+    ['gbdt', { num_leaves: 31 }, 'num_leaves'],
+    ['gbdt', { task: 'regression' }, 'task'],
+    ['linear', { maxIterations: 1e308 }, 'maxIterations'],
+    ['linear', { maxCategoriesPerFeature: 1e308 }, 'maxCategoriesPerFeature'],
+    ['linear', { numLeaves: 31 }, 'numLeaves'],
+    ['gbdt', { seed: 1e308 }, 'seed'],
+    ['gbdt', { seed: -1 }, 'seed'],
+    ['linear', { seed: 2 ** 32 }, 'seed'],
+  ] as const)('when a %s trainer gets %j, then it is refused naming the parameter', (kind, params, name) => {
+    const error = thrownBy(() => checkRunSpec(spec(params, kind), 'body/run'));
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.message).toContain(`body/run/trainer/params/${name}`);
+    expect(error.details).toEqual({ field: `body/run/trainer/params/${name}` });
+  });
+
+  it('when parameters are in range, at their limits or absent, then the spec passes', () => {
+    expect(() => checkRunSpec(spec({ numIterations: 100_000, numLeaves: 131_072, learningRate: 0.05, maxDepth: -1, seed: 2 ** 32 - 1 }))).not.toThrow();
+    expect(() => checkRunSpec(spec({ maxIterations: 10_000, l2: 0.01, seed: 0 }, 'linear'))).not.toThrow();
+    expect(() => checkRunSpec({ ...spec({}), task: 'multiclass' } as RunSpec)).not.toThrow();
+    expect(() => checkRunSpec(base)).not.toThrow();
   });
 });

@@ -21,7 +21,7 @@ import { getValidationReportByRunId } from '../../db/repositories/validation-rep
 import type { RunRow, RunStage } from '../../db/schema.js';
 import type { PipelineInput } from '../../workflows/contracts/pipeline-input.js';
 import type { ReviewResult } from '../../workflows/contracts/review.js';
-import type { RunSpec } from '../../workflows/contracts/run-spec.js';
+import type { BuiltInTrainerSpec, RunSpec, Task } from '../../workflows/contracts/run-spec.js';
 import { reviewUpdate, statusQuery, type PipelineStatus } from '../../workflows/pipeline-messages.js';
 import { RUN_STATUSES, type RunStatus } from '../../workflows/run-status.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
@@ -29,7 +29,10 @@ import { TASK_QUEUES } from '../../workflows/task-queues.js';
 import { pipelineWorkflowId } from '../../workflows/workflow-ids.js';
 import type { Principal } from '../auth/principal.js';
 import { KeelError } from '../../errors/keel-error.js';
-import { MAX_GBDT_THREADS } from '../../ml/gbdt/params.js';
+import { defaultGbdtParams, GBDT_EXECUTION_PARAMS, MAX_GBDT_THREADS, resolveGbdtParams } from '../../ml/gbdt/params.js';
+import { defaultLinearParams, resolveLinearParams } from '../../ml/linear/linear-params.js';
+import { MIN_CLASSES } from '../../ml/model.js';
+import { TrainerParamError } from '../../ml/trainer-param-error.js';
 import { isWorkflowClosedOrMissing } from '../errors.js';
 import { runSpecHash } from '../../runs/run-spec-hash.js';
 import { signReview } from './review-signature.js';
@@ -90,8 +93,9 @@ export function checkRunSpec(spec: RunSpec, field = 'body', taskQueues?: { pipel
     }
   }
   // Gate keys and values (min/max, maxRegression >= 0) are the schema's: GatesSchema refuses what misses it.
-  if (spec.trainer?.params && 'seed' in spec.trainer.params && !Number.isInteger(spec.trainer.params.seed)) {
-    throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/seed must be an integer`);
+  const seed = spec.trainer?.params?.seed;
+  if (seed !== undefined && !(typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED)) {
+    throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/seed must be an integer from 0 to ${MAX_SEED}`, { field: `${field}/trainer/params/seed` });
   }
   // The GBDT's execution setting: refused here rather than failing the run (or every run of a schedule) at train.
   const threads = spec.trainer?.kind === 'gbdt' ? spec.trainer.params?.numThreads : undefined;
@@ -99,6 +103,37 @@ export function checkRunSpec(spec: RunSpec, field = 'body', taskQueues?: { pipel
     throw new KeelError('VALIDATION_FAILED', `${field}/trainer/params/numThreads must be an integer in [1, ${MAX_GBDT_THREADS}]`, {
       field: `${field}/trainer/params/numThreads`,
     });
+  }
+  if (spec.trainer?.kind === 'gbdt' || spec.trainer?.kind === 'linear') checkBuiltInTrainerParams(spec.trainer, spec.task, `${field}/trainer/params`);
+}
+
+/** The trainers' PRNG state is a uint32: a seed past it would only fold onto one of these (and 1e308 is "an integer"). */
+const MAX_SEED = 2 ** 32 - 1;
+
+/**
+ * Keel's own trainers' parameters, checked as the training will check them (names, types, ranges such as
+ * numIterations ≤ 100,000), so a typo is a 400 naming the parameter rather than a run (or every run of a schedule)
+ * that fails at training, or, for a value the checks let through, trains for ever.
+ */
+function checkBuiltInTrainerParams(trainer: BuiltInTrainerSpec, task: Task, field: string): void {
+  const params = trainer.params ?? {};
+  const known = trainer.kind === 'gbdt' ? [...Object.keys(defaultGbdtParams), ...GBDT_EXECUTION_PARAMS] : Object.keys(defaultLinearParams);
+  for (const name of Object.keys(params)) {
+    if (name !== 'seed' && !known.includes(name)) {
+      throw new KeelError('VALIDATION_FAILED', `${field}/${name} is not a parameter of the ${trainer.kind} trainer (known: ${known.join(', ')}, seed)`, {
+        field: `${field}/${name}`,
+      });
+    }
+  }
+  // numThreads and seed are checked above; the class count is the data's, so any valid one stands in for it.
+  const { numThreads: _numThreads, seed: _seed, ...modelParams } = params;
+  const input = { ...modelParams, task, ...(task === 'multiclass' ? { numClass: MIN_CLASSES } : {}) };
+  try {
+    if (trainer.kind === 'gbdt') resolveGbdtParams(input);
+    else resolveLinearParams(input);
+  } catch (error) {
+    if (!(error instanceof TrainerParamError)) throw error;
+    throw new KeelError('VALIDATION_FAILED', `${field}/${error.param}: ${error.message}`, { field: `${field}/${error.param}` });
   }
 }
 

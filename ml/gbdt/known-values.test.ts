@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ColumnarDataset } from '../dataset.js';
 import { predictGbdt, predictGbdtRaw, resolveGbdtParams, trainGbdt } from './index.js';
+import { TrainerParamError } from '../trainer-param-error.js';
 
 const tiny = (label: number[], x: number[]): ColumnarDataset => ({
   rowCount: x.length,
@@ -70,6 +71,22 @@ describe('trainGbdt on hand-computable data', () => {
   it('rejects parameters it cannot honour, naming them', () => {
     expect(() => resolveGbdtParams({ task: 'binary', numLeaves: 1 })).toThrow(/numLeaves/);
     expect(() => resolveGbdtParams({ task: 'binary', maxBin: 256 })).toThrow(/maxBin/);
+  });
+
+  it('when a count is beyond what a tree or a run can hold (1e308 is an integer), then it is refused naming it, as the spec\'s fault', () => {
+    // numLeaves 1e308 passed here and failed allocating the tree: a plain RangeError, which the activity retried without end.
+    for (const [name, value] of [['numLeaves', 1e308], ['numLeaves', 131_073], ['numIterations', 1e308], ['minDataInLeaf', 2 ** 31], ['learningRate', '0.1']] as const) {
+      const thrown = (() => {
+        try {
+          resolveGbdtParams({ task: 'binary', [name]: value });
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(thrown, `${name}=${value}`).toBeInstanceOf(TrainerParamError);
+      expect((thrown as TrainerParamError).param).toBe(name);
+    }
+    expect(resolveGbdtParams({ task: 'binary', numLeaves: 131_072, numIterations: 100_000 }).numLeaves).toBe(131_072);
   });
 
   it('rejects binary labels other than 0/1', async () => {

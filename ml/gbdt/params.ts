@@ -2,6 +2,7 @@
 
 import os from 'node:os';
 import { MAX_CLASSES, MIN_CLASSES, type Task } from '../model.js';
+import { INT32_MAX, TrainerParamError } from '../trainer-param-error.js';
 
 export interface GbdtParams {
   task: Task;
@@ -73,12 +74,25 @@ export const defaultGbdtParams: Omit<GbdtParams, 'task'> = {
 
 export type GbdtParamsInput = Partial<GbdtParams> & { task: Task };
 
+/** Most boosting rounds a run may ask for: past this a typo (1e308 passes "an integer >= 1") would train for ever. */
+export const MAX_GBDT_ITERATIONS = 100_000;
+/** Most leaves per tree, LightGBM's limit: the learner allocates per leaf (1e308 was a RangeError, retried without end). */
+export const MAX_GBDT_LEAVES = 131_072;
+
 /** Fills defaults and rejects values the trainer cannot honour, naming the parameter. */
 export function resolveGbdtParams(input: GbdtParamsInput): GbdtParams {
   const p: GbdtParams = { ...defaultGbdtParams, ...stripUndefined(input), task: input.task };
   const fail = (name: string, why: string): never => {
-    throw new RangeError(`invalid GBDT parameter ${name}=${String((p as unknown as Record<string, unknown>)[name])}: ${why}`);
+    throw new TrainerParamError(name, `invalid GBDT parameter ${name}=${String((p as unknown as Record<string, unknown>)[name])}: ${why}`);
   };
+  // A count past int32 is a typo (and past 2^53 not even a count); a string ("0.1") would pass `> 0` below.
+  const count = (name: keyof GbdtParams, min: number, max = INT32_MAX) => {
+    const value = p[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(name, `must be an integer in [${min}, ${max}]`);
+  };
+  for (const name of Object.keys(defaultGbdtParams) as (keyof typeof defaultGbdtParams)[]) {
+    if (typeof p[name] !== 'number') fail(name, 'must be a number');
+  }
   if (p.task !== 'binary' && p.task !== 'regression' && p.task !== 'multiclass') fail('task', "must be 'binary', 'multiclass' or 'regression'");
   if (p.task === 'multiclass') {
     if (!Number.isInteger(p.numClass) || p.numClass! < MIN_CLASSES || p.numClass! > MAX_CLASSES) {
@@ -87,28 +101,28 @@ export function resolveGbdtParams(input: GbdtParamsInput): GbdtParams {
   } else if (p.numClass !== undefined) {
     fail('numClass', `applies to the multiclass task only, not ${p.task}`);
   }
-  if (!Number.isInteger(p.numIterations) || p.numIterations < 1) fail('numIterations', 'must be an integer >= 1');
+  count('numIterations', 1, MAX_GBDT_ITERATIONS);
   if (!(p.learningRate > 0)) fail('learningRate', 'must be > 0');
-  if (!Number.isInteger(p.numLeaves) || p.numLeaves < 2) fail('numLeaves', 'must be an integer >= 2');
-  if (!Number.isInteger(p.maxDepth)) fail('maxDepth', 'must be an integer');
-  if (!Number.isInteger(p.minDataInLeaf) || p.minDataInLeaf < 1) fail('minDataInLeaf', 'must be an integer >= 1');
+  count('numLeaves', 2, MAX_GBDT_LEAVES);
+  count('maxDepth', -INT32_MAX);
+  count('minDataInLeaf', 1);
   if (!(p.minSumHessianInLeaf >= 0)) fail('minSumHessianInLeaf', 'must be >= 0');
   if (!(p.lambdaL2 >= 0)) fail('lambdaL2', 'must be >= 0');
   if (!(p.minGainToSplit >= 0)) fail('minGainToSplit', 'must be >= 0');
   if (!(p.baggingFraction > 0 && p.baggingFraction <= 1)) fail('baggingFraction', 'must be in (0, 1]');
   if (!(p.featureFraction > 0 && p.featureFraction <= 1)) fail('featureFraction', 'must be in (0, 1]');
-  if (!Number.isInteger(p.earlyStoppingRounds) || p.earlyStoppingRounds < 0) fail('earlyStoppingRounds', 'must be an integer >= 0');
+  count('earlyStoppingRounds', 0);
   if (!(p.validationFraction >= 0 && p.validationFraction < 1)) fail('validationFraction', 'must be in [0, 1)');
-  if (!Number.isInteger(p.seed)) fail('seed', 'must be an integer');
+  if (!Number.isSafeInteger(p.seed)) fail('seed', 'must be an integer');
   if (!Number.isInteger(p.maxBin) || p.maxBin < 3 || p.maxBin > 255) fail('maxBin', 'must be an integer in [3, 255]');
-  if (!Number.isInteger(p.minDataInBin) || p.minDataInBin < 1) fail('minDataInBin', 'must be an integer >= 1');
-  if (!Number.isInteger(p.binSampleSize) || p.binSampleSize < 1) fail('binSampleSize', 'must be an integer >= 1');
-  if (!Number.isInteger(p.minDataPerCategory) || p.minDataPerCategory < 1) fail('minDataPerCategory', 'must be an integer >= 1');
+  count('minDataInBin', 1);
+  count('binSampleSize', 1);
+  count('minDataPerCategory', 1);
   if (!(p.catSmooth >= 0)) fail('catSmooth', 'must be >= 0');
   if (!(p.catL2 >= 0)) fail('catL2', 'must be >= 0');
-  if (!Number.isInteger(p.maxCatThreshold) || p.maxCatThreshold < 1) fail('maxCatThreshold', 'must be an integer >= 1');
-  if (!Number.isInteger(p.maxCatToOnehot) || p.maxCatToOnehot < 1) fail('maxCatToOnehot', 'must be an integer >= 1');
-  if (!Number.isInteger(p.minDataPerGroup) || p.minDataPerGroup < 1) fail('minDataPerGroup', 'must be an integer >= 1');
+  count('maxCatThreshold', 1);
+  count('maxCatToOnehot', 1);
+  count('minDataPerGroup', 1);
   return p;
 }
 
@@ -127,7 +141,7 @@ export const MAX_GBDT_THREADS = 8;
 
 export function resolveNumThreads(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_GBDT_THREADS) {
-    throw new RangeError(`invalid GBDT parameter numThreads=${String(value)}: must be an integer in [1, ${MAX_GBDT_THREADS}]`);
+    throw new TrainerParamError('numThreads', `invalid GBDT parameter numThreads=${String(value)}: must be an integer in [1, ${MAX_GBDT_THREADS}]`);
   }
   return value;
 }

@@ -1,5 +1,6 @@
 // Training parameters of the logistic / ridge trainer.
 import { MAX_CLASSES, MIN_CLASSES, type Task } from '../model.js';
+import { INT32_MAX, TrainerParamError } from '../trainer-param-error.js';
 
 export interface LinearParams {
   task: Task;
@@ -32,13 +33,23 @@ export const defaultLinearParams: Omit<LinearParams, 'task'> = {
 
 export type LinearParamsInput = Partial<LinearParams> & { task: Task };
 
+/** Most Newton iterations a run may ask for (it converges in tens): past this a typo would run for ever. */
+export const MAX_LINEAR_ITERATIONS = 10_000;
+
 /** Fills defaults and rejects values the trainer cannot honour, naming the parameter. */
 export function resolveLinearParams(input: LinearParamsInput): LinearParams {
   const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   const p = { ...defaultLinearParams, ...defined } as LinearParams;
   const fail = (name: keyof LinearParams, why: string): never => {
-    throw new RangeError(`invalid linear parameter ${name}=${String(p[name])}: ${why}`);
+    throw new TrainerParamError(name, `invalid linear parameter ${name}=${String(p[name])}: ${why}`);
   };
+  const count = (name: keyof LinearParams, min: number, max = INT32_MAX) => {
+    const value = p[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(name, `must be an integer in [${min}, ${max}]`);
+  };
+  for (const name of Object.keys(defaultLinearParams) as (keyof typeof defaultLinearParams)[]) {
+    if (typeof p[name] !== 'number') fail(name, 'must be a number');
+  }
   if (p.task !== 'binary' && p.task !== 'regression' && p.task !== 'multiclass') fail('task', "must be 'binary', 'multiclass' or 'regression'");
   if (p.task === 'multiclass') {
     if (!Number.isInteger(p.numClass) || p.numClass! < MIN_CLASSES || p.numClass! > MAX_CLASSES) {
@@ -48,11 +59,9 @@ export function resolveLinearParams(input: LinearParamsInput): LinearParams {
     fail('numClass', `applies to the multiclass task only, not ${p.task}`);
   }
   if (!(p.l2 >= 0) || !Number.isFinite(p.l2)) fail('l2', 'must be a finite number >= 0');
-  if (!Number.isInteger(p.maxIterations) || p.maxIterations < 1) fail('maxIterations', 'must be an integer >= 1');
+  count('maxIterations', 1, MAX_LINEAR_ITERATIONS);
   if (!(p.tolerance > 0)) fail('tolerance', 'must be > 0');
-  if (!Number.isInteger(p.maxCategoriesPerFeature) || p.maxCategoriesPerFeature < 0) {
-    fail('maxCategoriesPerFeature', 'must be an integer >= 0');
-  }
-  if (!Number.isInteger(p.minDataPerCategory) || p.minDataPerCategory < 1) fail('minDataPerCategory', 'must be an integer >= 1');
+  count('maxCategoriesPerFeature', 0);
+  count('minDataPerCategory', 1);
   return p;
 }
