@@ -14,7 +14,7 @@ export interface LabelDatasetRequest {
   path: string;
   idColumn: string;
   labelColumn: string;
-  /** binary: labels 0/1 or true/false; regression: finite numbers; multiclass: class names (any value as text). */
+  /** binary: labels 0/1 or true/false; regression: numbers within ±1e100; multiclass: class names (any value as text). */
   task: 'binary' | 'regression' | 'multiclass';
 }
 
@@ -22,6 +22,13 @@ export interface LabelDatasetSettings {
   dataRoots: string[];
   duckdbMemoryLimit?: string;
 }
+
+/**
+ * Largest regression label (either sign). float8 holds up to 1.8e308, but the monitor sums squared errors in Postgres,
+ * which refuses a float8 overflow: one label of 1e308 (or 1e155) failed every report of its window. 1e100 squared,
+ * summed over any number of rows, stays far inside float8.
+ */
+export const MAX_ABS_REGRESSION_LABEL = 1e100;
 
 export type DatasetLabel = { predictionId: string; label: number } | { predictionId: string; labelClass: string };
 
@@ -65,7 +72,7 @@ export async function* readLabelBatches(
         : labelExpression(quoteIdentifier(request.labelColumn), columns.get(request.labelColumn)!);
     const rows = `SELECT row_number() OVER () - 1 AS row_index, ${id} AS id, ${value} AS label FROM labels_source`;
     const valid =
-      request.task === 'binary' ? 'label IN (0, 1)' : request.task === 'multiclass' ? "label <> ''" : 'label IS NOT NULL AND isfinite(label)';
+      request.task === 'binary' ? 'label IN (0, 1)' : request.task === 'multiclass' ? "label <> ''" : `label IS NOT NULL AND isfinite(label) AND abs(label) <= ${MAX_ABS_REGRESSION_LABEL}`;
     const bad = await readAll(
       connection,
       `SELECT row_index, TRY_CAST(id AS UUID) IS NULL AS bad_id FROM (${rows})
@@ -80,7 +87,7 @@ export async function* readLabelBatches(
           ? 'must be 0 or 1 (or true/false)'
           : request.task === 'multiclass'
             ? "must be the true class's name (not empty)"
-            : 'must be a finite number';
+            : `must be a finite number within ±${MAX_ABS_REGRESSION_LABEL}`;
       throw new FeedbackInvalidError(`${label} row ${Number(rowIndex)}: ${field} ${problem}`, { row: Number(rowIndex), field });
     }
 

@@ -3,7 +3,7 @@
 import type { Db } from '../db/client.js';
 import { loggedPredictionClasses, writeFeedback, type NewFeedback } from '../db/repositories/feedback.js';
 import { findLoggedPredictionIds } from '../db/repositories/predictions.js';
-import { FeedbackInvalidError, readLabelBatches, type LabelDatasetSettings } from '../data/label-dataset.js';
+import { FeedbackInvalidError, MAX_ABS_REGRESSION_LABEL, readLabelBatches, type LabelDatasetSettings } from '../data/label-dataset.js';
 import { KeelError } from '../errors/keel-error.js';
 import type { PredictionLog } from './prediction-log.js';
 
@@ -62,8 +62,8 @@ export function parseFeedbackItems(task: FeedbackTask, items: readonly Record<st
       }
       return { predictionId: id, label };
     }
-    if (typeof raw !== 'number' || !Number.isFinite(raw)) {
-      throw new FeedbackInvalidError(`items[${index}].value must be a finite number`, { index, field });
+    if (typeof raw !== 'number' || !(Math.abs(raw) <= MAX_ABS_REGRESSION_LABEL)) {
+      throw new FeedbackInvalidError(`items[${index}].value must be a finite number within ±${MAX_ABS_REGRESSION_LABEL}`, { index, field });
     }
     return { predictionId: id, label: raw };
   });

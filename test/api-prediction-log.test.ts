@@ -261,6 +261,19 @@ describe('POST /v1/models/:name/feedback', () => {
     expect(regression.json()).toEqual({ accepted: 1, unknown: [], duplicates: [] });
     expect(await labelOf(priceId!)).toBe(12.25);
 
+    // float8 holds 1e308, but the monitor's window query squares label - score and Postgres refuses that overflow:
+    // such a label failed every monitoring report of its window. Within ±1e100 the squares stay finite.
+    await expect(database.pool.query('SELECT sum((0.5 - x) * (0.5 - x)) FROM (VALUES (1e308::float8)) v(x)')).rejects.toThrow(/out of range/);
+    const [hugeId, boundId] = await predictIds('price', [{ x: 2 }, { x: 3 }]);
+    for (const value of [1e308, -1e308, 1e155, -1.0000001e100]) {
+      const huge = await post(app, '/v1/models/price/feedback', keys.predict, { items: [{ predictionId: hugeId, value }] });
+      expect(huge.statusCode, `${value}: ${huge.body}`).toBe(400);
+      expect(huge.json().error).toMatchObject({ code: 'FEEDBACK_INVALID', details: { index: 0, field: 'value' } });
+    }
+    expect(await labelOf(hugeId!)).toBeUndefined();
+    expect((await post(app, '/v1/models/price/feedback', keys.predict, { items: [{ predictionId: boundId, value: -1e100 }] })).json().accepted).toBe(1);
+    await expect(database.pool.query('SELECT sum((0.5 - label) * (0.5 - label)) FROM feedback')).resolves.toBeDefined();
+
     expect((await post(app, '/v1/models/churn/feedback', keys.ops, { items: [{ predictionId: good, label: 1 }] })).statusCode).toBe(403);
     expect((await post(app, '/v1/models/nope/feedback', keys.predict, { items: [{ predictionId: good, label: 1 }] })).statusCode).toBe(404);
     expect((await post(app, '/v1/models/churn/feedback', keys.predict, {})).statusCode).toBe(400);
@@ -326,6 +339,14 @@ describe('POST /v1/models/:name/feedback', () => {
     expect(outside.json().error.code).toBe('SOURCE_NOT_ALLOWED');
     const noColumns = await post(app, '/v1/models/churn/feedback', keys.predict, { dataset: { uri: 'bad.csv' } });
     expect(noColumns.statusCode).toBe(400);
+
+    // A regression label past ±1e100 from a file too (the monitor's float8 sum of squares would overflow).
+    const prices = await predictIds('price', [{ x: 1 }, { x: 2 }]);
+    await writeFile(join(dataRoot, 'huge.csv'), `id,y\n${prices[0]},12.5\n${prices[1]},1e308\n`);
+    const huge = await post(app, '/v1/models/price/feedback', keys.predict, { dataset: { uri: 'huge.csv' }, idColumn: 'id', labelColumn: 'y' });
+    expect(huge.statusCode, huge.body).toBe(400);
+    expect(huge.json().error).toMatchObject({ code: 'FEEDBACK_INVALID', details: { row: 1, field: 'y' } });
+    expect(await labelOf(prices[0]!)).toBeUndefined();
   });
 });
 

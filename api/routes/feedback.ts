@@ -18,7 +18,7 @@ const FeedbackItem = Type.Object(
         description: 'Binary models: 0/1 or true/false. Multiclass models: the true class by name (one of the classes predict answers with).',
       }),
     ),
-    value: Type.Optional(Type.Number({ description: 'Regression models: the true value.' })),
+    value: Type.Optional(Type.Number({ description: 'Regression models: the true value (within ±1e100: the monitor sums its squared error in float8).' })),
   },
   { additionalProperties: false },
 );
