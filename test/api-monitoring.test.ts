@@ -206,6 +206,10 @@ describe('GET /v1/models/:name/monitoring and the latest report on GET /v1/model
     const backwards = await send('GET', `/v1/models/${model}/monitoring?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z`, keys.ops);
     expect(backwards.statusCode).toBe(400);
     expect((await send('GET', `/v1/models/${model}/monitoring?from=yesterday`, keys.ops)).statusCode).toBe(400);
+    // A date-time to JSON Schema, but year 0 is not one Postgres holds (the query failed: a 500).
+    const yearZero = await send('GET', `/v1/models/${model}/monitoring?from=0000-01-01T00:00:00Z`, keys.ops);
+    expect(yearZero.statusCode, yearZero.body).toBe(400);
+    expect(yearZero.json().error.message).toContain('querystring/from');
     expect((await send('GET', `/v1/models/${model}/monitoring`, keys.predict)).statusCode).toBe(403);
   });
 

@@ -198,6 +198,13 @@ describe('GET /v1/models/:name/predictions', () => {
   it('answers 400 for a bad cursor or time, 404 for an unknown model, 403 without the ops role', async () => {
     expect((await get('/v1/models/price/predictions?cursor=nonsense', keys.ops)).statusCode).toBe(400);
     expect((await get('/v1/models/price/predictions?from=yesterday', keys.ops)).statusCode).toBe(400);
+    // Times JavaScript's Date holds but Postgres does not (year 0, BC, past 9999 as Date writes it): each was a 500.
+    const cursorAt = (at: string) => Buffer.from(`${at}|00000000-0000-4000-8000-000000000000`).toString('base64url');
+    for (const query of ['from=-271821-04-20T00:00:00Z', 'to=0000-06-01T00:00:00Z', 'from=%2B275760-09-13T00:00:00Z', `cursor=${cursorAt('-005000-01-01T00:00:00Z')}`]) {
+      const response = await get(`/v1/models/price/predictions?${query}`, keys.ops);
+      expect(response.statusCode, `${query}: ${response.body}`).toBe(400);
+      expect(response.json().error.message).toContain(`querystring/${query.split('=')[0]}`);
+    }
     expect((await get('/v1/models/nope/predictions', keys.ops)).statusCode).toBe(404);
     expect((await get('/v1/models/price/predictions', keys.predict)).statusCode).toBe(403);
   });

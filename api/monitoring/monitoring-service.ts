@@ -12,6 +12,7 @@ import { durationToMs } from '../../monitoring/duration.js';
 import { MAX_POLICY_DURATION_MS, monitoringPolicyWithDefaults, type MonitoringPolicyInput } from '../../monitoring/policy.js';
 import { monitoringReportView } from '../../monitoring/report-views.js';
 import { KeelError } from '../../errors/keel-error.js';
+import { isStorableTime } from '../audit/query-time.js';
 
 /** A monitor waking more often than this would report on windows too small to mean anything. */
 const MIN_INTERVAL_MS = 1_000;
@@ -93,6 +94,6 @@ export async function listMonitoringReportViews(db: Db, args: { model: string; f
 function parseTime(value: string | undefined, field: string): Date | undefined {
   if (value === undefined) return undefined;
   const time = new Date(value);
-  if (Number.isNaN(time.getTime())) throw new KeelError('VALIDATION_FAILED', `querystring/${field} must be an ISO-8601 time`, { field });
+  if (!isStorableTime(time)) throw new KeelError('VALIDATION_FAILED', `querystring/${field} must be an ISO-8601 time in the years 0001–9999`, { field });
   return time;
 }

@@ -4,6 +4,7 @@ import { listPredictionPage } from '../../db/repositories/predictions.js';
 import { getModelByName } from '../../db/repositories/models.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { ModelName } from '../../workflows/contracts/run-spec.js';
+import { isStorableTime } from '../audit/query-time.js';
 import { ErrorRef, QueryInteger } from '../schemas.js';
 import type { ModelRoutePlugin } from './models.js';
 
@@ -30,7 +31,7 @@ function encodeCursor(row: { createdAt: Date; id: string }): string {
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
-  if (!id || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(createdAt.getTime())) {
+  if (!id || !/^[0-9a-f-]{36}$/i.test(id) || !isStorableTime(createdAt)) {
     throw new KeelError('VALIDATION_FAILED', 'querystring/cursor is not a cursor this endpoint returned', {
       issues: [{ location: 'querystring', path: '/cursor', message: 'is not a valid cursor' }],
     });
@@ -41,9 +42,9 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 function parseTime(value: string | undefined, field: string): Date | undefined {
   if (value === undefined) return undefined;
   const time = new Date(value);
-  if (Number.isNaN(time.getTime())) {
-    throw new KeelError('VALIDATION_FAILED', `querystring/${field} must be an ISO-8601 date-time`, {
-      issues: [{ location: 'querystring', path: `/${field}`, message: 'must be an ISO-8601 date-time' }],
+  if (!isStorableTime(time)) {
+    throw new KeelError('VALIDATION_FAILED', `querystring/${field} must be an ISO-8601 date-time in the years 0001–9999`, {
+      issues: [{ location: 'querystring', path: `/${field}`, message: 'must be an ISO-8601 date-time in the years 0001–9999' }],
     });
   }
   return time;
