@@ -34,11 +34,12 @@ export const MAX_POLICY_DURATION_MS = 365 * 24 * 60 * 60 * 1000;
 export function monitoringPolicyWithDefaults(input: MonitoringPolicyInput = {}): MonitoringPolicy {
   const drift = driftPolicyWithDefaults({ minRows: input.minRows, minLabels: input.minLabels, thresholds: input.thresholds });
   return {
-    intervalMs: input.interval === undefined ? DEFAULT_INTERVAL_MS : durationToMs(input.interval),
+    // The API refuses longer ones; a policy stored before it did must still not hand the monitor a timer Temporal refuses.
+    intervalMs: input.interval === undefined ? DEFAULT_INTERVAL_MS : Math.min(durationToMs(input.interval), MAX_POLICY_DURATION_MS),
     minRows: drift.minRows,
     minLabels: drift.minLabels,
     thresholds: drift.thresholds,
-    cooldownMs: input.cooldown === undefined ? DEFAULT_COOLDOWN_MS : durationToMs(input.cooldown),
+    cooldownMs: input.cooldown === undefined ? DEFAULT_COOLDOWN_MS : Math.min(durationToMs(input.cooldown), MAX_POLICY_DURATION_MS),
     retrain: { enabled: input.retrain?.enabled ?? true },
   };
 }
