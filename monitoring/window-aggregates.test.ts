@@ -7,7 +7,8 @@ import { insertPredictionsUnnest, type PredictionLogRecord } from '../db/reposit
 import { buildFeatureReference, buildNumericReference, countLive } from '../ml/drift/index.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import type { MonitoringReference } from './reference.js';
-import { aggregateWindow } from './window-aggregates.js';
+import { aggregateFeedback, aggregateWindow } from './window-aggregates.js';
+import { writeFeedback } from '../db/repositories/feedback.js';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -95,5 +96,25 @@ describe('aggregateWindow', () => {
     if (x.kind !== 'numeric') throw new Error('expected numeric counts');
     expect(x.belowMin).toBeGreaterThan(0);
     expect(x.aboveMax).toBeGreaterThan(0);
+  });
+});
+
+describe('aggregateFeedback', () => {
+  it('when a regression score is huge (a predict with features of 1e200), then the squared error is Infinity, not a failed report', async () => {
+    // Squaring in float8 overflowed, which Postgres refuses: every report of the window failed.
+    const model = await getOrCreateModel(database.db, { name: 'window-sse', task: 'regression', target: 'y', featureSchema: [] });
+    const start = new Date(Date.now() - 60_000);
+    const scores = [1e200, 3, Number.NaN];
+    const records: PredictionLogRecord[] = scores.map((score, i) => ({
+      id: randomUUID(), modelId: model.id, model: 'window-sse', version: 1, sourceJson: null, featuresJson: '{}', outputJson: '{}',
+      score, latencyMs: 1, createdAt: new Date(start.getTime() + i), keyId: null,
+    }));
+    await insertPredictionsUnnest(database.pool, records);
+    await database.db.transaction((tx) => writeFeedback(tx, model.id, records.map((record) => ({ predictionId: record.id, label: 1 })), false));
+    const query = { modelId: model.id, version: 1, windowStart: start, windowEnd: new Date(Date.now() + 60_000) };
+    const huge = await aggregateFeedback(database.pool, 'regression', query);
+    expect(huge).toMatchObject({ labelled: 3, sumSquaredError: Number.NaN });
+    await database.pool.query('DELETE FROM feedback WHERE prediction_id = $1', [records[2]!.id]);
+    expect(await aggregateFeedback(database.pool, 'regression', query)).toEqual({ labelled: 2, sumSquaredError: Infinity, sumAbsoluteError: 1e200 + 2 });
   });
 });

@@ -274,7 +274,8 @@ interface FeedbackRow {
   tn: string;
   fn: string;
   nll: number | null;
-  sse: number | null;
+  /** numeric (text): a float8 square overflowed, and Postgres failed the report, for a regression score of 1e200. */
+  sse: string | null;
   sae: number | null;
 }
 
@@ -299,7 +300,7 @@ export async function aggregateFeedback(
   count(*) FILTER (WHERE p.score < 0.5 AND f.label <> 1) AS tn,
   count(*) FILTER (WHERE p.score < 0.5 AND f.label = 1) AS fn,
   sum(-ln(greatest(least(CASE WHEN f.label = 1 THEN p.score ELSE 1 - p.score END, 1 - 1e-15), 1e-15))) AS nll,
-  sum((p.score - f.label) * (p.score - f.label)) AS sse,
+  sum(((p.score - f.label)::numeric) ^ 2) AS sse,
   sum(abs(p.score - f.label)) AS sae
 FROM feedback f
 JOIN predictions p ON p.id = f.prediction_id AND p.model_id = f.model_id
@@ -313,7 +314,7 @@ GROUP BY 1`;
     let sumAbsoluteError = 0;
     for (const row of result.rows) {
       labelled += Number(row.n);
-      sumSquaredError += row.sse ?? 0;
+      sumSquaredError += row.sse === null ? 0 : Number(row.sse);
       sumAbsoluteError += row.sae ?? 0;
     }
     return { labelled, sumSquaredError, sumAbsoluteError };
