@@ -90,10 +90,14 @@ describe('record schemas refuse keys that miss their pattern', () => {
     expect(await database.db.select().from(runs).where(eq(runs.model, model))).toEqual([]);
   });
 
-  it('when a schedule or an approval policy carries a gate key off its pattern, then it is a 400 naming the field', async () => {
+  it('when a schedule or an approval policy carries a gate key off its pattern (or a schedule a trainer parameter out of range), then it is a 400 naming the field', async () => {
     const schedule = await call('POST', '/v1/schedules', keys.engineer, { id: uniqueName('s'), cron: '0 2 * * *', run: { ...spec('m'), gates: { AUC: null } } });
     expect(schedule.statusCode).toBe(400);
     expect(schedule.json().error.message).toContain('body/run/gates/AUC');
+    // Every run of the schedule would have failed at training (or, for numLeaves, retried without end).
+    const params = await call('POST', '/v1/schedules', keys.engineer, { id: uniqueName('s'), cron: '0 2 * * *', run: { ...spec('m'), trainer: { kind: 'gbdt', params: { numLeaves: 1e308 } } } });
+    expect(params.statusCode, params.body).toBe(400);
+    expect(params.json().error.message).toContain('body/run/trainer/params/numLeaves');
     const policy = await call('PUT', `/v1/models/${uniqueName('m')}/policy`, keys.ops, { autoApprove: true, gates: { AUC: { min: 0.8 } } });
     expect(policy.statusCode).toBe(400);
     expect(policy.json().error.message).toContain('body/gates/AUC');
