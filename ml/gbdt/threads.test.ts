@@ -53,6 +53,22 @@ describe('training on several threads', () => {
     expect(JSON.stringify(three)).toBe(JSON.stringify(one));
   });
 
+  it('when a binary run without bagging trains on 1, 2 or 3 threads (gradients, loads, root histograms and score updates shared), then the results are identical', async () => {
+    const params: GbdtParamsInput = { task: 'binary', numIterations: 5, numLeaves: 31, learningRate: 0.2, features, seed: 3 };
+    const calls = vi.spyOn(HelperThread.prototype, 'startCall');
+    const one = await trainGbdt(binaryData, params, { numThreads: 1 });
+    expect(calls).not.toHaveBeenCalled();
+    const two = await trainGbdt(binaryData, params, { numThreads: 2, parallelMinRows: 1_000 });
+    const kernels = new Set(calls.mock.calls.map(([name]) => name));
+    expect([...kernels].sort()).toEqual(['addLeafValues', 'binaryGradientsRange', 'loadRange', 'scatterLeafIds']);
+    const three = await trainGbdt(binaryData, params, { numThreads: 3, parallelMinRows: 1_000 });
+    expect(one.rawScores).toBeDefined();
+    expect(JSON.stringify(two)).toBe(JSON.stringify(one));
+    expect(JSON.stringify(three)).toBe(JSON.stringify(one));
+    expect(Buffer.from(two.rawScores!.train.buffer).equals(Buffer.from(one.rawScores!.train.buffer))).toBe(true);
+    expect(Buffer.from(three.rawScores!.train.buffer).equals(Buffer.from(one.rawScores!.train.buffer))).toBe(true);
+  });
+
   it('when a binary run with bagging and a validation split uses 2 threads, then it equals the 1-thread run, and resumes across thread counts', async () => {
     const params: GbdtParamsInput = {
       task: 'binary', numIterations: 8, numLeaves: 15, learningRate: 0.2, features, seed: 9,
