@@ -21,6 +21,9 @@ const BINS_PER_WORD = 7;
  */
 export const HALVED_PARTITION_MIN_ROWS = 32_768;
 
+/** Fewest records of a halved partition's exchange that a helper shares (below, the hand-off costs more). */
+const EXCHANGE_SHARED_MIN_ROWS = 8_192;
+
 /** Byte offset of feature j's bin inside a record. */
 export function binByteOffset(j: number): number {
   return 8 + Math.floor(j / BINS_PER_WORD) * 8 + (j % BINS_PER_WORD);
@@ -302,14 +305,23 @@ export class RowRecords {
     profile?.end('scores', helpers);
   }
 
-  /** Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, in place. */
-  private exchange(a: number, b: number, count: number): void {
+  /**
+   * Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, in place; with a helper, it swaps
+   * the second half of the records (pure moves: the result does not depend on who moves what).
+   */
+  private exchange(a: number, b: number, count: number, helper: HelperThread | null): void {
     if (count === 0) return;
     const recordBytes = this.stride * 8;
     const records = this.f64.byteOffset;
     const rows = this.rows.byteOffset;
-    this.kernels.swapBytes(records + a * recordBytes, records + b * recordBytes, count * recordBytes);
+    const own = helper === null ? count : count >>> 1;
+    if (helper !== null) helper.startCall('swapBytes', [records + (a + own) * recordBytes, records + (b + own) * recordBytes, (count - own) * recordBytes]);
+    this.kernels.swapBytes(records + a * recordBytes, records + b * recordBytes, own * recordBytes);
     this.kernels.swapBytes(rows + a * 4, rows + b * 4, count * 4);
+    if (helper !== null) {
+      this.profile?.joined();
+      helper.finish();
+    }
   }
 
   /** Byte address of thread t's partition scratch (t = 0: the calling thread). */
@@ -325,21 +337,35 @@ export class RowRecords {
   partition(begin: number, size: number, feature: number, leftMask: Uint8Array, helper: HelperThread | null = null): number {
     const binByte = binByteOffset(feature);
     const partition = this.kernels.partition;
+    const profile = this.profile;
+    profile?.begin();
     this.mask.set(leftMask);
-    if (size < HALVED_PARTITION_MIN_ROWS) return partition(begin, size, binByte, 0);
+    if (size < HALVED_PARTITION_MIN_ROWS) {
+      const left = partition(begin, size, binByte, 0);
+      profile?.end('partition');
+      return left;
+    }
     const mid = begin + (size >>> 1);
     const end = begin + size;
     helper?.startPartition(mid, end, binByte, leftMask);
     const leftA = partition(begin, mid - begin, binByte, 0);
-    if (helper !== null) this.profile?.joined();
-    const leftB = helper === null ? partition(mid, end - mid, binByte, 0) : helper.finish();
-    if (helper !== null) this.profile?.waited();
+    let leftB: number;
+    if (helper === null) {
+      leftB = partition(mid, end - mid, binByte, 0);
+    } else {
+      profile?.joined();
+      leftB = helper.finish();
+      profile?.end('partition', [helper]);
+      profile?.begin();
+    }
     // [left A | right A | left B | right B]: exchange the shorter of (right A, left B) with the far end of the other.
     const rightA = mid - begin - leftA;
     const exchanged = Math.min(rightA, leftB);
     const from = begin + leftA;
     const to = mid + leftB - exchanged;
-    this.exchange(from, to, exchanged);
+    const exchanger = helper !== null && exchanged >= EXCHANGE_SHARED_MIN_ROWS ? helper : null;
+    this.exchange(from, to, exchanged, exchanger);
+    profile?.end('partition', exchanger === null ? [] : [exchanger]);
     return leftA + leftB;
   }
 }

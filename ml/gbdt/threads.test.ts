@@ -40,6 +40,7 @@ describe('training on several threads', () => {
     const params: GbdtParamsInput = { task: 'regression', numIterations: 6, numLeaves: 31, learningRate: 0.3, features, seed: 5 };
     const histograms = vi.spyOn(HelperThread.prototype, 'startHistogram');
     const partitions = vi.spyOn(HelperThread.prototype, 'startPartition');
+    const calls = vi.spyOn(HelperThread.prototype, 'startCall');
     const one = await trainGbdt(data, params, { numThreads: 1 });
     expect(histograms).not.toHaveBeenCalled();
     const two = await trainGbdt(data, params, { numThreads: 2, parallelMinRows: 1 });
@@ -47,6 +48,8 @@ describe('training on several threads', () => {
     // root's is built while its records load), the upper halves of the large partitions.
     expect(histograms.mock.calls.length).toBeGreaterThanOrEqual(6 * 29);
     expect(partitions).toHaveBeenCalled();
+    // … and half of the halved partitions' large exchanges.
+    expect(calls.mock.calls.some(([name]) => name === 'swapBytes')).toBe(true);
     const three = await trainGbdt(data, params, { numThreads: 3, parallelMinRows: 1 });
     expect(one.model.trees.length).toBe(6);
     expect(JSON.stringify(two)).toBe(JSON.stringify(one));
@@ -60,7 +63,7 @@ describe('training on several threads', () => {
     expect(calls).not.toHaveBeenCalled();
     const two = await trainGbdt(binaryData, params, { numThreads: 2, parallelMinRows: 1_000 });
     const kernels = new Set(calls.mock.calls.map(([name]) => name));
-    expect([...kernels].sort()).toEqual(['addLeafValues', 'binaryGradientsRange', 'loadRange', 'scatterLeafIds']);
+    expect([...kernels].sort()).toEqual(['addLeafValues', 'binaryGradientsRange', 'loadRange', 'scatterLeafIds', 'swapBytes']);
     const three = await trainGbdt(binaryData, params, { numThreads: 3, parallelMinRows: 1_000 });
     expect(one.rawScores).toBeDefined();
     expect(JSON.stringify(two)).toBe(JSON.stringify(one));

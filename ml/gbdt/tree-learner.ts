@@ -7,7 +7,7 @@ import { MISSING_BIN, type BinnedMatrix } from './binning.js';
 import { HelperThread } from './helper-thread.js';
 import type { HistogramLayout } from './histogram.js';
 import type { PhaseProfile } from './phase-profile.js';
-import { HALVED_PARTITION_MIN_ROWS, RowRecords } from './row-records.js';
+import { RowRecords } from './row-records.js';
 import type { GbdtParams } from './params.js';
 import { findBestSplit, leafOutput, type SplitInfo } from './split-finder.js';
 
@@ -39,7 +39,7 @@ export interface TreeLearnerThreads {
 }
 
 /** Kernels the helper threads run on ranges besides histograms and partitions. */
-const HELPER_CALLS = ['loadRange', 'binaryGradientsRange', 'scatterLeafIds', 'addLeafValues'] as const;
+const HELPER_CALLS = ['loadRange', 'binaryGradientsRange', 'scatterLeafIds', 'addLeafValues', 'swapBytes'] as const;
 
 export class TreeLearner {
   /** The data partition; valid for the last grown tree until the next call. */
@@ -134,10 +134,7 @@ export class TreeLearner {
 
   private partitionLeaf(begin: number, size: number, feature: number, mask: Uint8Array): number {
     const helper = this.helpers.length > 0 && size >= this.parallelMinRows ? this.helpers[0] : null;
-    this.profile?.begin();
-    const left = this.records.partition(begin, size, feature, mask, helper);
-    this.profile?.end('partition', helper === null || size < HALVED_PARTITION_MIN_ROWS ? [] : [helper]);
-    return left;
+    return this.records.partition(begin, size, feature, mask, helper);
   }
 
   /** findBestSplit, timed when profiling. */
