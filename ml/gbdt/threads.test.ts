@@ -56,7 +56,7 @@ describe('training on several threads', () => {
     expect(JSON.stringify(three)).toBe(JSON.stringify(one));
   });
 
-  it('when a binary run without bagging trains on 1, 2 or 3 threads (gradients, loads, root histograms and score updates shared), then the results are identical', async () => {
+  it('when a binary run without bagging trains on 1, 2 or 3 threads (gradients, loads, root histograms and score updates shared), or resumes across them, then the results are identical', async () => {
     const params: GbdtParamsInput = { task: 'binary', numIterations: 5, numLeaves: 31, learningRate: 0.2, features, seed: 3 };
     const calls = vi.spyOn(HelperThread.prototype, 'startCall');
     const one = await trainGbdt(binaryData, params, { numThreads: 1 });
@@ -64,7 +64,17 @@ describe('training on several threads', () => {
     const two = await trainGbdt(binaryData, params, { numThreads: 2, parallelMinRows: 1_000 });
     const kernels = new Set(calls.mock.calls.map(([name]) => name));
     expect([...kernels].sort()).toEqual(['addLeafValues', 'binaryGradientsRange', 'loadRange', 'scatterLeafIds', 'swapBytes']);
-    const three = await trainGbdt(binaryData, params, { numThreads: 3, parallelMinRows: 1_000 });
+    let stored = '';
+    const three = await trainGbdt(binaryData, params, {
+      numThreads: 3,
+      parallelMinRows: 1_000,
+      onIteration: (p) => {
+        if (p.iteration === 2) stored = JSON.stringify(p.checkpoint());
+      },
+    });
+    // Resumed on 2 threads from the 3-thread run's checkpoint: the same result again.
+    const resumed = await trainGbdt(binaryData, params, { numThreads: 2, parallelMinRows: 1_000, resumeFrom: JSON.parse(stored) as GbdtCheckpoint });
+    expect(JSON.stringify(resumed)).toBe(JSON.stringify(one));
     expect(one.rawScores).toBeDefined();
     expect(JSON.stringify(two)).toBe(JSON.stringify(one));
     expect(JSON.stringify(three)).toBe(JSON.stringify(one));
