@@ -34,6 +34,12 @@ export interface GbdtPhaseTimes {
   parallelSections: number;
 }
 
+/** A training's start, for PhaseProfile.endTraining. */
+export interface TrainingStart {
+  cpuNs: number;
+  timedMs: number;
+}
+
 export class PhaseProfile {
   readonly phases = Object.fromEntries(
     GBDT_PHASES.map((p) => [p, { mainCpuMs: 0, waitMs: 0, helperCpuMs: 0, criticalMs: 0, wallMs: 0, sections: 0, parallelSections: 0 }]),
@@ -48,6 +54,18 @@ export class PhaseProfile {
   /** The calling thread's CPU nanoseconds so far. */
   cpuNs(): number {
     return this.clock.cpuNs();
+  }
+
+  /** Where a training starts: the calling thread's CPU and the phases' time so far (a profile may time several trainings). */
+  startTraining(): TrainingStart {
+    return { cpuNs: this.cpuNs(), timedMs: this.timedMs() };
+  }
+
+  /** Adds to 'other' what the calling thread did since `start` that no section timed. */
+  endTraining(start: TrainingStart): void {
+    const rest = (this.cpuNs() - start.cpuNs) / 1e6 - (this.timedMs() - start.timedMs);
+    this.phases.other.mainCpuMs += rest;
+    this.phases.other.criticalMs += rest;
   }
 
   /** Starts a section (sections do not nest). */
@@ -93,4 +111,10 @@ export class PhaseProfile {
     t.parallelSections++;
   }
 
+  /** The calling thread's time in all phases so far: its CPU and its waits for the helpers. */
+  private timedMs(): number {
+    let timed = 0;
+    for (const t of Object.values(this.phases)) timed += t.mainCpuMs + t.waitMs;
+    return timed;
+  }
 }

@@ -58,7 +58,7 @@ export type GbdtTrainResult = TrainResult & { model: GbdtModel };
 
 export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsInput, options: GbdtTrainOptions = {}): Promise<GbdtTrainResult> {
   const profile = options.profile;
-  const cpuAtStart = profile?.cpuNs() ?? 0;
+  const trainingStart = profile?.startTraining();
   profile?.begin();
   assertConsistentDataset(data);
   let train = data;
@@ -247,14 +247,8 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     return { model, importance, curve, bestIteration, iterations, metricName: metricName(task), ...(rawScores === undefined ? {} : { rawScores }) };
   } finally {
     await learner.close();
-    if (profile !== undefined) {
-      // What no section timed (tree bookkeeping, threshold mapping, validation scores, metrics, other objectives' gradients).
-      let timed = 0;
-      for (const t of Object.values(profile.phases)) timed += t.mainCpuMs + t.waitMs;
-      const rest = (profile.cpuNs() - cpuAtStart) / 1e6 - timed;
-      profile.phases.other.mainCpuMs += rest;
-      profile.phases.other.criticalMs += rest;
-    }
+    // What no section timed: tree bookkeeping, threshold mapping, validation scores, metrics, other objectives' gradients.
+    if (trainingStart !== undefined) profile?.endTraining(trainingStart);
   }
 }
 
