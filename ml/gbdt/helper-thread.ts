@@ -1,9 +1,10 @@
 // A helper thread for the tree learner: a worker_threads worker that instantiates the learner's WebAssembly kernels
 // on the same shared memory (records, row ids, histograms) and runs one kernel at a time on a range of records: a
-// feature group of a leaf's histogram (written straight into the leaf's histogram), one half of a leaf's
-// partition, or any other exported kernel on a range (loading a tree's records, gradients, score updates). Hand-off is a futex (Atomics.wait / notify), a few microseconds, because a message through the event
-// loop would cost more than the kernels on all but the largest leaves. The worker is a few lines of plain
-// JavaScript plus the compiled module: no module loading, started in milliseconds.
+// feature group of a leaf's histogram (written straight into the leaf's histogram), one half of a leaf's partition,
+// or any other exported kernel on a range (loading a tree's records, gradients, score updates). Hand-off is a futex
+// (Atomics.wait / notify), a few microseconds, because a message through the event loop would cost more than the
+// kernels on all but the largest leaves. The worker is a few lines of plain JavaScript plus the compiled module: no
+// module loading, started in milliseconds.
 
 import { Worker } from 'node:worker_threads';
 import type { WasmMemory, WasmModule } from './wasm-encoder.js';
@@ -126,12 +127,14 @@ export class HelperThread {
 
   /** Starts building the helper's feature group of the histogram of records [begin, end) into the histogram at byte address `hist`. */
   startHistogram(hist: number, begin: number, end: number): void {
+    this.assertIdle();
     this.control[HIST] = hist;
     this.start(OP_HISTOGRAM, begin, end, 0);
   }
 
   /** Starts partitioning records (and row ids) [begin, end) by leftMask[bin at byte binByte]; finish() returns the left count. */
   startPartition(begin: number, end: number, binByte: number, leftMask: Uint8Array): void {
+    this.assertIdle();
     this.mask.set(leftMask);
     this.start(OP_PARTITION, begin, end, binByte);
   }
@@ -140,6 +143,7 @@ export class HelperThread {
   startCall(name: string, args: readonly number[]): void {
     const index = this.calls.indexOf(name);
     if (index < 0 || args.length > CALL_ARGS) throw new Error(`GBDT helper thread cannot call ${name} with ${args.length} arguments`);
+    this.assertIdle();
     this.control[CALL] = index;
     for (let i = 0; i < args.length; i++) this.control[ARGS + i] = args[i];
     this.start(OP_CALL, 0, 0, 0);
@@ -174,6 +178,14 @@ export class HelperThread {
     // An idle helper leaves its loop; a busy one (its job abandoned by an error) is stopped where it is.
     if (!this.busy) this.start(OP_EXIT, 0, 0, 0);
     await this.worker.terminate();
+  }
+
+  /**
+   * One job at a time: a job's arguments, mask and op sit in shared words the helper reads after the hand-off, so a
+   * job started before finish() would rewrite them under the running one.
+   */
+  private assertIdle(): void {
+    if (this.busy) throw new Error('GBDT helper thread is still running a job: finish() it before starting another');
   }
 
   private start(op: number, begin: number, end: number, binByte: number): void {

@@ -134,6 +134,32 @@ describe('training on several threads', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
   });
 
+  it('when a helper is given a job before its last one finished, then it refuses, and the running job keeps its arguments and result', async () => {
+    const memory = new wasm.Memory({ initial: 1, maximum: 1, shared: true });
+    const layout = { stride: 2, records: 1024, rows: 2048, binWords: 4096, binOffsets: [0], binBytes: [8], histLength: 8, leafOfRow: 8192, wideLeaves: false, leafBegin: 8192, leafSize: 8192, leafValue: 8192 };
+    const module = kernelModule(layout, [0, 1], { pages: 1, shared: true });
+    const helper = new HelperThread({ module, memory, histogram: 'histogram', scratch: 0, calls: ['swapBytes'] });
+    try {
+      const bytes = new Uint8Array(memory.buffer);
+      bytes.fill(1, 10_000, 10_100);
+      bytes.fill(2, 20_000, 20_100);
+      helper.startCall('swapBytes', [10_000, 20_000, 100]);
+      // Each would overwrite the running job's control words (its arguments, the partition mask) before the helper reads them.
+      expect(() => helper.startCall('swapBytes', [10_000, 30_000, 100])).toThrow(/still running a job/);
+      expect(() => helper.startHistogram(WASM_PAGE, 0, 1)).toThrow(/still running a job/);
+      expect(() => helper.startPartition(0, 1, 8, new Uint8Array(256))).toThrow(/still running a job/);
+      helper.finish();
+      expect(bytes.slice(10_000, 10_100).every((b) => b === 2)).toBe(true);
+      expect(bytes.slice(20_000, 20_100).every((b) => b === 1)).toBe(true);
+      // Idle again: the next job runs.
+      helper.startCall('swapBytes', [10_000, 20_000, 100]);
+      helper.finish();
+      expect(bytes[10_000]).toBe(1);
+    } finally {
+      await helper.close();
+    }
+  });
+
   it('by default gives each training slot its share of the cores, at least one', () => {
     expect(defaultNumThreads(1, 2)).toBe(2);
     expect(defaultNumThreads(2, 2)).toBe(1);
