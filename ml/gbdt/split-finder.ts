@@ -316,7 +316,7 @@ const INSERTION_RUN = 16;
  * INSERTION_RUN bins are insertion-sorted, then merged bottom-up; a stable sort's result is the only one, so this is
  * the order a plain merge sort gives (keys are finite: no NaN to break the ordering).
  */
-function sortBinsByKey(bins: Int32Array, scratch: Int32Array, n: number, key: Float64Array): Int32Array {
+export function sortBinsByKey(bins: Int32Array, scratch: Int32Array, n: number, key: Float64Array): Int32Array {
   for (let lo = 0; lo < n; lo += INSERTION_RUN) {
     const hi = Math.min(lo + INSERTION_RUN, n);
     for (let i = lo + 1; i < hi; i++) {
