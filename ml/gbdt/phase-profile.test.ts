@@ -30,15 +30,17 @@ function timedMs(profile: PhaseProfile): number {
 }
 
 describe('the phase profile of a GBDT training', () => {
-  it('when one profile times two trainings on 2 threads, then its phases add up to both trainings\' time on the calling thread', async () => {
+  it('when one profile times two trainings on 2 threads, then its phases add up to both trainings\' time on the calling thread, and the model is the unprofiled one', async () => {
     const clock = countingClock();
     const profile = new PhaseProfile(clock);
     const data = dataset(3_000);
     const params: GbdtParamsInput = { task: 'binary', numIterations: 3, numLeaves: 7, features: ['a', 'b'], seed: 2 };
+    const unprofiled = await trainGbdt(data, params, { numThreads: 2, parallelMinRows: 100 });
     const elapsedMs: number[] = [];
     for (let run = 0; run < 2; run++) {
       const before = clock.now;
-      await trainGbdt(data, params, { numThreads: 2, parallelMinRows: 100, profile });
+      const profiled = await trainGbdt(data, params, { numThreads: 2, parallelMinRows: 100, profile });
+      expect(JSON.stringify(profiled)).toBe(JSON.stringify(unprofiled));
       // The training's first clock read starts its time.
       elapsedMs.push((clock.now - before) / 1e6 - 1);
     }
