@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Tree } from '../model.js';
 import { BinnedScores } from './binned-scores.js';
 import { HelperThread } from './helper-thread.js';
@@ -156,6 +156,43 @@ describe('the generated WebAssembly kernels', () => {
       expect(wrong).toEqual([]);
       expect(seen.size).toBe(size);
     }
+  });
+
+  it.each([8_191, 8_192, 8_193])('when a halved partition exchanges %i records, then with a helper (sharing the exchange from 8,192) the records and row ids equal one thread\'s', async (exchanged) => {
+    const half = 20_000;
+    const n = 2 * half;
+    const rng = new Mulberry32(exchanged);
+    // First half: all left but its last `exchanged` records; second half: `exchanged` + 5 left records among right ones.
+    const leftInB = new Set<number>();
+    while (leftInB.size < exchanged + 5) leftInB.add(half + rng.nextInt(half));
+    const bins = Uint8Array.from({ length: n }, (_, i) => (i < half ? (i < half - exchanged ? 1 : 2) : leftInB.has(i) ? 1 : 2 + rng.nextInt(9)));
+    const other = Uint8Array.from({ length: n }, () => rng.nextInt(256));
+    const data: BinnedMatrix = { rowCount: n, featureCount: 2, columns: [bins, other] };
+    const layout: HistogramLayout = { featureCount: 2, offsets: Int32Array.of(0, 12), binCounts: Int32Array.of(12, 256), totalBins: 268 };
+    const mask = new Uint8Array(256);
+    mask[1] = 1;
+    const calls = vi.spyOn(HelperThread.prototype, 'startCall');
+    const run = async (threads: number) => {
+      const records = new RowRecords(data, layout, { threads, gradientLength: n, histograms: 1, leaves: 2, groupBounds: [0, 2] });
+      const helper = threads === 1 ? null : new HelperThread({ module: records.module, memory: records.memory, histogram: 'histogram', scratch: RowRecords.scratchOf(1), calls: ['swapBytes'] });
+      try {
+        for (let i = 0; i < n; i++) records.grad[i] = i;
+        records.rows.set(Int32Array.from({ length: n }, (_, i) => i));
+        records.loadWithRootHistogram(records.newHistogram(), n, records.grad, records.hess);
+        const left = records.partition(0, n, 0, mask, helper);
+        return { left, records: Buffer.from(records.u8.slice()), rows: Buffer.from(records.rows.slice().buffer) };
+      } finally {
+        await helper?.close();
+      }
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(one.left).toBe(half - exchanged + exchanged + 5);
+    expect(calls.mock.calls.filter(([name]) => name === 'swapBytes').length).toBe(exchanged >= 8_192 ? 1 : 0);
+    calls.mockRestore();
+    expect(two.left).toBe(one.left);
+    expect(two.records.equals(one.records)).toBe(true);
+    expect(two.rows.equals(one.rows)).toBe(true);
   });
 
   it('when adding random trees to binned rows\' scores, then every score equals the JavaScript walk and add bit for bit, per class', () => {
