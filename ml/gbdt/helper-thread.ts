@@ -1,9 +1,10 @@
 // A helper thread for the tree learner: a worker_threads worker that instantiates the learner's WebAssembly kernels
 // on the same shared memory (records, row ids, histograms) and runs one kernel at a time on a range of records: a
-// feature group of a leaf's histogram (written straight into the leaf's histogram), or one half of a leaf's
-// partition. Hand-off is a futex (Atomics.wait / notify), a few microseconds, because a message through the event
-// loop would cost more than the kernels on all but the largest leaves. The worker is a few lines of plain
-// JavaScript plus the compiled module: no module loading, started in milliseconds.
+// feature group of a leaf's histogram (written straight into the leaf's histogram), one half of a leaf's partition,
+// or any other exported kernel on a range (loading a tree's records, gradients, score updates). Hand-off is a futex
+// (Atomics.wait / notify), a few microseconds, because a message through the event loop would cost more than the
+// kernels on all but the largest leaves. The worker is a few lines of plain JavaScript plus the compiled module: no
+// module loading, started in milliseconds.
 
 import { Worker } from 'node:worker_threads';
 import type { WasmMemory, WasmModule } from './wasm-encoder.js';
@@ -11,9 +12,11 @@ import type { WasmMemory, WasmModule } from './wasm-encoder.js';
 const OP_EXIT = -1;
 const OP_HISTOGRAM = 1;
 const OP_PARTITION = 2;
+const OP_CALL = 3;
 /**
  * control[]: job generation, done generation, op, begin, end, byte offset of the split feature's bin, result, the
- * byte length of the helper's error message when its job threw (0: none), and the histogram's byte address.
+ * byte length of the helper's error message when its job threw (0: none), the histogram's byte address, the kernel
+ * a call job runs (index into HelperThreadKernels.calls) and its CALL_ARGS integer arguments.
  */
 const GENERATION = 0;
 const DONE = 1;
@@ -24,6 +27,9 @@ const BIN_BYTE = 5;
 const RESULT = 6;
 const ERROR_BYTES = 7;
 const HIST = 8;
+const CALL = 9;
+const ARGS = 10;
+const CALL_ARGS = 8;
 /** Room for a failed job's error message (UTF-8, truncated). */
 const ERROR_CAPACITY = 1024;
 /**
@@ -41,10 +47,17 @@ export interface HelperThreadKernels {
   histogram: string;
   /** Byte address of this helper's partition scratch (its go-left flags first). */
   scratch: number;
+  /** Exported kernels a call job may run, by name (their arguments integers). */
+  calls?: readonly string[];
+  /** Measure each job's CPU time with this clock (ThreadClock.helperClockSource): lastJobCpuNs. */
+  clockSource?: string;
 }
 
 export class HelperThread {
-  private readonly control = new Int32Array(new SharedArrayBuffer(9 * 4));
+  private readonly control = new Int32Array(new SharedArrayBuffer((ARGS + CALL_ARGS) * 4));
+  /** [0]: the CPU nanoseconds of the last job (when profiling); the helper's clock is read only inside the helper. */
+  private readonly jobCpu = new Float64Array(new SharedArrayBuffer(8));
+  private readonly calls: readonly string[];
   /** The go-left flags of the partition being run (in the helper's scratch). */
   private readonly mask: Uint8Array;
   /** A failed job's error message, written by the helper before it signals the job done. */
@@ -57,12 +70,17 @@ export class HelperThread {
 
   constructor(kernels: HelperThreadKernels) {
     this.mask = new Uint8Array(kernels.memory.buffer, kernels.scratch, 256);
+    this.calls = kernels.calls ?? [];
     this.worker = new Worker(
       `const { workerData } = require('node:worker_threads');
-       const { module, memory, histogramName, scratch, control, error } = workerData;
+       const { module, memory, histogramName, scratch, control, error, calls, clockSource, jobCpu } = workerData;
        const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports;
        const histogram = kernels[histogramName];
        const partition = kernels.partition;
+       const callable = calls.map((name) => kernels[name]);
+       // The profiling clock of this thread (phase-profile.ts), when one is given.
+       const profile = clockSource !== null;
+       const cpuNs = profile ? new Function('require', 'return (' + clockSource + ')')(require) : null;
        let seen = 0;
        for (;;) {
          Atomics.wait(control, ${GENERATION}, seen);
@@ -72,9 +90,15 @@ export class HelperThread {
          const begin = control[${BEGIN}];
          const end = control[${END}];
          let failed = false;
+         const cpu0 = profile ? cpuNs() : 0;
          try {
            if (op === ${OP_HISTOGRAM}) histogram(control[${HIST}], begin, end);
-           else control[${RESULT}] = partition(begin, end - begin, control[${BIN_BYTE}], scratch);
+           else if (op === ${OP_PARTITION}) control[${RESULT}] = partition(begin, end - begin, control[${BIN_BYTE}], scratch);
+           else {
+             const a = ${ARGS};
+             control[${RESULT}] = callable[control[${CALL}]](control[a], control[a + 1], control[a + 2], control[a + 3], control[a + 4], control[a + 5], control[a + 6], control[a + 7]) | 0;
+           }
+           if (profile) jobCpu[0] = cpuNs() - cpu0;
          } catch (e) {
            // Tell the waiting thread now (it cannot hear this thread's error event while it waits), then stop.
            const { written } = new TextEncoder().encodeInto(String(e && e.stack || e), error);
@@ -87,7 +111,10 @@ export class HelperThread {
        }`,
       {
         eval: true,
-        workerData: { module: kernels.module, memory: kernels.memory, histogramName: kernels.histogram, scratch: kernels.scratch, control: this.control, error: this.error },
+        workerData: {
+          module: kernels.module, memory: kernels.memory, histogramName: kernels.histogram, scratch: kernels.scratch, control: this.control, error: this.error,
+          calls: this.calls, clockSource: kernels.clockSource ?? null, jobCpu: this.jobCpu,
+        },
       },
     );
     // An error event with no listener would be thrown from the event loop and end the whole worker process.
@@ -100,14 +127,31 @@ export class HelperThread {
 
   /** Starts building the helper's feature group of the histogram of records [begin, end) into the histogram at byte address `hist`. */
   startHistogram(hist: number, begin: number, end: number): void {
+    this.assertIdle();
     this.control[HIST] = hist;
     this.start(OP_HISTOGRAM, begin, end, 0);
   }
 
   /** Starts partitioning records (and row ids) [begin, end) by leftMask[bin at byte binByte]; finish() returns the left count. */
   startPartition(begin: number, end: number, binByte: number, leftMask: Uint8Array): void {
+    this.assertIdle();
     this.mask.set(leftMask);
     this.start(OP_PARTITION, begin, end, binByte);
+  }
+
+  /** Starts exported kernel `name` (one of HelperThreadKernels.calls) with up to 8 integer arguments; finish() returns its result as an integer. */
+  startCall(name: string, args: readonly number[]): void {
+    const index = this.calls.indexOf(name);
+    if (index < 0 || args.length > CALL_ARGS) throw new Error(`GBDT helper thread cannot call ${name} with ${args.length} arguments`);
+    this.assertIdle();
+    this.control[CALL] = index;
+    for (let i = 0; i < args.length; i++) this.control[ARGS + i] = args[i];
+    this.start(OP_CALL, 0, 0, 0);
+  }
+
+  /** The CPU nanoseconds of the last finished job, when the helper profiles (else 0). */
+  get lastJobCpuNs(): number {
+    return this.jobCpu[0];
   }
 
   /** Waits for the started job; returns its result (a partition's left count). */
@@ -134,6 +178,14 @@ export class HelperThread {
     // An idle helper leaves its loop; a busy one (its job abandoned by an error) is stopped where it is.
     if (!this.busy) this.start(OP_EXIT, 0, 0, 0);
     await this.worker.terminate();
+  }
+
+  /**
+   * One job at a time: a job's arguments, mask and op sit in shared words the helper reads after the hand-off, so a
+   * job started before finish() would rewrite them under the running one.
+   */
+  private assertIdle(): void {
+    if (this.busy) throw new Error('GBDT helper thread is still running a job: finish() it before starting another');
   }
 
   private start(op: number, begin: number, end: number, binByte: number): void {

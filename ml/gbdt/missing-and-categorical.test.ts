@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ColumnarDataset } from '../dataset.js';
 import type { CategoricalFeature } from '../model.js';
 import { predictGbdt, trainGbdt } from './index.js';
 import { Mulberry32 } from './prng.js';
+import { sortBinsByKey } from './split-finder.js';
 
 /** x = 1..200 with y = 1 above 100; every 5th row has x missing and label `missingLabel`. */
 function withMissing(missingLabel: number): ColumnarDataset {
@@ -128,5 +130,22 @@ describe('categorical features', () => {
   it('rejects a raw row whose categorical value is not a string', async () => {
     const { model } = await trainGbdt(categorySetData(), { ...oneSplit, features: ['city'] });
     expect(() => predictGbdt(model, [{ city: 3 }])).toThrow(/city/);
+  });
+});
+
+describe('the categorical split search\'s sort of bins', () => {
+  it('for any keys (ties, signed zeros, infinities) and any ascending bins up to 256, then the order is the stable sort\'s: ascending by key, ties by bin', () => {
+    const key = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom(0, -0, Infinity, -Infinity), fc.double({ noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(key, { minLength: 1, maxLength: 256 }), fc.integer(), (keys, seed) => {
+        const rng = new Mulberry32(seed);
+        const keyOf = Float64Array.from(keys);
+        const bins = Int32Array.from(keys.map((_, b) => b).filter(() => rng.next() < 0.8));
+        const expected = Array.from(bins).sort((a, b) => (keyOf[a] < keyOf[b] ? -1 : keyOf[b] < keyOf[a] ? 1 : 0));
+        const sorted = sortBinsByKey(bins, new Int32Array(keys.length), bins.length, keyOf);
+        expect(Array.from(sorted.subarray(0, bins.length))).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -7,8 +7,9 @@
 import type { BinnedMatrix } from './binning.js';
 import type { HelperThread } from './helper-thread.js';
 import type { HistogramLayout } from './histogram.js';
+import type { PhaseProfile } from './phase-profile.js';
 import { wasm, WASM_PAGE, type WasmMemory, type WasmModule } from './wasm-encoder.js';
-import { instantiateKernels, kernelModule, objectiveKernels, SCRATCH_BYTES, type ObjectiveKernels, type WasmKernels } from './wasm-kernels.js';
+import { instantiateKernels, kernelModule, LOSS_BLOCK, objectiveKernels, SCRATCH_BYTES, type ObjectiveKernels, type WasmKernels } from './wasm-kernels.js';
 
 /** Feature bins per 8-byte word: the top byte stays 0 so the word, read as a double, is finite (never NaN). */
 const BINS_PER_WORD = 7;
@@ -19,6 +20,9 @@ const BINS_PER_WORD = 7;
  * and with it every histogram's summation order and the model, does not depend on how many threads ran.
  */
 export const HALVED_PARTITION_MIN_ROWS = 32_768;
+
+/** Fewest records of a halved partition's exchange that a helper shares (below, the hand-off costs more). */
+const EXCHANGE_SHARED_MIN_ROWS = 8_192;
 
 /** Byte offset of feature j's bin inside a record. */
 export function binByteOffset(j: number): number {
@@ -83,6 +87,10 @@ export class RowRecords {
   private readonly leafBegin: Int32Array;
   private readonly leafSize: Int32Array;
   private readonly leafValue: Float64Array;
+  /** The binary loss's product of (1 + e) per block of LOSS_BLOCK rows, written by helpers' gradient ranges. */
+  private readonly lossProducts: Float64Array;
+  /** Times the parallel sections when set (benchmarks only). */
+  profile: PhaseProfile | null = null;
   private readonly buffer: ArrayBuffer | SharedArrayBuffer;
   private readonly mask: Uint8Array;
   private readonly histLength: number;
@@ -115,6 +123,7 @@ export class RowRecords {
     const leafBegin = take(options.leaves * 4);
     const leafSize = take(options.leaves * 4);
     const leafValue = take(options.leaves * 8);
+    const lossProducts = take((Math.floor(options.gradientLength / LOSS_BLOCK) + 1) * 8);
     this.nextHistogram = take(0);
     this.histogramsEnd = this.nextHistogram + options.histograms * this.histLength * 8;
     const pages = Math.ceil(this.histogramsEnd / WASM_PAGE);
@@ -158,6 +167,7 @@ export class RowRecords {
     this.leafBegin = new Int32Array(buffer, leafBegin, options.leaves);
     this.leafSize = new Int32Array(buffer, leafSize, options.leaves);
     this.leafValue = new Float64Array(buffer, leafValue, options.leaves);
+    this.lossProducts = new Float64Array(buffer, lossProducts, Math.floor(options.gradientLength / LOSS_BLOCK) + 1);
     this.module = kernelModule(kernelLayout, options.groupBounds, { pages, shared: true });
     this.kernels = instantiateKernels(this.module, this.memory, options.groupBounds.length - 1);
     this.objective = objectiveKernels(this.memory, pages);
@@ -166,20 +176,39 @@ export class RowRecords {
   /**
    * The binary log loss's gradients and hessians at `score` (views of this memory: scores, labels, gradients)
    * and the mean log loss of `score`: what objective.ts's computeGradients returns, bit for bit (the same
-   * operations in the same order, V8's exp included; one log per 512 rows).
+   * operations in the same order, V8's exp included; one log per 512 rows). With helpers, each takes a range of
+   * rows (rows are independent) and leaves its blocks' products of (1 + e); this thread sums the loss in row order,
+   * as one thread does.
    */
-  binaryGradients(score: Float64Array, label: Float64Array, grad: Float64Array, hess: Float64Array): number {
+  binaryGradients(score: Float64Array, label: Float64Array, grad: Float64Array, hess: Float64Array, helpers: readonly HelperThread[] = []): number {
     const n = score.length;
     const [s, y, g, h] = [this.address(score), this.address(label), this.address(grad), this.address(hess)];
     const product = this.sums.byteOffset + 16;
     const kernel = this.objective.binaryGradients;
+    const threads = helpers.length + 1;
+    /** Start of thread t's rows: whole blocks, the last thread's range ending the rows. */
+    const start = (t: number): number => (t === threads ? n : Math.floor((t * n) / threads / LOSS_BLOCK) * LOSS_BLOCK);
+    this.profile?.begin();
+    for (let t = 1; t < threads; t++) helpers[t - 1].startCall('binaryGradientsRange', [start(t), start(t + 1), s, y, g, h, this.lossProducts.byteOffset]);
+    const own = start(1);
     let sum = 0;
-    for (let from = 0; from < n; from += 512) {
-      sum = kernel(from, Math.min(n, from + 512), sum, s, y, g, h, product);
+    for (let from = 0; from < own; from += LOSS_BLOCK) {
+      sum = kernel(from, Math.min(own, from + LOSS_BLOCK), sum, s, y, g, h, product);
       sum += Math.log(this.sums[2]);
     }
+    if (threads > 1) {
+      this.profile?.joined();
+      for (const helper of helpers) helper.finish();
+      this.profile?.waited();
+      const lossTerms = this.objective.lossTerms;
+      for (let from = own; from < n; from += LOSS_BLOCK) {
+        sum = lossTerms(from, Math.min(n, from + LOSS_BLOCK), sum, s, y);
+        sum += Math.log(this.lossProducts[from / LOSS_BLOCK]);
+      }
+    }
+    this.profile?.end('gradients', helpers);
     // computeGradients adds the log of the (empty) block after the last full one too.
-    if (n % 512 === 0) sum += Math.log(1);
+    if (n % LOSS_BLOCK === 0) sum += Math.log(1);
     return n === 0 ? NaN : sum / n;
   }
 
@@ -204,32 +233,95 @@ export class RowRecords {
 
   /**
    * Loads records [0, count) from the row ids in `rows` (ascending) and their gradients (views of this memory),
-   * builds the root's histogram into `hist` and returns nothing: the sums are in `sums`.
+   * builds the root's histogram into `hist` and returns nothing: the sums are in `sums`. With helpers, the records
+   * are loaded in ranges, one per thread, then the histogram built by feature groups (the first
+   * `histogramHelpers` helpers take groups 1…): each bin and both sums still added in record order.
    */
-  loadWithRootHistogram(hist: Float64Array, count: number, grad: Float64Array, hess: Float64Array): void {
-    this.kernels.load(this.address(hist), this.address(this.sums), count, this.address(grad), this.address(hess));
+  loadWithRootHistogram(hist: Float64Array, count: number, grad: Float64Array, hess: Float64Array, helpers: readonly HelperThread[] = [], histogramHelpers = 0): void {
+    const [h, gradAddress, hessAddress] = [this.address(hist), this.address(grad), this.address(hess)];
+    const profile = this.profile;
+    profile?.begin();
+    if (helpers.length === 0) {
+      this.kernels.load(h, this.address(this.sums), count, gradAddress, hessAddress);
+      profile?.end('load');
+      return;
+    }
+    const threads = helpers.length + 1;
+    const start = (t: number): number => Math.floor((t * count) / threads);
+    for (let t = 1; t < threads; t++) helpers[t - 1].startCall('loadRange', [start(t), start(t + 1), gradAddress, hessAddress]);
+    this.kernels.loadRange(0, start(1), gradAddress, hessAddress);
+    profile?.joined();
+    for (const helper of helpers) helper.finish();
+    profile?.end('load', helpers);
+    profile?.begin();
+    const histogramers = helpers.slice(0, histogramHelpers);
+    for (const helper of histogramers) helper.startHistogram(h, 0, count);
+    this.kernels.rootGroup0(h, this.address(this.sums), 0, count);
+    profile?.joined();
+    for (const helper of histogramers) helper.finish();
+    profile?.end('load', histogramers);
   }
 
   /**
    * score[r] += leafValue[l] for each row r of leaf l: leaf l holds records [leafBegin[l], leafBegin[l] +
    * leafSize[l]), and the leaves hold every row 0..score.length-1 (a tree grown without bagging). `score` is a view
-   * of this memory.
+   * of this memory. With helpers, each thread scatters the leaf ids of a range of leaves, then adds a range of rows.
    */
-  addLeafValues(leafCount: number, leafBegin: Int32Array, leafSize: Int32Array, leafValue: Float64Array, score: Float64Array): void {
+  addLeafValues(leafCount: number, leafBegin: Int32Array, leafSize: Int32Array, leafValue: Float64Array, score: Float64Array, helpers: readonly HelperThread[] = []): void {
     this.leafBegin.set(leafBegin.subarray(0, leafCount));
     this.leafSize.set(leafSize.subarray(0, leafCount));
     this.leafValue.set(leafValue.subarray(0, leafCount));
-    this.kernels.updateScores(leafCount, this.address(score));
+    const k = this.kernels;
+    let n = 0;
+    for (let l = 0; l < leafCount; l++) n += leafSize[l];
+    const profile = this.profile;
+    const threads = helpers.length + 1;
+    profile?.begin();
+    if (threads === 1) {
+      k.scatterLeafIds(0, leafCount);
+      k.addLeafValues(0, n, this.address(score));
+      profile?.end('scores');
+      return;
+    }
+    // Leaves in contiguous runs of about n / threads records each (leaf l's records are [leafBegin[l], …)).
+    const leafStarts = [0];
+    for (let l = 0, seen = 0; l < leafCount && leafStarts.length < threads; l++) {
+      seen += leafSize[l];
+      if (seen >= (leafStarts.length * n) / threads) leafStarts.push(l + 1);
+    }
+    while (leafStarts.length < threads) leafStarts.push(leafCount);
+    leafStarts.push(leafCount);
+    for (let t = 1; t < threads; t++) helpers[t - 1].startCall('scatterLeafIds', [leafStarts[t], leafStarts[t + 1]]);
+    k.scatterLeafIds(0, leafStarts[1]);
+    profile?.joined();
+    for (const helper of helpers) helper.finish();
+    profile?.end('scores', helpers);
+    profile?.begin();
+    const start = (t: number): number => Math.floor((t * n) / threads);
+    for (let t = 1; t < threads; t++) helpers[t - 1].startCall('addLeafValues', [start(t), start(t + 1), this.address(score)]);
+    k.addLeafValues(0, start(1), this.address(score));
+    profile?.joined();
+    for (const helper of helpers) helper.finish();
+    profile?.end('scores', helpers);
   }
 
-  /** Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, in place. */
-  private exchange(a: number, b: number, count: number): void {
+  /**
+   * Swaps records (and row ids) [a, a + count) with [b, b + count), a + count <= b, in place; with a helper, it swaps
+   * the second half of the records (pure moves: the result does not depend on who moves what).
+   */
+  private exchange(a: number, b: number, count: number, helper: HelperThread | null): void {
     if (count === 0) return;
     const recordBytes = this.stride * 8;
     const records = this.f64.byteOffset;
     const rows = this.rows.byteOffset;
-    this.kernels.swapBytes(records + a * recordBytes, records + b * recordBytes, count * recordBytes);
+    const own = helper === null ? count : count >>> 1;
+    if (helper !== null) helper.startCall('swapBytes', [records + (a + own) * recordBytes, records + (b + own) * recordBytes, (count - own) * recordBytes]);
+    this.kernels.swapBytes(records + a * recordBytes, records + b * recordBytes, own * recordBytes);
     this.kernels.swapBytes(rows + a * 4, rows + b * 4, count * 4);
+    if (helper !== null) {
+      this.profile?.joined();
+      helper.finish();
+    }
   }
 
   /** Byte address of thread t's partition scratch (t = 0: the calling thread). */
@@ -245,19 +337,35 @@ export class RowRecords {
   partition(begin: number, size: number, feature: number, leftMask: Uint8Array, helper: HelperThread | null = null): number {
     const binByte = binByteOffset(feature);
     const partition = this.kernels.partition;
+    const profile = this.profile;
+    profile?.begin();
     this.mask.set(leftMask);
-    if (size < HALVED_PARTITION_MIN_ROWS) return partition(begin, size, binByte, 0);
+    if (size < HALVED_PARTITION_MIN_ROWS) {
+      const left = partition(begin, size, binByte, 0);
+      profile?.end('partition');
+      return left;
+    }
     const mid = begin + (size >>> 1);
     const end = begin + size;
     helper?.startPartition(mid, end, binByte, leftMask);
     const leftA = partition(begin, mid - begin, binByte, 0);
-    const leftB = helper === null ? partition(mid, end - mid, binByte, 0) : helper.finish();
+    let leftB: number;
+    if (helper === null) {
+      leftB = partition(mid, end - mid, binByte, 0);
+    } else {
+      profile?.joined();
+      leftB = helper.finish();
+      profile?.end('partition', [helper]);
+      profile?.begin();
+    }
     // [left A | right A | left B | right B]: exchange the shorter of (right A, left B) with the far end of the other.
     const rightA = mid - begin - leftA;
     const exchanged = Math.min(rightA, leftB);
     const from = begin + leftA;
     const to = mid + leftB - exchanged;
-    this.exchange(from, to, exchanged);
+    const exchanger = helper !== null && exchanged >= EXCHANGE_SHARED_MIN_ROWS ? helper : null;
+    this.exchange(from, to, exchanged, exchanger);
+    profile?.end('partition', exchanger === null ? [] : [exchanger]);
     return leftA + leftB;
   }
 }

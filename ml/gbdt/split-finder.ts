@@ -307,14 +307,33 @@ function bestCategoricalSplit(
   };
 }
 
+/** Runs sorted by insertion before the merges: short runs of random keys sort faster that way (fewer passes). */
+const INSERTION_RUN = 16;
+
 /**
- * Stable bottom-up merge sort of bins[0..n) by key[bin] ascending, using `scratch` (same length); returns the array
- * holding the result (bins or scratch). Equal keys keep their order, so bins that start ascending tie-break by bin.
+ * Stable sort of bins[0..n) by key[bin] ascending, using `scratch` (same length); returns the array holding the
+ * result (bins or scratch). Equal keys keep their order, so bins that start ascending tie-break by bin. Runs of
+ * INSERTION_RUN bins are insertion-sorted, then merged bottom-up; a stable sort's result is the only one, so this is
+ * the order a plain merge sort gives (keys are finite: no NaN to break the ordering).
  */
-function sortBinsByKey(bins: Int32Array, scratch: Int32Array, n: number, key: Float64Array): Int32Array {
+export function sortBinsByKey(bins: Int32Array, scratch: Int32Array, n: number, key: Float64Array): Int32Array {
+  for (let lo = 0; lo < n; lo += INSERTION_RUN) {
+    const hi = Math.min(lo + INSERTION_RUN, n);
+    for (let i = lo + 1; i < hi; i++) {
+      const b = bins[i];
+      const k = key[b];
+      let j = i - 1;
+      // Move left only past strictly greater keys: stability.
+      while (j >= lo && k < key[bins[j]]) {
+        bins[j + 1] = bins[j];
+        j--;
+      }
+      bins[j + 1] = b;
+    }
+  }
   let src = bins;
   let dst = scratch;
-  for (let width = 1; width < n; width *= 2) {
+  for (let width = INSERTION_RUN; width < n; width *= 2) {
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n);
       const hi = Math.min(lo + 2 * width, n);

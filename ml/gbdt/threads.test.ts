@@ -40,6 +40,7 @@ describe('training on several threads', () => {
     const params: GbdtParamsInput = { task: 'regression', numIterations: 6, numLeaves: 31, learningRate: 0.3, features, seed: 5 };
     const histograms = vi.spyOn(HelperThread.prototype, 'startHistogram');
     const partitions = vi.spyOn(HelperThread.prototype, 'startPartition');
+    const calls = vi.spyOn(HelperThread.prototype, 'startCall');
     const one = await trainGbdt(data, params, { numThreads: 1 });
     expect(histograms).not.toHaveBeenCalled();
     const two = await trainGbdt(data, params, { numThreads: 2, parallelMinRows: 1 });
@@ -47,10 +48,38 @@ describe('training on several threads', () => {
     // root's is built while its records load), the upper halves of the large partitions.
     expect(histograms.mock.calls.length).toBeGreaterThanOrEqual(6 * 29);
     expect(partitions).toHaveBeenCalled();
+    // … and half of the halved partitions' large exchanges.
+    expect(calls.mock.calls.some(([name]) => name === 'swapBytes')).toBe(true);
     const three = await trainGbdt(data, params, { numThreads: 3, parallelMinRows: 1 });
     expect(one.model.trees.length).toBe(6);
     expect(JSON.stringify(two)).toBe(JSON.stringify(one));
     expect(JSON.stringify(three)).toBe(JSON.stringify(one));
+  });
+
+  it('when a binary run without bagging trains on 1, 2 or 3 threads (gradients, loads, root histograms and score updates shared), or resumes across them, then the results are identical', async () => {
+    const params: GbdtParamsInput = { task: 'binary', numIterations: 5, numLeaves: 31, learningRate: 0.2, features, seed: 3 };
+    const calls = vi.spyOn(HelperThread.prototype, 'startCall');
+    const one = await trainGbdt(binaryData, params, { numThreads: 1 });
+    expect(calls).not.toHaveBeenCalled();
+    const two = await trainGbdt(binaryData, params, { numThreads: 2, parallelMinRows: 1_000 });
+    const kernels = new Set(calls.mock.calls.map(([name]) => name));
+    expect([...kernels].sort()).toEqual(['addLeafValues', 'binaryGradientsRange', 'loadRange', 'scatterLeafIds', 'swapBytes']);
+    let stored = '';
+    const three = await trainGbdt(binaryData, params, {
+      numThreads: 3,
+      parallelMinRows: 1_000,
+      onIteration: (p) => {
+        if (p.iteration === 2) stored = JSON.stringify(p.checkpoint());
+      },
+    });
+    // Resumed on 2 threads from the 3-thread run's checkpoint: the same result again.
+    const resumed = await trainGbdt(binaryData, params, { numThreads: 2, parallelMinRows: 1_000, resumeFrom: JSON.parse(stored) as GbdtCheckpoint });
+    expect(JSON.stringify(resumed)).toBe(JSON.stringify(one));
+    expect(one.rawScores).toBeDefined();
+    expect(JSON.stringify(two)).toBe(JSON.stringify(one));
+    expect(JSON.stringify(three)).toBe(JSON.stringify(one));
+    expect(Buffer.from(two.rawScores!.train.buffer).equals(Buffer.from(one.rawScores!.train.buffer))).toBe(true);
+    expect(Buffer.from(three.rawScores!.train.buffer).equals(Buffer.from(one.rawScores!.train.buffer))).toBe(true);
   });
 
   it('when a binary run with bagging and a validation split uses 2 threads, then it equals the 1-thread run, and resumes across thread counts', async () => {
@@ -103,6 +132,32 @@ describe('training on several threads', () => {
     await helper.close();
     // The helper's failure surfaces as this error only: an unhandled worker 'error' event would fail this file.
     await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+
+  it('when a helper is given a job before its last one finished, then it refuses, and the running job keeps its arguments and result', async () => {
+    const memory = new wasm.Memory({ initial: 1, maximum: 1, shared: true });
+    const layout = { stride: 2, records: 1024, rows: 2048, binWords: 4096, binOffsets: [0], binBytes: [8], histLength: 8, leafOfRow: 8192, wideLeaves: false, leafBegin: 8192, leafSize: 8192, leafValue: 8192 };
+    const module = kernelModule(layout, [0, 1], { pages: 1, shared: true });
+    const helper = new HelperThread({ module, memory, histogram: 'histogram', scratch: 0, calls: ['swapBytes'] });
+    try {
+      const bytes = new Uint8Array(memory.buffer);
+      bytes.fill(1, 10_000, 10_100);
+      bytes.fill(2, 20_000, 20_100);
+      helper.startCall('swapBytes', [10_000, 20_000, 100]);
+      // Each would overwrite the running job's control words (its arguments, the partition mask) before the helper reads them.
+      expect(() => helper.startCall('swapBytes', [10_000, 30_000, 100])).toThrow(/still running a job/);
+      expect(() => helper.startHistogram(WASM_PAGE, 0, 1)).toThrow(/still running a job/);
+      expect(() => helper.startPartition(0, 1, 8, new Uint8Array(256))).toThrow(/still running a job/);
+      helper.finish();
+      expect(bytes.slice(10_000, 10_100).every((b) => b === 2)).toBe(true);
+      expect(bytes.slice(20_000, 20_100).every((b) => b === 1)).toBe(true);
+      // Idle again: the next job runs.
+      helper.startCall('swapBytes', [10_000, 20_000, 100]);
+      helper.finish();
+      expect(bytes[10_000]).toBe(1);
+    } finally {
+      await helper.close();
+    }
   });
 
   it('by default gives each training slot its share of the cores, at least one', () => {

@@ -9,6 +9,7 @@ import { assertResumable, GBDT_CHECKPOINT_FORMAT, type GbdtCheckpoint } from './
 import { histogramLayout } from './histogram.js';
 import { classNeedsTrees, classShares, computeSoftmaxGradients, multiclassInitialScores, multiclassLogLossOfScores } from './multiclass-objective.js';
 import { computeGradients, evaluateMetric, initialScore, metricName } from './objective.js';
+import type { PhaseProfile } from './phase-profile.js';
 import { resolveGbdtParams, resolveNumThreads, type GbdtParams, type GbdtParamsInput } from './params.js';
 import { Mulberry32 } from './prng.js';
 import { DEFAULT_PARALLEL_MIN_ROWS, leafNodeOfBinnedRow, TreeLearner } from './tree-learner.js';
@@ -40,6 +41,8 @@ export interface GbdtTrainOptions {
   numThreads?: number;
   /** Smallest leaf handed to helper threads (default DEFAULT_PARALLEL_MIN_ROWS); lower only to test or measure. */
   parallelMinRows?: number;
+  /** Filled with the time of each phase on each thread (benchmarks; costs a clock read per section). */
+  profile?: PhaseProfile;
 }
 
 /** Thrown when shouldStop() asks to stop; carries the checkpoint of the last completed iteration. */
@@ -54,6 +57,9 @@ export class GbdtTrainingCancelled extends Error {
 export type GbdtTrainResult = TrainResult & { model: GbdtModel };
 
 export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsInput, options: GbdtTrainOptions = {}): Promise<GbdtTrainResult> {
+  const profile = options.profile;
+  const trainingStart = profile?.startTraining();
+  profile?.begin();
   assertConsistentDataset(data);
   let train = data;
   let valid = options.valid ?? null;
@@ -77,7 +83,8 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
   const layout = histogramLayout(mappers);
   const numThreads = resolveNumThreads(options.numThreads ?? 1);
   const parallelMinRows = options.parallelMinRows ?? DEFAULT_PARALLEL_MIN_ROWS;
-  const learner = new TreeLearner(trainBins, layout, mappers.map((m) => m.kind === 'categorical'), params, { numThreads, parallelMinRows });
+  const learner = new TreeLearner(trainBins, layout, mappers.map((m) => m.kind === 'categorical'), params, { numThreads, parallelMinRows, profile });
+  profile?.end('setup');
   try {
 
     const task = params.task;
@@ -240,6 +247,8 @@ export async function trainGbdt(data: ColumnarDataset, paramsInput: GbdtParamsIn
     return { model, importance, curve, bestIteration, iterations, metricName: metricName(task), ...(rawScores === undefined ? {} : { rawScores }) };
   } finally {
     await learner.close();
+    // What no section timed: tree bookkeeping, threshold mapping, validation scores, metrics, other objectives' gradients.
+    if (trainingStart !== undefined) profile?.endTraining(trainingStart);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Tree } from '../model.js';
 import { MISSING_BIN, type BinnedMatrix } from './binning.js';
 import { HelperThread } from './helper-thread.js';
 import type { HistogramLayout } from './histogram.js';
+import type { PhaseProfile } from './phase-profile.js';
 import { RowRecords } from './row-records.js';
 import type { GbdtParams } from './params.js';
 import { findBestSplit, leafOutput, type SplitInfo } from './split-finder.js';
@@ -31,9 +32,14 @@ export const DEFAULT_PARALLEL_MIN_ROWS = 20_000;
 export interface TreeLearnerThreads {
   /** Threads in all, the calling one included (1 = no helper threads). */
   numThreads: number;
-  /** Smallest leaf whose histogram and partition are shared with the helpers. */
+  /** Smallest leaf whose histogram and partition are shared with the helpers (and fewest rows whose gradients, load and scores are). */
   parallelMinRows: number;
+  /** Times each phase (benchmarks): the helpers then time their jobs too. */
+  profile?: PhaseProfile;
 }
+
+/** Kernels the helper threads run on ranges besides histograms and partitions. */
+const HELPER_CALLS = ['loadRange', 'binaryGradientsRange', 'scatterLeafIds', 'addLeafValues', 'swapBytes'] as const;
 
 export class TreeLearner {
   /** The data partition; valid for the last grown tree until the next call. */
@@ -46,6 +52,7 @@ export class TreeLearner {
   private readonly helpers: HelperThread[] = [];
   private readonly histogramHelpers: number;
   private readonly parallelMinRows: number;
+  private readonly profile: PhaseProfile | null;
 
   constructor(
     private readonly data: BinnedMatrix,
@@ -70,10 +77,13 @@ export class TreeLearner {
     this.rows = this.records.rows;
     this.parallelMinRows = threads.parallelMinRows;
     this.histogramHelpers = groups - 1;
+    this.profile = threads.profile ?? null;
+    this.records.profile = this.profile;
     const { module, memory } = this.records;
-    for (let t = 1; t < groups; t++) this.helpers.push(new HelperThread({ module, memory, histogram: `group${t}`, scratch: RowRecords.scratchOf(t) }));
+    const common = { module, memory, calls: HELPER_CALLS, clockSource: this.profile?.clock.helperClockSource };
+    for (let t = 1; t < groups; t++) this.helpers.push(new HelperThread({ ...common, histogram: `group${t}`, scratch: RowRecords.scratchOf(t) }));
     // One feature but several threads: no histogram groups to share, the partition still halves.
-    if (shared && groups === 1) this.helpers.push(new HelperThread({ module, memory, histogram: 'histogram', scratch: RowRecords.scratchOf(1) }));
+    if (shared && groups === 1) this.helpers.push(new HelperThread({ ...common, histogram: 'histogram', scratch: RowRecords.scratchOf(1) }));
   }
 
   /**
@@ -86,12 +96,17 @@ export class TreeLearner {
 
   /** score[row] += the grown tree's leaf value of each row; the tree must hold every row (grown without bagging). `score` is a view of arrays.score. */
   addToScores(grown: GrownTree, score: Float64Array): void {
-    this.records.addLeafValues(grown.leafCount, grown.leafBegin, grown.leafSize, grown.leafValue, score);
+    this.records.addLeafValues(grown.leafCount, grown.leafBegin, grown.leafSize, grown.leafValue, score, this.helpersFor(score.length));
   }
 
   /** The binary objective's gradients at `score` and its mean log loss (objective.ts's computeGradients, bit for bit), on views of arrays. */
   binaryGradients(score: Float64Array, label: Float64Array, grad: Float64Array, hess: Float64Array): number {
-    return this.records.binaryGradients(score, label, grad, hess);
+    return this.records.binaryGradients(score, label, grad, hess, this.helpersFor(score.length));
+  }
+
+  /** The helpers that share work over `rows` rows: all of them from parallelMinRows rows on, else none. */
+  private helpersFor(rows: number): readonly HelperThread[] {
+    return rows >= this.parallelMinRows ? this.helpers : [];
   }
 
   /** Ends the helper threads. */
@@ -103,18 +118,31 @@ export class TreeLearner {
   private histogramOf(hist: Float64Array, begin: number, end: number): void {
     const kernels = this.records.kernels;
     const address = this.records.address(hist);
+    const profile = this.profile;
+    profile?.begin();
     if (this.histogramHelpers === 0 || end - begin < this.parallelMinRows) {
       kernels.histogram(address, begin, end);
+      profile?.end('histograms');
       return;
     }
     for (let i = 0; i < this.histogramHelpers; i++) this.helpers[i].startHistogram(address, begin, end);
     kernels.groups[0](address, begin, end);
+    profile?.joined();
     for (let i = 0; i < this.histogramHelpers; i++) this.helpers[i].finish();
+    profile?.end('histograms', this.helpers.slice(0, this.histogramHelpers));
   }
 
   private partitionLeaf(begin: number, size: number, feature: number, mask: Uint8Array): number {
     const helper = this.helpers.length > 0 && size >= this.parallelMinRows ? this.helpers[0] : null;
     return this.records.partition(begin, size, feature, mask, helper);
+  }
+
+  /** findBestSplit, timed when profiling. */
+  private bestSplit(hist: Float64Array, usedFeature: Uint8Array, sums: { grad: number; hess: number; count: number }): SplitInfo | null {
+    this.profile?.begin();
+    const best = findBestSplit(hist, this.layout, this.isCategorical, usedFeature, sums, this.params);
+    this.profile?.end('splits');
+    return best;
   }
 
   /**
@@ -164,7 +192,8 @@ export class TreeLearner {
       grad = this.records.grad.subarray(0, grad.length);
       hess = this.records.hess.subarray(0, hess.length);
     }
-    this.records.loadWithRootHistogram(rootHist, inBagCount, grad, hess);
+    const loaders = this.histogramHelpers > 0 ? this.helpersFor(inBagCount) : [];
+    this.records.loadWithRootHistogram(rootHist, inBagCount, grad, hess, loaders, loaders.length === 0 ? 0 : this.histogramHelpers);
     const g0 = this.records.sums[0];
     const h0 = this.records.sums[1];
     leafBegin[0] = 0;
@@ -176,7 +205,7 @@ export class TreeLearner {
     let numLeaves = 1;
     if (this.canSplit(inBagCount, 0)) {
       leafHist[0] = rootHist;
-      leafBest[0] = findBestSplit(rootHist, this.layout, this.isCategorical, usedFeature, { grad: g0, hess: h0, count: inBagCount }, p);
+      leafBest[0] = this.bestSplit(rootHist, usedFeature, { grad: g0, hess: h0, count: inBagCount });
       if (leafBest[0] === null) {
         free.push(rootHist);
         leafHist[0] = null;
@@ -208,7 +237,7 @@ export class TreeLearner {
         allowed[split.feature] = 0;
         leafFeatures[target] = allowed;
         const sums = { grad: leafGrad[target], hess: leafHess[target], count: leafSize[target] };
-        leafBest[target] = findBestSplit(leafHist[target]!, this.layout, this.isCategorical, allowed, sums, p);
+        leafBest[target] = this.bestSplit(leafHist[target]!, allowed, sums);
         if (leafBest[target] === null) {
           free.push(leafHist[target]!);
           leafHist[target] = null;
@@ -255,12 +284,14 @@ export class TreeLearner {
         const larger = smaller === target ? right : target;
         const smallHist = free.pop() ?? this.records.newHistogram();
         this.histogramOf(smallHist, leafBegin[smaller], leafBegin[smaller] + leafSize[smaller]);
+        this.profile?.begin();
         this.records.kernels.subtract(this.records.address(parentHist), this.records.address(smallHist));
+        this.profile?.end('histograms');
         leafHist[smaller] = smallHist;
         leafHist[larger] = parentHist;
         for (const l of [target, right]) {
           if (this.canSplit(leafSize[l], depth)) {
-            leafBest[l] = findBestSplit(leafHist[l]!, this.layout, this.isCategorical, usedFeature, { grad: leafGrad[l], hess: leafHess[l], count: leafSize[l] }, p);
+            leafBest[l] = this.bestSplit(leafHist[l]!, usedFeature, { grad: leafGrad[l], hess: leafHess[l], count: leafSize[l] });
           }
           if (leafBest[l] === null) {
             free.push(leafHist[l]!);

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Tree } from '../model.js';
 import { BinnedScores } from './binned-scores.js';
+import { HelperThread } from './helper-thread.js';
 import type { BinnedMatrix } from './binning.js';
 import type { HistogramLayout } from './histogram.js';
 import { computeGradients } from './objective.js';
@@ -57,6 +58,76 @@ describe('the generated WebAssembly kernels', () => {
     expect(Buffer.from(records.hess.buffer, records.hess.byteOffset, n * 8).equals(Buffer.from(hess.buffer))).toBe(true);
   });
 
+  it.each([[2, 1_000], [2, 2_048], [3, 5_001], [3, 1_536]])('when %i threads share the binary gradients of %i rows, then gradients, hessians and log loss equal objective.ts bit for bit', async (threads, n) => {
+    const rng = new Mulberry32(n + threads);
+    const data: BinnedMatrix = { rowCount: n, featureCount: 1, columns: [new Uint8Array(n)] };
+    const layout: HistogramLayout = { featureCount: 1, offsets: Int32Array.of(0), binCounts: Int32Array.of(256), totalBins: 256 };
+    const records = new RowRecords(data, layout, { threads, gradientLength: n, histograms: 1, leaves: 2, groupBounds: [0, 1] });
+    const helpers = Array.from({ length: threads - 1 }, (_, t) => new HelperThread({ module: records.module, memory: records.memory, histogram: 'histogram', scratch: RowRecords.scratchOf(t + 1), calls: ['binaryGradientsRange'] }));
+    try {
+      for (let i = 0; i < n; i++) {
+        records.scores[i] = i % 97 === 0 ? (rng.next() - 0.5) * 1600 : (rng.next() - 0.5) * 12;
+        records.labels[i] = rng.next() < 0.3 ? 1 : 0;
+      }
+      const grad = new Float64Array(n);
+      const hess = new Float64Array(n);
+      const expected = computeGradients('binary', records.scores, records.labels, grad, hess);
+      const got = records.binaryGradients(records.scores, records.labels, records.grad, records.hess, helpers);
+      expect(sameBits(got, expected)).toBe(true);
+      expect(Buffer.from(records.grad.buffer, records.grad.byteOffset, n * 8).equals(Buffer.from(grad.buffer))).toBe(true);
+      expect(Buffer.from(records.hess.buffer, records.hess.byteOffset, n * 8).equals(Buffer.from(hess.buffer))).toBe(true);
+    } finally {
+      await Promise.all(helpers.map((h) => h.close()));
+    }
+  });
+
+  it('when 2 or 3 threads load a tree\'s records with the root histogram and add leaf values, then records, histogram, sums and scores equal one thread\'s bit for bit', async () => {
+    const n = 9_001;
+    const rng = new Mulberry32(12);
+    const columns = [0, 1, 2, 3].map((f) => Uint8Array.from({ length: n }, () => rng.nextInt(f === 3 ? 5 : 200)));
+    const data: BinnedMatrix = { rowCount: n, featureCount: 4, columns };
+    const layout: HistogramLayout = { featureCount: 4, offsets: Int32Array.of(0, 200, 400, 600), binCounts: Int32Array.of(200, 200, 200, 5), totalBins: 605 };
+    const inBag = Int32Array.from({ length: n }, (_, i) => i).filter((i) => i % 7 !== 3);
+    const grad = Float64Array.from({ length: n }, () => (rng.next() - 0.5) * 3.7);
+    const hess = Float64Array.from({ length: n }, () => rng.next() * 0.25);
+    // Leaves: a random partition of the loaded records into 9 contiguous runs, with values.
+    const leafCount = 9;
+    const cuts = Array.from({ length: leafCount - 1 }, () => rng.nextInt(n)).sort((a, b) => a - b);
+    const leafBegin = Int32Array.from([0, ...cuts]);
+    const leafSize = Int32Array.from(leafBegin, (b, l) => (l + 1 < leafCount ? leafBegin[l + 1] : n) - b);
+    const leafValue = Float64Array.from({ length: leafCount }, () => (rng.next() - 0.5) * 0.3);
+    const run = async (threads: number) => {
+      const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.floor((t * 4) / threads));
+      const records = new RowRecords(data, layout, { threads, gradientLength: n, histograms: 1, leaves: leafCount, groupBounds: bounds });
+      const helpers = Array.from({ length: threads - 1 }, (_, t) => new HelperThread({ module: records.module, memory: records.memory, histogram: `group${t + 1}`, scratch: RowRecords.scratchOf(t + 1), calls: ['loadRange', 'scatterLeafIds', 'addLeafValues'] }));
+      try {
+        records.grad.set(grad);
+        records.hess.set(hess);
+        records.rows.set(inBag);
+        const hist = records.newHistogram();
+        hist.fill(NaN); // the kernels clear it
+        records.loadWithRootHistogram(hist, inBag.length, records.grad, records.hess, helpers, helpers.length);
+        const loaded = Buffer.from(records.u8.slice(0, inBag.length * records.stride * 8));
+        // Every row once for the score update (as a tree without bagging).
+        records.rows.set(Int32Array.from({ length: n }, (_, i) => (i * 7919) % n));
+        for (let i = 0; i < n; i++) records.scores[i] = i / 3;
+        records.addLeafValues(leafCount, leafBegin, leafSize, leafValue, records.scores.subarray(0, n), helpers);
+        return { loaded, hist: Buffer.from(hist.slice().buffer), sums: [records.sums[0], records.sums[1]], scores: Buffer.from(records.scores.slice(0, n).buffer) };
+      } finally {
+        await Promise.all(helpers.map((h) => h.close()));
+      }
+    };
+    const one = await run(1);
+    expect(one.sums[1]).toBeGreaterThan(0);
+    for (const threads of [2, 3]) {
+      const many = await run(threads);
+      expect(many.loaded.equals(one.loaded)).toBe(true);
+      expect(many.hist.equals(one.hist)).toBe(true);
+      expect(many.sums).toEqual(one.sums);
+      expect(many.scores.equals(one.scores)).toBe(true);
+    }
+  });
+
   it('when partitioning records by a bin mask, then the left ones come first, each record keeps its row id and bins, and the count is right', () => {
     const n = 70_000; // above HALVED_PARTITION_MIN_ROWS: the halves and their exchange too
     const rng = new Mulberry32(4);
@@ -85,6 +156,43 @@ describe('the generated WebAssembly kernels', () => {
       expect(wrong).toEqual([]);
       expect(seen.size).toBe(size);
     }
+  });
+
+  it.each([8_191, 8_192, 8_193])('when a halved partition exchanges %i records, then with a helper (sharing the exchange from 8,192) the records and row ids equal one thread\'s', async (exchanged) => {
+    const half = 20_000;
+    const n = 2 * half;
+    const rng = new Mulberry32(exchanged);
+    // First half: all left but its last `exchanged` records; second half: `exchanged` + 5 left records among right ones.
+    const leftInB = new Set<number>();
+    while (leftInB.size < exchanged + 5) leftInB.add(half + rng.nextInt(half));
+    const bins = Uint8Array.from({ length: n }, (_, i) => (i < half ? (i < half - exchanged ? 1 : 2) : leftInB.has(i) ? 1 : 2 + rng.nextInt(9)));
+    const other = Uint8Array.from({ length: n }, () => rng.nextInt(256));
+    const data: BinnedMatrix = { rowCount: n, featureCount: 2, columns: [bins, other] };
+    const layout: HistogramLayout = { featureCount: 2, offsets: Int32Array.of(0, 12), binCounts: Int32Array.of(12, 256), totalBins: 268 };
+    const mask = new Uint8Array(256);
+    mask[1] = 1;
+    const calls = vi.spyOn(HelperThread.prototype, 'startCall');
+    const run = async (threads: number) => {
+      const records = new RowRecords(data, layout, { threads, gradientLength: n, histograms: 1, leaves: 2, groupBounds: [0, 2] });
+      const helper = threads === 1 ? null : new HelperThread({ module: records.module, memory: records.memory, histogram: 'histogram', scratch: RowRecords.scratchOf(1), calls: ['swapBytes'] });
+      try {
+        for (let i = 0; i < n; i++) records.grad[i] = i;
+        records.rows.set(Int32Array.from({ length: n }, (_, i) => i));
+        records.loadWithRootHistogram(records.newHistogram(), n, records.grad, records.hess);
+        const left = records.partition(0, n, 0, mask, helper);
+        return { left, records: Buffer.from(records.u8.slice()), rows: Buffer.from(records.rows.slice().buffer) };
+      } finally {
+        await helper?.close();
+      }
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(one.left).toBe(half - exchanged + exchanged + 5);
+    expect(calls.mock.calls.filter(([name]) => name === 'swapBytes').length).toBe(exchanged >= 8_192 ? 1 : 0);
+    calls.mockRestore();
+    expect(two.left).toBe(one.left);
+    expect(two.records.equals(one.records)).toBe(true);
+    expect(two.rows.equals(one.rows)).toBe(true);
   });
 
   it('when adding random trees to binned rows\' scores, then every score equals the JavaScript walk and add bit for bit, per class', () => {

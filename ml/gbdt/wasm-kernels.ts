@@ -35,15 +35,19 @@ export const SCRATCH_BYTES = 256 + 2 * PARTITION_BLOCK * 4;
 
 /**
  * hist(histAddress, begin, end): clears the histogram's bins of features [from, to) and adds records [begin, end)
- * into them, row by row in record order.
+ * into them, row by row in record order. With `sums`, hist(histAddress, sumsAddress, begin, end) also writes the
+ * records' gradient and hessian sums (in record order, as the load kernel sums them) at sumsAddress: the root's
+ * histogram group of the thread that needs the sums, when the records were loaded apart from the histogram.
  */
-function histogramFunction(k: KernelLayout, from: number, to: number): Code {
-  const c = new Code(3);
-  const [HIST, BEGIN, END] = [0, 1, 2];
+function histogramFunction(k: KernelLayout, from: number, to: number, sums = false): Code {
+  const c = new Code(sums ? 4 : 3);
+  const [HIST, SUMS, BEGIN, END] = sums ? [0, 1, 2, 3] : [0, -1, 1, 2];
   const p = c.local(I32);
   const e = c.local(I32);
   const gh = c.local(0x7b);
   const a = c.local(I32);
+  const sumG = sums ? c.local(0x7c) : -1;
+  const sumH = sums ? c.local(0x7c) : -1;
   const recordBytes = k.stride * 8;
   const clearFrom = k.binOffsets[from] * 16;
   const clearTo = to === k.binOffsets.length ? k.histLength * 8 : k.binOffsets[to] * 16;
@@ -53,9 +57,17 @@ function histogramFunction(k: KernelLayout, from: number, to: number): Code {
   c.block().loop();
   c.get(p).get(e).i32GeU().brIf(1);
   c.get(p).v128Load64Zero().f64x2PromoteLowF32x4().set(gh);
+  if (sums) {
+    c.get(sumG).get(p).f32Load(0).f64PromoteF32().f64Add().set(sumG);
+    c.get(sumH).get(p).f32Load(4).f64PromoteF32().f64Add().set(sumH);
+  }
   for (let j = from; j < to; j++) addPair(c, gh, a, HIST, p, k.binBytes[j], k.binOffsets[j]);
   c.get(p).i32Const(recordBytes).i32Add().set(p);
   c.br(0).end().end();
+  if (sums) {
+    c.get(SUMS).get(sumG).f64Store(0);
+    c.get(SUMS).get(sumH).f64Store(8);
+  }
   return c;
 }
 
@@ -102,6 +114,34 @@ function loadFunction(k: KernelLayout): Code {
   c.br(0).end().end();
   c.get(SUMS).get(sumG).f64Store(0);
   c.get(SUMS).get(sumH).f64Store(8);
+  return c;
+}
+
+/**
+ * loadRange(begin, end, gradAddress, hessAddress): records [begin, end) as load() writes them (row ids already in
+ * `rows`), without the histogram: the part of a tree's load one thread does when several share it.
+ */
+function loadRangeFunction(k: KernelLayout): Code {
+  const c = new Code(4);
+  const [BEGIN, END, GRAD, HESS] = [0, 1, 2, 3];
+  const i = c.local(I32);
+  const r = c.local(I32);
+  const p = c.local(I32);
+  const src = c.local(I32);
+  const words = k.stride - 1;
+  const recordBytes = k.stride * 8;
+  c.get(BEGIN).set(i);
+  c.get(BEGIN).i32Const(recordBytes).i32Mul().i32Const(k.records).i32Add().set(p);
+  c.block().loop();
+  c.get(i).get(END).i32GeS().brIf(1);
+  c.get(i).i32Const(2).i32Shl().i32Load(k.rows).set(r);
+  c.get(p).get(r).i32Const(3).i32Shl().get(GRAD).i32Add().f64Load().f32DemoteF64().f32Store(0);
+  c.get(p).get(r).i32Const(3).i32Shl().get(HESS).i32Add().f64Load().f32DemoteF64().f32Store(4);
+  c.get(r).i32Const(words * 8).i32Mul().i32Const(k.binWords).i32Add().set(src);
+  for (let w = 0; w < words; w++) c.get(p).get(src).i64Load(w * 8).i64Store(8 + w * 8);
+  c.get(p).i32Const(recordBytes).i32Add().set(p);
+  c.get(i).i32Const(1).i32Add().set(i);
+  c.br(0).end().end();
   return c;
 }
 
@@ -232,20 +272,20 @@ function partitionFunction(k: KernelLayout): Code {
 }
 
 /**
- * updateScores(leafCount, score): score[r] += leafValue[leaf of row r] for every row of the leaf table (records
- * [leafBegin[l], leafBegin[l] + leafSize[l]) belong to leaf l). The leaf ids are scattered into a small array first
- * (cache-resident), then the scores are updated in row order: much cheaper than scattering the 8-byte adds.
+ * scatterLeafIds(leafFrom, leafTo): leafOfRow[row of record i] = l for every record i of leaves [leafFrom, leafTo)
+ * (records [leafBegin[l], leafBegin[l] + leafSize[l]) belong to leaf l). Then addLeafValues adds the leaves' values
+ * to the scores in row order: much cheaper than scattering the 8-byte adds. Leaves own disjoint rows, so threads
+ * may scatter disjoint leaf ranges at once.
  */
-function updateScoresFunction(k: KernelLayout): Code {
+function scatterLeafIdsFunction(k: KernelLayout): Code {
   const c = new Code(2);
-  const [LEAF_COUNT, SCORE] = [0, 1];
+  const [LEAF_FROM, LEAF_TO] = [0, 1];
   const l = c.local(I32);
   const i = c.local(I32);
   const end = c.local(I32);
-  const r = c.local(I32);
-  const n = c.local(I32);
+  c.get(LEAF_FROM).set(l);
   c.block().loop();
-  c.get(l).get(LEAF_COUNT).i32GeS().brIf(1);
+  c.get(l).get(LEAF_TO).i32GeS().brIf(1);
   c.get(l).i32Const(2).i32Shl().tee(i).i32Load(k.leafSize).get(i).i32Load(k.leafBegin).tee(i).i32Add().set(end);
   c.block().loop();
   c.get(i).get(end).i32GeS().brIf(1);
@@ -256,17 +296,21 @@ function updateScoresFunction(k: KernelLayout): Code {
   c.br(0).end().end();
   c.get(l).i32Const(1).i32Add().set(l);
   c.br(0).end().end();
-  // Every row of the table: the rows are 0..n-1 when there is no bagging (the caller's only use).
-  c.i32Const(0).set(r);
-  c.i32Const(0).set(n);
-  c.i32Const(0).set(l);
+  return c;
+}
+
+/**
+ * addLeafValues(rowFrom, rowTo, score): score[r] += leafValue[leafOfRow[r]] for rows [rowFrom, rowTo) in row order
+ * (one add per row: threads may take disjoint row ranges).
+ */
+function addLeafValuesFunction(k: KernelLayout): Code {
+  const c = new Code(3);
+  const [FROM, TO, SCORE] = [0, 1, 2];
+  const r = c.local(I32);
+  const i = c.local(I32);
+  c.get(FROM).set(r);
   c.block().loop();
-  c.get(l).get(LEAF_COUNT).i32GeS().brIf(1);
-  c.get(n).get(l).i32Const(2).i32Shl().i32Load(k.leafSize).i32Add().set(n);
-  c.get(l).i32Const(1).i32Add().set(l);
-  c.br(0).end().end();
-  c.block().loop();
-  c.get(r).get(n).i32GeS().brIf(1);
+  c.get(r).get(TO).i32GeS().brIf(1);
   c.get(r).i32Const(3).i32Shl().get(SCORE).i32Add().tee(i);
   c.get(i).f64Load();
   if (k.wideLeaves) c.get(r).i32Const(1).i32Shl().i32Load16u(k.leafOfRow);
@@ -326,9 +370,14 @@ export interface WasmKernels {
   histogram(histAddress: number, begin: number, end: number): void;
   /** The same for feature group g only (its bins cleared and filled; the rest untouched). */
   groups: ((histAddress: number, begin: number, end: number) => void)[];
+  /** Group 0 of the root's histogram with the records' gradient and hessian sums (the records already loaded). */
+  rootGroup0(histAddress: number, sumsAddress: number, begin: number, end: number): void;
   load(histAddress: number, sumsAddress: number, count: number, gradAddress: number, hessAddress: number): void;
+  loadRange(begin: number, end: number, gradAddress: number, hessAddress: number): void;
   partition(begin: number, size: number, binByte: number, scratch: number): number;
-  updateScores(leafCount: number, score: number): void;
+  scatterLeafIds(leafFrom: number, leafTo: number): void;
+  addLeafValues(rowFrom: number, rowTo: number, score: number): void;
+  binaryGradientsRange(from: number, to: number, score: number, label: number, grad: number, hess: number, products: number): void;
   swapBytes(p: number, q: number, length: number): void;
   subtract(parent: number, child: number): void;
 }
@@ -341,8 +390,12 @@ export function kernelModule(k: KernelLayout, groupBounds: number[], memory: { p
   const fns: FunctionSpec[] = [
     { name: 'histogram', params: [I32, I32, I32], results: [], code: histogramFunction(k, 0, k.binOffsets.length) },
     { name: 'load', params: [I32, I32, I32, I32, I32], results: [], code: loadFunction(k) },
+    { name: 'loadRange', params: [I32, I32, I32, I32], results: [], code: loadRangeFunction(k) },
+    { name: 'rootGroup0', params: [I32, I32, I32, I32], results: [], code: histogramFunction(k, groupBounds[0], groupBounds[1], true) },
     { name: 'partition', params: [I32, I32, I32, I32], results: [I32], code: partitionFunction(k) },
-    { name: 'updateScores', params: [I32, I32], results: [], code: updateScoresFunction(k) },
+    { name: 'scatterLeafIds', params: [I32, I32], results: [], code: scatterLeafIdsFunction(k) },
+    { name: 'addLeafValues', params: [I32, I32, I32], results: [], code: addLeafValuesFunction(k) },
+    { name: 'binaryGradientsRange', params: [I32, I32, I32, I32, I32, I32, I32], results: [], code: binaryGradientsRangeFunction() },
     { name: 'swapBytes', params: [I32, I32, I32], results: [], code: swapBytesFunction() },
     { name: 'subtract', params: [I32, I32], results: [], code: subtractFunction(k) },
   ];
@@ -357,9 +410,13 @@ export function instantiateKernels(module: WasmModule, memory: WasmMemory, group
   return {
     histogram: e.histogram,
     groups: Array.from({ length: groupCount }, (_, g) => e[`group${g}`]),
+    rootGroup0: e.rootGroup0,
     load: e.load,
+    loadRange: e.loadRange,
     partition: e.partition,
-    updateScores: e.updateScores,
+    scatterLeafIds: e.scatterLeafIds,
+    addLeafValues: e.addLeafValues,
+    binaryGradientsRange: e.binaryGradientsRange,
     swapBytes: e.swapBytes,
     subtract: e.subtract,
   };
@@ -526,9 +583,82 @@ function binaryGradientsFunction(): Code {
   return c;
 }
 
+/** Rows per block of the binary log loss: one log of the block's product of (1 + e) terms (objective.ts). */
+export const LOSS_BLOCK = 512;
+
+/**
+ * binaryGradientsRange(from, to, score, label, grad, hess, products): the gradients and hessians of rows [from, to)
+ * as binaryGradients computes them, and the product of the rows' (1 + e) per block of LOSS_BLOCK rows (blocks counted
+ * from row 0: `from` a multiple of LOSS_BLOCK) at products + 8·block; the loss's sum is left to lossTerms, in row
+ * order on one thread. Rows are independent here, so threads take disjoint ranges.
+ */
+function binaryGradientsRangeFunction(): Code {
+  const c = new Code(7);
+  const [FROM, TO, SCORE, LABEL, GRAD, HESS, PRODUCTS] = [0, 1, 2, 3, 4, 5, 6];
+  const i = c.local(I32);
+  const at = c.local(I32);
+  const s = c.local(F64);
+  const e = c.local(F64);
+  const p = c.local(F64);
+  const y = c.local(F64);
+  const product = c.local(F64);
+  const v = expLocals(c);
+  c.f64Const(1).set(product);
+  c.get(FROM).set(i);
+  c.block().loop();
+  c.get(i).get(TO).i32GeS().brIf(1);
+  c.get(i).i32Const(3).i32Shl().set(at);
+  c.get(at).get(SCORE).i32Add().f64Load().set(s);
+  c.get(s).f64Abs().f64Neg().set(y);
+  emitExp(c, y, e, v);
+  c.f64Const(1).get(e).get(s).f64Const(0).f64Ge().select().f64Const(1).get(e).f64Add().f64Div().set(p);
+  c.get(at).get(LABEL).i32Add().f64Load().set(y);
+  c.get(at).get(GRAD).i32Add().get(p).get(y).f64Sub().f64Store();
+  c.get(at).get(HESS).i32Add().get(p).f64Const(1).get(p).f64Sub().f64Mul().f64Store();
+  c.get(product).f64Const(1).get(e).f64Add().f64Mul().set(product);
+  // The block's last row: store its product, start the next.
+  c.get(i).i32Const(LOSS_BLOCK - 1).i32And().i32Const(LOSS_BLOCK - 1).i32Eq().if();
+  c.get(i).i32Const(Math.log2(LOSS_BLOCK)).i32ShrU().i32Const(3).i32Shl().get(PRODUCTS).i32Add().get(product).f64Store();
+  c.f64Const(1).set(product);
+  c.end();
+  c.get(i).i32Const(1).i32Add().set(i);
+  c.br(0).end().end();
+  // A partial last block (only the last range ends inside a block): its product. A range ending on a block boundary
+  // stores nothing there: that slot is the next range's.
+  c.get(TO).i32Const(LOSS_BLOCK - 1).i32And().if();
+  c.get(TO).i32Const(Math.log2(LOSS_BLOCK)).i32ShrU().i32Const(3).i32Shl().get(PRODUCTS).i32Add().get(product).f64Store();
+  c.end();
+  return c;
+}
+
+/**
+ * lossTerms(from, to, sum, score, label) → sum plus each row's max(s, 0) - y·s, in row order: the binary log loss's
+ * sum without its log terms, which the caller adds block by block as binaryGradients' caller does.
+ */
+function lossTermsFunction(): Code {
+  const c = new Code(5);
+  const [FROM, TO, SUM, SCORE, LABEL] = [0, 1, 2, 3, 4];
+  const i = c.local(I32);
+  const at = c.local(I32);
+  const s = c.local(F64);
+  const sum = c.local(F64);
+  c.get(SUM).set(sum);
+  c.get(FROM).set(i);
+  c.block().loop();
+  c.get(i).get(TO).i32GeS().brIf(1);
+  c.get(i).i32Const(3).i32Shl().set(at);
+  c.get(at).get(SCORE).i32Add().f64Load().set(s);
+  c.get(sum).get(s).f64Const(0).get(s).f64Const(0).f64Gt().select().get(at).get(LABEL).i32Add().f64Load().get(s).f64Mul().f64Sub().f64Add().set(sum);
+  c.get(i).i32Const(1).i32Add().set(i);
+  c.br(0).end().end();
+  c.get(sum);
+  return c;
+}
+
 /** The objective's kernels (no memory layout baked in): binary gradients, and exp for its test. */
 export interface ObjectiveKernels {
   binaryGradients(from: number, to: number, sum: number, score: number, label: number, grad: number, hess: number, product: number): number;
+  lossTerms(from: number, to: number, sum: number, score: number, label: number): number;
   exp(x: number): number;
 }
 
@@ -540,12 +670,13 @@ export function objectiveKernels(memory: WasmMemory, pages: number): ObjectiveKe
   if (module === undefined) {
     module = new wasm.Module(encodeModule([
       { name: 'binaryGradients', params: [I32, I32, F64, I32, I32, I32, I32, I32], results: [F64], code: binaryGradientsFunction() },
+      { name: 'lossTerms', params: [I32, I32, F64, I32, I32], results: [F64], code: lossTermsFunction() },
       { name: 'exp', params: [F64], results: [F64], code: expFunction() },
     ], { pages, shared: true }));
     objectiveModules.set(key, module);
   }
   const e = new wasm.Instance(module, { env: { memory } }).exports as unknown as ObjectiveKernels;
-  return { binaryGradients: e.binaryGradients, exp: e.exp };
+  return { binaryGradients: e.binaryGradients, lossTerms: e.lossTerms, exp: e.exp };
 }
 
 /** Where a BinnedScores object keeps its rows and its tree (byte addresses). */
