@@ -1,7 +1,7 @@
 // Runs a version's feature SQL on request rows in an in-process DuckDB locked down as at ingest: no file or
 // network access, configuration locked. Rows enter as bound list parameters (never spliced into SQL), the
 // statement is prepared once, and concurrent requests are batched into one execution.
-import { BOOLEAN, DOUBLE, LIST, StatementType, VARCHAR, listValue, type DuckDBListType, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import { BOOLEAN, DOUBLE, JSDuckDBValueConverter, LIST, StatementType, VARCHAR, listValue, type DuckDBListType, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { RecipeFeature, SourceColumn, SourceValueKind } from '../workflows/contracts/serving-recipe.js';
 import { sourceValueKind } from '../workflows/contracts/serving-recipe.js';
 import { openDuckDb, type DuckDbSession } from './duckdb-session.js';
@@ -100,8 +100,14 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: {
     spec.source.forEach((_, index) => {
       prepared.bindList(index + 1, listValue(rows.map((row) => row[index] ?? null)), listTypes[index]);
     });
-    const reader = await prepared.runAndReadAll();
-    return reader.getRowsJS().map((row) => row.map(featureValue));
+    // A materialized result's chunks are read synchronously: fetching them one by one is an async round trip each
+    // (and an empty one to find the end), which cost more CPU per execution than the chunks' values.
+    const result = await prepared.run();
+    const out: FeatureValue[][] = [];
+    for (let chunkIndex = 0; chunkIndex < result.chunkCount; chunkIndex++) {
+      for (const row of result.getChunk(chunkIndex).convertRows(JSDuckDBValueConverter)) out.push(row.map(featureValue));
+    }
+    return out;
   }
 
   /** Positional when the transform keeps rows in place and the batch gave one row per input row; else one at a time. */

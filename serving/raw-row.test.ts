@@ -74,6 +74,16 @@ describe('raw source rows through the serving session', () => {
     }
   });
 
+  it('returns every row of a result larger than one DuckDB chunk (2,048 rows), in input order', async () => {
+    const session = await openRowTransformSession({ source: SOURCE, transform: 'SELECT temp_max * 2 AS t FROM source', features: [numeric('t', 'DOUBLE')] });
+    try {
+      const rows = Array.from({ length: 5_000 }, (_, i) => ['2012-01-01', 0, i, 0, 0, 'sun']);
+      expect((await session.transformBatch(rows)).map((row) => row[0])).toEqual(rows.map((_, i) => i * 2));
+    } finally {
+      session.close();
+    }
+  });
+
   it('answers requests arriving over several turns each with its own rows; a bad row fails only its request', async () => {
     const session = await openRowTransformSession({
       source: SOURCE,
