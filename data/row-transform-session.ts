@@ -1,7 +1,7 @@
 // Runs a version's feature SQL on request rows in an in-process DuckDB locked down as at ingest: no file or
-// network access, configuration locked. Rows enter as bound list parameters (never spliced into SQL), the
+// network access, configuration locked. Rows enter as one bound JSON text parameter (never spliced into SQL), the
 // statement is prepared once, and concurrent requests are batched into one execution.
-import { BOOLEAN, DOUBLE, JSDuckDBValueConverter, LIST, StatementType, VARCHAR, listValue, type DuckDBListType, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import { JSDuckDBValueConverter, StatementType, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { RecipeFeature, SourceColumn, SourceValueKind } from '../workflows/contracts/serving-recipe.js';
 import { sourceValueKind } from '../workflows/contracts/serving-recipe.js';
 import { openDuckDb, type DuckDbSession } from './duckdb-session.js';
@@ -31,24 +31,49 @@ export interface RowTransformSession {
 /** Rows of concurrent requests run together up to this many; more wait for the next execution. */
 const MAX_BATCH_ROWS = 2048;
 
-function bindType(kind: SourceValueKind): { list: DuckDBListType; sql: string } {
-  if (kind === 'boolean') return { list: LIST(BOOLEAN), sql: 'BOOLEAN[]' };
-  if (kind === 'integer' || kind === 'number') return { list: LIST(DOUBLE), sql: 'DOUBLE[]' };
-  return { list: LIST(VARCHAR), sql: 'VARCHAR[]' };
+/** How a source value travels in the bound JSON: booleans, numbers (any numeric column) as DOUBLE, the rest as text. */
+function boundType(kind: SourceValueKind): string {
+  if (kind === 'boolean') return 'BOOLEAN';
+  if (kind === 'integer' || kind === 'number') return 'DOUBLE';
+  return 'VARCHAR';
 }
 
-/** The prepared SQL: the request rows as relation `source` (typed as at ingest), the transform, the conversions. */
+/**
+ * The prepared SQL: the request rows as relation `source` (typed as at ingest), the transform, the conversions. The rows
+ * are one JSON array of objects `{"c1": …, "c2": …}` read by `from_json`: one parameter instead of a list per column,
+ * whose values were each made a DuckDB value on the main thread (~20–25 % of an execution's CPU, bench/serve/README.md).
+ */
 export function rowTransformSql(spec: RowTransformSpec): string {
-  const unnested = spec.source.map((column, index) => {
+  const fields = spec.source.map((column, index) => {
     const kind = sourceValueKind(column.type);
     if (!kind) throw new TransformRejectedError(`source column "${column.name}" has type ${column.type}, which JSON rows cannot carry`);
-    return `UNNEST($${index + 1}::${bindType(kind).sql}) AS c${index + 1}`;
+    return `"c${index + 1}":"${boundType(kind)}"`;
   });
+  const unnested = `SELECT UNNEST(from_json($1::VARCHAR, '[{${fields.join(',')}}]'), recursive := true)`;
   const typed = spec.source.map((column, index) => `CAST(c${index + 1} AS ${column.type}) AS ${quoteIdentifier(column.name)}`);
   const conversions = spec.features.map((feature) => `${conversionSql(feature.name, feature.conversion)} AS ${quoteIdentifier(feature.name)}`);
   // The newline keeps a trailing `--` comment in the transform from swallowing the closing parenthesis.
   const body = spec.transform ?? 'SELECT * FROM source';
-  return `WITH source AS (SELECT ${typed.join(', ')} FROM (SELECT ${unnested.join(', ')})) SELECT ${conversions.join(', ')} FROM (\n${body}\n) AS keel_features`;
+  return `WITH source AS (SELECT ${typed.join(', ')} FROM (${unnested})) SELECT ${conversions.join(', ')} FROM (\n${body}\n) AS keel_features`;
+}
+
+/** One source value as JSON text. -0 keeps its sign (JSON.stringify writes 0); numbers are finite (validated). */
+function jsonValue(value: SourceValue): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0.0' : String(value);
+  return typeof value === 'string' ? JSON.stringify(value) : value ? 'true' : 'false';
+}
+
+/** The rows as the JSON text `rowTransformSql` binds: `[{"c1":…,"c2":…},…]`. */
+export function rowsJson(rows: readonly SourceValue[][], columnCount: number): string {
+  let text = '[';
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    text += r === 0 ? '{' : ',{';
+    for (let c = 0; c < columnCount; c++) text += `${c === 0 ? '' : ','}"c${c + 1}":${jsonValue(row[c] ?? null)}`;
+    text += '}';
+  }
+  return `${text}]`;
 }
 
 async function parseTree(connection: DuckDbSession['connection'], transform: string): Promise<unknown> {
@@ -70,7 +95,7 @@ interface Pending {
 
 export async function openRowTransformSession(spec: RowTransformSpec, options: { memoryLimit?: string } = {}): Promise<RowTransformSession> {
   const sql = rowTransformSql(spec);
-  const listTypes = spec.source.map((column) => bindType(sourceValueKind(column.type)!).list);
+  const columnCount = spec.source.length;
   const session: DuckDbSession = await openDuckDb({ memoryLimit: options.memoryLimit ?? '256MB', threads: 1 });
   let prepared: DuckDBPreparedStatement;
   // Whether a batch's output rows can be matched to its input rows by position (else each row runs alone).
@@ -97,9 +122,7 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: {
   let closed = false;
 
   async function execute(rows: readonly SourceValue[][]): Promise<FeatureValue[][]> {
-    spec.source.forEach((_, index) => {
-      prepared.bindList(index + 1, listValue(rows.map((row) => row[index] ?? null)), listTypes[index]);
-    });
+    prepared.bindVarchar(1, rowsJson(rows, columnCount));
     // A materialized result's chunks are read synchronously: fetching them one by one is an async round trip each
     // (and an empty one to find the end), which cost more CPU per execution than the chunks' values.
     const result = await prepared.run();

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
 import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
@@ -79,6 +80,33 @@ describe('raw source rows through the serving session', () => {
     try {
       const rows = Array.from({ length: 5_000 }, (_, i) => ['2012-01-01', 0, i, 0, 0, 'sun']);
       expect((await session.transformBatch(rows)).map((row) => row[0])).toEqual(rows.map((_, i) => i * 2));
+    } finally {
+      session.close();
+    }
+  });
+
+  it('passes every finite double (-0, subnormals, extremes) and any text (quotes, backslashes, line breaks, emoji) to the feature SQL unchanged', async () => {
+    const session = await openRowTransformSession({
+      source: [
+        { name: 'x', type: 'DOUBLE' },
+        { name: 'n', type: 'BIGINT' },
+        { name: 's', type: 'VARCHAR' },
+        { name: 'b', type: 'BOOLEAN' },
+      ],
+      transform: 'SELECT x, n, s, b::INTEGER AS b FROM source',
+      features: [numeric('x', 'DOUBLE'), numeric('n', 'BIGINT'), { name: 's', type: 'VARCHAR', kind: 'categorical', conversion: 'text' }, numeric('b', 'INTEGER')],
+    });
+    try {
+      const doubles = fc.sample(fc.double({ noNaN: true, noDefaultInfinity: true }), 2_000).concat([0, -0, 5e-324, -Number.MAX_VALUE, 0.1, 1 / 3]);
+      const texts = fc.sample(fc.string({ unit: 'grapheme', maxLength: 20 }), doubles.length).map((text, i) => (i % 3 === 0 ? `"\\\n\t'${text}` : text));
+      const integers = fc.sample(fc.maxSafeInteger(), doubles.length);
+      const rows = doubles.map((x, i) => [x, integers[i]!, texts[i]!.replaceAll('\0', ''), i % 2 === 0]);
+      const out = await session.transformBatch(rows);
+      expect(out).toHaveLength(rows.length);
+      out.forEach((row, i) => {
+        expect(Object.is(row[0], rows[i]![0]), `row ${i}: ${row[0]} vs ${rows[i]![0]}`).toBe(true);
+        expect(row.slice(1)).toEqual([rows[i]![1], rows[i]![2], i % 2 === 0 ? 1 : 0]);
+      });
     } finally {
       session.close();
     }
