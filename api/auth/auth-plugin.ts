@@ -108,16 +108,15 @@ const BEARER = /^Bearer +(\S+) *$/i;
  * The last well-formed bearer header a keep-alive connection sent, parsed and hashed: clients send the same key on every
  * request of a connection, and its sha256 and three regular expressions were ~4 % of a one-row predict's CPU. Only the
  * parsing is remembered: the verified-key cache (expiry, revocation, refresh) still decides every request. The header
- * lives as long as the connection, which held it anyway while its requests were parsed.
+ * lives as long as the connection, which held it anyway while its requests were parsed. A WeakMap, not a property on
+ * Node's socket: one would give authenticated sockets a second hidden class in Node's HTTP code.
  */
-const CONNECTION_TOKEN = Symbol('keel.connectionBearerToken');
 interface ParsedBearer {
   header: string;
   token: string;
   digest: string;
   prefix: string;
 }
-type ConnectionWithToken = Socket & { [CONNECTION_TOKEN]?: ParsedBearer };
 
 /** The token of an `Authorization: Bearer <token>` header, or null when the header is not that. */
 function bearerToken(header: string): string | null {
@@ -141,6 +140,7 @@ export function registerAuth(
    * lets it through. A sha256 of a random 256-bit secret gives nothing away; the verified cache keys on the same.
    */
   const provenSecrets = new Map<string, { digest: string; secretHash: string }>();
+  const parsedOnConnection = new WeakMap<Socket, ParsedBearer>();
   app.decorateRequest('principal', null);
 
   const refreshFailed = {
@@ -256,15 +256,15 @@ export function registerAuth(
   const authenticate: onRequestHookHandler = (request, reply, done) => {
     const header = request.headers.authorization;
     if (!header) return refuse(request, reply, 'missing');
-    const connection = request.raw.socket as ConnectionWithToken | null | undefined;
-    let parsed = connection?.[CONNECTION_TOKEN];
+    const connection: Socket | null | undefined = request.raw.socket;
+    let parsed = connection ? parsedOnConnection.get(connection) : undefined;
     if (parsed === undefined || parsed.header !== header) {
       const token = bearerToken(header);
       if (token === null) return refuse(request, reply, 'malformed');
       // Cost bound: a token that cannot be a Keel key is refused here, before the cache, Postgres or scrypt see it.
       if (!isGeneratedKeyFormat(token) && !isConfiguredKey(token, options.configuredKey)) return refuse(request, reply, 'not_a_key');
       parsed = { header, token, digest: VerifiedKeyCache.digest(token), prefix: lookupPrefix(token) };
-      if (connection) connection[CONNECTION_TOKEN] = parsed;
+      if (connection) parsedOnConnection.set(connection, parsed);
     }
     const { token, digest, prefix } = parsed;
     // A locked prefix: only the token this process proved for it is looked at; others are refused before Postgres.
