@@ -57,10 +57,13 @@ export function rowTransformSql(spec: RowTransformSpec): string {
   return `WITH source AS (SELECT ${typed.join(', ')} FROM (${unnested})) SELECT ${conversions.join(', ')} FROM (\n${body}\n) AS keel_features`;
 }
 
-/** One source value as JSON text. -0 keeps its sign (JSON.stringify writes 0); numbers are finite (validated). */
+/**
+ * One source value as JSON text. -0 keeps its sign (JSON.stringify writes 0); NaN and ±Infinity (request rows are
+ * finite, a snapshot's sample rows at registration need not be) as the strings DuckDB reads them from.
+ */
 function jsonValue(value: SourceValue): string {
   if (value === null) return 'null';
-  if (typeof value === 'number') return Object.is(value, -0) ? '-0.0' : String(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? (Object.is(value, -0) ? '-0.0' : String(value)) : `"${String(value)}"`;
   return typeof value === 'string' ? JSON.stringify(value) : value ? 'true' : 'false';
 }
 
