@@ -57,14 +57,20 @@ export function rowTransformSql(spec: RowTransformSpec): string {
   return `WITH source AS (SELECT ${typed.join(', ')} FROM (${unnested})) SELECT ${conversions.join(', ')} FROM (\n${body}\n) AS keel_features`;
 }
 
+/** A UTF-16 surrogate without its pair (with the u flag a pair is one code point, so only lone ones match). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
  * One source value as JSON text. -0 keeps its sign (JSON.stringify writes 0); NaN and ±Infinity (request rows are
- * finite, a snapshot's sample rows at registration need not be) as the strings DuckDB reads them from.
+ * finite, a snapshot's sample rows at registration need not be) as the strings DuckDB reads them from. A lone
+ * surrogate becomes U+FFFD, as binding the string as a VARCHAR made it: JSON.stringify writes it as a `\ud800` escape
+ * that DuckDB's JSON reader refuses with an error quoting the bound rows.
  */
 function jsonValue(value: SourceValue): string {
   if (value === null) return 'null';
   if (typeof value === 'number') return Number.isFinite(value) ? (Object.is(value, -0) ? '-0.0' : String(value)) : `"${String(value)}"`;
-  return typeof value === 'string' ? JSON.stringify(value) : value ? 'true' : 'false';
+  if (typeof value === 'string') return JSON.stringify(LONE_SURROGATE.test(value) ? value.replace(/\p{Cs}/gu, '\ufffd') : value);
+  return value ? 'true' : 'false';
 }
 
 /** The rows as the JSON text `rowTransformSql` binds: `[{"c1":…,"c2":…},…]`. */

@@ -115,6 +115,16 @@ describe('raw source rows through the serving session', () => {
     }
   });
 
+  it('when a text value holds a lone UTF-16 surrogate, then the feature SQL sees U+FFFD in its place, as a bound VARCHAR gave, not a JSON error quoting the row', async () => {
+    const session = await openRowTransformSession({ source: [{ name: 's', type: 'VARCHAR' }], transform: null, features: [{ name: 's', type: 'VARCHAR', kind: 'categorical', conversion: 'text' }] });
+    try {
+      const texts = ['a\ud800b', '\udc00', 'x\udbff', '\udfff\ud800', '\ud83d\ude00'];
+      expect(await session.transformBatch(texts.map((text) => [text]))).toEqual([['a\ufffdb'], ['\ufffd'], ['x\ufffd'], ['\ufffd\ufffd'], ['\ud83d\ude00']]);
+    } finally {
+      session.close();
+    }
+  });
+
   it('answers requests arriving over several turns each with its own rows; a bad row fails only its request', async () => {
     const session = await openRowTransformSession({
       source: SOURCE,
