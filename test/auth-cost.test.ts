@@ -2,6 +2,7 @@
 // prefix's failed verifications are bounded, through the real app on a real Postgres.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -280,5 +281,43 @@ describe('a keep-alive connection sends its key on every request', () => {
       digest.mockRestore();
       agent.destroy();
     }
+  });
+});
+
+describe('pipelined requests on one connection', () => {
+  it('when requests are pipelined on one socket, then each is judged by its own header: none, a case or spacing variant, one byte off, a second key, a role it lacks', async () => {
+    const server = await newApp();
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = server.server.address() as AddressInfo;
+    const key = await createKey('pipelined');
+    const other = await createKey('pipelined-other');
+    const oneByteOff = key.secret.slice(0, -1) + (key.secret.endsWith('A') ? 'B' : 'A');
+    const headers = [
+      `Authorization: Bearer ${key.secret}`,
+      '',
+      `authorization: bearer   ${key.secret}  `,
+      `Authorization: Bearer ${oneByteOff}`,
+      `Authorization: Bearer ${key.secret}`,
+      `Authorization: Bearer ${other.secret}`,
+      `Authorization: Bearer ${key.secret}`,
+      `Authorization: Basic ${Buffer.from('a:b').toString('base64')}`,
+      '',
+      `Authorization: Bearer ${key.secret}`,
+    ];
+    const paths = headers.map((_, i) => (i === 6 ? '/v1/keys' : '/v1/models'));
+    const wire = headers.map((header, i) => `GET ${paths[i]} HTTP/1.1\r\nHost: x\r\n${header ? `${header}\r\n` : ''}\r\n`).join('');
+    const statuses = await new Promise<number[]>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(wire));
+      let text = '';
+      // Responses follow each other's bodies directly: a status line is not at the start of a line.
+      const found = () => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]));
+      socket.on('data', (chunk) => {
+        text += chunk.toString('latin1');
+        if (found().length >= headers.length) socket.destroy();
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(found()));
+    });
+    expect(statuses).toEqual([200, 401, 200, 401, 200, 200, 403, 401, 401, 200]);
   });
 });

@@ -5,7 +5,7 @@ import type { Db } from '../../db/client.js';
 import { KeelError } from '../../errors/keel-error.js';
 import { findActiveApiKeyByPrefix, touchApiKeyLastUsed } from '../../db/repositories/api-keys.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { isConfiguredKey, isGeneratedKeyFormat, lookupPrefix, verifyApiKey } from './api-key-secret.js';
+import { isConfiguredKey, isGeneratedKeyFormat, lookupPrefix, sameSecretText, verifyApiKey } from './api-key-secret.js';
 import { DEFAULT_PREFIX_FAILURE_BUDGET, PrefixFailureBudget, type PrefixFailureBudgetOptions } from './prefix-failure-budget.js';
 import { hasAnyRole, type Principal } from './principal.js';
 import { VerifiedKeyCache } from './verified-key-cache.js';
@@ -258,7 +258,8 @@ export function registerAuth(
     if (!header) return refuse(request, reply, 'missing');
     const connection: Socket | null | undefined = request.raw.socket;
     let parsed = connection ? parsedOnConnection.get(connection) : undefined;
-    if (parsed === undefined || parsed.header !== header) {
+    // Not `!==`: that stops at the first differing character, and the remembered header may be another client's.
+    if (parsed === undefined || !sameSecretText(parsed.header, header)) {
       const token = bearerToken(header);
       if (token === null) return refuse(request, reply, 'malformed');
       // Cost bound: a token that cannot be a Keel key is refused here, before the cache, Postgres or scrypt see it.
