@@ -1,7 +1,7 @@
 // Runs a version's feature SQL on request rows in an in-process DuckDB locked down as at ingest: no file or
 // network access, configuration locked. Rows enter as one bound JSON text parameter (never spliced into SQL), the
 // statement is prepared once, and concurrent requests are batched into one execution.
-import { JSDuckDBValueConverter, StatementType, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import { BOOLEAN, DOUBLE, JSDuckDBValueConverter, LIST, StatementType, VARCHAR, listValue, type DuckDBListType, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { RecipeFeature, SourceColumn, SourceValueKind } from '../workflows/contracts/serving-recipe.js';
 import { sourceValueKind } from '../workflows/contracts/serving-recipe.js';
 import { openDuckDb, type DuckDbSession } from './duckdb-session.js';
@@ -30,12 +30,17 @@ export interface RowTransformSession {
 
 /** Rows of concurrent requests run together up to this many; more wait for the next execution. */
 const MAX_BATCH_ROWS = 2048;
+/**
+ * Rows whose JSON text is longer than this go as a list per column instead: DuckDB's JSON reader takes ~4 times the
+ * text's size from the session's memory limit (54 MB of text, 60 requests of 900 KB, failed at 256 MB), lists do not.
+ */
+const MAX_BOUND_JSON_CHARS = 8_000_000;
 
-/** How a source value travels in the bound JSON: booleans, numbers (any numeric column) as DOUBLE, the rest as text. */
-function boundType(kind: SourceValueKind): string {
-  if (kind === 'boolean') return 'BOOLEAN';
-  if (kind === 'integer' || kind === 'number') return 'DOUBLE';
-  return 'VARCHAR';
+/** How a source value travels (bound JSON or list): booleans, numbers (any numeric column) as DOUBLE, the rest as text. */
+function boundType(kind: SourceValueKind): { sql: 'BOOLEAN' | 'DOUBLE' | 'VARCHAR'; list: DuckDBListType } {
+  if (kind === 'boolean') return { sql: 'BOOLEAN', list: LIST(BOOLEAN) };
+  if (kind === 'integer' || kind === 'number') return { sql: 'DOUBLE', list: LIST(DOUBLE) };
+  return { sql: 'VARCHAR', list: LIST(VARCHAR) };
 }
 
 /**
@@ -43,13 +48,16 @@ function boundType(kind: SourceValueKind): string {
  * are one JSON array of objects `{"c1": …, "c2": …}` read by `from_json`: one parameter instead of a list per column,
  * whose values were each made a DuckDB value on the main thread (~20–25 % of an execution's CPU, bench/serve/README.md).
  */
-export function rowTransformSql(spec: RowTransformSpec): string {
-  const fields = spec.source.map((column, index) => {
+export function rowTransformSql(spec: RowTransformSpec, rowsAs: 'json' | 'lists' = 'json'): string {
+  const types = spec.source.map((column) => {
     const kind = sourceValueKind(column.type);
     if (!kind) throw new TransformRejectedError(`source column "${column.name}" has type ${column.type}, which JSON rows cannot carry`);
-    return `"c${index + 1}":"${boundType(kind)}"`;
+    return boundType(kind).sql;
   });
-  const unnested = `SELECT UNNEST(from_json($1::VARCHAR, '[{${fields.join(',')}}]'), recursive := true)`;
+  const unnested =
+    rowsAs === 'json'
+      ? `SELECT UNNEST(from_json($1::VARCHAR, '[{${types.map((type, index) => `"c${index + 1}":"${type}"`).join(',')}}]'), recursive := true)`
+      : `SELECT ${types.map((type, index) => `UNNEST($${index + 1}::${type}[]) AS c${index + 1}`).join(', ')}`;
   const typed = spec.source.map((column, index) => `CAST(c${index + 1} AS ${column.type}) AS ${quoteIdentifier(column.name)}`);
   const conversions = spec.features.map((feature) => `${conversionSql(feature.name, feature.conversion)} AS ${quoteIdentifier(feature.name)}`);
   // The newline keeps a trailing `--` comment in the transform from swallowing the closing parenthesis.
@@ -106,7 +114,10 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: {
   const sql = rowTransformSql(spec);
   const columnCount = spec.source.length;
   const session: DuckDbSession = await openDuckDb({ memoryLimit: options.memoryLimit ?? '256MB', threads: 1 });
+  const listTypes = spec.source.map((column) => boundType(sourceValueKind(column.type)!).list);
   let prepared: DuckDBPreparedStatement;
+  // The statement with a list parameter per column, prepared when a batch's JSON would be too long.
+  let preparedForLists: DuckDBPreparedStatement | undefined;
   // Whether a batch's output rows can be matched to its input rows by position (else each row runs alone).
   let positional = false;
   try {
@@ -131,10 +142,16 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: {
   let closed = false;
 
   async function execute(rows: readonly SourceValue[][]): Promise<FeatureValue[][]> {
-    prepared.bindVarchar(1, rowsJson(rows, columnCount));
+    const json = rowsJson(rows, columnCount);
+    let statement = prepared;
+    if (json.length <= MAX_BOUND_JSON_CHARS) prepared.bindVarchar(1, json);
+    else {
+      statement = preparedForLists ??= await session.connection.prepare(rowTransformSql(spec, 'lists'));
+      listTypes.forEach((type, index) => statement.bindList(index + 1, listValue(rows.map((row) => row[index] ?? null)), type));
+    }
     // A materialized result's chunks are read synchronously: fetching them one by one is an async round trip each
     // (and an empty one to find the end), which cost more CPU per execution than the chunks' values.
-    const result = await prepared.run();
+    const result = await statement.run();
     const out: FeatureValue[][] = [];
     for (let chunkIndex = 0; chunkIndex < result.chunkCount; chunkIndex++) {
       for (const row of result.getChunk(chunkIndex).convertRows(JSDuckDBValueConverter)) out.push(row.map(featureValue));
@@ -207,6 +224,7 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: {
       for (const pending of waiting) pending.reject(new Error('the row transform session is closed'));
       const finish = () => {
         prepared.destroySync();
+        preparedForLists?.destroySync();
         session.close();
       };
       // An execution in flight finishes on its own; the statement goes once the queue is idle.

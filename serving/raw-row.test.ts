@@ -125,6 +125,21 @@ describe('raw source rows through the serving session', () => {
     }
   });
 
+  it('when a batch carries much text (concurrent requests each near the body limit), then it still runs as one execution instead of failing for memory', async () => {
+    // The memory limit scaled down with the text: 18 MB of JSON text needs ~4 times that from DuckDB's JSON reader.
+    const session = await openRowTransformSession(
+      { source: [{ name: 's', type: 'VARCHAR' }, { name: 'x', type: 'DOUBLE' }], transform: 'SELECT length(s)::DOUBLE + x AS n FROM source', features: [numeric('n', 'DOUBLE')] },
+      { memoryLimit: '64MB' },
+    );
+    try {
+      const rows = Array.from({ length: 20 }, (_, i) => [`${'y'.repeat(900_000)}\ud800`, i]);
+      expect((await session.transformBatch(rows)).map((row) => row[0])).toEqual(rows.map((_, i) => 900_001 + i));
+      expect(await session.transformBatch([['\ud800', 1]])).toEqual([[2]]);
+    } finally {
+      session.close();
+    }
+  });
+
   it('answers requests arriving over several turns each with its own rows; a bad row fails only its request', async () => {
     const session = await openRowTransformSession({
       source: SOURCE,
