@@ -93,6 +93,13 @@ export function rowsJson(rows: readonly SourceValue[][], columnCount: number): s
   return `${text}]`;
 }
 
+/** The rows' text values' length: `rowsJson(rows)` is at least this long, so past the limit it need not be built. */
+function textLength(rows: readonly SourceValue[][]): number {
+  let length = 0;
+  for (const row of rows) for (const value of row) if (typeof value === 'string') length += value.length;
+  return length;
+}
+
 async function parseTree(connection: DuckDbSession['connection'], transform: string): Promise<unknown> {
   const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${quoteString(transform)})`);
   return JSON.parse(String(reader.getRowsJS()[0]![0]));
@@ -142,9 +149,9 @@ export async function openRowTransformSession(spec: RowTransformSpec, options: {
   let closed = false;
 
   async function execute(rows: readonly SourceValue[][]): Promise<FeatureValue[][]> {
-    const json = rowsJson(rows, columnCount);
+    const json = textLength(rows) <= MAX_BOUND_JSON_CHARS ? rowsJson(rows, columnCount) : undefined;
     let statement = prepared;
-    if (json.length <= MAX_BOUND_JSON_CHARS) prepared.bindVarchar(1, json);
+    if (json !== undefined && json.length <= MAX_BOUND_JSON_CHARS) prepared.bindVarchar(1, json);
     else {
       statement = preparedForLists ??= await session.connection.prepare(rowTransformSql(spec, 'lists'));
       listTypes.forEach((type, index) => statement.bindList(index + 1, listValue(rows.map((row) => row[index] ?? null)), type));
