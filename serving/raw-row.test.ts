@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDataSandbox, type DataSandbox } from '../test/data-sandbox.js';
 import { readSnapshotColumns } from '../data/read-snapshot-columns.js';
@@ -69,6 +70,71 @@ describe('raw source rows through the serving session', () => {
         Array.from({ length: 20 }, (_, i) => session.transformRows([['2012-01-01', 0, i, 0, 0, 'sun']])),
       );
       expect(answers.map((answer) => answer[0]![0]![0])).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+    } finally {
+      session.close();
+    }
+  });
+
+  it('returns every row of a result larger than one DuckDB chunk (2,048 rows), in input order', async () => {
+    const session = await openRowTransformSession({ source: SOURCE, transform: 'SELECT temp_max * 2 AS t FROM source', features: [numeric('t', 'DOUBLE')] });
+    try {
+      const rows = Array.from({ length: 5_000 }, (_, i) => ['2012-01-01', 0, i, 0, 0, 'sun']);
+      expect((await session.transformBatch(rows)).map((row) => row[0])).toEqual(rows.map((_, i) => i * 2));
+    } finally {
+      session.close();
+    }
+  });
+
+  it('passes every double (-0, subnormals, extremes, NaN, ±Infinity) and any text (quotes, backslashes, line breaks, emoji) to the feature SQL unchanged', async () => {
+    const session = await openRowTransformSession({
+      source: [
+        { name: 'x', type: 'DOUBLE' },
+        { name: 'n', type: 'BIGINT' },
+        { name: 's', type: 'VARCHAR' },
+        { name: 'b', type: 'BOOLEAN' },
+      ],
+      transform: 'SELECT x, n, s, b::INTEGER AS b FROM source',
+      features: [numeric('x', 'DOUBLE'), numeric('n', 'BIGINT'), { name: 's', type: 'VARCHAR', kind: 'categorical', conversion: 'text' }, numeric('b', 'INTEGER')],
+    });
+    try {
+      const doubles = fc.sample(fc.double({ noNaN: true, noDefaultInfinity: true }), 2_000).concat([0, -0, 5e-324, -Number.MAX_VALUE, 0.1, 1 / 3]);
+      const texts = fc.sample(fc.string({ unit: 'grapheme', maxLength: 20 }), doubles.length).map((text, i) => (i % 3 === 0 ? `"\\\n\t'${text}` : text));
+      const integers = fc.sample(fc.maxSafeInteger(), doubles.length);
+      const rows = doubles.map((x, i) => [x, integers[i]!, texts[i]!.replaceAll('\0', ''), i % 2 === 0]);
+      const out = await session.transformBatch(rows);
+      expect(out).toHaveLength(rows.length);
+      out.forEach((row, i) => {
+        expect(Object.is(row[0], rows[i]![0]), `row ${i}: ${row[0]} vs ${rows[i]![0]}`).toBe(true);
+        expect(row.slice(1)).toEqual([rows[i]![1], rows[i]![2], i % 2 === 0 ? 1 : 0]);
+      });
+      // A snapshot's sample rows (the row-wise check at registration) may hold non-finite doubles: NaN reads as missing.
+      const special = await session.transformBatch([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY].map((x) => [x, 1, 'a', true]));
+      expect(special.map((row) => row[0])).toEqual([null, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('when a text value holds a lone UTF-16 surrogate, then the feature SQL sees U+FFFD in its place, as a bound VARCHAR gave, not a JSON error quoting the row', async () => {
+    const session = await openRowTransformSession({ source: [{ name: 's', type: 'VARCHAR' }], transform: null, features: [{ name: 's', type: 'VARCHAR', kind: 'categorical', conversion: 'text' }] });
+    try {
+      const texts = ['a\ud800b', '\udc00', 'x\udbff', '\udfff\ud800', '\ud83d\ude00'];
+      expect(await session.transformBatch(texts.map((text) => [text]))).toEqual([['a\ufffdb'], ['\ufffd'], ['x\ufffd'], ['\ufffd\ufffd'], ['\ud83d\ude00']]);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('when a batch carries much text (concurrent requests each near the body limit), then it still runs as one execution instead of failing for memory', async () => {
+    // The memory limit scaled down with the text: 18 MB of JSON text needs ~4 times that from DuckDB's JSON reader.
+    const session = await openRowTransformSession(
+      { source: [{ name: 's', type: 'VARCHAR' }, { name: 'x', type: 'DOUBLE' }], transform: 'SELECT length(s)::DOUBLE + x AS n FROM source', features: [numeric('n', 'DOUBLE')] },
+      { memoryLimit: '64MB' },
+    );
+    try {
+      const rows = Array.from({ length: 20 }, (_, i) => [`${'y'.repeat(900_000)}\ud800`, i]);
+      expect((await session.transformBatch(rows)).map((row) => row[0])).toEqual(rows.map((_, i) => 900_001 + i));
+      expect(await session.transformBatch([['\ud800', 1]])).toEqual([[2]]);
     } finally {
       session.close();
     }

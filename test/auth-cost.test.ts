@@ -1,12 +1,16 @@
 // Issue 11 §3, authentication cost: refusing a token costs no scrypt unless it carries a real key's prefix, and a
 // prefix's failed verifications are bounded, through the real app on a real Postgres.
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp, type KeelApp } from '../api/app.js';
 import { ensureAdminKey } from '../api/auth/admin-bootstrap.js';
 import { DEFAULT_PREFIX_FAILURE_BUDGET } from '../api/auth/prefix-failure-budget.js';
+import { VerifiedKeyCache } from '../api/auth/verified-key-cache.js';
 import { loadConfig } from '../config.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { anonymousBrowser, signedInBrowser } from './support/ui-probes.js';
@@ -237,5 +241,83 @@ describe('the web sign-in form has the same cost bounds', () => {
     expect((await signIn('not-a-key')).statusCode).toBe(401);
     expect(await scrypts(fresh, 'invalid')).toBe(invalidBefore);
     await signedInBrowser(fresh, other.secret);
+  });
+});
+
+describe('a keep-alive connection sends its key on every request', () => {
+  it('when a connection repeats its bearer header, then the token is hashed once for it, yet another key on it is checked afresh and a revoked key stops at once', async () => {
+    const server = await newApp();
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = server.server.address() as AddressInfo;
+    // One socket for every request, as a client's keep-alive pool would reuse it.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const get = (key: string) =>
+      new Promise<number>((resolve, reject) => {
+        const request = http.get({ host: '127.0.0.1', port, path: '/v1/models', agent, headers: bearer(key) }, (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode!));
+        });
+        request.on('socket', (socket) => sockets.add(socket));
+        request.on('error', reject);
+      });
+    const key = await createKey('keep-alive');
+    const other = await createKey('keep-alive-other');
+    const digest = vi.spyOn(VerifiedKeyCache, 'digest');
+    try {
+      for (let i = 0; i < 5; i++) expect(await get(key.secret)).toBe(200);
+      expect(digest).toHaveBeenCalledTimes(1);
+      // A different header on the same connection is parsed and looked up as its own key.
+      expect(await get(withPrefix(key.prefix))).toBe(401);
+      expect(await get(other.secret)).toBe(200);
+      expect(await get(key.secret)).toBe(200);
+      expect(digest).toHaveBeenCalledTimes(4);
+      expect(sockets.size).toBe(1);
+      // Remembering the parsed header is no cache of the verdict: revocation in this process stops the key on this connection.
+      expect((await server.inject({ method: 'DELETE', url: `/v1/keys/${key.id}`, headers: bearer(adminKey) })).statusCode).toBe(204);
+      expect(await get(key.secret)).toBe(401);
+      expect(await get(other.secret)).toBe(200);
+    } finally {
+      digest.mockRestore();
+      agent.destroy();
+    }
+  });
+});
+
+describe('pipelined requests on one connection', () => {
+  it('when requests are pipelined on one socket, then each is judged by its own header: none, a case or spacing variant, one byte off, a second key, a role it lacks', async () => {
+    const server = await newApp();
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = server.server.address() as AddressInfo;
+    const key = await createKey('pipelined');
+    const other = await createKey('pipelined-other');
+    const oneByteOff = key.secret.slice(0, -1) + (key.secret.endsWith('A') ? 'B' : 'A');
+    const headers = [
+      `Authorization: Bearer ${key.secret}`,
+      '',
+      `authorization: bearer   ${key.secret}  `,
+      `Authorization: Bearer ${oneByteOff}`,
+      `Authorization: Bearer ${key.secret}`,
+      `Authorization: Bearer ${other.secret}`,
+      `Authorization: Bearer ${key.secret}`,
+      `Authorization: Basic ${Buffer.from('a:b').toString('base64')}`,
+      '',
+      `Authorization: Bearer ${key.secret}`,
+    ];
+    const paths = headers.map((_, i) => (i === 6 ? '/v1/keys' : '/v1/models'));
+    const wire = headers.map((header, i) => `GET ${paths[i]} HTTP/1.1\r\nHost: x\r\n${header ? `${header}\r\n` : ''}\r\n`).join('');
+    const statuses = await new Promise<number[]>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(wire));
+      let text = '';
+      // Responses follow each other's bodies directly: a status line is not at the start of a line.
+      const found = () => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]));
+      socket.on('data', (chunk) => {
+        text += chunk.toString('latin1');
+        if (found().length >= headers.length) socket.destroy();
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(found()));
+    });
+    expect(statuses).toEqual([200, 401, 200, 401, 200, 200, 403, 401, 401, 200]);
   });
 });

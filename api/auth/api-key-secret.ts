@@ -40,6 +40,18 @@ export function isConfiguredKey(token: string, configuredKey: string | undefined
   return timingSafeEqual(presented, configured);
 }
 
+/**
+ * Whether `presented` is `remembered`, in time that depends on `presented`'s length alone: no exit at the first
+ * differing character, nor at a length mismatch (`remembered` is read cyclically), so a header compared with another
+ * client's (a proxy's keep-alive connection carries many clients' requests) gives away neither its bytes nor its length.
+ */
+export function sameSecretText(remembered: string, presented: string): boolean {
+  if (remembered.length === 0) return presented.length === 0;
+  let difference = remembered.length ^ presented.length;
+  for (let i = 0; i < presented.length; i++) difference |= remembered.charCodeAt(i % remembered.length) ^ presented.charCodeAt(i);
+  return difference === 0;
+}
+
 /** The prefix to look a presented secret up by. */
 export function lookupPrefix(secret: string): string {
   const match = KEY_PATTERN.exec(secret);
