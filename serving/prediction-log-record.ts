@@ -89,6 +89,17 @@ function featureColumns(loaded: LoadedModel, request: ScoredRequest): FeatureCol
   });
 }
 
+/** The feature names of a loaded model, one array per model (the log's encoder caches its layout by it). */
+const namesOf = new WeakMap<LoadedModel['features'], readonly string[]>();
+function featureNames(loaded: LoadedModel): readonly string[] {
+  let names = namesOf.get(loaded.features);
+  if (!names) {
+    names = loaded.features.map((feature) => feature.name);
+    namesOf.set(loaded.features, names);
+  }
+  return names;
+}
+
 /** One record for the whole request: outputs derived from the scores where they can be (binary, regression). */
 export function logRecordOf(loaded: LoadedModel, request: ScoredRequest): PredictionRecord {
   const predictions = request.response.predictions;
@@ -125,7 +136,7 @@ export function logRecordOf(loaded: LoadedModel, request: ScoredRequest): Predic
     createdAt: request.createdAt,
     latencyMs: request.latencyMs,
     keyId: request.keyId,
-    featureNames: loaded.features.map((feature) => feature.name),
+    featureNames: featureNames(loaded),
     featureColumns: featureColumns(loaded, request),
     sourcesJson: request.sourceRows === undefined ? null : jsonForPostgres(request.sourceRows),
     scores,

@@ -29,7 +29,7 @@ export const DEFAULT_PREDICTION_LOG_SETTINGS: PredictionLogSettings = {
 
 export interface PredictionLogOptions extends Partial<PredictionLogSettings> {
   pool: pg.Pool;
-  /** Rows per COPY (default 1,000; whole records, at least one); a flush starts as soon as this many are waiting. */
+  /** Rows per COPY (default 10,000; whole records, at least one); a flush starts as soon as this many are waiting. */
   batchRows?: number;
   /** Partitions kept ready ahead of today (default 3). */
   partitionDaysAhead?: number;
@@ -132,7 +132,7 @@ export class PredictionLog {
       flushIntervalMs: options.flushIntervalMs ?? DEFAULT_PREDICTION_LOG_SETTINGS.flushIntervalMs,
       retentionDays: options.retentionDays ?? DEFAULT_PREDICTION_LOG_SETTINGS.retentionDays,
     };
-    this.batchRows = options.batchRows ?? 1000;
+    this.batchRows = options.batchRows ?? 10_000;
     this.partitionDaysAhead = options.partitionDaysAhead ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 250;
     this.writeBatch = options.writeBatch;

@@ -4,7 +4,7 @@
 // COPY with the version's per-minute monitoring rollups counted and written in the same transaction, and without
 // them). For comparison, the same predictions as one row each (the layout before the columnar log) by raw text COPY
 // into a scratch table shaped like the old `predictions`. Starts an embedded Postgres unless DATABASE_URL is set.
-// Run: npx tsx bench/prediction-log/run.ts [--rows N] [--request-rows N] [--repeat N]
+// Run: npx tsx bench/prediction-log/run.ts [--rows N] [--request-rows N] [--batch-rows N] [--repeat N]
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,7 @@ const arg = (name: string, fallback: number) => {
 };
 const ROWS = arg('--rows', 200_000);
 const REPEAT = arg('--repeat', 3);
-const BATCH = 1000;
+const BATCH = arg('--batch-rows', 10_000);
 const REQUEST_ROWS = arg('--request-rows', 1000);
 
 const colors = ['red', 'blue', 'green', "o'range", 'tab\there'];

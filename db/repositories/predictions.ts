@@ -127,12 +127,16 @@ const FLOAT8_OID = 701;
 const POSTGRES_EPOCH_MS = 946_684_800_000;
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
-/** A growing buffer of COPY BINARY data. */
+/** A growing buffer of COPY BINARY data; short ASCII text and UUIDs are written in JS (a Buffer.write call costs more). */
 class CopyWriter {
-  buffer = Buffer.allocUnsafe(1 << 16);
+  buffer: Buffer;
   length = 0;
 
-  private room(bytes: number): void {
+  constructor(size = 1 << 16) {
+    this.buffer = Buffer.allocUnsafe(size);
+  }
+
+  room(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
     let size = this.buffer.length * 2;
     while (size < this.length + bytes) size *= 2;
@@ -158,57 +162,129 @@ class CopyWriter {
     this.room(8);
     this.length = this.buffer.writeDoubleBE(value === 0 ? 0 : value, this.length);
   }
+  /** A float8 array element: its length, then the value. */
+  float8Element(value: number): void {
+    this.room(12);
+    const buffer = this.buffer;
+    const at = this.buffer.writeInt32BE(8, this.length);
+    this.length = buffer.writeDoubleBE(value === 0 ? 0 : value, at);
+  }
   bytes(source: Buffer): void {
     this.room(source.length);
     source.copy(this.buffer, this.length);
     this.length += source.length;
   }
-  /** A length-prefixed text value (U+0000 replaced). */
+  /** A length-prefixed text value (U+0000 replaced); `prefix` is jsonb's version byte. */
   textField(text: string, prefix?: number): void {
-    // Postgres text cannot hold U+0000 (lone surrogates become U+FFFD in UTF-8 anyway).
-    const clean = text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text;
-    const max = clean.length * 3 + (prefix === undefined ? 0 : 1);
-    this.room(4 + max);
+    const extra = prefix === undefined ? 0 : 1;
+    this.room(4 + extra + text.length * 3);
+    const buffer = this.buffer;
     const at = this.length;
     let offset = at + 4;
-    if (prefix !== undefined) this.buffer[offset++] = prefix;
-    offset += this.buffer.write(clean, offset, 'utf8');
-    this.buffer.writeInt32BE(offset - at - 4, at);
+    if (prefix !== undefined) buffer[offset++] = prefix;
+    let ascii = true;
+    if (text.length <= 64) {
+      for (let i = 0; i < text.length; i++) {
+        const code = text.charCodeAt(i);
+        if (code === 0 || code > 0x7f) {
+          ascii = false;
+          break;
+        }
+        buffer[offset + i] = code;
+      }
+    } else ascii = false;
+    if (ascii) offset += text.length;
+    else {
+      // Postgres text cannot hold U+0000 (lone surrogates become U+FFFD in UTF-8 anyway).
+      const clean = text.includes('\u0000') ? text.replaceAll('\u0000', '\ufffd') : text;
+      offset += buffer.write(clean, offset, 'utf8');
+    }
+    buffer.writeInt32BE(offset - at - 4, at);
     this.length = offset;
   }
   null(): void {
     this.int32(-1);
   }
+  /** A uuid field from its lowercase (or uppercase) hex text with dashes. */
   uuid(id: string): void {
     this.room(20);
-    this.length = this.buffer.writeInt32BE(16, this.length);
-    const hex = id.replace(/-/g, '');
-    this.length += this.buffer.write(hex, this.length, 'hex');
+    const buffer = this.buffer;
+    let offset = buffer.writeInt32BE(16, this.length);
+    for (let i = 0; i < id.length; i++) {
+      const high = id.charCodeAt(i);
+      if (high === 45) continue;
+      const low = id.charCodeAt(++i);
+      buffer[offset++] = (HEX_VALUE[high]! << 4) | HEX_VALUE[low]!;
+    }
+    this.length = offset;
   }
-  /** An array field; `write` writes the elements, `bytes` their size when known (else patched after). */
-  array(oid: number, dims: readonly number[], hasNull: boolean, write: () => void): void {
-    const at = this.length;
-    this.int32(0);
-    const empty = dims.some((size) => size === 0);
-    this.int32(empty ? 0 : dims.length);
+  /** An array's header (after its length, which the caller patches): dimensions, null flag, element type. */
+  arrayHeader(oid: number, first: number, second: number | undefined, hasNull: boolean): void {
+    const empty = first === 0 || second === 0;
+    this.int32(empty ? 0 : second === undefined ? 1 : 2);
     this.int32(hasNull ? 1 : 0);
     this.int32(oid);
-    if (!empty) {
-      for (const size of dims) {
-        this.int32(size);
-        this.int32(1);
-      }
-      write();
+    if (empty) return;
+    this.int32(first);
+    this.int32(1);
+    if (second !== undefined) {
+      this.int32(second);
+      this.int32(1);
     }
+  }
+  /** Reserves an array's length word; `endArray(at)` writes it once the elements are in. */
+  beginArray(): number {
+    const at = this.length;
+    this.int32(0);
+    return at;
+  }
+  endArray(at: number): void {
     this.buffer.writeInt32BE(this.length - at - 4, at);
   }
 }
 
-function writeRecord(out: CopyWriter, record: PredictionRecord): void {
-  const rows = record.rowCount;
+const HEX_VALUE = (() => {
+  const table = new Uint8Array(128);
+  for (let i = 0; i < 10; i++) table[48 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    table[65 + i] = 10 + i;
+    table[97 + i] = 10 + i;
+  }
+  return table;
+})();
+
+/** Which features are numeric (Float64Array columns) and which text, and their names' array fields, per names array. */
+interface FeatureSplit {
+  numeric: number[];
+  categorical: number[];
+  numNames: Buffer;
+  catNames: Buffer;
+}
+const splits = new WeakMap<readonly string[], FeatureSplit>();
+
+function featureSplit(record: PredictionRecord): FeatureSplit {
+  const cached = splits.get(record.featureNames);
+  if (cached && cached.numeric.every((j) => record.featureColumns[j] instanceof Float64Array)
+    && cached.categorical.every((j) => !(record.featureColumns[j] instanceof Float64Array))) return cached;
   const numeric: number[] = [];
   const categorical: number[] = [];
   record.featureColumns.forEach((column, j) => (column instanceof Float64Array ? numeric : categorical).push(j));
+  const namesField = (indexes: number[]) => {
+    const out = new CopyWriter(256);
+    const at = out.beginArray();
+    out.arrayHeader(TEXT_OID, indexes.length, undefined, false);
+    for (const j of indexes) out.textField(record.featureNames[j]!);
+    out.endArray(at);
+    return Buffer.from(out.buffer.subarray(0, out.length));
+  };
+  const split = { numeric, categorical, numNames: namesField(numeric), catNames: namesField(categorical) };
+  splits.set(record.featureNames, split);
+  return split;
+}
+
+function writeRecord(out: CopyWriter, record: PredictionRecord): void {
+  const rows = record.rowCount;
+  const { numeric, categorical, numNames, catNames } = featureSplit(record);
   out.int16(FIELD_COUNT);
   out.uuid(record.baseId);
   out.int32(4);
@@ -225,44 +301,37 @@ function writeRecord(out: CopyWriter, record: PredictionRecord): void {
   out.float8(record.latencyMs);
   if (record.keyId === null) out.null();
   else out.uuid(record.keyId);
-  out.array(TEXT_OID, [numeric.length], false, () => {
-    for (const j of numeric) out.textField(record.featureNames[j]!);
-  });
-  out.array(FLOAT8_OID, [numeric.length, rows], true, () => {
-    for (const j of numeric) {
-      const column = record.featureColumns[j] as Float64Array;
-      for (let i = 0; i < rows; i++) {
-        const value = column[i]!;
-        if (Number.isNaN(value)) out.null();
-        else {
-          out.int32(8);
-          out.float8(value);
-        }
-      }
+  out.bytes(numNames);
+  let at = out.beginArray();
+  out.arrayHeader(FLOAT8_OID, numeric.length, rows, true);
+  for (const j of numeric) {
+    const column = record.featureColumns[j] as Float64Array;
+    for (let i = 0; i < rows; i++) {
+      const value = column[i]!;
+      if (Number.isNaN(value)) out.null();
+      else out.float8Element(value);
     }
-  });
-  out.array(TEXT_OID, [categorical.length], false, () => {
-    for (const j of categorical) out.textField(record.featureNames[j]!);
-  });
-  out.array(TEXT_OID, [categorical.length, rows], true, () => {
-    for (const j of categorical) {
-      const column = record.featureColumns[j] as readonly (string | null)[];
-      for (let i = 0; i < rows; i++) {
-        const value = column[i];
-        if (value === null || value === undefined) out.null();
-        else out.textField(value);
-      }
+  }
+  out.endArray(at);
+  out.bytes(catNames);
+  at = out.beginArray();
+  out.arrayHeader(TEXT_OID, categorical.length, rows, true);
+  for (const j of categorical) {
+    const column = record.featureColumns[j] as readonly (string | null)[];
+    for (let i = 0; i < rows; i++) {
+      const value = column[i];
+      if (value === null || value === undefined) out.null();
+      else out.textField(value);
     }
-  });
+  }
+  out.endArray(at);
   // jsonb's binary input: a version byte, then the JSON text.
   if (record.sourcesJson === null) out.null();
   else out.textField(record.sourcesJson, 1);
-  out.array(FLOAT8_OID, [rows], false, () => {
-    for (let i = 0; i < rows; i++) {
-      out.int32(8);
-      out.float8(record.scores[i]!);
-    }
-  });
+  at = out.beginArray();
+  out.arrayHeader(FLOAT8_OID, rows, undefined, false);
+  for (let i = 0; i < rows; i++) out.float8Element(record.scores[i]!);
+  out.endArray(at);
   out.textField(record.outputKind);
   if (record.outputsJson === null) out.null();
   else out.textField(record.outputsJson, 1);
