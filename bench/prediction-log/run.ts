@@ -1,6 +1,7 @@
 // Prediction log write benchmark: the same logged requests (columnar records, one per request of --request-rows rows)
 // written into the partitioned `prediction_records` table by a raw binary COPY of bytes encoded before the clock
-// starts (the baseline: what Postgres alone takes), and through the PredictionLog buffer (append per request, flush by
+// starts (the baseline: what Postgres alone takes), the same with the encoding timed (copyPredictionRecords per
+// batch: what the bench's earlier `copy` line measured), and through the PredictionLog buffer (append per request, flush by
 // COPY with the version's per-minute monitoring rollups counted and written in the same transaction, and without
 // them). For comparison, the same predictions as one row each (the layout before the columnar log) by raw text COPY
 // into a scratch table shaped like the old `predictions`. Starts an embedded Postgres unless DATABASE_URL is set.
@@ -167,6 +168,7 @@ async function main(): Promise<void> {
     const perBatch = Math.max(1, Math.round(BATCH / REQUEST_ROWS));
     const results: Record<string, number[]> = {
       'raw COPY (binary) of the same records': [],
+      'raw COPY (binary), encoding timed too': [],
       'PredictionLog (COPY + rollups)': [],
       'PredictionLog (COPY, no rollups)': [],
       'old layout: raw COPY (text), one row per prediction': [],
@@ -175,6 +177,16 @@ async function main(): Promise<void> {
     for (let round = 0; round < REPEAT; round += 1) {
       results['raw COPY (binary) of the same records']!.push(
         await timeIt(pool, () => copyInBatches(pool, `COPY prediction_records (${recordColumns}) FROM STDIN (FORMAT binary)`, tuples, perBatch, header, trailer)),
+      );
+      results['raw COPY (binary), encoding timed too']!.push(
+        await timeIt(pool, async () => {
+          const client = await pool.connect();
+          try {
+            for (let start = 0; start < records.length; start += perBatch) await copyPredictionRecords(client, records.slice(start, start + perBatch));
+          } finally {
+            client.release();
+          }
+        }),
       );
       for (const [name, writeBatch] of [['PredictionLog (COPY + rollups)', undefined], ['PredictionLog (COPY, no rollups)', copyPredictionRecords]] as const) {
         results[name]!.push(
