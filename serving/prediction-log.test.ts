@@ -11,7 +11,7 @@ import {
 } from '../db/prediction-partitions.js';
 import { getOrCreateModel } from '../db/repositories/models.js';
 import { upsertPredictionRollups } from '../db/repositories/prediction-rollups.js';
-import { copyPredictions, insertPredictionsUnnest, recordFromRow, rowsOfRecord } from '../db/repositories/predictions.js';
+import { copyPredictions, insertPredictionsUnnest, listPredictionPage, recordFromRow, rowsOfRecord } from '../db/repositories/predictions.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { PredictionLog, PredictionLogFullError, type PredictionLogRecord } from './prediction-log.js';
 import { jsonForPostgres, toPredictionLogRecord } from './prediction-log-record.js';
@@ -220,6 +220,42 @@ describe('prediction log writes', () => {
     log.append([record({ a: 'x\u0000y' })]);
     await log.close();
     expect(await loggedIds()).toHaveLength(1);
+  });
+});
+
+describe('paging the log', () => {
+  it('when a page spans more records than one read and a cursor falls inside a record, then pages follow (created_at, id) exactly', async () => {
+    const start = Date.now();
+    const single = Array.from({ length: 120 }, (_, i) => recordFromRow(record({ x: i }, new Date(start + (i % 7)))));
+    const triple = Array.from({ length: 10 }, (_, r) => ({
+      ...recordFromRow(record({}, new Date(start + (r % 3)))),
+      firstIndex: 0,
+      rowCount: 3,
+      featureNames: ['x'],
+      featureColumns: [Float64Array.of(r, r + 0.25, r + 0.5)],
+      scores: Float64Array.of(0.1, 0.2, 0.3),
+      outputKind: 'binary' as const,
+      outputsJson: null,
+    }));
+    const log = new PredictionLog({ pool: database.pool });
+    log.appendRecords([...single, ...triple]);
+    await log.close();
+    for (const order of ['asc', 'desc'] as const) {
+      const expected = await database.pool.query<{ id: string }>(
+        `SELECT id FROM predictions ORDER BY created_at ${order}, id ${order}`,
+      );
+      for (const limit of [100, 7]) {
+        const seen: string[] = [];
+        let after: { createdAt: Date; id: string } | undefined;
+        for (;;) {
+          const page = await listPredictionPage(database.db, { modelId, limit, order, after });
+          seen.push(...page.map((row) => row.id));
+          if (page.length < limit) break;
+          after = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+        }
+        expect(seen).toEqual(expected.rows.map((row) => row.id));
+      }
+    }
   });
 });
 

@@ -388,6 +388,9 @@ export interface PredictionPageQuery {
   after?: { createdAt: Date; id: string };
 }
 
+/** Records read per query while filling a page. */
+const PAGE_RECORD_CHUNK = 50;
+
 /** One logged prediction as the API pages it. */
 export interface LoggedPrediction {
   id: string;
@@ -463,24 +466,33 @@ export async function listPredictionPage(db: DbOrTx, query: PredictionPageQuery)
     conditions.push(desc ? sql`(created_at, base_id) <= ${at}` : sql`(created_at, base_id) >= ${at}`);
   }
   const direction = sql.raw(desc ? 'DESC' : 'ASC');
-  const result = await db.execute<StoredRecord & Record<string, unknown>>(sql`
-    SELECT base_id, first_index, row_count, version, created_at, latency_ms, key_id, num_names, num_values, cat_names,
-           cat_values, sources, scores, output_kind, outputs
-      FROM prediction_records WHERE ${sql.join(conditions, sql` AND `)}
-     ORDER BY created_at ${direction}, base_id ${direction} LIMIT ${query.limit + 1}`);
   const page: LoggedPrediction[] = [];
-  for (const record of result.rows) {
-    const createdAt = new Date(record.created_at);
-    const stored = { ...record, created_at: createdAt };
-    const sameAsCursor = after !== undefined && createdAt.getTime() === after.createdAtMs && record.base_id === after.baseId;
-    for (let step = 0; step < record.row_count && page.length < query.limit; step++) {
-      const i = desc ? record.row_count - 1 - step : step;
-      if (sameAsCursor && (desc ? record.first_index + i >= after!.index : record.first_index + i <= after!.index)) continue;
-      page.push(predictionOf(stored, i));
+  // Records are read a few at a time: one may hold 1,000 predictions, so `limit` records could be a million rows.
+  const chunk = Math.min(query.limit + 1, PAGE_RECORD_CHUNK);
+  let beyond: SQL | undefined;
+  for (;;) {
+    const where = beyond ? [...conditions, beyond] : conditions;
+    const result = await db.execute<StoredRecord & Record<string, unknown>>(sql`
+      SELECT base_id, first_index, row_count, version, created_at, latency_ms, key_id, num_names, num_values, cat_names,
+             cat_values, sources, scores, output_kind, outputs
+        FROM prediction_records WHERE ${sql.join(where, sql` AND `)}
+       ORDER BY created_at ${direction}, base_id ${direction} LIMIT ${chunk}`);
+    for (const record of result.rows) {
+      const createdAt = new Date(record.created_at);
+      const stored = { ...record, created_at: createdAt };
+      const sameAsCursor = after !== undefined && createdAt.getTime() === after.createdAtMs && record.base_id === after.baseId;
+      for (let step = 0; step < record.row_count && page.length < query.limit; step++) {
+        const i = desc ? record.row_count - 1 - step : step;
+        if (sameAsCursor && (desc ? record.first_index + i >= after!.index : record.first_index + i <= after!.index)) continue;
+        page.push(predictionOf(stored, i));
+      }
+      if (page.length >= query.limit) return page;
     }
-    if (page.length >= query.limit) break;
+    const last = result.rows.at(-1);
+    if (result.rows.length < chunk || !last) return page;
+    const at = sql`(${new Date(last.created_at).toISOString()}::timestamptz, ${last.base_id}::uuid)`;
+    beyond = desc ? sql`(created_at, base_id) < ${at}` : sql`(created_at, base_id) > ${at}`;
   }
-  return page;
 }
 
 /** `ids` as one Postgres uuid[] literal (each id was checked to be a UUID). */
