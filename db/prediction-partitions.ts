@@ -1,9 +1,9 @@
 // Daily partitions of the prediction log: created ahead of time, and dropped whole once past retention.
 import type pg from 'pg';
 
-const PARENT = 'predictions';
-const DEFAULT_PARTITION = 'predictions_default';
-const PARTITION_NAME = /^predictions_p(\d{4})(\d{2})(\d{2})$/;
+const PARENT = 'prediction_records';
+const DEFAULT_PARTITION = 'prediction_records_default';
+const PARTITION_NAME = /^prediction_records_p(\d{4})(\d{2})(\d{2})$/;
 // Serialises partition DDL across API processes: CREATE … IF NOT EXISTS alone still races on the catalog.
 const PARTITION_LOCK_KEY = 72732;
 const DAY_MS = 24 * 60 * 60 * 1000;

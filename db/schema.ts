@@ -351,37 +351,52 @@ export const modelApprovalPolicies = pgTable(
 export type ModelApprovalPolicyRow = typeof modelApprovalPolicies.$inferSelect;
 
 /**
- * The prediction log, partitioned by day on `created_at` (hand-written migration 0004_prediction-log: drizzle-kit
- * cannot declare partitioned tables, and sees the parent as a plain table). One row per scored row.
+ * The prediction log, one row per logged request (a record): the request's feature columns as arrays, its scores,
+ * outputs and source rows. Partitioned by day on `created_at` (hand-edited migration 0015_columnar-prediction-log:
+ * drizzle-kit cannot declare partitioned tables, and sees the parent as a plain table). Row i of a record has the
+ * prediction id `base_id` with `first_index + i` in its last 16 bits (db/prediction-ids.ts); the view
+ * `predictions` (same migration) shows one row per prediction, with the columns of the former per-row table.
  */
-export const predictions = pgTable(
-  'predictions',
+export const predictionRecords = pgTable(
+  'prediction_records',
   {
-    id: uuid('id').notNull(),
+    /** A UUID whose last 4 hex digits are 0; row i's id carries first_index + i there. */
+    baseId: uuid('base_id').notNull(),
+    /** 0 for records the log writes; a per-row prediction migrated from the old table keeps its id's last 16 bits. */
+    firstIndex: integer('first_index').notNull().default(0),
+    rowCount: integer('row_count').notNull(),
     modelId: uuid('model_id')
       .notNull()
       .references(() => models.id),
     model: text('model').notNull(),
     version: integer('version').notNull(),
-    /** The row as the caller sent it in the source's shape; null when the caller sent feature rows. */
-    source: jsonb('source'),
-    /** The feature row the model scored (absent features as explicit nulls). */
-    features: jsonb('features').notNull(),
-    /** `{ label, probability }` (binary) or `{ value }` (regression), as answered. */
-    output: jsonb('output').notNull(),
-    /** The probability (binary) or the value (regression), for drift SQL to bin. */
-    score: doublePrecision('score').notNull(),
-    latencyMs: doublePrecision('latency_ms').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    /** The scoring time of the request (feature SQL and onnxruntime); every row of the record waited for it. */
+    latencyMs: doublePrecision('latency_ms').notNull(),
     /** The API key that asked. */
     keyId: uuid('key_id'),
+    /** Numeric features: names, and values as a 2-D array [feature][row] (NULL = missing). */
+    numNames: text('num_names').array().notNull(),
+    numValues: doublePrecision('num_values').array().notNull(),
+    /** Categorical features: names, and values as a 2-D array [feature][row] (NULL = missing). */
+    catNames: text('cat_names').array().notNull(),
+    catValues: text('cat_values').array().notNull(),
+    /** The request rows in the source's shape (a JSON array), when the caller sent raw rows. */
+    sources: jsonb('sources'),
+    /** The probability (binary), the top class's probability (multiclass) or the value (regression), per row. */
+    scores: doublePrecision('scores').array().notNull(),
+    /** `binary` ({ label: score ≥ 0.5, probability: score }) and `regression` ({ value: score }) are derived from the scores; `json`: `outputs`. */
+    outputKind: text('output_kind').notNull(),
+    /** The outputs as answered (a JSON array), when they are not derived from the scores. */
+    outputs: jsonb('outputs'),
   },
   (t) => [
-    primaryKey({ columns: [t.id, t.createdAt] }),
-    index('predictions_model_created_idx').on(t.modelId, t.createdAt, t.id),
+    primaryKey({ columns: [t.baseId, t.createdAt] }),
+    index('prediction_records_model_created_idx').on(t.modelId, t.createdAt, t.baseId),
+    check('prediction_records_output_kind_check', sql`${t.outputKind} IN ('binary', 'regression', 'json')`),
   ],
 );
-export type PredictionRow = typeof predictions.$inferSelect;
+export type PredictionRecordRow = typeof predictionRecords.$inferSelect;
 
 /**
  * Per-(version, minute) counts of the logged predictions in their reference's bins, written by the prediction log

@@ -2,7 +2,7 @@
 // from its stored reference and cached, and the batch's rollups.
 import type pg from 'pg';
 import { findMonitoringReferenceJson } from '../db/repositories/prediction-rollups.js';
-import type { PredictionLogRecord } from '../db/repositories/predictions.js';
+import type { PredictionRecord } from '../db/repositories/predictions.js';
 import { rollupLayout, rollupRecords, type PredictionRollup, type RollupLayout } from './prediction-rollup.js';
 import type { MonitoringReference } from './reference.js';
 
@@ -23,7 +23,7 @@ export class PredictionRollupLayouts {
   ) {}
 
   /** The batch's rollups (none for versions without a reference: the report reads those rows raw). */
-  async rollupsOf(records: readonly PredictionLogRecord[]): Promise<PredictionRollup[]> {
+  async rollupsOf(records: readonly PredictionRecord[]): Promise<PredictionRollup[]> {
     const versions = new Map<string, { modelId: string; version: number }>();
     for (const record of records) versions.set(`${record.modelId}|${record.version}`, { modelId: record.modelId, version: record.version });
     const now = this.clock();

@@ -12,7 +12,7 @@ import {
   type NumericReference,
 } from '../ml/drift/index.js';
 import type { PredictionRollup } from '../db/repositories/prediction-rollups.js';
-import type { PredictionLogRecord } from '../db/repositories/predictions.js';
+import type { PredictionRecord } from '../db/repositories/predictions.js';
 import type { MonitoringReference } from './reference.js';
 import { LATENCY_BOUNDS_MS, type WindowAggregates } from './window-aggregates.js';
 
@@ -93,35 +93,11 @@ export function rollupLayout(reference: MonitoringReference): RollupLayout {
   return { sha, features, score, latencyOffset, width: offset, numericSlots: slot };
 }
 
-/** Postgres' text of a jsonb number (what `->>` gives): plain decimal notation, never an exponent. */
-function jsonbNumberText(value: number): string {
-  const text = JSON.stringify(value);
-  const match = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
-  if (!match) return text;
-  const [, sign, whole, fraction = '', exponentText] = match;
-  const digits = whole! + fraction;
-  const point = whole!.length + Number(exponentText);
-  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`.replace(/(\.\d*?)0+$/, '$1');
-  if (point >= digits.length) return sign + digits + '0'.repeat(point - digits.length);
-  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
-}
-
-/** What `features ->> name` gives for a JSON value; undefined when the rollup cannot say (an object or array). */
-function categoricalText(value: unknown): string | null | undefined {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number') return jsonbNumberText(value);
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  return undefined;
-}
-
 class MinuteRollup {
   readonly counts: Float64Array;
   readonly mins: (number | null)[];
   readonly maxs: (number | null)[];
   rows = 0;
-  /** A row the rollup could not count exactly: the minute is then left to the raw rows. */
-  unbinnable = false;
 
   constructor(
     readonly modelId: string,
@@ -166,27 +142,29 @@ class MinuteRollup {
     }
   }
 
-  add(record: PredictionLogRecord): void {
-    const features = JSON.parse(record.featuresJson) as Record<string, unknown> | null;
-    const row = typeof features === 'object' && features !== null && !Array.isArray(features) ? features : {};
+  /**
+   * Adds every row of the record. A numeric feature reads the record's numeric column of that name (else missing),
+   * a categorical one its text column (else missing): what the window SQL reads.
+   */
+  add(record: PredictionRecord): void {
+    const rows = record.rowCount;
     for (const { name, part } of this.layout.features) {
-      const value = Object.hasOwn(row, name) ? row[name] : undefined;
-      if (part.kind === 'numeric') this.addNumeric(part, typeof value === 'number' ? value : null);
-      else {
-        const text = categoricalText(value);
-        if (text === undefined) {
-          this.unbinnable = true;
-          return;
-        }
-        this.addCategorical(part, text);
+      const j = record.featureNames.indexOf(name);
+      const column = j < 0 ? undefined : record.featureColumns[j];
+      if (part.kind === 'numeric') {
+        const numeric = column instanceof Float64Array ? column : undefined;
+        for (let i = 0; i < rows; i++) this.addNumeric(part, numeric === undefined || Number.isNaN(numeric[i]!) ? null : numeric[i]!);
+      } else {
+        const text = column === undefined || column instanceof Float64Array ? undefined : column;
+        for (let i = 0; i < rows; i++) this.addCategorical(part, text?.[i] ?? null);
       }
     }
-    this.addNumeric(this.layout.score, record.score);
+    const scores = record.scores;
+    for (let i = 0; i < rows; i++) this.addNumeric(this.layout.score, scores[i]!);
     const latency = record.latencyMs;
-    // Postgres orders NaN above every number: width_bucket puts it in the last bucket.
     const bucket = Number.isNaN(latency) ? LATENCY_BOUNDS_MS.length : bucketOf(LATENCY_BOUNDS_MS, latency);
-    this.counts[this.layout.latencyOffset + bucket]! += 1;
-    this.rows += 1;
+    this.counts[this.layout.latencyOffset + bucket]! += rows;
+    this.rows += rows;
   }
 
   toRollup(): PredictionRollup {
@@ -203,7 +181,7 @@ class MinuteRollup {
  * Sorted by key, so concurrent writers upsert rows in the same order.
  */
 export function rollupRecords(
-  records: readonly PredictionLogRecord[],
+  records: readonly PredictionRecord[],
   layoutOf: (modelId: string, version: number) => RollupLayout | null,
 ): PredictionRollup[] {
   const minutes = new Map<string, MinuteRollup | null>();
@@ -216,10 +194,10 @@ export function rollupRecords(
       rollup = layout === null ? null : new MinuteRollup(record.modelId, record.version, minuteMs, layout);
       minutes.set(key, rollup);
     }
-    if (rollup !== null && !rollup.unbinnable) rollup.add(record);
+    if (rollup !== null) rollup.add(record);
   }
   return [...minutes.values()]
-    .filter((rollup): rollup is MinuteRollup => rollup !== null && !rollup.unbinnable && rollup.rows > 0)
+    .filter((rollup): rollup is MinuteRollup => rollup !== null && rollup.rows > 0)
     .sort((a, b) => (a.modelId < b.modelId ? -1 : a.modelId > b.modelId ? 1 : a.version - b.version || a.minuteMs - b.minuteMs))
     .map((rollup) => rollup.toRollup());
 }

@@ -127,8 +127,8 @@ export interface WindowAggregatesSql {
 }
 
 /**
- * The aggregation over the window's predictions, in one statement. Each row's features are read from its JSON once
- * (the innermost subquery, kept from being inlined by OFFSET 0) and turned into one small-int key per part (feature,
+ * The aggregation over the window's predictions, in one statement. Each record's rows are unnested once with their
+ * feature columns (the innermost subquery, kept from being inlined by OFFSET 0) and turned into one small-int key per part (feature,
  * score, latency) by one `width_bucket` or one array lookup; the keys and the numeric values are materialised once
  * (the CTE), then hashed GROUPING SETS count every part's keys in one pass without expanding rows, and one plain
  * aggregate takes the numeric minima and maxima. (Measured on 1M rows: the cost is per-row expression work — JSON
@@ -140,18 +140,18 @@ export function windowAggregatesSql(reference: MonitoringReference, query: Windo
   const keys: string[] = [];
   const decoders: PartDecoder[] = [];
   const numericValues: { part: number; x: string }[] = [];
+  // Each feature's column of a record: its row of the 2-D array as a slice (read once per record, not per row);
+  // a record without the feature (or with it as the other kind) gives NULLs, i.e. missing.
   reference.features.forEach(({ name, reference: feature }, index) => {
     const key = params.add(name, '::text');
-    const json = `p.features -> ${key}`;
     if (feature.kind === 'numeric') {
-      // Anything but a JSON number (a string, true/false, null) is a missing value, never a cast error.
-      columns.push(`CASE WHEN jsonb_typeof(${json}) = 'number' THEN (${json})::float8 END AS v${index}`);
+      columns.push(`r.num_values[array_position(r.num_names, ${key}):array_position(r.num_names, ${key})][:]`);
       const { key: numericKey, decoder } = numericKeySql(params, feature, `c.v${index}`);
       keys.push(numericKey);
       decoders.push(decoder);
       numericValues.push({ part: index, x: `c.v${index}` });
     } else {
-      columns.push(`p.features ->> ${key} AS v${index}`);
+      columns.push(`r.cat_values[array_position(r.cat_names, ${key}):array_position(r.cat_names, ${key})][:]`);
       const { key: categoricalKey, decoder } = categoricalKeySql(params, feature, `c.v${index}`);
       keys.push(categoricalKey);
       decoders.push(decoder);
@@ -168,9 +168,10 @@ export function windowAggregatesSql(reference: MonitoringReference, query: Windo
   const text = `WITH k AS MATERIALIZED (
   SELECT ${keys.map((key, part) => `${key} AS k${part}`).join(',\n    ')}${numericValues.map(({ part, x }) => `,\n    ${x} AS x${part}`).join('')}
   FROM (
-    SELECT p.score, p.latency_ms${columns.map((column) => `, ${column}`).join('')}
-    FROM predictions p
-    WHERE ${windowFilter(params, query, 'p')}
+    SELECT u.score, r.latency_ms${columns.map((_, index) => `, u.v${index}`).join('')}
+    FROM prediction_records r
+    CROSS JOIN LATERAL unnest(r.scores${columns.map((column) => `, ${column}`).join('')}) AS u(score${columns.map((_, index) => `, v${index}`).join('')})
+    WHERE ${windowFilter(params, query, 'r')}
     OFFSET 0
   ) AS c
 )
@@ -264,6 +265,11 @@ export async function aggregateWindow(pool: pg.Pool, reference: MonitoringRefere
   return { rows, errorRows: score.missing, features, score, latencyCounts };
 }
 
+/** A label's prediction: its record (r) by the id's base, and its 1-based row x.i, which must lie inside the record. */
+const FEEDBACK_RECORD_JOIN = `JOIN prediction_records r ON r.base_id = prediction_base_id(f.prediction_id) AND r.model_id = f.model_id
+JOIN LATERAL (SELECT prediction_row_index(f.prediction_id) - r.first_index + 1 AS i) AS x
+  ON x.i BETWEEN 1 AND r.row_count`;
+
 interface FeedbackRow {
   bin: number | null;
   n: string;
@@ -303,8 +309,9 @@ export async function aggregateFeedback(
   sum(((p.score - f.label)::numeric) ^ 2) AS sse,
   sum(abs(p.score - f.label)) AS sae
 FROM feedback f
-JOIN predictions p ON p.id = f.prediction_id AND p.model_id = f.model_id
-WHERE f.model_id = ${model} AND p.version = ${params.add(query.version, '::int')}
+${FEEDBACK_RECORD_JOIN}
+CROSS JOIN LATERAL (SELECT r.scores[x.i] AS score) AS p
+WHERE f.model_id = ${model} AND r.version = ${params.add(query.version, '::int')}
   AND f.updated_at >= ${params.add(query.windowStart, '::timestamptz')} AND f.updated_at < ${params.add(query.windowEnd, '::timestamptz')}
 GROUP BY 1`;
   const result = await pool.query<FeedbackRow>({ text, values: params.values });
@@ -345,8 +352,9 @@ async function aggregateMulticlassFeedback(pool: pg.Pool, query: WindowQuery): P
   const text = `SELECT f.label_class AS actual, p.output->>'label' AS predicted, count(*) AS n,
   sum(-ln(greatest(least(coalesce((p.output->'probabilities'->>f.label_class)::float8, 0), 1 - 1e-15), 1e-15))) AS nll
 FROM feedback f
-JOIN predictions p ON p.id = f.prediction_id AND p.model_id = f.model_id
-WHERE f.model_id = ${model} AND p.version = ${params.add(query.version, '::int')} AND f.label_class IS NOT NULL
+${FEEDBACK_RECORD_JOIN}
+CROSS JOIN LATERAL (SELECT r.outputs -> (x.i - 1) AS output) AS p
+WHERE f.model_id = ${model} AND r.version = ${params.add(query.version, '::int')} AND f.label_class IS NOT NULL
   AND f.updated_at >= ${params.add(query.windowStart, '::timestamptz')} AND f.updated_at < ${params.add(query.windowEnd, '::timestamptz')}
 GROUP BY 1, 2`;
   const result = await pool.query<{ actual: string; predicted: string | null; n: string; nll: number | null }>({ text, values: params.values });

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pino from 'pino';
 import { getOrCreateModel } from '../db/repositories/models.js';
+import { rowsOfRecord } from '../db/repositories/predictions.js';
 import { createOnnxScorer, type OnnxScorer } from '../ml/onnx/index.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { onnxBytesOf, stumpModel } from '../test/support/model-fixtures.js';
@@ -63,7 +64,7 @@ it('logs for each row of a batch the latency of its request, not that latency di
     flushIntervalMs: 3_600_000,
     logger: pino({ level: 'silent' }),
     writeBatch: async (_client, records) => {
-      written.push(...records);
+      written.push(...records.flatMap(rowsOfRecord));
     },
   });
   const rows = Array.from({ length: 1000 }, (_, i) => ({ x: i / 1000, color: i % 2 ? 'red' : 'blue' }));
@@ -95,7 +96,7 @@ it('answers with the text JSON.stringify writes, and logs each row with its own 
         flushIntervalMs: 3_600_000,
         logger: pino({ level: 'silent' }),
         writeBatch: async (_client, records) => {
-          written.push(...records);
+          written.push(...records.flatMap(rowsOfRecord));
         },
       });
       const rows = Array.from({ length: 50 }, (_, i) => ({ x: i / 7 - 3, color: i % 3 ? 'red' : null }));

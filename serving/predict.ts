@@ -1,12 +1,12 @@
 // Scores validated rows with a loaded model, logs each scored row, and shapes the API's prediction response.
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { RawRow } from '../ml/model.js';
 import type { ColumnarInput } from '../ml/onnx/index.js';
 import { validateFeatureRows } from './input-validation.js';
 import type { LoadedModel, ModelCache } from './model-cache.js';
-import type { PredictionLog, PredictionLogRecord } from './prediction-log.js';
-import { jsonForPostgres } from './prediction-log-record.js';
+import type { PredictionLog } from './prediction-log.js';
+import { newPredictionBaseId, predictionIdAt } from '../db/prediction-ids.js';
+import { logRecordOf } from './prediction-log-record.js';
 import { binaryOutputJson, regressionOutputJson, rememberResponseJson, responseJsonHead } from './predict-response-json.js';
 
 export interface BinaryPrediction {
@@ -38,8 +38,11 @@ interface Scored {
   outputs: string[] | undefined;
 }
 
-/** Scores `clean` (checked rows), read from `input` when the same rows are given as columns too. */
-async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[], input?: ColumnarInput): Promise<Scored> {
+/**
+ * Scores `clean` (checked rows), read from `input` when the same rows are given as columns too. Row i's id is
+ * `base` with i in its last 16 bits (db/prediction-ids.ts): the log stores the request as one record.
+ */
+async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[], input?: ColumnarInput, base = newPredictionBaseId()): Promise<Scored> {
   const scores = await loaded.scorer.score(input ?? clean);
   const count = clean.length;
   const { model, version } = loaded;
@@ -47,14 +50,14 @@ async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[], i
     const classes = loaded.scorer.classes ?? [];
     const k = classes.length;
     const predictions = clean.map((_, i) => ({
-      id: randomUUID(),
+      id: predictionIdAt(base, i),
       label: scores.classLabel![i]!,
       probabilities: Object.fromEntries(classes.map((name, c) => [name, scores.probabilities![i * k + c]!])),
     }));
     return { response: { model, version, predictions }, outputs: undefined };
   }
   // The answer's text and each row's logged output are written in the loop that makes the predictions: ids are
-  // randomUUID (nothing to escape), and an output is the answer's prediction without its id.
+  // hex (nothing to escape), and an output is the answer's prediction without its id.
   const outputs = new Array<string>(count);
   let text = responseJsonHead(model, version);
   let predictions: BinaryPrediction[] | RegressionPrediction[];
@@ -63,7 +66,7 @@ async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[], i
     const probabilities = scores.probability!;
     const binary = new Array<BinaryPrediction>(count);
     for (let i = 0; i < count; i++) {
-      const id = randomUUID();
+      const id = predictionIdAt(base, i);
       const label = labels[i]!;
       const probability = probabilities[i]!;
       binary[i] = { id, label, probability };
@@ -76,7 +79,7 @@ async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[], i
     const values = scores.value!;
     const regression = new Array<RegressionPrediction>(count);
     for (let i = 0; i < count; i++) {
-      const id = randomUUID();
+      const id = predictionIdAt(base, i);
       const value = values[i]!;
       regression[i] = { id, value };
       const output = regressionOutputJson(value);
@@ -133,43 +136,12 @@ async function predictAndLog(
     let input: ColumnarInput | undefined;
     if (sourceRows) clean = await loaded.rawRows.featureRows(sourceRows);
     else ({ rows: clean, input } = validateFeatureRows((request as { features: readonly unknown[] }).features, loaded.features));
-    const { response, outputs } = await scoreFeatureRows(loaded, clean, input);
+    const baseId = newPredictionBaseId();
+    const { response } = await scoreFeatureRows(loaded, clean, input, baseId);
     // Each row waited for the whole request: a per-row share (time / rows) would make batches look fast in p99.
     const latencyMs = performance.now() - started;
-    const createdAt = new Date();
-    // Records built straight from the scores and the outputs' text (no per-row closures or intermediate objects).
-    const predictions = response.predictions;
-    const count = predictions.length;
-    const records = new Array<PredictionLogRecord>(count);
-    const { modelId, model, version, task } = loaded;
-    const keyId = caller.keyId;
-    for (let i = 0; i < count; i++) {
-      const prediction = predictions[i]!;
-      let outputJson: string;
-      let score: number;
-      if (outputs) {
-        outputJson = outputs[i]!;
-        score = task === 'binary' ? (prediction as BinaryPrediction).probability : (prediction as RegressionPrediction).value;
-      } else {
-        const { label, probabilities } = prediction as MulticlassPrediction;
-        outputJson = jsonForPostgres({ label, probabilities });
-        score = monitoredScore('multiclass', prediction);
-      }
-      records[i] = {
-        id: prediction.id,
-        modelId,
-        model,
-        version,
-        sourceJson: sourceRows ? jsonForPostgres(sourceRows[i]) : null,
-        featuresJson: jsonForPostgres(clean[i]),
-        outputJson,
-        score,
-        latencyMs,
-        createdAt,
-        keyId,
-      };
-    }
-    reservation.commit(records);
+    // One columnar record per request (no per-row objects): the feature columns, the scores, the source rows' JSON.
+    reservation.commit(logRecordOf(loaded, { baseId, clean, input, sourceRows, response, latencyMs, createdAt: new Date(), keyId: caller.keyId }));
     return response;
   } finally {
     reservation.release();

@@ -1,5 +1,10 @@
-// Turns a scored row into a prediction log record; its JSON is made storable as jsonb here, once, at append time.
-import type { PredictionLogRecord } from '../db/repositories/predictions.js';
+// Turns a scored request into its prediction log record (columns, scores, the source rows' JSON), and a scored row
+// into the per-row form tests use; JSON is made storable as jsonb here, once, at append time.
+import type { FeatureColumn, OutputKind, PredictionLogRecord, PredictionRecord } from '../db/repositories/predictions.js';
+import type { RawRow } from '../ml/model.js';
+import type { ColumnarInput } from '../ml/onnx/index.js';
+import type { LoadedModel } from './model-cache.js';
+import type { BinaryPrediction, MulticlassPrediction, PredictResponse, RegressionPrediction } from './predict.js';
 
 // jsonb cannot hold U+0000 nor unpaired surrogates; such a row would fail its whole batch forever.
 const UNSTORABLE_SOURCE = '\\u0000|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
@@ -44,5 +49,98 @@ export function toPredictionLogRecord(row: ScoredRow): PredictionLogRecord {
     latencyMs: row.latencyMs,
     createdAt: row.createdAt,
     keyId: row.keyId,
+  };
+}
+
+export interface ScoredRequest {
+  baseId: string;
+  /** The checked feature rows; `input` has the same rows as columns when validation made them. */
+  clean: readonly RawRow[];
+  input?: ColumnarInput;
+  /** The request rows in source shape, when the caller sent raw rows. */
+  sourceRows?: readonly unknown[];
+  response: PredictResponse;
+  latencyMs: number;
+  createdAt: Date;
+  keyId: string | null;
+}
+
+/** The feature columns in the model's order: validation's own columns, or built from the rows (raw rows). */
+function featureColumns(loaded: LoadedModel, request: ScoredRequest): FeatureColumn[] {
+  const rows = request.clean;
+  return loaded.features.map((feature) => {
+    const given = request.input?.columns[feature.name];
+    if (feature.kind === 'numeric') {
+      if (given instanceof Float64Array) return given;
+      const column = new Float64Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const value = rows[i]![feature.name];
+        column[i] = typeof value === 'number' ? value : Number.NaN;
+      }
+      return column;
+    }
+    if (Array.isArray(given)) return given as readonly (string | null)[];
+    const column = new Array<string | null>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const value = rows[i]![feature.name];
+      column[i] = typeof value === 'string' ? value : value === null || value === undefined ? null : String(value);
+    }
+    return column;
+  });
+}
+
+/** The feature names of a loaded model, one array per model (the log's encoder caches its layout by it). */
+const namesOf = new WeakMap<LoadedModel['features'], readonly string[]>();
+function featureNames(loaded: LoadedModel): readonly string[] {
+  let names = namesOf.get(loaded.features);
+  if (!names) {
+    names = loaded.features.map((feature) => feature.name);
+    namesOf.set(loaded.features, names);
+  }
+  return names;
+}
+
+/** One record for the whole request: outputs derived from the scores where they can be (binary, regression). */
+export function logRecordOf(loaded: LoadedModel, request: ScoredRequest): PredictionRecord {
+  const predictions = request.response.predictions;
+  const count = predictions.length;
+  const scores = new Float64Array(count);
+  let outputKind: OutputKind = loaded.task === 'regression' ? 'regression' : loaded.task === 'binary' ? 'binary' : 'json';
+  let outputsJson: string | null = null;
+  if (outputKind === 'regression') {
+    for (let i = 0; i < count; i++) scores[i] = (predictions[i] as RegressionPrediction).value;
+  } else if (outputKind === 'binary') {
+    for (let i = 0; i < count; i++) {
+      const { label, probability } = predictions[i] as BinaryPrediction;
+      scores[i] = probability;
+      // The label is stored as the score's side of 0.5; a scorer that ever answers otherwise keeps its outputs.
+      if (label !== (probability >= 0.5 ? 1 : 0)) outputKind = 'json';
+    }
+    if (outputKind === 'json') {
+      outputsJson = jsonForPostgres((predictions as BinaryPrediction[]).map(({ label, probability }) => ({ label, probability })));
+    }
+  } else {
+    const outputs = (predictions as MulticlassPrediction[]).map(({ label, probabilities }, i) => {
+      scores[i] = probabilities[label]!;
+      return { label, probabilities };
+    });
+    outputsJson = jsonForPostgres(outputs);
+  }
+  return {
+    baseId: request.baseId,
+    firstIndex: 0,
+    rowCount: count,
+    modelId: loaded.modelId,
+    model: loaded.model,
+    version: loaded.version,
+    createdAt: request.createdAt,
+    latencyMs: request.latencyMs,
+    keyId: request.keyId,
+    featureNames: featureNames(loaded),
+    featureColumns: featureColumns(loaded, request),
+    sourcesJson: request.sourceRows === undefined ? null : jsonForPostgres(request.sourceRows),
+    scores,
+    outputKind,
+    outputsJson,
   };
 }

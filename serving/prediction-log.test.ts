@@ -11,7 +11,7 @@ import {
 } from '../db/prediction-partitions.js';
 import { getOrCreateModel } from '../db/repositories/models.js';
 import { upsertPredictionRollups } from '../db/repositories/prediction-rollups.js';
-import { copyPredictions, insertPredictionsUnnest } from '../db/repositories/predictions.js';
+import { copyPredictions, insertPredictionsUnnest, listPredictionPage, recordFromRow, rowsOfRecord } from '../db/repositories/predictions.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { PredictionLog, PredictionLogFullError, type PredictionLogRecord } from './prediction-log.js';
 import { jsonForPostgres, toPredictionLogRecord } from './prediction-log-record.js';
@@ -32,8 +32,8 @@ afterAll(async () => {
 
 beforeEach(async () => {
   // A test that failed while the table was renamed away must not take the others down with it.
-  await database.pool.query('ALTER TABLE IF EXISTS predictions_away RENAME TO predictions');
-  await database.pool.query('TRUNCATE predictions');
+  await database.pool.query('ALTER TABLE IF EXISTS prediction_records_away RENAME TO prediction_records');
+  await database.pool.query('TRUNCATE prediction_records');
 });
 
 function record(features: Record<string, unknown> = { x: 1, color: 'red' }, createdAt = new Date()): PredictionLogRecord {
@@ -62,8 +62,8 @@ async function until(condition: () => boolean | Promise<boolean>): Promise<void>
 
 /** A real write failure: the table COPY targets is gone until `restore` is called. */
 async function breakTheTable(): Promise<{ restore(): Promise<void> }> {
-  await database.pool.query('ALTER TABLE predictions RENAME TO predictions_away');
-  return { restore: async () => void (await database.pool.query('ALTER TABLE predictions_away RENAME TO predictions')) };
+  await database.pool.query('ALTER TABLE prediction_records RENAME TO prediction_records_away');
+  return { restore: async () => void (await database.pool.query('ALTER TABLE prediction_records_away RENAME TO prediction_records')) };
 }
 
 describe('PredictionLog buffer', () => {
@@ -101,7 +101,7 @@ describe('PredictionLog buffer', () => {
     const table = await breakTheTable();
     log.append(records);
     try {
-      await expect(log.flush()).rejects.toThrow(/predictions/);
+      await expect(log.flush()).rejects.toThrow(/prediction_records/);
     } finally {
       await table.restore();
     }
@@ -128,14 +128,37 @@ describe('PredictionLog buffer', () => {
     expect(log.stats()).toMatchObject({ bufferedRows: 0, flushedRows: 35, droppedRows: 0 });
   });
 
+  it('when requests are larger than a flush batch and a flush fails, then each is written whole once, none lost', async () => {
+    const table = await breakTheTable();
+    const log = new PredictionLog({ pool: database.pool, flushIntervalMs: 3_600_000, batchRows: 100, retryDelayMs: 5 });
+    const requests = [300, 1, 7, 250, 1].map((rows, r) => ({
+      ...recordFromRow(record({}, new Date(Date.now() + r))),
+      rowCount: rows,
+      featureNames: ['x', 'color'],
+      featureColumns: [Float64Array.from({ length: rows }, (_, i) => i), Array.from({ length: rows }, () => 'red')],
+      scores: new Float64Array(rows).fill(0.5),
+      outputKind: 'binary' as const,
+      outputsJson: null,
+    }));
+    log.appendRecords(requests);
+    expect(log.stats().bufferedRows).toBe(559);
+    const closing = log.close();
+    await until(() => log.stats().failedFlushes > 0);
+    await table.restore();
+    await closing;
+    expect(await loggedIds()).toEqual(requests.flatMap(rowsOfRecord).map((row) => row.id).sort());
+    expect(log.stats()).toMatchObject({ bufferedRows: 0, flushedRows: 559, droppedRows: 0 });
+  });
+
   it('close() waits for rows reserved by requests still being scored', async () => {
     const log = new PredictionLog({ pool: database.pool, flushIntervalMs: 3_600_000 });
     const reservation = log.reserve(2);
     const closing = log.close();
-    const late = [record(), record()];
+    const late = { ...recordFromRow(record()), rowCount: 2, scores: Float64Array.of(0.75, 0.25), outputsJson: '[{"label":1},{"label":0}]' };
+    late.featureColumns = [Float64Array.of(1, 2), ['red', 'blue']];
     reservation.commit(late);
     await closing;
-    expect(await loggedIds()).toEqual(late.map((r) => r.id).sort());
+    expect(await loggedIds()).toEqual(rowsOfRecord(late).map((r) => r.id).sort());
   });
 
   it('flushes on its own once a batch is full, without close()', async () => {
@@ -170,7 +193,7 @@ describe('prediction log writes', () => {
     // whitespace; NULL columns are written as \N.
     const model = 'm\tx\ny\rz\\w \\N \\.\n\\.\n';
     const sourceJson = '{\t"k":\r\n"v \\\\ \\t \\u00e9 😀"}\n';
-    const base = { ...record(), model, sourceJson, featuresJson: ' [1,\t2]', keyId: null };
+    const base = { ...record(), model, sourceJson, featuresJson: ' {"a":\t2, "b\\t":\r"x\\ty"}', keyId: null };
     const client = await database.pool.connect();
     try {
       await copyPredictions(client, [{ ...base, id: randomUUID() }, { ...base, id: randomUUID(), sourceJson: null }]);
@@ -181,7 +204,7 @@ describe('prediction log writes', () => {
     const result = await database.pool.query<{ model: string; source: unknown; features: unknown; key_id: unknown }>(
       'SELECT model, source, features, key_id FROM predictions',
     );
-    const stored = { model, features: [1, 2], key_id: null };
+    const stored = { model, features: { a: 2, 'b\t': 'x\ty' }, key_id: null };
     expect(result.rows).toHaveLength(4);
     expect(result.rows.filter((row) => row.source === null)).toEqual([{ ...stored, source: null }, { ...stored, source: null }]);
     expect(result.rows.filter((row) => row.source !== null)).toEqual([
@@ -200,14 +223,50 @@ describe('prediction log writes', () => {
   });
 });
 
+describe('paging the log', () => {
+  it('when a page spans more records than one read and a cursor falls inside a record, then pages follow (created_at, id) exactly', async () => {
+    const start = Date.now();
+    const single = Array.from({ length: 120 }, (_, i) => recordFromRow(record({ x: i }, new Date(start + (i % 7)))));
+    const triple = Array.from({ length: 10 }, (_, r) => ({
+      ...recordFromRow(record({}, new Date(start + (r % 3)))),
+      firstIndex: 0,
+      rowCount: 3,
+      featureNames: ['x'],
+      featureColumns: [Float64Array.of(r, r + 0.25, r + 0.5)],
+      scores: Float64Array.of(0.1, 0.2, 0.3),
+      outputKind: 'binary' as const,
+      outputsJson: null,
+    }));
+    const log = new PredictionLog({ pool: database.pool });
+    log.appendRecords([...single, ...triple]);
+    await log.close();
+    for (const order of ['asc', 'desc'] as const) {
+      const expected = await database.pool.query<{ id: string }>(
+        `SELECT id FROM predictions ORDER BY created_at ${order}, id ${order}`,
+      );
+      for (const limit of [100, 7]) {
+        const seen: string[] = [];
+        let after: { createdAt: Date; id: string } | undefined;
+        for (;;) {
+          const page = await listPredictionPage(database.db, { modelId, limit, order, after });
+          seen.push(...page.map((row) => row.id));
+          if (page.length < limit) break;
+          after = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+        }
+        expect(seen).toEqual(expected.rows.map((row) => row.id));
+      }
+    }
+  });
+});
+
 describe('prediction partitions', () => {
   it('creates today and the days ahead once, also under concurrent callers', async () => {
     const from = new Date(Date.UTC(2031, 0, 10, 15));
     const created = await Promise.all([1, 2, 3].map(() => ensurePredictionPartitions(database.pool, from, 2)));
-    expect(created.flat().sort()).toEqual(['predictions_p20310110', 'predictions_p20310111', 'predictions_p20310112']);
+    expect(created.flat().sort()).toEqual(['prediction_records_p20310110', 'prediction_records_p20310111', 'prediction_records_p20310112']);
     expect(await ensurePredictionPartitions(database.pool, from, 2)).toEqual([]);
     const names = await listPartitionNames(database.pool);
-    expect(names).toEqual(expect.arrayContaining(['predictions_default', 'predictions_p20310110', 'predictions_p20310112']));
+    expect(names).toEqual(expect.arrayContaining(['prediction_records_default', 'prediction_records_p20310110', 'prediction_records_p20310112']));
   });
 
   it('when rows already sit in the default partition for a day, then creating that day moves them into it', async () => {
@@ -221,7 +280,7 @@ describe('prediction partitions', () => {
     }
     await ensurePredictionPartitions(database.pool, day, 0);
     const where = await database.pool.query<{ partition: string }>(
-      'SELECT tableoid::regclass::text AS partition FROM predictions WHERE id = $1',
+      'SELECT tableoid::regclass::text AS partition FROM prediction_records WHERE base_id = prediction_base_id($1)',
       [stray.id],
     );
     expect(where.rows).toEqual([{ partition: partitionNameFor(day) }]);
@@ -245,7 +304,7 @@ describe('prediction partitions', () => {
     expect(dropped).not.toContain(partitionNameFor(recent));
     const names = await listPartitionNames(database.pool);
     expect(names).not.toContain(partitionNameFor(old));
-    expect(names).toEqual(expect.arrayContaining([partitionNameFor(recent), partitionNameFor(now), 'predictions_default']));
+    expect(names).toEqual(expect.arrayContaining([partitionNameFor(recent), partitionNameFor(now), 'prediction_records_default']));
     expect(await loggedIds()).toHaveLength(1);
   });
 

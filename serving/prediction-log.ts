@@ -4,13 +4,13 @@
 // rollups are counted here, at flush time, and written in the COPY's transaction.
 import type pg from 'pg';
 import { copyPredictionsWithRollups, deletePredictionRollupsBefore } from '../db/repositories/prediction-rollups.js';
-import type { PredictionLogRecord } from '../db/repositories/predictions.js';
+import { recordFromRow, type PredictionLogRecord, type PredictionRecord } from '../db/repositories/predictions.js';
 import { PredictionRollupLayouts } from '../monitoring/prediction-rollup-writer.js';
 import type { PredictionRollup } from '../monitoring/prediction-rollup.js';
 import { dayStart, dropExpiredPredictionPartitions, ensurePredictionPartitions } from '../db/prediction-partitions.js';
 import { KeelError } from '../errors/keel-error.js';
 
-export type { PredictionLogRecord } from '../db/repositories/predictions.js';
+export type { PredictionLogRecord, PredictionRecord } from '../db/repositories/predictions.js';
 
 export interface PredictionLogSettings {
   /** Most rows held in memory (buffered + reserved by requests being scored); beyond it requests are refused. */
@@ -29,14 +29,14 @@ export const DEFAULT_PREDICTION_LOG_SETTINGS: PredictionLogSettings = {
 
 export interface PredictionLogOptions extends Partial<PredictionLogSettings> {
   pool: pg.Pool;
-  /** Rows per COPY (default 1,000); a flush starts as soon as this many are waiting. */
+  /** Rows per COPY (default 10,000; whole records, at least one); a flush starts as soon as this many are waiting. */
   batchRows?: number;
   /** Partitions kept ready ahead of today (default 3). */
   partitionDaysAhead?: number;
   /** First wait before retrying a failed flush; doubles up to 10 s (default 250 ms). */
   retryDelayMs?: number;
   /** Writes one batch; default COPY with the batch's rollups in one transaction (a custom writer writes no rollups). */
-  writeBatch?: (client: pg.PoolClient, records: readonly PredictionLogRecord[]) => Promise<void>;
+  writeBatch?: (client: pg.PoolClient, records: readonly PredictionRecord[]) => Promise<void>;
   clock?: () => Date;
   logger?: { warn(fields: object, message: string): void };
 }
@@ -65,9 +65,9 @@ export class PredictionLogFullError extends KeelError {
   }
 }
 
-/** Room held for rows being scored: `commit` hands over their records, `release` gives unused room back. */
+/** Room held for rows being scored: `commit` hands over their record (one per request), `release` gives unused room back. */
 export interface PredictionLogReservation {
-  commit(records: readonly PredictionLogRecord[]): void;
+  commit(record: PredictionRecord): void;
   release(): void;
 }
 
@@ -80,12 +80,12 @@ class Reservation implements PredictionLogReservation {
     private readonly rows: number,
   ) {}
 
-  commit(records: readonly PredictionLogRecord[]): void {
+  commit(record: PredictionRecord): void {
     if (!this.open) throw new Error('prediction log reservation already used');
     // Refused before closing: the caller's release() still gives the room back.
-    if (records.length > this.rows) throw new Error(`reserved ${this.rows} rows but committed ${records.length}`);
+    if (record.rowCount > this.rows) throw new Error(`reserved ${this.rows} rows but committed ${record.rowCount}`);
     this.open = false;
-    this.log.commitReserved(this.rows, records);
+    this.log.commitReserved(this.rows, [record]);
   }
 
   release(): void {
@@ -109,9 +109,10 @@ export class PredictionLog {
   private readonly clock: () => Date;
   private readonly logger: PredictionLogOptions['logger'];
 
-  // Rows [head, buffer.length) are waiting; a write takes a prefix and advances head only on success.
-  private buffer: PredictionLogRecord[] = [];
+  // Records [head, buffer.length) are waiting (`waitingRows` rows); a write takes a prefix and advances head only on success.
+  private buffer: PredictionRecord[] = [];
   private head = 0;
+  private waitingRows = 0;
   private reserved = 0;
   private appendedTotal = 0;
   private writtenTotal = 0;
@@ -131,7 +132,7 @@ export class PredictionLog {
       flushIntervalMs: options.flushIntervalMs ?? DEFAULT_PREDICTION_LOG_SETTINGS.flushIntervalMs,
       retentionDays: options.retentionDays ?? DEFAULT_PREDICTION_LOG_SETTINGS.retentionDays,
     };
-    this.batchRows = options.batchRows ?? 1000;
+    this.batchRows = options.batchRows ?? 10_000;
     this.partitionDaysAhead = options.partitionDaysAhead ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 250;
     this.writeBatch = options.writeBatch;
@@ -152,7 +153,7 @@ export class PredictionLog {
 
   stats(): PredictionLogStats {
     return {
-      bufferedRows: this.buffer.length - this.head,
+      bufferedRows: this.waitingRows,
       reservedRows: this.reserved,
       ...this.counters,
       droppedRows: 0,
@@ -168,7 +169,7 @@ export class PredictionLog {
       this.counters.refusedRows += rows;
       throw new PredictionLogFullError('the prediction log is shutting down; retry on another instance', this.retryAfterSeconds);
     }
-    if (this.buffer.length - this.head + this.reserved + rows > this.settings.bufferRows) {
+    if (this.waitingRows + this.reserved + rows > this.settings.bufferRows) {
       this.counters.refusedRows += rows;
       throw new PredictionLogFullError(
         `the prediction log buffer is full (${this.settings.bufferRows} rows waiting for Postgres); retry shortly`,
@@ -179,9 +180,12 @@ export class PredictionLog {
     return new Reservation(this, rows);
   }
 
-  /** Reservation.commit (at most `rows` records): they join the buffer and their room is given back. */
-  commitReserved(rows: number, records: readonly PredictionLogRecord[]): void {
-    for (let i = 0; i < records.length; i++) this.buffer.push(records[i]!);
+  /** Reservation.commit (records of at most `rows` rows): they join the buffer and their room is given back. */
+  commitReserved(rows: number, records: readonly PredictionRecord[]): void {
+    for (let i = 0; i < records.length; i++) {
+      this.buffer.push(records[i]!);
+      this.waitingRows += records[i]!.rowCount;
+    }
     this.appendedTotal += records.length;
     this.releaseReserved(rows);
     this.scheduleFlush();
@@ -194,8 +198,16 @@ export class PredictionLog {
   }
 
   /** Reserves and appends at once (for callers that already hold the records). */
-  append(records: readonly PredictionLogRecord[]): void {
-    this.reserve(records.length).commit(records);
+  appendRecords(records: readonly PredictionRecord[]): void {
+    let rows = 0;
+    for (const record of records) rows += record.rowCount;
+    this.reserve(rows);
+    this.commitReserved(rows, records);
+  }
+
+  /** Per-row predictions (tests and tools): each becomes a one-row record keeping its id. */
+  append(rows: readonly PredictionLogRecord[]): void {
+    this.appendRecords(rows.map(recordFromRow));
   }
 
   /** Resolves once every row appended before the call is in Postgres; rejects if a write fails (rows stay buffered). */
@@ -218,8 +230,7 @@ export class PredictionLog {
 
   private scheduleFlush(): void {
     if (this.closing || this.backgroundRunning) return;
-    const waiting = this.buffer.length - this.head;
-    if (waiting >= this.batchRows) {
+    if (this.waitingRows >= this.batchRows) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       void this.runBackground();
@@ -271,7 +282,13 @@ export class PredictionLog {
   }
 
   private async writeOldestBatch(): Promise<void> {
-    const batch = this.buffer.slice(this.head, this.head + this.batchRows);
+    let end = this.head;
+    let rows = 0;
+    while (end < this.buffer.length && (end === this.head || rows + this.buffer[end]!.rowCount <= this.batchRows)) {
+      rows += this.buffer[end]!.rowCount;
+      end += 1;
+    }
+    const batch = this.buffer.slice(this.head, end);
     try {
       await this.maintainPartitions(this.clock());
       // Counted before taking the connection: loading a version's reference needs one of its own.
@@ -288,12 +305,13 @@ export class PredictionLog {
       client.release();
     } catch (error) {
       this.counters.failedFlushes += 1;
-      this.logger?.warn({ err: error, rows: batch.length }, 'prediction log flush failed; the batch stays buffered and is retried');
+      this.logger?.warn({ err: error, rows }, 'prediction log flush failed; the batch stays buffered and is retried');
       throw error;
     }
     this.head += batch.length;
     this.writtenTotal += batch.length;
-    this.counters.flushedRows += batch.length;
+    this.waitingRows -= rows;
+    this.counters.flushedRows += rows;
     // Compact now and then so the array does not grow without bound.
     if (this.head > 4096 && this.head * 2 > this.buffer.length) {
       this.buffer = this.buffer.slice(this.head);
@@ -302,11 +320,11 @@ export class PredictionLog {
   }
 
   /** The batch's rollups; on failure none (the rows are still written and the report reads their minutes raw). */
-  private async rollupsOf(batch: readonly PredictionLogRecord[]): Promise<PredictionRollup[]> {
+  private async rollupsOf(batch: readonly PredictionRecord[]): Promise<PredictionRollup[]> {
     try {
       return await this.rollupLayouts.rollupsOf(batch);
     } catch (error) {
-      this.logger?.warn({ err: error, rows: batch.length }, 'could not count prediction log rollups; the report reads these rows raw');
+      this.logger?.warn({ err: error, records: batch.length }, 'could not count prediction log rollups; the report reads these rows raw');
       return [];
     }
   }

@@ -13,6 +13,7 @@ import { FsArtifactStore } from '../artifacts/fs-artifact-store.js';
 import { loadConfig, type KeelConfig } from '../config.js';
 import { getModelByName } from '../db/repositories/models.js';
 import { recordFeedbackFromDataset } from '../serving/feedback.js';
+import { predictionIdAt, splitPredictionId } from '../db/prediction-ids.js';
 import { createServingDeps, type ServingDeps } from '../serving/serving-deps.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { registerFixtureVersion, setProduction } from './support/model-fixtures.js';
@@ -233,6 +234,18 @@ describe('POST /v1/models/:name/feedback', () => {
     });
     expect(overwritten.json()).toEqual({ accepted: 1, unknown: [], duplicates: [] });
     expect(await labelOf(a!)).toBe(0);
+  });
+
+  it("when an id lies in a logged request's id range but past its rows, then it is unknown", async () => {
+    const ids = await predictIds('churn', [{ x: 1 }, { x: 2 }, { x: 3 }]);
+    const { baseId } = splitPredictionId(ids[0]!);
+    expect(ids).toEqual([0, 1, 2].map((i) => predictionIdAt(baseId, i)));
+    const beyond = [predictionIdAt(baseId, 3), predictionIdAt(baseId, 0xffff)];
+    const response = await post(app, '/v1/models/churn/feedback', keys.predict, {
+      items: [{ predictionId: ids[2], label: 1 }, { predictionId: beyond[0], label: 0 }, { predictionId: beyond[1], label: 1 }],
+    });
+    expect(response.json()).toEqual({ accepted: 1, unknown: beyond, duplicates: [] });
+    expect(await labelOf(beyond[0]!)).toBeUndefined();
   });
 
   it("treats another model's prediction as unknown and a repeated id in one request as a duplicate", async () => {

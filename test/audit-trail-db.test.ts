@@ -79,9 +79,9 @@ describe('the app role and the prediction log', () => {
   it('when the API creates and drops daily partitions as keel_app, then Postgres lets it', async () => {
     const past = new Date(Date.UTC(2020, 0, 1));
     const created = await ensurePredictionPartitions(app.pool, past, 1);
-    expect(created).toEqual(['predictions_p20200101', 'predictions_p20200102']);
+    expect(created).toEqual(['prediction_records_p20200101', 'prediction_records_p20200102']);
     const dropped = await dropExpiredPredictionPartitions(app.pool, new Date(Date.UTC(2020, 0, 10)), 3);
-    expect(dropped).toEqual(expect.arrayContaining(['predictions_p20200101', 'predictions_p20200102']));
+    expect(dropped).toEqual(expect.arrayContaining(['prediction_records_p20200101', 'prediction_records_p20200102']));
   });
 });
 

@@ -1,6 +1,7 @@
 // Delayed labels: one per prediction, written only for predictions the model's log knows.
-import { and, eq, inArray, sql } from 'drizzle-orm';
-import { feedback, predictions } from '../schema.js';
+import { sql } from 'drizzle-orm';
+import { feedback } from '../schema.js';
+import { idLookupSql } from './predictions.js';
 import type { DbOrTx } from '../client.js';
 
 /** A binary (0/1) or regression label, or a multiclass model's true class by name. */
@@ -39,9 +40,9 @@ export async function writeFeedback(
 /** Multiclass: each given prediction's classes (the keys of its logged probabilities), for checking a true class. */
 export async function loggedPredictionClasses(db: DbOrTx, modelId: string, ids: readonly string[]): Promise<Map<string, string[]>> {
   if (ids.length === 0) return new Map();
-  const rows = await db
-    .select({ id: predictions.id, classes: sql<string[]>`ARRAY(SELECT jsonb_object_keys(${predictions.output}->'probabilities'))` })
-    .from(predictions)
-    .where(and(eq(predictions.modelId, modelId), inArray(predictions.id, [...ids])));
-  return new Map(rows.map((row) => [row.id, row.classes]));
+  const result = await db.execute<{ id: string; classes: string[] }>(
+    sql`SELECT q.id, ARRAY(SELECT jsonb_object_keys(r.outputs -> (x.i - 1) -> 'probabilities')) AS classes
+          FROM ${idLookupSql(modelId, ids)}`,
+  );
+  return new Map(result.rows.map((row) => [row.id, row.classes]));
 }

@@ -1,7 +1,7 @@
 // Per-minute rollups of the prediction log (monitoring/prediction-rollup.ts counts them): written with the rows in
 // one transaction, summed by the monitoring report, deleted with their day's partition.
 import type pg from 'pg';
-import { copyPredictions, type PredictionLogRecord } from './predictions.js';
+import { copyPredictionRecords, type PredictionRecord } from './predictions.js';
 
 type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 
@@ -44,16 +44,16 @@ export async function upsertPredictionRollups(client: Queryable, rollups: readon
 /** COPYs the rows and adds their rollups in one transaction, so the stored rollups always count the stored rows. */
 export async function copyPredictionsWithRollups(
   client: pg.PoolClient | pg.Client,
-  records: readonly PredictionLogRecord[],
+  records: readonly PredictionRecord[],
   rollups: readonly PredictionRollup[],
 ): Promise<void> {
   if (rollups.length === 0) {
-    await copyPredictions(client, records);
+    await copyPredictionRecords(client, records);
     return;
   }
   await client.query('BEGIN');
   try {
-    await copyPredictions(client, records);
+    await copyPredictionRecords(client, records);
     await upsertPredictionRollups(client, rollups);
     await client.query('COMMIT');
   } catch (error) {
@@ -98,7 +98,7 @@ export async function listPredictionRollups(client: Queryable, range: MinuteRang
 export async function countPredictionsPerMinute(client: Queryable, range: MinuteRange): Promise<Map<number, number>> {
   // date_bin is integer arithmetic on the timestamp (extract(epoch) would be numeric), and ignores the session's zone.
   const result = await client.query<{ minute: Date; n: string }>(
-    `SELECT date_bin('1 minute', created_at, '2000-01-01 00:00:00+00') AS minute, count(*) AS n FROM predictions
+    `SELECT date_bin('1 minute', created_at, '2000-01-01 00:00:00+00') AS minute, sum(row_count) AS n FROM prediction_records
       WHERE model_id = $1 AND version = $2 AND created_at >= $3 AND created_at < $4
       GROUP BY 1`,
     [range.modelId, range.version, range.from.toISOString(), range.to.toISOString()],
