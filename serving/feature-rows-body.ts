@@ -116,6 +116,7 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
 
+// Compact JSON has no whitespace: the hot loop calls this only when the next character could be some.
 function skipWhitespace(text: string, at: number): number {
   for (;;) {
     const c = text.charCodeAt(at);
@@ -228,8 +229,8 @@ export function parseFeatureRowsBody(text: string, maxRows: number): FeatureRows
   // The field at each position of the previous row: rows usually repeat their keys in the same order, so a key is
   // compared in place with the expected name instead of being cut out of the text and looked up.
   const expected: Array<Field | undefined> = [];
-  // A row takes at least 3 characters (`{},`): room for every row the text can hold, up to maxRows, so columns rarely grow.
-  let capacity = Math.max(1, Math.min(maxRows, Math.ceil(text.length / 3)));
+  // Room for rows of 16 characters or more (a feature row is rarely shorter), up to maxRows: columns rarely grow.
+  let capacity = Math.max(1, Math.min(maxRows, Math.ceil(text.length / 16)));
   const cursor: Cursor = { at: 0, number: 0 };
   let row = 0;
   for (;;) {
@@ -239,7 +240,8 @@ export function parseFeatureRowsBody(text: string, maxRows: number): FeatureRows
       for (const field of fields) field.grow(capacity);
     }
     if (text.charCodeAt(at) !== OPEN_BRACE) return undefined;
-    at = skipWhitespace(text, at + 1);
+    at = at + 1;
+    if (text.charCodeAt(at) <= 0x20) at = skipWhitespace(text, at);
     if (text.charCodeAt(at) === CLOSE_BRACE) {
       at++;
     } else {
@@ -267,9 +269,10 @@ export function parseFeatureRowsBody(text: string, maxRows: number): FeatureRows
         // A key twice in one row: JSON.parse keeps the last; left to it.
         if (field.lastRow === row) return undefined;
         field.lastRow = row;
-        at = skipWhitespace(text, at);
+        if (text.charCodeAt(at) <= 0x20) at = skipWhitespace(text, at);
         if (text.charCodeAt(at) !== COLON) return undefined;
-        at = skipWhitespace(text, at + 1);
+        at = at + 1;
+        if (text.charCodeAt(at) <= 0x20) at = skipWhitespace(text, at);
         const c = text.charCodeAt(at);
         if (c === QUOTE) {
           const end = stringEnd(text, at + 1);
@@ -305,22 +308,24 @@ export function parseFeatureRowsBody(text: string, maxRows: number): FeatureRows
           // true/false, objects, arrays: the schema refuses them with its own message.
           return undefined;
         }
-        at = skipWhitespace(text, at);
+        if (text.charCodeAt(at) <= 0x20) at = skipWhitespace(text, at);
         const next = text.charCodeAt(at);
         if (next === CLOSE_BRACE) {
           at++;
           break;
         }
         if (next !== COMMA) return undefined;
-        at = skipWhitespace(text, at + 1);
+        at = at + 1;
+        if (text.charCodeAt(at) <= 0x20) at = skipWhitespace(text, at);
       }
     }
     row++;
-    at = skipWhitespace(text, at);
+    if (text.charCodeAt(at) <= 0x20) at = skipWhitespace(text, at);
     const next = text.charCodeAt(at);
     if (next === CLOSE_BRACKET) break;
     if (next !== COMMA) return undefined;
-    at = skipWhitespace(text, at + 1);
+    at = at + 1;
+    if (text.charCodeAt(at) <= 0x20) at = skipWhitespace(text, at);
   }
   at = skipWhitespace(text, at + 1);
   if (text.charCodeAt(at) !== CLOSE_BRACE) return undefined;

@@ -272,8 +272,12 @@ describe('raw rows from hostile callers', () => {
 });
 
 describe('feature rows read straight into columns (the plain body) against the same rows through JSON.parse', () => {
-  /** The same body sent as written (read into columns) and with its "features" key's f written as \u0066 (JSON.parse). */
-  async function bothWays(text: string) {
+  /**
+   * The same body sent as written (read into columns: padded past the route's 4,096-character threshold) and with its
+   * "features" key's f written as \u0066 (JSON.parse).
+   */
+  async function bothWays(body: string) {
+    const text = body.padEnd(5000, ' ');
     const escaped = text.replace('"features"', '"\\u0066eatures"');
     expect(escaped).not.toBe(text);
     const [columns, parsed] = [await send('POST', '/v1/models/raw/predict', keys.predict, text), await send('POST', '/v1/models/raw/predict', keys.predict, escaped)];
