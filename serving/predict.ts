@@ -171,7 +171,9 @@ async function predictAndLog(
     const { modelId, model, version, task } = loaded;
     const keyId = caller.keyId;
     const prefix = predictionIdPrefix(baseId);
-    const scratch = Object.create(null) as Record<string, unknown>;
+    // Own keys made by fromEntries (a feature called __proto__ stays a key); not Object.create(null), which V8 keeps
+    // as a dictionary that JSON.stringify walks slowly.
+    const scratch: Record<string, unknown> = Object.fromEntries(loaded.features.map((feature) => [feature.name, null]));
     const multiclass = task === 'multiclass' ? (response.predictions as MulticlassPrediction[]) : undefined;
     for (let i = 0; i < count; i++) {
       let outputJson: string;
