@@ -1,48 +1,49 @@
-// Prediction ids of one request: one random v4 UUID per request (its base, low 12 bits zero) and the row index in
-// those 12 bits. One randomUUID per row was a visible share of a 1,000-row batch; the log can store the base once.
+// Prediction ids of one request: one random v4 UUID per request (its base, low 16 bits zero) and the row index in
+// those 16 bits (the last 4 hex digits), the scheme of the columnar prediction log (s7-plog's db/prediction-ids.ts).
+// One randomUUID per row was a visible share of a 1,000-row batch; the log stores the base once per request.
 import { randomUUID } from 'node:crypto';
 
-/** Bits of an id that hold the row index: a base covers at most 4,096 rows (predict takes at most 1,000). */
-export const PREDICTION_ID_INDEX_BITS = 12;
+/** Bits of an id that hold the row index: a base covers 65,536 rows (predict takes at most 1,000). */
+export const PREDICTION_ID_INDEX_BITS = 16;
 export const MAX_ROWS_PER_PREDICTION_BASE = 1 << PREDICTION_ID_INDEX_BITS;
 
-// The last three hex digits are the index; everything before them is the base's.
-const PREFIX_LENGTH = 33;
-const INDEX_HEX = Array.from({ length: MAX_ROWS_PER_PREDICTION_BASE }, (_, index) => index.toString(16).padStart(3, '0'));
+// The last four hex digits are the index; everything before them is the base's.
+const PREFIX_LENGTH = 32;
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** A random v4 UUID with its low 12 bits zero: the id of row 0, and the base of the request's other rows' ids. */
+/** A random v4 UUID with its low 16 bits zero: the id of row 0, and the base of the request's other rows' ids. */
 export function newPredictionBaseId(): string {
-  return `${randomUUID().slice(0, PREFIX_LENGTH)}000`;
+  return `${randomUUID().slice(0, PREFIX_LENGTH)}0000`;
 }
 
 /**
  * The prediction id of row `index` of the request whose base is `baseId` (from newPredictionBaseId): the base with
- * the index in its low 12 bits, still a valid v4 UUID (version and variant bits lie elsewhere).
+ * the index in its low 16 bits, still a valid v4 UUID (version and variant bits lie elsewhere).
  */
 export function predictionIdAt(baseId: string, index: number): string {
   if (!Number.isInteger(index) || index < 0 || index >= MAX_ROWS_PER_PREDICTION_BASE) {
     throw new RangeError(`prediction row index ${index} is outside 0..${MAX_ROWS_PER_PREDICTION_BASE - 1}`);
   }
-  return baseId.slice(0, PREFIX_LENGTH) + INDEX_HEX[index]!;
+  return baseId.slice(0, PREFIX_LENGTH) + predictionIdSuffix(index);
 }
 
 /**
- * The ids of rows 0..count-1 are `prefix + suffix(i)`: for writing many ids into one text without a string per id
- * (same text as predictionIdAt).
+ * The ids of rows 0..count-1 are `prefix + suffix(i)`: for writing many ids into one text without slicing the base
+ * per id (same text as predictionIdAt).
  */
 export function predictionIdPrefix(baseId: string): string {
   return baseId.slice(0, PREFIX_LENGTH);
 }
 
-/** The last three hex digits of row `index`'s id (0 ≤ index < 4,096; unchecked: callers loop below a checked count). */
+/** The last four hex digits of row `index`'s id (0 ≤ index < 65,536; unchecked: callers loop below a checked count). */
 export function predictionIdSuffix(index: number): string {
-  return INDEX_HEX[index]!;
+  return HEX[(index >>> 8) & 0xff]! + HEX[index & 0xff]!;
 }
 
-/** A prediction id's base and row index (feedback finds the request by its base), or undefined for a non-UUID. */
+/** A prediction id's base and row index (feedback finds the request by its base), or undefined for a non-v4 UUID. */
 export function splitPredictionId(id: string): { baseId: string; index: number } | undefined {
   const lower = id.toLowerCase();
   if (!UUID.test(lower)) return undefined;
-  return { baseId: `${lower.slice(0, PREFIX_LENGTH)}000`, index: Number.parseInt(lower.slice(PREFIX_LENGTH), 16) };
+  return { baseId: `${lower.slice(0, PREFIX_LENGTH)}0000`, index: Number.parseInt(lower.slice(PREFIX_LENGTH), 16) };
 }

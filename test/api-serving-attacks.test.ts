@@ -284,7 +284,7 @@ describe('feature rows read straight into columns (the plain body) against the s
     return { columns, parsed };
   }
 
-  it('answers the same scores, and ids that are one v4 base with the row index in its low 12 bits', async () => {
+  it('answers the same scores, and ids that are one v4 base with the row index in its low 16 bits', async () => {
     const rows = Array.from({ length: 1000 }, (_, i) =>
       i % 4 === 0 ? { x: i / 10 - 50, color: i % 3 ? 'red' : 'blue' } : i % 4 === 1 ? { color: null, x: null } : i % 4 === 2 ? {} : { x: -0, color: 'green' },
     );
