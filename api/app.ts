@@ -24,6 +24,7 @@ import runRoutes from './routes/runs.js';
 import scheduleRoutes from './routes/schedules.js';
 import modelRoutes from './routes/models.js';
 import predictRoutes from './routes/predict.js';
+import { AJV_CUSTOM_OPTIONS } from './ajv-options.js';
 import predictionLogRoutes from './routes/predictions.js';
 import feedbackRoutes from './routes/feedback.js';
 import monitoringRoutes from './routes/monitoring.js';
@@ -75,10 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<KeelApp> {
     http: { connectionsCheckingInterval: Math.min(1_000, deps.config.requestTimeoutMs) },
     // Unique across replicas and restarts: audit rows carry it, so a row leads to the request's log lines.
     genReqId: () => randomUUID(),
-    ajv: {
-      // Requests are validated as sent: no "1" → 1, no silently dropped fields. Union types (`type: [...]`): predict's rows.
-      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false, allowUnionTypes: true },
-    },
+    ajv: { customOptions: AJV_CUSTOM_OPTIONS },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Plugins: order matters (the route × role matrix, auth and OpenAPI hook onRoute, so they precede every route).

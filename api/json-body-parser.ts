@@ -1,5 +1,5 @@
 // JSON bodies: parsed by Fastify's own secure parser, then refused if a number overflowed to ±Infinity.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { KeelError } from '../errors/keel-error.js';
 import { markStorableJson } from './storable-text.js';
 
@@ -42,18 +42,21 @@ function escapePointer(key: string): string {
   return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
-export function registerJsonBodyParser(app: FastifyInstance): void {
+/** Fastify's content-type parser callback for JSON text. */
+export type JsonBodyParser = (request: FastifyRequest, body: string, done: (error: Error | null, body?: unknown) => void) => void;
+
+/** The generic JSON body parser (see registerJsonBodyParser); a context that parses some bodies its own way falls back to it. */
+export function createJsonBodyParser(app: FastifyInstance): JsonBodyParser {
   // Keeps Fastify's protection against __proto__/constructor poisoning.
   const defaultParser = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) {
+  return (request, body, done) => {
+    if (body === '' || body.trim() === '') {
       // An empty JSON body is treated as no body, so bodiless POSTs with a JSON content type work.
       done(null, undefined);
       return;
     }
     // Fastify's default JSON parser is callback-style: it answers through `done`, never a promise.
-    void defaultParser(request, body as string, (error, parsed) => {
+    void defaultParser(request, body, (error, parsed) => {
       if (error) {
         done(new KeelError('INVALID_JSON', `request body is not valid JSON: ${error.message}`), undefined);
         return;
@@ -69,8 +72,14 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
         );
         return;
       }
-      markStorableJson(body as string, parsed);
+      markStorableJson(body, parsed);
       done(null, parsed);
     });
-  });
+  };
+}
+
+export function registerJsonBodyParser(app: FastifyInstance): void {
+  const parse = createJsonBodyParser(app);
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => parse(request, body as string, done));
 }

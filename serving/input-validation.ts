@@ -2,6 +2,7 @@
 import type { ColumnarInput, OnnxFeatureSchema } from '../ml/onnx/index.js';
 import type { RawRow } from '../ml/model.js';
 import { PredictionInputError } from './errors.js';
+import type { ParsedFeatureRows } from './feature-rows-body.js';
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -83,4 +84,46 @@ export function validateFeatureRows(rows: readonly unknown[], features: readonly
 
 export function validateRows(rows: readonly unknown[], features: readonly OnnxFeatureSchema[]): RawRow[] {
   return validateFeatureRows(rows, features).rows;
+}
+
+/**
+ * Feature rows parsed straight into columns (feature-rows-body.ts), checked column by column: the scorer's columns
+ * without a row object. A column that breaks a rule sends the rows through validateFeatureRows, so the 400 names the
+ * same row and field, with the same words, as for rows parsed by JSON.parse.
+ */
+export function validateParsedFeatureRows(parsed: ParsedFeatureRows, features: readonly OnnxFeatureSchema[]): ColumnarInput {
+  const byIndex = featureIndexes(features);
+  const count = parsed.rowCount;
+  const columnList: Array<Float64Array | Array<string | null> | undefined> = new Array(features.length);
+  let valid = true;
+  for (const field of parsed.fields) {
+    const index = byIndex.get(field.name);
+    if (index === undefined) {
+      valid = false;
+      break;
+    }
+    if (features[index]!.kind === 'numeric') {
+      if (field.stringCount > 0) {
+        valid = false;
+        break;
+      }
+      columnList[index] = field.numbers;
+    } else {
+      if (field.numberCount > 0) {
+        valid = false;
+        break;
+      }
+      columnList[index] = field.strings ?? new Array<string | null>(count).fill(null);
+    }
+  }
+  if (!valid) {
+    validateFeatureRows(parsed.rows(), features);
+    throw new Error('feature columns were refused but their rows were not');
+  }
+  const columns: ColumnarInput['columns'] = {};
+  features.forEach((feature, index) => {
+    columns[feature.name] =
+      columnList[index] ?? (feature.kind === 'numeric' ? new Float64Array(count).fill(Number.NaN) : new Array<string | null>(count).fill(null));
+  });
+  return { rowCount: count, columns };
 }

@@ -4,7 +4,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import pino from 'pino';
 import { getOrCreateModel } from '../db/repositories/models.js';
 import { rowsOfRecord } from '../db/repositories/predictions.js';
-import { createOnnxScorer, type OnnxScorer } from '../ml/onnx/index.js';
+import { createOnnxScorer, exportModelToOnnx, type OnnxScorer } from '../ml/onnx/index.js';
+import { trainGbdt } from '../ml/gbdt/index.js';
+import type { GbdtModel } from '../ml/model.js';
+import { predictionIdAt } from './prediction-ids.js';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
 import { onnxBytesOf, stumpModel } from '../test/support/model-fixtures.js';
 import type { ModelCache } from './model-cache.js';
@@ -136,5 +139,38 @@ it('when feature rows are written into columns while checked, then the scores eq
     } finally {
       await model.close();
     }
+  }
+});
+
+it('answers a multiclass batch with ids from one base, the text JSON.stringify writes, and logs each row under its id', async () => {
+  const n = 300;
+  const amount = Float64Array.from({ length: n }, (_, i) => (i % 37) / 3);
+  const shop = Array.from({ length: n }, (_, i) => ['north', 'south', 'online'][i % 3]!);
+  const label = Float64Array.from({ length: n }, (_, i) => (amount[i]! > 6 ? 2 : shop[i] === 'online' ? 1 : 0));
+  const { model: trained } = await trainGbdt({ rowCount: n, columns: { amount, shop }, label }, { task: 'multiclass', numClass: 3, numIterations: 3 });
+  const scorer3 = await createOnnxScorer(exportModelToOnnx({ ...(trained as GbdtModel), classes: ['low', 'web', 'high'] }, { snapshotSha256: 'f'.repeat(64), keelVersion: 'test' }));
+  try {
+    const loaded: LoadedModel = { model: 'shops', modelId, version: 2, sha256: '', task: 'multiclass', features: scorer3.features, scorer: scorer3, rawRows: createRawRowFeatures('shops', 2, null) };
+    const cache = { withProduction: (_model: string, use: (model: LoadedModel) => Promise<unknown>) => use(loaded) } as unknown as ModelCache;
+    const written: PredictionLogRecord[] = [];
+    const log = new PredictionLog({
+      pool: database.pool,
+      flushIntervalMs: 3_600_000,
+      logger: pino({ level: 'silent' }),
+      writeBatch: async (_client, records) => void written.push(...records.flatMap(rowsOfRecord)),
+    });
+    const rows = Array.from({ length: 40 }, (_, i) => ({ amount: i / 2, shop: i % 2 ? 'online' : 'north' }));
+    const response = await createPredictor(cache, log).predict('shops', rows);
+    await log.close();
+    expect(predictResponseJson(response)).toBe(JSON.stringify(response));
+    const predictions = response.predictions as Array<{ id: string; label: string; probabilities: Record<string, number> }>;
+    expect(predictions.map((prediction) => prediction.id)).toEqual(rows.map((_, i) => predictionIdAt(predictions[0]!.id, i)));
+    expect(written.map((record) => record.id)).toEqual(predictions.map((prediction) => prediction.id));
+    for (const [i, record] of written.entries()) {
+      expect(JSON.parse(record.outputJson)).toEqual({ label: predictions[i]!.label, probabilities: predictions[i]!.probabilities });
+      expect(record.score).toBe(predictions[i]!.probabilities[predictions[i]!.label]);
+    }
+  } finally {
+    await scorer3.close();
   }
 });

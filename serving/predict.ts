@@ -1,13 +1,14 @@
 // Scores validated rows with a loaded model, logs each scored row, and shapes the API's prediction response.
 import { performance } from 'node:perf_hooks';
 import type { RawRow } from '../ml/model.js';
-import type { ColumnarInput } from '../ml/onnx/index.js';
-import { validateFeatureRows } from './input-validation.js';
+import type { ColumnarInput, OnnxScores } from '../ml/onnx/index.js';
+import { validateFeatureRows, validateParsedFeatureRows } from './input-validation.js';
+import { ParsedFeatureRows } from './feature-rows-body.js';
 import type { LoadedModel, ModelCache } from './model-cache.js';
 import type { PredictionLog } from './prediction-log.js';
-import { newPredictionBaseId, predictionIdAt } from '../db/prediction-ids.js';
 import { logRecordOf } from './prediction-log-record.js';
-import { binaryOutputJson, regressionOutputJson, rememberResponseJson, responseJsonHead } from './predict-response-json.js';
+import { jsonNumber, rememberResponseJson, responseJsonHead } from './predict-response-json.js';
+import { newPredictionBaseId, predictionIdPrefix, predictionIdSuffix } from './prediction-ids.js';
 
 export interface BinaryPrediction {
   id: string;
@@ -31,66 +32,71 @@ export interface PredictResponse {
   predictions: BinaryPrediction[] | RegressionPrediction[] | MulticlassPrediction[];
 }
 
-/** A scored request: the answer, and for binary and regression models each row's logged output text. */
+/** A scored request: the answer, its prediction ids' base (row i's id is predictionIdAt(baseId, i)) and the scores. */
 interface Scored {
   response: PredictResponse;
-  /** Row i's output as logged (`{"label":…,"probability":…}` or `{"value":…}`); multiclass: undefined. */
-  outputs: string[] | undefined;
+  baseId: string;
+  scores: OnnxScores;
 }
 
 /**
- * Scores `clean` (checked rows), read from `input` when the same rows are given as columns too. Row i's id is
- * `base` with i in its last 16 bits (db/prediction-ids.ts): the log stores the request as one record.
+ * The answer's predictions as objects, made only when something reads them (tests, the CLI, evaluation, the
+ * smoke test): the route writes the answer from its text, and the log reads the scores, so a 1,000-row batch makes
+ * no object per row. Enumerable, so JSON.stringify(response) still writes them.
  */
-async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[], input?: ColumnarInput, base = newPredictionBaseId()): Promise<Scored> {
-  const scores = await loaded.scorer.score(input ?? clean);
-  const count = clean.length;
+function withLazyPredictions(model: string, version: number, makePredictions: () => PredictResponse['predictions']): PredictResponse {
+  const response = { model, version } as PredictResponse;
+  let predictions: PredictResponse['predictions'] | undefined;
+  Object.defineProperty(response, 'predictions', {
+    enumerable: true,
+    get: () => (predictions ??= makePredictions()),
+  });
+  return response;
+}
+
+/** Scores `clean` (checked rows), read from `input` when the same rows are given as columns too. */
+async function scoreFeatureRows(loaded: LoadedModel, clean: readonly RawRow[] | undefined, input?: ColumnarInput): Promise<Scored> {
+  const scores = await loaded.scorer.score(input ?? clean!);
+  const count = input ? input.rowCount : clean!.length;
   const { model, version } = loaded;
+  const baseId = newPredictionBaseId();
+  const prefix = predictionIdPrefix(baseId);
   if (loaded.task === 'multiclass') {
     const classes = loaded.scorer.classes ?? [];
     const k = classes.length;
-    const predictions = clean.map((_, i) => ({
-      id: predictionIdAt(base, i),
-      label: scores.classLabel![i]!,
-      probabilities: Object.fromEntries(classes.map((name, c) => [name, scores.probabilities![i * k + c]!])),
-    }));
-    return { response: { model, version, predictions }, outputs: undefined };
+    const response = withLazyPredictions(model, version, () =>
+      Array.from({ length: count }, (_, i) => ({
+        id: prefix + predictionIdSuffix(i),
+        label: scores.classLabel![i]!,
+        probabilities: Object.fromEntries(classes.map((name, c) => [name, scores.probabilities![i * k + c]!])),
+      })),
+    );
+    return { response, baseId, scores };
   }
-  // The answer's text and each row's logged output are written in the loop that makes the predictions: ids are
-  // hex (nothing to escape), and an output is the answer's prediction without its id.
-  const outputs = new Array<string>(count);
+  // The answer's text is written straight from the scores (ids are the base's prefix and a hex suffix: nothing to
+  // escape), one string per row at most; the objects are made only if read.
   let text = responseJsonHead(model, version);
-  let predictions: BinaryPrediction[] | RegressionPrediction[];
+  let response: PredictResponse;
   if (loaded.task === 'binary') {
     const labels = scores.label!;
     const probabilities = scores.probability!;
-    const binary = new Array<BinaryPrediction>(count);
     for (let i = 0; i < count; i++) {
-      const id = predictionIdAt(base, i);
-      const label = labels[i]!;
-      const probability = probabilities[i]!;
-      binary[i] = { id, label, probability };
-      const output = binaryOutputJson(label, probability);
-      outputs[i] = output;
-      text += (i === 0 ? '{"id":"' : ',{"id":"') + id + '",' + output.slice(1);
+      text += (i === 0 ? '{"id":"' : ',{"id":"') + prefix + predictionIdSuffix(i) + '","label":' + jsonNumber(labels[i]!) + ',"probability":' + jsonNumber(probabilities[i]!) + '}';
     }
-    predictions = binary;
+    response = withLazyPredictions(model, version, () =>
+      Array.from({ length: count }, (_, i): BinaryPrediction => ({ id: prefix + predictionIdSuffix(i), label: labels[i]!, probability: probabilities[i]! })),
+    );
   } else {
     const values = scores.value!;
-    const regression = new Array<RegressionPrediction>(count);
     for (let i = 0; i < count; i++) {
-      const id = predictionIdAt(base, i);
-      const value = values[i]!;
-      regression[i] = { id, value };
-      const output = regressionOutputJson(value);
-      outputs[i] = output;
-      text += (i === 0 ? '{"id":"' : ',{"id":"') + id + '",' + output.slice(1);
+      text += (i === 0 ? '{"id":"' : ',{"id":"') + prefix + predictionIdSuffix(i) + '","value":' + jsonNumber(values[i]!) + '}';
     }
-    predictions = regression;
+    response = withLazyPredictions(model, version, () =>
+      Array.from({ length: count }, (_, i): RegressionPrediction => ({ id: prefix + predictionIdSuffix(i), value: values[i]! })),
+    );
   }
-  const response: PredictResponse = { model, version, predictions };
   rememberResponseJson(response, `${text}]}`);
-  return { response, outputs };
+  return { response, baseId, scores };
 }
 
 /** The number a logged prediction is monitored by: the probability, the top class's probability, or the value. */
@@ -103,7 +109,8 @@ export function monitoredScore(task: LoadedModel['task'], prediction: BinaryPred
 }
 
 /** Rows of ready features (what the ONNX model takes). */
-export async function predictWithModel(loaded: LoadedModel, rows: readonly unknown[]): Promise<PredictResponse> {
+export async function predictWithModel(loaded: LoadedModel, rows: FeatureRowsInput): Promise<PredictResponse> {
+  if (rows instanceof ParsedFeatureRows) return (await scoreFeatureRows(loaded, undefined, validateParsedFeatureRows(rows, loaded.features))).response;
   const { rows: clean, input } = validateFeatureRows(rows, loaded.features);
   return (await scoreFeatureRows(loaded, clean, input)).response;
 }
@@ -112,6 +119,9 @@ export async function predictWithModel(loaded: LoadedModel, rows: readonly unkno
 export async function predictSourceRowsWithModel(loaded: LoadedModel, rows: readonly unknown[]): Promise<PredictResponse> {
   return (await scoreFeatureRows(loaded, await loaded.rawRows.featureRows(rows))).response;
 }
+
+/** Feature rows as the client sent them: parsed by JSON.parse, or straight into columns (feature-rows-body.ts). */
+export type FeatureRowsInput = readonly unknown[] | ParsedFeatureRows;
 
 /** Who asked, for the log. */
 export interface PredictionCaller {
@@ -124,24 +134,25 @@ export interface PredictionCaller {
  */
 async function predictAndLog(
   loaded: LoadedModel,
-  request: { features: readonly unknown[] } | { sourceRows: readonly unknown[] },
+  request: { features: FeatureRowsInput } | { sourceRows: readonly unknown[] },
   log: PredictionLog,
   caller: PredictionCaller,
 ): Promise<PredictResponse> {
   const sourceRows = 'sourceRows' in request ? request.sourceRows : undefined;
-  const reservation = log.reserve(sourceRows?.length ?? ('features' in request ? request.features.length : 0));
+  const features = 'features' in request ? request.features : undefined;
+  const reservation = log.reserve(sourceRows?.length ?? (features instanceof ParsedFeatureRows ? features.rowCount : features!.length));
   try {
     const started = performance.now();
-    let clean: readonly RawRow[];
+    let clean: readonly RawRow[] | undefined;
     let input: ColumnarInput | undefined;
     if (sourceRows) clean = await loaded.rawRows.featureRows(sourceRows);
-    else ({ rows: clean, input } = validateFeatureRows((request as { features: readonly unknown[] }).features, loaded.features));
-    const baseId = newPredictionBaseId();
-    const { response } = await scoreFeatureRows(loaded, clean, input, baseId);
+    else if (features instanceof ParsedFeatureRows) input = validateParsedFeatureRows(features, loaded.features);
+    else ({ rows: clean, input } = validateFeatureRows(features!, loaded.features));
+    const { response, baseId, scores } = await scoreFeatureRows(loaded, clean, input);
     // Each row waited for the whole request: a per-row share (time / rows) would make batches look fast in p99.
     const latencyMs = performance.now() - started;
     // One columnar record per request (no per-row objects): the feature columns, the scores, the source rows' JSON.
-    reservation.commit(logRecordOf(loaded, { baseId, clean, input, sourceRows, response, latencyMs, createdAt: new Date(), keyId: caller.keyId }));
+    reservation.commit(logRecordOf(loaded, { baseId, clean, input, sourceRows, response, scores, latencyMs, createdAt: new Date(), keyId: caller.keyId }));
     return response;
   } finally {
     reservation.release();
@@ -150,7 +161,7 @@ async function predictAndLog(
 
 export interface Predictor {
   /** Scores feature rows with the model's production version; logs every row when serving has a log. */
-  predict(model: string, rows: readonly unknown[], caller?: PredictionCaller): Promise<PredictResponse>;
+  predict(model: string, rows: FeatureRowsInput, caller?: PredictionCaller): Promise<PredictResponse>;
   /** Scores raw source rows with the model's production version, through its serving recipe; logs likewise. */
   predictSourceRows(model: string, rows: readonly unknown[], caller?: PredictionCaller): Promise<PredictResponse>;
 }

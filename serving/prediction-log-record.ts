@@ -2,9 +2,9 @@
 // into the per-row form tests use; JSON is made storable as jsonb here, once, at append time.
 import type { FeatureColumn, OutputKind, PredictionLogRecord, PredictionRecord } from '../db/repositories/predictions.js';
 import type { RawRow } from '../ml/model.js';
-import type { ColumnarInput } from '../ml/onnx/index.js';
+import type { ColumnarInput, OnnxScores } from '../ml/onnx/index.js';
 import type { LoadedModel } from './model-cache.js';
-import type { BinaryPrediction, MulticlassPrediction, PredictResponse, RegressionPrediction } from './predict.js';
+import type { MulticlassPrediction, PredictResponse } from './predict.js';
 
 // jsonb cannot hold U+0000 nor unpaired surrogates; such a row would fail its whole batch forever.
 const UNSTORABLE_SOURCE = '\\u0000|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
@@ -54,12 +54,15 @@ export function toPredictionLogRecord(row: ScoredRow): PredictionLogRecord {
 
 export interface ScoredRequest {
   baseId: string;
-  /** The checked feature rows; `input` has the same rows as columns when validation made them. */
-  clean: readonly RawRow[];
+  /** The checked feature rows, or none when the body was read straight into columns (`input` then has them all). */
+  clean: readonly RawRow[] | undefined;
+  /** The same rows as columns, when validation made them. */
   input?: ColumnarInput;
   /** The request rows in source shape, when the caller sent raw rows. */
   sourceRows?: readonly unknown[];
   response: PredictResponse;
+  /** The scorer's output: binary and regression records are read from it (the answer's objects are made lazily). */
+  scores: OnnxScores;
   latencyMs: number;
   createdAt: Date;
   keyId: string | null;
@@ -67,7 +70,7 @@ export interface ScoredRequest {
 
 /** The feature columns in the model's order: validation's own columns, or built from the rows (raw rows). */
 function featureColumns(loaded: LoadedModel, request: ScoredRequest): FeatureColumn[] {
-  const rows = request.clean;
+  const rows = request.clean ?? [];
   return loaded.features.map((feature) => {
     const given = request.input?.columns[feature.name];
     if (feature.kind === 'numeric') {
@@ -101,26 +104,33 @@ function featureNames(loaded: LoadedModel): readonly string[] {
 }
 
 /** One record for the whole request: outputs derived from the scores where they can be (binary, regression). */
+/** Rows in a scored request: the checked rows, or the columns' row count when the body was read as columns. */
+function rowCountOf(request: ScoredRequest): number {
+  return request.clean ? request.clean.length : request.input!.rowCount;
+}
+
 export function logRecordOf(loaded: LoadedModel, request: ScoredRequest): PredictionRecord {
-  const predictions = request.response.predictions;
-  const count = predictions.length;
+  const count = rowCountOf(request);
+  const { scores: scored } = request;
   const scores = new Float64Array(count);
   let outputKind: OutputKind = loaded.task === 'regression' ? 'regression' : loaded.task === 'binary' ? 'binary' : 'json';
   let outputsJson: string | null = null;
   if (outputKind === 'regression') {
-    for (let i = 0; i < count; i++) scores[i] = (predictions[i] as RegressionPrediction).value;
+    scores.set(scored.value!.subarray(0, count));
   } else if (outputKind === 'binary') {
+    const labels = scored.label!;
+    const probabilities = scored.probability!;
     for (let i = 0; i < count; i++) {
-      const { label, probability } = predictions[i] as BinaryPrediction;
+      const probability = probabilities[i]!;
       scores[i] = probability;
       // The label is stored as the score's side of 0.5; a scorer that ever answers otherwise keeps its outputs.
-      if (label !== (probability >= 0.5 ? 1 : 0)) outputKind = 'json';
+      if (labels[i] !== (probability >= 0.5 ? 1 : 0)) outputKind = 'json';
     }
     if (outputKind === 'json') {
-      outputsJson = jsonForPostgres((predictions as BinaryPrediction[]).map(({ label, probability }) => ({ label, probability })));
+      outputsJson = jsonForPostgres(Array.from({ length: count }, (_, i) => ({ label: labels[i]!, probability: probabilities[i]! })));
     }
   } else {
-    const outputs = (predictions as MulticlassPrediction[]).map(({ label, probabilities }, i) => {
+    const outputs = (request.response.predictions as MulticlassPrediction[]).map(({ label, probabilities }, i) => {
       scores[i] = probabilities[label]!;
       return { label, probabilities };
     });

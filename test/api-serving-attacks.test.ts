@@ -16,6 +16,7 @@ import { registerModelVersion, setModelVersionStatus } from '../db/repositories/
 import { getOrCreateModel } from '../db/repositories/models.js';
 import { featureSchemaOf } from '../ml/onnx/index.js';
 import { createServingDeps, type ServingDeps } from '../serving/serving-deps.js';
+import { predictionIdAt } from '../serving/prediction-ids.js';
 import type { ServingRecipe } from '../workflows/contracts/serving-recipe.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { onnxBytesOf, setProduction, stumpModel } from './support/model-fixtures.js';
@@ -266,6 +267,55 @@ describe('raw rows from hostile callers', () => {
       expect([model, response.statusCode < 500]).toEqual([model, true]);
       expect(response.body).not.toContain('root:');
       expect(response.body).not.toContain(process.env.HOME ?? 'no-home');
+    }
+  });
+});
+
+describe('feature rows read straight into columns (the plain body) against the same rows through JSON.parse', () => {
+  /**
+   * The same body sent as written (read into columns: padded past the route's 4,096-character threshold) and with its
+   * "features" key's f written as \u0066 (JSON.parse).
+   */
+  async function bothWays(body: string) {
+    const text = body.padEnd(5000, ' ');
+    const escaped = text.replace('"features"', '"\\u0066eatures"');
+    expect(escaped).not.toBe(text);
+    const [columns, parsed] = [await send('POST', '/v1/models/raw/predict', keys.predict, text), await send('POST', '/v1/models/raw/predict', keys.predict, escaped)];
+    return { columns, parsed };
+  }
+
+  it('answers the same scores, and ids that are one v4 base with the row index in its low 16 bits', async () => {
+    const rows = Array.from({ length: 1000 }, (_, i) =>
+      i % 4 === 0 ? { x: i / 10 - 50, color: i % 3 ? 'red' : 'blue' } : i % 4 === 1 ? { color: null, x: null } : i % 4 === 2 ? {} : { x: -0, color: 'green' },
+    );
+    const { columns, parsed } = await bothWays(JSON.stringify({ features: rows }));
+    expect(columns.statusCode).toBe(200);
+    expect(parsed.statusCode).toBe(200);
+    const strip = (body: { predictions: Array<{ id: string }> }) => ({ ...body, predictions: body.predictions.map(({ id: _id, ...rest }) => rest) });
+    expect(strip(columns.json())).toEqual(strip(parsed.json()));
+    const ids = (columns.json() as { predictions: Array<{ id: string }> }).predictions.map((prediction) => prediction.id);
+    expect(ids.map((_, i) => predictionIdAt(ids[0]!, i))).toEqual(ids);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('refuses bad rows with the same 400, naming the same row and field', async () => {
+    const cases = [
+      '{"features":[{"x":1,"color":"red"},{"x":"2","color":"red"}]}',
+      '{"features":[{"x":1,"color":2}]}',
+      '{"features":[{"x":1,"colour":"red"}]}',
+      '{"features":[{"x":1},{"x":2,"nope":1,"color":3},{"x":"a"}]}',
+      '{"features":[{"x":1},{"color":3,"x":2,"nope":1}]}',
+      '{"features":[{"x":1e400}]}',
+      '{"features":[{"x":true}]}',
+      '{"features":[{"x":1,"__proto__":{"x":1}}]}',
+      `{"features":[${Array.from({ length: 1001 }, () => '{"x":1}').join(',')}]}`,
+      '{"features":[]}',
+      '{"features":[{"x":1}],"rows":[{"x":1}]}',
+    ];
+    for (const text of cases) {
+      const { columns, parsed } = await bothWays(text);
+      expect(columns.statusCode, text.slice(0, 80)).toBe(400);
+      expect(columns.json(), text.slice(0, 80)).toEqual(parsed.json());
     }
   });
 });

@@ -11,7 +11,7 @@ import { monitoringReportSummaryView } from '../../monitoring/report-views.js';
 import { rollbackModel, type AuditActor } from '../../db/repositories/rollback.js';
 import type { ModelRow } from '../../db/schema.js';
 import { ModelLoadError, ModelNotServingError } from '../../serving/errors.js';
-import type { PredictionCaller, PredictResponse } from '../../serving/predict.js';
+import type { FeatureRowsInput, PredictionCaller, PredictResponse } from '../../serving/predict.js';
 import type { EvaluationReport } from '../../evaluation/evaluation-report.js';
 import { KeelError } from '../../errors/keel-error.js';
 import type { ServingProvider } from './serving-provider.js';
@@ -163,7 +163,7 @@ export async function rollbackProduction(db: Db, serving: ServingProvider, comma
 export async function predict(
   serving: ServingProvider,
   model: string,
-  body: { rows: readonly unknown[] } | { features: readonly unknown[] },
+  body: { rows: readonly unknown[] } | { features: FeatureRowsInput },
   caller?: PredictionCaller,
 ): Promise<PredictResponse> {
   const { predictor } = await serving.get();

@@ -130,6 +130,13 @@ function numericInputTypes(session: ort.InferenceSession, features: readonly Onn
   return types;
 }
 
+/** Rows [at, end) of the graph's int64 labels as numbers: a plain loop (Int32Array.from's per-row callback showed in profiles). */
+function labelsOf(labels: BigInt64Array, at: number, end: number): Int32Array {
+  const out = new Int32Array(end - at);
+  for (let i = 0; i < out.length; i++) out[i] = Number(labels[at + i]);
+  return out;
+}
+
 function asDoubles(data: unknown): Float64Array {
   if (data instanceof Float64Array) return data;
   if (data instanceof Float32Array) return Float64Array.from(data);
@@ -235,7 +242,7 @@ export async function createOnnxScorer(
       const end = at + pending.rowCount;
       pending.resolve(
         binary
-          ? { probability: probability!.slice(at, end), label: Int32Array.from(label!.subarray(at, end), (v) => Number(v)) }
+          ? { probability: probability!.slice(at, end), label: labelsOf(label!, at, end) }
           : { value: value!.slice(at, end) },
       );
       at = end;
